@@ -1,0 +1,1 @@
+"""Subcommands of the ``symconv`` command, discovered by ``symconv.cli`` (one module each)."""

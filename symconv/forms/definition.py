@@ -1,0 +1,45 @@
+"""The definition of a convolution layer, evaluated term by term.
+
+    y[o, out] = b[o] + Σ_{c < C_in/groups} Σ_{t : src(out, t) ≠ none}
+                w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)]
+
+with src the pattern's source table and τ the weight tap (t, or t mirrored for true convolution).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from ..spec import ConvSpec
+from .operands import add_terms, operands, output_array
+
+
+def conv(spec: ConvSpec, x: object, w: object, b: object = None) -> np.ndarray:
+    """The convolution layer's output by its definition (the reference every form is proved against).
+
+    Works on object arrays of SymPy symbols and on exact numbers alike; x may carry a leading
+    batch axis. Returns (C_out, *output_size) (NCHW) or (*output_size, C_out) (NHWC).
+
+    >>> import symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+    >>> x, w, _ = symconv.symbols(spec)
+    >>> symconv.conv(spec, x, w)[0, 0]
+    w_{0,0,0}*x_{0,0} + w_{0,0,1}*x_{0,1}
+    """
+    ops = operands(spec, x, w, b)
+    table = spec.pattern.source_table
+    taps = spec.pattern.weight_taps
+    cg = spec.in_per_group
+    reads = [[(t, int(src)) for t, src in enumerate(row) if src >= 0] for row in table]
+    y = np.empty((ops.x.shape[0], spec.out_channels, prod(spec.output_size)), dtype=object)
+    for n, xn in enumerate(ops.x):
+        for o in range(spec.out_channels):
+            first = spec.group_of(o) * cg
+            bias = [ops.b[o]] if ops.b is not None else []
+            for out, row in enumerate(reads):
+                y[n, o, out] = add_terms(
+                    [ops.w[o, c, taps[t]] * xn[first + c, src] for c in range(cg) for t, src in row]
+                    + bias)
+    return output_array(spec, y, ops.batched)

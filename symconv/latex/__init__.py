@@ -1,0 +1,1 @@
+"""LaTeX output: expressions, matrices, proof documents, figures and PDF builds."""

@@ -1,0 +1,259 @@
+"""ConvSpec: a convolution layer's hyperparameters with PyTorch's names and meanings.
+
+Output size per axis (PyTorch's formula):
+
+    out = ⌊(n + p_before + p_after − d·(K − 1) − 1) / s⌋ + 1
+
+``padding='same'`` pads d·(K − 1) in total, ⌊total/2⌋ before and the rest after, exactly as
+``torch.nn.Conv*d`` places it for even kernels; ``'valid'`` pads nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from math import prod
+from numbers import Integral
+from typing import Any
+
+from .errors import SpecError
+from .pattern import PADDING_MODES, AxisPattern, Pattern
+
+CONVENTIONS = ("cross-correlation", "convolution")
+LAYOUTS = ("NCHW", "NHWC")
+
+IntOrTuple = int | Sequence[int]
+
+
+def _as_int(parameter: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
+    if value < minimum:
+        raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
+    return int(value)
+
+
+def _per_axis(parameter: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
+    """An int (the same on every axis) or a tuple with one int per spatial axis."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != dims:
+            raise SpecError(parameter, value,
+                            f"must be an int or a tuple of {dims} ints (one per spatial axis)")
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
+                raise SpecError(parameter, value, f"every entry must be an integer ≥ {minimum}")
+        return tuple(int(v) for v in value)
+    return (_as_int(parameter, value, minimum),) * dims
+
+
+def _dims_of(input_size: Any, kernel_size: Any) -> int:
+    if isinstance(input_size, Sequence) and not isinstance(input_size, str):
+        dims = len(input_size)
+    elif isinstance(kernel_size, Sequence) and not isinstance(kernel_size, str):
+        dims = len(kernel_size)
+    else:
+        dims = 1
+    if dims not in (1, 2, 3):
+        raise SpecError("input_size", input_size, "must have 1, 2 or 3 spatial dimensions")
+    return dims
+
+
+def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tuple[int, ...],
+                   dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Normalise padding to one (before, after) pair per axis."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * dims
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise SpecError("padding", padding,
+                                f"'same' needs stride 1 on every axis (PyTorch's rule), stride={stride}")
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise SpecError("padding", padding, "a string padding must be 'valid' or 'same'")
+    rule = (f"must be an int ≥ 0, 'valid', 'same', a tuple of {dims} ints, "
+            f"or a tuple of {dims} (before, after) pairs")
+    if isinstance(padding, Sequence):
+        if len(padding) != dims:
+            raise SpecError("padding", padding, rule)
+        pairs = []
+        for p in padding:
+            if isinstance(p, Sequence) and not isinstance(p, str):
+                if len(p) != 2:
+                    raise SpecError("padding", padding, rule)
+                pairs.append((_padding_int(padding, p[0]), _padding_int(padding, p[1])))
+            else:
+                q = _padding_int(padding, p)
+                pairs.append((q, q))
+        return tuple(pairs)
+    q = _padding_int(padding, padding)
+    return ((q, q),) * dims
+
+
+def _padding_int(padding: Any, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise SpecError("padding", padding, "every padding amount must be an integer ≥ 0")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolution layer: ``y[o, out] = b[o] + Σ_{c,k} w[o, c, k] · x[g(o)·C_in/groups + c,
+    src(s·out + d·k − p)]`` (PyTorch's cross-correlation; ``convention='convolution'`` flips k).
+
+    >>> spec = ConvSpec(in_channels=2, out_channels=3, kernel_size=3, input_size=(5, 5))
+    >>> spec.output_size
+    (3, 3)
+    >>> spec.weight_shape
+    (3, 2, 3, 3)
+
+    After construction every per-axis field is a tuple and ``padding`` is a tuple of
+    (before, after) pairs. ``layout='NHWC'`` puts channels last (the paper's and TensorFlow's
+    layout): x is (*input_size, C_in), w is (*kernel_size, C_in/groups, C_out) (HWIO),
+    y is (*output_size, C_out).
+    """
+
+    in_channels: int
+    out_channels: int
+    kernel_size: IntOrTuple
+    input_size: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: Any = 0
+    dilation: IntOrTuple = 1
+    groups: int = 1
+    bias: bool = True
+    padding_mode: str = "zeros"
+    convention: str = "cross-correlation"
+    layout: str = "NCHW"
+    dims: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        dims = _dims_of(self.input_size, self.kernel_size)
+        put(self, "dims", dims)
+        c_in = _as_int("in_channels", self.in_channels, 1)
+        c_out = _as_int("out_channels", self.out_channels, 1)
+        groups = _as_int("groups", self.groups, 1)
+        if c_in % groups or c_out % groups:
+            raise SpecError("groups", self.groups,
+                            f"must divide in_channels={c_in} and out_channels={c_out}")
+        input_size = _per_axis("input_size", self.input_size, dims, 1)
+        kernel = _per_axis("kernel_size", self.kernel_size, dims, 1)
+        stride = _per_axis("stride", self.stride, dims, 1)
+        dilation = _per_axis("dilation", self.dilation, dims, 1)
+        if self.padding_mode not in PADDING_MODES:
+            raise SpecError("padding_mode", self.padding_mode, f"must be one of {PADDING_MODES}")
+        if self.convention not in CONVENTIONS:
+            raise SpecError("convention", self.convention, f"must be one of {CONVENTIONS}")
+        if self.layout not in LAYOUTS:
+            raise SpecError("layout", self.layout, f"must be one of {LAYOUTS}")
+        if not isinstance(self.bias, bool):
+            raise SpecError("bias", self.bias, "must be True or False")
+        pads = _padding_pairs(self.padding, dims, kernel, stride, dilation)
+        for axis, (n, (before, after)) in enumerate(zip(input_size, pads)):
+            if self.padding_mode == "reflect" and max(before, after) >= n:
+                raise SpecError("padding", self.padding,
+                                f"reflect padding must be < the input size on every axis "
+                                f"(axis {axis}: pad {max(before, after)}, size {n})")
+            if self.padding_mode == "circular" and max(before, after) > n:
+                raise SpecError("padding", self.padding,
+                                f"circular padding must be ≤ the input size on every axis "
+                                f"(axis {axis}: pad {max(before, after)}, size {n})")
+        for axis, (n, k, d, (before, after)) in enumerate(zip(input_size, kernel, dilation, pads)):
+            if d * (k - 1) + 1 > n + before + after:
+                raise SpecError("kernel_size", self.kernel_size,
+                                f"the dilated kernel must fit in the padded input "
+                                f"(axis {axis}: dilation·(kernel−1)+1 = {d * (k - 1) + 1} > "
+                                f"input {n} + padding {before + after})")
+        for name, value in (("in_channels", c_in), ("out_channels", c_out), ("groups", groups),
+                            ("input_size", input_size), ("kernel_size", kernel),
+                            ("stride", stride), ("dilation", dilation), ("padding", pads)):
+            put(self, name, value)
+
+    # ---- the pattern -------------------------------------------------------------------
+    @cached_property
+    def pattern(self) -> Pattern:
+        """The per-axis index patterns (the core every form is a view of)."""
+        axes = tuple(
+            AxisPattern(n, k, s, d, before, after, self.padding_mode)
+            for n, k, s, d, (before, after) in zip(self.input_size, self.kernel_size,
+                                                   self.stride, self.dilation, self.padding))
+        return Pattern(axes, flip=self.convention == "convolution")
+
+    # ---- shapes --------------------------------------------------------------------------
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return self.pattern.out_shape
+
+    @property
+    def in_per_group(self) -> int:
+        """C_in / groups: the input channels each output channel sees."""
+        return self.in_channels // self.groups
+
+    @property
+    def out_per_group(self) -> int:
+        return self.out_channels // self.groups
+
+    def group_of(self, out_channel: int) -> int:
+        """g(o) = ⌊o / (C_out/groups)⌋."""
+        return out_channel // self.out_per_group
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """(C_out, C_in/groups, *kernel_size) for NCHW; (*kernel_size, C_in/groups, C_out) for NHWC."""
+        if self.layout == "NHWC":
+            return (*self.kernel_size, self.in_per_group, self.out_channels)
+        return (self.out_channels, self.in_per_group, *self.kernel_size)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        if self.layout == "NHWC":
+            return (*self.input_size, self.in_channels)
+        return (self.in_channels, *self.input_size)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        if self.layout == "NHWC":
+            return (*self.output_size, self.out_channels)
+        return (self.out_channels, *self.output_size)
+
+    @property
+    def toeplitz_shape(self) -> tuple[int, int]:
+        """(C_out·∏out, C_in·∏in): the FC layer's weight matrix."""
+        return (self.out_channels * prod(self.output_size), self.in_channels * prod(self.input_size))
+
+    # ---- counts --------------------------------------------------------------------------
+    @property
+    def taps_read(self) -> int:
+        """Number of (output position, kernel tap) pairs that read an input value."""
+        return int((self.pattern.source_table >= 0).sum())
+
+    @property
+    def n_terms(self) -> int:
+        """Monomials w·x in the definition: C_out · C_in/groups · taps_read."""
+        return self.out_channels * self.in_per_group * self.taps_read
+
+    @property
+    def n_bias_terms(self) -> int:
+        return self.out_channels * prod(self.output_size) if self.bias else 0
+
+    def describe(self) -> str:
+        """A one-line human summary, e.g. for proof statements."""
+        parts = [f"{self.dims}-D", f"C_in={self.in_channels}", f"C_out={self.out_channels}",
+                 f"input={'×'.join(map(str, self.input_size))}",
+                 f"kernel={'×'.join(map(str, self.kernel_size))}"]
+        if any(s != 1 for s in self.stride):
+            parts.append(f"stride={self.stride}")
+        if any(p != (0, 0) for p in self.padding):
+            parts.append(f"padding={self.padding} ({self.padding_mode})")
+        if any(d != 1 for d in self.dilation):
+            parts.append(f"dilation={self.dilation}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        parts.append("bias" if self.bias else "no bias")
+        if self.convention != "cross-correlation":
+            parts.append("true convolution")
+        if self.layout != "NCHW":
+            parts.append(self.layout)
+        return ", ".join(parts)
