@@ -1,0 +1,96 @@
+"""LaTeX for polynomials in the tensor symbols ``x_{c,i,j}``, ``w_{o,c,p,q}``, ``b_{o}``.
+
+A polynomial Σ_m a_m · ∏_f f^{e_f} is printed term by term with its monomials ordered
+*numerically* by ``symconv.symbols.entry_key`` (so ``w_{0,0,10}`` follows ``w_{0,0,2}``), the
+factors of each monomial in the same order (b, then w, then x), and its rational coefficients
+in front: ``w_{0,0,0} x_{0,0} - 2 w_{0,0,1} x_{0,1}``. Zero prints as ``0``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from ..symbols import entry_key
+
+__all__ = ["latex_expr", "latex_terms", "latex_symbol"]
+
+
+def latex_symbol(symbol: sp.Basic) -> str:
+    """``x_{0,1}`` for the tensor symbol x_{0,1} (its name is already LaTeX), else ``sympy.latex``."""
+    name, index = entry_key(symbol)
+    return str(symbol) if index else sp.latex(symbol)
+
+
+def _factor_key(factor: sp.Basic) -> tuple:
+    base, exponent = factor.as_base_exp()
+    return entry_key(base), str(exponent)
+
+
+def _monomial(factors: list[sp.Basic]) -> str:
+    parts = []
+    for factor in factors:
+        base, exponent = factor.as_base_exp()
+        if base.is_Symbol and exponent.is_Integer:
+            text = latex_symbol(base)
+            parts.append(text if exponent == 1 else f"{text}^{{{exponent}}}")
+        else:  # not a polynomial factor: let SymPy print it
+            parts.append(sp.latex(factor))
+    return " ".join(parts)
+
+
+def _terms(expr: Any) -> list[tuple[sp.Expr, str]]:
+    """[(coefficient, monomial LaTeX)] in numeric monomial order ('' for the constant)."""
+    expr = sp.expand(sp.sympify(expr))
+    keyed = []
+    for term in sp.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        factors = sorted(sp.Mul.make_args(rest), key=_factor_key) if rest != 1 else []
+        keyed.append(([_factor_key(f) for f in factors], coefficient, _monomial(factors)))
+    keyed.sort(key=lambda item: item[0])
+    return [(coefficient, monomial) for _, coefficient, monomial in keyed]
+
+
+def latex_terms(expr: Any) -> list[str]:
+    """The signed terms of ``expr`` in numeric order: ``['w_{0,0} x_{0}', '- 2 b_{0}']``.
+
+    Every term but a leading positive one starts with ``+ `` or ``- `` so that joining with
+    spaces gives the whole polynomial and a line may be broken between any two terms.
+    """
+    out = []
+    for coefficient, monomial in _terms(expr):
+        if coefficient == 0:
+            continue
+        sign = "-" if coefficient < 0 else "+"
+        magnitude = -coefficient if coefficient < 0 else coefficient
+        if monomial and magnitude == 1:
+            body = monomial
+        else:
+            body = f"{sp.latex(magnitude)} {monomial}".strip()
+        out.append(f"{sign} {body}")
+    if not out:
+        return ["0"]
+    if out[0].startswith("+ "):
+        out[0] = out[0][2:]
+    return out
+
+
+def latex_expr(expr: Any, max_terms: int | None = None) -> str:
+    """LaTeX of a polynomial in the tensor symbols, terms in numeric order.
+
+    With ``max_terms`` a longer polynomial shows its first ``max_terms − 1`` terms, an
+    ``\\underbrace{\\cdots}`` counting the hidden ones, and its last term.
+
+    >>> import sympy as sp
+    >>> w0, w10, w2, x = map(sp.Symbol, ["w_{0,0,0}", "w_{0,0,10}", "w_{0,0,2}", "x_{0,1}"])
+    >>> latex_expr(x * w10 + x * w2 - 2 * w0 * x)
+    '- 2 w_{0,0,0} x_{0,1} + w_{0,0,2} x_{0,1} + w_{0,0,10} x_{0,1}'
+    >>> latex_expr(0)
+    '0'
+    """
+    terms = latex_terms(expr)
+    if max_terms is not None and len(terms) > max(max_terms, 2):
+        hidden = len(terms) - max_terms
+        terms = [*terms[:max_terms - 1], rf"+ \underbrace{{\cdots}}_{{{hidden}\text{{ terms}}}}", terms[-1]]
+    return " ".join(terms)

@@ -1,0 +1,115 @@
+"""LaTeX for sparse symbolic matrices: zeros as ``\\cdot``, elision, visible block structure.
+
+A matrix prints as a bracketed ``array`` (or ``bmatrix`` when it is small and unstructured),
+so arbitrarily wide matrices compile without ``\\setcounter{MaxMatrixCols}``. Block structure
+is drawn with column rules ``|`` and ``\\hline``: ``blocks=(r, c)`` separates every r rows and
+every c columns; a list of such pairs, coarsest first, draws nested levels (``||`` and
+``\\hline\\hline`` where a coarse and a fine boundary coincide).
+
+Above ``max_rows`` / ``max_cols`` the middle is elided: the first and last rows (columns) are
+kept, whole blocks where a block fits, with ``\\vdots`` / ``\\cdots`` between and ``\\ddots``
+where both meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+from .expr import latex_expr
+
+__all__ = ["latex_matrix", "BMATRIX_MAX_COLS"]
+
+BMATRIX_MAX_COLS = 10
+"""amsmath's default MaxMatrixCols: wider matrices are printed as arrays."""
+
+Blocks = tuple[int | None, int | None] | Sequence[tuple[int | None, int | None]] | None
+
+
+def _levels(blocks: Blocks, n: int, axis: int) -> list[int]:
+    """Block sizes along one axis, coarsest first, keeping those that actually split n."""
+    if blocks is None:
+        return []
+    pairs = [blocks] if isinstance(blocks[0], (int, type(None))) else list(blocks)
+    sizes = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise SpecError("blocks", blocks, "must be a (rows, cols) pair or a list of such pairs")
+        size = pair[axis]
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))):
+            raise SpecError("blocks", blocks, "block sizes must be integers or None")
+        if size is not None and 0 < size < n:
+            sizes.append(int(size))
+    return sizes
+
+
+def _shown(n: int, limit: int | None, sizes: list[int], parameter: str) -> list[int | None]:
+    """Indices to print (None marks the elision), keeping whole blocks at both ends if possible."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+        raise SpecError(parameter, limit, "must be None or an integer ≥ 2")
+    head, tail = limit - limit // 2, limit // 2
+    for size in sizes:  # coarsest block that fits at both ends
+        if tail >= size:
+            head, tail = head // size * size, tail // size * size
+            break
+    return [*range(head), None, *range(n - tail, n)]
+
+
+def _rules(shown: list[int | None], sizes: list[int]) -> list[int]:
+    """Number of rules (0–2) before each shown index: the block boundaries between neighbours
+    (beside the elision, the boundary between the shown index and its hidden neighbour)."""
+    rules = [0]
+    for before, index in zip(shown, shown[1:]):
+        position = before + 1 if index is None else index
+        rules.append(min(2, sum(1 for size in sizes if position % size == 0)))
+    return rules
+
+
+def _entry(value: Any, zero: str, entry: Callable[[Any], str]) -> str:
+    return zero if value == 0 else entry(value)
+
+
+def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
+                 max_cols: int | None = None, blocks: Blocks = None,
+                 entry: Callable[[Any], str] = latex_expr) -> str:
+    r"""LaTeX of a matrix (SymPy dense or sparse, NumPy array, or nested lists).
+
+    ``zero`` replaces zero entries; ``max_rows``/``max_cols`` elide the middle of larger
+    matrices; ``blocks`` draws the block structure (see the module docstring); ``entry``
+    prints a nonzero entry (numeric-order polynomials by default).
+
+    >>> print(latex_matrix([[1, 0], [0, 2]]))
+    \begin{bmatrix} 1 & \cdot \\ \cdot & 2 \end{bmatrix}
+    >>> print(latex_matrix([[1, 0, 3], [0, 2, 0]], blocks=(1, 2)))
+    \left[\begin{array}{@{}cc|c@{}} 1 & \cdot & 3 \\ \hline \cdot & 2 & \cdot \end{array}\right]
+    """
+    shape = getattr(M, "shape", None) or np.shape(np.asarray(M, dtype=object))
+    if len(shape) != 2:
+        raise SpecError("M.shape", tuple(shape), "must be a 2-D matrix")
+    n_rows, n_cols = int(shape[0]), int(shape[1])
+    if n_rows == 0 or n_cols == 0:
+        raise SpecError("M.shape", (n_rows, n_cols), "must have at least one row and one column")
+    get = M.__getitem__ if hasattr(M, "shape") and not isinstance(M, np.ndarray) \
+        else np.asarray(M, dtype=object).__getitem__
+    row_sizes, col_sizes = _levels(blocks, n_rows, 0), _levels(blocks, n_cols, 1)
+    rows = _shown(n_rows, max_rows, row_sizes, "max_rows")
+    cols = _shown(n_cols, max_cols, col_sizes, "max_cols")
+    row_rules, col_rules = _rules(rows, row_sizes), _rules(cols, col_sizes)
+
+    lines = []
+    for r, rule in zip(rows, row_rules):
+        if r is None:
+            cells = [r"\ddots" if c is None else r"\vdots" for c in cols]
+        else:
+            cells = [r"\cdots" if c is None else _entry(get((r, c)), zero, entry) for c in cols]
+        lines.append(r"\hline " * rule + " & ".join(cells))
+    body = r" \\ ".join(lines)
+    if not row_sizes and not col_sizes and len(cols) <= BMATRIX_MAX_COLS:
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+    spec = "".join("|" * rule + "c" for rule in col_rules)
+    return rf"\left[\begin{{array}}{{@{{}}{spec}@{{}}}} {body} \end{{array}}\right]"
