@@ -103,8 +103,18 @@ def first_difference(spec: ConvSpec, form: str, expected: np.ndarray, obtained: 
     batched = expected.ndim == spec.dims + 2
     e = to_canonical_output(spec, expected if batched else expected[None])
     o = to_canonical_output(spec, obtained if batched else obtained[None])
+    return first_entry_difference(form, e if batched else e[0], o if batched else o[0])
+
+
+def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
+    """Compare two arrays of the same shape entry by entry (canonical forms), in row-major
+    order; the counterexample's index is the array index."""
+    e = np.asarray(expected, dtype=object)
+    o = np.asarray(obtained, dtype=object)
+    if o.shape != e.shape:
+        raise SpecError(f"{form}.shape", o.shape, f"must be {e.shape}")
     for index in cartesian(*(range(n) for n in e.shape)):
-        found = counterexample_of(form, index if batched else index[1:], e[index], o[index])
+        found = counterexample_of(form, index, e[index], o[index])
         if found is not None:
             return found
     return None
