@@ -48,15 +48,13 @@ def _per_axis(parameter: str, value: Any, dims: int, minimum: int) -> tuple[int,
 
 
 def _dims_of(input_size: Any, kernel_size: Any) -> int:
-    if isinstance(input_size, Sequence) and not isinstance(input_size, str):
-        dims = len(input_size)
-    elif isinstance(kernel_size, Sequence) and not isinstance(kernel_size, str):
-        dims = len(kernel_size)
-    else:
-        dims = 1
-    if dims not in (1, 2, 3):
-        raise SpecError("input_size", input_size, "must have 1, 2 or 3 spatial dimensions")
-    return dims
+    """The number of spatial axes: len(input_size), else len(kernel_size), else 1."""
+    for parameter, value in (("input_size", input_size), ("kernel_size", kernel_size)):
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            if len(value) not in (1, 2, 3):
+                raise SpecError(parameter, value, "must have 1, 2 or 3 spatial dimensions")
+            return len(value)
+    return 1
 
 
 def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tuple[int, ...],

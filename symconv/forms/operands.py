@@ -48,7 +48,7 @@ def operands(spec: ConvSpec, x: object, w: object, b: object = None) -> Operands
         b = as_object_array("b", b)
         check_shape("b", b, (spec.out_channels,), spec.layout)
     elif b is not None:
-        raise SpecError("b", "an array", "the spec has bias=False: pass b=None")
+        raise SpecError("b", f"an array of shape {np.shape(b)}", "the spec has bias=False: pass b=None")
     xc = to_canonical_input(spec, x if batched else x[None])
     wc = to_canonical_weight(spec, w)
     return Operands(
