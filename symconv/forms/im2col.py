@@ -34,11 +34,44 @@ def _check_order(order: str) -> None:
         raise SpecError("order", order, f"must be one of {ORDERS}")
 
 
-def _patches(spec: ConvSpec, xc: np.ndarray) -> np.ndarray:
-    """Q[c, t, out] = x[c, src(out, t)] (0 for padding zeros) from canonical x (C_in, ∏in)."""
+def _patches(spec: ConvSpec, xc: np.ndarray, zero: object = 0) -> np.ndarray:
+    """Q[c, t, out] = x[c, src(out, t)] (``zero`` for padding zeros) from canonical x (C_in, ∏in)."""
     table = spec.pattern.source_table.T  # (∏K, ∏out)
-    padded = np.concatenate([xc, np.zeros((xc.shape[0], 1), dtype=object)], axis=1)
+    padded = np.concatenate([xc, np.full((xc.shape[0], 1), zero, dtype=xc.dtype)], axis=1)
     return padded[:, np.where(table >= 0, table, xc.shape[1])]
+
+
+def factor_shapes(spec: ConvSpec, order: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(shape of P, shape of K) in the given order."""
+    n_taps, n_out = prod(spec.kernel_size), prod(spec.output_size)
+    if order == "unfold":
+        return (spec.in_channels * n_taps, n_out), (spec.out_channels, spec.in_per_group * n_taps)
+    return (n_out, n_taps * spec.in_channels), (n_taps * spec.in_per_group, spec.out_channels)
+
+
+def patch_array(spec: ConvSpec, xc: np.ndarray, order: str, zero: object = 0) -> np.ndarray:
+    """P as an array (any dtype: symbols or integer ids) from canonical x (C_in, ∏in)."""
+    q = _patches(spec, xc, zero)
+    return q.reshape(-1, q.shape[2]) if order == "unfold" else q.transpose(2, 1, 0).reshape(q.shape[2], -1)
+
+
+def kernel_array(spec: ConvSpec, wf: np.ndarray, order: str) -> np.ndarray:
+    """K as an array from canonical w (C_out, C_in/groups, ∏K) (any dtype)."""
+    wf = wf[:, :, spec.pattern.weight_taps]
+    if order == "unfold":
+        return wf.reshape(spec.out_channels, -1)
+    return wf.transpose(2, 1, 0).reshape(-1, spec.out_channels)
+
+
+def group_factors(spec: ConvSpec, P: np.ndarray, K: np.ndarray, o: int,
+                  order: str) -> tuple[np.ndarray, np.ndarray]:
+    """(k, rows) with y[o, out] = b[o] + Σ_j k[j] · rows[j, out]: K's row (column) of o and the
+    rows (columns) of P of o's group, both in the shared order of the summation index j."""
+    g, cg, n_taps = spec.group_of(o), spec.in_per_group, prod(spec.kernel_size)
+    if order == "unfold":
+        return K[o], P[g * cg * n_taps:(g + 1) * cg * n_taps]          # (cg·∏K,), (cg·∏K, ∏out)
+    cols = np.array([t * spec.in_channels + g * cg + c for t in range(n_taps) for c in range(cg)])
+    return K[:, o], P[:, cols].T                                      # (∏K·cg,), (∏K·cg, ∏out)
 
 
 def im2col(spec: ConvSpec, x: object, order: str = "unfold") -> sp.Matrix:
@@ -55,10 +88,7 @@ def im2col(spec: ConvSpec, x: object, order: str = "unfold") -> sp.Matrix:
     _check_order(order)
     x = as_object_array("x", x)
     check_shape("x", x, spec.input_shape, spec.layout)
-    q = _patches(spec, to_canonical_input(spec, x).reshape(spec.in_channels, -1))
-    if order == "unfold":
-        return sp.Matrix(q.reshape(spec.in_channels * q.shape[1], q.shape[2]))
-    return sp.Matrix(q.transpose(2, 1, 0).reshape(q.shape[2], -1))
+    return sp.Matrix(patch_array(spec, to_canonical_input(spec, x).reshape(spec.in_channels, -1), order))
 
 
 def kernel_matrix(spec: ConvSpec, w: object, order: str = "unfold") -> sp.Matrix:
@@ -67,10 +97,7 @@ def kernel_matrix(spec: ConvSpec, w: object, order: str = "unfold") -> sp.Matrix
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
     wf = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_per_group, -1)
-    wf = wf[:, :, spec.pattern.weight_taps]
-    if order == "unfold":
-        return sp.Matrix(wf.reshape(spec.out_channels, -1))
-    return sp.Matrix(wf.transpose(2, 1, 0).reshape(-1, spec.out_channels))
+    return sp.Matrix(kernel_array(spec, wf, order))
 
 
 def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: str = "unfold",
@@ -84,29 +111,15 @@ def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: s
     _check_order(order)
     ops = operands(spec, x, w, b)
     K = np.array(kernel_matrix(spec, w, order) if kernel is None else kernel, dtype=object)
-    cg, n_taps, n_out = spec.in_per_group, prod(spec.kernel_size), prod(spec.output_size)
-    if order == "unfold":
-        check_shape("kernel", K, (spec.out_channels, cg * n_taps), "unfold order")
-    else:
-        check_shape("kernel", K, (n_taps * cg, spec.out_channels), "paper order")
+    p_shape, k_shape = factor_shapes(spec, order)
+    check_shape("kernel", K, k_shape, f"{order} order")
+    n_out = prod(spec.output_size)
     y = np.empty((ops.x.shape[0], spec.out_channels, n_out), dtype=object)
     for n, xn in enumerate(ops.x):
-        if patches is None:
-            q = _patches(spec, xn)
-            P = (q.reshape(-1, n_out) if order == "unfold" else q.transpose(2, 1, 0).reshape(n_out, -1))
-        else:
-            P = np.array(patches, dtype=object)
-        expected = (spec.in_channels * n_taps, n_out) if order == "unfold" else (n_out, n_taps * spec.in_channels)
-        check_shape("patches", P, expected, f"{order} order")
+        P = patch_array(spec, xn, order) if patches is None else np.array(patches, dtype=object)
+        check_shape("patches", P, p_shape, f"{order} order")
         for o in range(spec.out_channels):
-            g = spec.group_of(o)
-            if order == "unfold":
-                rows = P[g * cg * n_taps:(g + 1) * cg * n_taps]          # (cg·∏K, ∏out)
-                k_row = K[o]                                              # (cg·∏K,)
-            else:
-                cols = np.array([t * spec.in_channels + g * cg + c for t in range(n_taps) for c in range(cg)])
-                rows = P[:, cols].T                                       # (∏K·cg, ∏out)
-                k_row = K[:, o]
+            k_row, rows = group_factors(spec, P, K, o, order)
             bias = [ops.b[o]] if ops.b is not None else []
             for out in range(n_out):
                 y[n, o, out] = add_terms([k * p for k, p in zip(k_row, rows[:, out]) if k != 0 and p != 0] + bias)
