@@ -1,0 +1,111 @@
+"""pytest plugin (entry point ``pytest11: symconv``): check convolution code over many layers.
+
+    import pytest, symconv
+
+    @pytest.mark.symconv_specs(symconv.ConvSpec(2, 3, 3, (5, 5)),        # explicit layers, and/or
+                               in_channels=[1, 2], out_channels=[2], kernel_size=[2, 3],
+                               input_size=[(6, 6)], stride=[1, 2], padding=[0, 1])   # a grid
+    def test_my_conv(conv_spec, conv_check):
+        result = conv_check(my_conv, conv_spec)           # symconv.testing.assert_conv_equivalent
+        assert result.established == "proved"
+
+The marker parametrises the test's ``conv_spec`` argument: positional arguments are ConvSpecs (or
+dicts of ConvSpec arguments), keyword arguments a grid whose every combination is one ConvSpec;
+combinations ConvSpec rejects (a kernel larger than the padded input, …) are left out, and the
+test ids name the layers that run. ``conv_check(fn, spec=None, layout=None, mode="symbolic",
+batched=False)`` defaults ``spec`` to the test's ``conv_spec``. The terminal summary counts what
+was proved and what was only verified by probing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import product
+from typing import Any
+
+import pytest
+
+from .errors import SpecError
+from .spec import ConvSpec
+from .testing import CheckResult, assert_conv_equivalent
+
+MARKER = "symconv_specs"
+_RESULTS = pytest.StashKey[list]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*specs, **grid): parametrise the test's conv_spec argument over "
+                   "symconv.ConvSpec layers (ConvSpecs, dicts of ConvSpec arguments, or a grid of "
+                   "ConvSpec argument lists)")
+    config.stash[_RESULTS] = []
+
+
+def specs_of(*specs: ConvSpec | dict, **grid: Any) -> list[ConvSpec]:
+    """The layers a ``symconv_specs`` marker names: the given ones, then every valid grid point."""
+    layers = [s if isinstance(s, ConvSpec) else _spec(s) for s in specs]
+    if grid:
+        names = list(grid)
+        options = [v if isinstance(v, list) else [v] for v in grid.values()]
+        for values in product(*options):
+            try:
+                layers.append(ConvSpec(**dict(zip(names, values))))
+            except SpecError:  # an impossible combination of the grid: not a layer
+                continue
+    if not layers:
+        raise SpecError(MARKER, (specs, grid), "names no valid ConvSpec")
+    return layers
+
+
+def _spec(arguments: Any) -> ConvSpec:
+    if not isinstance(arguments, dict):
+        raise SpecError(MARKER, arguments, "positional arguments must be ConvSpecs or dicts of "
+                                           "ConvSpec arguments")
+    return ConvSpec(**arguments)
+
+
+def spec_id(spec: ConvSpec) -> str:
+    """A compact test id, e.g. ``2-D-C_in=2-C_out=3-input=5x5-kernel=3x3-bias``."""
+    return spec.describe().replace("×", "x").replace(", ", "-").replace(" ", "")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None or "conv_spec" not in metafunc.fixturenames:
+        return
+    layers = specs_of(*marker.args, **marker.kwargs)
+    metafunc.parametrize("conv_spec", layers, ids=[spec_id(s) for s in layers])
+
+
+@pytest.fixture
+def conv_spec() -> ConvSpec:
+    """The layer under test; parametrised by ``@pytest.mark.symconv_specs(...)``."""
+    pytest.fail(f"conv_spec needs a @pytest.mark.{MARKER}(...) marker on the test", pytrace=False)
+
+
+@pytest.fixture
+def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
+    """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False)``: assert that fn
+    computes the layer (the test's ``conv_spec`` when spec is None) and return the CheckResult."""
+    results = request.config.stash[_RESULTS]
+
+    def check(fn: Callable[..., Any], spec: ConvSpec | None = None, layout: str | None = None,
+              mode: str = "symbolic", batched: bool = False) -> CheckResult:
+        __tracebackhide__ = True
+        layer = spec if spec is not None else request.getfixturevalue("conv_spec")
+        result = assert_conv_equivalent(fn, layer, layout=layout, mode=mode, batched=batched)
+        results.append(result)
+        return result
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    results = config.stash.get(_RESULTS, [])
+    if not results:
+        return
+    proved = sum(r.mode == "symbolic" for r in results)
+    probed = len(results) - proved
+    terminalreporter.write_line(
+        f"symconv: {len(results)} convolution check(s) passed: {proved} proved, {probed} verified "
+        f"by exact probing (assuming bilinearity)")

@@ -1,0 +1,385 @@
+"""Check other people's convolution code against the definition, in one line of a test.
+
+    symconv.testing.assert_conv_equivalent(fn, spec)        # fn(x, w, b) -> y
+
+``mode="symbolic"`` (default) calls ``fn`` on NumPy object arrays of SymPy symbols and *proves*
+that every output is the polynomial of the definition
+
+    y[o, out] = b[o] + Σ_{c,k} w[o, c, k] · x[g(o)·C_in/groups + c, src(s·out + d·k − p)],
+
+by comparing canonical expanded forms (``symconv.prove(spec, output=y)``).
+
+``mode="probe"`` is for float-only code (torch, scipy, …). Such code evaluates, if it is a layer
+at all, a map of the form  y = c + L_x(x) + L_w(w) + L_b(b) + B(w, x);  probing it with zero and
+one-hot float64 inputs reads off every coefficient exactly (a product of 0/1 values is exact, and
+sums of a few small integers are exact in float32 and float64). The recovered coefficients are
+written back as a polynomial in the same symbols and compared exactly with the definition. That
+the code *is* of this form is then tested on random small-integer inputs, which cannot prove it:
+the result says "verified by exact probing, assuming bilinearity", never "proved".
+
+On failure an ``AssertionError`` lists the first differing outputs with the terms they lack and
+have instead, and — when an alternative layer reproduces the code's output *exactly* (kernel
+flipped, kernel axes transposed, padding on the wrong side or of another amount or mode, another
+stride or dilation, weight channel axes swapped, bias missing) — names it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from itertools import permutations
+from itertools import product as cartesian
+from math import prod
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import SpecError
+from .forms import conv
+from .pattern import PADDING_MODES
+from .proof import Counterexample, counterexample_of, prove
+from .spec import LAYOUTS, ConvSpec
+from .symbols import entry_key, symbols, to_canonical_input, to_canonical_output, to_canonical_weight
+
+MODES = ("symbolic", "probe")
+ESTABLISHED = {"symbolic": "proved", "probe": "verified by exact probing, assuming bilinearity"}
+SHOWN_OUTPUTS = 3   # differing outputs listed in a failure message
+SHOWN_TERMS = 4     # terms listed per output
+PROBE_TRIALS = 3    # random integer inputs that test the bilinearity assumption
+PROBE_RANGE = 3     # their entries lie in [−PROBE_RANGE, PROBE_RANGE]
+
+
+class NotCheckable(TypeError):
+    """``fn`` cannot be checked in the requested mode (it fails on symbols, or rounds on 0/1 inputs)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``assert_conv_equivalent`` established: ``established`` is "proved" (symbolic mode)
+    or "verified by exact probing, assuming bilinearity" (probe mode)."""
+
+    spec: ConvSpec
+    mode: str
+    established: str
+    outputs: int
+    terms: int
+    calls: int
+    seconds: float
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return (f"{self.established}: fn computes the convolution [{self.spec.describe()}; "
+                f"{self.outputs} outputs, {self.terms} terms, {self.calls} call(s) of fn, "
+                f"{self.seconds:.3f} s]")
+
+
+def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
+                           mode: str = "symbolic", *, batched: bool = False) -> CheckResult:
+    """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
+
+    Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
+    "NHWC" — x (*in, C_in), w (*k, C_in/groups, C_out) (HWIO), y (*out, C_out); b is (C_out,) or
+    None (``spec.bias``). ``layout=None`` uses ``spec.layout``; an explicit ``layout`` wins over
+    ``spec.layout``. With ``batched=True`` fn takes x with a leading sample axis and returns y
+    with one (probing then sends all one-hot inputs in one call).
+
+    >>> import numpy as np, symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
+    >>> print(assert_conv_equivalent(lambda x, w, b: np.correlate(x[0], w[0, 0])[None], spec))
+    ... # doctest: +ELLIPSIS
+    proved: fn computes the convolution [1-D, C_in=1, C_out=1, input=6, kernel=3, no bias; 4 outputs, 12 terms, 1 call(s) of fn, ... s]
+    """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this module's
+    spec = _with_layout(spec, layout)
+    if mode not in MODES:
+        raise SpecError("mode", mode, f"must be one of {MODES}")
+    start = time.perf_counter()
+    x, w, b = symbols(spec)
+    if mode == "symbolic":
+        y, calls = _run_on_symbols(fn, spec, (x, w, b), batched), 1
+    else:
+        y, calls = _probe(fn, spec, (x, w, b), batched)
+    if y.shape != spec.output_shape:
+        raise AssertionError(_shape_message(spec, y, mode) + _diagnosis(spec, y, (x, w, b)))
+    proof = prove(spec, output=y)
+    if not proof.holds:
+        raise AssertionError(_difference_message(spec, y, mode) + _diagnosis(spec, y, (x, w, b)))
+    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode],
+                       outputs=proof.outputs, terms=proof.terms, calls=calls,
+                       seconds=time.perf_counter() - start)
+
+
+def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
+    if not isinstance(spec, ConvSpec):
+        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    if layout is None or layout == spec.layout:
+        return spec
+    if layout not in LAYOUTS:
+        raise SpecError("layout", layout, f"must be one of {LAYOUTS}, or None for spec.layout")
+    return replace(spec, layout=layout)
+
+
+# ---- symbolic mode ---------------------------------------------------------------------------
+def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> np.ndarray:
+    x, w, b = operands
+    try:
+        y = np.asarray(fn(x[None] if batched else x, w, b), dtype=object)
+    except Exception as error:
+        raise NotCheckable(
+            f"fn raised {type(error).__name__}: {error}\nwhen called on NumPy object arrays of SymPy "
+            f"symbols. Code that only runs on floats (torch, scipy, compiled kernels, float "
+            f"allocations) cannot be checked symbolically: use mode='probe' to verify it by exact "
+            f"probing.") from error
+    return _unbatched(y) if batched else y
+
+
+def _unbatched(y: np.ndarray) -> np.ndarray:
+    if y.ndim == 0 or y.shape[0] != 1:
+        raise AssertionError(f"fn was declared batched but returned shape {y.shape} for a batch "
+                             f"of one sample (expected a leading axis of length 1)")
+    return y[0]
+
+
+# ---- probe mode ------------------------------------------------------------------------------
+class _Prober:
+    """Calls a float-only fn on float64 arrays, checking every output is an exact integer."""
+
+    def __init__(self, fn: Callable[..., Any], spec: ConvSpec, batched: bool) -> None:
+        self.fn, self.spec, self.batched = fn, spec, batched
+        self.calls = 0
+        self.shape: tuple[int, ...] | None = None
+
+    def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """fn on each sample of xs (n, *input_shape) → (n, ∏ output) float64."""
+        if self.batched:
+            self.calls += 1
+            ys = np.asarray(self.fn(xs, w, b), dtype=np.float64)
+            if ys.ndim == 0 or ys.shape[0] != len(xs):
+                raise AssertionError(f"fn was declared batched but returned shape {ys.shape} "
+                                     f"for a batch of {len(xs)} samples")
+        else:
+            self.calls += len(xs)
+            ys = np.stack([np.asarray(self.fn(x, w, b), dtype=np.float64) for x in xs])
+        if self.shape is None:
+            self.shape = ys.shape[1:]
+        elif ys.shape[1:] != self.shape:
+            raise AssertionError(f"fn returned outputs of shape {ys.shape[1:]} and {self.shape} "
+                                 f"for inputs of the same shape")
+        bad = ~np.isfinite(ys) | (ys != np.round(ys))
+        if bad.any():
+            n, *index = np.argwhere(bad)[0]
+            raise NotCheckable(
+                f"fn returned y[{','.join(map(str, index))}] = {ys[(n, *index)]!r} on inputs of "
+                f"small integers (0/1 for probing), where a convolution gives an exact integer: fn "
+                f"rounds (FFT-based, reduced precision?), so probing cannot verify it exactly")
+        return ys.reshape(len(xs), -1)
+
+
+def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> tuple[np.ndarray, int]:
+    """Recover y = c + L_x x + L_w w + L_b b + B(w, x) exactly as a polynomial in the symbols.
+
+    Calls: 1 + |x| + |w| + |b| + |w|·|x| one-hot probes (|w| + 4 with ``batched``), then
+    PROBE_TRIALS random integer inputs that must satisfy the recovered map exactly.
+    """
+    __tracebackhide__ = True
+    run = _Prober(fn, spec, batched)
+    nx, nw = prod(spec.input_shape), prod(spec.weight_shape)
+    xs = np.eye(nx).reshape(nx, *spec.input_shape)
+    ws = np.eye(nw).reshape(nw, *spec.weight_shape)
+    zero_x, zero_w = np.zeros((1, *spec.input_shape)), np.zeros(spec.weight_shape)
+    zero_b = np.zeros(spec.out_channels) if spec.bias else None
+    const = run(zero_x, zero_w, zero_b)[0]
+    lin_x = run(xs, zero_w, zero_b) - const
+    lin_w = np.concatenate([run(zero_x, wi, zero_b) for wi in ws]) - const
+    lin_b = (np.concatenate([run(zero_x, zero_w, bo) for bo in np.eye(spec.out_channels)]) - const
+             if spec.bias else np.zeros((0, len(const))))
+    pairs = []  # (i, j, out, coefficient) of B(w, x)
+    for i, wi in enumerate(ws):
+        coefficients = run(xs, wi, zero_b) - const - lin_x - lin_w[i]
+        j, out = np.nonzero(coefficients)
+        pairs.append(np.stack([np.full_like(j, i), j, out, coefficients[j, out].astype(np.int64)]))
+    i, j, out, coefficient = np.concatenate(pairs, axis=1) if pairs else np.zeros((4, 0), np.int64)
+    _check_bilinear(run, spec, const, lin_x, lin_w, lin_b, (i, j, out, coefficient))
+
+    x, w, b = (np.ravel(a) if a is not None else np.zeros(0, dtype=object) for a in operands)
+    terms: list[list[sp.Expr]] = [[sp.Integer(int(c))] if c else [] for c in const]
+    for variables, linear in ((x, lin_x), (w, lin_w), (b, lin_b)):
+        for v, o in zip(*np.nonzero(linear)):
+            terms[o].append(int(linear[v, o]) * variables[v])
+    for ii, jj, oo, cc in zip(i, j, out, coefficient):
+        terms[oo].append(int(cc) * w[ii] * x[jj])
+    y = np.empty(len(terms), dtype=object)
+    y[:] = [sp.Add(*t) for t in terms]
+    return y.reshape(run.shape), run.calls
+
+
+def _check_bilinear(run: _Prober, spec: ConvSpec, const, lin_x, lin_w, lin_b, bilinear) -> None:
+    """fn must agree exactly with the probed map on random small-integer inputs (seed 0)."""
+    __tracebackhide__ = True
+    i, j, out, coefficient = bilinear
+    rng = np.random.default_rng(0)
+    draw = lambda shape: rng.integers(-PROBE_RANGE, PROBE_RANGE + 1, size=shape)  # noqa: E731
+    for _ in range(PROBE_TRIALS):
+        xs = draw((2 if run.batched else 1, *spec.input_shape))
+        w, b = draw(spec.weight_shape), draw(spec.out_channels) if spec.bias else None
+        obtained = run(xs.astype(np.float64), w.astype(np.float64),
+                       None if b is None else b.astype(np.float64))
+        for x, y in zip(xs, obtained):
+            predicted = (const + x.ravel() @ lin_x + w.ravel() @ lin_w
+                         + (b @ lin_b if b is not None else 0)).astype(np.int64)
+            np.add.at(predicted, out, coefficient * w.ravel()[i] * x.ravel()[j])
+            if not np.array_equal(predicted, y):
+                k = int(np.nonzero(predicted != y)[0][0])
+                index = ",".join(map(str, np.unravel_index(k, run.shape)))
+                raise AssertionError(
+                    f"fn is not a convolution layer: it is not bilinear in (x, w) plus a linear "
+                    f"bias. On random integer inputs (seed 0) fn gives y[{index}] = {y[k]:g}, but "
+                    f"the map read off by one-hot probing predicts {predicted[k]} (fn may be "
+                    f"nonlinear, stateful or random)")
+
+
+# ---- failure reports -------------------------------------------------------------------------
+def _header(spec: ConvSpec, mode: str) -> str:
+    how = " (found by exact probing)" if mode == "probe" else ""
+    return f"fn does not compute the convolution [{spec.describe()}, {spec.layout}]{how}"
+
+
+def _shape_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
+    names = "(*output_size, C_out)" if spec.layout == "NHWC" else "(C_out, *output_size)"
+    return (f"{_header(spec, mode)}: fn returned shape {y.shape}, the output shape is "
+            f"{spec.output_shape} = {names}.")
+
+
+def _user_index(spec: ConvSpec, index: tuple[int, ...]) -> tuple[int, ...]:
+    """A canonical (o, *out) index in the user's layout."""
+    return (*index[1:], index[0]) if spec.layout == "NHWC" else index
+
+
+def _term(term: sp.Expr) -> str:
+    """w_{0,1,2,2}·x_{1,3,2}: factors in numeric symbol order, joined by a centred dot."""
+    coefficient, rest = term.as_coeff_Mul()
+    factors = sorted(sp.Mul.make_args(rest), key=lambda f: entry_key(f.as_base_exp()[0]))
+    text = "·".join(str(f) for f in factors if f != 1)
+    if coefficient != 1:
+        text = f"{coefficient}·{text}" if text else str(coefficient)
+    return text
+
+
+def _terms(terms: tuple[sp.Expr, ...]) -> str:
+    shown = ", ".join(_term(t) for t in sorted(terms, key=sp.default_sort_key)[:SHOWN_TERMS])
+    return shown + (f" and {len(terms) - SHOWN_TERMS} more" if len(terms) > SHOWN_TERMS else "")
+
+
+def _describe_difference(spec: ConvSpec, found: Counterexample) -> str:
+    name = "y[" + ",".join(map(str, _user_index(spec, found.index))) + "]"
+    if found.missing and found.extra:
+        return f"{name} lacks {_terms(found.missing)}; has {_terms(found.extra)} instead"
+    if found.missing:
+        return f"{name} lacks {_terms(found.missing)}"
+    return f"{name} has the extra terms {_terms(found.extra)}"
+
+
+def _difference_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
+    x, w, b = symbols(spec)
+    expected = to_canonical_output(spec, conv(spec, x, w, b))
+    obtained = to_canonical_output(spec, y)
+    found = [c for index in cartesian(*(range(n) for n in expected.shape))
+             if (c := counterexample_of("fn", index, expected[index], obtained[index])) is not None]
+    lines = [f"{_header(spec, mode)}: {len(found)} of {expected.size} outputs differ."]
+    lines += ["  " + _describe_difference(spec, c) for c in found[:SHOWN_OUTPUTS]]
+    if len(found) > SHOWN_OUTPUTS:
+        lines.append(f"  ... and {len(found) - SHOWN_OUTPUTS} more differing output(s)")
+    return "\n".join(lines)
+
+
+# ---- diagnosis: alternative layers that reproduce fn's output exactly ------------------------
+def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
+    x, w, b = operands
+    canonical = replace(spec, layout="NCHW")
+    xc, wc = to_canonical_input(spec, x), to_canonical_weight(spec, w)
+    obtained = to_canonical_output(spec, y) if y.ndim == spec.dims + 1 else y
+    flat = [sp.expand(v) for v in obtained.flat]
+    causes = [cause for cause, alternative, weight in _alternatives(canonical, wc)
+              if _reproduces(alternative, xc, weight, b, obtained.shape, flat)]
+    if not causes:
+        return ("\nDiagnosis: none of the recognised faults (kernel flipped, kernel axes transposed, "
+                "padding side/amount/mode, stride, dilation, weight channel axes swapped, bias "
+                "missing) reproduces fn's output exactly.")
+    return "".join(f"\nDiagnosis: {cause} — that layer reproduces fn's output exactly."
+                   for cause in causes)
+
+
+def _reproduces(alternative: ConvSpec, xc, weight, b, shape, flat: list) -> bool:
+    if (alternative.out_channels, *alternative.output_size) != shape:
+        return False
+    y = conv(alternative, xc, weight, b if alternative.bias else None)
+    return all(sp.expand(a) == o for a, o in zip(y.flat, flat))
+
+
+def _alternatives(spec: ConvSpec, w: np.ndarray) -> Iterator[tuple[str, ConvSpec, np.ndarray]]:
+    """(cause, alternative NCHW spec, weight it reads) for each recognised fault of ``spec``."""
+    def variant(cause: str, weight: np.ndarray = w, **changes: Any):
+        try:
+            return [(cause, replace(spec, **changes), weight)]
+        except SpecError:  # the fault is impossible for this spec (e.g. kernel larger than input)
+            return []
+
+    other = {"cross-correlation": "convolution", "convolution": "cross-correlation"}[spec.convention]
+    names = {"convolution": "true convolution", "cross-correlation": "cross-correlation"}
+    yield from variant(f"kernel flipped: fn computes {names[other]} (the kernel mirrored on every "
+                       f"axis), the spec says {names[spec.convention]}", convention=other)
+    for axis in range(spec.dims if spec.dims > 1 else 0):
+        yield from variant(f"kernel flipped along spatial axis {axis} only",
+                           np.flip(w, axis=2 + axis))
+    spatial = tuple(range(spec.dims))
+    for order in permutations(spatial):
+        if order != spatial:
+            yield from variant(
+                f"kernel axes transposed: fn reads the kernel's spatial axes in the order {order}",
+                w.transpose(0, 1, *(2 + a for a in order)),
+                kernel_size=tuple(spec.kernel_size[a] for a in order))
+    if spec.groups == 1 and spec.in_channels == spec.out_channels > 1:
+        yield from variant("channels swapped: fn reads the weight as w[c, o] (input and output "
+                           "channel axes exchanged)", w.swapaxes(0, 1))
+    yield from _padding_alternatives(spec, variant)
+    for name in ("stride", "dilation"):
+        current = getattr(spec, name)
+        values = sorted({1, 2, 3} | {v + step for v in current for step in (-1, 1)} - {0})
+        options = {(v,) * spec.dims for v in values} | {current[::-1]}
+        for option in sorted(options - {current}):
+            yield from variant(f"{name} off: fn uses {name}={option}, the spec says {current}",
+                               **{name: option})
+    if spec.bias:
+        yield from variant("bias not added", bias=False)
+
+
+def _padding_alternatives(spec: ConvSpec, variant) -> Iterator[tuple[str, ConvSpec, np.ndarray]]:
+    pads = spec.padding
+    said = f"the spec pads {pads} (before, after) per axis"
+    side = "padding on the wrong side"
+    mirrored = tuple((after, before) for before, after in pads)
+    options = {mirrored: f"{side}: fn pads {mirrored}, mirrored; {said}"}
+    for axis, (before, after) in enumerate(pads):
+        if before != after and spec.dims > 1:
+            one = tuple(p[::-1] if a == axis else p for a, p in enumerate(pads))
+            options.setdefault(one, f"{side} on spatial axis {axis}: fn pads {one}; {said}")
+    for where, pick in (("before", lambda t: (t, 0)), ("after", lambda t: (0, t))):
+        moved = tuple(pick(before + after) for before, after in pads)
+        options.setdefault(moved, f"{side}: fn pads everything {where} ({moved}); {said}")
+    for step in (-1, 1):
+        shifted = tuple((before + step, after + step) for before, after in pads)
+        if min(min(p) for p in shifted) >= 0:
+            options.setdefault(shifted, f"padding off by {step:+d}: fn pads {shifted}; {said}")
+    options.setdefault(((0, 0),) * spec.dims, f"padding missing: fn does not pad; {said}")
+    for padding, cause in options.items():
+        if padding != pads:
+            yield from variant(cause, padding=padding)
+    if any(p != (0, 0) for p in pads):
+        for mode in PADDING_MODES:
+            if mode != spec.padding_mode:
+                yield from variant(f"padding mode: fn pads with {mode!r} values, the spec says "
+                                   f"{spec.padding_mode!r}", padding_mode=mode)
