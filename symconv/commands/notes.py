@@ -1,0 +1,65 @@
+"""``symconv notes``: execute the derivations/ notebooks and export them as lecture notes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "execute the derivations/ notebooks and export them (PDF, HTML, LaTeX) plus a PDF book"
+
+EPILOG = """\
+examples:
+  symconv notes                                  all notebooks in ./derivations -> notes-out/
+  symconv notes --format html derivations/01_conv1d_toeplitz.ipynb
+  symconv notes --out /tmp/notes --format pdf,latex --no-book
+
+Each notebook runs in a fresh kernel; a failing cell stops the build (exit 1) naming the
+notebook and the cell. Without xelatex the default formats are latex,html.
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                        help="notebooks or directories (default: all of ./derivations)")
+    parser.add_argument("--out", default="notes-out", metavar="DIR",
+                        help="output directory (default: notes-out)")
+    parser.add_argument("--format", default=None, metavar="LIST",
+                        help="comma-separated subset of pdf,html,latex "
+                             "(default: all that this machine can build)")
+    parser.add_argument("--no-book", action="store_true",
+                        help="skip the combined book of all chapters")
+    parser.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
+                        help="per-cell time limit (default: 300)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import notes
+    from ..errors import SpecError
+
+    if args.timeout is not None and args.timeout < 1:
+        raise SpecError("timeout", args.timeout, "must be an integer ≥ 1 (seconds)")
+    missing = [m for m in ("nbclient", "nbconvert", "nbformat", "ipykernel") if not _importable(m)]
+    if missing:
+        raise SpecError("notes", ", ".join(missing),
+                        "these packages are needed: pip install 'symconv[notes]'")
+    notebooks = notes.discover(args.notebooks)
+    formats, hint = notes.parse_formats(args.format)
+    if hint:
+        print(hint, file=sys.stderr)
+    print(f"Building {len(notebooks)} notebook(s) as {','.join(formats)} into {args.out}/")
+    try:
+        result = notes.build(notebooks, args.out, formats, book=not args.no_book,
+                             timeout=args.timeout or notes.CELL_TIMEOUT)
+    except notes.NotesError as error:
+        print(f"symconv notes: {error}", file=sys.stderr)
+        print(f"symconv notes: build failed; nothing was written to {args.out}/", file=sys.stderr)
+        return 1
+    print(notes.report(result))
+    return 0
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None

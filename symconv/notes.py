@@ -1,0 +1,389 @@
+"""Lecture notes: execute the ``derivations/`` notebooks and typeset them.
+
+Pipeline, per notebook: execute every cell in a fresh IPython kernel launched by the running
+interpreter (nbclient), read the proof summary the notebook printed (a line
+``symconv-proofs: {"name": true, …}`` from :func:`summary_line`), and export it with nbconvert
+to HTML (MathJax), LaTeX and PDF (xelatex). Finally all chapters are merged into one "book"
+with a table of contents. Everything is written to a staging directory first and moved into
+place only when the whole build succeeded, so a failed build leaves no partial files behind.
+
+This module imports nbconvert/nbclient only inside the build functions: a notebook may import
+``symconv.notes`` for :func:`summary_line` without paying for them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SpecError
+from .latex.build import TEX_PACKAGES
+from .latex.document import FIT_MACRO
+
+FORMATS = ("pdf", "html", "latex")
+SUMMARY_PREFIX = "symconv-proofs: "
+SUMMARY_TAG = "symconv-summary"
+"""Cell tag of the summary cell: it is executed (the build reads its output) but not exported."""
+BOOK_NAME = "symconv-notes"
+BOOK_TITLE = "symconv lecture notes: convolution layers as matrices, proved"
+CELL_TIMEOUT = 300
+
+_PANDOC_HINT = "pandoc (Debian package 'pandoc')"
+
+
+class NotesError(RuntimeError):
+    """A notebook failed to build: the message names the notebook and, if any, the cell."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One executed notebook: its proofs (name → held) and the seconds spent per stage."""
+
+    name: str
+    title: str
+    proofs: dict[str, bool]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotesBuild:
+    out: Path
+    formats: tuple[str, ...]
+    chapters: tuple[Chapter, ...]
+    files: tuple[Path, ...]
+
+
+# ---- used inside the notebooks -----------------------------------------------------------------
+def summary_line(proofs: Mapping[str, object]) -> str:
+    """The machine-readable last line of a notebook: ``symconv-proofs: {"name": true, …}``.
+
+    ``proofs`` maps a short name to anything with a boolean ``holds`` (a ``Proof``, a
+    ``Derivation``) or to a bool.
+    """
+    if not proofs:
+        raise SpecError("proofs", "{}", "a chapter must record at least one proof")
+    verdicts = {str(name): bool(getattr(p, "holds", p)) for name, p in proofs.items()}
+    return SUMMARY_PREFIX + json.dumps(verdicts, ensure_ascii=False)
+
+
+def parse_summary(nb) -> dict[str, bool] | None:
+    """The proofs recorded by an executed notebook's summary line (the last one), or None."""
+    found = None
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                for line in output.get("text", "").splitlines():
+                    if line.startswith(SUMMARY_PREFIX):
+                        found = {str(k): bool(v) for k, v in
+                                 json.loads(line[len(SUMMARY_PREFIX):]).items()}
+    return found
+
+
+# ---- arguments ------------------------------------------------------------------------------------
+def default_directory() -> Path:
+    """``./derivations`` if it exists, else the one beside the package (an editable install)."""
+    here = Path.cwd() / "derivations"
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "derivations"
+
+
+def discover(paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
+    """The notebooks to build: the given files/directories, or all of ``derivations/``, sorted."""
+    found: list[Path] = []
+    for entry in paths or [default_directory()]:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.glob("*.ipynb") if not p.name.startswith(".")))
+        elif path.is_file() and path.suffix == ".ipynb":
+            found.append(path)
+        else:
+            raise SpecError("notebook", str(entry), "must be an existing .ipynb file or a directory")
+    if not found:
+        raise SpecError("notebook", ", ".join(map(str, paths)) or str(default_directory()),
+                        "no .ipynb notebooks found")
+    if len({p.stem for p in found}) != len(found):
+        raise SpecError("notebook", ", ".join(map(str, found)), "notebook names must be distinct")
+    return found
+
+
+def tools_missing(formats: Iterable[str]) -> list[str]:
+    """Human names of the external tools the formats need and this machine lacks."""
+    formats = set(formats)
+    missing = []
+    if formats & {"latex", "pdf"} and shutil.which("pandoc") is None:
+        missing.append(_PANDOC_HINT)
+    if "pdf" in formats and shutil.which("xelatex") is None:
+        missing.append(f"xelatex (Debian packages '{TEX_PACKAGES}')")
+    return missing
+
+
+def parse_formats(text: str | None) -> tuple[tuple[str, ...], str | None]:
+    """(formats, hint): the requested formats, or the default (all that this machine can build)."""
+    if text is None:
+        formats = tuple(f for f in FORMATS if not tools_missing([f]))
+        missing = tools_missing(FORMATS)
+        hint = None if not missing else (
+            f"note: building {', '.join(formats)} only; for PDF install " + " and ".join(missing))
+        return formats, hint
+    formats = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not formats or any(f not in FORMATS for f in formats):
+        raise SpecError("format", text, f"must be a comma-separated subset of {', '.join(FORMATS)}")
+    missing = tools_missing(formats)
+    if missing:
+        raise SpecError("format", text, "needs " + " and ".join(missing))
+    return formats, None
+
+
+# ---- execution ---------------------------------------------------------------------------------------
+def _kernel_manager():
+    """A kernel manager whose 'python3' kernel is launched by *this* interpreter (sys.executable),
+    never by whatever ``python`` a kernel spec on the search path names."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisInterpreter(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
+                                    "{connection_file}"],
+                              display_name="Python 3 (symconv notes)", language="python",
+                              resource_dir=str(Path(__file__).parent))
+
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=ThisInterpreter())
+
+
+def _first_line(source: str) -> str:
+    lines = [line for line in source.splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def execute(path: Path, timeout: int = CELL_TIMEOUT):
+    """Run every cell of the notebook at ``path`` in a fresh kernel (cwd: its directory).
+
+    Returns the executed notebook; a failing cell raises NotesError naming the notebook, the
+    cell's index and the first line of its source.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    failed: dict[str, int] = {}
+    client = NotebookClient(
+        nb, timeout=timeout, km=_kernel_manager(), allow_errors=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        on_cell_error=lambda cell, cell_index, execute_reply: failed.setdefault("index", cell_index))
+    # The inline backend, so figures become PNG outputs even if MPLBACKEND is set elsewhere.
+    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
+    # The kernel process's own stderr (start-up warnings) goes to a log that is quoted only if
+    # the kernel dies; the cells' output reaches the notebook through the kernel protocol.
+    with tempfile.TemporaryFile("w+") as log:
+        try:
+            client.execute(env=env, stderr=log)
+        except DeadKernelError as error:
+            log.seek(0)
+            raise NotesError(f"{path.name}: the kernel died ({error}):\n{log.read()[-2000:]}") from None
+        except (CellExecutionError, CellTimeoutError) as error:
+            _raise_cell_error(path, nb, failed.get("index"), error)
+    return nb
+
+
+def _raise_cell_error(path: Path, nb, index: int | None, error: Exception) -> None:
+    from nbclient.exceptions import CellExecutionError
+    if index is None:
+        index = _failed_cell(nb)
+    where = "" if index is None else f" cell {index} ({_first_line(nb.cells[index].source)!r})"
+    reason = (f"{error.ename}: {error.evalue}" if isinstance(error, CellExecutionError)
+              else str(error).strip().splitlines()[0])
+    raise NotesError(f"{path.name}:{where} failed: {reason}") from None
+
+
+def _failed_cell(nb) -> int | None:
+    """The index of the cell that holds an error output (a timeout leaves none)."""
+    for index, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return index
+    return None
+
+
+# ---- export ------------------------------------------------------------------------------------------
+# Extends nbconvert's LaTeX article template: matrices wider than amsmath's default of 10
+# columns; a math output wider than the line (a big matrix) is scaled down to fit by symconv's
+# \symconvfit; chapters are unnumbered, the book is numbered and has a table of contents.
+_TEMPLATE = r"""((* extends 'index.tex.j2' *))
+((* block packages *))((( super() )))
+\setcounter{MaxMatrixCols}{64}
+((( resources.symconv_fit_macro )))
+((* if not resources.get('symconv_toc') *))\setcounter{secnumdepth}{0}((* endif *))
+((* endblock packages *))
+((* block maketitle *))\maketitle
+((* if resources.get('symconv_toc') *))\tableofcontents\clearpage((* endif *))
+((* endblock maketitle *))
+((* block data_latex -*))
+((*- set tex = output.data['text/latex'] | strip_files_prefix | trim -*))
+((*- if tex.startswith('$') and tex.endswith('$') and not tex.startswith('$$') *))
+\par\noindent\symconvfit{((( tex )))}\par
+((*- else *))
+((( tex )))
+((*- endif *))
+((* endblock data_latex *))
+"""
+
+
+def _latex_exporter(pdf: bool):
+    from jinja2 import DictLoader
+    from nbconvert import LatexExporter, PDFExporter
+
+    cls = PDFExporter if pdf else LatexExporter
+    exporter = cls(extra_loaders=[DictLoader({"symconv_notes.tex.j2": _TEMPLATE})],
+                   template_file="symconv_notes.tex.j2")
+    if pdf:
+        exporter.latex_command = ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "{filename}"]
+    return exporter
+
+
+def _for_export(nb, title: str, chapter: bool):
+    """A copy without the summary cell, titled; a chapter's own H1 becomes the document title."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if SUMMARY_TAG not in c.get("metadata", {}).get("tags", [])]
+    nb.metadata["title"] = title
+    if chapter and nb.cells and nb.cells[0].cell_type == "markdown":
+        rest = _H1.sub("", nb.cells[0].source, count=1).strip()
+        if rest:
+            nb.cells[0].source = rest
+        else:
+            nb.cells.pop(0)
+    return nb
+
+
+_H1 = re.compile(r"^# +(.+?)\s*$", re.MULTILINE)
+
+
+def title_of(nb, fallback: str) -> str:
+    """The text of the first level-1 heading of the notebook's first markdown cell."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = _H1.search(cell.source)
+            return match.group(1) if match else fallback
+    return fallback
+
+
+def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
+           chapter: bool = True) -> list[Path]:
+    """Write ``name`` in each format below ``staging``: html/NAME.html, latex/NAME/NAME.tex (+
+    figures), pdf/NAME.pdf. Returns the paths written (relative to ``staging``)."""
+    from nbconvert import HTMLExporter
+
+    nb = _for_export(nb, title, chapter)
+    resources = {"metadata": {"name": name}, "symconv_toc": not chapter,
+                 "symconv_fit_macro": FIT_MACRO}
+    written: list[Path] = []
+
+    def put(relative: str, data: bytes) -> None:
+        path = staging / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(Path(relative))
+
+    if "html" in formats:
+        html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, copy.deepcopy(resources))
+        put(f"html/{name}.html", html.encode())
+    if "latex" in formats:
+        tex, extra = _latex_exporter(pdf=False).from_notebook_node(nb, copy.deepcopy(resources))
+        put(f"latex/{name}/{name}.tex", tex.encode())
+        for figure, data in extra.get("outputs", {}).items():
+            put(f"latex/{name}/{figure}", data)
+    if "pdf" in formats:
+        from nbconvert.exporters.pdf import LatexFailed
+        try:
+            pdf, _ = _latex_exporter(pdf=True).from_notebook_node(nb, copy.deepcopy(resources))
+        except LatexFailed as error:
+            tail = "\n".join(str(error).splitlines()[-15:])
+            raise NotesError(f"{name}: xelatex failed on the exported LaTeX:\n{tail}") from None
+        put(f"pdf/{name}.pdf", pdf)
+    return written
+
+
+def merge(chapters: Sequence) -> object:
+    """One notebook holding every chapter's cells in order (the book)."""
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    for nb in chapters:
+        book.cells.extend(copy.deepcopy(nb.cells))
+        book.metadata.setdefault("language_info", nb.metadata.get("language_info", {}))
+    return book
+
+
+# ---- the build ---------------------------------------------------------------------------------------
+def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[str],
+          progress: Callable[[str], None] = print, book: bool = True,
+          timeout: int = CELL_TIMEOUT) -> NotesBuild:
+    """Execute and export every notebook, then the book; all-or-nothing into ``out``.
+
+    Raises NotesError if a cell fails, a notebook records no proof summary, or a recorded proof
+    does not hold.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".symconv-notes-", dir=out))
+    try:
+        chapters, executed, written = [], [], []
+        for number, path in enumerate(notebooks, 1):
+            start = time.perf_counter()
+            nb = execute(path, timeout)
+            ran = time.perf_counter() - start
+            proofs = parse_summary(nb)
+            if proofs is None:
+                raise NotesError(f"{path.name}: printed no proof summary line (end the notebook "
+                                 f"with a cell tagged {SUMMARY_TAG!r} that prints "
+                                 "symconv.notes.summary_line(proofs))")
+            refuted = [k for k, held in proofs.items() if not held]
+            if refuted:
+                raise NotesError(f"{path.name}: proofs did not hold: {', '.join(refuted)}")
+            title = title_of(nb, path.stem)
+            start = time.perf_counter()
+            written += export(nb, path.stem, title, formats, staging)
+            exported = time.perf_counter() - start
+            chapters.append(Chapter(path.stem, title, proofs, {"execute": ran, "export": exported}))
+            executed.append(nb)
+            progress(f"[{number}/{len(notebooks)}] {path.name}: executed in {ran:.1f} s, "
+                     f"{len(proofs)} proof(s) held, exported {','.join(formats)} in {exported:.1f} s")
+        if book and len(executed) > 1:
+            start = time.perf_counter()
+            written += export(merge(executed), BOOK_NAME, BOOK_TITLE, formats, staging, chapter=False)
+            progress(f"[book] {BOOK_NAME}: {len(executed)} chapters with a table of contents, "
+                     f"exported {','.join(formats)} in {time.perf_counter() - start:.1f} s")
+        for relative in written:
+            target = out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return NotesBuild(out, tuple(formats), tuple(chapters), tuple(out / r for r in written))
+
+
+def report(result: NotesBuild) -> str:
+    """The proof summary and where the outputs are."""
+    width = max(len(c.name) for c in result.chapters)
+    lines = ["Proof summary (every proof below held):"]
+    for chapter in result.chapters:
+        lines.append(f"  {chapter.name:<{width}}  {len(chapter.proofs):>2}  "
+                     + ", ".join(chapter.proofs))
+    total = sum(len(c.proofs) for c in result.chapters)
+    lines.append(f"  {total} proofs in {len(result.chapters)} notebooks")
+    lines.append("Outputs:")
+    places = {"pdf": "pdf/*.pdf", "html": "html/*.html", "latex": "latex/*/*.tex"}
+    for fmt in result.formats:
+        lines.append(f"  {fmt:<5} {result.out / places[fmt]}")
+    books = [p for p in result.files if p.stem == BOOK_NAME]
+    for path in books:
+        lines.append(f"  book  {path}")
+    return "\n".join(lines)
