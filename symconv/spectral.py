@@ -1,0 +1,212 @@
+"""Circular padding and the DFT: T is multi-level block circulant and the DFT block-diagonalises it.
+
+With circular padding, stride 1 and output size = input size n (p_before + p_after = d·(K − 1)
+on every axis), the layer is a circular cross-correlation with the *kernel symbol*
+
+    h[o, c, m] = T[(o, 0), (c, m)] = Σ_{t : src(0, t) = m} w[o, c, τ(t)]      (read off the pattern)
+    T[(o, out), (c, i)] = h[o, c, (i − out) mod n]                             (multi-level block circulant)
+
+Let F[f, i] = Π_a ω_a^{f_a·i_a}, ω_a = exp(−2πi/n_a), the (unnormalised) multi-dimensional DFT,
+and U_C[(f, c), (c', i)] = [c = c']·F[f, i] (frequency-major rows). Then
+
+    U_{C_out} · T = D · U_{C_in},   D = diag_f(D_f),   D_f[o, c] = Σ_m h[o, c, m]·exp(+2πi Σ_a f_a·m_a/n_a),
+
+i.e. T = F* D F with the unitary F = U/√N (N = ∏n). The singular values of T are therefore the
+union over frequencies f of the singular values of the C_out×C_in matrices D_f
+(Sedghi, Gupta & Long, ICLR 2019).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+import sympy as sp
+
+from .errors import SpecError
+from .forms.operands import add_terms, as_object_array
+from .forms.toeplitz import column_index, row_index, toeplitz
+from .proof import Proof, first_entry_difference
+from .spec import ConvSpec
+from .symbols import check_shape, symbols, to_canonical_weight
+
+EXACT_SIZES = (1, 2, 3, 4, 6)
+"""Sizes whose roots of unity lie in Q(i, √3): their products expand to a canonical a + b√3 + (c + d√3)i."""
+
+
+def require_circulant(spec: ConvSpec) -> None:
+    """SpecError unless the layer is circular, stride 1, with output size = input size."""
+    if not isinstance(spec, ConvSpec):
+        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    if spec.padding_mode != "circular":
+        raise SpecError("padding_mode", spec.padding_mode,
+                        "T is block circulant (diagonalised by the DFT) only with circular padding")
+    if any(s != 1 for s in spec.stride):
+        raise SpecError("stride", spec.stride, "T is block circulant only with stride 1 on every axis")
+    if spec.output_size != spec.input_size:
+        raise SpecError("padding", spec.padding,
+                        f"T is square block circulant only when the output size equals the input size "
+                        f"(p_before + p_after = dilation·(kernel − 1) on every axis); output "
+                        f"{spec.output_size} ≠ input {spec.input_size}")
+
+
+def kernel_symbol(spec: ConvSpec, w: object) -> np.ndarray:
+    """h (C_out, C_in, *n): the first block row of T, h[o, c, m] = Σ_{t: src(0,t)=m} w[o, c, τ(t)]
+    (zero for c outside the group of o)."""
+    w = as_object_array("w", w)
+    check_shape("w", w, spec.weight_shape, spec.layout)
+    wf = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_per_group, -1)
+    collected: dict[tuple[int, int, int], list] = {}
+    cg = spec.in_per_group
+    for o in range(spec.out_channels):
+        for t, src in enumerate(spec.pattern.source_table[0]):
+            for c in range(cg):
+                key = (o, spec.group_of(o) * cg + c, int(src))
+                collected.setdefault(key, []).append(wf[o, c, spec.pattern.weight_taps[t]])
+    h = np.zeros((spec.out_channels, spec.in_channels, prod(spec.input_size)), dtype=object)
+    for key, terms in collected.items():
+        h[key] = add_terms(terms)
+    return h.reshape(spec.out_channels, spec.in_channels, *spec.input_size)
+
+
+def _frequencies(spec: ConvSpec) -> np.ndarray:
+    """All (f_1, …, f_D) in row-major order, shape (N, D)."""
+    return np.array(list(np.ndindex(*spec.input_size)), dtype=np.int64).reshape(-1, spec.dims)
+
+
+def _root(spec: ConvSpec, exponents: np.ndarray) -> sp.Expr:
+    """Π_a exp(−2πi·e_a/n_a) as an exact radical (expand(complex=True) of the exponential)."""
+    value = sp.Integer(1)
+    for e, n in zip(exponents, spec.input_size):
+        value *= sp.exp(-2 * sp.pi * sp.I * sp.Rational(int(e) % n, n))
+    return sp.expand(value, complex=True)
+
+
+@dataclass(frozen=True)
+class BlockDiagonalisation:
+    """U_{C_out}·T = D·U_{C_in}: ``blocks[f]`` is D_f (C_out × C_in); exact (SymPy radicals) or float."""
+
+    spec: ConvSpec
+    blocks: np.ndarray
+    exact: bool
+
+    def dft(self, side: str) -> np.ndarray:
+        """U_C[(f, c), (c', i)] = [c = c']·F[f, i] for side "input" (columns in vec(x) order, C = C_in)
+        or "output" (columns in vec(y) order, C = C_out), both in the spec's layout."""
+        spec, freqs = self.spec, _frequencies(self.spec)
+        channels, index = ((spec.in_channels, column_index) if side == "input"
+                           else (spec.out_channels, row_index))
+        n = len(freqs)
+        if self.exact:
+            F = np.array([[_root(spec, f * i) for i in freqs] for f in freqs], dtype=object)
+        else:
+            phase = sum(np.outer(freqs[:, a], freqs[:, a]) / spec.input_size[a] for a in range(spec.dims))
+            F = np.exp(-2j * np.pi * phase)
+        U = np.zeros((n * channels, n * channels), dtype=F.dtype)
+        for c in range(channels):
+            U[np.ix_(np.arange(n) * channels + c, [index(spec, c, i) for i in range(n)])] = F
+        return U
+
+    def block_diagonal(self) -> np.ndarray:
+        """D = diag_f(D_f), shape (N·C_out, N·C_in), frequency-major."""
+        n, c_out, c_in = self.blocks.shape
+        D = np.zeros((n * c_out, n * c_in), dtype=self.blocks.dtype)
+        for f in range(n):
+            D[f * c_out:(f + 1) * c_out, f * c_in:(f + 1) * c_in] = self.blocks[f]
+        return D
+
+
+def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = None) -> BlockDiagonalisation:
+    """The DFT block-diagonalisation of a circular, stride-1 layer's T (module docstring):
+    D_f[o, c] = Σ_m h[o, c, m]·exp(+2πi Σ_a f_a·m_a/n_a).
+
+    ``exact`` (default: True unless w holds floats) uses exact roots of unity and needs every
+    input size in EXACT_SIZES; otherwise D_f = N·ifftn(h) in floating point.
+    """
+    require_circulant(spec)
+    h = kernel_symbol(spec, w)
+    if exact is None:
+        exact = not any(isinstance(v, (float, np.floating, complex)) for v in h.flat)
+    axes = tuple(range(2, 2 + spec.dims))
+    if not exact:
+        blocks = np.fft.ifftn(h.astype(np.complex128), axes=axes) * prod(spec.input_size)
+        return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
+            -1, spec.out_channels, spec.in_channels), exact=False)
+    if any(n not in EXACT_SIZES for n in spec.input_size):
+        raise SpecError("input_size", spec.input_size,
+                        f"exact roots of unity are used only for sizes in {EXACT_SIZES} (their roots lie "
+                        f"in Q(i, √3), so expanded forms are canonical); pass exact=False for floats")
+    freqs = _frequencies(spec)
+    hm = h.reshape(spec.out_channels, spec.in_channels, -1)
+    blocks = np.empty((len(freqs), spec.out_channels, spec.in_channels), dtype=object)
+    for k, f in enumerate(freqs):
+        phases = [_root(spec, -f * m) for m in freqs]
+        for o, c in np.ndindex(spec.out_channels, spec.in_channels):
+            blocks[k, o, c] = sp.expand(add_terms([hv * ph for hv, ph in zip(hm[o, c], phases) if hv != 0] or [0]))
+    return BlockDiagonalisation(spec, blocks, exact=True)
+
+
+def singular_values(spec: ConvSpec, weight: object) -> np.ndarray:
+    """T's singular values, descending: the union over frequencies f of the singular values of the
+    C_out×C_in matrices D_f of the kernel's DFT (Sedghi, Gupta & Long, ICLR 2019).
+
+    Needs circular padding, stride 1 and output size = input size (SpecError otherwise).
+    ``weight`` is a NumPy array or a torch tensor of the spec's weight shape.
+    """
+    require_circulant(spec)
+    if hasattr(weight, "detach"):  # a torch tensor, without importing torch
+        weight = weight.detach().cpu().numpy()
+    w = np.asarray(weight, dtype=np.float64)
+    blocks = dft_block_diagonalisation(spec, w.astype(object), exact=False).blocks
+    return np.sort(np.linalg.svd(blocks, compute_uv=False).reshape(-1))[::-1]
+
+
+def _same(a: object, b: object) -> bool:
+    """Exact equality of two entries: canonical expanded difference for symbols, == for numbers."""
+    if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
+        return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+    return a == b
+
+
+def is_block_circulant(spec: ConvSpec, T: object) -> bool:
+    """True iff T (shape ``spec.toeplitz_shape``, rows/columns in the spec's vec order) is multi-level
+    block circulant with C_out×C_in blocks: T[(o, out), (c, i)] = T[(o, 0), (c, (i − out) mod n)]
+    on every axis. Works on SymPy matrices (canonical comparison) and numeric arrays (exact ==)."""
+    matrix = np.asarray(T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T, dtype=object)
+    check_shape("T", matrix, spec.toeplitz_shape, spec.layout)
+    if spec.output_size != spec.input_size:
+        return False
+    n = prod(spec.input_size)
+    rows = [[row_index(spec, o, out) for out in range(n)] for o in range(spec.out_channels)]
+    cols = [[column_index(spec, c, i) for i in range(n)] for c in range(spec.in_channels)]
+    canonical = matrix[np.ix_(np.ravel(rows), np.ravel(cols))].reshape(
+        spec.out_channels, n, spec.in_channels, *spec.input_size)
+    first = canonical[:, 0]
+    for out, shift in enumerate(np.ndindex(*spec.input_size)):
+        rolled = np.roll(first, shift, axis=tuple(range(2, 2 + spec.dims)))
+        if not all(_same(a, b) for a, b in zip(canonical[:, out].flat, rolled.flat)):
+            return False
+    return True
+
+
+def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBase | None = None) -> Proof:
+    """Prove U_{C_out}·T = D·U_{C_in} on symbolic weights with exact roots of unity (input sizes
+    in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz_matrix`` replaces T."""
+    require_circulant(spec)
+    _, w, _ = symbols(spec)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    diag = dft_block_diagonalisation(spec, w, exact=True)
+    T = toeplitz(spec, w) if toeplitz_matrix is None else toeplitz_matrix
+    check_shape("toeplitz_matrix", np.empty(T.shape, dtype=bool), spec.toeplitz_shape, spec.layout)
+    left = np.dot(diag.dft("output"), np.asarray(T.tolist(), dtype=object))
+    right = np.dot(diag.block_diagonal(), diag.dft("input"))
+    timings["build"] = time.perf_counter() - start
+    start = time.perf_counter()
+    found = first_entry_difference("dft", right, left)
+    timings["dft"] = time.perf_counter() - start
+    return Proof(spec=spec, statement="U_out·T = D·U_in (T = F* D F, D block-diagonal: the kernel's DFT)",
+                 forms=("dft",), holds=found is None, counterexample=found, terms=spec.n_terms,
+                 outputs=left.size, timings=timings)
