@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid ConvSpecs (and exact integer operands for them).
+"""Hypothesis strategies for valid ConvSpecs, a fixed grid of specs, and exact integer operands.
 
 ``conv_specs()`` draws every hyperparameter class ConvSpec accepts: 1-, 2- and 3-D; padding as
 an int, a per-axis tuple, per-axis (before, after) pairs mixed with ints, ``'valid'`` and
@@ -36,6 +36,29 @@ _PADDING_FORMS = ("int", "tuple", "pairs", "valid", "same")
 def _compact(values: Sequence[int], as_int: bool) -> int | tuple[int, ...]:
     """An int when every axis agrees and ``as_int`` (exercises both spellings), else a tuple."""
     return values[0] if as_int and len(set(values)) == 1 else tuple(values)
+
+
+GRID_SPECS = [
+    # One or more specs of every class: 1-/2-/3-D, each padding mode and spelling, stride,
+    # dilation, groups (depthwise), bias, true convolution, NHWC.
+    ConvSpec(1, 1, 3, 6),
+    ConvSpec(2, 3, 2, 7, stride=2, padding=(1,), dilation=2, bias=False),
+    ConvSpec(2, 2, 4, 5, padding="same", padding_mode="reflect"),
+    ConvSpec(3, 2, 3, 4, padding=((2, 1),), padding_mode="circular", convention="convolution"),
+    ConvSpec(2, 4, 3, 6, padding=((2, 1),), groups=2, padding_mode="replicate", layout="NHWC"),
+    ConvSpec(2, 3, 3, (5, 4)),
+    ConvSpec(2, 4, (2, 3), (6, 5), stride=(2, 1), padding=((1, 0), (2, 1)), groups=2),
+    ConvSpec(3, 3, 3, (5, 5), padding=1, groups=3, padding_mode="replicate", layout="NHWC"),
+    ConvSpec(3, 6, 3, (5, 5), padding=2, groups=3, padding_mode="reflect", dilation=2),
+    ConvSpec(2, 2, (2, 2), (4, 5), padding="same", padding_mode="circular",
+             convention="convolution", layout="NHWC"),
+    ConvSpec(1, 2, 3, (4, 4), padding="valid", stride=3, bias=False),
+    ConvSpec(2, 2, 2, (3, 3, 4), padding=(1, 0, (0, 1))),
+    ConvSpec(2, 2, (2, 1, 2), (3, 3, 3), padding=1, padding_mode="reflect", groups=2,
+             convention="convolution", layout="NHWC"),
+    ConvSpec(1, 1, 2, (4, 3, 3), stride=(2, 1, 2), padding=1, padding_mode="circular",
+             dilation=(1, 2, 1)),
+]
 
 
 @st.composite
