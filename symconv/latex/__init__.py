@@ -9,5 +9,6 @@
 from .document import fragment, standalone
 from .expr import latex_expr
 from .matrix import latex_matrix
+from .proof import proof_to_latex
 
-__all__ = ["fragment", "latex_expr", "latex_matrix", "standalone"]
+__all__ = ["fragment", "latex_expr", "latex_matrix", "proof_to_latex", "standalone"]

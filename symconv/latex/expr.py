@@ -52,11 +52,13 @@ def _terms(expr: Any) -> list[tuple[sp.Expr, str]]:
     return [(coefficient, monomial) for _, coefficient, monomial in keyed]
 
 
-def latex_terms(expr: Any) -> list[str]:
+def latex_terms(expr: Any, max_terms: int | None = None) -> list[str]:
     """The signed terms of ``expr`` in numeric order: ``['w_{0,0} x_{0}', '- 2 b_{0}']``.
 
     Every term but a leading positive one starts with ``+ `` or ``- `` so that joining with
-    spaces gives the whole polynomial and a line may be broken between any two terms.
+    spaces gives the whole polynomial and a line may be broken between any two terms. With
+    ``max_terms`` a longer polynomial keeps its first ``max_terms − 1`` terms and its last,
+    with an ``\\underbrace{\\cdots}`` counting the hidden ones between.
     """
     out = []
     for coefficient, monomial in _terms(expr):
@@ -73,14 +75,16 @@ def latex_terms(expr: Any) -> list[str]:
         return ["0"]
     if out[0].startswith("+ "):
         out[0] = out[0][2:]
+    if max_terms is not None and len(out) > max(max_terms, 2):
+        hidden = len(out) - max_terms
+        out = [*out[:max_terms - 1], rf"+ \underbrace{{\cdots}}_{{{hidden}\text{{ terms}}}}", out[-1]]
     return out
 
 
 def latex_expr(expr: Any, max_terms: int | None = None) -> str:
     """LaTeX of a polynomial in the tensor symbols, terms in numeric order.
 
-    With ``max_terms`` a longer polynomial shows its first ``max_terms − 1`` terms, an
-    ``\\underbrace{\\cdots}`` counting the hidden ones, and its last term.
+    ``max_terms`` elides the middle of a longer polynomial (see ``latex_terms``).
 
     >>> import sympy as sp
     >>> w0, w10, w2, x = map(sp.Symbol, ["w_{0,0,0}", "w_{0,0,10}", "w_{0,0,2}", "x_{0,1}"])
@@ -89,8 +93,4 @@ def latex_expr(expr: Any, max_terms: int | None = None) -> str:
     >>> latex_expr(0)
     '0'
     """
-    terms = latex_terms(expr)
-    if max_terms is not None and len(terms) > max(max_terms, 2):
-        hidden = len(terms) - max_terms
-        terms = [*terms[:max_terms - 1], rf"+ \underbrace{{\cdots}}_{{{hidden}\text{{ terms}}}}", terms[-1]]
-    return " ".join(terms)
+    return " ".join(latex_terms(expr, max_terms))
