@@ -129,11 +129,12 @@ def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, bat
     try:
         y = np.asarray(fn(x[None] if batched else x, w, b), dtype=object)
     except Exception as error:
+        shapes = ", ".join(f"{name} {np.shape(a)}" for name, a in zip("xwb", operands) if a is not None)
         raise NotCheckable(
             f"fn raised {type(error).__name__}: {error}\nwhen called on NumPy object arrays of SymPy "
-            f"symbols. Code that only runs on floats (torch, scipy, compiled kernels, float "
-            f"allocations) cannot be checked symbolically: use mode='probe' to verify it by exact "
-            f"probing.") from error
+            f"symbols ({shapes}; {spec.layout}{', batched' if batched else ''}). If fn only runs "
+            f"on floats (torch, scipy, compiled kernels, float allocations), use mode='probe' to "
+            f"verify it by exact probing.") from error
     return _unbatched(y) if batched else y
 
 
@@ -173,7 +174,7 @@ class _Prober:
         if bad.any():
             n, *index = np.argwhere(bad)[0]
             raise NotCheckable(
-                f"fn returned y[{','.join(map(str, index))}] = {ys[(n, *index)]!r} on inputs of "
+                f"fn returned y[{','.join(map(str, index))}] = {float(ys[(n, *index)])!r} on inputs of "
                 f"small integers (0/1 for probing), where a convolution gives an exact integer: fn "
                 f"rounds (FFT-based, reduced precision?), so probing cannot verify it exactly")
         return ys.reshape(len(xs), -1)
@@ -259,18 +260,23 @@ def _user_index(spec: ConvSpec, index: tuple[int, ...]) -> tuple[int, ...]:
     return (*index[1:], index[0]) if spec.layout == "NHWC" else index
 
 
+def _factors(term: sp.Expr) -> tuple[sp.Number, list[sp.Expr]]:
+    """The coefficient and the factors of a monomial, in numeric symbol order (b, w, x)."""
+    coefficient, rest = term.as_coeff_Mul()
+    return coefficient, sorted(sp.Mul.make_args(rest), key=lambda f: entry_key(f.as_base_exp()[0]))
+
+
 def _term(term: sp.Expr) -> str:
     """w_{0,1,2,2}·x_{1,3,2}: factors in numeric symbol order, joined by a centred dot."""
-    coefficient, rest = term.as_coeff_Mul()
-    factors = sorted(sp.Mul.make_args(rest), key=lambda f: entry_key(f.as_base_exp()[0]))
+    coefficient, factors = _factors(term)
     text = "·".join(str(f) for f in factors if f != 1)
-    if coefficient != 1:
-        text = f"{coefficient}·{text}" if text else str(coefficient)
-    return text
+    if not text:
+        return str(coefficient)
+    return text if coefficient == 1 else f"{coefficient}·{text}"
 
 
 def _terms(terms: tuple[sp.Expr, ...]) -> str:
-    shown = ", ".join(_term(t) for t in sorted(terms, key=sp.default_sort_key)[:SHOWN_TERMS])
+    shown = ", ".join(_term(t) for t in sorted(terms, key=lambda t: [entry_key(f) for f in _factors(t)[1] if f != 1])[:SHOWN_TERMS])
     return shown + (f" and {len(terms) - SHOWN_TERMS} more" if len(terms) > SHOWN_TERMS else "")
 
 
@@ -298,19 +304,26 @@ def _difference_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
 
 # ---- diagnosis: alternative layers that reproduce fn's output exactly ------------------------
 def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
+    """Alternative layers that reproduce fn's output exactly: single faults first, then the
+    kernel flip combined with each other fault (e.g. scipy's convolve2d 'same' on even kernels)."""
     x, w, b = operands
     canonical = replace(spec, layout="NCHW")
     xc, wc = to_canonical_input(spec, x), to_canonical_weight(spec, w)
     obtained = to_canonical_output(spec, y) if y.ndim == spec.dims + 1 else y
     flat = [sp.expand(v) for v in obtained.flat]
-    causes = [cause for cause, alternative, weight in _alternatives(canonical, wc)
-              if _reproduces(alternative, xc, weight, b, obtained.shape, flat)]
-    if not causes:
-        return ("\nDiagnosis: none of the recognised faults (kernel flipped, kernel axes transposed, "
-                "padding side/amount/mode, stride, dilation, weight channel axes swapped, bias "
-                "missing) reproduces fn's output exactly.")
-    return "".join(f"\nDiagnosis: {cause} — that layer reproduces fn's output exactly."
-                   for cause in causes)
+    singles = list(_alternatives(canonical, wc))
+    flip_cause, flip_spec, _ = singles[0]
+    combined = [(f"{flip_cause}; and {cause}", replace(alternative, convention=flip_spec.convention),
+                 weight) for cause, alternative, weight in singles[1:]]
+    for candidates in (singles, combined):
+        causes = [cause for cause, alternative, weight in candidates
+                  if _reproduces(alternative, xc, weight, b, obtained.shape, flat)]
+        if causes:
+            return "".join(f"\nDiagnosis: {cause} — that layer reproduces fn's output exactly."
+                           for cause in causes)
+    return ("\nDiagnosis: none of the recognised faults (kernel flipped, kernel axes transposed, "
+            "padding side/amount/mode, stride, dilation, weight channel axes swapped, bias "
+            "missing, or the kernel flipped as well as one of these) reproduces fn's output exactly.")
 
 
 def _reproduces(alternative: ConvSpec, xc, weight, b, shape, flat: list) -> bool:
@@ -321,7 +334,8 @@ def _reproduces(alternative: ConvSpec, xc, weight, b, shape, flat: list) -> bool
 
 
 def _alternatives(spec: ConvSpec, w: np.ndarray) -> Iterator[tuple[str, ConvSpec, np.ndarray]]:
-    """(cause, alternative NCHW spec, weight it reads) for each recognised fault of ``spec``."""
+    """(cause, alternative NCHW spec, weight it reads) for each recognised fault of ``spec``;
+    the first is always the kernel flip (the other convention)."""
     def variant(cause: str, weight: np.ndarray = w, **changes: Any):
         try:
             return [(cause, replace(spec, **changes), weight)]
@@ -370,11 +384,11 @@ def _padding_alternatives(spec: ConvSpec, variant) -> Iterator[tuple[str, ConvSp
     for where, pick in (("before", lambda t: (t, 0)), ("after", lambda t: (0, t))):
         moved = tuple(pick(before + after) for before, after in pads)
         options.setdefault(moved, f"{side}: fn pads everything {where} ({moved}); {said}")
+    options.setdefault(((0, 0),) * spec.dims, f"padding missing: fn does not pad; {said}")
     for step in (-1, 1):
         shifted = tuple((before + step, after + step) for before, after in pads)
         if min(min(p) for p in shifted) >= 0:
             options.setdefault(shifted, f"padding off by {step:+d}: fn pads {shifted}; {said}")
-    options.setdefault(((0, 0),) * spec.dims, f"padding missing: fn does not pad; {said}")
     for padding, cause in options.items():
         if padding != pads:
             yield from variant(cause, padding=padding)
