@@ -216,11 +216,15 @@ def _failed_cell(nb) -> int | None:
 # ---- export ------------------------------------------------------------------------------------------
 # Extends nbconvert's LaTeX article template: matrices wider than amsmath's default of 10
 # columns; a math output wider than the line (a big matrix) is scaled down to fit by symconv's
-# \symconvfit; chapters are unnumbered, the book is numbered and has a table of contents.
+# \symconvfit; code in a monospace font that has the Unicode of proof summaries; chapters are
+# unnumbered, the book is numbered and has a table of contents.
 _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* block packages *))((( super() )))
 \setcounter{MaxMatrixCols}{64}
+\setlength{\arraycolsep}{2.5pt}
 ((( resources.symconv_fit_macro )))
+% Proof summaries print ∂, ⟨⟩, ᵀ: Latin Modern Mono lacks them, DejaVu Sans Mono has them.
+\ifPDFTeX\else\IfFontExistsTF{DejaVu Sans Mono}{\setmonofont{DejaVu Sans Mono}[Scale=0.85]}{}\fi
 ((* if not resources.get('symconv_toc') *))\setcounter{secnumdepth}{0}((* endif *))
 ((* endblock packages *))
 ((* block maketitle *))\maketitle
@@ -229,7 +233,7 @@ _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* block data_latex -*))
 ((*- set tex = output.data['text/latex'] | strip_files_prefix | trim -*))
 ((*- if tex.startswith('$') and tex.endswith('$') and not tex.startswith('$$') *))
-\par\noindent\symconvfit{((( tex )))}\par
+\par\smallskip\noindent\symconvfit{((( tex )))}\par\smallskip
 ((*- else *))
 ((( tex )))
 ((*- endif *))
