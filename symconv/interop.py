@@ -1,0 +1,360 @@
+"""Whole networks: PyTorch conv layers and conv nets as FC layers and MLPs (torch is optional,
+imported on first use).
+
+Every linear layer of a network is an affine map of the flattened (row-major, NCHW) features,
+vec(y) = A·vec(x) + c:
+
+    Conv{1,2,3}d          A = T (the Toeplitz matrix, incl. the padding map), c = b ⊗ 1
+    AvgPool{1,2,3}d       a depthwise conv (groups = C) with every weight 1/divisor, no bias
+    Linear                A = W, c = b
+    BatchNorm (eval)      A = diag(s ⊗ 1), c = (β − μ·s) ⊗ 1 with s = γ/√(var + ε); folded into
+                          the affine map before it when there is one: s·A, s·c + (β − μ·s)
+    Flatten               the identity on vec (row-major flattening is vec)
+
+and an elementwise activation σ commutes with flattening. So a Sequential of these is an MLP:
+Flatten, then Linear/activation layers. Anything else (max pooling, softmax, …) is refused with a
+SpecError naming the layer, its position and the rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import SpecError
+from .forms.definition import conv
+from .forms.toeplitz import toeplitz_entries
+from .proof import Counterexample, first_entry_difference
+from .spec import ConvSpec
+from .symbols import tensor_symbols
+
+ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "Sigmoid", "Tanh", "SiLU",
+               "Mish", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "Hardshrink",
+               "Softshrink", "Tanhshrink", "LogSigmoid", "Identity", "Dropout", "AlphaDropout")
+NOT_LINEAR_RULE = ("is neither linear nor elementwise, so it has no FC-layer equivalent; to_mlp converts "
+                   "Conv1d/2d/3d, AvgPool1d/2d/3d, Linear, BatchNorm (eval), Flatten and elementwise "
+                   f"activations ({', '.join(ELEMENTWISE[:6])}, …)")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as error:  # pragma: no cover - torch is installed in the test venv
+        raise ImportError("symconv.interop needs PyTorch: pip install torch") from error
+    return torch
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().to(_torch().float64).numpy()
+
+
+def spec_of(module: Any, input_size: Any) -> ConvSpec:
+    """The ConvSpec of a ``torch.nn.Conv{1,2,3}d`` on inputs of spatial size ``input_size``."""
+    return ConvSpec(module.in_channels, module.out_channels, module.kernel_size, input_size,
+                    stride=module.stride, padding=module.padding, dilation=module.dilation,
+                    groups=module.groups, bias=module.bias is not None, padding_mode=module.padding_mode)
+
+
+def _avgpool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[ConvSpec, object]:
+    """AvgPool as a depthwise conv: (spec, the weight value 1/divisor)."""
+    nn = _torch().nn
+    dims = {nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3}[type(module)]
+    if len(shape) != dims + 1:
+        raise SpecError(position, type(module).__name__, f"expects (C, {dims} spatial axes) per sample, "
+                        f"gets {shape}")
+    if module.ceil_mode:
+        raise SpecError(position, "ceil_mode=True", "an AvgPool with ceil_mode=True has windows that "
+                        "overhang the input (a varying divisor); only ceil_mode=False is a convolution")
+    kernel = module.kernel_size
+    padding = module.padding
+    if not module.count_include_pad and np.any(np.asarray(padding) != 0):
+        raise SpecError(position, "count_include_pad=False", "with padding the divisor varies near the "
+                        "border, so the pool is not a convolution; use count_include_pad=True or padding=0")
+    spec = ConvSpec(shape[0], shape[0], kernel, shape[1:], stride=module.stride or kernel,
+                    padding=padding, groups=shape[0], bias=False)
+    divisor = getattr(module, "divisor_override", None) or prod(spec.kernel_size)
+    return spec, sp.Rational(1, divisor)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer of the network: its kind, where it sits, and the per-sample shapes around it."""
+
+    position: str
+    module: Any
+    kind: str                          # conv | avgpool | linear | batchnorm | flatten | elementwise
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    spec: ConvSpec | None = None
+    pool_weight: object = None
+
+
+def _children(model: Any, prefix: str):
+    torch = _torch()
+    if isinstance(model, torch.nn.Sequential):
+        for i, child in enumerate(model):
+            yield from _children(child, f"{prefix}[{i}]")
+    else:
+        yield prefix, model
+
+
+def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
+    """Classify each layer of an ``nn.Sequential`` and track the per-sample shape (C, *spatial) or
+    (features,); refuse what is not linear or elementwise (SpecError naming position and rule)."""
+    nn = _torch().nn
+    shape = tuple(int(n) for n in input_shape)
+    steps = []
+    for position, module in _children(model, "model"):
+        name = type(module).__name__
+        kind, spec, weight = None, None, None
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            dims = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}[type(module)]
+            if len(shape) != dims + 1 or shape[0] != module.in_channels:
+                raise SpecError(position, name, f"expects input (C={module.in_channels}, {dims} spatial "
+                                f"axes) per sample, gets {shape}")
+            kind, spec = "conv", spec_of(module, shape[1:])
+        elif isinstance(module, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
+            kind, (spec, weight) = "avgpool", _avgpool_spec(module, position, shape)
+        elif isinstance(module, nn.Linear):
+            if shape != (module.in_features,):
+                raise SpecError(position, name, f"expects {module.in_features} flat features per sample, "
+                                f"gets shape {shape} (put a Flatten before it)")
+            kind = "linear"
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            if module.training or module.running_mean is None:
+                raise SpecError(position, name, "BatchNorm must be in eval mode with running statistics "
+                                "(model.eval()): in training mode it normalises by batch statistics, "
+                                "which is not a fixed affine map")
+            kind = "batchnorm"
+        elif isinstance(module, nn.Flatten):
+            if module.start_dim != 1 or module.end_dim != -1:
+                raise SpecError(position, f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim})",
+                                "only Flatten(start_dim=1, end_dim=-1) (vec of each sample) is supported")
+            kind = "flatten"
+        elif name in ELEMENTWISE or name == "PReLU" and module.num_parameters == 1:
+            kind = "elementwise"
+        else:
+            rule = ("max pooling is not linear (max(a, b) is not a linear map) and not elementwise: "
+                    if "MaxPool" in name else f"{name} ") + NOT_LINEAR_RULE
+            raise SpecError(position, name, rule)
+        out_shape = {"conv": lambda: spec.output_shape, "avgpool": lambda: spec.output_shape,
+                     "linear": lambda: (module.out_features,), "flatten": lambda: (prod(shape),)
+                     }.get(kind, lambda: shape)()
+        steps.append(Step(position, module, kind, shape, tuple(out_shape), spec, weight))
+        shape = tuple(out_shape)
+    return steps
+
+
+# ---- parameters: numeric (from the module) or symbolic (for proofs) ----------------------------------
+def _parameters(step: Step, symbolic: int | None) -> dict[str, Any]:
+    """The step's parameters: NumPy float64 from torch, or symbols named w^{(ℓ)}, b^{(ℓ)}, …
+    when ``symbolic`` is the layer number ℓ."""
+    m, kind = step.module, step.kind
+    if kind == "avgpool":  # fixed weights: an exact Rational in proofs, a float for torch
+        weight = step.pool_weight if symbolic is not None else float(step.pool_weight)
+        return {"w": np.full(step.spec.weight_shape, weight, dtype=object if symbolic else np.float64),
+                "b": None}
+    if kind in ("conv", "linear"):
+        if symbolic is None:
+            return {"w": _numpy(m.weight), "b": None if m.bias is None else _numpy(m.bias)}
+        shape = tuple(m.weight.shape)
+        return {"w": tensor_symbols(f"w^{{({symbolic})}}", shape),
+                "b": None if m.bias is None else tensor_symbols(f"b^{{({symbolic})}}", (shape[0],))}
+    if kind == "batchnorm":
+        c = m.num_features
+        if symbolic is None:
+            gamma = _numpy(m.weight) if m.affine else np.ones(c)
+            beta = _numpy(m.bias) if m.affine else np.zeros(c)
+            scale = gamma / np.sqrt(_numpy(m.running_var) + m.eps)
+            return {"scale": scale, "shift": beta - _numpy(m.running_mean) * scale}
+        gamma, beta, mean, var = (tensor_symbols(f"{n}^{{({symbolic})}}", (c,))
+                                  for n in ("gamma", "beta", "mu", "v"))
+        scale = np.array([g / sp.sqrt(v + sp.Symbol("epsilon", positive=True)) for g, v in zip(gamma, var)],
+                         dtype=object)
+        return {"scale": scale, "shift": beta - mean * scale}
+    return {}
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return value.astype(object) if isinstance(value, np.ndarray) and value.dtype != object else value
+
+
+def _affine(step: Step, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(A, c) with vec(y) = A·vec(x) + c for a conv, avgpool or linear step."""
+    if step.kind == "linear":
+        w = params["w"]
+        return w, params["b"] if params["b"] is not None else np.zeros(w.shape[0], dtype=w.dtype)
+    spec = step.spec
+    w = params["w"]
+    A = np.zeros(spec.toeplitz_shape, dtype=object if w.dtype == object else np.float64)
+    entries = toeplitz_entries(spec, _as_array(w))
+    rows, cols = (np.array(k, dtype=np.int64) for k in zip(*entries)) if entries else ([], [])
+    A[rows, cols] = list(entries.values())
+    b = params["b"] if params["b"] is not None else np.zeros(spec.out_channels, dtype=A.dtype)
+    return A, np.repeat(b, prod(spec.output_size))
+
+
+def _per_feature(step: Step, per_channel: np.ndarray) -> np.ndarray:
+    """A per-channel vector repeated over the spatial positions of vec (channel-major)."""
+    return np.repeat(per_channel, prod(step.in_shape[1:]))
+
+
+def mlp_layers(steps: list[Step], symbolic: bool = False) -> list[tuple[str, Any, Any]]:
+    """The MLP: ("affine", A, c) and ("elementwise", step, layer number ℓ) in order, BatchNorm folded into
+    the affine map before it (or standing alone as a diagonal affine map)."""
+    layers: list[tuple[str, Any, Any]] = []
+    for number, step in enumerate(steps, start=1):
+        params = _parameters(step, number if symbolic else None)
+        if step.kind in ("conv", "avgpool", "linear"):
+            layers.append(("affine", *_affine(step, params)))
+        elif step.kind == "batchnorm":
+            s, t = _per_feature(step, params["scale"]), _per_feature(step, params["shift"])
+            if layers and layers[-1][0] == "affine":
+                _, A, c = layers.pop()
+                layers.append(("affine", s[:, None] * A, s * c + t))
+            else:
+                layers.append(("affine", np.diag(s) if s.dtype != object else _object_diag(s), t))
+        elif step.kind == "elementwise":
+            layers.append(("elementwise", step, number))
+    return layers
+
+
+def _object_diag(values: np.ndarray) -> np.ndarray:
+    D = np.zeros((len(values), len(values)), dtype=object)
+    D[np.arange(len(values)), np.arange(len(values))] = values
+    return D
+
+
+def _dtype(model: Any) -> Any:
+    return next((p.dtype for p in model.parameters()), _torch().get_default_dtype())
+
+
+def _linear_module(A: np.ndarray, c: np.ndarray, dtype: Any, sparse: bool, bias: bool = True) -> Any:
+    """nn.Linear with weight A (dense, or sparse CSR when ``sparse``) and bias c."""
+    torch = _torch()
+    layer = torch.nn.Linear(A.shape[1], A.shape[0], bias=bias, dtype=dtype)
+    weight = torch.as_tensor(np.asarray(A, dtype=np.float64)).to(dtype)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": F.linear supports it on CPU
+        warnings.simplefilter("ignore", UserWarning)
+        layer.weight = torch.nn.Parameter(weight.to_sparse_csr() if sparse else weight, requires_grad=False)
+    if bias:
+        layer.bias = torch.nn.Parameter(torch.as_tensor(np.asarray(c, dtype=np.float64)).to(dtype),
+                                        requires_grad=False)
+    return layer
+
+
+def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
+    """An ``nn.Linear`` equal to ``conv_module`` on flattened inputs of spatial size ``input_size``:
+    weight T (C_out·∏out × C_in·∏in, including the padding map for padding_mode ≠ 'zeros'),
+    bias b ⊗ 1. ``linear(x.flatten(1)) == conv_module(x).flatten(1)``. ``sparse=True`` stores T as
+    a sparse CSR tensor (F.linear supports it)."""
+    nn = _torch().nn
+    if not isinstance(conv_module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        raise SpecError("conv_module", type(conv_module).__name__, "must be a torch.nn.Conv1d/2d/3d")
+    dims = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}[type(conv_module)]
+    size = (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
+    (step,) = network_steps(conv_module, (conv_module.in_channels, *size))
+    (_, A, c), = mlp_layers([step])
+    return _linear_module(A, c, conv_module.weight.dtype, sparse, bias=conv_module.bias is not None)
+
+
+def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False) -> Any:
+    """An equivalent ``nn.Sequential``: Flatten (if inputs are not flat), then Linear and the
+    activations, and Unflatten back when the network does not end flat. ``input_shape`` is one
+    sample's shape, e.g. (1, 28, 28)."""
+    nn = _torch().nn
+    steps = network_steps(model, tuple(input_shape))
+    dtype = _dtype(model)
+    modules = [] if len(input_shape) == 1 else [nn.Flatten()]
+    for kind, A, c in mlp_layers(steps):
+        modules.append(_linear_module(A, c, dtype, sparse) if kind == "affine" else copy.deepcopy(A.module))
+    if steps and len(steps[-1].out_shape) > 1:
+        modules.append(nn.Unflatten(1, steps[-1].out_shape))
+    return nn.Sequential(*modules)
+
+
+def paper_network(dtype: Any = None) -> Any:
+    """The paper's experiment network: Conv2d(1, 128, 4, stride=2) on 28×28 → ReLU → Flatten →
+    Linear(128·13·13, 784)."""
+    nn = _torch().nn
+    return nn.Sequential(nn.Conv2d(1, 128, 4, stride=2, dtype=dtype), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(128 * 13 * 13, 784, dtype=dtype))
+
+
+# ---- the symbolic proof ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkProof:
+    """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ."""
+
+    statement: str
+    layers: tuple[str, ...]
+    holds: bool
+    counterexample: Counterexample | None
+    outputs: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def summary(self) -> str:
+        verdict = "PROVED" if self.holds else "REFUTED"
+        line = (f"{verdict}: {self.statement} [{' → '.join(self.layers)}; {self.outputs} outputs, "
+                f"{sum(self.timings.values()):.3f} s]")
+        return line if self.holds else f"{line}\n{self.counterexample}"
+
+
+def _activation(number: int) -> Any:
+    """σ_ℓ: an undefined SymPy function applied elementwise."""
+    return np.vectorize(sp.Function(f"sigma_{number}"), otypes=[object])
+
+
+def _network_definition(steps: list[Step], x: np.ndarray) -> np.ndarray:
+    """The network by each layer's own definition, on symbols (the reference side)."""
+    for number, step in enumerate(steps, start=1):
+        p = _parameters(step, number)
+        if step.kind in ("conv", "avgpool"):
+            x = conv(step.spec, x, p["w"], p["b"])
+        elif step.kind == "linear":
+            x = np.dot(p["w"], x) + (p["b"] if p["b"] is not None else 0)
+        elif step.kind == "batchnorm":
+            x = x * p["scale"].reshape(-1, *[1] * (x.ndim - 1)) + p["shift"].reshape(-1, *[1] * (x.ndim - 1))
+        elif step.kind == "flatten":
+            x = x.reshape(-1)
+        else:
+            x = _activation(number)(x)
+    return x.reshape(-1)
+
+
+def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
+    """vec(x) through the MLP layers (A·v + c, σ_ℓ elementwise), on symbols."""
+    for kind, A, c in layers:
+        v = np.dot(A, v) + c if kind == "affine" else _activation(c)(v)
+    return v
+
+
+def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None) -> NetworkProof:
+    """Prove model(x) = to_mlp(model)(x) on symbols: x, every weight, bias and BatchNorm statistic
+    symbolic, each activation an undefined elementwise function σ_ℓ (so the proof holds for any
+    activation). Entries are compared as canonical expanded forms (expansion reaches inside σ's
+    argument, so σ(p) = σ(q) is decided as p = q). ``layers`` replaces the MLP (see ``mlp_layers``)."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    steps = network_steps(model, tuple(input_shape))
+    x = tensor_symbols("x", tuple(input_shape))
+    expected = _network_definition(steps, x)
+    mlp = mlp_layers(steps, symbolic=True) if layers is None else layers
+    obtained = run_mlp(mlp, x.reshape(-1))
+    timings["build"] = time.perf_counter() - start
+    start = time.perf_counter()
+    found = first_entry_difference("mlp", expected, obtained)
+    timings["mlp"] = time.perf_counter() - start
+    return NetworkProof(statement="network(x) = MLP(vec x) (Linear + elementwise σ)",
+                        layers=tuple(type(s.module).__name__ for s in steps), holds=found is None,
+                        counterexample=found, outputs=len(expected), timings=timings)
