@@ -24,8 +24,8 @@ from tests.torch_reference import (channels_first_w, channels_first_x, padded, t
 
 GRID = GRID_SPECS
 IDS = [f"{i}:{s.describe()}" for i, s in enumerate(GRID)]
-HYPOTHESIS = settings(max_examples=150, deadline=None)
-HYPOTHESIS_SLOW = settings(max_examples=40, deadline=None)
+HYPOTHESIS = settings(max_examples=250, deadline=None)
+HYPOTHESIS_SLOW = settings(max_examples=60, deadline=None)
 
 
 def exact(a: object) -> np.ndarray:
