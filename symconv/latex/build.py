@@ -34,14 +34,18 @@ def missing_tex_message(engine: str = "pdflatex") -> str:
             f"'apt-get install {TEX_PACKAGES}'")
 
 
-def write_atomically(path: str | os.PathLike, text: str) -> Path:
-    """Write text to path via a temporary file in the same directory and a rename."""
+def write_atomically(path: str | os.PathLike, text: str | bytes) -> Path:
+    """Write text (or bytes) to path via a temporary file in the same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        binary = isinstance(text, bytes)
+        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
             stream.write(text)
+        umask = os.umask(0)  # mkstemp makes the file 0600: give it the usual permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
