@@ -33,7 +33,21 @@ PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
 @dataclass(frozen=True)
 class AxisPattern:
-    """The index pattern of one spatial axis: u = s·o + d·k − p_before, then src(u)."""
+    """The index pattern of one spatial axis: u = s·o + d·k − p_before, then src(u).
+
+    ``source`` is defined on the padded range −p_before ≤ u < n + p_after under the limits
+    ConvSpec enforces (reflect: pads < n; circular: pads ≤ n), which is all ``table`` uses.
+
+    >>> axis = AxisPattern(size=4, kernel=3, pad_before=1, pad_after=1, mode="reflect")
+    >>> axis.out_size
+    4
+    >>> axis.source([-1, 0, 3, 4])      # mirrored without repeating the edge
+    array([1, 0, 3, 2])
+    >>> axis.table                      # S[k, o] = src(o + k − 1)
+    array([[1, 0, 1, 2],
+           [0, 1, 2, 3],
+           [1, 2, 3, 2]])
+    """
 
     size: int
     kernel: int
@@ -79,7 +93,19 @@ class AxisPattern:
         return table
 
     def matrix(self) -> np.ndarray:
-        """Π[k, o, i] = [src(u(o, k)) = i] as a 0/1 integer array of shape (K, O, n)."""
+        """Π[k, o, i] = [src(u(o, k)) = i] as a 0/1 integer array of shape (K, O, n).
+
+        With one channel T = Σ_k w_k Π[k]; here zero padding 1 before, so row 0 of Π[0] is empty:
+
+        >>> AxisPattern(size=3, kernel=2, pad_before=1).matrix()
+        array([[[0, 0, 0],
+                [1, 0, 0],
+                [0, 1, 0]],
+        <BLANKLINE>
+               [[1, 0, 0],
+                [0, 1, 0],
+                [0, 0, 1]]])
+        """
         pi = np.zeros((self.kernel, self.out_size, self.size), dtype=np.int64)
         k, o = np.nonzero(self.table >= 0)
         pi[k, o, self.table[k, o]] = 1
@@ -97,6 +123,19 @@ class Pattern:
 
     ``weight_taps[t]`` is the flat weight index used at tap t: t itself for cross-correlation,
     the tap mirrored on every axis (K_a − 1 − k_a) for true convolution.
+
+    A 2×3 input, a 1×2 kernel, zero padding 1 before the columns (out = 2×3):
+
+    >>> pattern = Pattern((AxisPattern(2, 1), AxisPattern(3, 2, pad_before=1)))
+    >>> pattern.source_table
+    array([[-1,  0],
+           [ 0,  1],
+           [ 1,  2],
+           [-1,  3],
+           [ 3,  4],
+           [ 4,  5]])
+    >>> Pattern((AxisPattern(5, 2), AxisPattern(5, 3)), flip=True).weight_taps
+    array([5, 4, 3, 2, 1, 0])
     """
 
     axes: tuple[AxisPattern, ...]

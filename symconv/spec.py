@@ -106,6 +106,11 @@ class ConvSpec:
     >>> spec.weight_shape
     (3, 2, 3, 3)
 
+    'same' with an even kernel pads one less before than after, as PyTorch does:
+
+    >>> ConvSpec(1, 1, kernel_size=4, input_size=6, padding="same").padding
+    ((1, 2),)
+
     After construction every per-axis field is a tuple and ``padding`` is a tuple of
     (before, after) pairs. ``layout='NHWC'`` puts channels last (the paper's and TensorFlow's
     layout): x is (*input_size, C_in), w is (*kernel_size, C_in/groups, C_out) (HWIO),
@@ -229,7 +234,12 @@ class ConvSpec:
 
     @property
     def n_terms(self) -> int:
-        """Monomials w·x in the definition: C_out · C_in/groups · taps_read."""
+        """Monomials w·x in the definition: C_out · C_in/groups · taps_read.
+
+        >>> spec = ConvSpec(2, 3, kernel_size=3, input_size=(5, 5), padding=1)
+        >>> spec.taps_read, spec.n_terms, spec.n_bias_terms   # 25·9 − 56 taps read zeros
+        (169, 1014, 75)
+        """
         return self.out_channels * self.in_per_group * self.taps_read
 
     @property

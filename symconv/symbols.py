@@ -20,7 +20,11 @@ _NAME = re.compile(r"^([A-Za-z]+)_\{(-?\d+(?:,-?\d+)*)\}$")
 
 
 def tensor_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """An object array of ``Symbol(f"{name}_{{i,j,…}}")`` with the given shape."""
+    """An object array of ``Symbol(f"{name}_{{i,j,…}}")`` with the given shape.
+
+    >>> tensor_symbols("x", (1, 3))
+    array([[x_{0,0}, x_{0,1}, x_{0,2}]], dtype=object)
+    """
     array = np.empty(shape, dtype=object)
     for index in product(*(range(n) for n in shape)):
         array[index] = sp.Symbol(f"{name}_{{{','.join(map(str, index))}}}")
@@ -28,7 +32,12 @@ def tensor_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def entry_key(symbol: sp.Basic) -> tuple[str, tuple[int, ...]]:
-    """('x', (0, 1, 2)) for x_{0,1,2}: sort symbols numerically, not as strings."""
+    """('x', (0, 1, 2)) for x_{0,1,2}: sort symbols numerically, not as strings.
+
+    >>> x = tensor_symbols("x", (1, 11))
+    >>> sorted([x[0, 10], x[0, 2]], key=entry_key)
+    [x_{0,2}, x_{0,10}]
+    """
     match = _NAME.match(str(symbol))
     if match is None:
         return (str(symbol), ())
@@ -41,6 +50,14 @@ def symbols(spec: ConvSpec, batch: int | None = None) -> tuple[np.ndarray, np.nd
     NCHW: x (C_in, *input_size), w (C_out, C_in/groups, *kernel_size), b (C_out,) or None.
     NHWC: x (*input_size, C_in), w (*kernel_size, C_in/groups, C_out).
     With ``batch=N`` x gains a leading axis of N samples, named x_{n,c,i,j}.
+
+    >>> import symconv
+    >>> spec = symconv.ConvSpec(2, 2, kernel_size=2, input_size=(2, 2), groups=2, layout="NHWC")
+    >>> x, w, b = symconv.symbols(spec)
+    >>> x.shape, x[1, 0, 1]             # NHWC position (1, 0), channel 1: named channel first
+    ((2, 2, 2), x_{1,1,0})
+    >>> w.shape, b
+    ((2, 2, 1, 2), array([b_{0}, b_{1}], dtype=object))
     """
     x_logical = (spec.in_channels, *spec.input_size)
     if batch is not None:

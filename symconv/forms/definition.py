@@ -27,6 +27,14 @@ def conv(spec: ConvSpec, x: object, w: object, b: object = None) -> np.ndarray:
     >>> x, w, _ = symconv.symbols(spec)
     >>> symconv.conv(spec, x, w)[0, 0]
     w_{0,0,0}*x_{0,0} + w_{0,0,1}*x_{0,1}
+
+    Exact integers, with a batch axis of two samples and a bias:
+
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3)
+    >>> symconv.conv(spec, [[[1, 2, 3]], [[0, 0, 5]]], [[[1, -1]]], [10])
+    array([[[9, 9]],
+    <BLANKLINE>
+           [[10, 5]]], dtype=object)
     """
     ops = operands(spec, x, w, b)
     table = spec.pattern.source_table

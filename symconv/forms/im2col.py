@@ -84,6 +84,15 @@ def im2col(spec: ConvSpec, x: object, order: str = "unfold") -> sp.Matrix:
     Matrix([
     [x_{0,0}, x_{0,1}],
     [x_{0,1}, x_{0,2}]])
+
+    The paper's order, here with two channels: one patch per row, channels last:
+
+    >>> spec = symconv.ConvSpec(2, 1, kernel_size=2, input_size=3, bias=False)
+    >>> x, w, _ = symconv.symbols(spec)
+    >>> symconv.im2col(spec, x, order="paper")
+    Matrix([
+    [x_{0,0}, x_{1,0}, x_{0,1}, x_{1,1}],
+    [x_{0,1}, x_{1,1}, x_{0,2}, x_{1,2}]])
     """
     _check_order(order)
     x = as_object_array("x", x)
@@ -92,7 +101,16 @@ def im2col(spec: ConvSpec, x: object, order: str = "unfold") -> sp.Matrix:
 
 
 def kernel_matrix(spec: ConvSpec, w: object, order: str = "unfold") -> sp.Matrix:
-    """The kernel matrix K (see the module docstring for both orders)."""
+    """The kernel matrix K (see the module docstring for both orders).
+
+    >>> import symconv
+    >>> spec = symconv.ConvSpec(2, 1, kernel_size=2, input_size=3, bias=False)
+    >>> x, w, _ = symconv.symbols(spec)
+    >>> symconv.kernel_matrix(spec, w)
+    Matrix([[w_{0,0,0}, w_{0,0,1}, w_{0,1,0}, w_{0,1,1}]])
+    >>> symconv.kernel_matrix(spec, w, order="paper").T
+    Matrix([[w_{0,0,0}, w_{0,1,0}, w_{0,0,1}, w_{0,1,1}]])
+    """
     _check_order(order)
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
@@ -107,6 +125,13 @@ def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: s
 
     ``patches`` / ``kernel`` replace the built P / K (to check a user's matrices); for a
     batched x a user-supplied P is used for every sample.
+
+    >>> import symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3)
+    >>> x, w, b = symconv.symbols(spec)
+    >>> symconv.im2col_conv(spec, x, w, b)
+    array([[b_{0} + w_{0,0,0}*x_{0,0} + w_{0,0,1}*x_{0,1},
+            b_{0} + w_{0,0,0}*x_{0,1} + w_{0,0,1}*x_{0,2}]], dtype=object)
     """
     _check_order(order)
     ops = operands(spec, x, w, b)

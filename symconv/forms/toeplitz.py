@@ -78,6 +78,11 @@ def toeplitz_conv(spec: ConvSpec, x: object, w: object, b: object = None,
     """y = T·vec(x) + b ⊗ 1, computed as a sparse matrix–vector product over T's nonzeros.
 
     ``matrix`` replaces the built T (to check a user's matrix); it must have T's shape.
+
+    >>> import symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3)
+    >>> symconv.toeplitz_conv(spec, [[1, 2, 3]], [[[1, -1]]], [10])
+    array([[9, 9]], dtype=object)
     """
     ops = operands(spec, x, w, b)
     T = toeplitz(spec, w) if matrix is None else matrix
