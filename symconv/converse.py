@@ -1,0 +1,114 @@
+"""The converse: a fully connected layer is a convolution, and a 1×1 convolution is an FC layer
+applied at every position.
+
+FC as conv: y = W·vec(x) + b with x of shape (C_in, *n) (vec in the layout's row-major order) is
+the conv with kernel_size = input_size = n, stride 1, no padding, C_out = out_features, whose
+weight is W read through the vec order:
+
+    w[o, c, i] = W[o, col(c, i)]       col = symconv.forms.toeplitz.column_index; output size 1.
+
+1×1 conv as FC: with kernel 1, stride 1 and no padding, y[:, p] = W·x[:, p] + b at every
+position p, with W[o, g(o)·C_in/groups + c] = w[o, c] (zero outside the group: block-diagonal).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from .errors import SpecError
+from .forms.operands import add_terms, as_object_array
+from .forms.toeplitz import column_index
+from .proof import Proof, first_entry_difference, prove
+from .spec import ConvSpec
+from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
+                      to_canonical_input, to_canonical_weight)
+
+
+def _columns(spec: ConvSpec) -> np.ndarray:
+    """cols[c, i] = the vec(x) position of input (c, i): W's column read by conv weight (o, c, i)."""
+    return np.array([[column_index(spec, c, i) for i in range(prod(spec.input_size))]
+                     for c in range(spec.in_channels)], dtype=np.int64)
+
+
+def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None,
+               layout: str = "NCHW") -> tuple[ConvSpec, np.ndarray, np.ndarray | None]:
+    """(spec, w, b): the conv equal to the FC layer W·vec(x) + b on inputs of ``input_shape``
+    ((C_in, *n) for NCHW, (*n, C_in) for NHWC; at least one spatial axis)."""
+    W = as_object_array("weight", weight)
+    if W.ndim != 2:
+        raise SpecError("weight.shape", W.shape, "must be (out_features, in_features)")
+    shape = tuple(input_shape)
+    if len(shape) < 2 or prod(shape) != W.shape[1]:
+        raise SpecError("input_shape", input_shape, f"must have a channel axis and ≥ 1 spatial axis with "
+                        f"∏ = in_features = {W.shape[1]} (e.g. ({W.shape[1]}, 1) for flat features)")
+    channels, spatial = (shape[0], shape[1:]) if layout == "NCHW" else (shape[-1], shape[:-1])
+    spec = ConvSpec(channels, W.shape[0], kernel_size=spatial, input_size=spatial,
+                    bias=bias is not None, layout=layout)
+    w = W[:, _columns(spec)].reshape(W.shape[0], channels, *spatial)
+    return spec, from_canonical_weight(spec, w), None if bias is None else as_object_array("bias", bias)
+
+
+def fc_matrix(spec: ConvSpec, w: object) -> np.ndarray:
+    """W (out_features, C_in·∏n) with W[o, col(c, i)] = w[o, c, i]: the inverse of ``fc_as_conv``."""
+    if spec.input_size != spec.kernel_size or spec.output_size != (1,) * spec.dims:
+        raise SpecError("kernel_size", spec.kernel_size, f"an FC layer is a conv whose kernel covers the "
+                        f"whole input (kernel_size = input_size = {spec.input_size}, no padding)")
+    w = as_object_array("w", w)
+    check_shape("w", w, spec.weight_shape, spec.layout)
+    W = np.zeros((spec.out_channels, prod(spec.input_shape)), dtype=object)
+    W[:, _columns(spec)] = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_channels, -1)
+    return W
+
+
+def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
+    """W (C_out, C_in): the FC layer a 1×1 conv applies at every position (block-diagonal by group)."""
+    for name, value, ok in (("kernel_size", spec.kernel_size, all(k == 1 for k in spec.kernel_size)),
+                            ("stride", spec.stride, all(s == 1 for s in spec.stride)),
+                            ("padding", spec.padding, all(p == (0, 0) for p in spec.padding))):
+        if not ok:
+            raise SpecError(name, value, "a conv is the same FC layer at every position only with "
+                            "kernel_size 1, stride 1 and no padding")
+    w = as_object_array("w", w)
+    check_shape("w", w, spec.weight_shape, spec.layout)
+    wc = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_per_group)
+    W = np.zeros((spec.out_channels, spec.in_channels), dtype=object)
+    for o in range(spec.out_channels):
+        first = spec.group_of(o) * spec.in_per_group
+        W[o, first:first + spec.in_per_group] = wc[o]
+    return W
+
+
+def _affine(W: np.ndarray, v: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """W·v + b entry by entry as linear-time sums."""
+    return np.array([add_terms([a * x for a, x in zip(row, v) if a != 0] + ([b[o]] if b is not None else []))
+                     for o, row in enumerate(W)], dtype=object)
+
+
+def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool = True,
+                     layout: str = "NCHW", matrix: object = None) -> Proof:
+    """Prove conv(x, w, b) = W·vec(x) + b with W = fc_matrix(w) (or ``matrix``), and that
+    fc_as_conv(W) gives back w exactly, on symbols."""
+    spec = fc_as_conv(np.zeros((out_features, prod(input_shape)), dtype=object), input_shape,
+                      np.zeros(out_features) if bias else None, layout)[0]
+    x, w, b = symbols(spec)
+    W = fc_matrix(spec, w) if matrix is None else as_object_array("matrix", matrix)
+    check_shape("matrix", W, (out_features, prod(input_shape)), layout)
+    proof = prove(spec, output=_affine(W, x.reshape(-1), b).reshape(spec.output_shape))
+    if not proof.holds:
+        return proof
+    found = first_entry_difference("fc_as_conv", w, fc_as_conv(W, input_shape, b, layout)[1])
+    return Proof(spec=spec, statement=f"{proof.statement}; fc_as_conv(W) = w", forms=(*proof.forms, "fc_as_conv"),
+                 holds=found is None, counterexample=found, terms=proof.terms, outputs=proof.outputs,
+                 timings=proof.timings)
+
+
+def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
+    """Prove conv(x, w, b)[:, p] = W·x[:, p] + b at every position p, W = conv1x1_as_fc(w) (or ``matrix``)."""
+    x, w, b = symbols(spec)
+    W = conv1x1_as_fc(spec, w) if matrix is None else as_object_array("matrix", matrix)
+    check_shape("matrix", W, (spec.out_channels, spec.in_channels), spec.layout)
+    xc = to_canonical_input(spec, x).reshape(spec.in_channels, -1)
+    y = np.stack([_affine(W, xc[:, p], b) for p in range(xc.shape[1])], axis=1)
+    return prove(spec, output=from_canonical_output(spec, y.reshape(spec.out_channels, *spec.output_size)))

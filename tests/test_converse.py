@@ -1,0 +1,84 @@
+"""The converse: FC layers are convs with a whole-input kernel; 1×1 convs are per-position FC layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import symconv
+from symconv import ConvSpec, SpecError
+from symconv.symbols import to_canonical_weight
+from symconv.converse import (conv1x1_as_fc, fc_as_conv, fc_matrix, prove_conv1x1_as_fc,
+                              prove_fc_as_conv)
+
+CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+@pytest.mark.parametrize("shape, layout", [((2, 3, 3), "NCHW"), ((3, 2, 2), "NHWC"), ((4, 1), "NCHW"),
+                                           ((1, 2, 2, 2), "NCHW")])
+def test_prove_fc_as_conv(shape, layout):
+    proof = prove_fc_as_conv(3, shape, layout=layout)
+    assert proof.holds, proof.summary()
+    assert proof.spec.output_size == (1,) * (len(shape) - 1)
+
+
+def test_fc_as_conv_matches_torch_linear():
+    rng = np.random.default_rng(0)
+    W, b = rng.integers(-9, 10, (5, 2 * 4 * 3)), rng.integers(-9, 10, 5)
+    spec, w, bb = fc_as_conv(W, (2, 4, 3), b)
+    x = torch.randint(-9, 10, (3, 2, 4, 3), dtype=torch.float64)
+    conv = CONV[2](x, torch.tensor(w.astype(np.float64)), torch.tensor(bb.astype(np.float64)))
+    linear = F.linear(x.flatten(1), torch.tensor(W, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))
+    assert conv.shape == (3, 5, 1, 1) and torch.equal(conv.flatten(1), linear)
+    assert np.array_equal(fc_matrix(spec, w).astype(np.int64), W)
+
+
+@pytest.mark.parametrize("kwargs", [dict(input_size=(3, 4)), dict(input_size=5, groups=2, bias=False),
+                                    dict(input_size=(2, 3), layout="NHWC"), dict(input_size=(2, 2, 2))])
+def test_prove_conv1x1_as_fc(kwargs):
+    spec = ConvSpec(4, 2, kernel_size=1, **kwargs)
+    proof = prove_conv1x1_as_fc(spec)
+    assert proof.holds, proof.summary()
+
+
+def test_conv1x1_matches_torch_per_position():
+    spec = ConvSpec(4, 6, kernel_size=1, input_size=(3, 5), groups=2)
+    rng = np.random.default_rng(1)
+    w, x = rng.integers(-9, 10, spec.weight_shape), rng.integers(-9, 10, spec.input_shape)
+    W = conv1x1_as_fc(spec, w).astype(np.int64)
+    assert np.count_nonzero(W[:3, 2:]) == 0 and np.count_nonzero(W[3:, :2]) == 0   # block-diagonal
+    y = CONV[2](torch.tensor(x[None], dtype=torch.float64), torch.tensor(w, dtype=torch.float64),
+                groups=2)[0].numpy()
+    assert np.array_equal(y.astype(np.int64), np.einsum("oc,chw->ohw", W, x))
+
+
+# ---- negative controls ---------------------------------------------------------------------------
+def test_wrong_weight_reshape_refuted():
+    """W read in NCHW order for an NHWC input is not the FC layer of the conv."""
+    spec = fc_as_conv(np.zeros((2, 12), dtype=object), (2, 3, 2), layout="NHWC")[0]
+    _, w, _ = symconv.symbols(spec)
+    wrong = to_canonical_weight(spec, w).reshape(2, -1)   # channel-major: NCHW's vec
+    proof = prove_fc_as_conv(2, (2, 3, 2), layout="NHWC", matrix=wrong)
+    assert not proof.holds
+    ce = proof.counterexample
+    assert ce.form == "output" and ce.index == (0, 0, 0) and ce.missing and ce.extra
+
+
+def test_transposed_1x1_matrix_refuted():
+    spec = ConvSpec(2, 2, kernel_size=1, input_size=3, bias=False)
+    _, w, _ = symconv.symbols(spec)
+    proof = prove_conv1x1_as_fc(spec, matrix=conv1x1_as_fc(spec, w).T)
+    assert not proof.holds and proof.counterexample.index == (0, 0)
+
+
+def test_rules():
+    with pytest.raises(SpecError, match="kernel_size=\\(3,\\): a conv is the same FC layer"):
+        conv1x1_as_fc(ConvSpec(1, 1, 3, 5), np.ones((1, 1, 3)))
+    with pytest.raises(SpecError, match="padding=\\(\\(1, 1\\),\\)"):
+        conv1x1_as_fc(ConvSpec(1, 1, 1, 5, padding=1), np.ones((1, 1, 1)))
+    with pytest.raises(SpecError, match="input_shape=\\(6,\\)"):
+        fc_as_conv(np.ones((2, 6)), (6,))
+    with pytest.raises(SpecError, match="kernel covers the whole input"):
+        fc_matrix(ConvSpec(1, 1, 2, 3), np.ones((1, 1, 2)))
