@@ -11,7 +11,7 @@ one is a counterexample (never ``simplify``, which is a heuristic).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product as cartesian
 from typing import Any
 
@@ -19,9 +19,9 @@ import numpy as np
 import sympy as sp
 
 from .errors import SpecError
-from .forms import conv, im2col_conv, toeplitz_conv
+from .forms.im2col import _check_order, factor_shapes
 from .spec import ConvSpec
-from .symbols import symbols, to_canonical_output
+from .symbols import check_shape, to_canonical_output
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,20 @@ def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained
 
 
 def first_difference(spec: ConvSpec, form: str, expected: np.ndarray, obtained: Any) -> Counterexample | None:
-    """Compare two outputs (in the spec's layout) entry by entry, canonical forms."""
+    """Compare two outputs (in the spec's layout) entry by entry, canonical forms.
+
+    The counterexample carries expected and obtained expanded, so that it does not depend on
+    how a form happened to group its terms (both backends then report the same objects)."""
     obtained = np.asarray(obtained, dtype=object)
     if obtained.shape != expected.shape:
         raise SpecError(f"{form}.shape", obtained.shape, f"must be {expected.shape}, the output shape")
     batched = expected.ndim == spec.dims + 2
     e = to_canonical_output(spec, expected if batched else expected[None])
     o = to_canonical_output(spec, obtained if batched else obtained[None])
-    return first_entry_difference(form, e if batched else e[0], o if batched else o[0])
+    found = first_entry_difference(form, e if batched else e[0], o if batched else o[0])
+    if found is None:
+        return None
+    return replace(found, expected=sp.expand(found.expected), obtained=sp.expand(found.obtained))
 
 
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
@@ -126,38 +132,44 @@ def count_terms(y: np.ndarray) -> int:
 
 def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.MatrixBase | None = None,
           kernel_matrix: sp.MatrixBase | None = None, output: Any = None,
-          order: str = "unfold") -> Proof:
+          order: str = "unfold", backend: str = "auto", progress: bool = False,
+          memory_limit: int | None = None) -> Proof:
     """Prove conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b for symbolic x, w, b.
 
     Pass ``toeplitz=``, ``im2col=`` (P) / ``kernel_matrix=`` (K) or ``output=`` (an array of
     outputs) to check your own matrices or outputs instead of symconv's, written in the symbols
     of ``symconv.symbols(spec)``. ``order`` picks the im2col layout ("unfold" or "paper").
+
+    ``backend``: "exact" (integer monomial keys in NumPy; fast), "sympy" (SymPy expand) or
+    "auto" (by size); both are exact and give the same verdict and counterexample.
+    ``progress=True`` shows a tqdm bar. Before any work the peak memory is estimated; above
+    ``memory_limit`` bytes (default: MemAvailable) SpecError is raised.
     """
+    from . import backends  # backends use this module's Counterexample: import late
+
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
-    x, w, b = symbols(spec)
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    y = conv(spec, x, w, b)
-    timings["definition"] = time.perf_counter() - start
-
-    candidates = {}
+    _check_order(order)
+    patches_shape, kernel_shape = factor_shapes(spec, order)
+    for parameter, value, shape in (("toeplitz", toeplitz, spec.toeplitz_shape),
+                                    ("im2col", im2col, patches_shape),
+                                    ("kernel_matrix", kernel_matrix, kernel_shape),
+                                    ("output", output, spec.output_shape)):
+        if value is not None:
+            check_shape(parameter, value, shape, f"{spec.layout} layout, {order} order")
+    forms = []
     if output is not None:
-        candidates["output"] = lambda: output
+        forms.append("output")
     if toeplitz is not None or output is None and im2col is None and kernel_matrix is None:
-        candidates["toeplitz"] = lambda: toeplitz_conv(spec, x, w, b, matrix=toeplitz)
+        forms.append("toeplitz")
     if im2col is not None or kernel_matrix is not None or output is None and toeplitz is None:
-        candidates["im2col"] = lambda: im2col_conv(spec, x, w, b, order=order, patches=im2col,
-                                                    kernel=kernel_matrix)
-    found = None
-    for form, build in candidates.items():
-        start = time.perf_counter()
-        found = first_difference(spec, form, y, build())
-        timings[form] = time.perf_counter() - start
-        if found is not None:
-            break
+        forms.append("im2col")
+    chosen = backends.choose(spec, backend)
+    backends.check_memory(spec, chosen, memory_limit)
+    given = backends.Given(toeplitz, im2col, kernel_matrix, output)
+    found, timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
     names = {"toeplitz": "T·vec(x) + b⊗1", "im2col": "K·P + b", "output": "the given output"}
-    statement = "conv(x, w, b) = " + " = ".join(names[f] for f in candidates)
-    return Proof(spec=spec, statement=statement, forms=tuple(candidates), holds=found is None,
+    statement = "conv(x, w, b) = " + " = ".join(names[f] for f in forms)
+    return Proof(spec=spec, statement=statement, forms=tuple(forms), holds=found is None,
                  counterexample=found, terms=spec.n_terms + spec.n_bias_terms,
-                 outputs=int(np.prod(spec.output_shape)), timings=timings)
+                 outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label)

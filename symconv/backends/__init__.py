@@ -1,0 +1,98 @@
+"""Backends that decide the equality of the forms exactly, and the choice between them.
+
+* ``"sympy"`` (``sympy_backend``): SymPy canonical expanded polynomials; any expression.
+* ``"exact"`` (``exact``): integer monomial keys in NumPy, the forms executed vectorised.
+* ``"auto"``: ``"exact"`` from ``AUTO_EXACT_FROM_TERMS`` monomials up, else ``"sympy"``.
+
+Both give identical verdicts and identical counterexamples (tests/test_backends.py). Before any
+work the chosen backend's peak memory is estimated and compared with the limit (the
+``memory_limit`` argument, else MemAvailable of /proc/meminfo); above it ``prove`` raises
+SpecError instead of running out of memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ..errors import SpecError
+from ..spec import ConvSpec
+from . import exact, sympy_backend
+
+BACKENDS = ("auto", "sympy", "exact")
+AUTO_EXACT_FROM_TERMS = 0
+"""Monomials from which "auto" takes the exact backend (measured crossover; see choose)."""
+
+
+@dataclass(frozen=True)
+class Given:
+    """The user-supplied forms of ``prove`` (None: symconv builds the form)."""
+
+    toeplitz: Any = None
+    im2col: Any = None
+    kernel_matrix: Any = None
+    output: Any = None
+
+
+def choose(spec: ConvSpec, backend: str) -> str:
+    """The backend to run: the one asked for, or by size for "auto"."""
+    if backend not in BACKENDS:
+        raise SpecError("backend", backend, f"must be one of {BACKENDS}")
+    if backend != "auto":
+        return backend
+    return "exact" if spec.n_terms + spec.n_bias_terms >= AUTO_EXACT_FROM_TERMS else "sympy"
+
+
+def estimate_bytes(spec: ConvSpec, backend: str) -> int:
+    """Estimated peak memory of a proof of ``spec`` with ``backend`` ("sympy" or "exact")."""
+    return (exact if backend == "exact" else sympy_backend).estimate_bytes(spec)
+
+
+def available_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None where there is no /proc/meminfo)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(spec: ConvSpec, backend: str, memory_limit: int | None) -> None:
+    """Raise SpecError naming the spec, the estimate and the limit if the proof would not fit."""
+    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, int)
+                                     or memory_limit < 1):
+        raise SpecError("memory_limit", memory_limit, "must be None or a number of bytes ≥ 1")
+    limit = available_bytes() if memory_limit is None else memory_limit
+    needed = estimate_bytes(spec, backend)
+    if limit is not None and needed > limit:
+        source = "memory_limit" if memory_limit is not None else "MemAvailable"
+        raise SpecError("spec", spec.describe(),
+                        f"a {backend} proof needs an estimated {_size(needed)}, more than the "
+                        f"{_size(limit)} available ({source})")
+
+
+def run(spec: ConvSpec, forms: tuple[str, ...], given: Given, order: str, backend: str,
+        progress: bool) -> tuple[Any, dict[str, float], str]:
+    """(counterexample or None, timings, backend label) of the chosen backend."""
+    if backend == "sympy":
+        with tqdm(total=1 + len(forms), unit="form", desc="proving (sympy)", disable=not progress) as bar:
+            found, timings = sympy_backend.run(spec, forms, given, order, bar)
+        return found, timings, "sympy"
+    with tqdm(total=spec.n_terms + spec.n_bias_terms, unit="term", unit_scale=True,
+              desc="proving (exact)", disable=not progress) as bar:
+        found, timings, delegated = exact.run(spec, forms, given, order, bar,
+                                              sympy_backend.SympyCheck(spec, given, order))
+    return found, timings, "exact" + (f" (sympy for {', '.join(delegated)})" if delegated else "")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - unreachable

@@ -1,0 +1,504 @@
+"""The exact sparse bilinear backend: every form as integer monomial keys, compared exactly.
+
+Representation. Every output y[o, out] of every form is a polynomial in the symbols of
+``symconv.symbols(spec)`` of the shape
+
+    y[r] = Σ c · w_a · x_i  +  Σ c · b_o          (r = o·∏out + out, the canonical output row)
+
+with integer coefficients c. Number the factors: a ∈ [0, n_w) is the flat index of w in its
+canonical (C_out, C_in/groups, *k) order and a = n_w + o stands for b_o; i ∈ [0, n_x) is the flat
+index of x in (C_in, *in) and i = n_x stands for the constant 1 (so b_o = b_o · 1). A monomial of
+row r is then the integer key
+
+    key = ((r − r₀) · W + a) · X + i,      W = n_w + C_out,  X = n_x + 1,
+
+(r₀ the first row of the chunk being checked; the bound (rows in a chunk)·W·X < 2⁶³ is checked),
+and a polynomial is the set of (key, c) pairs.
+
+Why this is a proof and not sampling. The monomials w_a·x_i and b_o are a basis of the
+polynomials of this shape, and the key is a bijection onto (row, monomial), so the representation
+sorted by key with duplicate keys merged (coefficients summed) and zero coefficients dropped is
+the *canonical form*: two such polynomials are equal iff their canonical arrays are identical.
+Each form's polynomial is obtained by actually executing that form's own construction on the
+integer ids of the symbols, vectorised in NumPy:
+
+* definition: y[o, out] = b[o] + Σ_{c,t} w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)]
+  over the source table and weight taps of the pattern;
+* Toeplitz: the nonzeros of T as COO triples (row_index(o, out), column_index(c, i), weight id),
+  then the product T·vec(x): every nonzero times vec(x)[column], where vec(x) is the id array
+  laid out by the form's own vec; the output (o, out) reads row row_index(o, out). Row r of T is
+  built from the (o, out) with row_index(o, out) = r, which is all of that row because
+  row_index is checked to be a bijection onto the rows of T;
+* im2col: P and K are built by ``symconv.forms.im2col`` (the same functions that build the SymPy
+  matrices) on id arrays, and y[o, ·] = Σ_j K[o, j] · P[j, ·] is executed per group as the join
+  over the shared index j (``group_factors``).
+
+Only the shared index core (``symconv.pattern`` and the layout maps) is common to the forms, and
+that core is checked against PyTorch in the tests. Every output of every form is compared, none
+is sampled; the first differing row is reported as the same ``Counterexample`` the SymPy backend
+gives (rebuilt in SymPy for that one row only).
+
+User-supplied forms (a SymPy T, P, K or output written in ``symconv.symbols(spec)``) are
+converted entry by entry: T entries must be integer combinations of weights, P entries 0 or
+c·x, K entries 0 or c·w, output entries integer combinations of w·x and b. A form with an
+entry outside that shape (w·w, a rational or float coefficient, a foreign symbol, |c| > 2²⁴)
+is not rejected and not guessed at: it is checked by the SymPy backend instead, which is exact
+for every expression, so it gets a counterexample (or a proof, if it cancels) all the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import SpecError
+from ..forms.im2col import group_factors, kernel_array, patch_array
+from ..forms.toeplitz import _vec, column_index, row_index
+from ..spec import ConvSpec
+from ..symbols import symbols, to_canonical_input, to_canonical_output, to_canonical_weight
+
+CHUNK_TERMS = 1 << 21
+"""Monomials of the definition per chunk of output rows: bounds the working memory."""
+BYTES_PER_CHUNK_TERM = 160
+"""Measured peak working bytes per chunk monomial (ids, masks, keys, sorted copies, 3 forms)."""
+COEFFICIENT_LIMIT = 1 << 24
+"""Largest |coefficient| accepted in a user-supplied entry (products then stay far below 2⁶³)."""
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Numbering of the factors and outputs (see the module docstring)."""
+
+    n_w: int      # weights; b_o is n_w + o
+    n_x: int      # inputs; the constant 1 is n_x
+    n_out: int    # output positions per channel (∏out)
+    rows: int     # C_out · ∏out
+
+    @classmethod
+    def of(cls, spec: ConvSpec) -> Basis:
+        n_w = spec.out_channels * spec.in_per_group * prod(spec.kernel_size)
+        n_out = prod(spec.output_size)
+        return cls(n_w, spec.in_channels * prod(spec.input_size), n_out, spec.out_channels * n_out)
+
+    @property
+    def W(self) -> int:
+        return self.n_w + self.rows // self.n_out
+
+    @property
+    def X(self) -> int:
+        return self.n_x + 1
+
+    def rows_per_chunk(self, spec: ConvSpec) -> int:
+        per_row = spec.in_per_group * prod(spec.kernel_size) + 1
+        fits = _INT64_MAX // (self.W * self.X)
+        if fits < 1:
+            raise SpecError("spec", spec.describe(),
+                            f"the exact backend's int64 monomial key overflows ((C_out + weights)·"
+                            f"(inputs + 1) = {self.W * self.X} > 2⁶³ − 1); use backend='sympy'")
+        return max(1, min(fits, CHUNK_TERMS // per_row, self.rows))
+
+
+@dataclass
+class Terms:
+    """Monomials coef · w_id · x_id of canonical output rows (coef None: all 1)."""
+
+    row: np.ndarray
+    w: np.ndarray
+    x: np.ndarray
+    coef: np.ndarray | None = None
+
+
+def _masked(row: np.ndarray, w: np.ndarray, x: np.ndarray, keep: np.ndarray,
+            coef: np.ndarray | None = None) -> Terms:
+    """Terms from broadcastable per-row grids (row-major order kept), where ``keep``."""
+    shape = np.broadcast_shapes(row.shape, w.shape, x.shape, keep.shape)
+    keep = np.broadcast_to(keep, shape)
+    pick = (lambda a: np.broadcast_to(a, shape)[keep])
+    return Terms(pick(row), pick(w), pick(x), None if coef is None else pick(coef))
+
+
+def _with_bias(spec: ConvSpec, basis: Basis, rows: np.ndarray, w: np.ndarray,
+               x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Append the bias monomial b_o · 1 as a last column of each row's (R, n) id grids."""
+    if not spec.bias:
+        return w, x
+    bias_w = (basis.n_w + rows // basis.n_out)[:, None]
+    return (np.concatenate([w, bias_w], axis=1),
+            np.concatenate([x, np.full_like(bias_w, basis.n_x)], axis=1))
+
+
+# ---- the forms, each by its own construction ------------------------------------------------
+def definition_terms(spec: ConvSpec, basis: Basis, r0: int, r1: int) -> Terms:
+    """y[o, out] = b[o] + Σ_{c, t: src(out,t) ≠ none} w[o, c, τ(t)] · x[g(o)·cg + c, src(out, t)]."""
+    rows = np.arange(r0, r1)
+    o, out = np.divmod(rows, basis.n_out)
+    cg, n_in = spec.in_per_group, prod(spec.input_size)
+    src = spec.pattern.source_table[out][:, None, :]                        # (R, 1, T)
+    channel = np.arange(cg)[None, :, None]
+    w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
+    x = (spec.group_of(o)[:, None, None] * cg + channel) * n_in + src      # (R, cg, T)
+    keep = np.broadcast_to(src >= 0, x.shape).reshape(len(rows), -1)
+    w, x = w.reshape(len(rows), -1), x.reshape(len(rows), -1)
+    if spec.bias:
+        keep = np.concatenate([keep, np.ones((len(rows), 1), dtype=bool)], axis=1)
+    w, x = _with_bias(spec, basis, rows, w, x)
+    return _masked(rows[:, None], w, x, keep)
+
+
+class Toeplitz:
+    """T·vec(x) + b ⊗ 1 from T's COO nonzeros (built, or converted from the user's matrix)."""
+
+    def __init__(self, spec: ConvSpec, basis: Basis, given: Any = None) -> None:
+        self.spec, self.basis = spec, basis
+        o, out = np.divmod(np.arange(basis.rows), basis.n_out)
+        t_rows = np.asarray(row_index(spec, o, out))
+        if not np.array_equal(np.sort(t_rows), np.arange(basis.rows)):
+            raise NotRepresentable("row_index is not a bijection onto the rows of T")
+        self.output_of_row = np.empty(basis.rows, dtype=np.int64)
+        self.output_of_row[t_rows] = np.arange(basis.rows)   # T row → canonical output row
+        self.t_rows = t_rows
+        x_ids = np.arange(basis.n_x).reshape(spec.in_channels, -1)
+        self.vec_x = _vec(spec, x_ids)                        # vec(x) as ids, the form's own layout
+        self.coo = None if given is None else self._convert(given)
+
+    def _convert(self, matrix: Any) -> tuple[np.ndarray, ...]:
+        """COO (canonical row, column, weight id, coef) of the user's T, sorted by row."""
+        ids = SymbolIds.of(self.spec).weight_ids
+        entries = matrix.todok() if hasattr(matrix, "todok") else {
+            (r, c): v for (r, c), v in np.ndenumerate(np.asarray(matrix, dtype=object)) if v != 0}
+        coo = [(self.output_of_row[r], c, a, k) for (r, c), value in entries.items()
+               for a, k in _linear(value, ids, many=True)]
+        if not coo:
+            return tuple(np.empty(0, dtype=np.int64) for _ in range(4))
+        coo.sort(key=lambda e: e[0])
+        return tuple(np.array(column, dtype=np.int64) for column in zip(*coo))
+
+    def _nonzeros(self, r0: int, r1: int) -> tuple[np.ndarray, ...]:
+        """(output row, column, weight id, coef) of T's nonzeros in the rows of outputs r0..r1."""
+        spec, basis = self.spec, self.basis
+        if self.coo is not None:
+            row, col, w, coef = self.coo
+            lo, hi = np.searchsorted(row, [r0, r1])
+            return row[lo:hi], col[lo:hi], w[lo:hi], coef[lo:hi]
+        rows = np.arange(r0, r1)
+        o, out = np.divmod(rows, basis.n_out)
+        cg = spec.in_per_group
+        src = spec.pattern.source_table[out][:, None, :]                    # (R, 1, T)
+        channel = np.arange(cg)[None, :, None]
+        # T[(o, out), (c, i)] = Σ_t w[o, c − g(o)·cg, τ(t)] · [src(out, t) = i], in row row_index(o, out)
+        t_row = np.broadcast_to(self.t_rows[rows][:, None, None], (len(rows), cg, src.shape[2]))
+        col = column_index(spec, spec.group_of(o)[:, None, None] * cg + channel, np.maximum(src, 0))
+        w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
+        keep = np.broadcast_to(src >= 0, t_row.shape)
+        return self.output_of_row[t_row[keep]], col[keep], np.broadcast_to(w, keep.shape)[keep], None
+
+    def terms(self, r0: int, r1: int) -> Terms:
+        row, col, w, coef = self._nonzeros(r0, r1)
+        product = Terms(row, w, self.vec_x[col], coef)           # each nonzero T entry times vec(x)[col]
+        return _plus_bias(self.spec, self.basis, product, r0, r1)
+
+
+class Im2col:
+    """y[o, ·] = Σ_j K[o, j] · P[j, ·] + b[o] per group, P and K built (or given) as id arrays."""
+
+    def __init__(self, spec: ConvSpec, basis: Basis, order: str, patches: Any = None,
+                 kernel: Any = None) -> None:
+        self.spec, self.basis, self.order = spec, basis, order
+        x_ids = np.arange(basis.n_x).reshape(spec.in_channels, -1)
+        w_ids = np.arange(basis.n_w).reshape(spec.out_channels, spec.in_per_group, -1)
+        self.P = patch_array(spec, x_ids, order, zero=-1)      # −1 marks a zero of the padding
+        self.K = kernel_array(spec, w_ids, order)
+        self.P_coef = self.K_coef = None                       # None: every coefficient is 1
+        if patches is not None or kernel is not None:
+            ids = SymbolIds.of(spec)
+            self.P, self.P_coef = (_single_terms(patches, ids.input_ids) if patches is not None
+                                   else (self.P, np.ones_like(self.P)))
+            self.K, self.K_coef = (_single_terms(kernel, ids.weight_ids) if kernel is not None
+                                   else (self.K, np.ones_like(self.K)))
+            bound = _max_abs(self.K_coef) * _max_abs(self.P_coef) * max(self.K.shape)
+            if bound >= 1 << 62:
+                raise NotRepresentable("the coefficients of K·P could overflow int64")
+
+    def terms(self, r0: int, r1: int) -> Terms:
+        parts = []
+        for o in range(r0 // self.basis.n_out, (r1 - 1) // self.basis.n_out + 1):
+            out0 = max(r0 - o * self.basis.n_out, 0)
+            out1 = min(r1 - o * self.basis.n_out, self.basis.n_out)
+            k, rows = group_factors(self.spec, self.P, self.K, o, self.order)
+            p = rows[:, out0:out1].T                  # (L, J): each output's sum runs over j
+            coef = None
+            if self.P_coef is not None:
+                k_coef, p_coef = group_factors(self.spec, self.P_coef, self.K_coef, o, self.order)
+                coef = k_coef[None, :] * p_coef[:, out0:out1].T
+            out_rows = o * self.basis.n_out + np.arange(out0, out1)
+            parts.append(_masked(out_rows[:, None], k[None, :], p, (k >= 0)[None, :] & (p >= 0), coef))
+        return _plus_bias(self.spec, self.basis, _concat(parts), r0, r1)
+
+
+class Output:
+    """The user's output array, entry by entry as bilinear polynomials."""
+
+    def __init__(self, spec: ConvSpec, basis: Basis, given: Any) -> None:
+        ids = SymbolIds.of(spec)
+        y = to_canonical_output(spec, np.asarray(given, dtype=object)).reshape(basis.rows)
+        terms = [(r, a, i, k) for r, value in enumerate(y) for a, i, k in _bilinear(value, ids)]
+        columns = list(zip(*terms)) if terms else [[]] * 4
+        self.row, self.w, self.x, self.coef = (np.array(c, dtype=np.int64) for c in columns)
+
+    def terms(self, r0: int, r1: int) -> Terms:
+        lo, hi = np.searchsorted(self.row, [r0, r1])
+        return Terms(self.row[lo:hi], self.w[lo:hi], self.x[lo:hi], self.coef[lo:hi])
+
+
+def _plus_bias(spec: ConvSpec, basis: Basis, terms: Terms, r0: int, r1: int) -> Terms:
+    """terms + b[o] at every output (o, out) of rows r0..r1."""
+    if not spec.bias:
+        return terms
+    rows = np.arange(r0, r1)
+    bias = Terms(rows, basis.n_w + rows // basis.n_out, np.full_like(rows, basis.n_x),
+                 None if terms.coef is None else np.ones_like(rows))
+    return _concat([terms, bias])
+
+
+def _concat(parts: list[Terms]) -> Terms:
+    if len(parts) == 1:
+        return parts[0]
+    coef = (None if all(p.coef is None for p in parts) else
+            np.concatenate([np.ones_like(p.row) if p.coef is None else p.coef for p in parts]))
+    return Terms(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("row", "w", "x")), coef)
+
+
+# ---- canonical form and comparison ------------------------------------------------------------
+@dataclass(frozen=True)
+class Canonical:
+    """Sorted distinct keys with their nonzero coefficients (None: all 1)."""
+
+    keys: np.ndarray
+    coef: np.ndarray | None
+
+    def coefficients(self) -> np.ndarray:
+        return np.ones_like(self.keys) if self.coef is None else self.coef
+
+
+def canonical(terms: Terms, basis: Basis, r0: int) -> Canonical:
+    """Sort the keys (skipped when already sorted, checked in one pass), merge equal keys by
+    summing coefficients, drop zeros: the unique representation of the polynomial."""
+    keys = ((terms.row - r0) * basis.W + terms.w) * basis.X + terms.x
+    coef = terms.coef
+    if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
+        if coef is None:
+            keys = np.sort(keys)
+        else:
+            order = np.argsort(keys)
+            keys, coef = keys[order], coef[order]
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    if not new.all():
+        starts = np.flatnonzero(new)
+        keys = keys[starts]
+        coef = (np.diff(np.append(starts, new.size)) if coef is None
+                else np.add.reduceat(coef, starts))
+    if coef is not None:
+        nonzero = coef != 0
+        keys, coef = keys[nonzero], coef[nonzero]
+        if (coef == 1).all():
+            coef = None
+    return Canonical(keys, coef)
+
+
+def first_differing_row(a: Canonical, b: Canonical, basis: Basis, r0: int) -> int | None:
+    """The smallest output row where two canonical forms differ, or None if identical.
+
+    Both are sorted row-major, so the first position p where they disagree lies in the first
+    differing row: every row before it is fully contained, equal, in positions < p."""
+    if a.keys.size == b.keys.size and np.array_equal(a.keys, b.keys) and (
+            a.coef is None and b.coef is None or np.array_equal(a.coefficients(), b.coefficients())):
+        return None
+    n = min(a.keys.size, b.keys.size)
+    differs = (a.keys[:n] != b.keys[:n]) | (a.coefficients()[:n] != b.coefficients()[:n])
+    p = int(np.argmax(differs)) if differs.any() else n
+    candidates = [int(c.keys[p]) // (basis.W * basis.X) for c in (a, b) if p < c.keys.size]
+    return r0 + min(candidates)
+
+
+# ---- user-supplied entries → ids -------------------------------------------------------------
+class NotRepresentable(Exception):
+    """A form the integer representation does not cover; the SymPy backend checks it instead."""
+
+
+@dataclass(frozen=True)
+class SymbolIds:
+    """symbol ↔ id maps built from ``symconv.symbols(spec)`` (canonical orders)."""
+
+    weights: tuple      # w by id, then b_o at n_w + o
+    inputs: tuple       # x by id, then the constant 1 at n_x
+    weight_ids: dict    # w → id
+    bias_ids: dict      # b_o → n_w + o
+    input_ids: dict     # x → id
+
+    @classmethod
+    def of(cls, spec: ConvSpec) -> SymbolIds:
+        x, w, b = symbols(spec)
+        w_flat = tuple(to_canonical_weight(spec, w).reshape(-1))
+        biases = tuple(b) if b is not None else ()
+        x_flat = tuple(to_canonical_input(spec, x).reshape(-1))
+        return cls(w_flat + biases, x_flat + (sp.Integer(1),),
+                   {s: a for a, s in enumerate(w_flat)},
+                   {s: len(w_flat) + o for o, s in enumerate(biases)},
+                   {s: i for i, s in enumerate(x_flat)})
+
+    def polynomial(self, terms: Terms) -> sp.Expr:
+        """Σ coef · w · x as a SymPy expression (for the one row of a counterexample)."""
+        coef = np.ones_like(terms.w) if terms.coef is None else terms.coef
+        return sp.Add(*(int(k) * self.weights[a] * self.inputs[i]
+                        for a, i, k in zip(terms.w, terms.x, coef)))
+
+
+def _terms_of(value: Any) -> Iterator[tuple[int, sp.Expr]]:
+    """(integer coefficient, monomial) of the expanded entry; NotRepresentable otherwise."""
+    expanded = sp.expand(sp.sympify(value))
+    if expanded == 0:
+        return
+    for term in sp.Add.make_args(expanded):
+        coef, monomial = term.as_coeff_Mul()
+        if not coef.is_Integer or abs(int(coef)) > COEFFICIENT_LIMIT:
+            raise NotRepresentable(f"coefficient {coef}")
+        yield int(coef), monomial
+
+
+def _linear(value: Any, ids: dict, many: bool) -> list[tuple[int, int]]:
+    """[(id, coef)] of an entry Σ c·s with s in ``ids`` (at most one term unless ``many``)."""
+    found = []
+    for coef, monomial in _terms_of(value):
+        if monomial not in ids:
+            raise NotRepresentable(f"monomial {monomial}")
+        found.append((ids[monomial], coef))
+    if len(found) > 1 and not many:
+        raise NotRepresentable(f"entry {value} is a sum")
+    return found
+
+
+def _single_terms(matrix: Any, ids: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(id array with −1 for 0, coef array) of a matrix whose entries are 0 or c·s."""
+    array = np.asarray(matrix.tolist() if hasattr(matrix, "tolist") else matrix, dtype=object)
+    found = np.full(array.shape, -1, dtype=np.int64)
+    coef = np.zeros(array.shape, dtype=np.int64)
+    for index, value in np.ndenumerate(array):
+        for a, k in _linear(value, ids, many=False):
+            found[index], coef[index] = a, k
+    return found, coef
+
+
+def _bilinear(value: Any, ids: SymbolIds) -> list[tuple[int, int, int]]:
+    """[(weight id, input id, coef)] of an output entry Σ c·w·x + Σ c·b."""
+    found = []
+    for coef, monomial in _terms_of(value):
+        if monomial in ids.bias_ids:
+            found.append((ids.bias_ids[monomial], len(ids.input_ids), coef))
+            continue
+        factors = sorted(sp.Mul.make_args(monomial), key=lambda f: f in ids.input_ids)
+        if len(factors) != 2 or factors[0] not in ids.weight_ids or factors[1] not in ids.input_ids:
+            raise NotRepresentable(f"monomial {monomial}")
+        found.append((ids.weight_ids[factors[0]], ids.input_ids[factors[1]], coef))
+    return found
+
+
+def _max_abs(coef: np.ndarray | None) -> int:
+    return 1 if coef is None or coef.size == 0 else int(np.abs(coef).max())
+
+
+# ---- the proof run ------------------------------------------------------------------------
+def _form(spec: ConvSpec, basis: Basis, name: str, given: Any, order: str) -> Any:
+    if name == "toeplitz":
+        return Toeplitz(spec, basis, given.toeplitz)
+    if name == "im2col":
+        return Im2col(spec, basis, order, given.im2col, given.kernel_matrix)
+    return Output(spec, basis, given.output)
+
+
+def _still_open(forms: list[str], found: dict[str, int]) -> list[str]:
+    """Forms whose verdict can still change the result: those before the first refuted one
+    (the result names the first refuted form in order, at its first differing row)."""
+    cut = next((i for i, form in enumerate(forms) if form in found), len(forms))
+    return forms[:cut]
+
+
+def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str, bar: Any,
+        check_with_sympy: Callable[[str], Any]) -> tuple[Any, dict[str, float], list[str]]:
+    """(counterexample or None, timings, forms delegated to SymPy).
+
+    Chunks of output rows are checked in increasing order, every form against the same
+    canonical definition, so the first differing row of a form is found in the SymPy backend's
+    scan order; forms are reported in the order given, like the SymPy backend."""
+    from ..proof import counterexample_of  # proof dispatches to this module: import late
+
+    basis = Basis.of(spec)
+    step = basis.rows_per_chunk(spec)
+    timings: dict[str, float] = {"definition": 0.0}
+    built, delegated = {}, []
+    for name in forms:
+        start = time.perf_counter()
+        try:
+            built[name] = _form(spec, basis, name, given, order)
+        except NotRepresentable:
+            delegated.append(name)
+        timings[name] = time.perf_counter() - start
+    found: dict[str, int] = {}
+    open_forms = list(built)
+    for r0 in range(0, basis.rows, step):
+        if not open_forms:
+            break
+        r1 = min(r0 + step, basis.rows)
+        start = time.perf_counter()
+        reference = canonical(definition_terms(spec, basis, r0, r1), basis, r0)
+        timings["definition"] += time.perf_counter() - start
+        for name in open_forms:
+            start = time.perf_counter()
+            row = first_differing_row(reference, canonical(built[name].terms(r0, r1), basis, r0), basis, r0)
+            if row is not None:
+                found[name] = row
+            timings[name] += time.perf_counter() - start
+        open_forms = _still_open(list(built), found)
+        bar.update(reference.keys.size)
+    for name in forms:
+        if name in delegated:
+            start = time.perf_counter()
+            result = check_with_sympy(name)
+            timings[name] += time.perf_counter() - start
+        elif name in found:
+            result = _counterexample(spec, basis, name, built[name], found[name], counterexample_of)
+        else:
+            continue
+        if result is not None:
+            return result, timings, delegated
+    return None, timings, delegated
+
+
+def _counterexample(spec: ConvSpec, basis: Basis, name: str, form: Any, row: int,
+                    counterexample_of: Callable) -> Any:
+    """The SymPy counterexample of the one differing output row."""
+    ids = SymbolIds.of(spec)
+    expected = ids.polynomial(definition_terms(spec, basis, row, row + 1))
+    obtained = ids.polynomial(form.terms(row, row + 1))
+    o, out = divmod(row, basis.n_out)
+    index = (o, *(int(i) for i in np.unravel_index(out, spec.output_size)))
+    return counterexample_of(name, index, expected, obtained)
+
+
+def estimate_bytes(spec: ConvSpec) -> int:
+    """Peak bytes of an exact proof: the id arrays of P, K, vec(x), the row maps and the
+    source table, plus one chunk's working set."""
+    basis = Basis.of(spec)
+    n_taps = prod(spec.kernel_size)
+    fixed = 8 * (3 * spec.in_channels * n_taps * basis.n_out     # P (and its construction)
+                 + 2 * n_taps * basis.n_out                       # source table, patch index
+                 + 4 * basis.rows + 2 * basis.n_x + 2 * basis.n_w)
+    per_row = spec.in_per_group * n_taps + 1
+    return fixed + BYTES_PER_CHUNK_TERM * min(CHUNK_TERMS, basis.rows * per_row)
