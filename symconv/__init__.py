@@ -17,8 +17,15 @@ from .symbols import symbols
 _LAZY = {
     "prove_general": "symconv.general",
     "singular_values": "symconv.spectral",
+    "conv_transpose": "symconv.forms.transpose",
+    "input_gradient": "symconv.forms.transpose",
+    "weight_gradient": "symconv.forms.transpose",
+    "bias_gradient": "symconv.forms.transpose",
+    "prove_transpose": "symconv.forms.transpose",
+    "fc_as_conv": "symconv.converse",
+    "conv1x1_as_fc": "symconv.converse",
 }
-_SUBMODULES = ("general", "interop", "latex", "spectral", "testing")
+_SUBMODULES = ("converse", "general", "interop", "latex", "spectral", "testing")
 
 
 def __getattr__(name: str):
