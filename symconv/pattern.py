@@ -25,6 +25,8 @@ from math import prod
 
 import numpy as np
 
+from .errors import SpecError
+
 NONE = -1
 """Marker in source tables for "reads a zero of the padding" (zeros mode only)."""
 
@@ -80,7 +82,7 @@ class AxisPattern:
         elif self.mode == "replicate":
             result = np.clip(u, 0, n - 1)
         else:  # ConvSpec validates the mode; this guards direct use of the class.
-            raise ValueError(f"mode={self.mode!r}: must be one of {PADDING_MODES}")
+            raise SpecError("mode", self.mode, f"must be one of {PADDING_MODES}")
         return result if result.ndim else int(result)
 
     @cached_property

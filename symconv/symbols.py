@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from itertools import product
+from numbers import Integral
 
 import numpy as np
 import sympy as sp
@@ -61,7 +62,7 @@ def symbols(spec: ConvSpec, batch: int | None = None) -> tuple[np.ndarray, np.nd
     """
     x_logical = (spec.in_channels, *spec.input_size)
     if batch is not None:
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        if isinstance(batch, bool) or not isinstance(batch, Integral) or batch < 1:
             raise SpecError("batch", batch, "must be None or an integer ≥ 1")
         x = tensor_symbols("x", (batch, *x_logical))
     else:

@@ -72,7 +72,7 @@ def test_source_by_hand(mode: str, expected: list[int]) -> None:
 
 
 def test_unknown_mode_is_refused_by_direct_use() -> None:
-    with pytest.raises(ValueError, match="mode='mirror'"):
+    with pytest.raises(symconv.SpecError, match="^mode='mirror': must be one of"):
         AxisPattern(4, 1, mode="mirror").source(0)
 
 

@@ -130,6 +130,8 @@ def spec_and_operands() -> tuple[ConvSpec, np.ndarray, np.ndarray, np.ndarray]:
     (lambda s, x, w, b: symconv.prove(s, output=np.zeros((4, 3))), "output.shape"),
     (lambda s, x, w, b: symconv.prove("a spec"), "spec"),
     (lambda s, x, w, b: symconv.symbols(s, batch=0), "batch"),
+    (lambda s, x, w, b: symconv.symbols(s, batch=True), "batch"),
+    (lambda s, x, w, b: symconv.symbols(s, batch=2.0), "batch"),
 ])
 def test_bad_operands_name_the_argument(call, parameter: str) -> None:
     spec, x, w, b = spec_and_operands()
@@ -153,6 +155,13 @@ def test_nhwc_shapes_are_checked_in_nhwc() -> None:
     assert x.shape == (5, 5, 2) and w.shape == (3, 3, 2, 4)
     with pytest.raises(SpecError, match=r"x\.shape=\(2, 5, 5\): must be \(5, 5, 2\) .*NHWC"):
         symconv.conv(spec, np.moveaxis(x, -1, 0), w, b)
+
+
+def test_batched_symbols() -> None:
+    spec = ConvSpec(2, 1, 2, (3, 3), layout="NHWC")
+    x, _, _ = symconv.symbols(spec, batch=np.int64(2))
+    assert x.shape == (2, 3, 3, 2)
+    assert str(x[1, 2, 0, 1]) == "x_{1,1,2,0}"  # named (sample, channel, i, j) in every layout
 
 
 def test_normalised_fields() -> None:
