@@ -1,4 +1,5 @@
-"""The ``symconv`` command. Each subcommand lives in ``symconv/commands/<name>.py`` and exposes
+"""The ``symconv`` command. Each subcommand lives in ``symconv/commands/<name>.py`` (modules named
+``_*.py`` there are shared helpers, not commands) and exposes
 
     HELP: str                                   one line for the command list
     register(parser: argparse.ArgumentParser)   adds its flags and sets ``run=func``
@@ -32,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Run 'symconv COMMAND --help' for a command's flags and examples.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not commands
+            continue
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         command = sub.add_parser(info.name.replace("_", "-"), help=module.HELP,
                                  description=module.HELP,
