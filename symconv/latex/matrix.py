@@ -48,10 +48,10 @@ def _levels(blocks: Blocks, n: int, axis: int) -> list[int]:
 
 def _shown(n: int, limit: int | None, sizes: list[int], parameter: str) -> list[int | None]:
     """Indices to print (None marks the elision), keeping whole blocks at both ends if possible."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 2):
+        raise SpecError(parameter, limit, "must be None or an integer ≥ 2")
     if limit is None or n <= limit:
         return list(range(n))
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
-        raise SpecError(parameter, limit, "must be None or an integer ≥ 2")
     head, tail = limit - limit // 2, limit // 2
     for size in sizes:  # coarsest block that fits at both ends
         if tail >= size:

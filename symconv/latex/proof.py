@@ -35,10 +35,10 @@ PAR = "\n"  # a paragraph break in the body (parts are joined by newlines)
 
 _FORM_LATEX = {"toeplitz": r"T\,\mathrm{vec}(x) + b \otimes \mathbf{1}", "im2col": r"K P + b",
                "output": r"\text{the given output}"}
-_PATCH_RULES = {"unfold": "horizontal rules separate the input channels, vertical ones the output rows.",
-                "paper": "horizontal rules separate the output rows, vertical ones the kernel taps."}
-_KERNEL_RULES = {"unfold": "rules separate the groups (rows) and input channels (columns).",
-                 "paper": "rules separate the input channels (rows) and groups (columns)."}
+_PATCH_RULES = {"unfold": "Horizontal rules separate the input channels, vertical ones the output rows.",
+                "paper": "Horizontal rules separate the output rows, vertical ones the kernel taps."}
+_KERNEL_RULES = {"unfold": "Rules separate the groups (rows) and input channels (columns).",
+                 "paper": "Rules separate the input channels (rows) and groups (columns)."}
 _FORM_EQUATION = {"toeplitz": "fc", "im2col": "im2col-entry"}
 _FORM_NAME = {"toeplitz": "the fully connected layer with the Toeplitz matrix $T$",
               "im2col": "the im2col product $KP$", "output": "the given output"}
@@ -264,38 +264,43 @@ def _columns_that_fit(M: Any, max_size: int) -> int:
 _INVISIBLE = str.maketrans("", "", "{}_\\")
 
 
-def _matrix_equation(name: str, M: Any, blocks: list, max_size: int, label: str, what: str) -> str:
-    """``name = [M]`` numbered, then a sentence on its shape, elision and blocks (``what``)."""
+def _matrix_equation(name: str, M: Any, blocks: list, max_size: int, label: str, given: Any,
+                     rules: str, claim: str = "") -> str:
+    """``name = [M]`` numbered, then: where M comes from, its shape and elision, the rules drawn
+    (``rules``, when any are) and ``claim`` (a structural statement)."""
     max_cols = _columns_that_fit(M, max_size)
     matrix = latex_matrix(M, max_rows=max_size, max_cols=max_cols, blocks=blocks)
     rows, cols = M.shape
-    elided = " (the middle elided)" if rows > max_size or cols > max_cols else ""
+    elided = ", the middle elided" if rows > max_size or cols > max_cols else ""
+    origin = "the matrix the proof checked" if given is not None else "symconv's construction"
     drawn = any(0 < size < n for level in blocks for size, n in zip(level, (rows, cols)) if size)
-    return (_equation(rf"{name} = {matrix}", label, fit=True)
-            + f"\n${name}$ is ${rows} \\times {cols}${elided}" + (f"; {what}" if drawn else ".")
-            + (r" Zeros are shown as $\cdot$." if any(v == 0 for v in M) else ""))
+    sentences = [f"${name}$ ({origin}) is ${rows} \\times {cols}${elided}.", rules if drawn else "",
+                 claim, r"Zeros are shown as $\cdot$." if any(v == 0 for v in M) else ""]
+    return _equation(rf"{name} = {matrix}", label, fit=True) + "\n" + " ".join(t for t in sentences if t)
 
 
 _LEVELS = {1: "Toeplitz", 2: "doubly-block Toeplitz", 3: "three-level block Toeplitz"}
 
 
-def _block_sentence(spec: ConvSpec) -> str:
-    """Which rules are drawn and what structure the blocks have (zero padding, stride 1:
-    T[(o,i),(c,u)] depends on u − i only, so each channel block is multi-level Toeplitz)."""
-    sizes = [f"${r} \\times {c}$" for r, c in toeplitz_blocks(spec)
-             if r < spec.toeplitz_shape[0] or c < spec.toeplitz_shape[1]]
-    text = f"rules separate its blocks of {' and '.join(sizes)}. " if sizes else ""
+def _block_rules(spec: ConvSpec) -> str:
+    sizes = [f"${r} \\times {c}$" for r, c in toeplitz_blocks(spec)]
+    return f"Rules separate its blocks of {' and '.join(sizes)}."
+
+
+def _structure_claim(spec: ConvSpec) -> str:
+    """What the blocks are (zero padding, stride 1: T[(o,i),(c,u)] depends on u − i only, so each
+    channel block is multi-level Toeplitz; tested in tests/test_latex.py)."""
     if spec.padding_mode != "zeros":
-        return text + (f"{escape_text(spec.padding_mode).capitalize()} padding folds the padded "
-                       "positions back onto the input, which breaks the Toeplitz structure at the borders.")
+        return (f"{escape_text(spec.padding_mode).capitalize()} padding folds the padded "
+                "positions back onto the input, which breaks the Toeplitz structure at the borders.")
     kind = _LEVELS[spec.dims]
     if any(s != 1 for s in spec.stride):
-        return text + (f"With stride {_tuple(spec.stride)} each channel block is a {kind} "
-                       "matrix with its rows subsampled by the stride.")
+        return (f"With stride {_tuple(spec.stride)} each channel block is a {kind} "
+                "matrix with its rows subsampled by the stride.")
     if spec.layout == "NHWC":
-        return text + (f"It is {kind} in the positions, with ${spec.out_channels} \\times "
-                       f"{spec.in_channels}$ channel blocks as entries.")
-    return text + f"Each channel block is a {kind} matrix."
+        return (f"It is {kind} in the positions, with ${spec.out_channels} \\times "
+                f"{spec.in_channels}$ channel blocks as entries.")
+    return f"Each channel block is a {kind} matrix."
 
 
 def _worked_entry(spec: ConvSpec, y: np.ndarray, label: str, max_terms: int) -> str:
@@ -362,7 +367,8 @@ def _figures(spec: ConvSpec, figures: Any, prefix: str, order: str) -> str:
 
 def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
                    label_prefix: str = "symconv", figures: Any = None, order: str = "unfold",
-                   max_terms: int = 10, title: str | None = None) -> str:
+                   max_terms: int = 10, title: str | None = None, toeplitz_matrix: Any = None,
+                   patches: Any = None, kernel: Any = None) -> str:
     r"""The proof as LaTeX: a complete ``article`` (``standalone=True``) or a fragment to paste
     into a paper (needs ``amsmath`` and ``graphicx``; ``tikz`` with ``figures="tikz"``).
 
@@ -372,7 +378,8 @@ def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
     (``symconv.latex.figures.write_figures`` makes them); ``order`` is the im2col layout shown;
     ``max_terms`` bounds the terms of the worked example.
 
-    The matrices shown are symconv's construction of each form; the verdict is the proof's.
+    The matrices shown are symconv's construction of each form unless the ones the proof checked
+    are passed as ``toeplitz_matrix``, ``patches`` (P) and ``kernel`` (K); the text says which.
     """
     spec: ConvSpec = proof.spec
     if order not in ORDERS:
@@ -418,15 +425,17 @@ def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
                                         r" + \mathbf{1}_{" + str(prod(spec.output_size)) + r"} \otimes b")
                                        if spec.bias else ""), label("fc")),
                   f"with $\\mathrm{{vec}}$ stacking {spec.layout} arrays row-major, and",
-                  _matrix_equation("T", toeplitz(spec, w), toeplitz_blocks(spec), max_size,
-                                   label("toeplitz"), _block_sentence(spec))]
+                  _matrix_equation("T", toeplitz(spec, w) if toeplitz_matrix is None else toeplitz_matrix,
+                                   toeplitz_blocks(spec), max_size, label("toeplitz"), toeplitz_matrix,
+                                   _block_rules(spec), _structure_claim(spec) if toeplitz_matrix is None else "")]
     if "im2col" in proof.forms:
-        P, K = im2col(spec, x, order=order), kernel_matrix(spec, w, order=order)
+        P = im2col(spec, x, order=order) if patches is None else patches
+        K = kernel_matrix(spec, w, order=order) if kernel is None else kernel
         parts += [f"{heading}{{The im2col product}}", _im2col_entries(spec, f, order, label("im2col-entry")),
                   PAR, "For this layer,",
-                  _matrix_equation("P", P, patches_blocks(spec, order), max_size, label("patches"),
+                  _matrix_equation("P", P, patches_blocks(spec, order), max_size, label("patches"), patches,
                                    _PATCH_RULES[order]),
-                  _matrix_equation("K", K, kernel_blocks(spec, order), max_size, label("kernel"),
+                  _matrix_equation("K", K, kernel_blocks(spec, order), max_size, label("kernel"), kernel,
                                    _KERNEL_RULES[order])]
     if "output" in proof.forms:
         parts.append(f"{heading}{{The given output}}\nThe output supplied to the proof was compared "
