@@ -164,7 +164,7 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
         forms.append("toeplitz")
     if im2col is not None or kernel_matrix is not None or output is None and toeplitz is None:
         forms.append("im2col")
-    chosen = backends.choose(spec, backend)
+    chosen = backends.choose(backend)
     backends.check_memory(spec, chosen, memory_limit)
     given = backends.Given(toeplitz, im2col, kernel_matrix, output)
     found, timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
