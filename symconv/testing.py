@@ -127,7 +127,9 @@ def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
 def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> np.ndarray:
     x, w, b = operands
     try:
-        y = np.asarray(fn(x[None] if batched else x, w, b), dtype=object)
+        # copies: fn may write into its arguments, and the diagnosis needs the symbols intact
+        y = np.asarray(fn(x[None].copy() if batched else x.copy(), w.copy(),
+                          None if b is None else b.copy()), dtype=object)
     except Exception as error:
         shapes = ", ".join(f"{name} {np.shape(a)}" for name, a in zip("xwb", operands) if a is not None)
         raise NotCheckable(
@@ -155,16 +157,19 @@ class _Prober:
         self.shape: tuple[int, ...] | None = None
 
     def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        """fn on each sample of xs (n, *input_shape) → (n, ∏ output) float64."""
+        """fn on each sample of xs (n, *input_shape) → (n, ∏ output) float64 (on copies, so an
+        fn that writes into its arguments cannot corrupt later probes)."""
+        w, b = w.copy(), None if b is None else b.copy()
         if self.batched:
             self.calls += 1
-            ys = np.asarray(self.fn(xs, w, b), dtype=np.float64)
+            ys = np.asarray(self.fn(xs.copy(), w, b), dtype=np.float64)
             if ys.ndim == 0 or ys.shape[0] != len(xs):
                 raise AssertionError(f"fn was declared batched but returned shape {ys.shape} "
                                      f"for a batch of {len(xs)} samples")
         else:
             self.calls += len(xs)
-            ys = np.stack([np.asarray(self.fn(x, w, b), dtype=np.float64) for x in xs])
+            ys = np.stack([np.asarray(self.fn(x.copy(), w.copy(), None if b is None else b.copy()),
+                                      dtype=np.float64) for x in xs])
         if self.shape is None:
             self.shape = ys.shape[1:]
         elif ys.shape[1:] != self.shape:
@@ -183,8 +188,9 @@ class _Prober:
 def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> tuple[np.ndarray, int]:
     """Recover y = c + L_x x + L_w w + L_b b + B(w, x) exactly as a polynomial in the symbols.
 
-    Calls: 1 + |x| + |w| + |b| + |w|·|x| one-hot probes (|w| + 4 with ``batched``), then
-    PROBE_TRIALS random integer inputs that must satisfy the recovered map exactly.
+    Calls of fn: 1 + |x| + |w| + |b| + |w|·|x| zero and one-hot probes (2|w| + |b| + 2 with
+    ``batched``), then PROBE_TRIALS random integer inputs that must satisfy the recovered map
+    exactly.
     """
     __tracebackhide__ = True
     run = _Prober(fn, spec, batched)

@@ -272,3 +272,20 @@ def test_symbolic_outputs_are_compared_as_polynomials_not_strings():
     assert assert_conv_equivalent(factored, spec).established == "proved"
     assert sp.expand(factored(*symconv.symbols(spec))[0, 0]) == \
         symconv.conv(spec, *symconv.symbols(spec))[0, 0]
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_fn_that_writes_into_its_arguments_cannot_corrupt_the_check(mode):
+    spec = ConvSpec(2, 2, 2, (3, 3))
+
+    def vandal(layer):
+        def fn(x, w, b):
+            y = symconv.conv(layer, x, w, b)
+            x[...], w[...], b[...] = 0, 0, 0
+            return y if mode == "symbolic" else np.asarray(y, dtype=float)
+        return fn
+
+    result = assert_conv_equivalent(vandal(spec), spec, mode=mode)
+    assert result.established == ("proved" if mode == "symbolic" else PROBED)
+    with pytest.raises(AssertionError, match="Diagnosis: kernel flipped"):
+        assert_conv_equivalent(vandal(replace(spec, convention="convolution")), spec, mode=mode)
