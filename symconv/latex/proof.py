@@ -295,7 +295,7 @@ def _structure_claim(spec: ConvSpec) -> str:
                 "positions back onto the input, which breaks the Toeplitz structure at the borders.")
     kind = _LEVELS[spec.dims]
     if any(s != 1 for s in spec.stride):
-        return (f"With stride {_tuple(spec.stride)} each channel block is a {kind} "
+        return (f"With stride ({_tuple(spec.stride)}) each channel block is a {kind} "
                 "matrix with its rows subsampled by the stride.")
     if spec.layout == "NHWC":
         return (f"It is {kind} in the positions, with ${spec.out_channels} \\times "
