@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 ENGINES = ("pdflatex", "xelatex")
-TEX_PACKAGES = ("texlive-latex-recommended texlive-fonts-recommended texlive-xetex "
-                "texlive-plain-generic latexmk")
+# Debian packages: nbconvert's template needs latex-extra; TikZ figures need pictures.
+TEX_PACKAGES = ("texlive-latex-recommended texlive-latex-extra texlive-pictures "
+                "texlive-fonts-recommended texlive-xetex texlive-plain-generic latexmk")
 
 
 class TexNotFound(RuntimeError):
