@@ -188,25 +188,28 @@ class _Prober:
 def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> tuple[np.ndarray, int]:
     """Recover y = c + L_x x + L_w w + L_b b + B(w, x) exactly as a polynomial in the symbols.
 
-    Calls of fn: 1 + |x| + |w| + |b| + |w|·|x| zero and one-hot probes (2|w| + |b| + 2 with
-    ``batched``), then PROBE_TRIALS random integer inputs that must satisfy the recovered map
-    exactly.
+    Each probe sends the zero input followed by every one-hot input, so fn is called
+    (1 + |x|)·(1 + |w|) + |b| times (1 + |w| + |b| with ``batched``), then PROBE_TRIALS times on
+    random integer inputs that must satisfy the recovered map exactly.
     """
     __tracebackhide__ = True
     run = _Prober(fn, spec, batched)
     nx, nw = prod(spec.input_shape), prod(spec.weight_shape)
-    xs = np.eye(nx).reshape(nx, *spec.input_shape)
+    zero_x = np.zeros((1, *spec.input_shape))
+    xs = np.concatenate([zero_x, np.eye(nx).reshape(nx, *spec.input_shape)])  # 0, e_1, …, e_|x|
     ws = np.eye(nw).reshape(nw, *spec.weight_shape)
-    zero_x, zero_w = np.zeros((1, *spec.input_shape)), np.zeros(spec.weight_shape)
     zero_b = np.zeros(spec.out_channels) if spec.bias else None
-    const = run(zero_x, zero_w, zero_b)[0]
-    lin_x = run(xs, zero_w, zero_b) - const
-    lin_w = np.concatenate([run(zero_x, wi, zero_b) for wi in ws]) - const
-    lin_b = (np.concatenate([run(zero_x, zero_w, bo) for bo in np.eye(spec.out_channels)]) - const
+    first = run(xs, np.zeros(spec.weight_shape), zero_b)
+    const, lin_x = first[0], first[1:] - first[0]
+    lin_b = (np.concatenate([run(zero_x, np.zeros(spec.weight_shape), bo)
+                             for bo in np.eye(spec.out_channels)]) - const
              if spec.bias else np.zeros((0, len(const))))
+    lin_w = np.zeros((nw, len(const)))
     pairs = []  # (i, j, out, coefficient) of B(w, x)
     for i, wi in enumerate(ws):
-        coefficients = run(xs, wi, zero_b) - const - lin_x - lin_w[i]
+        response = run(xs, wi, zero_b) - const
+        lin_w[i] = response[0]
+        coefficients = response[1:] - lin_x - lin_w[i]
         j, out = np.nonzero(coefficients)
         pairs.append(np.stack([np.full_like(j, i), j, out, coefficients[j, out].astype(np.int64)]))
     i, j, out, coefficient = np.concatenate(pairs, axis=1) if pairs else np.zeros((4, 0), np.int64)

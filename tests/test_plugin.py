@@ -9,6 +9,7 @@ import torch  # noqa: F401  imported here once: pytester's in-process runs drop 
 
 from symconv import ConvSpec, SpecError
 from symconv.pytest_plugin import spec_id, specs_of
+from tests.test_testing import one_torch_thread  # noqa: F401  (autouse)
 
 pytest_plugins = ["pytester"]
 
@@ -103,3 +104,27 @@ def test_specs_of_and_ids():
         specs_of(in_channels=1, out_channels=1, kernel_size=5, input_size=2)
     with pytest.raises(SpecError, match="positional arguments must be ConvSpecs or dicts"):
         specs_of(3)
+
+
+README_EXAMPLE = '''
+import pytest, torch
+import torch.nn.functional as F
+import symconv
+
+def my_conv2d(x, w, b):                      # batched NCHW, float-only
+    return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
+                    padding=1).numpy()
+
+@pytest.mark.symconv_specs(in_channels=[1, 2], out_channels=[2, 3], kernel_size=(3, 3),
+                           input_size=[(5, 5), (6, 4)], padding=1)
+def test_my_conv2d(conv_spec, conv_check):
+    result = conv_check(my_conv2d, mode="probe", batched=True)
+    assert result.established == "verified by exact probing, assuming bilinearity"
+'''
+
+
+def test_readme_example(pytester):
+    pytester.makepyfile(README_EXAMPLE)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["symconv: 8 convolution check(s) passed: 0 proved, 8 verified*"])

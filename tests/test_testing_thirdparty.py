@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from symconv import ConvSpec
 from symconv.testing import assert_conv_equivalent
+from tests.test_testing import one_torch_thread  # noqa: F401  (autouse)
 
 PROBED = "verified by exact probing, assuming bilinearity"
 NUMPY_PAD = {"zeros": "constant", "circular": "wrap", "reflect": "reflect", "replicate": "edge"}
