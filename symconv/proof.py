@@ -10,7 +10,6 @@ one is a counterexample (never ``simplify``, which is a heuristic).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from itertools import product as cartesian
 from typing import Any

@@ -115,23 +115,20 @@ class Terms:
     coef: np.ndarray | None = None
 
 
-def _masked(row: np.ndarray, w: np.ndarray, x: np.ndarray, keep: np.ndarray,
-            coef: np.ndarray | None = None) -> Terms:
-    """Terms from broadcastable per-row grids (row-major order kept), where ``keep``."""
-    shape = np.broadcast_shapes(row.shape, w.shape, x.shape, keep.shape)
-    keep = np.broadcast_to(keep, shape)
-    pick = (lambda a: np.broadcast_to(a, shape)[keep])
-    return Terms(pick(row), pick(w), pick(x), None if coef is None else pick(coef))
-
-
-def _with_bias(spec: ConvSpec, basis: Basis, rows: np.ndarray, w: np.ndarray,
-               x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Append the bias monomial b_o · 1 as a last column of each row's (R, n) id grids."""
-    if not spec.bias:
-        return w, x
-    bias_w = (basis.n_w + rows // basis.n_out)[:, None]
-    return (np.concatenate([w, bias_w], axis=1),
-            np.concatenate([x, np.full_like(bias_w, basis.n_x)], axis=1))
+def _grid_terms(spec: ConvSpec, basis: Basis, rows: np.ndarray, w: np.ndarray, x: np.ndarray,
+                keep: np.ndarray, coef: np.ndarray | None = None) -> Terms:
+    """The monomials of per-row grids (broadcastable to (R, …)) where ``keep``, each row followed
+    by its bias monomial b_o · 1. Row-major order is kept, so sorted grids give sorted keys."""
+    shape = np.broadcast_shapes(w.shape, x.shape, keep.shape, (len(rows),) + (1,) * (w.ndim - 1))
+    flat = [np.broadcast_to(a, shape).reshape(len(rows), -1)
+            for a in (w, x, keep, np.ones(1, dtype=np.int64) if coef is None else coef)]
+    if spec.bias:
+        bias = (basis.n_w + rows // basis.n_out, np.full_like(rows, basis.n_x),
+                np.ones(len(rows), dtype=bool), np.ones_like(rows))
+        flat = [np.concatenate([a, b[:, None]], axis=1) for a, b in zip(flat, bias)]
+    w, x, keep, c = flat
+    row = np.broadcast_to(rows[:, None], keep.shape)
+    return Terms(row[keep], w[keep], x[keep], None if coef is None else c[keep])
 
 
 # ---- the forms, each by its own construction ------------------------------------------------
@@ -144,12 +141,7 @@ def definition_terms(spec: ConvSpec, basis: Basis, r0: int, r1: int) -> Terms:
     channel = np.arange(cg)[None, :, None]
     w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
     x = (spec.group_of(o)[:, None, None] * cg + channel) * n_in + src      # (R, cg, T)
-    keep = np.broadcast_to(src >= 0, x.shape).reshape(len(rows), -1)
-    w, x = w.reshape(len(rows), -1), x.reshape(len(rows), -1)
-    if spec.bias:
-        keep = np.concatenate([keep, np.ones((len(rows), 1), dtype=bool)], axis=1)
-    w, x = _with_bias(spec, basis, rows, w, x)
-    return _masked(rows[:, None], w, x, keep)
+    return _grid_terms(spec, basis, rows, w, x, src >= 0)
 
 
 class Toeplitz:
@@ -180,29 +172,24 @@ class Toeplitz:
         coo.sort(key=lambda e: e[0])
         return tuple(np.array(column, dtype=np.int64) for column in zip(*coo))
 
-    def _nonzeros(self, r0: int, r1: int) -> tuple[np.ndarray, ...]:
-        """(output row, column, weight id, coef) of T's nonzeros in the rows of outputs r0..r1."""
+    def terms(self, r0: int, r1: int) -> Terms:
+        """Rows r0..r1 of T·vec(x) + b ⊗ 1: each nonzero T entry times vec(x)[column]."""
         spec, basis = self.spec, self.basis
         if self.coo is not None:
             row, col, w, coef = self.coo
             lo, hi = np.searchsorted(row, [r0, r1])
-            return row[lo:hi], col[lo:hi], w[lo:hi], coef[lo:hi]
+            product = Terms(row[lo:hi], w[lo:hi], self.vec_x[col[lo:hi]], coef[lo:hi])
+            return _plus_bias(spec, basis, product, r0, r1)
         rows = np.arange(r0, r1)
         o, out = np.divmod(rows, basis.n_out)
         cg = spec.in_per_group
         src = spec.pattern.source_table[out][:, None, :]                    # (R, 1, T)
         channel = np.arange(cg)[None, :, None]
-        # T[(o, out), (c, i)] = Σ_t w[o, c − g(o)·cg, τ(t)] · [src(out, t) = i], in row row_index(o, out)
-        t_row = np.broadcast_to(self.t_rows[rows][:, None, None], (len(rows), cg, src.shape[2]))
+        # T[(o, out), (c, i)] = Σ_t w[o, c − g(o)·cg, τ(t)] · [src(out, t) = i] in row row_index(o, out)
+        t_rows = self.t_rows[rows]
         col = column_index(spec, spec.group_of(o)[:, None, None] * cg + channel, np.maximum(src, 0))
         w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
-        keep = np.broadcast_to(src >= 0, t_row.shape)
-        return self.output_of_row[t_row[keep]], col[keep], np.broadcast_to(w, keep.shape)[keep], None
-
-    def terms(self, r0: int, r1: int) -> Terms:
-        row, col, w, coef = self._nonzeros(r0, r1)
-        product = Terms(row, w, self.vec_x[col], coef)           # each nonzero T entry times vec(x)[col]
-        return _plus_bias(self.spec, self.basis, product, r0, r1)
+        return _grid_terms(spec, basis, self.output_of_row[t_rows], w, self.vec_x[col], src >= 0)
 
 
 class Im2col:
@@ -238,8 +225,9 @@ class Im2col:
                 k_coef, p_coef = group_factors(self.spec, self.P_coef, self.K_coef, o, self.order)
                 coef = k_coef[None, :] * p_coef[:, out0:out1].T
             out_rows = o * self.basis.n_out + np.arange(out0, out1)
-            parts.append(_masked(out_rows[:, None], k[None, :], p, (k >= 0)[None, :] & (p >= 0), coef))
-        return _plus_bias(self.spec, self.basis, _concat(parts), r0, r1)
+            parts.append(_grid_terms(self.spec, self.basis, out_rows, k[None, :], p,
+                                     (k >= 0)[None, :] & (p >= 0), coef))
+        return _concat(parts)
 
 
 class Output:
