@@ -1,0 +1,50 @@
+"""General (all-sizes) derivations: theorems about convolution with symbolic sizes,
+hyperparameters, channels and groups, each a chain of named steps checked symbolically and on
+random exact instances (and tied to symconv's concrete forms at the drawn sizes).
+
+>>> import symconv
+>>> proof = symconv.prove_general("toeplitz", dims=2)
+>>> proof.holds, proof.steps[2].rule
+(True, 'definition of the matrix product')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import SpecError
+from . import theorems
+from .claims import check_claim, symbols_for
+from .derivation import ConcreteCheck, Counterexample, Derivation, Failure, Step
+
+THEOREMS = {
+    "toeplitz": theorems.toeplitz,
+    "im2col": theorems.im2col,
+    "transpose": theorems.transpose,
+    "circulant": theorems.circulant,
+    "nonlinear": theorems.nonlinear,
+}
+"""name → theorem function(dims, **options) returning a Derivation."""
+
+
+def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
+    """Prove ``theorem`` for all sizes at once in ``dims`` spatial dimensions.
+
+    Theorems: "toeplitz" (T·vec x = vec y), "im2col" (``order="unfold"|"paper"``), "transpose"
+    (⟨Tx, γ⟩ = ⟨x, Tᵀγ⟩ with Tᵀγ the transposed convolution), "circulant" (circular padding,
+    stride 1: T multi-level block circulant), "nonlinear" (σ elementwise; stacked layers).
+    Options: ``entry=`` (a claimed entry formula, see ``symbols_for``), ``out_size=``,
+    ``instances=`` (random instances per step), ``seed=``.
+    """
+    if theorem not in THEOREMS:
+        raise SpecError("theorem", theorem, f"must be one of {tuple(THEOREMS)}")
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims not in (1, 2, 3):
+        raise SpecError("dims", dims, "must be 1, 2 or 3")
+    try:
+        return THEOREMS[theorem](dims, **options)
+    except TypeError as error:
+        raise SpecError("options", sorted(options), f"not accepted by {theorem!r}: {error}") from None
+
+
+__all__ = ["THEOREMS", "ConcreteCheck", "Counterexample", "Derivation", "Failure", "Step",
+           "check_claim", "prove_general", "symbols_for"]

@@ -1,0 +1,211 @@
+"""User claims: prove or refute a closed form for an entry of T or of the im2col matrix P.
+
+A claim is about one channel block (C_in = C_out = groups = 1; the channel and group structure
+is the theorem "toeplitz"/"im2col"), written in the symbols of ``symbols_for(form, dims)``:
+sizes n, k, s, d, p (padding before), q (after), output size m, row/column indices, taps t,
+and the weight ``w[t]`` (Toeplitz) or input ``x[i]`` (im2col), per axis suffixed _1, _2, _3.
+
+The derivation: (1) the entry is the reference entry formula (the theorem's, specialised to
+one channel; concretely compared with symconv.toeplitz / symconv.im2col at every instance);
+(2) its normal form by Kronecker-delta elimination over the taps where the tap has coefficient
+±1 (e.g. with ``assume={d: 1}``); (3) the claim, compared in canonical form (expr.same) after
+the same normalisation of the claim; both sides are evaluated exactly on random instances.
+"""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import SpecError
+from . import rules
+from .derivation import Derivation, Instance, Prover
+from .evaluate import Env, array_tensor
+from .setting import Layer
+
+FORMS = ("toeplitz", "im2col")
+
+
+def _channel_free(layer: Layer) -> dict[sp.Symbol, sp.Expr]:
+    return {layer.G: 1, layer.Ci: 1, layer.Co: 1, layer.g: 0, layer.h: 0, layer.c: 0}
+
+
+def symbols_for(form: str, dims: int = 1) -> SimpleNamespace:
+    """The symbols a claim is written in.
+
+    >>> S = symbols_for("toeplitz")
+    >>> S.w[S.t], S.j, S.i, S.n
+    (w[t], j, i, n)
+    """
+    _check(form, dims)
+    layer = Layer(dims)
+    one = lambda z: z[0] if dims == 1 else z  # noqa: E731
+    return SimpleNamespace(
+        n=one(layer.n), k=one(layer.k), s=one(layer.s), d=one(layer.d), p=one(layer.p),
+        q=one(layer.q), m=one(layer.m), j=one(layer.j), i=one(layer.i), t=one(layer.t),
+        w=sp.IndexedBase("w"), x=sp.IndexedBase("x"), form=form, dims=dims)
+
+
+def _check(form: str, dims: int) -> None:
+    if form not in FORMS:
+        raise SpecError("form", form, f"must be one of {FORMS}")
+    if isinstance(dims, bool) or dims not in (1, 2, 3):
+        raise SpecError("dims", dims, "must be 1, 2 or 3")
+
+
+def reference_entry(form: str, dims: int) -> sp.Expr:
+    """The theorem's entry formula with one channel, in the user's symbols (w[t], x[i])."""
+    layer = Layer(dims)
+    free = _channel_free(layer)
+    if form == "toeplitz":
+        entry = layer.entry().xreplace(free)
+        user = sp.IndexedBase("w")
+        return entry.replace(lambda e: isinstance(e, sp.Indexed) and e.base == layer.w,
+                             lambda e: user[e.indices[2:]])
+    from .theorems import im2col_definitions
+    p_def = im2col_definitions(layer, "unfold")[0]
+    user = sp.IndexedBase("x")
+    return p_def.body.xreplace(free).replace(
+        lambda e: isinstance(e, sp.Indexed) and e.base == layer.x, lambda e: user[e.indices[1:]])
+
+
+def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
+    """Assumptions substituted, then Kronecker-delta elimination over every summation variable
+    that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
+    expr = sp.sympify(expr).xreplace(assume)
+    expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
+                        and e.args[1].cond == sp.true and e.args[1].expr == 0,
+                        lambda e: e.args[0].expr * _bracket(e.args[0].cond))
+    changed = True
+    while changed:
+        changed = False
+        for _, limits in rules.terms(expr):
+            for v, _, _ in limits:
+                try:
+                    expr = rules.delta_elimination(expr, (v,))
+                    changed = True
+                    break
+                except rules.RuleError:
+                    continue
+            if changed:
+                break
+    return expr
+
+
+def _bracket(cond):
+    from .expr import Iverson
+    return Iverson(cond)
+
+
+class ClaimSetting:
+    """One channel block at random sizes; T and P come from symconv's concrete forms."""
+
+    def __init__(self, form: str, dims: int, assume: dict):
+        self.form, self.dims, self.assume = form, dims, assume
+        self.layer = Layer(dims)
+
+    def draw(self, rng: random.Random) -> Instance:
+        layer = self.layer
+        values: dict[sp.Symbol, int] = {}
+        for _ in range(1000):
+            layer.draw_sizes(rng, values)
+            values.update({s: int(v) for s, v in self.assume.items()})
+            values.update(_channel_free(layer))
+            if all(values[d] * (values[k] - 1) + 1 <= values[n] + values[p] + values[q]
+                   and values[s] >= 1 and values[d] >= 1
+                   for n, k, s, d, p, q in zip(layer.n, layer.k, layer.s, layer.d, layer.p, layer.q)):
+                break
+        else:
+            raise SpecError("assume", self.assume, "no sizes satisfy the hypotheses")
+        layer.draw_indices(rng, values, [layer.out_size(a) for a in range(self.dims)])
+        for t, k in zip(layer.t, layer.k):
+            values[t] = rng.choice([0, values[k] - 1, rng.randint(0, values[k] - 1)])
+        spec = layer.spec(values)
+        x = np.array([rng.randint(-4, 4) for _ in range(int(np.prod(spec.input_shape)))],
+                     dtype=object).reshape(spec.input_shape)
+        w = np.array([rng.randint(-4, 4) for _ in range(int(np.prod(spec.weight_shape)))],
+                     dtype=object).reshape(spec.weight_shape)
+        shown = [*layer.n, *layer.k, *layer.s, *layer.d, *layer.p, *layer.q, *layer.m,
+                 *(layer.j), *(layer.i if self.form == "toeplitz" else layer.t)]
+
+        def build(symbolic: bool) -> Env:
+            from ..forms import im2col, toeplitz
+            xs, ws = (_user_symbols(spec) if symbolic else (x, w))
+            matrix = toeplitz(spec, ws) if self.form == "toeplitz" else im2col(spec, xs)
+            return Env(dict(values), {
+                "w": array_tensor("w", np.asarray(ws)[0, 0]),
+                "x": array_tensor("x", np.asarray(xs)[0]),
+                "T": array_tensor("T (symconv.toeplitz)", np.array(matrix.tolist(), dtype=object)),
+                "P": array_tensor("P (symconv.im2col)", np.array(matrix.tolist(), dtype=object))})
+        return Instance(values, build, shown)
+
+
+def _user_symbols(spec) -> tuple[np.ndarray, np.ndarray]:
+    """x and w of a one-channel spec named as the user writes them: x_{i}, w_{t}."""
+    from ..symbols import tensor_symbols
+    return (tensor_symbols("x", spec.input_size)[None],
+            tensor_symbols("w", spec.kernel_size)[None, None])
+
+
+def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None,
+                instances: int = 20, seed: int = 0) -> Derivation:
+    """Prove or refute a closed form ``entry`` for T[j, i] (form="toeplitz") or P[t, j]
+    (form="im2col", F.unfold order) of a one-channel layer, for all sizes.
+
+    ``assume`` fixes hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` for a claim about undilated,
+    unstrided convolution. Returns a Derivation; ``failure.counterexample`` carries the sizes,
+    indices and the two values when the claim is refuted.
+    """
+    _check(form, dims)
+    try:
+        entry = sp.sympify(entry)
+    except (sp.SympifyError, TypeError) as error:
+        raise SpecError("entry", entry, f"must be a SymPy expression ({error})") from None
+    assume = {sp.sympify(k): sp.Integer(v) for k, v in (assume or {}).items()}
+    layer = Layer(dims)
+    allowed = set(layer.n + layer.k + layer.s + layer.d + layer.p + layer.q + layer.m
+                  + layer.j + layer.i + layer.t)
+    stray = {s for s in entry.free_symbols
+             if isinstance(s, sp.Symbol) and s not in allowed and str(s) not in ("w", "x")}
+    if stray:
+        raise SpecError("entry", str(entry), f"uses symbols {sorted(map(str, stray))} not among "
+                        f"symbols_for({form!r}, dims={dims})")
+    setting = ClaimSetting(form, dims, assume)
+    J = rules.flatten(layer.j, layer.m)
+    if form == "toeplitz":
+        lhs = sp.IndexedBase("T")[J, rules.flatten(layer.i, layer.n)]
+        title = f"claim: an entry formula of T ({dims}-D)"
+    else:
+        lhs = sp.IndexedBase("P")[rules.flatten(layer.t, layer.k), J]
+        title = f"claim: an entry formula of the im2col matrix P ({dims}-D)"
+    prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed)
+    reference = reference_entry(form, dims)
+    prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {form})",
+                "the proved entry formula for one channel; compared with symconv's matrix",
+                lambda e: reference)
+    normal = normal_form(reference, assume)
+    if normal != reference:
+        prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "
+                    + ", ".join(f"{k} = {v}" for k, v in assume.items()),
+                    lambda e: normal_form(e, assume))
+    prover.step("the claim", "both sides in normal form, compared canonically",
+                lambda e: normal_form(e, assume), target=entry, two_sided=True)
+    hypotheses = layer.size_hypotheses([layer.out_size(a) for a in range(dims)])
+    hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
+    hypotheses = [h for h in hypotheses if h is not sp.true]
+    hypotheses += [sp.Eq(k, v) for k, v in assume.items()]
+    for j, m in zip(layer.j, layer.m):
+        hypotheses += [sp.Le(0, j), sp.Le(j, m - 1)]
+    second = layer.i if form == "toeplitz" else layer.t
+    bound = layer.n if form == "toeplitz" else layer.k
+    for i, n in zip(second, bound):
+        hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    definitions = [(m, layer.out_size(a), "output size") for a, m in enumerate(layer.m)]
+    return prover.finish(hypotheses, definitions)
+
+
+__all__ = ["check_claim", "normal_form", "reference_entry", "symbols_for"]

@@ -1,0 +1,340 @@
+"""The derivation engine: a statement under hypotheses and a chain of checked steps.
+
+A step ``lhs = rhs`` carries a named rule and a justification and is checked twice:
+
+* **symbolically** — the rule rewrites lhs structurally (``rules``; a failed side condition
+  fails the step) and the result must have the same canonical form as the stated rhs
+  (``expr.same``); lemma steps (inequalities) are checked by ``arith.implied`` certificates;
+* **concretely** — both sides are evaluated exactly (``evaluate``) on random instances: integer
+  sizes, hyperparameters and indices satisfying the hypotheses, random integer tensors.
+
+The first step failing either check fails the derivation. If only the symbolic check fails,
+more instances are searched for a counterexample (sizes, indices, the two values); a symbolic
+failure without one still refutes nothing but proves nothing either: ``holds`` is False and
+``failure.counterexample`` is None.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from .evaluate import EvaluationError, evaluate
+from .expr import same
+from .rules import RuleError
+
+SEARCH_INSTANCES = 300
+"""Extra instances tried for a counterexample when only the symbolic check failed."""
+SEARCH_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class ConcreteCheck:
+    """Both sides of a step on one instance (``values`` are the sizes and indices drawn)."""
+
+    values: dict[str, int]
+    lhs: Any
+    rhs: Any
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.lhs == self.rhs
+
+
+@dataclass
+class Step:
+    rule: str
+    justification: str
+    lhs: sp.Basic
+    rhs: sp.Basic
+    part: str = "main"
+    symbolic: bool = False
+    symbolic_detail: str = ""
+    concrete: list[ConcreteCheck] = field(default_factory=list)
+
+    @property
+    def expression(self) -> sp.Basic:
+        return self.rhs
+
+    @property
+    def ok(self) -> bool:
+        return self.symbolic and all(c.ok for c in self.concrete)
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Sizes and indices (``values``) at which the two sides differ, with both values, also
+    evaluated on symbolic tensor entries (``lhs_symbolic``/``rhs_symbolic``) when possible."""
+
+    values: dict[str, int]
+    lhs: Any
+    rhs: Any
+    lhs_symbolic: Any = None
+    rhs_symbolic: Any = None
+    error: str = ""
+
+    def __str__(self) -> str:
+        at = ", ".join(f"{k}={v}" for k, v in self.values.items())
+        if self.error:
+            return f"at {at}: {self.error}"
+        text = f"at {at}: lhs = {self.lhs}, rhs = {self.rhs}"
+        if self.lhs_symbolic is not None:
+            text += f" (symbolically lhs = {self.lhs_symbolic}, rhs = {self.rhs_symbolic})"
+        return text
+
+
+@dataclass(frozen=True)
+class Failure:
+    step: int
+    rule: str
+    reason: str
+    counterexample: Counterexample | None
+
+    def __str__(self) -> str:
+        text = f"step {self.step + 1} ({self.rule}) fails: {self.reason}"
+        if self.counterexample is not None:
+            text += f"\n  counterexample {self.counterexample}"
+        else:
+            text += "\n  no concrete counterexample found: the claim is not proved (nor refuted)"
+        return text
+
+
+@dataclass
+class Derivation:
+    """A general theorem: hypotheses, statement lhs = rhs, the checked steps, the verdict."""
+
+    theorem: str
+    dims: int
+    title: str
+    hypotheses: list[sp.Basic]
+    definitions: list[tuple[sp.Basic, sp.Basic, str]]
+    statement: tuple[sp.Basic, sp.Basic]
+    steps: list[Step]
+    holds: bool
+    failure: Failure | None
+    core_checks: list[str]
+    instances: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    @property
+    def refuted(self) -> bool:
+        """Not only unproved: a concrete counterexample was found."""
+        return self.failure is not None and self.failure.counterexample is not None
+
+    @property
+    def verdict(self) -> str:
+        return "PROVED" if self.holds else "REFUTED" if self.refuted else "NOT PROVED"
+
+    def summary(self) -> str:
+        verdict = self.verdict
+        line = (f"{verdict}: {self.title} (dims={self.dims}; {len(self.steps)} steps, each "
+                f"checked symbolically and on {self.instances} random instances; "
+                f"{self.seconds:.2f} s)")
+        return line if self.failure is None else f"{line}\n{self.failure}"
+
+    def to_latex(self, standalone: bool = True) -> str:
+        from .latex import derivation_latex
+        return derivation_latex(self, standalone=standalone)
+
+    def to_json(self) -> dict[str, Any]:
+        failure = None
+        if self.failure is not None:
+            ce = self.failure.counterexample
+            failure = {"step": self.failure.step + 1, "rule": self.failure.rule,
+                       "reason": self.failure.reason,
+                       "counterexample": None if ce is None else {
+                           "values": ce.values, "lhs": str(ce.lhs), "rhs": str(ce.rhs),
+                           "lhs_symbolic": str(ce.lhs_symbolic), "rhs_symbolic": str(ce.rhs_symbolic),
+                           "error": ce.error}}
+        return {"theorem": self.theorem, "dims": self.dims, "holds": self.holds,
+                "statement": [str(self.statement[0]), str(self.statement[1])],
+                "hypotheses": [str(h) for h in self.hypotheses],
+                "steps": [{"rule": s.rule, "justification": s.justification, "part": s.part,
+                           "lhs": str(s.lhs), "rhs": str(s.rhs), "symbolic": s.symbolic,
+                           "symbolic_detail": s.symbolic_detail,
+                           "concrete_checks": len(s.concrete),
+                           "concrete_ok": all(c.ok for c in s.concrete)} for s in self.steps],
+                "core_checks": self.core_checks, "instances": self.instances,
+                "failure": failure, "seconds": round(self.seconds, 4)}
+
+
+class Instance:
+    """One concrete instance: values of the sizes/indices and an evaluation environment."""
+
+    def __init__(self, values: dict[sp.Symbol, int], env_factory: Callable[[bool], Any],
+                 shown: Sequence[sp.Symbol]):
+        self.values = values
+        self._factory = env_factory
+        self._envs: dict[bool, Any] = {}
+        self.shown = list(shown)
+
+    def env(self, symbolic: bool = False):
+        if symbolic not in self._envs:
+            self._envs[symbolic] = self._factory(symbolic)
+        env = self._envs[symbolic]
+        env.values = dict(self.values)
+        return env
+
+    def described(self, extra: dict[sp.Symbol, int] | None = None) -> dict[str, int]:
+        values = {str(s): int(self.values[s]) for s in self.shown if s in self.values}
+        values.update({str(k): int(v) for k, v in (extra or {}).items()})
+        return values
+
+
+Quantified = Sequence[tuple[sp.Symbol, sp.Expr, sp.Expr]]
+
+
+class Prover:
+    """Builds a derivation step by step; stops at the first failing step."""
+
+    def __init__(self, theorem: str, dims: int, title: str, setting: Any, lhs: sp.Basic,
+                 rhs: sp.Basic, instances: int = 6, seed: int = 0):
+        self.theorem, self.dims, self.title, self.setting = theorem, dims, title, setting
+        self.statement = (lhs, rhs)
+        self.current = lhs
+        self.rng = random.Random(seed)
+        self.instances = [setting.draw(self.rng) for _ in range(instances)]
+        self.steps: list[Step] = []
+        self.failure: Failure | None = None
+        self.core_checks: list[str] = []
+        self.started = time.perf_counter()
+
+    # ---- concrete checks -------------------------------------------------------------------
+    def _evaluate(self, instance: Instance, lhs, rhs, quantified: Quantified,
+                  rng: random.Random) -> ConcreteCheck:
+        env = instance.env()
+        extra = {}
+        try:
+            for v, lo, hi in quantified:
+                low, high = evaluate(lo, env), evaluate(hi, env)
+                if high < low:
+                    raise EvaluationError(f"empty range for {v}: [{low}, {high}]")
+                value = rng.choice([low, high, rng.randint(low, high)])
+                env.values[v] = extra[v] = value
+            left, right = evaluate(lhs, env), evaluate(rhs, env)
+            return ConcreteCheck(instance.described(extra), left, right)
+        except EvaluationError as error:
+            return ConcreteCheck(instance.described(extra), None, None, str(error))
+
+    def _symbolic_values(self, instance: Instance, values: dict[str, int], lhs, rhs):
+        try:
+            env = instance.env(symbolic=True)
+            names = {str(s): s for s in env.values}
+            for name, value in values.items():
+                if name in names:
+                    env.values[names[name]] = value
+                else:
+                    env.values[sp.Symbol(name, integer=True)] = value
+            return sp.expand(evaluate(lhs, env)), sp.expand(evaluate(rhs, env))
+        except EvaluationError:
+            return None, None
+
+    def _counterexample(self, check: ConcreteCheck, instance: Instance, lhs, rhs) -> Counterexample:
+        if check.error:
+            return Counterexample(check.values, None, None, error=check.error)
+        ls, rs = self._symbolic_values(instance, check.values, lhs, rhs)
+        return Counterexample(check.values, check.lhs, check.rhs, ls, rs)
+
+    def _search(self, lhs, rhs, quantified: Quantified) -> Counterexample | None:
+        rng = random.Random(12345)
+        deadline = time.perf_counter() + SEARCH_SECONDS
+        for _ in range(SEARCH_INSTANCES):
+            if time.perf_counter() > deadline:
+                break
+            instance = self.setting.draw(rng)
+            check = self._evaluate(instance, lhs, rhs, quantified, rng)
+            if not check.ok:
+                return self._counterexample(check, instance, lhs, rhs)
+        return None
+
+    # ---- steps -----------------------------------------------------------------------------
+    def _record(self, step: Step, quantified: Quantified) -> None:
+        self.steps.append(step)
+        rng = random.Random(len(self.steps))
+        for instance in self.instances:
+            check = self._evaluate(instance, step.lhs, step.rhs, quantified, rng)
+            step.concrete.append(check)
+            if not check.ok:
+                reason = "concrete check failed" + (f" ({check.error})" if check.error else "")
+                if not step.symbolic:
+                    reason = f"symbolic check failed ({step.symbolic_detail}); {reason}"
+                self.failure = Failure(len(self.steps) - 1, step.rule, reason,
+                                       self._counterexample(check, instance, step.lhs, step.rhs))
+                return
+        if not step.symbolic:
+            self.failure = Failure(len(self.steps) - 1, step.rule,
+                                   f"symbolic check failed ({step.symbolic_detail})",
+                                   self._search(step.lhs, step.rhs, quantified))
+
+    def step(self, rule: str, justification: str, apply: Callable[[sp.Basic], sp.Basic],
+             target: sp.Basic | None = None, two_sided: bool = False,
+             quantified: Quantified = ()) -> None:
+        """current = rhs by ``rule``: rhs is ``target`` if given, else the rewritten current."""
+        if self.failure is not None:
+            return
+        lhs = self.current
+        try:
+            rewritten = apply(lhs)
+        except RuleError as error:
+            rewritten, detail = None, f"the rule does not apply: {error}"
+        rhs = target if target is not None else rewritten
+        if rewritten is None:
+            ok = False
+            rhs = target if target is not None else self.statement[1]
+        elif target is None:
+            ok, detail = True, "rule applied; side conditions hold"
+        else:
+            ok = same(rewritten, target)
+            if not ok and two_sided:
+                try:
+                    ok = same(rewritten, apply(target))
+                except RuleError:
+                    ok = False
+            detail = ("rule applied; the result has the canonical form of the right-hand side"
+                      if ok else "the rewritten left-hand side and the right-hand side have "
+                                 "different canonical forms")
+        self._record(Step(rule, justification, lhs, rhs, symbolic=ok, symbolic_detail=detail),
+                     quantified)
+        self.current = rhs
+
+    def lemma(self, rule: str, justification: str, lhs: sp.Basic, rhs: sp.Basic,
+              check: Callable[[], tuple[bool, str]], quantified: Quantified, part: str) -> None:
+        """A side lemma lhs = rhs (e.g. [window inside the padded input] = 1) with its own check."""
+        if self.failure is not None:
+            return
+        ok, detail = check()
+        self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok,
+                          symbolic_detail=detail), quantified)
+
+    def core(self, name: str, compare: Callable[[Instance], str | None]) -> None:
+        """Agreement with symconv's concrete forms at every drawn instance."""
+        if self.failure is not None:
+            return
+        for instance in self.instances:
+            problem = compare(instance)
+            if problem:
+                self.failure = Failure(len(self.steps), f"agreement with {name}", problem,
+                                       Counterexample(instance.described(), None, None,
+                                                      error=problem))
+                return
+        self.core_checks.append(f"{name} at {len(self.instances)} instances")
+
+    def finish(self, hypotheses, definitions, notes=()) -> Derivation:
+        holds = self.failure is None
+        if holds and not same(self.current, self.statement[1]):
+            self.failure = Failure(len(self.steps) - 1, self.steps[-1].rule if self.steps else "",
+                                   "the chain does not end at the statement's right-hand side", None)
+            holds = False
+        return Derivation(self.theorem, self.dims, self.title, list(hypotheses), list(definitions),
+                          self.statement, self.steps, holds, self.failure, self.core_checks,
+                          len(self.instances), time.perf_counter() - self.started, list(notes))

@@ -1,0 +1,247 @@
+"""The named rules of general derivations. Each rule rewrites an expression structurally and
+raises ``RuleError`` when its side condition fails; the engine (``derivation``) then compares
+the rewritten expression with the step's stated right-hand side by canonical form.
+
+    definition            unfold base[…] by its defining formula (also: substitution of an
+                          entry formula); a flat index must equal the mixed-radix value of the
+                          digits it is unfolded at
+    mixed_radix           Σ_{C=0}^{∏r−1} f(C) = Σ_{a_1<r_1} … Σ_{a_D<r_D} f(Σ_a a_a·∏_{b>a} r_b),
+                          with ⌊C/∏_{b>1} r_b⌋ ↦ a_1 and C mod ∏_{b>1} r_b ↦ the rest
+                          (division with remainder is a bijection; radices ≥ 1 by hypothesis)
+    exchange              Σ_A Σ_B f = Σ_B Σ_A f when no bound depends on a summation variable
+                          (rectangular index set), after linearity Σ(a+b)=Σa+Σb, c·Σf=Σc·f
+    delta_elimination     Σ_{u=lo}^{hi} δ(u, e)·f(u) = [lo ≤ e ≤ hi]·f(e), e free of u
+                          (δ(a, b) with a − b = ±u + r solved for u)
+    zero_extension        x[c, u]·Π_a [0 ≤ u_a ≤ n_a − 1] = x̃[c, u] (the zero-padded input)
+    hypotheses            [cond] = 1 when every atom of cond follows from the hypotheses and
+                          the enclosing summation ranges (``arith.implied``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+
+import sympy as sp
+
+from .arith import implied
+from .expr import Iverson, condition_atoms, in_range, same
+
+
+class RuleError(ValueError):
+    """A rule's side condition failed (the message says which)."""
+
+
+Limit = tuple[sp.Symbol, sp.Expr, sp.Expr]
+
+
+# ---- sums as (monomial, limits) terms ---------------------------------------------------------
+def terms(expr: sp.Basic) -> list[tuple[sp.Expr, list[Limit]]]:
+    """expr = Σ_terms Σ_limits monomial (linearity of finite sums; names are kept)."""
+    expr = sp.sympify(expr)
+    if isinstance(expr, sp.Sum):
+        return [(m, [tuple(l) for l in expr.limits] + inner) for m, inner in terms(expr.function)]
+    if isinstance(expr, sp.Add):
+        return [t for a in expr.args for t in terms(a)]
+    if isinstance(expr, sp.Mul):
+        result: list[tuple[sp.Expr, list[Limit]]] = [(sp.Integer(1), [])]
+        for factor in expr.args:
+            result = [(m1 * m2, l1 + l2) for m1, l1 in result for m2, l2 in terms(factor)]
+        return result
+    return [(expr, [])]
+
+
+def from_terms(items: Sequence[tuple[sp.Expr, Sequence[Limit]]]) -> sp.Expr:
+    return sp.Add(*(sp.Sum(m, *limits) if limits else m for m, limits in items))
+
+
+# ---- definitions -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Definition:
+    """base[slot_1, …] := body, each slot the mixed-radix value of its digits.
+
+    ``slots`` lists, per index position, the digit symbols and their radices (a single digit
+    with radix None for an ordinary index).
+    """
+
+    base: sp.IndexedBase
+    slots: tuple[tuple[tuple[sp.Symbol, sp.Expr | None], ...], ...]
+    body: sp.Expr
+    text: str = ""
+
+    @property
+    def name(self) -> str:
+        return str(self.base.label)
+
+    def flat(self, slot: int, digits: Sequence[sp.Expr]) -> sp.Expr:
+        radices = [r for _, r in self.slots[slot]]
+        return flatten(digits, radices)
+
+
+def flatten(digits: Sequence[sp.Expr], radices: Sequence[sp.Expr | None]) -> sp.Expr:
+    """Σ_a digit_a · ∏_{b>a} radix_b (row-major mixed radix)."""
+    total = sp.Integer(0)
+    for a, digit in enumerate(digits):
+        total += digit * prod(radices[a + 1:], start=sp.Integer(1))
+    return total
+
+
+def unfold(expr: sp.Basic, definition: Definition,
+           digits: Sequence[Sequence[sp.Expr]] | None = None) -> sp.Basic:
+    """Replace every definition.base[…] by the body at the given digits (checked)."""
+    def replace(entry: sp.Indexed) -> sp.Expr:
+        values: dict[sp.Symbol, sp.Expr] = {}
+        for slot, index in enumerate(entry.indices):
+            symbols = [s for s, _ in definition.slots[slot]]
+            if len(symbols) == 1:
+                values[symbols[0]] = index
+                continue
+            if digits is None:
+                raise RuleError(f"{entry}: give the digits of index {index}")
+            if not same(index, definition.flat(slot, digits[slot])):
+                raise RuleError(f"{entry}: index {index} is not the mixed-radix value "
+                                f"{definition.flat(slot, digits[slot])} of its digits")
+            values.update(zip(symbols, digits[slot]))
+        return definition.body.xreplace(values)
+    found = {e for e in sp.sympify(expr).atoms(sp.Indexed) if e.base == definition.base}
+    return sp.sympify(expr).xreplace({e: replace(e) for e in found})
+
+
+# ---- rules -------------------------------------------------------------------------------------
+def _summed(limits: Sequence[Limit], var: sp.Symbol) -> tuple[int, sp.Expr, sp.Expr]:
+    """(position, low, high) of the sum over var; no other bound may depend on var."""
+    position = [l[0] for l in limits].index(var)
+    if any(l[1].has(var) or l[2].has(var) for l in limits):
+        raise RuleError(f"a summation bound depends on {var}")
+    _, lo, hi = limits[position]
+    return position, lo, hi
+
+
+def mixed_radix(expr: sp.Basic, var: sp.Symbol, digits: Sequence[sp.Symbol],
+                radices: Sequence[sp.Expr], atoms: Sequence[sp.Expr]) -> sp.Expr:
+    for r in radices:
+        ok, why = implied(r - 1, atoms)
+        if not ok:
+            raise RuleError(f"radix {r} ≥ 1 does not follow from the hypotheses ({why})")
+    value = flatten(digits, radices)
+    # division with remainder at every split: ⌊C/∏_{b≥s} r_b⌋ and C mod ∏_{b≥s} r_b
+    splits = [(prod(radices[s:], start=sp.Integer(1)), flatten(digits[:s], radices[:s]),
+               flatten(digits[s:], radices[s:])) for s in range(1, len(digits))]
+    out = []
+    for m, limits in terms(expr):
+        names = [l[0] for l in limits]
+        if var not in names:
+            out.append((m, limits))
+            continue
+        position, lo, hi = _summed(limits, var)
+        if lo != 0 or not same(hi, prod(radices, start=sp.Integer(1)) - 1):
+            raise RuleError(f"the range of {var} is [{lo}, {hi}], not [0, {prod(radices) - 1}]")
+        for low, high_part, low_part in splits:
+            m = m.replace(lambda e: isinstance(e, sp.floor) and same(e.args[0], var / low),
+                          lambda e: high_part)
+            m = m.replace(lambda e: isinstance(e, sp.Mod) and e.args[0] == var
+                          and same(e.args[1], low), lambda e: low_part)
+        new_limits = [(d, sp.Integer(0), r - 1) for d, r in zip(digits, radices)]
+        out.append((m.xreplace({var: value}), limits[:position] + new_limits + limits[position + 1:]))
+    return from_terms(out)
+
+
+def exchange(expr: sp.Basic, order: Sequence[sp.Symbol]) -> sp.Expr:
+    out = []
+    for m, limits in terms(expr):
+        names = [l[0] for l in limits]
+        if not limits:
+            out.append((m, limits))
+            continue
+        bound = set(names)
+        for v, lo, hi in limits:
+            if (lo.free_symbols | hi.free_symbols) & bound:
+                raise RuleError(f"the range of {v} depends on a summation variable")
+        ranked = [v for v in order if v in bound]
+        if len(ranked) != len(bound):
+            raise RuleError(f"the order {list(order)} does not list the sums {names}")
+        by_name = dict(zip(names, limits))
+        out.append((m, [by_name[v] for v in ranked]))
+    return from_terms(out)
+
+
+def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> sp.Expr:
+    result = expr
+    for var in variables:
+        out, used = [], False
+        for m, limits in terms(result):
+            names = [l[0] for l in limits]
+            if var not in names:
+                out.append((m, limits))
+                continue
+            position, lo, hi = _summed(limits, var)
+            for factor in sp.Mul.make_args(m):
+                if isinstance(factor, sp.KroneckerDelta) and factor.has(var):
+                    e = sp.expand(factor.args[0] - factor.args[1])
+                    coefficient = e.coeff(var)
+                    remainder = sp.expand(e - coefficient * var)
+                    if coefficient in (1, -1) and not remainder.has(var):
+                        value = sp.expand(-remainder / coefficient)
+                        rest = (m / factor).xreplace({var: value})
+                        out.append((rest * in_range(value, lo, hi),
+                                    limits[:position] + limits[position + 1:]))
+                        used = True
+                        break
+            else:
+                raise RuleError(f"no factor δ(…) with {var} at coefficient ±1 in {m}")
+        if not used:
+            raise RuleError(f"no sum over {var}")
+        result = from_terms(out)
+    return result
+
+
+def zero_extension(expr: sp.Basic, x: sp.IndexedBase, padded: sp.IndexedBase,
+                   sizes: Sequence[sp.Expr]) -> sp.Expr:
+    out, used = [], False
+    for m, limits in terms(expr):
+        factors = list(sp.Mul.make_args(m))
+        entries = [f for f in factors if isinstance(f, sp.Indexed) and f.base == x]
+        if not entries:
+            out.append((m, limits))
+            continue
+        brackets = [f for f in factors if isinstance(f, Iverson)]
+        atoms = [a for f in brackets for a in condition_atoms(f.args[0])]
+        for entry in entries:
+            positions = entry.indices[1:]
+            needed = [sp.expand(u) for u in positions] + \
+                     [sp.expand(n - 1 - u) for u, n in zip(positions, sizes)]
+            for atom in needed:
+                match = next((a for a in atoms if sp.expand(a - atom) == 0), None)
+                if match is None:
+                    raise RuleError(f"{entry}: the range condition {atom} ≥ 0 is not a factor")
+                atoms.remove(match)
+            factors[factors.index(entry)] = padded[entry.indices]
+            used = True
+        rest = [f for f in factors if not isinstance(f, Iverson)]
+        remaining = Iverson(sp.And(*(sp.Ge(a, 0) for a in atoms))) if atoms else 1
+        out.append((sp.Mul(*rest) * remaining, limits))
+    if not used:
+        raise RuleError(f"no entry of {x} to extend")
+    return from_terms(out)
+
+
+def discharge(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
+    out, used = [], False
+    for m, limits in terms(expr):
+        local = list(atoms) + [a for v, lo, hi in limits for a in (v - lo, hi - v)]
+        factors = []
+        for factor in sp.Mul.make_args(m):
+            if isinstance(factor, Iverson):
+                goals = condition_atoms(factor.args[0])
+                verdicts = [implied(g, local) for g in goals]
+                if all(ok for ok, _ in verdicts):
+                    used = True
+                    continue
+                failed = [str(g) for g, (ok, _) in zip(goals, verdicts) if not ok]
+                raise RuleError(f"{' , '.join(failed)} ≥ 0 does not follow from the hypotheses")
+            factors.append(factor)
+        out.append((sp.Mul(*factors), limits))
+    if not used:
+        raise RuleError("no bracket to discharge")
+    return from_terms(out)

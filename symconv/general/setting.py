@@ -1,0 +1,306 @@
+"""The symbolic convolution layer of general theorems: sizes, indices, tensors, definitions,
+hypotheses, and the drawing of concrete instances (with symconv's concrete forms attached).
+
+Per spatial axis a (no suffix in 1-D): input size n_a, kernel size k_a, stride s_a, dilation
+d_a, padding p_a before and q_a after, output size
+
+    m_a = ⌊(n_a + p_a + q_a − d_a·(k_a − 1) − 1) / s_a⌋ + 1.
+
+Channels: G groups, Ci input and Co output channels per group (C_in = G·Ci, C_out = G·Co).
+An output channel o has the mixed-radix digits (g, h): o = g·Co + h, its group is g.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cached_property
+from math import prod
+
+import numpy as np
+import sympy as sp
+
+from ..spec import ConvSpec
+from .evaluate import Env, EvaluationError, array_tensor, evaluate
+from .expr import in_range, integer_symbols
+from .rules import Definition, flatten
+from .derivation import Instance
+
+#: ranges drawn per dimension count: n, k, s, d, p/q, channels per group, groups
+DRAW_LIMITS = {1: (7, 4, 3, 3, 3, 2, 2), 2: (5, 3, 2, 2, 2, 2, 2), 3: (4, 2, 2, 2, 1, 1, 2)}
+VALUES = (-4, 4)
+
+
+def _names(base: str, dims: int) -> str:
+    return base if dims == 1 else " ".join(f"{base}_{a}" for a in range(1, dims + 1))
+
+
+@dataclass
+class Layer:
+    """The symbols of one symbolic convolution layer (``tag`` distinguishes stacked layers)."""
+
+    dims: int
+    padding_mode: str = "zeros"
+    tag: str = ""
+
+    def __post_init__(self) -> None:
+        D, t = self.dims, self.tag
+        sym = lambda base: integer_symbols(_names(base + t, D))  # noqa: E731
+        self.n, self.k, self.s, self.d, self.p, self.q = (sym(b) for b in "nksdpq")
+        self.m = sym("m")
+        self.j, self.i, self.t, self.u = sym("j"), sym("i"), sym("t"), sym("u")
+        self.G, self.Ci, self.Co = integer_symbols(f"G{t} Ci{t} Co{t}")
+        self.g, self.h, self.c, self.cp, self.gp = integer_symbols(f"g{t} h{t} c{t} c'{t} g'{t}")
+        self.R, self.C = integer_symbols(f"R{t} C{t}")
+        name = lambda base: sp.IndexedBase(base + t)  # noqa: E731
+        self.w, self.x, self.xt, self.y = name("w"), name("x"), name("xt"), name("y")
+        self.T, self.v, self.vy, self.Tx = name("T"), name("v"), name("vy"), name("Tx")
+        self.gamma, self.vgamma, self.z, self.vz = name("gamma"), name("vgamma"), name("z"), name("vz")
+        self.Gamma = name("Gamma")
+
+    # ---- sizes -------------------------------------------------------------------------------
+    def out_size(self, a: int) -> sp.Expr:
+        """m_a by PyTorch's formula."""
+        n, k, s, d, p, q = (z[a] for z in (self.n, self.k, self.s, self.d, self.p, self.q))
+        return sp.floor((n + p + q - d * (k - 1) - 1) / s) + 1
+
+    @property
+    def o(self) -> sp.Expr:
+        return self.g * self.Co + self.h
+
+    @property
+    def n_in(self) -> sp.Expr:
+        return self.G * self.Ci * prod(self.n)
+
+    @property
+    def n_out(self) -> sp.Expr:
+        return self.G * self.Co * prod(self.m)
+
+    def row(self) -> sp.Expr:
+        """R = flat(g, h, j) over radices (G, Co, m_1, …)."""
+        return flatten((self.g, self.h, *self.j), (self.G, self.Co, *self.m))
+
+    def column(self, c: sp.Expr | None = None, i=None) -> sp.Expr:
+        return flatten((self.c if c is None else c, *(self.i if i is None else i)),
+                       (self.G * self.Ci, *self.n))
+
+    def position(self, a: int, j=None, t=None) -> sp.Expr:
+        """u_a = s_a·j_a + d_a·t_a − p_a (the padded position read)."""
+        j = self.j[a] if j is None else j
+        t = self.t[a] if t is None else t
+        return self.s[a] * j + self.d[a] * t - self.p[a]
+
+    def source(self, a: int) -> sp.Expr:
+        """src(u_a): u_a for zeros padding (the range is the bracket), u_a mod n_a for circular."""
+        u = self.position(a)
+        return sp.Mod(u, self.n[a]) if self.padding_mode == "circular" else u
+
+    def tap_sum(self, body: sp.Expr) -> sp.Expr:
+        return sp.Sum(body, *((t, 0, k - 1) for t, k in zip(self.t, self.k)))
+
+    # ---- formulas ----------------------------------------------------------------------------
+    def entry(self) -> sp.Expr:
+        """T[(g,h,j),(c,i)] = δ(⌊c/Ci⌋, g)·Σ_t w[o, c − g·Ci, t]·Π_a δ(i_a, src(u_a))."""
+        pattern = sp.Mul(*(sp.KroneckerDelta(i, self.source(a)) for a, i in enumerate(self.i)))
+        return sp.KroneckerDelta(sp.floor(self.c / self.Ci), self.g) * self.tap_sum(
+            self.w[(self.o, self.c - self.g * self.Ci, *self.t)] * pattern)
+
+    def definition_body(self) -> sp.Expr:
+        """y[o, j] = Σ_{c'} Σ_t w[o, c', t]·x̃[g·Ci + c', u(j, t)] (zero padding)."""
+        read = self.xt[(self.g * self.Ci + self.cp, *(self.position(a) for a in range(self.dims)))]
+        return sp.Sum(self.w[(self.o, self.cp, *self.t)] * read, (self.cp, 0, self.Ci - 1),
+                      *((t, 0, k - 1) for t, k in zip(self.t, self.k)))
+
+    def padded_body(self) -> sp.Expr:
+        return self.x[(self.c, *self.u)] * sp.Mul(
+            *(in_range(u, 0, n - 1) for u, n in zip(self.u, self.n)))
+
+    # ---- definitions -------------------------------------------------------------------------
+    def definitions(self, entry: sp.Expr | None = None) -> dict[str, Definition]:
+        D = self.dims
+        row_slot = tuple(zip((self.g, self.h, *self.j), (self.G, self.Co, *self.m)))
+        col_slot = tuple(zip((self.c, *self.i), (self.G * self.Ci, *self.n)))
+        single = lambda *symbols: tuple(((s, None),) for s in symbols)  # noqa: E731
+        T = Definition(self.T, (row_slot, col_slot), self.entry() if entry is None else entry,
+                       "entry formula of T")
+        Tx = Definition(self.Tx, single(self.R),
+                        sp.Sum(self.T[self.R, self.C] * self.v[self.C], (self.C, 0, self.n_in - 1)),
+                        "matrix product")
+        v = Definition(self.v, (col_slot,), self.x[(self.c, *self.i)], "vec (row-major)")
+        vy = Definition(self.vy, (row_slot,), self.y[(self.o, *self.j)], "vec (row-major)")
+        xt = Definition(self.xt, single(self.c, *self.u), self.padded_body(), "zero extension")
+        y = Definition(self.y, (((self.g, self.G), (self.h, self.Co)),) + single(*self.j),
+                       self.definition_body(), "convolution")
+        assert len(y.slots) == D + 1
+        return {d.name: d for d in (T, Tx, v, vy, xt, y)}
+
+    # ---- hypotheses --------------------------------------------------------------------------
+    def size_hypotheses(self, out_sizes: list[sp.Expr]) -> list[sp.Basic]:
+        hyps: list[sp.Basic] = [sp.Ge(self.G, 1), sp.Ge(self.Ci, 1), sp.Ge(self.Co, 1)]
+        for a in range(self.dims):
+            n, k, s, d, p, q = (z[a] for z in (self.n, self.k, self.s, self.d, self.p, self.q))
+            hyps += [sp.Ge(n, 1), sp.Ge(k, 1), sp.Ge(s, 1), sp.Ge(d, 1), sp.Ge(p, 0), sp.Ge(q, 0),
+                     sp.Le(d * (k - 1) + 1, n + p + q), sp.Ge(self.m[a], 1)]
+            if self.padding_mode == "circular":
+                hyps += [sp.Eq(s, 1), sp.Eq(p + q, d * (k - 1)), sp.Le(p, n), sp.Le(q, n)]
+        return hyps
+
+    def index_hypotheses(self) -> list[sp.Basic]:
+        hyps = [sp.Le(0, self.g), sp.Le(self.g, self.G - 1), sp.Le(0, self.h),
+                sp.Le(self.h, self.Co - 1)]
+        for j, m in zip(self.j, self.m):
+            hyps += [sp.Le(0, j), sp.Le(j, m - 1)]
+        return hyps
+
+    # ---- concrete instances ------------------------------------------------------------------
+    def draw_sizes(self, rng: random.Random, values: dict[sp.Symbol, int],
+                   inputs: tuple[int, ...] | None = None, in_channels: int | None = None) -> None:
+        """Sizes satisfying the hypotheses; ``inputs``/``in_channels`` fix n and C_in (a
+        layer stacked on another)."""
+        n_max, k_max, s_max, d_max, p_max, c_max, g_max = DRAW_LIMITS[self.dims]
+        if in_channels is None:
+            values[self.G], values[self.Ci] = rng.randint(1, g_max), rng.randint(1, c_max)
+        else:
+            values[self.G] = rng.choice([g for g in range(1, in_channels + 1) if in_channels % g == 0])
+            values[self.Ci] = in_channels // values[self.G]
+        values[self.Co] = rng.randint(1, c_max)
+        for a in range(self.dims):
+            while True:
+                n, k = (rng.randint(1, n_max) if inputs is None else inputs[a]), rng.randint(1, k_max)
+                d = rng.randint(1, d_max)
+                if self.padding_mode == "circular":
+                    s, total = 1, d * (k - 1)
+                    p = rng.randint(0, total)
+                    q = total - p
+                    if p > n or q > n:
+                        continue
+                else:
+                    s, p, q = rng.randint(1, s_max), rng.randint(0, p_max), rng.randint(0, p_max)
+                if d * (k - 1) + 1 <= n + p + q:
+                    break
+            for z, value in zip((self.n, self.k, self.s, self.d, self.p, self.q), (n, k, s, d, p, q)):
+                values[z[a]] = value
+
+    def spec(self, values: dict[sp.Symbol, int]) -> ConvSpec:
+        get = lambda z: tuple(values[e] for e in z)  # noqa: E731
+        return ConvSpec(in_channels=values[self.G] * values[self.Ci],
+                        out_channels=values[self.G] * values[self.Co],
+                        kernel_size=get(self.k), input_size=get(self.n), stride=get(self.s),
+                        padding=tuple(zip(get(self.p), get(self.q))), dilation=get(self.d),
+                        groups=values[self.G], bias=False, padding_mode=self.padding_mode)
+
+    def draw_indices(self, rng: random.Random, values: dict[sp.Symbol, int],
+                     out_sizes: list[sp.Expr]) -> None:
+        env = Env(values)
+        for m, size in zip(self.m, out_sizes):
+            values[m] = evaluate(size, env)
+        pick = lambda high: rng.choice([0, high, rng.randint(0, high)]) if high >= 0 else 0  # noqa
+        values[self.g] = pick(values[self.G] - 1)
+        values[self.h] = pick(values[self.Co] - 1)
+        for j, m in zip(self.j, self.m):
+            values[j] = pick(values[m] - 1)
+        values[self.c] = pick(values[self.G] * values[self.Ci] - 1)
+        for i, n in zip(self.i, self.n):
+            values[i] = pick(values[n] - 1)
+
+    @property
+    def shown(self) -> list[sp.Symbol]:
+        return [self.G, self.Ci, self.Co, *self.n, *self.k, *self.s, *self.d, *self.p, *self.q,
+                *self.m, self.g, self.h, *self.j]
+
+
+def defined_tensor(definition: Definition, env_of) -> object:
+    """Entries of a defined tensor: split each index into its digits, evaluate the body."""
+    def lookup(index: tuple[int, ...]):
+        env = env_of()
+        values = dict(env.values)
+        for slot, value in zip(definition.slots, index):
+            radices = [evaluate(r, env) if r is not None else None for _, r in slot]
+            digits = []
+            for position in range(len(slot) - 1, 0, -1):
+                value, digit = divmod(value, radices[position])
+                digits.append(digit)
+            digits.append(value)
+            digits.reverse()
+            for (symbol, radix), digit, r in zip(slot, digits, radices):
+                if r is not None and not 0 <= digit < r:
+                    raise EvaluationError(f"{definition.name}{list(index)} is outside its range")
+                values[symbol] = digit
+        return evaluate(definition.body, Env(values, env.tensors, env.functions))
+    return lookup
+
+
+class Tensors:
+    """Random integer data (or SymPy symbols) and symconv's concrete forms at one instance."""
+
+    def __init__(self, layer: Layer, values: dict[sp.Symbol, int], rng: random.Random,
+                 x: np.ndarray | None = None):
+        self.layer, self.values = layer, values
+        self.spec = layer.spec(values)
+        low, high = VALUES
+        self.x = x if x is not None else np.array(
+            [rng.randint(low, high) for _ in range(prod(self.spec.input_shape))],
+            dtype=object).reshape(self.spec.input_shape)
+        self.w = np.array([rng.randint(low, high) for _ in range(prod(self.spec.weight_shape))],
+                          dtype=object).reshape(self.spec.weight_shape)
+        self.gamma = np.array([rng.randint(low, high) for _ in range(prod(self.spec.output_shape))],
+                              dtype=object).reshape(self.spec.output_shape)
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        from ..forms import conv
+        return conv(self.spec, self.x, self.w)
+
+    def tensors(self, definitions: dict[str, Definition], env_of, symbolic: bool) -> dict:
+        """name → lookup: data and core forms by array, everything else by its definition."""
+        layer = self.layer
+        if symbolic:
+            from ..symbols import symbols
+            x, w, _ = symbols(self.spec)
+            if self.x.dtype == object and any(isinstance(e, sp.Basic) for e in self.x.flat):
+                x = self.x
+            from ..forms import conv
+            y = conv(self.spec, x, w)
+        else:
+            x, w, y = self.x, self.w, self.y
+        table = {str(d.base.label): defined_tensor(d, env_of) for d in definitions.values()}
+        table[str(layer.x.label)] = array_tensor("x", x)
+        table[str(layer.w.label)] = array_tensor("w", w)
+        table[str(layer.v.label)] = array_tensor("vec(x)", np.asarray(x).reshape(-1))
+        table[str(layer.y.label)] = array_tensor("y (symconv.conv)", y)
+        table[str(layer.vy.label)] = array_tensor("vec(y) (symconv.conv)", np.asarray(y).reshape(-1))
+        gamma = self.gamma
+        if symbolic:
+            from ..symbols import tensor_symbols
+            gamma = tensor_symbols("gamma", self.spec.output_shape)
+        table[str(layer.gamma.label)] = array_tensor("gamma", gamma)
+        table[str(layer.vgamma.label)] = array_tensor("vec(gamma)", np.asarray(gamma).reshape(-1))
+        return table
+
+
+class ConvSetting:
+    """What a Prover needs from a theorem about one layer: drawing instances, definitions."""
+
+    def __init__(self, layer: Layer, entry: sp.Expr | None = None,
+                 out_sizes: list[sp.Expr] | None = None, functions: dict | None = None,
+                 extra: tuple[Definition, ...] = (), columns: bool = False):
+        self.layer = layer
+        self.shown = layer.shown + ([layer.c, *layer.i] if columns else [])
+        self.out_sizes = out_sizes or [layer.out_size(a) for a in range(layer.dims)]
+        self.definitions = layer.definitions(entry)
+        self.definitions.update({d.name: d for d in extra})
+        self.functions = functions or {}
+
+    def draw(self, rng: random.Random) -> Instance:
+        values: dict[sp.Symbol, int] = {}
+        self.layer.draw_sizes(rng, values)
+        self.layer.draw_indices(rng, values, self.out_sizes)
+        tensors = Tensors(self.layer, values, rng)
+        return Instance(values, self._env_factory(values, tensors), self.shown)
+
+    def _env_factory(self, values, tensors: Tensors):
+        def build(symbolic: bool) -> Env:
+            env = Env(dict(values), {}, self.functions)
+            env.tensors = tensors.tensors(self.definitions, lambda: env, symbolic)
+            return env
+        return build
