@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symconv
 from symconv.backends import choose, estimate_bytes, exact
@@ -122,6 +123,20 @@ def test_negative_controls_give_identical_counterexamples(spec: symconv.ConvSpec
         assert proof.counterexample.difference != 0, name
         delegated = "w·w" in name or "rational" in name
         assert (proof.backend != "exact") == delegated, (name, proof.backend)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_specs(max_terms=200), st.data())
+def test_a_dropped_term_anywhere_gives_identical_counterexamples(spec: symconv.ConvSpec,
+                                                                data: st.DataObject) -> None:
+    x, w, b = symconv.symbols(spec)
+    y = symconv.conv(spec, x, w, b).copy()
+    index = tuple(data.draw(st.integers(0, n - 1)) for n in y.shape)
+    terms = sp.Add.make_args(y[index])
+    y[index] = sp.Add(*terms[1:]) if len(terms) > 1 else y[index] + 1
+    proof = both(spec, output=y)
+    channels_first = index if spec.layout == "NCHW" else (index[-1], *index[:-1])
+    assert not proof.holds and proof.counterexample.index == channels_first
 
 
 def test_off_by_one_counterexample_by_hand() -> None:
