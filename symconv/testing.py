@@ -89,9 +89,14 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
-    >>> print(assert_conv_equivalent(lambda x, w, b: np.correlate(x[0], w[0, 0])[None], spec))
-    ... # doctest: +ELLIPSIS
-    proved: fn computes the convolution [1-D, C_in=1, C_out=1, input=6, kernel=3, no bias; 4 outputs, 12 terms, 1 call(s) of fn, ... s]
+    >>> result = assert_conv_equivalent(lambda x, w, b: np.correlate(x[0], w[0, 0])[None], spec)
+    >>> print(result)  # doctest: +ELLIPSIS
+    proved: fn computes the convolution [1-D, ...; 4 outputs, 12 terms, 1 call(s) of fn, ... s]
+    >>> assert_conv_equivalent(lambda x, w, b: np.convolve(x[0], w[0, 0], "valid")[None], spec)
+    Traceback (most recent call last):
+    AssertionError: fn does not compute the convolution [1-D, C_in=1, C_out=1, input=6, kernel=3, no bias, NCHW]: 4 of 4 outputs differ.
+      y[0,0] lacks w_{0,0,0}·x_{0,0}, w_{0,0,2}·x_{0,2}; has w_{0,0,0}·x_{0,2}, w_{0,0,2}·x_{0,0} instead
+    ...
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     spec = _with_layout(spec, layout)
@@ -284,8 +289,13 @@ def _term(term: sp.Expr) -> str:
     return text if coefficient == 1 else f"{coefficient}·{text}"
 
 
+def _term_key(term: sp.Expr) -> list[tuple[str, tuple[int, ...]]]:
+    """Sort monomials by their factors' numeric names: constants, b, then w·x by index."""
+    return [entry_key(f) for f in _factors(term)[1] if f != 1]
+
+
 def _terms(terms: tuple[sp.Expr, ...]) -> str:
-    shown = ", ".join(_term(t) for t in sorted(terms, key=lambda t: [entry_key(f) for f in _factors(t)[1] if f != 1])[:SHOWN_TERMS])
+    shown = ", ".join(_term(t) for t in sorted(terms, key=_term_key)[:SHOWN_TERMS])
     return shown + (f" and {len(terms) - SHOWN_TERMS} more" if len(terms) > SHOWN_TERMS else "")
 
 

@@ -7,6 +7,7 @@ every diagnosis is checked against a fault we planted.
 
 from __future__ import annotations
 
+import doctest
 import re
 from dataclasses import replace
 
@@ -300,3 +301,8 @@ def test_fn_that_writes_into_its_arguments_cannot_corrupt_the_check(mode):
     assert result.established == ("proved" if mode == "symbolic" else PROBED)
     with pytest.raises(AssertionError, match="Diagnosis: kernel flipped"):
         assert_conv_equivalent(vandal(replace(spec, convention="convolution")), spec, mode=mode)
+
+
+def test_docstring_examples():
+    results = doctest.testmod(symconv.testing, optionflags=doctest.ELLIPSIS)
+    assert (results.failed, results.attempted) == (0, 5)
