@@ -46,12 +46,14 @@ class NotesError(RuntimeError):
 
 @dataclass(frozen=True)
 class Chapter:
-    """One executed notebook: its proofs (name → held) and the seconds spent per stage."""
+    """One executed notebook: its proofs (name → held), the seconds spent per stage, and the
+    executed notebook itself (with its outputs)."""
 
     name: str
     title: str
     proofs: dict[str, bool]
     timings: dict[str, float] = field(default_factory=dict)
+    notebook: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def _failed_cell(nb) -> int | None:
 # Extends nbconvert's LaTeX article template: matrices wider than amsmath's default of 10
 # columns; a math output wider than the line (a big matrix) is scaled down to fit by symconv's
 # \symconvfit; code in a monospace font that has the Unicode of proof summaries; chapters are
-# unnumbered, the book is numbered and has a table of contents.
+# unnumbered, the book is numbered and has a table of contents; titles may hold Markdown math.
 _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* block packages *))((( super() )))
 \setcounter{MaxMatrixCols}{64}
@@ -227,6 +229,9 @@ _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 \ifPDFTeX\else\IfFontExistsTF{DejaVu Sans Mono}{\setmonofont{DejaVu Sans Mono}[Scale=0.85]}{}\fi
 ((* if not resources.get('symconv_toc') *))\setcounter{secnumdepth}{0}((* endif *))
 ((* endblock packages *))
+((* block title -*))
+\title{((( nb.metadata.title | convert_pandoc('markdown+tex_math_double_backslash', 'latex') | trim )))}
+((*- endblock title *))
 ((* block maketitle *))\maketitle
 ((* if resources.get('symconv_toc') *))\tableofcontents\clearpage((* endif *))
 ((* endblock maketitle *))
@@ -315,13 +320,18 @@ def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
     return written
 
 
-def merge(chapters: Sequence) -> object:
-    """One notebook holding every chapter's cells in order (the book)."""
+def merge(chapters: Sequence[tuple[str, object]]) -> object:
+    """One notebook holding every (name, chapter)'s cells in order (the book): each chapter starts
+    on a new page in LaTeX/PDF, and cell ids are prefixed by the chapter name to stay unique."""
     import nbformat
 
     book = nbformat.v4.new_notebook()
-    for nb in chapters:
-        book.cells.extend(copy.deepcopy(nb.cells))
+    for name, nb in chapters:
+        book.cells.append(nbformat.v4.new_raw_cell(r"\clearpage", metadata={"raw_mimetype": "text/latex"},
+                                                   id=f"{name}-newpage"))
+        for index, cell in enumerate(copy.deepcopy(nb.cells)):
+            cell["id"] = f"{name}-{cell.get('id', index)}"
+            book.cells.append(cell)
         book.metadata.setdefault("language_info", nb.metadata.get("language_info", {}))
     return book
 
@@ -356,14 +366,14 @@ def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[s
             start = time.perf_counter()
             written += export(nb, path.stem, title, formats, staging)
             exported = time.perf_counter() - start
-            chapters.append(Chapter(path.stem, title, proofs, {"execute": ran, "export": exported}))
-            executed.append(nb)
+            chapters.append(Chapter(path.stem, title, proofs, {"execute": ran, "export": exported}, nb))
+            executed.append((path.stem, nb))
             progress(f"[{number}/{len(notebooks)}] {path.name}: executed in {ran:.1f} s, "
                      f"{len(proofs)} proof(s) held, exported {','.join(formats)} in {exported:.1f} s")
         if book and len(executed) > 1:
             start = time.perf_counter()
             written += export(merge(executed), BOOK_NAME, BOOK_TITLE, formats, staging, chapter=False)
-            progress(f"[book] {BOOK_NAME}: {len(executed)} chapters with a table of contents, "
+            progress(f"[book] {BOOK_NAME}: {len(executed)} chapters, "
                      f"exported {','.join(formats)} in {time.perf_counter() - start:.1f} s")
         for relative in written:
             target = out / relative
@@ -374,20 +384,19 @@ def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[s
     return NotesBuild(out, tuple(formats), tuple(chapters), tuple(out / r for r in written))
 
 
-def report(result: NotesBuild) -> str:
-    """The proof summary and where the outputs are."""
-    width = max(len(c.name) for c in result.chapters)
-    lines = ["Proof summary (every proof below held):"]
-    for chapter in result.chapters:
-        lines.append(f"  {chapter.name:<{width}}  {len(chapter.proofs):>2}  "
-                     + ", ".join(chapter.proofs))
+def report(result: NotesBuild, width: int = 100) -> str:
+    """The proof summary (every recorded proof, per notebook) and where the outputs are."""
+    import textwrap
+
     total = sum(len(c.proofs) for c in result.chapters)
-    lines.append(f"  {total} proofs in {len(result.chapters)} notebooks")
+    lines = [f"Proof summary: {total} proofs held in {len(result.chapters)} notebooks"]
+    for chapter in result.chapters:
+        lines.append(f"  {chapter.name} ({len(chapter.proofs)}):")
+        lines += textwrap.wrap("; ".join(chapter.proofs), width, initial_indent=" " * 6,
+                               subsequent_indent=" " * 6)
     lines.append("Outputs:")
     places = {"pdf": "pdf/*.pdf", "html": "html/*.html", "latex": "latex/*/*.tex"}
     for fmt in result.formats:
         lines.append(f"  {fmt:<5} {result.out / places[fmt]}")
-    books = [p for p in result.files if p.stem == BOOK_NAME]
-    for path in books:
-        lines.append(f"  book  {path}")
+    lines += [f"  book  {path}" for path in result.files if path.stem == BOOK_NAME]
     return "\n".join(lines)
