@@ -25,6 +25,7 @@ from ..errors import SpecError
 from . import rules
 from .derivation import Derivation, Instance, Prover
 from .evaluate import Env, array_tensor
+from .expr import brackets
 from .setting import Layer
 
 FORMS = ("toeplitz", "im2col")
@@ -74,12 +75,10 @@ def reference_entry(form: str, dims: int) -> sp.Expr:
 
 
 def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
-    """Assumptions substituted, then Kronecker-delta elimination over every summation variable
+    """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination over every summation variable
     that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
     expr = sp.sympify(expr).xreplace(assume)
-    expr = expr.replace(lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
-                        and e.args[1].cond == sp.true and e.args[1].expr == 0,
-                        lambda e: e.args[0].expr * _bracket(e.args[0].cond))
+    expr = brackets(expr)
     changed = True
     while changed:
         changed = False
@@ -94,11 +93,6 @@ def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
             if changed:
                 break
     return expr
-
-
-def _bracket(cond):
-    from .expr import Iverson
-    return Iverson(cond)
 
 
 class ClaimSetting:

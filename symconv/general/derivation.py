@@ -57,6 +57,8 @@ class Step:
     symbolic: bool = False
     symbolic_detail: str = ""
     concrete: list[ConcreteCheck] = field(default_factory=list)
+    quantified: list = field(default_factory=list)
+    """(variable, low, high) drawn per instance besides the statement's (lemma steps)."""
 
     @property
     def expression(self) -> sp.Basic:
@@ -122,6 +124,8 @@ class Derivation:
     instances: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    notation: list[tuple[tuple, tuple]] = field(default_factory=list)
+    """(digits, radices) of flat indices printed as ⟨digits⟩ in LaTeX."""
 
     def __bool__(self) -> bool:
         return self.holds
@@ -314,7 +318,7 @@ class Prover:
             return
         ok, detail = check()
         self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok,
-                          symbolic_detail=detail), quantified)
+                          symbolic_detail=detail, quantified=list(quantified)), quantified)
 
     def core(self, name: str, compare: Callable[[Instance], str | None]) -> None:
         """Agreement with symconv's concrete forms at every drawn instance."""
@@ -329,7 +333,7 @@ class Prover:
                 return
         self.core_checks.append(f"{name} at {len(self.instances)} instances")
 
-    def finish(self, hypotheses, definitions, notes=()) -> Derivation:
+    def finish(self, hypotheses, definitions, notes=(), notation=()) -> Derivation:
         holds = self.failure is None
         if holds and not same(self.current, self.statement[1]):
             self.failure = Failure(len(self.steps) - 1, self.steps[-1].rule if self.steps else "",
@@ -337,4 +341,5 @@ class Prover:
             holds = False
         return Derivation(self.theorem, self.dims, self.title, list(hypotheses), list(definitions),
                           self.statement, self.steps, holds, self.failure, self.core_checks,
-                          len(self.instances), time.perf_counter() - self.started, list(notes))
+                          len(self.instances), time.perf_counter() - self.started, list(notes),
+                          [(tuple(d), tuple(r)) for d, r in notation if len(d) > 1])

@@ -5,7 +5,8 @@ integers (and ``Fraction`` where a division appears), so concrete checks never g
 SymPy's ``doit``/``simplify`` (see the traps in DESIGN.md) and never wrap a negative index:
 finite sums loop over their concrete ranges, δ and [cond] are decided exactly, and tensor
 entries are looked up through ``env.tensors[name](indices)``, which checks every index.
-Products evaluate their δ/[cond] factors first and stop at the first zero.
+Products evaluate their δ, [cond] and Piecewise factors first (guards) and stop at the first
+zero, so a guarded entry x[u]·[0 ≤ u < n] is 0 outside the input instead of an index error.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
         parts = [compile_expr(a) for a in e.args]
         return lambda env: sum(f(env) for f in parts)
     if isinstance(e, sp.Mul):
-        cheap = [a for a in e.args if isinstance(a, (sp.KroneckerDelta, Iverson))]
+        cheap = [a for a in e.args if isinstance(a, (sp.KroneckerDelta, Iverson, sp.Piecewise))]
         ordered = [compile_expr(a) for a in cheap + [a for a in e.args if a not in cheap]]
 
         def product(env: Env):

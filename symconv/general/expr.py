@@ -70,6 +70,14 @@ def latex_condition(cond: sp.Basic, printer) -> str:
     return printer._print(cond)
 
 
+def brackets(expr: sp.Basic) -> sp.Basic:
+    """Piecewise((v, cond), (0, True)) → v·[cond] everywhere in expr (the same function)."""
+    return sp.sympify(expr).replace(
+        lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
+        and e.args[1].cond == sp.true and e.args[1].expr == 0,
+        lambda e: e.args[0].expr * Iverson(e.args[0].cond))
+
+
 # ---- conditions -------------------------------------------------------------------------------
 def condition_atoms(cond: sp.Basic) -> list[sp.Expr]:
     """A conjunction of integer (in)equalities as atoms e with the meaning e ≥ 0.

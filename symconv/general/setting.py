@@ -22,7 +22,7 @@ import sympy as sp
 
 from ..spec import ConvSpec
 from .evaluate import Env, EvaluationError, array_tensor, evaluate
-from .expr import in_range, integer_symbols
+from .expr import brackets, in_range, integer_symbols
 from .rules import Definition, flatten
 from .derivation import Instance
 
@@ -121,7 +121,7 @@ class Layer:
         row_slot = tuple(zip((self.g, self.h, *self.j), (self.G, self.Co, *self.m)))
         col_slot = tuple(zip((self.c, *self.i), (self.G * self.Ci, *self.n)))
         single = lambda *symbols: tuple(((s, None),) for s in symbols)  # noqa: E731
-        T = Definition(self.T, (row_slot, col_slot), self.entry() if entry is None else entry,
+        T = Definition(self.T, (row_slot, col_slot), self.entry() if entry is None else brackets(entry),
                        "entry formula of T")
         Tx = Definition(self.Tx, single(self.R),
                         sp.Sum(self.T[self.R, self.C] * self.v[self.C], (self.C, 0, self.n_in - 1)),

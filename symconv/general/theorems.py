@@ -13,7 +13,7 @@ import sympy as sp
 from . import rules
 from .arith import implied
 from .derivation import Derivation, Prover
-from .expr import Iverson, condition_atoms, in_range, integer_symbols
+from .expr import Iverson, brackets, condition_atoms, in_range, integer_symbols
 from .setting import ConvSetting, Layer
 
 
@@ -151,7 +151,9 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
                 partial(rules.unfold, definition=defs[str(layer.vy.label)], digits=(row_digits,)),
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz", partial(_compare_toeplitz, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes))
+    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+                         notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
+                                   (col_digits, (layer.G * layer.Ci, *layer.n))])
 
 
 def _out_sizes(layer: Layer, out_size) -> list[sp.Expr]:
@@ -219,7 +221,7 @@ def im2col_definitions(layer: Layer, order: str, entry: sp.Expr | None = None):
     P, K, KP = sp.IndexedBase("P"), sp.IndexedBase("K"), sp.IndexedBase("KP")
     r = integer_symbols("r")[0]
     u = [layer.position(a) for a in range(layer.dims)]
-    body = entry if entry is not None else layer.x[(layer.c, *u)] * sp.Mul(
+    body = brackets(entry) if entry is not None else layer.x[(layer.c, *u)] * sp.Mul(
         *(in_range(e, 0, n - 1) for e, n in zip(u, layer.n)))
     out_slot = tuple(zip(layer.j, layer.m))
     o_slot = ((layer.g, layer.G), (layer.h, layer.Co))
@@ -300,7 +302,9 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
                         digits=((layer.g, layer.h),)), target=rhs, two_sided=True)
     prover.core("symconv.im2col and symconv.kernel_matrix",
                 partial(_compare_im2col, setting=setting, order=order, p_def=p_def, k_def=k_def))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes))
+    notation = [(j_digits, tuple(layer.m)), (r_digits, r_radices)]
+    notation += [(digits, tuple(r for _, r in slot)) for digits, slot in zip(p_digits, p_def.slots)]
+    return prover.finish(hypotheses, _size_definitions(layer, out_sizes), notation=notation)
 
 
 def _compare_matrix(lookup, core, name: str) -> str | None:
@@ -417,7 +421,9 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                         digits=((layer.g, layer.h),) + ((None,),) * (dims + 1)),
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz (circular padding)", partial(_compare_toeplitz, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes))
+    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+                         notation=[((layer.g, layer.h, *layer.j), (layer.G, layer.Co, *layer.m)),
+                                   ((layer.c, *layer.i), (layer.G * layer.Ci, *layer.n))])
 
 
 def _names_for(base: str, dims: int) -> str:
@@ -496,7 +502,9 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz transposed (T^T gamma = vec z)",
                 partial(_compare_transpose, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes))
+    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+                         notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
+                                   (col_of, (layer.G * layer.Ci, *layer.n))])
 
 
 def _floor_digits(expr: sp.Basic, layer: Layer) -> sp.Basic:
@@ -635,7 +643,8 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     prover.step("definition of the FC network", "N = T₂·σ(T₁·vec x)",
                 partial(rules.unfold, definition=network), target=rhs, two_sided=True)
     return prover.finish(hypotheses, _size_definitions(one, out1) + _size_definitions(two, out2),
-                         notes=["σ is checked concretely as ReLU and as z² − 2z; no bias terms."])
+                         notes=["σ is checked concretely as ReLU and as z² − 2z; no bias terms."],
+                         notation=[((two.g, two.h, *two.j), (two.G, two.Co, *two.m))])
 
 
 def network_symbols(dims: int = 1) -> dict[str, sp.Basic]:

@@ -1,0 +1,120 @@
+"""``symconv general``: prove a theorem about convolution for all sizes at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import SpecError
+
+HELP = "prove a theorem for all sizes at once (symbolic n, k, s, p, d, channels, groups)"
+
+EPILOG = """\
+theorems:
+  toeplitz   T·vec(x) = vec(y): the conv layer is an FC layer (zero padding, stride, dilation,
+             channels, groups)
+  im2col     the im2col product K·P is the convolution (--order unfold|paper)
+  transpose  <T x, g> = <x, T^T g>, with T^T g the transposed convolution
+  circulant  circular padding, stride 1: T is multi-level block circulant
+  nonlinear  sigma elementwise and stacked layers: conv2(sigma(conv1 x)) = T2 sigma(T1 x)
+
+examples:
+  symconv general toeplitz --dims 2
+  symconv general im2col --dims 3 --order paper --json
+  symconv general circulant --dims 2 --latex circulant.tex --pdf circulant.pdf
+  symconv general toeplitz --claim "Sum(w[t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
+  symconv general toeplitz --claim "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))" --assume d=1
+
+--claim checks a closed form for an entry of one channel block: T[j, i] (toeplitz) or P[t, j]
+(im2col), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3 per axis for --dims 2, 3).
+
+Exit code: 0 proved, 1 not proved (the failing step and a counterexample are printed),
+2 bad input.
+"""
+
+ENGINES = ("pdflatex", "xelatex")
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    from ..general import THEOREMS
+    parser.epilog = EPILOG
+    parser.add_argument("theorem", choices=sorted(THEOREMS), metavar="THEOREM",
+                        help=f"one of {', '.join(THEOREMS)}")
+    parser.add_argument("--dims", type=int, default=1, help="spatial dimensions: 1, 2 or 3")
+    parser.add_argument("--order", default=None, help="im2col only: unfold (default) or paper")
+    parser.add_argument("--claim", metavar="EXPR", help="toeplitz/im2col: a claimed entry formula")
+    parser.add_argument("--assume", metavar="LIST", default="",
+                        help="with --claim: fixed hyperparameters, e.g. d=1,s=1")
+    parser.add_argument("--instances", type=int, default=None, metavar="N",
+                        help="random exact instances per step (default: 6, claims 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random instances")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    parser.add_argument("--latex", metavar="FILE", help="write the derivation as a LaTeX document")
+    parser.add_argument("--pdf", metavar="FILE", help="compile the derivation to PDF with latexmk")
+    parser.add_argument("--engine", default="pdflatex", choices=ENGINES, help="TeX engine for --pdf")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..general import prove_general
+    from ..latex.build import LatexBuildError, TexNotFound, compile_latex, write_atomically
+
+    options = {"seed": args.seed}
+    if args.instances is not None:
+        if args.instances < 1:
+            raise SpecError("--instances", args.instances, "must be an integer ≥ 1")
+        options["instances"] = args.instances
+    if args.order is not None:
+        if args.theorem != "im2col":
+            raise SpecError("--order", args.order, "only applies to the theorem im2col")
+        options["order"] = args.order
+    if args.claim is not None:
+        derivation = _claim(args, options)
+    elif args.assume:
+        raise SpecError("--assume", args.assume, "only applies with --claim")
+    else:
+        derivation = prove_general(args.theorem, dims=args.dims, **options)
+    source = derivation.to_latex() if (args.latex or args.pdf) else None
+    if args.pdf:
+        try:
+            compile_latex(source, args.pdf, engine=args.engine)
+        except (TexNotFound, LatexBuildError) as error:
+            raise SpecError("--pdf", args.pdf, str(error).splitlines()[0]) from None
+    if args.latex:
+        write_atomically(args.latex, source)
+    if args.json:
+        print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(derivation.summary())
+    return 0 if derivation.holds else 1
+
+
+def _claim(args: argparse.Namespace, options: dict):
+    """check_claim with the claim and the assumptions parsed in the claim's symbols."""
+    import sympy as sp
+
+    from ..general import check_claim, symbols_for
+    if args.theorem not in ("toeplitz", "im2col"):
+        raise SpecError("--claim", args.claim, "only applies to the theorems toeplitz and im2col")
+    if args.order not in (None, "unfold"):
+        raise SpecError("--order", args.order, "claims about P use the unfold order")
+    options.pop("order", None)
+    names = symbols_for(args.theorem, args.dims)
+    namespace = {"Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta, "Piecewise": sp.Piecewise,
+                 "floor": sp.floor, "Mod": sp.Mod, "w": names.w, "x": names.x}
+    for key in ("n", "k", "s", "d", "p", "q", "m", "j", "i", "t"):
+        value = getattr(names, key)
+        for symbol in (value if isinstance(value, tuple) else (value,)):
+            namespace[str(symbol)] = symbol
+    try:
+        entry = sp.sympify(args.claim, locals=namespace)
+    except (sp.SympifyError, SyntaxError, TypeError) as error:
+        raise SpecError("--claim", args.claim,
+                        f"is not a SymPy expression ({type(error).__name__})") from None
+    assume = {}
+    for item in filter(None, (part.strip() for part in args.assume.split(","))):
+        name, _, value = item.partition("=")
+        if name.strip() not in namespace or not value.strip().lstrip("-").isdigit():
+            raise SpecError("--assume", args.assume, "must be NAME=INTEGER pairs, e.g. d=1,s=1")
+        assume[namespace[name.strip()]] = int(value)
+    return check_claim(args.theorem, entry, dims=args.dims, assume=assume, **options)
