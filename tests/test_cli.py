@@ -12,7 +12,7 @@ import pytest
 import symconv
 import symconv.proof
 from symconv.cli import main
-from symconv.commands.prove import _padding
+from symconv.commands._spec_args import _padding
 from symconv.latex import build
 
 SYMCONV = Path(sys.executable).with_name("symconv")

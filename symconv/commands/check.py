@@ -13,8 +13,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..testing import MODES, CheckResult, NotCheckable, assert_conv_equivalent
-from ._spec_args import add_spec_arguments
-from .prove import spec_from_args
+from ._spec_args import add_spec_arguments, spec_from_args
 
 HELP = "check a convolution function fn(x, w, b) against the definition (prove or probe it)"
 
