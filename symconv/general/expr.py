@@ -166,13 +166,12 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
                 renamed = sp.Sum(term, *limits)
             terms.append(renamed)
         # one more pass renames the merged limits by position
-        return sp.Add(*(_rename(t, depth) for t in terms))
-    if isinstance(expr, sp.Add):
-        return sp.expand(sp.Add(*(canonical(a, depth) for a in expr.args)))
-    if isinstance(expr, sp.Mul):
-        product = sp.expand(sp.Mul(*(canonical(a, depth) for a in expr.args)))
-        merged = [_merge_product(_merge_brackets(t)) for t in sp.Add.make_args(product)]
-        return sp.Add(*(_rename(t, depth) if isinstance(t, sp.Sum) else t for t in merged))
+        return sp.Add(*(_finish(t, depth) for t in terms))
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        parts = [canonical(a, depth) for a in expr.args]
+        combined = sp.expand(sp.Add(*parts) if isinstance(expr, sp.Add) else sp.Mul(*parts))
+        merged = [_merge_product(_merge_brackets(t)) for t in sp.Add.make_args(combined)]
+        return sp.Add(*(_finish(t, depth) if isinstance(t, sp.Sum) else t for t in merged))
     if isinstance(expr, sp.Pow):
         return sp.expand(sp.Pow(canonical(expr.base, depth), expr.exp))
     if isinstance(expr, sp.KroneckerDelta):
@@ -203,6 +202,14 @@ def _merge_brackets(term: sp.Expr) -> sp.Expr:
     atoms = [a for b in brackets for a in condition_atoms(b.args[0])]
     rest = sp.Mul(*(f for f in factors if not isinstance(f, Iverson)))
     return rest * Iverson(atoms_condition(atoms))
+
+
+def _finish(s: sp.Sum, depth: int) -> sp.Expr:
+    """Rename the limits by position and pull the numeric coefficient out: 2·Σ f, so that
+    like terms combine (Σ 2f − 2·Σ f = 0)."""
+    renamed = _rename(s, depth)
+    coefficient, rest = renamed.function.as_coeff_Mul()
+    return coefficient * sp.Sum(rest, *renamed.limits)
 
 
 def _rename(s: sp.Sum, depth: int) -> sp.Basic:

@@ -25,6 +25,26 @@ BASES = {
 }
 SYMBOLS = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 
+UNICODE = {"σ": r"\sigma", "γ": r"\gamma", "Γ": r"\Gamma", "δ": r"\delta", "Σ": r"\Sigma",
+           "∏": r"\prod", "₁": "_1", "₂": "_2", "≥": r"\ge", "≤": r"\le", "≠": r"\neq",
+           "−": "-", "·": r"\cdot", "⌊": r"\lfloor", "⌋": r"\rfloor", "⟨": r"\langle",
+           "⟩": r"\rangle", "⟺": r"\iff", "ᵀ": "^T", "∧": r"\wedge", "×": r"\times"}
+
+
+def tex_text(text: str) -> str:
+    """Plain text as ASCII LaTeX: special characters escaped, Greek letters and math signs
+    as inline math (the documents must compile with pdflatex, which has no Unicode fonts)."""
+    out = []
+    for ch in escape_text(text):
+        if ch in UNICODE:
+            out.append(f"${UNICODE[ch]}$")
+        elif ch.isascii():
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
 STEP_FIT = (r"\newcommand{\stepfit}[1]{{\setbox0=\hbox{#1}%" "\n"
             r"  \ifdim\wd0>0.64\linewidth\resizebox{0.64\linewidth}{!}{\box0}\else\box0\fi}}")
 
@@ -85,7 +105,7 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
     """The derivation as LaTeX (a complete document unless ``standalone=False``)."""
     printer = DerivationPrinter(derivation.notation)
     show = printer.doprint
-    lines = [rf"\noindent\textbf{{Theorem.}} {escape_text(derivation.title)}." "\n"]
+    lines = [rf"\noindent\textbf{{Theorem.}} {tex_text(derivation.title)}." "\n"]
     lines.append(r"\paragraph{Hypotheses.} All symbols are integers with")
     lines.append(r"\begin{gather*}")
     hyps = [show(h) for h in derivation.hypotheses]
@@ -95,7 +115,7 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
     if derivation.definitions or derivation.notation:
         lines.append(r"\paragraph{Definitions.}")
         lines.append(r"\begin{align*}")
-        rows = [rf"{show(a)} &= {show(b)} && \text{{({escape_text(why)})}}"
+        rows = [rf"{show(a)} &= {show(b)} && \text{{({tex_text(why)})}}"
                 for a, b, why in derivation.definitions]
         rows += [rf"{text} &= {show(key)} && \text{{(mixed-radix flat index)}}"
                  for key, text in printer.notation]
@@ -106,7 +126,7 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
     lines.append(rf"\[ \stepfit{{$\displaystyle {show(lhs)} = {show(rhs)}$}} \]")
     for part in _parts(derivation.steps):
         name, steps = part
-        lines.append(rf"\paragraph{{{'Proof' if name == 'main' else 'Lemma (' + escape_text(name) + ')'}.}}")
+        lines.append(rf"\paragraph{{{'Proof' if name == 'main' else 'Lemma (' + tex_text(name) + ')'}.}}")
         lines.append(r"\begin{align*}")
         rows = []
         if name == "main":
@@ -140,7 +160,7 @@ def _parts(steps):
 
 def _rule(step) -> str:
     mark = "" if step.ok else r"\ \text{FAILS}"
-    return rf"\text{{\footnotesize ({escape_text(step.rule)})}}{mark}"
+    return rf"\text{{\footnotesize ({tex_text(step.rule)})}}{mark}"
 
 
 def _verdict(derivation) -> str:
@@ -148,8 +168,8 @@ def _verdict(derivation) -> str:
               f"comparison; never \\texttt{{simplify}}) and on {derivation.instances} random exact "
               f"instances.")
     if derivation.core_checks:
-        checks += " Agreement with " + escape_text("; ".join(derivation.core_checks)) + "."
+        checks += " Agreement with " + tex_text("; ".join(derivation.core_checks)) + "."
     if derivation.holds:
         return rf"\paragraph{{Verdict.}} Proved. {checks}"
-    text = escape_text(str(derivation.failure)).replace("\n", r" \\ ")
-    return rf"\paragraph{{Verdict.}} {escape_text(derivation.verdict.capitalize())}. {text}"
+    text = tex_text(str(derivation.failure)).replace("\n", r" \\ ")
+    return rf"\paragraph{{Verdict.}} {derivation.verdict.capitalize()}. {text}"
