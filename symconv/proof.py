@@ -6,6 +6,11 @@ compares each output entry with the definition as a canonical expanded polynomia
 ``expand(definition − form) == 0``. Two polynomials in the same symbols are equal iff their
 expanded forms are identical, so a zero difference at every entry *is* the proof; a nonzero
 one is a counterexample (never ``simplify``, which is a heuristic).
+
+Two backends decide this equality (``symconv.backends``): "sympy" expands SymPy expressions;
+"exact" (the default) holds each polynomial as sorted integer monomial keys with integer
+coefficients — the same canonical form, computed in NumPy — and rebuilds the one differing
+output in SymPy for the counterexample, so both report identical counterexamples.
 """
 
 from __future__ import annotations
