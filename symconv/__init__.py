@@ -25,7 +25,7 @@ _LAZY = {
     "fc_as_conv": "symconv.converse",
     "conv1x1_as_fc": "symconv.converse",
 }
-_SUBMODULES = ("converse", "general", "interop", "latex", "spectral", "testing")
+_SUBMODULES = ("backends", "converse", "general", "interop", "latex", "spectral", "testing")
 
 
 def __getattr__(name: str):
