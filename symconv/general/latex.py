@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..latex.document import escape_text, standalone as standalone_document
+from .expr import Iverson, latex_condition
 from .rules import flatten
 
 BASES = {
@@ -45,7 +46,8 @@ def tex_text(text: str) -> str:
     return "".join(out)
 
 
-STEP_FIT = (r"\newcommand{\stepfit}[1]{{\setbox0=\hbox{#1}%" "\n"
+STEP_FIT = (r"\allowdisplaybreaks" "\n"
+            r"\newcommand{\stepfit}[1]{{\setbox0=\hbox{#1}%" "\n"
             r"  \ifdim\wd0>0.64\linewidth\resizebox{0.64\linewidth}{!}{\box0}\else\box0\fi}}")
 
 
@@ -86,6 +88,16 @@ class DerivationPrinter(LatexPrinter):
         base = BASES.get(label) or self._tagged(label) or label
         indices = ", ".join(self._print_index(i) for i in expr.indices)
         return f"{base}_{{{indices}}}"
+
+    def _print_Mul(self, expr):
+        """Several brackets [a]·[b]·… print as one bracket with the conditions stacked."""
+        brackets = [f for f in expr.args if isinstance(f, Iverson)]
+        if len(brackets) < 2:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*(f for f in expr.args if not isinstance(f, Iverson)))
+        rows = r" \\ ".join(latex_condition(b.args[0], self) for b in brackets)
+        stacked = r"\left[\begin{smallmatrix}" + rows + r"\end{smallmatrix}\right]"
+        return stacked if rest == 1 else f"{stacked} {self._print(rest)}"
 
     def _print_KroneckerDelta(self, expr, exp=None):
         a, b = (self._print(x) for x in expr.args)
