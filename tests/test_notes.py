@@ -93,6 +93,7 @@ def test_every_notebook_executes_and_records_proofs_that_held(built):
         assert notes.parse_summary(chapter.notebook) == chapter.proofs
         outputs = [o for c in chapter.notebook.cells for o in c.get("outputs", [])]
         assert not [o for o in outputs if o.output_type == "error"], chapter.name
+        assert not [o for o in outputs if o.get("name") == "stderr"], chapter.name  # warnings
         assert any("text/latex" in o.get("data", {}) for o in outputs), chapter.name
     assert sum(line.startswith("[") and "proof(s) held" in line for line in lines) == len(NOTEBOOKS)
 
