@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symconv import SpecError
 from symconv.general import check_claim, symbols_for
@@ -65,3 +67,22 @@ def test_claim_in_3d_is_proved():
 def test_bad_claims_are_spec_errors(args):
     with pytest.raises(SpecError):
         check_claim(**args)
+
+
+@settings(max_examples=8, deadline=None)
+@given(shift=st.integers(-3, 3).filter(bool), tap=st.integers(-2, 2))
+def test_any_shifted_pattern_is_refuted(shift, tap):
+    """δ(i, s·j + d·(t + tap) − p + shift) with shift ≠ 0 is never T's entry."""
+    claim = sp.Sum(S.w[S.t] * sp.KroneckerDelta(S.i, S.s * S.j + S.d * (S.t + tap) - S.p + shift),
+                   (S.t, 0, S.k - 1))
+    derivation = check_claim("toeplitz", claim, instances=30)
+    assert derivation.refuted, derivation.summary()
+
+
+def test_refutation_json_names_step_and_values():
+    wrong = sp.Sum(S.w[S.t] * sp.KroneckerDelta(S.i, S.s * (S.j + S.t) - S.p), (S.t, 0, S.k - 1))
+    data = check_claim("toeplitz", wrong).to_json()
+    failure = data["failure"]
+    assert failure["rule"] == "the claim" and failure["counterexample"]["lhs"] != \
+        failure["counterexample"]["rhs"]
+    assert set("nksdpji") <= set(failure["counterexample"]["values"])

@@ -4,7 +4,7 @@ random exact instances (and tied to symconv's concrete forms at the drawn sizes)
 
 >>> import symconv
 >>> proof = symconv.prove_general("toeplitz", dims=2)
->>> proof.holds, proof.steps[2].rule
+>>> proof.holds, [step.rule for step in proof.steps if step.part == "main"][0]
 (True, 'definition of the matrix product')
 """
 

@@ -157,9 +157,10 @@ class Derivation:
             failure = {"step": self.failure.step + 1, "rule": self.failure.rule,
                        "reason": self.failure.reason,
                        "counterexample": None if ce is None else {
-                           "values": ce.values, "lhs": str(ce.lhs), "rhs": str(ce.rhs),
-                           "lhs_symbolic": str(ce.lhs_symbolic), "rhs_symbolic": str(ce.rhs_symbolic),
-                           "error": ce.error}}
+                           "values": ce.values, "error": ce.error,
+                           **{key: None if value is None else str(value) for key, value in (
+                               ("lhs", ce.lhs), ("rhs", ce.rhs), ("lhs_symbolic", ce.lhs_symbolic),
+                               ("rhs_symbolic", ce.rhs_symbolic))}}}
         return {"theorem": self.theorem, "dims": self.dims, "holds": self.holds,
                 "statement": [str(self.statement[0]), str(self.statement[1])],
                 "hypotheses": [str(h) for h in self.hypotheses],

@@ -500,7 +500,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                 partial(rules.mixed_radix, var=C, digits=(gp, cp, *layer.i),
                         radices=(layer.G, layer.Ci, *layer.n), atoms=atoms),
                 target=rhs, two_sided=True)
-    prover.core("symconv.toeplitz transposed (T^T gamma = vec z)",
+    prover.core("symconv.toeplitz transposed (T^T gamma = vec z) and conv_transpose",
                 partial(_compare_transpose, setting=setting))
     return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
                          notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
@@ -531,11 +531,27 @@ def _compare_transpose(instance, setting: ConvSetting) -> str | None:
     T = np.array(core_toeplitz(spec, w).tolist(), dtype=object)
     expected = T.T.dot(gamma)
     lookup = env.tensors[str(layer.vz.label)]
-    for column, value in enumerate(expected):
-        got = lookup((column,))
+    z = [lookup((column,)) for column in range(len(expected))]
+    for column, (value, got) in enumerate(zip(expected, z)):
         if got != value:
             return f"(T^T gamma)[{column}] = {value} in symconv, {got} by the general formula"
+    scattered = _core_conv_transpose(spec, gamma.reshape(spec.output_shape), w)
+    if scattered is not None and list(scattered.reshape(-1)) != z:
+        return "z by the general formula differs from symconv.forms.transpose.conv_transpose"
     return None
+
+
+def _core_conv_transpose(spec, gamma, w):
+    """symconv's (PyTorch's) conv_transpose at the output_padding that restores the input
+    size, or None where PyTorch has no such output_padding (then T^T gamma alone is compared)."""
+    from ..forms.transpose import conv_transpose, transposed_size
+    from ..errors import SpecError
+    try:
+        base = transposed_size(spec, 0)
+        padding = tuple(n - b for n, b in zip(spec.input_size, base))
+        return conv_transpose(spec, gamma, w, output_padding=padding)
+    except SpecError:
+        return None
 
 
 SIGMA = sp.Function("sigma")
