@@ -182,11 +182,8 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT):
         nb, timeout=timeout, km=_kernel_manager(), allow_errors=False,
         resources={"metadata": {"path": str(path.parent.resolve())}},
         on_cell_error=lambda cell, cell_index, execute_reply: failed.setdefault("index", cell_index))
-    # The inline backend, so figures become PNG outputs even if MPLBACKEND is set elsewhere;
-    # tqdm.auto's import-time warning about missing ipywidgets is noise in typeset notes.
-    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore:IProgress not found"]))
-    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline",
-               PYTHONWARNINGS=warnings)
+    # The inline backend, so figures become PNG outputs even if MPLBACKEND is set elsewhere.
+    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
     # The kernel process's own stderr (start-up warnings) goes to a log that is quoted only if
     # the kernel dies; the cells' output reaches the notebook through the kernel protocol.
     with tempfile.TemporaryFile("w+") as log:
