@@ -158,7 +158,7 @@ def test_a_wrong_rule_is_caught_by_the_concrete_check():
     # off-by-one in a rule implementation: its result is used without a target
     prover.step("definition of the matrix product", "buggy",
                 lambda e: rules.unfold(e, definition).xreplace({layer.n_in - 1: layer.n_in - 2}))
-    derivation = prover.finish([], [])
+    derivation = prover.finish([])
     assert not derivation.holds
     assert derivation.failure.rule == "definition of the matrix product"
     assert derivation.failure.counterexample is not None

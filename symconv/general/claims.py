@@ -15,6 +15,7 @@ the same normalisation of the claim; both sides are evaluated exactly on random 
 from __future__ import annotations
 
 import random
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -138,6 +139,16 @@ class ClaimSetting:
         return Instance(values, build, shown)
 
 
+def _by_theorem(entry: sp.Basic, form: str, dims: int, reference: sp.Expr) -> sp.Expr:
+    """An entry of T (or P) is the reference formula, by the theorem ``form`` (proved here)."""
+    from .theorems import proved
+    if not isinstance(entry, sp.Indexed) or str(entry.base.label) not in ("T", "P"):
+        raise rules.RuleError(f"{entry} is not an entry of T or P")
+    if not proved(form, dims):
+        raise rules.RuleError(f"the theorem {form} is not proved for dims={dims}")
+    return reference
+
+
 def _user_symbols(spec) -> tuple[np.ndarray, np.ndarray]:
     """x and w of a one-channel spec named as the user writes them: x_{i}, w_{t}."""
     from ..symbols import tensor_symbols
@@ -176,18 +187,6 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     else:
         lhs = sp.IndexedBase("P")[rules.flatten(layer.t, layer.k), J]
         title = f"claim: an entry formula of the im2col matrix P ({dims}-D)"
-    prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed)
-    reference = reference_entry(form, dims)
-    prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {form})",
-                "the proved entry formula for one channel; compared with symconv's matrix",
-                lambda e: reference)
-    normal = normal_form(reference, assume)
-    if normal != reference:
-        prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "
-                    + ", ".join(f"{k} = {v}" for k, v in assume.items()),
-                    lambda e: normal_form(e, assume))
-    prover.step("the claim", "both sides in normal form, compared canonically",
-                lambda e: normal_form(e, assume), target=entry, two_sided=True)
     hypotheses = layer.size_hypotheses([layer.out_size(a) for a in range(dims)])
     hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
     hypotheses = [h for h in hypotheses if h is not sp.true]
@@ -198,8 +197,21 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     bound = layer.n if form == "toeplitz" else layer.k
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,
+                    hypotheses=hypotheses)
+    reference = reference_entry(form, dims)
+    prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {form})",
+                "the proved entry formula for one channel; compared with symconv's matrix",
+                partial(_by_theorem, form=form, dims=dims, reference=reference))
+    normal = normal_form(reference, assume)
+    if normal != reference:
+        prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "
+                    + ", ".join(f"{k} = {v}" for k, v in assume.items()),
+                    lambda e: normal_form(e, assume))
+    prover.step("the claim", "both sides in normal form, compared canonically",
+                lambda e: normal_form(e, assume), target=entry, two_sided=True)
     definitions = [(m, layer.out_size(a), "output size") for a, m in enumerate(layer.m)]
-    return prover.finish(hypotheses, definitions)
+    return prover.finish(definitions)
 
 
 __all__ = ["check_claim", "normal_form", "reference_entry", "symbols_for"]

@@ -31,6 +31,8 @@ from .rules import RuleError
 SEARCH_INSTANCES = 300
 """Extra instances tried for a counterexample when only the symbolic check failed."""
 SEARCH_SECONDS = 4.0
+DRAW_ATTEMPTS = 200
+"""Random draws tried for an instance satisfying the hypotheses (rejection sampling)."""
 
 
 @dataclass(frozen=True)
@@ -203,18 +205,33 @@ class Prover:
     """Builds a derivation step by step; stops at the first failing step."""
 
     def __init__(self, theorem: str, dims: int, title: str, setting: Any, lhs: sp.Basic,
-                 rhs: sp.Basic, instances: int = 6, seed: int = 0):
+                 rhs: sp.Basic, instances: int = 6, seed: int = 0,
+                 hypotheses: Sequence[sp.Basic] = ()):
         self.theorem, self.dims, self.title, self.setting = theorem, dims, title, setting
         self.statement = (lhs, rhs)
+        self.hypotheses = list(hypotheses)
         self.current = lhs
         self.rng = random.Random(seed)
-        self.instances = [setting.draw(self.rng) for _ in range(instances)]
+        self.instances = [self._draw(self.rng) for _ in range(instances)]
         self.steps: list[Step] = []
         self.failure: Failure | None = None
         self.core_checks: list[str] = []
         self.started = time.perf_counter()
 
     # ---- concrete checks -------------------------------------------------------------------
+    def _draw(self, rng: random.Random) -> Instance:
+        """An instance of the setting on which every hypothesis evaluates to true."""
+        for _ in range(DRAW_ATTEMPTS):
+            instance = self.setting.draw(rng)
+            env = instance.env()
+            try:
+                if all(evaluate(h, env) for h in self.hypotheses):
+                    return instance
+            except EvaluationError:
+                continue
+        raise RuntimeError(f"{self.theorem}: no random instance satisfies the hypotheses "
+                           f"in {DRAW_ATTEMPTS} draws")
+
     def _evaluate(self, instance: Instance, lhs, rhs, quantified: Quantified,
                   rng: random.Random) -> ConcreteCheck:
         env = instance.env()
@@ -256,7 +273,7 @@ class Prover:
         for _ in range(SEARCH_INSTANCES):
             if time.perf_counter() > deadline:
                 break
-            instance = self.setting.draw(rng)
+            instance = self._draw(rng)
             check = self._evaluate(instance, lhs, rhs, quantified, rng)
             if not check.ok:
                 return self._counterexample(check, instance, lhs, rhs)
@@ -334,13 +351,13 @@ class Prover:
                 return
         self.core_checks.append(f"{name} at {len(self.instances)} instances")
 
-    def finish(self, hypotheses, definitions, notes=(), notation=()) -> Derivation:
+    def finish(self, definitions, notes=(), notation=()) -> Derivation:
         holds = self.failure is None
         if holds and not same(self.current, self.statement[1]):
             self.failure = Failure(len(self.steps) - 1, self.steps[-1].rule if self.steps else "",
                                    "the chain does not end at the statement's right-hand side", None)
             holds = False
-        return Derivation(self.theorem, self.dims, self.title, list(hypotheses), list(definitions),
+        return Derivation(self.theorem, self.dims, self.title, self.hypotheses, list(definitions),
                           self.statement, self.steps, holds, self.failure, self.core_checks,
                           len(self.instances), time.perf_counter() - self.started, list(notes),
                           [(tuple(d), tuple(r)) for d, r in notation if len(d) > 1])

@@ -31,7 +31,8 @@ DRAW_LIMITS = {1: (7, 4, 3, 3, 3, 2, 2), 2: (5, 3, 2, 2, 2, 2, 2), 3: (4, 2, 2, 
 VALUES = (-4, 4)
 
 
-def _names(base: str, dims: int) -> str:
+def axis_names(base: str, dims: int) -> str:
+    """'n' in 1-D, 'n_1 n_2 …' otherwise (one symbol per spatial axis)."""
     return base if dims == 1 else " ".join(f"{base}_{a}" for a in range(1, dims + 1))
 
 
@@ -45,7 +46,7 @@ class Layer:
 
     def __post_init__(self) -> None:
         D, t = self.dims, self.tag
-        sym = lambda base: integer_symbols(_names(base + t, D))  # noqa: E731
+        sym = lambda base: integer_symbols(axis_names(base + t, D))  # noqa: E731
         self.n, self.k, self.s, self.d, self.p, self.q = (sym(b) for b in "nksdpq")
         self.m = sym("m")
         self.j, self.i, self.t, self.u = sym("j"), sym("i"), sym("t"), sym("u")

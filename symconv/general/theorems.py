@@ -6,15 +6,15 @@ and groups are symbols constrained only by the hypotheses (``setting.Layer``).
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import sympy as sp
 
-from . import rules
+from . import core, rules
 from .arith import implied
 from .derivation import Derivation, Prover
 from .expr import Iverson, brackets, condition_atoms, in_range, integer_symbols
-from .setting import ConvSetting, Layer
+from .setting import ConvSetting, Layer, axis_names
 
 
 def hypothesis_atoms(hypotheses) -> list[sp.Expr]:
@@ -108,7 +108,8 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     R = layer.row()
     lhs, rhs = layer.Tx[R], layer.vy[R]
     prover = Prover("toeplitz", dims, f"the convolution layer is the FC layer T ({dims}-D)",
-                    setting, lhs, rhs, instances, seed)
+                    setting, lhs, rhs, instances, seed,
+                    hypotheses=hypotheses)
     output_size_lemmas(prover, layer, out_sizes, atoms)
     row_digits = (layer.g, layer.h, *layer.j)
     col_digits = (layer.c, *layer.i)
@@ -150,8 +151,8 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     prover.step("definition of vec", "vec(y)_{flat(o, j)} = y[o, j] (row-major)",
                 partial(rules.unfold, definition=defs[str(layer.vy.label)], digits=(row_digits,)),
                 target=rhs, two_sided=True)
-    prover.core("symconv.toeplitz", partial(_compare_toeplitz, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+    prover.core("symconv.toeplitz", partial(core.compare_toeplitz, setting=setting))
+    return prover.finish(_size_definitions(layer, out_sizes),
                          notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
                                    (col_digits, (layer.G * layer.Ci, *layer.n))])
 
@@ -164,46 +165,6 @@ def _out_sizes(layer: Layer, out_size) -> list[sp.Expr]:
         from ..errors import SpecError
         raise SpecError("out_size", out_size, f"must give one expression per axis ({layer.dims})")
     return [sp.sympify(s) for s in sizes]
-
-
-def _compare_toeplitz(instance, setting: ConvSetting) -> str | None:
-    """T from the entry formula, entry by entry, against symconv.toeplitz (shape included)."""
-    from ..forms import toeplitz as core_toeplitz
-    from .evaluate import EvaluationError
-    env = instance.env()
-    tensors = env.tensors
-    spec = setting.layer.spec(instance.values)
-    w = tensors["_w_array"] if "_w_array" in tensors else None
-    core = core_toeplitz(spec, _array(env, "w", spec.weight_shape))
-    rows = evaluate_int(setting.layer.n_out, env)
-    cols = evaluate_int(setting.layer.n_in, env)
-    if (rows, cols) != core.shape:
-        return f"T has shape {(rows, cols)} by the general formula, {core.shape} in symconv.toeplitz"
-    lookup = tensors[str(setting.layer.T.label)]
-    for r in range(rows):
-        for c in range(cols):
-            try:
-                value = lookup((r, c))
-            except EvaluationError as error:
-                return f"T[{r}, {c}]: {error}"
-            if value != core[r, c]:
-                return f"T[{r}, {c}] = {value} by the general formula, {core[r, c]} in symconv.toeplitz"
-    return None
-
-
-def _array(env, name, shape):
-    import numpy as np
-    from itertools import product
-    lookup = env.tensors[name]
-    array = np.empty(shape, dtype=object)
-    for index in product(*(range(n) for n in shape)):
-        array[index] = lookup(index)
-    return array
-
-
-def evaluate_int(expr, env) -> int:
-    from .evaluate import evaluate
-    return int(evaluate(expr, env))
 
 
 ORDERS = ("unfold", "paper")
@@ -277,7 +238,8 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
         p_digits = (j_digits, (*layer.t, layer.g * layer.Ci + layer.cp))
     rhs = layer.y[(layer.o, *layer.j)]
     prover = Prover("im2col", dims, f"the im2col product ({order} order) is the convolution "
-                    f"({dims}-D)", setting, lhs, rhs, instances, seed)
+                    f"({dims}-D)", setting, lhs, rhs, instances, seed,
+                    hypotheses=hypotheses)
     output_size_lemmas(prover, layer, out_sizes, atoms)
     prover.step("definition of the im2col product",
                 "group g's block of K times group g's rows of P",
@@ -301,46 +263,10 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
                 partial(rules.unfold, definition=defs[str(layer.y.label)],
                         digits=((layer.g, layer.h),)), target=rhs, two_sided=True)
     prover.core("symconv.im2col and symconv.kernel_matrix",
-                partial(_compare_im2col, setting=setting, order=order, p_def=p_def, k_def=k_def))
+                partial(core.compare_im2col, setting=setting, order=order, p_def=p_def, k_def=k_def))
     notation = [(j_digits, tuple(layer.m)), (r_digits, r_radices)]
     notation += [(digits, tuple(r for _, r in slot)) for digits, slot in zip(p_digits, p_def.slots)]
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes), notation=notation)
-
-
-def _compare_matrix(lookup, core, name: str) -> str | None:
-    from .evaluate import EvaluationError
-    for (r, c), expected in np_ndenumerate(core):
-        try:
-            value = lookup((r, c))
-        except EvaluationError as error:
-            return f"{name}[{r}, {c}]: {error}"
-        if value != expected:
-            return f"{name}[{r}, {c}] = {value} by the general formula, {expected} in symconv"
-    return None
-
-
-def np_ndenumerate(matrix):
-    import numpy as np
-    return np.ndenumerate(np.array(matrix.tolist(), dtype=object))
-
-
-def _compare_im2col(instance, setting: ConvSetting, order: str, p_def, k_def) -> str | None:
-    """P and K from the general entry formulas against symconv.im2col / kernel_matrix."""
-    from ..forms import im2col as core_im2col, kernel_matrix
-    env = instance.env()
-    spec = setting.layer.spec(instance.values)
-    x = _array(env, str(setting.layer.x.label), spec.input_shape)
-    w = _array(env, str(setting.layer.w.label), spec.weight_shape)
-    for name, definition, core in (("P", p_def, core_im2col(spec, x, order)),
-                                   ("K", k_def, kernel_matrix(spec, w, order))):
-        shape = tuple(evaluate_int(sp.Mul(*(r for _, r in slot)), env) for slot in definition.slots)
-        if shape != core.shape:
-            return f"{name} has shape {shape} by the general formula, {core.shape} in symconv"
-        problem = _compare_matrix(env.tensors[name], core, name)
-        if problem:
-            return problem
-    return None
-
+    return prover.finish(_size_definitions(layer, out_sizes), notation=notation)
 
 
 def _congruence(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
@@ -377,7 +303,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     — T is multi-level block circulant (and so diagonalised by the multi-dimensional DFT)."""
     layer = Layer(dims, padding_mode="circular")
     out_sizes = [layer.out_size(a) for a in range(dims)]
-    r = integer_symbols(_names_for("r", dims))
+    r = integer_symbols(axis_names("r", dims))
     from .rules import Definition
     generator_body = sp.KroneckerDelta(sp.floor(layer.c / layer.Ci), layer.g) * layer.tap_sum(
         layer.w[(layer.o, layer.c - layer.g * layer.Ci, *layer.t)] * sp.Mul(*(
@@ -396,7 +322,8 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     rhs = layer.Gamma[(layer.o, layer.c, *(sp.Mod(j - i, n) for j, i, n in
                                          zip(layer.j, layer.i, layer.n)))]
     prover = Prover("circulant", dims, f"with circular padding and stride 1, T is multi-level "
-                    f"block circulant ({dims}-D)", setting, lhs, rhs, instances, seed)
+                    f"block circulant ({dims}-D)", setting, lhs, rhs, instances, seed,
+                    hypotheses=hypotheses)
     for a in range(dims):
         n, p, q, d, k, s = (z[a] for z in (layer.n, layer.p, layer.q, layer.d, layer.k, layer.s))
         m, size = layer.m[a], out_sizes[a]
@@ -420,14 +347,10 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                 partial(rules.unfold, definition=gamma,
                         digits=((layer.g, layer.h),) + ((None,),) * (dims + 1)),
                 target=rhs, two_sided=True)
-    prover.core("symconv.toeplitz (circular padding)", partial(_compare_toeplitz, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+    prover.core("symconv.toeplitz (circular padding)", partial(core.compare_toeplitz, setting=setting))
+    return prover.finish(_size_definitions(layer, out_sizes),
                          notation=[((layer.g, layer.h, *layer.j), (layer.G, layer.Co, *layer.m)),
                                    ((layer.c, *layer.i), (layer.G * layer.Ci, *layer.n))])
-
-
-def _names_for(base: str, dims: int) -> str:
-    return base if dims == 1 else " ".join(f"{base}_{a}" for a in range(1, dims + 1))
 
 
 def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
@@ -461,8 +384,9 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     lhs = sp.Sum(layer.Tx[R] * layer.vgamma[R], (R, 0, layer.n_out - 1))
     rhs = sp.Sum(layer.v[C] * layer.vz[C], (C, 0, layer.n_in - 1))
     prover = Prover("transpose", dims, f"the transposed convolution is multiplication by T^T "
-                    f"({dims}-D)", setting, lhs, rhs, instances, seed)
-    row_digits, col_digits = (g, h, *layer.j), (layer.c, *layer.i)
+                    f"({dims}-D)", setting, lhs, rhs, instances, seed,
+                    hypotheses=hypotheses)
+    row_digits = (g, h, *layer.j)
     prover.step("definition of the matrix product", "(T v)_R = Σ_C T_{R,C} v_C",
                 partial(rules.unfold, definition=defs[str(layer.Tx.label)]))
     prover.step("mixed-radix flattening bijection", "R = flat(g, h, j) over (G, Co, m)",
@@ -501,8 +425,8 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                         radices=(layer.G, layer.Ci, *layer.n), atoms=atoms),
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz transposed (T^T gamma = vec z) and conv_transpose",
-                partial(_compare_transpose, setting=setting))
-    return prover.finish(hypotheses, _size_definitions(layer, out_sizes),
+                partial(core.compare_transpose, setting=setting))
+    return prover.finish(_size_definitions(layer, out_sizes),
                          notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
                                    (col_of, (layer.G * layer.Ci, *layer.n))])
 
@@ -517,41 +441,6 @@ def _floor_digits(expr: sp.Basic, layer: Layer) -> sp.Basic:
             raise rules.RuleError(f"{found[0]}: {layer.cp} is not summed over [0, {layer.Ci - 1}]")
         out.append((m.xreplace({f: layer.gp for f in found}), limits))
     return rules.from_terms(out)
-
-
-def _compare_transpose(instance, setting: ConvSetting) -> str | None:
-    """vec z by the general formula equals symconv.toeplitz(spec, w)ᵀ · vec γ."""
-    import numpy as np
-    from ..forms import toeplitz as core_toeplitz
-    layer = setting.layer
-    env = instance.env()
-    spec = layer.spec(instance.values)
-    w = _array(env, str(layer.w.label), spec.weight_shape)
-    gamma = _array(env, str(layer.gamma.label), spec.output_shape).reshape(-1)
-    T = np.array(core_toeplitz(spec, w).tolist(), dtype=object)
-    expected = T.T.dot(gamma)
-    lookup = env.tensors[str(layer.vz.label)]
-    z = [lookup((column,)) for column in range(len(expected))]
-    for column, (value, got) in enumerate(zip(expected, z)):
-        if got != value:
-            return f"(T^T gamma)[{column}] = {value} in symconv, {got} by the general formula"
-    scattered = _core_conv_transpose(spec, gamma.reshape(spec.output_shape), w)
-    if scattered is not None and list(scattered.reshape(-1)) != z:
-        return "z by the general formula differs from symconv.forms.transpose.conv_transpose"
-    return None
-
-
-def _core_conv_transpose(spec, gamma, w):
-    """symconv's (PyTorch's) conv_transpose at the output_padding that restores the input
-    size, or None where PyTorch has no such output_padding (then T^T gamma alone is compared)."""
-    from ..forms.transpose import conv_transpose, transposed_size
-    from ..errors import SpecError
-    try:
-        base = transposed_size(spec, 0)
-        padding = tuple(n - b for n, b in zip(spec.input_size, base))
-        return conv_transpose(spec, gamma, w, output_padding=padding)
-    except SpecError:
-        return None
 
 
 SIGMA = sp.Function("sigma")
@@ -606,10 +495,17 @@ def _map(array, function):
     return out
 
 
+@lru_cache(maxsize=None)
+def proved(theorem: str, dims: int) -> bool:
+    """Whether the default statement of ``theorem`` (a name in THEOREMS) holds for dims;
+    rules that cite a theorem call this (once per process)."""
+    return {"toeplitz": toeplitz, "im2col": im2col}[theorem](dims).holds
+
+
 def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBase,
                    dims: int) -> sp.Expr:
     """vec(conv(x))_R → (T vec x)_R by the toeplitz theorem (proved here for dims)."""
-    if not toeplitz(dims).holds:
+    if not proved("toeplitz", dims):
         raise rules.RuleError(f"the toeplitz theorem is not proved for dims={dims}")
     found = [e for e in sp.sympify(expr).atoms(sp.Indexed) if e.base == source]
     if not found:
@@ -645,7 +541,8 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     R = two.row()
     lhs, rhs = two.vy[R], N[R]
     prover = Prover("nonlinear", dims, f"conv layers with an elementwise σ are FC layers with σ "
-                    f"({dims}-D)", setting, lhs, rhs, instances, seed)
+                    f"({dims}-D)", setting, lhs, rhs, instances, seed,
+                    hypotheses=hypotheses)
     prover.step("theorem toeplitz (layer 2, input σ(y₁))",
                 "vec(conv₂(z)) = T₂·vec z for every input z, here z = σ(y₁)",
                 partial(_apply_theorem, source=two.vy, target=two.Tx, dims=dims))
@@ -658,7 +555,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
                 partial(_apply_theorem, source=one.vy, target=one.Tx, dims=dims))
     prover.step("definition of the FC network", "N = T₂·σ(T₁·vec x)",
                 partial(rules.unfold, definition=network), target=rhs, two_sided=True)
-    return prover.finish(hypotheses, _size_definitions(one, out1) + _size_definitions(two, out2),
+    return prover.finish(_size_definitions(one, out1) + _size_definitions(two, out2),
                          notes=["σ is checked concretely as ReLU and as z² − 2z; no bias terms."],
                          notation=[((two.g, two.h, *two.j), (two.G, two.Co, *two.m))])
 

@@ -1,0 +1,97 @@
+"""Agreement of general theorems with symconv's concrete forms at the drawn sizes.
+
+At every random instance the general entry formulas are evaluated entry by entry (shape
+included) and compared with the matrices the concrete core builds from the same integers —
+``symconv.toeplitz``, ``symconv.im2col``/``kernel_matrix``, ``symconv.toeplitz(…)ᵀ·vec γ`` and
+``conv_transpose`` — so the general theorems and the concrete core cannot drift apart.
+Each comparison returns None, or a one-line description of the first disagreement.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import sympy as sp
+
+from ..errors import SpecError
+from .evaluate import EvaluationError, evaluate
+
+
+def tensor_array(env, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The instance's tensor ``name`` as an object array."""
+    lookup = env.tensors[name]
+    array = np.empty(shape, dtype=object)
+    for index in product(*(range(n) for n in shape)):
+        array[index] = lookup(index)
+    return array
+
+
+def compare_matrix(lookup, core: sp.MatrixBase, shape: tuple[int, int], name: str) -> str | None:
+    """lookup((r, c)) (a general formula) against the core's matrix, shape first."""
+    if tuple(shape) != tuple(core.shape):
+        return f"{name} has shape {tuple(shape)} by the general formula, {core.shape} in symconv"
+    for (r, c), expected in np.ndenumerate(np.array(core.tolist(), dtype=object)):
+        try:
+            value = lookup((r, c))
+        except EvaluationError as error:
+            return f"{name}[{r}, {c}]: {error}"
+        if value != expected:
+            return f"{name}[{r}, {c}] = {value} by the general formula, {expected} in symconv"
+    return None
+
+
+def compare_toeplitz(instance, setting) -> str | None:
+    """T from the entry formula against symconv.toeplitz."""
+    from ..forms import toeplitz
+    layer, env = setting.layer, instance.env()
+    spec = layer.spec(instance.values)
+    core = toeplitz(spec, tensor_array(env, str(layer.w.label), spec.weight_shape))
+    shape = (int(evaluate(layer.n_out, env)), int(evaluate(layer.n_in, env)))
+    return compare_matrix(env.tensors[str(layer.T.label)], core, shape, "T")
+
+
+def compare_im2col(instance, setting, order: str, p_def, k_def) -> str | None:
+    """P and K from the general entry formulas against symconv.im2col / kernel_matrix."""
+    from ..forms import im2col, kernel_matrix
+    layer, env = setting.layer, instance.env()
+    spec = layer.spec(instance.values)
+    x = tensor_array(env, str(layer.x.label), spec.input_shape)
+    w = tensor_array(env, str(layer.w.label), spec.weight_shape)
+    for name, definition, core in (("P", p_def, im2col(spec, x, order)),
+                                   ("K", k_def, kernel_matrix(spec, w, order))):
+        shape = tuple(int(evaluate(sp.Mul(*(r for _, r in slot)), env)) for slot in definition.slots)
+        problem = compare_matrix(env.tensors[name], core, shape, name)
+        if problem:
+            return problem
+    return None
+
+
+def compare_transpose(instance, setting) -> str | None:
+    """vec z by the general formula against symconv.toeplitz(spec, w)ᵀ·vec γ, and against
+    symconv's conv_transpose where PyTorch has an output_padding restoring the input size."""
+    from ..forms import toeplitz
+    layer, env = setting.layer, instance.env()
+    spec = layer.spec(instance.values)
+    w = tensor_array(env, str(layer.w.label), spec.weight_shape)
+    gamma = tensor_array(env, str(layer.gamma.label), spec.output_shape)
+    expected = np.array(toeplitz(spec, w).tolist(), dtype=object).T.dot(gamma.reshape(-1))
+    lookup = env.tensors[str(layer.vz.label)]
+    z = [lookup((column,)) for column in range(len(expected))]
+    for column, (value, got) in enumerate(zip(expected, z)):
+        if got != value:
+            return f"(T^T gamma)[{column}] = {value} in symconv, {got} by the general formula"
+    scattered = _conv_transpose(spec, gamma, w)
+    if scattered is not None and list(scattered.reshape(-1)) != z:
+        return "z by the general formula differs from symconv.forms.transpose.conv_transpose"
+    return None
+
+
+def _conv_transpose(spec, gamma, w):
+    """conv_transpose at the output_padding that restores the input size, or None."""
+    from ..forms.transpose import conv_transpose, transposed_size
+    try:
+        padding = tuple(n - b for n, b in zip(spec.input_size, transposed_size(spec, 0)))
+        return conv_transpose(spec, gamma, w, output_padding=padding)
+    except SpecError:
+        return None
