@@ -187,7 +187,7 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     else:
         lhs = sp.IndexedBase("P")[rules.flatten(layer.t, layer.k), J]
         title = f"claim: an entry formula of the im2col matrix P ({dims}-D)"
-    hypotheses = layer.size_hypotheses([layer.out_size(a) for a in range(dims)])
+    hypotheses = layer.size_hypotheses()
     hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
     hypotheses = [h for h in hypotheses if h is not sp.true]
     hypotheses += [sp.Eq(k, v) for k, v in assume.items()]

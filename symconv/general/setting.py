@@ -118,7 +118,6 @@ class Layer:
 
     # ---- definitions -------------------------------------------------------------------------
     def definitions(self, entry: sp.Expr | None = None) -> dict[str, Definition]:
-        D = self.dims
         row_slot = tuple(zip((self.g, self.h, *self.j), (self.G, self.Co, *self.m)))
         col_slot = tuple(zip((self.c, *self.i), (self.G * self.Ci, *self.n)))
         single = lambda *symbols: tuple(((s, None),) for s in symbols)  # noqa: E731
@@ -132,11 +131,11 @@ class Layer:
         xt = Definition(self.xt, single(self.c, *self.u), self.padded_body(), "zero extension")
         y = Definition(self.y, (((self.g, self.G), (self.h, self.Co)),) + single(*self.j),
                        self.definition_body(), "convolution")
-        assert len(y.slots) == D + 1
         return {d.name: d for d in (T, Tx, v, vy, xt, y)}
 
     # ---- hypotheses --------------------------------------------------------------------------
-    def size_hypotheses(self, out_sizes: list[sp.Expr]) -> list[sp.Basic]:
+    def size_hypotheses(self) -> list[sp.Basic]:
+        """Sizes ≥ 1, paddings ≥ 0, the dilated kernel fits the padded input, m ≥ 1."""
         hyps: list[sp.Basic] = [sp.Ge(self.G, 1), sp.Ge(self.Ci, 1), sp.Ge(self.Co, 1)]
         for a in range(self.dims):
             n, k, s, d, p, q = (z[a] for z in (self.n, self.k, self.s, self.d, self.p, self.q))

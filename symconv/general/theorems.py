@@ -86,8 +86,8 @@ def output_size_lemmas(prover: Prover, layer: Layer, out_sizes, atoms) -> None:
                      Iverson(top), sp.Integer(1), check_top, [], part="output size")
 
 
-def _statement_hypotheses(layer: Layer, out_sizes) -> list[sp.Basic]:
-    return layer.size_hypotheses(out_sizes) + layer.index_hypotheses()
+def _statement_hypotheses(layer: Layer) -> list[sp.Basic]:
+    return layer.size_hypotheses() + layer.index_hypotheses()
 
 
 def _size_definitions(layer: Layer, out_sizes) -> list[tuple[sp.Basic, sp.Basic, str]]:
@@ -103,7 +103,7 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     out_sizes = _out_sizes(layer, out_size)
     setting = ConvSetting(layer, entry, out_sizes)
     defs = setting.definitions
-    hypotheses = _statement_hypotheses(layer, out_sizes)
+    hypotheses = _statement_hypotheses(layer)
     atoms = hypothesis_atoms(hypotheses)
     R = layer.row()
     lhs, rhs = layer.Tx[R], layer.vy[R]
@@ -220,7 +220,7 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
     p_def, k_def, kp_def, r = im2col_definitions(layer, order, entry)
     setting = ConvSetting(layer, None, out_sizes, extra=(p_def, k_def, kp_def))
     defs = setting.definitions
-    hypotheses = _statement_hypotheses(layer, out_sizes)
+    hypotheses = _statement_hypotheses(layer)
     atoms = hypothesis_atoms(hypotheses)
     o_digits, j_digits = (layer.g, layer.h), tuple(layer.j)
     J = rules.flatten(layer.j, layer.m)
@@ -314,7 +314,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                        generator_body, "circulant generator")
     setting = ConvSetting(layer, entry, out_sizes, extra=(gamma,), columns=True)
     defs = setting.definitions
-    hypotheses = (layer.size_hypotheses(out_sizes) + layer.index_hypotheses()
+    hypotheses = (layer.size_hypotheses() + layer.index_hypotheses()
                   + [sp.Le(0, layer.c), sp.Le(layer.c, layer.G * layer.Ci - 1)]
                   + [rel for i, n in zip(layer.i, layer.n) for rel in (sp.Le(0, i), sp.Le(i, n - 1))])
     atoms = hypothesis_atoms([h for h in hypotheses if not isinstance(h, sp.Eq)])
@@ -379,7 +379,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                         "vec (row-major)")
     setting = ConvSetting(layer, entry, out_sizes, extra=(z, vz, vgamma))
     defs = setting.definitions
-    hypotheses = layer.size_hypotheses(out_sizes)
+    hypotheses = layer.size_hypotheses()
     atoms = hypothesis_atoms(hypotheses)
     lhs = sp.Sum(layer.Tx[R] * layer.vgamma[R], (R, 0, layer.n_out - 1))
     rhs = sp.Sum(layer.v[C] * layer.vz[C], (C, 0, layer.n_in - 1))
@@ -535,7 +535,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     setting = NetworkSetting(one, two, defs)
     out1 = [one.out_size(a) for a in range(dims)]
     out2 = [two.out_size(a) for a in range(dims)]
-    hypotheses = (one.size_hypotheses(out1) + two.size_hypotheses(out2)
+    hypotheses = (one.size_hypotheses() + two.size_hypotheses()
                   + [sp.Eq(n2, m1) for n2, m1 in zip(two.n, one.m)]
                   + [sp.Eq(two.G * two.Ci, one.G * one.Co)] + two.index_hypotheses())
     R = two.row()
