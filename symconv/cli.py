@@ -21,16 +21,40 @@ from .errors import SpecError
 
 EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT = 0, 1, 2
 
+DESCRIPTION = """\
+symconv proves, with exact algebra, that a convolution layer is a fully connected layer with a
+(multi-level) Toeplitz weight matrix and is the im2col matrix product, and writes the proofs
+as LaTeX."""
+
+EPILOG = """\
+examples:
+  symconv prove --in-channels 3 --out-channels 4 --kernel-size 3,3 --input-size 16,16
+  symconv prove --kernel-size 3 --input-size 8 --padding same --latex proof.tex --pdf proof.pdf
+  symconv general toeplitz --dims 2
+  symconv check mypkg.layers:conv2d --kernel-size 3,3 --input-size 5,5 --mode probe
+  symconv notes --out notes-out
+
+exit codes: 0 proved, 1 refuted (a counterexample is printed), 2 bad input.
+Run 'symconv COMMAND --help' for a command's flags and examples."""
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's default exit code 2 matches "bad input"
         self.exit(EXIT_BAD_INPUT, f"symconv: error: {message}\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("symconv")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symconv", description=__doc__.split("\n")[0].replace("``", ""),
-                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="Run 'symconv COMMAND --help' for a command's flags and examples.")
+    parser = _Parser(prog="symconv", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"symconv {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):  # shared helpers, not commands
