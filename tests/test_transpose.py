@@ -15,10 +15,10 @@ from symconv import ConvSpec, SpecError
 from symconv.forms.transpose import (bias_gradient, conv_transpose, input_gradient, prove_transpose,
                                      transposed_size, upstream_symbols, weight_gradient)
 from tests.strategies import conv_specs, integer_operands
+from tests.torch_reference import padded
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-PAD = {"zeros": "constant", "circular": "circular", "reflect": "reflect", "replicate": "replicate"}
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -35,14 +35,23 @@ def _rng_ints(shape, seed):
 
 
 def torch_autograd(spec: ConvSpec, x, w, b, g):
-    """x.grad, w.grad, b.grad of ⟨g, conv(x, w, b)⟩ by torch (F.pad with the mode, then conv)."""
-    xt, wt = _t(x)[None].requires_grad_(), _t(w).requires_grad_()
+    """x.grad, w.grad, b.grad of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩ by torch autograd, x and g batched
+    (B, …) in the spec's layout: F.pad with the mode, then F.conv, permutes/flip for NHWC and
+    true convolution inside the graph so the gradients come back in the spec's layout."""
+    dims = spec.dims
+    xt, wt = _t(x).requires_grad_(), _t(w).requires_grad_()
     bt = _t(b).requires_grad_() if b is not None else None
-    pads = [p for pair in reversed(spec.padding) for p in pair]
-    y = CONV[spec.dims](F.pad(xt, pads, mode=PAD[spec.padding_mode]), wt, bt, stride=spec.stride,
-                        dilation=spec.dilation, groups=spec.groups)
-    (y[0] * _t(g)).sum().backward()
-    return (xt.grad[0].numpy(), wt.grad.numpy(), None if bt is None else bt.grad.numpy())
+    xc, wc = xt, wt
+    if spec.layout == "NHWC":
+        xc = xt.permute(0, dims + 1, *range(1, dims + 1))
+        wc = wt.permute(dims + 1, dims, *range(dims))
+    if spec.convention == "convolution":
+        wc = torch.flip(wc, dims=list(range(2, dims + 2)))
+    y = CONV[dims](padded(spec, xc), wc, bt, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    if spec.layout == "NHWC":
+        y = y.permute(0, *range(2, dims + 2), 1)
+    (y * _t(g)).sum().backward()
+    return xt.grad.numpy(), wt.grad.numpy(), None if bt is None else bt.grad.numpy()
 
 
 # ---- proofs on symbols -------------------------------------------------------------------------
@@ -65,6 +74,30 @@ def test_prove_transpose_holds(kwargs):
 def test_prove_transpose_every_spec_class(spec):
     proof = prove_transpose(spec)
     assert proof.holds, proof.summary()
+
+
+def test_prove_transpose_batched():
+    """A batch of 3: the per-sample input gradient and the batch-summed weight/bias gradients."""
+    spec = ConvSpec(2, 4, kernel_size=(2, 3), input_size=(4, 5), stride=2, padding=1, groups=2)
+    proof = prove_transpose(spec, batch=3)
+    assert proof.holds, proof.summary()
+    assert proof.terms == 3 * spec.n_terms and "Σ_n g_n·P_nᵀ = ∂L/∂w" in proof.statement
+
+
+def test_batched_weight_gradient_of_one_sample_refuted():
+    """Autograd sums over the batch: the first sample's g·Pᵀ alone is not ∂L/∂w; nor is Tᵀ·g with
+    the samples swapped the input gradient."""
+    spec = ConvSpec(1, 2, kernel_size=2, input_size=(3, 3), bias=False)
+    x, w, _ = symconv.symbols(spec, batch=2)
+    g = upstream_symbols(spec, batch=2)
+    proof = prove_transpose(spec, batch=2, weight_grad=weight_gradient(spec, x[0], g[0]))
+    assert not proof.holds
+    ce = proof.counterexample
+    assert ce.form == "weight_gradient" and ce.index == (0, 0, 0, 0)
+    assert ce.missing and all("x_{1," in str(term) for term in ce.missing)
+    swapped = input_gradient(spec, g[::-1], w)
+    proof = prove_transpose(spec, batch=2, input_grad=swapped)
+    assert not proof.holds and proof.counterexample.form == "transpose" and proof.counterexample.index[0] == 0
 
 
 # ---- negative controls -------------------------------------------------------------------------
@@ -147,34 +180,71 @@ def transpose_cases(draw):
 
 
 @settings(max_examples=40, deadline=None)
-@given(transpose_cases(), st.integers(0, 2**16))
-def test_conv_transpose_matches_torch(case, seed):
+@given(transpose_cases(), st.integers(1, 3), st.integers(0, 2**16))
+def test_conv_transpose_matches_torch(case, batch, seed):
     spec, op = case
-    g, w = _rng_ints(spec.output_shape, seed), _rng_ints(spec.weight_shape, seed + 1)
+    g, w = _rng_ints((batch, *spec.output_shape), seed), _rng_ints(spec.weight_shape, seed + 1)
     ours = conv_transpose(spec, g, w, output_padding=op)
-    theirs = CONV_T[spec.dims](_t(g)[None], _t(w), stride=spec.stride, padding=[p for p, _ in spec.padding],
-                               output_padding=op, groups=spec.groups, dilation=spec.dilation)[0]
+    theirs = CONV_T[spec.dims](_t(g), _t(w), stride=spec.stride, padding=[p for p, _ in spec.padding],
+                               output_padding=op, groups=spec.groups, dilation=spec.dilation)
     assert ours.shape == tuple(theirs.shape)
     assert np.array_equal(_ints(ours), theirs.numpy().astype(np.int64))
+    assert np.array_equal(_ints(conv_transpose(spec, g[0], w, output_padding=op)), _ints(ours[0]))
+
+
+def _check_gradients(spec: ConvSpec, batch: int, seed: int) -> None:
+    """input, weight and bias gradients of a batch against torch autograd, exactly (small ints)."""
+    x, w, b = integer_operands(spec, seed, batch=batch)
+    g = _rng_ints((batch, *spec.output_shape), seed + 7)
+    gx, gw, gb = torch_autograd(spec, x, w, b, g)
+    assert np.array_equal(_ints(input_gradient(spec, g, w)), gx.astype(np.int64))
+    assert np.array_equal(_ints(weight_gradient(spec, x, g)), gw.astype(np.int64))   # Σ over the batch
+    if spec.bias:
+        assert np.array_equal(_ints(bias_gradient(spec, g)), gb.astype(np.int64))
+    # one sample without the batch axis: the same input gradient, that sample's share of dw
+    assert np.array_equal(_ints(input_gradient(spec, g[1 % batch], w)), gx[1 % batch].astype(np.int64))
+    _, gw1, _ = torch_autograd(spec, x[:1], w, b, g[:1])
+    assert np.array_equal(_ints(weight_gradient(spec, x[0], g[0])), gw1.astype(np.int64))
 
 
 @settings(max_examples=40, deadline=None)
-@given(conv_specs(max_terms=2000, conventions=("cross-correlation",), layouts=("NCHW",)), st.integers(0, 2**16))
-def test_gradients_match_torch_autograd(spec, seed):
-    """Every padding mode: Tᵀ·vec(g) is autograd's input gradient through the padding map."""
-    x, w, b = integer_operands(spec, seed)
-    g = _rng_ints(spec.output_shape, seed + 7)
-    gx, gw, gb = torch_autograd(spec, x, w, b, g)
-    assert np.array_equal(_ints(input_gradient(spec, g, w)), gx.astype(np.int64))
-    assert np.array_equal(_ints(weight_gradient(spec, x, g)), gw.astype(np.int64))
-    if spec.bias:
-        assert np.array_equal(_ints(bias_gradient(spec, g)), gb.astype(np.int64))
+@given(conv_specs(max_terms=1500), st.integers(1, 3), st.integers(0, 2**16))
+def test_gradients_match_torch_autograd(spec, batch, seed):
+    """Every spec class (padding modes, layouts, conventions): Tᵀ·vec(g_n) is autograd's input
+    gradient through the padding map; g·Pᵀ and g·1 are summed over the batch as autograd does."""
+    _check_gradients(spec, batch, seed)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect", "replicate"])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_input_gradient_every_padding_mode(mode, dims):
+    """Tᵀ = input gradient for each padding mode (conv_transpose only exists for zeros), batch 3,
+    with asymmetric padding, stride, dilation and groups."""
+    size = {1: (9,), 2: (6, 7), 3: (4, 5, 4)}[dims]
+    pads = {1: ((2, 1),), 2: ((2, 1), (1, 2)), 3: ((1, 0), (2, 1), 1)}[dims]
+    spec = ConvSpec(4, 2, kernel_size=(3, 2, 2)[:dims], input_size=size, stride=(2, 1, 2)[:dims],
+                    padding=pads, dilation=(1, 2, 1)[:dims], groups=2, padding_mode=mode)
+    _check_gradients(spec, batch=3, seed=dims)
 
 
 def test_input_gradient_is_conv_transpose_for_zero_padding():
     """torch's own rule: autograd picks output_padding = n − n_min."""
     spec = ConvSpec(2, 2, kernel_size=3, input_size=(8, 9), stride=(2, 3), padding=1)
-    g, w = _rng_ints(spec.output_shape, 3), _rng_ints(spec.weight_shape, 4)
+    g, w = _rng_ints((2, *spec.output_shape), 3), _rng_ints(spec.weight_shape, 4)
     op = tuple(n - m for n, m in zip(spec.input_size, transposed_size(spec)))
     assert op == (1, 2)
     assert np.array_equal(_ints(input_gradient(spec, g, w)), _ints(conv_transpose(spec, g, w, op)))
+
+
+def test_batch_shape_rules():
+    spec = ConvSpec(1, 2, kernel_size=2, input_size=4)
+    x, w, _ = integer_operands(spec, 0, batch=2)
+    g = _rng_ints((2, *spec.output_shape), 1)
+    with pytest.raises(SpecError, match="same batch axis as x"):
+        weight_gradient(spec, x, g[0])
+    with pytest.raises(SpecError, match="same batch axis as x"):
+        weight_gradient(spec, x, np.concatenate([g, g]))
+    with pytest.raises(SpecError, match=r"g.shape=\(0, 2, 3\): .*batch B ≥ 1"):
+        input_gradient(spec, g[:0], w)
+    with pytest.raises(SpecError, match=r"g.shape=\(1, 2, 2, 3\): must be \(2, 3\) or \(B, 2, 3\)"):
+        bias_gradient(spec, g[None])

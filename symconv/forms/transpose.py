@@ -1,16 +1,20 @@
 """The transposed view: Tᵀ is the transposed convolution and the input gradient; g·Pᵀ is the
 weight gradient. Everything is read off the same source table as the forward layer.
 
-With L = ⟨g, conv(x, w, b)⟩ = Σ_{o,out} g[o, out] · y[o, out] (g the upstream gradient, shape
-of y) and y = T·vec(x) + b ⊗ 1 = K·P + b:
+With L = Σ_n ⟨g_n, conv(x_n, w, b)⟩ (g the upstream gradient, shape of y; n runs over the batch
+when there is one) and y_n = T·vec(x_n) + b ⊗ 1 = K·P_n + b:
 
-    ∂L/∂x = Tᵀ·vec(g)          scatter: x̂[g(o)·C_in/groups + c, src(out, t)] += w[o, c, τ(t)] · g[o, out]
-    ∂L/∂w = g·Pᵀ  (per group)  dw[o, c, τ(t)] = Σ_out g[o, out] · x[g(o)·C_in/groups + c, src(out, t)]
-    ∂L/∂b = g·1                db[o] = Σ_out g[o, out]
+    ∂L/∂x_n = Tᵀ·vec(g_n)             scatter: x̂[g(o)·C_in/groups + c, src(out, t)] += w[o, c, τ(t)] · g_n[o, out]
+    ∂L/∂w = Σ_n g_n·P_nᵀ (per group)  dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · x_n[g(o)·C_in/groups + c, src(out, t)]
+    ∂L/∂b = Σ_n g_n·1                 db[o] = Σ_n Σ_out g_n[o, out]
+
+so the input gradient is per sample and the parameter gradients are summed over the batch, as
+autograd accumulates them. Every function takes g (and x) with or without a leading batch axis,
+like ``symconv.conv``.
 
 The scatter form is the transposed convolution (``torch.nn.functional.conv_transpose{1,2,3}d``
 with the forward layer's weight) when padding is zeros; with another padding mode src folds the
-padded positions back, so the same scatter is Tᵀ = R_ᵀ·T_zeroᵀ, the gradient through the padding map.
+padded positions back, so the same scatter is Tᵀ = Rᵀ·T_zeroᵀ, the gradient through the padding map.
 """
 
 from __future__ import annotations
@@ -35,36 +39,45 @@ from .operands import add_terms, as_object_array
 from .toeplitz import toeplitz_entries
 
 
-def _canonical(parameter: str, value: object, shape: tuple[int, ...], spec: ConvSpec, view) -> np.ndarray:
-    """Check ``value`` has ``shape`` (naming the parameter otherwise) and view it channels-first."""
+def _samples(parameter: str, value: object, shape: tuple[int, ...], spec: ConvSpec,
+             view=lambda spec, a: a) -> tuple[np.ndarray, bool]:
+    """``value`` of ``shape`` or (B, *shape) → (B, *shape) seen through ``view``, and whether it
+    was batched; SpecError naming the parameter otherwise."""
     array = as_object_array(parameter, value)
-    check_shape(parameter, array, shape, spec.layout)
-    return view(spec, array)
+    batched = array.ndim == len(shape) + 1
+    if tuple(array.shape[int(batched):]) != tuple(shape) or (batched and len(array) == 0):
+        raise SpecError(f"{parameter}.shape", tuple(array.shape),
+                        f"must be {tuple(shape)} or (B, {', '.join(map(str, shape))}) with a batch B ≥ 1 for this "
+                        f"spec ({spec.layout} layout)")
+    return view(spec, array if batched else array[None]), batched
 
 
-def _upstream(spec: ConvSpec, g: object) -> np.ndarray:
-    """g (the spec's output layout) → canonical (C_out, ∏out)."""
-    return _canonical("g", g, spec.output_shape, spec, to_canonical_output).reshape(spec.out_channels, -1)
+def _upstream(spec: ConvSpec, g: object) -> tuple[np.ndarray, bool]:
+    """g (the spec's output layout, batched or not) → canonical (B, C_out, ∏out), batched."""
+    gc, batched = _samples("g", g, spec.output_shape, spec, to_canonical_output)
+    return gc.reshape(len(gc), spec.out_channels, -1), batched
 
 
 def _scatter(spec: ConvSpec, g: np.ndarray, w: object) -> np.ndarray:
-    """Σ_{o,out,t} w[o, c, τ(t)]·g[o, out] placed at (g(o)·C_in/groups + c, src(out, t)); canonical
-    g (C_out, ∏out) → canonical x̂ (C_in, ∏in)."""
-    wf = _canonical("w", w, spec.weight_shape, spec, to_canonical_weight)
-    wf = wf.reshape(spec.out_channels, spec.in_per_group, -1)
+    """Σ_{o,out,t} w[o, c, τ(t)]·g_n[o, out] placed at (g(o)·C_in/groups + c, src(out, t)); canonical
+    g (B, C_out, ∏out) → canonical x̂ (B, C_in, ∏in)."""
+    wf = as_object_array("w", w)
+    check_shape("w", wf, spec.weight_shape, spec.layout)
+    wf = to_canonical_weight(spec, wf).reshape(spec.out_channels, spec.in_per_group, -1)
     taps = spec.pattern.weight_taps
     cg = spec.in_per_group
-    placed: dict[tuple[int, int], list] = defaultdict(list)
+    placed: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
     for o in range(spec.out_channels):
         first = spec.group_of(o) * cg
         for out, row in enumerate(spec.pattern.source_table):
             for t, src in enumerate(row):
                 if src >= 0:
                     for c in range(cg):
-                        placed[(first + c, int(src))].append(wf[o, c, taps[t]] * g[o, out])
-    x = np.empty((spec.in_channels, prod(spec.input_size)), dtype=object)
-    for index in np.ndindex(*x.shape):
-        x[index] = add_terms(placed.get(index, [0]))
+                        placed[(first + c, int(src))].append((o, c, int(taps[t]), out))
+    x = np.empty((len(g), spec.in_channels, prod(spec.input_size)), dtype=object)
+    for n, gn in enumerate(g):
+        for index in np.ndindex(*x.shape[1:]):
+            x[(n, *index)] = add_terms([wf[o, c, k] * gn[o, out] for o, c, k, out in placed.get(index, ())])
     return x
 
 
@@ -94,11 +107,24 @@ def transposed_size(spec: ConvSpec, output_padding: object = 0) -> tuple[int, ..
     return size
 
 
+def transposed_spec(spec: ConvSpec, output_padding: object = 0) -> ConvSpec:
+    """The forward layer whose Tᵀ is the transposed convolution of ``spec`` at ``output_padding``:
+    ``spec`` with input size ``transposed_size(spec, output_padding)``. Its output size can exceed
+    spec's (when output_padding ≥ stride, possible with dilation > stride); the extra outputs
+    multiply zeros."""
+    if spec.padding_mode != "zeros":
+        raise SpecError("padding_mode", spec.padding_mode,
+                        "conv_transpose is PyTorch's transposed convolution, which pads with zeros; "
+                        "use input_gradient for Tᵀ through another padding map")
+    return replace(spec, input_size=transposed_size(spec, output_padding))
+
+
 def conv_transpose(spec: ConvSpec, g: object, w: object, output_padding: object = 0) -> np.ndarray:
     """PyTorch's ``conv_transpose{1,2,3}d(g, w, stride, padding, output_padding, groups, dilation)``
     of the forward layer ``spec`` (w of the forward layer's shape), by the scatter definition.
 
-    Returns (C_in, *transposed_size(spec, output_padding)) (NHWC: channels last). Several input
+    g is (C_out, *out) or batched (B, C_out, *out) (NHWC: channels last). Returns
+    (C_in, *transposed_size(spec, output_padding)), batched like g. Several input
     sizes n give the same forward output size; ``output_padding`` picks among them exactly as in
     torch, and the result is the transposed convolution of the spec with input size n:
     Tᵀ·vec(g), zero-extending g when that spec has more outputs.
@@ -108,29 +134,28 @@ def conv_transpose(spec: ConvSpec, g: object, w: object, output_padding: object 
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
     >>> conv_transpose(spec, [[1, 10]], [[[2, 3]]]).tolist()
     [[2, 23, 30]]
+    >>> conv_transpose(spec, [[[1, 10]], [[0, 1]]], [[[2, 3]]]).tolist()   # a batch of two
+    [[[2, 23, 30]], [[0, 2, 3]]]
     """
-    if spec.padding_mode != "zeros":
-        raise SpecError("padding_mode", spec.padding_mode,
-                        "conv_transpose is PyTorch's transposed convolution, which pads with zeros; "
-                        "use input_gradient for Tᵀ through another padding map")
-    target = replace(spec, input_size=transposed_size(spec, output_padding))
-    gc = _upstream(spec, g)
-    extended = np.zeros((spec.out_channels, *target.output_size), dtype=object)
-    extended[(slice(None), *(slice(0, o) for o in spec.output_size))] = gc.reshape(
-        spec.out_channels, *spec.output_size)
-    x = _scatter(target, extended.reshape(spec.out_channels, -1), w)
-    return from_canonical_input(target, x.reshape(spec.in_channels, *target.input_size))
+    target = transposed_spec(spec, output_padding)
+    gc, batched = _upstream(spec, g)
+    extended = np.zeros((len(gc), spec.out_channels, *target.output_size), dtype=object)
+    extended[(slice(None), slice(None), *(slice(0, o) for o in spec.output_size))] = gc.reshape(
+        len(gc), spec.out_channels, *spec.output_size)
+    x = _scatter(target, extended.reshape(len(gc), spec.out_channels, -1), w)
+    x = from_canonical_input(target, x.reshape(len(gc), spec.in_channels, *target.input_size))
+    return x if batched else x[0]
 
 
 def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase | None = None) -> np.ndarray:
-    """∂⟨g, conv(x, w, b)⟩/∂x = Tᵀ·vec(g), reshaped to x's shape (the spec's layout).
+    """∂L/∂x_n = Tᵀ·vec(g_n), reshaped to x's shape (the spec's layout), per sample when g is
+    batched (B, *output_shape).
 
     Computed as a sparse product over the nonzeros of T (``toeplitz_entries``); ``matrix``
     replaces Tᵀ (shape (C_in·∏in, C_out·∏out)) to check a user's transposed matrix.
     """
-    vec_g = as_object_array("g", g)
-    check_shape("g", vec_g, spec.output_shape, spec.layout)
-    vec_g = vec_g.reshape(-1)  # vec in the layout's row-major order, matching T's rows
+    vec_g, batched = _samples("g", g, spec.output_shape, spec)
+    vec_g = vec_g.reshape(len(vec_g), -1)  # vec in the layout's row-major order, matching T's rows
     if matrix is None:
         entries = {(c, r): v for (r, c), v in toeplitz_entries(spec, w).items()}
     else:
@@ -139,18 +164,23 @@ def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase |
         entries = {k: v for k, v in np.ndenumerate(np.asarray(matrix.tolist(), dtype=object)) if v != 0}
     by_row: dict[int, list] = defaultdict(list)
     for (c, r), value in entries.items():
-        by_row[c].append(value * vec_g[r])
+        by_row[c].append((r, value))
     n_cols = spec.toeplitz_shape[1]
-    return np.array([add_terms(by_row.get(c, [0])) for c in range(n_cols)],
-                    dtype=object).reshape(spec.input_shape)
+    dx = np.array([[add_terms([value * gn[r] for r, value in by_row.get(c, ())]) for c in range(n_cols)]
+                   for gn in vec_g], dtype=object).reshape(len(vec_g), *spec.input_shape)
+    return dx if batched else dx[0]
 
 
 def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
-    """∂⟨g, conv(x, w, b)⟩/∂w = g·Pᵀ per group, reshaped to w's shape (the spec's layout):
-    dw[o, c, τ(t)] = Σ_out g[o, out] · P[(g(o)·C_in/groups + c)·∏K + t, out]."""
-    xc = _canonical("x", x, spec.input_shape, spec, to_canonical_input).reshape(spec.in_channels, -1)
-    gc = _upstream(spec, g)
-    q = _patches(spec, xc)  # (C_in, ∏K, ∏out): P in unfold order, before flattening (c, t)
+    """∂L/∂w = Σ_n g_n·P_nᵀ per group, reshaped to w's shape (the spec's layout):
+    dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · P_n[(g(o)·C_in/groups + c)·∏K + t, out].
+    x and g are both unbatched or both batched with the same B (summed, as autograd does)."""
+    xc, x_batched = _samples("x", x, spec.input_shape, spec, to_canonical_input)
+    gc, g_batched = _upstream(spec, g)
+    if x_batched != g_batched or len(xc) != len(gc):
+        raise SpecError("g.shape", np.shape(g), f"must have the same batch axis as x (x.shape="
+                        f"{np.shape(x)}): one upstream gradient per sample")
+    q = np.stack([_patches(spec, xn.reshape(spec.in_channels, -1)) for xn in xc])  # (B, C_in, ∏K, ∏out)
     cg, n_taps = spec.in_per_group, prod(spec.kernel_size)
     dw = np.empty((spec.out_channels, cg, n_taps), dtype=object)
     for o in range(spec.out_channels):
@@ -158,38 +188,43 @@ def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
         for c in range(cg):
             for t in range(n_taps):
                 dw[o, c, spec.pattern.weight_taps[t]] = add_terms(
-                    [gv * p for gv, p in zip(gc[o], q[first + c, t]) if gv != 0 and p != 0] or [0])
+                    [gv * p for gn, qn in zip(gc, q) for gv, p in zip(gn[o], qn[first + c, t])
+                     if gv != 0 and p != 0])
     return from_canonical_weight(spec, dw.reshape(spec.out_channels, cg, *spec.kernel_size))
 
 
 def bias_gradient(spec: ConvSpec, g: object) -> np.ndarray:
-    """∂⟨g, conv(x, w, b)⟩/∂b = Σ_out g[o, out], shape (C_out,)."""
-    return np.array([add_terms(list(row)) for row in _upstream(spec, g)], dtype=object)
+    """∂L/∂b = Σ_n Σ_out g_n[o, out], shape (C_out,)."""
+    gc, _ = _upstream(spec, g)
+    return np.array([add_terms(list(gc[:, o].flat)) for o in range(spec.out_channels)], dtype=object)
 
 
-def upstream_symbols(spec: ConvSpec) -> np.ndarray:
-    """Symbolic upstream gradient g_{o,i,j} in the spec's output layout."""
-    return from_canonical_output(spec, tensor_symbols("g", (spec.out_channels, *spec.output_size)))
+def upstream_symbols(spec: ConvSpec, batch: int | None = None) -> np.ndarray:
+    """Symbolic upstream gradient g_{o,i,j} in the spec's output layout; with ``batch=B`` a leading
+    axis of B samples named g_{n,o,i,j} (as ``symbols(spec, batch=B)`` names x)."""
+    leading = () if batch is None else (batch,)
+    return from_canonical_output(spec, tensor_symbols("g", (*leading, spec.out_channels, *spec.output_size)))
 
 
-def prove_transpose(spec: ConvSpec, *, matrix: sp.MatrixBase | None = None,
+def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.MatrixBase | None = None,
                     weight_grad: object = None, input_grad: object = None):
     """Prove on symbols x, w, b, g, by canonical expanded forms, that
-    (a) Tᵀ·vec(g) equals the transposed convolution by its scatter definition,
-    (b) g·Pᵀ equals ∂⟨g, conv(x, w, b)⟩/∂w (SymPy differentiation),
-    (c) Tᵀ·vec(g) equals ∂⟨g, conv(x, w, b)⟩/∂x, and g·1 equals ∂⟨g, conv⟩/∂b.
+    (a) Tᵀ·vec(g_n) equals the transposed convolution by its scatter definition,
+    (b) Σ_n g_n·P_nᵀ equals ∂L/∂w (SymPy differentiation of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩),
+    (c) Tᵀ·vec(g_n) equals ∂L/∂x_n, and Σ_n g_n·1 equals ∂L/∂b.
 
-    ``matrix`` (a claimed Tᵀ), ``weight_grad`` / ``input_grad`` (claimed gradients in the symbols
-    of ``symbols(spec)`` and ``upstream_symbols(spec)``) replace symconv's to check your own.
-    Returns a ``symconv.Proof`` whose counterexample index is (c, *in) for input-shaped forms
-    and (o, c, *k) for the weight gradient.
+    ``batch=B`` proves it for a batch of B samples (x_{n,c,…}, g_{n,o,…}), where the parameter
+    gradients are sums over the batch. ``matrix`` (a claimed Tᵀ), ``weight_grad`` / ``input_grad``
+    (claimed gradients in the symbols of ``symbols(spec, batch)`` and ``upstream_symbols(spec,
+    batch)``) replace symconv's to check your own. Returns a ``symconv.Proof`` whose counterexample
+    index is ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight gradient.
     """
     from ..proof import Proof, first_entry_difference  # proof imports forms: import late
 
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
-    x, w, b = symbols(spec)
-    g = upstream_symbols(spec)
+    x, w, b = symbols(spec, batch=batch)
+    g = upstream_symbols(spec, batch)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     loss = sp.expand(sp.Add(*[gv * yv for gv, yv in zip(g.flat, conv(spec, x, w, b).flat)]))
@@ -199,7 +234,9 @@ def prove_transpose(spec: ConvSpec, *, matrix: sp.MatrixBase | None = None,
         return np.vectorize(lambda s: loss.diff(s), otypes=[object])(array)
 
     tx = input_gradient(spec, g, w, matrix=matrix) if input_grad is None else as_object_array("input_grad", input_grad)
-    scatter = from_canonical_input(spec, _scatter(spec, _upstream(spec, g), w).reshape(spec.in_channels, *spec.input_size))
+    leading = x.shape[:x.ndim - spec.dims - 1]
+    scatter = from_canonical_input(spec, _scatter(spec, _upstream(spec, g)[0], w).reshape(
+        *leading, spec.in_channels, *spec.input_size))
     checks = {
         "transpose": lambda: (to_canonical_input(spec, scatter), to_canonical_input(spec, tx)),
         "weight_gradient": lambda: (to_canonical_weight(spec, derivative(w)),
@@ -217,8 +254,14 @@ def prove_transpose(spec: ConvSpec, *, matrix: sp.MatrixBase | None = None,
         timings[form] = time.perf_counter() - start
         if found is not None:
             break
-    statement = ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
-                 + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
-    outputs = prod(spec.input_shape) * 2 + prod(spec.weight_shape) + (spec.out_channels if spec.bias else 0)
+    if batch is None:
+        statement = ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
+                     + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
+    else:
+        statement = (f"for a batch of {batch}, L = Σ_n ⟨g_n, y_n⟩: Tᵀ·vec(g_n) = conv_transpose(g_n, w); "
+                     "Σ_n g_n·P_nᵀ = ∂L/∂w; Tᵀ·vec(g_n) = ∂L/∂x_n" + ("; Σ_n g_n·1 = ∂L/∂b" if spec.bias else ""))
+    samples = 1 if batch is None else batch
+    outputs = (samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape)
+               + (spec.out_channels if spec.bias else 0))
     return Proof(spec=spec, statement=statement, forms=tuple(checks), holds=found is None,
-                 counterexample=found, terms=spec.n_terms, outputs=outputs, timings=timings)
+                 counterexample=found, terms=samples * spec.n_terms, outputs=outputs, timings=timings)
