@@ -14,12 +14,27 @@ and U_C[(f, c), (c', i)] = [c = c']·F[f, i] (frequency-major rows). Then
 i.e. T = F* D F with the unitary F = U/√N (N = ∏n). The singular values of T are therefore the
 union over frequencies f of the singular values of the C_out×C_in matrices D_f
 (Sedghi, Gupta & Long, ICLR 2019).
+
+Exact roots of unity, and why equality of expanded forms decides the proof. For n | 24 every
+n-th root of unity lies in K = Q(ζ_24) = Q(i, √2, √3) (ζ_8 = (1 − i)/√2, ζ_12 = (√3 − i)/2,
+ζ_24 = ((√6 + √2) − (√6 − √2)·i)/4, conjugates as written with ω = exp(−2πi/n)). K has degree 8
+over Q with basis B = {1, √2, √3, √6} × {1, i}: √3 ∉ Q(√2), so [Q(√2, √3) : Q] = 4 with basis
+{1, √2, √3, √6}, and i ∉ ℝ ⊃ Q(√2, √3) doubles it. Adjoining the weights as indeterminates keeps
+B linearly independent over Q(w), so two polynomials in w with coefficients in K are equal iff,
+for every monomial m and β ∈ B, their rational coefficients of m·β agree. SymPy reaches that
+unique form: each root is built as a Q-combination of B (``roots_of_unity``); products of basis
+elements evaluate automatically to a rational times a basis element (√2·√3 = √6, √2·√6 = 2√3,
+√3·√6 = 3√2, √a·√a = a, i·i = −1); ``expand`` distributes, and Add collects equal m·β. So
+``expand(a − b) == 0`` holds iff a = b in K[w] — a decision, not a heuristic. Other sizes need
+other fields (ζ_5 needs √5 and nested √(10 + 2√5), ζ_7 a cubic irrationality) where SymPy's radicals
+have no such unique form, so they are refused (SpecError); floats remain available (exact=False).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 
 import numpy as np
@@ -32,8 +47,9 @@ from .proof import Proof, first_entry_difference
 from .spec import ConvSpec
 from .symbols import check_shape, symbols, to_canonical_weight
 
-EXACT_SIZES = (1, 2, 3, 4, 6)
-"""Sizes whose roots of unity lie in Q(i, √3): their products expand to a canonical a + b√3 + (c + d√3)i."""
+EXACT_SIZES = (1, 2, 3, 4, 6, 8, 12, 24)
+"""The sizes n | 24, whose roots of unity lie in Q(i, √2, √3), where expanded forms are canonical
+(module docstring)."""
 
 
 def require_circulant(spec: ConvSpec) -> None:
@@ -76,12 +92,33 @@ def _frequencies(spec: ConvSpec) -> np.ndarray:
     return np.array(list(np.ndindex(*spec.input_size)), dtype=np.int64).reshape(-1, spec.dims)
 
 
+def require_exact_sizes(input_size: tuple[int, ...]) -> None:
+    """SpecError unless every size divides 24 (the exact roots of unity are canonical only there)."""
+    if any(n not in EXACT_SIZES for n in input_size):
+        raise SpecError("input_size", tuple(input_size),
+                        f"exact roots of unity are used only for sizes dividing 24, {EXACT_SIZES} (their "
+                        f"roots lie in Q(i, √2, √3), where expanded forms are canonical); pass exact=False "
+                        f"for floats")
+
+
+@lru_cache(maxsize=None)
+def roots_of_unity(n: int) -> tuple[sp.Expr, ...]:
+    """(ω^0, …, ω^(n−1)), ω = exp(−2πi/n), as exact Q-combinations of {1, √2, √3, √6} × {1, i}
+    (n in EXACT_SIZES; SpecError otherwise).
+
+    >>> roots_of_unity(8)[1]
+    sqrt(2)/2 - sqrt(2)*I/2
+    """
+    require_exact_sizes((n,))
+    return tuple(sp.expand(sp.exp(-2 * sp.pi * sp.I * sp.Rational(k, n)), complex=True) for k in range(n))
+
+
 def _root(spec: ConvSpec, exponents: np.ndarray) -> sp.Expr:
-    """Π_a exp(−2πi·e_a/n_a) as an exact radical (expand(complex=True) of the exponential)."""
+    """Π_a ω_a^{e_a}, ω_a = exp(−2πi/n_a), expanded to its canonical form in Q(i, √2, √3)."""
     value = sp.Integer(1)
     for e, n in zip(exponents, spec.input_size):
-        value *= sp.exp(-2 * sp.pi * sp.I * sp.Rational(int(e) % n, n))
-    return sp.expand(value, complex=True)
+        value *= roots_of_unity(n)[int(e) % n]
+    return sp.expand(value)
 
 
 @dataclass(frozen=True)
@@ -134,10 +171,7 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
         blocks = np.fft.ifftn(h.astype(np.complex128), axes=axes) * prod(spec.input_size)
         return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
             -1, spec.out_channels, spec.in_channels), exact=False)
-    if any(n not in EXACT_SIZES for n in spec.input_size):
-        raise SpecError("input_size", spec.input_size,
-                        f"exact roots of unity are used only for sizes in {EXACT_SIZES} (their roots lie "
-                        f"in Q(i, √3), so expanded forms are canonical); pass exact=False for floats")
+    require_exact_sizes(spec.input_size)
     freqs = _frequencies(spec)
     hm = h.reshape(spec.out_channels, spec.in_channels, -1)
     blocks = np.empty((len(freqs), spec.out_channels, spec.in_channels), dtype=object)

@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
-from symconv.spectral import (dft_block_diagonalisation, is_block_circulant, kernel_symbol,
-                              prove_block_diagonalisation, singular_values)
+from symconv.spectral import (EXACT_SIZES, dft_block_diagonalisation, is_block_circulant,
+                              kernel_symbol, prove_block_diagonalisation, roots_of_unity,
+                              singular_values)
+
+BASIS = {sp.Integer(1), sp.sqrt(2), sp.sqrt(3), sp.sqrt(6)}
 
 SMALL_EXACT = [
     dict(in_channels=2, out_channels=2, kernel_size=3, input_size=4, padding=1),
@@ -21,6 +24,11 @@ SMALL_EXACT = [
     dict(in_channels=2, out_channels=2, kernel_size=3, input_size=(3, 4), padding=1, groups=2,
          convention="convolution"),
     dict(in_channels=1, out_channels=1, kernel_size=3, input_size=6, padding=2, dilation=2),
+    # Q(ζ_8) = Q(i, √2), Q(ζ_12) = Q(i, √3), and both at once (√6 appears) and ζ_24
+    dict(in_channels=2, out_channels=2, kernel_size=3, input_size=8, padding=1),
+    dict(in_channels=1, out_channels=2, kernel_size=5, input_size=12, padding=((1, 3),), layout="NHWC"),
+    dict(in_channels=2, out_channels=1, kernel_size=(2, 3), input_size=(3, 8), padding=((1, 0), (1, 1))),
+    dict(in_channels=1, out_channels=1, kernel_size=3, input_size=24, padding=2, dilation=2),
 ]
 
 
@@ -48,13 +56,37 @@ def test_n4_roots_are_plus_minus_one_and_i():
     assert sp.expand(blocks[1, 0, 0] - (w1 + sp.I * w2 - sp.I * w0)) == 0
 
 
-def test_exact_blocks_agree_with_fft():
-    spec = ConvSpec(2, 3, kernel_size=3, input_size=(3, 4), padding=1, padding_mode="circular")
+def _in_basis(value: sp.Expr) -> bool:
+    """value is written as Σ q·β, q rational, β ∈ {1, √2, √3, √6} × {1, i}: the canonical form."""
+    terms = sp.expand(value).as_coefficients_dict()
+    return all(coefficient.is_Rational and (beta in BASIS or (beta / sp.I) in BASIS)
+               for beta, coefficient in terms.items())
+
+
+@pytest.mark.parametrize("n", EXACT_SIZES)
+def test_roots_of_unity_are_canonical(n):
+    """Every ω^k is the right number, in the canonical basis; products of roots (also across sizes,
+    the 2-D case) expand back into the basis and obey ω^j·ω^k = ω^(j+k) exactly."""
+    roots = roots_of_unity(n)
+    for k, r in enumerate(roots):
+        assert _in_basis(r) and abs(complex(sp.N(r, 30)) - np.exp(-2j * np.pi * k / n)) < 1e-15
+        assert sp.expand(r**n) == 1
+    for j in range(n):
+        for k in range(n):
+            assert sp.expand(roots[j] * roots[k] - roots[(j + k) % n]) == 0
+    for m in EXACT_SIZES:
+        assert all(_in_basis(r * q) for r in roots for q in roots_of_unity(m))
+
+
+@pytest.mark.parametrize("size", [(3, 4), (8,), (12,), (3, 8)])
+def test_exact_blocks_agree_with_fft(size):
+    spec = ConvSpec(2, 3, kernel_size=3, input_size=size, padding=1, padding_mode="circular")
     w = np.random.default_rng(0).integers(-5, 6, size=spec.weight_shape)
     exact = dft_block_diagonalisation(spec, w.astype(object)).blocks
     floats = dft_block_diagonalisation(spec, w.astype(np.float64).astype(object), exact=False).blocks
     as_complex = np.vectorize(lambda v: complex(sp.N(v, 30)), otypes=[complex])(exact)
     assert np.abs(as_complex - floats).max() < 1e-12
+    assert all(_in_basis(v) for v in exact.flat)
 
 
 @st.composite
@@ -137,8 +169,30 @@ def test_non_circulant_specs_refused(kwargs, parameter):
     assert error.value.parameter == parameter
 
 
-def test_exact_sizes_rule():
-    spec = ConvSpec(1, 1, 3, 5, padding=1, padding_mode="circular")
-    with pytest.raises(SpecError, match="input_size=\\(5,\\): exact roots of unity"):
+@pytest.mark.parametrize("size", [5, 7, 9, 10, 16, (8, 5)])
+def test_exact_sizes_rule(size):
+    spec = ConvSpec(1, 1, 3, size, padding=1, padding_mode="circular")
+    with pytest.raises(SpecError, match="input_size=.*: exact roots of unity are used only for sizes dividing 24"):
         prove_block_diagonalisation(spec)
+    with pytest.raises(SpecError):
+        dft_block_diagonalisation(spec, np.ones(spec.weight_shape, dtype=object))
+    floats = dft_block_diagonalisation(spec, np.ones(spec.weight_shape, dtype=object), exact=False)
+    assert floats.blocks.shape == (np.prod(spec.input_size), 1, 1)
+
+
+def test_kernel_symbol_reads_the_first_row():
+    spec = ConvSpec(1, 1, 3, 5, padding=1, padding_mode="circular")
     assert kernel_symbol(spec, [[[1, 2, 3]]]).tolist() == [[[2, 3, 0, 0, 1]]]
+
+
+@pytest.mark.parametrize("size, coefficient", [(8, sp.sqrt(2) * sp.I), (12, sp.I)])
+def test_flipped_kernel_refuted_with_radicals(size, coefficient):
+    """T of the flipped kernel (true convolution) is circulant too, but not with these D_f: row f = 1
+    differs by (ω − ω̄)·(w_2 − w_0)·(−1), an exact element of Q(i, √2, √3)[w]."""
+    spec = ConvSpec(1, 1, kernel_size=3, input_size=size, padding=1, padding_mode="circular", bias=False)
+    flipped = ConvSpec(1, 1, kernel_size=3, input_size=size, padding=1, padding_mode="circular",
+                       bias=False, convention="convolution")
+    _, w, _ = symconv.symbols(spec)
+    proof = prove_block_diagonalisation(spec, toeplitz_matrix=symconv.toeplitz(flipped, w))
+    assert not proof.holds and proof.counterexample.index == (1, 0)
+    assert sp.expand(proof.counterexample.difference - coefficient * (w[0, 0, 2] - w[0, 0, 0])) == 0
