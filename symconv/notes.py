@@ -3,9 +3,11 @@
 Pipeline, per notebook: execute every cell in a fresh IPython kernel launched by the running
 interpreter (nbclient), read the proof summary the notebook printed (a line
 ``symconv-proofs: {"name": true, …}`` from :func:`summary_line`), and export it with nbconvert
-to HTML (MathJax), LaTeX and PDF (xelatex). Finally all chapters are merged into one "book"
-with a table of contents. Everything is written to a staging directory first and moved into
-place only when the whole build succeeded, so a failed build leaves no partial files behind.
+to HTML, LaTeX and PDF (xelatex). Finally all chapters are merged into one "book" with a table
+of contents. The HTML typesets its math offline: it loads MathJax 3 from ``html/mathjax/``, a
+copy of the component shipped by the PyPI package ``django-static-mathjax`` (no CDN).
+Everything is written to a staging directory first and moved into place only when the whole
+build succeeded, so a failed build leaves no partial files behind.
 
 This module imports nbconvert/nbclient only inside the build functions: a notebook may import
 ``symconv.notes`` for :func:`summary_line` without paying for them.
@@ -14,6 +16,7 @@ This module imports nbconvert/nbclient only inside the build functions: a notebo
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -38,6 +41,14 @@ BOOK_TITLE = "symconv lecture notes: convolution layers as matrices, proved"
 CELL_TIMEOUT = 300
 
 _PANDOC_HINT = "pandoc (Debian package 'pandoc')"
+
+MATHJAX_PACKAGE = "django-static-mathjax"
+"""The PyPI distribution that ships MathJax 3 (import name ``mathjax``, no dependencies)."""
+MATHJAX_COMPONENT = "tex-svg-full.js"
+"""One self-contained file: TeX input with every extension, SVG output (no web fonts to load,
+which a browser refuses for pages opened from file://)."""
+MATHJAX_DIR = "mathjax"
+"""Where the HTML pages find MathJax, relative to the ``html/`` output directory."""
 
 
 class NotesError(RuntimeError):
@@ -218,12 +229,14 @@ def _failed_cell(nb) -> int | None:
 # ---- export ------------------------------------------------------------------------------------------
 # Extends nbconvert's LaTeX article template: matrices wider than amsmath's default of 10
 # columns; a math output wider than the line (a big matrix) is scaled down to fit by symconv's
-# \symconvfit; code in a monospace font that has the Unicode of proof summaries; chapters are
+# \symconvfit; long align* derivations may break across pages; code in a monospace font that has the Unicode of proof summaries; chapters are
 # unnumbered, the book is numbered and has a table of contents; titles may hold Markdown math.
 _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* block packages *))((( super() )))
 \setcounter{MaxMatrixCols}{64}
 \setlength{\arraycolsep}{2.5pt}
+\allowdisplaybreaks
+\usepackage{arydshln}% dashed block rules (latex_matrix rules="dashed"); after array
 ((( resources.symconv_fit_macro )))
 % Proof summaries print ∂, ⟨⟩, ᵀ: Latin Modern Mono lacks them, DejaVu Sans Mono has them.
 \ifPDFTeX\else\IfFontExistsTF{DejaVu Sans Mono}{\setmonofont{DejaVu Sans Mono}[Scale=0.85]}{}\fi
@@ -246,13 +259,63 @@ _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 """
 
 
+# Extends nbconvert's JupyterLab HTML template: MathJax 3 from the copy beside the pages instead
+# of MathJax 2 from a CDN, configured like nbconvert's ($…$ inline, environments typeset); no
+# require.js or mermaid (the notes use neither, and both would be fetched from a CDN).
+_HTML_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}
+<script>
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+        processEscapes: true, processEnvironments: true, tags: 'ams'},
+  svg: {fontCache: 'global'}
+};
+</script>
+<script id="MathJax-script" src="{{ resources.symconv_mathjax }}"></script>
+<style type="text/css">
+/* a matrix wider than the window scrolls instead of running under the next cell */
+.jp-RenderedLatex, .jp-RenderedMarkdown { overflow-x: auto; overflow-y: hidden; }
+</style>
+{%- endblock html_head_js_mathjax -%}
+"""
+
+
+def mathjax_files() -> dict[str, Path]:
+    """The MathJax files the HTML pages load: {path below html/: installed file}.
+
+    Raises NotesError naming the package to install when it is missing.
+    """
+    found = importlib.util.find_spec("mathjax")
+    roots = list(found.submodule_search_locations or []) if found else []
+    for root in roots:
+        base = Path(root) / "static" / "mathjax"
+        files = {f"{MATHJAX_DIR}/{MATHJAX_COMPONENT}": base / "es5" / MATHJAX_COMPONENT,
+                 f"{MATHJAX_DIR}/LICENSE": base / "LICENSE"}
+        if all(path.is_file() for path in files.values()):
+            return files
+    raise NotesError(f"HTML notes need MathJax: pip install {MATHJAX_PACKAGE} "
+                     "(or pip install 'symconv[notes]')")
+
+
+def _html_exporter():
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(extra_loaders=[DictLoader({"symconv_notes.html.j2": _HTML_TEMPLATE})],
+                        template_file="symconv_notes.html.j2")
+
+
 def _latex_exporter(pdf: bool):
     from jinja2 import DictLoader
     from nbconvert import LatexExporter, PDFExporter
 
     cls = PDFExporter if pdf else LatexExporter
+    # raw_mimetypes: the PDF exporter would keep only raw cells of type application/pdf and so
+    # drop the book's \clearpage between chapters.
     exporter = cls(extra_loaders=[DictLoader({"symconv_notes.tex.j2": _TEMPLATE})],
-                   template_file="symconv_notes.tex.j2")
+                   template_file="symconv_notes.tex.j2", raw_mimetypes=["text/latex", ""])
     if pdf:
         exporter.latex_command = ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "{filename}"]
     return exporter
@@ -286,13 +349,13 @@ def title_of(nb, fallback: str) -> str:
 
 def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
            chapter: bool = True) -> list[Path]:
-    """Write ``name`` in each format below ``staging``: html/NAME.html, latex/NAME/NAME.tex (+
-    figures), pdf/NAME.pdf. Returns the paths written (relative to ``staging``)."""
-    from nbconvert import HTMLExporter
-
+    """Write ``name`` in each format below ``staging``: html/NAME.html (loading MathJax from
+    html/mathjax/, which :func:`build` writes), latex/NAME/NAME.tex (+ figures), pdf/NAME.pdf.
+    Returns the paths written (relative to ``staging``)."""
     nb = _for_export(nb, title, chapter)
     resources = {"metadata": {"name": name}, "symconv_toc": not chapter,
-                 "symconv_fit_macro": FIT_MACRO}
+                 "symconv_fit_macro": FIT_MACRO,
+                 "symconv_mathjax": f"{MATHJAX_DIR}/{MATHJAX_COMPONENT}"}
     written: list[Path] = []
 
     def put(relative: str, data: bytes) -> None:
@@ -302,7 +365,7 @@ def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
         written.append(Path(relative))
 
     if "html" in formats:
-        html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, copy.deepcopy(resources))
+        html, _ = _html_exporter().from_notebook_node(nb, copy.deepcopy(resources))
         put(f"html/{name}.html", html.encode())
     if "latex" in formats:
         tex, extra = _latex_exporter(pdf=False).from_notebook_node(nb, copy.deepcopy(resources))
@@ -346,10 +409,15 @@ def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[s
     does not hold.
     """
     out = Path(out)
+    mathjax = mathjax_files() if "html" in formats else {}  # fail before executing anything
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".symconv-notes-", dir=out))
     try:
         chapters, executed, written = [], [], []
+        for relative, source in mathjax.items():
+            (staging / "html" / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, staging / "html" / relative)
+            written.append(Path("html") / relative)
         for number, path in enumerate(notebooks, 1):
             start = time.perf_counter()
             nb = execute(path, timeout)

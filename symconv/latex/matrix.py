@@ -3,8 +3,12 @@
 A matrix prints as a bracketed ``array`` (or ``bmatrix`` when it is small and unstructured),
 so arbitrarily wide matrices compile without ``\\setcounter{MaxMatrixCols}``. Block structure
 is drawn with column rules ``|`` and ``\\hline``: ``blocks=(r, c)`` separates every r rows and
-every c columns; a list of such pairs, coarsest first, draws nested levels (``||`` and
-``\\hline\\hline`` where a coarse and a fine boundary coincide).
+every c columns; a list of such pairs, coarsest first, draws nested levels. With
+``rules="double"`` (the default) a boundary of the coarsest level is a double rule (``||``,
+``\\hline\\hline``) and a finer one a single rule; MathJax draws every double rule as a single
+one, so for HTML use ``rules="dashed"``: the coarsest level solid (``|``, ``\\hline``), finer
+levels dashed (``:``, ``\\hdashline``), which MathJax draws natively and LaTeX with
+``\\usepackage{arydshln}`` (TeX Live's latex-extra; load it after ``array``).
 
 Above ``max_rows`` / ``max_cols`` the middle is elided: the first and last rows (columns) are
 kept, whole blocks where a block fits, with ``\\vdots`` / ``\\cdots`` between and ``\\ddots``
@@ -21,12 +25,14 @@ import numpy as np
 from ..errors import SpecError
 from .expr import latex_expr
 
-__all__ = ["latex_matrix", "BMATRIX_MAX_COLS"]
+__all__ = ["latex_matrix", "BMATRIX_MAX_COLS", "RULE_STYLES"]
 
 BMATRIX_MAX_COLS = 10
 """amsmath's default MaxMatrixCols: wider matrices are printed as arrays."""
 
 Blocks = tuple[int | None, int | None] | Sequence[tuple[int | None, int | None]] | None
+
+RULE_STYLES = ("double", "dashed")
 
 
 def _levels(blocks: Blocks, n: int, axis: int) -> list[int]:
@@ -60,13 +66,20 @@ def _shown(n: int, limit: int | None, sizes: list[int], parameter: str) -> list[
     return [*range(head), None, *range(n - tail, n)]
 
 
-def _rules(shown: list[int | None], sizes: list[int]) -> list[int]:
-    """Number of rules (0–2) before each shown index: the block boundaries between neighbours
-    (beside the elision, the boundary between the shown index and its hidden neighbour)."""
-    rules = [0]
+def _rules(shown: list[int | None], sizes: list[int], style: str, axis: int) -> list[str]:
+    """The rule before each shown index ('' for none) at the block boundaries between
+    neighbours (beside the elision, the boundary between the shown index and its hidden
+    neighbour). "double": one rule per level that has a boundary there, at most two;
+    "dashed": solid where the coarsest level has a boundary, else dashed."""
+    solid, dashed = ("|", ":") if axis == 1 else (r"\hline ", r"\hdashline ")
+    rules = [""]
     for before, index in zip(shown, shown[1:]):
         position = before + 1 if index is None else index
-        rules.append(min(2, sum(1 for size in sizes if position % size == 0)))
+        levels = [level for level, size in enumerate(sizes) if position % size == 0]
+        if style == "double":
+            rules.append(solid * min(2, len(levels)))
+        else:
+            rules.append("" if not levels else solid if levels[0] == 0 else dashed)
     return rules
 
 
@@ -76,11 +89,12 @@ def _entry(value: Any, zero: str, entry: Callable[[Any], str]) -> str:
 
 def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
                  max_cols: int | None = None, blocks: Blocks = None,
-                 entry: Callable[[Any], str] = latex_expr) -> str:
+                 entry: Callable[[Any], str] = latex_expr, rules: str = "double") -> str:
     r"""LaTeX of a matrix (SymPy dense or sparse, NumPy array, or nested lists).
 
     ``zero`` replaces zero entries; ``max_rows``/``max_cols`` elide the middle of larger
-    matrices; ``blocks`` draws the block structure (see the module docstring); ``entry``
+    matrices; ``blocks`` draws the block structure and ``rules`` (``"double"`` or
+    ``"dashed"``) how nested levels are told apart (see the module docstring); ``entry``
     prints a nonzero entry (numeric-order polynomials by default).
 
     >>> print(latex_matrix([[1, 0], [0, 2]]))
@@ -91,6 +105,8 @@ def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
     shape = getattr(M, "shape", None) or np.shape(np.asarray(M, dtype=object))
     if len(shape) != 2:
         raise SpecError("M.shape", tuple(shape), "must be a 2-D matrix")
+    if rules not in RULE_STYLES:
+        raise SpecError("rules", rules, "must be 'double' or 'dashed'")
     n_rows, n_cols = int(shape[0]), int(shape[1])
     if n_rows == 0 or n_cols == 0:
         raise SpecError("M.shape", (n_rows, n_cols), "must have at least one row and one column")
@@ -99,7 +115,7 @@ def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
     row_sizes, col_sizes = _levels(blocks, n_rows, 0), _levels(blocks, n_cols, 1)
     rows = _shown(n_rows, max_rows, row_sizes, "max_rows")
     cols = _shown(n_cols, max_cols, col_sizes, "max_cols")
-    row_rules, col_rules = _rules(rows, row_sizes), _rules(cols, col_sizes)
+    row_rules, col_rules = _rules(rows, row_sizes, rules, 0), _rules(cols, col_sizes, rules, 1)
 
     lines = []
     for r, rule in zip(rows, row_rules):
@@ -107,9 +123,9 @@ def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
             cells = [r"\ddots" if c is None else r"\vdots" for c in cols]
         else:
             cells = [r"\cdots" if c is None else _entry(get((r, c)), zero, entry) for c in cols]
-        lines.append(r"\hline " * rule + " & ".join(cells))
+        lines.append(rule + " & ".join(cells))
     body = r" \\ ".join(lines)
     if not row_sizes and not col_sizes and len(cols) <= BMATRIX_MAX_COLS:
         return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
-    spec = "".join("|" * rule + "c" for rule in col_rules)
+    spec = "".join(rule + "c" for rule in col_rules)
     return rf"\left[\begin{{array}}{{@{{}}{spec}@{{}}}} {body} \end{{array}}\right]"
