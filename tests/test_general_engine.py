@@ -118,7 +118,10 @@ def test_implied_certificates():
     s, d, m, F = integer_symbols("s d m F")
     assert implied(s * j + d * t, [s - 1, d - 1, j, t])[0]
     assert not implied(s * j - d * t, [s - 1, d - 1, j, t])[0]
-    assert implied(n - 1 - j, [m - 1 - j, n - m])[0] is False  # needs an elimination
+    ok, note = implied(n - 1 - j, [m - 1 - j, n - m])  # a linear combination of two atoms
+    assert ok and "Fourier" in note
+    assert implied(n - j, [m - 1 - j])[0] is False
+    assert implied(s * n - 1 - j, [m - 1 - j, n - m, s - 1])[0] is False  # nonlinear: elimination
     assert implied(n - 1 - j, [m - 1 - j, n - m], [(j, m - 1 - j), (n, n - m)])[0]
 
 

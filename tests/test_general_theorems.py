@@ -22,6 +22,8 @@ RULES = {
     "definition of the circulant generator", "definition of the transposed convolution",
     "theorem toeplitz (layer 2, input σ(y₁))", "σ acts elementwise",
     "theorem toeplitz (layer 1), congruence under σ", "definition of the FC network",
+    "lemmas (padding map, output size)", "substitution of the entry formulas",
+    "hypotheses and lemma (output size: window)",
 }
 
 CASES = ([(t, d, {}) for t in ("toeplitz", "im2col", "transpose", "circulant", "nonlinear")
@@ -33,7 +35,7 @@ def _assert_fully_checked(derivation) -> None:
     assert derivation.failure is None
     assert derivation.core_checks or derivation.theorem == "nonlinear"
     for step in derivation.steps:
-        assert step.rule in RULES or step.rule.startswith("output size"), step.rule
+        assert step.rule in RULES or step.rule.startswith(("output size", "padding map")), step.rule
         assert step.justification
         assert step.symbolic is True
         assert len(step.concrete) == derivation.instances

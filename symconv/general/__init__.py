@@ -22,6 +22,7 @@ THEOREMS = {
     "im2col": theorems.im2col,
     "transpose": theorems.transpose,
     "circulant": theorems.circulant,
+    "padding": theorems.padding,
     "nonlinear": theorems.nonlinear,
 }
 """name → theorem function(dims, **options) returning a Derivation."""

@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from ..spec import ConvSpec
 from .evaluate import EvaluationError, evaluate
 
 
@@ -95,3 +96,43 @@ def _conv_transpose(spec, gamma, w):
         return conv_transpose(spec, gamma, w, output_padding=padding)
     except SpecError:
         return None
+
+
+def compare_padding(instance, setting, t0, rp) -> str | None:
+    """T (the mode's), T0 (no padding, on the padded input) and R (from the core's padding
+    map ``AxisPattern.source``) by the general formulas against symconv, and T = T0·R in symconv."""
+    from ..forms import toeplitz
+    problem = compare_toeplitz(instance, setting)
+    if problem:
+        return problem
+    layer, env = setting.layer, instance.env()
+    spec = layer.spec(instance.values)
+    w = tensor_array(env, str(layer.w.label), spec.weight_shape)
+    padded = tuple(n + b + a for n, (b, a) in zip(spec.input_size, spec.padding))
+    valid = ConvSpec(spec.in_channels, spec.out_channels, spec.kernel_size, padded,
+                     stride=spec.stride, dilation=spec.dilation, groups=spec.groups, bias=False)
+    core_t0 = toeplitz(valid, w)
+    core_r = padding_matrix(spec)
+    if core_t0 * core_r != toeplitz(spec, w):
+        return "symconv.toeplitz differs from T0·R built by symconv"
+    for name, definition, matrix in (("T0", t0, core_t0), ("Rp", rp, core_r)):
+        shape = tuple(int(evaluate(sp.Mul(*(r for _, r in slot)), env)) for slot in definition.slots)
+        problem = compare_matrix(env.tensors[name], matrix, shape, name)
+        if problem:
+            return problem
+    return None
+
+
+def padding_matrix(spec) -> sp.SparseMatrix:
+    """R[(c, r), (c, i)] = Π_a [src_a(r_a − p_a) = i_a], src from ``spec.pattern``'s axes."""
+    axes = spec.pattern.axes
+    padded = [axis.size + axis.pad_before + axis.pad_after for axis in axes]
+    entries = {}
+    rows_per_channel, cols_per_channel = int(np.prod(padded)), int(np.prod(spec.input_size))
+    for c in range(spec.in_channels):
+        for flat, position in enumerate(product(*(range(n) for n in padded))):
+            source = [int(axis.source(r - axis.pad_before)) for axis, r in zip(axes, position)]
+            column = int(np.ravel_multi_index(source, spec.input_size))
+            entries[(c * rows_per_channel + flat, c * cols_per_channel + column)] = 1
+    return sp.SparseMatrix(spec.in_channels * rows_per_channel,
+                           spec.in_channels * cols_per_channel, entries)

@@ -20,7 +20,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .expr import Iverson
+from .expr import Iverson, SourceMap
 
 
 class EvaluationError(ValueError):
@@ -126,6 +126,8 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
     if e is sp.true or e is sp.false:
         value = bool(e)
         return lambda env: value
+    if isinstance(e, SourceMap):
+        return compile_expr(e.piecewise())
     if isinstance(e, sp.floor):
         inner = compile_expr(e.args[0])
         return lambda env: math.floor(inner(env))

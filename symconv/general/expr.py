@@ -3,7 +3,7 @@
 Expressions are SymPy trees over *integer* symbols (``integer=True`` only — never
 ``nonnegative=True``, which makes ``Sum.change_index`` drop conditions) built from finite
 ``Sum``s, ``KroneckerDelta``, the Iverson bracket ``Iverson(cond)`` = [cond] ∈ {0, 1},
-``Indexed`` tensor entries, ``floor`` and ``Mod``.
+``Indexed`` tensor entries, ``floor``, ``Mod`` and the padding maps ``SourceMap``.
 
 ``canonical(e)`` is the form in which two expressions are compared (``same``):
 
@@ -50,6 +50,54 @@ class Iverson(sp.Function):
 
     def _latex(self, printer):
         return r"\left[" + latex_condition(self.args[0], printer) + r"\right]"
+
+
+class SourceMap(sp.Function):
+    """src(u, n) of a padding mode, one opaque integer function whose case table is
+    ``piecewise()``. SymPy folds a Piecewise inside a Sum into Piecewise-of-products (and
+    could pull conditions on the summation dummy out of the sum), so the table never enters
+    the derivation's tree: only the evaluator and the case-split lemma open it."""
+
+    is_integer = True
+    nargs = 2
+    symbol = "src"
+
+    @staticmethod
+    def table(u: sp.Expr, n: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+    def piecewise(self) -> sp.Expr:
+        return self.table(*self.args)
+
+    def _latex(self, printer):
+        u, n = (printer._print(a) for a in self.args)
+        return rf"\operatorname{{{self.symbol}}}_{{{n}}}\left({u}\right)"
+
+
+class Reflect(SourceMap):
+    """Mirror without repeating the edge: −u if u < 0, 2(n − 1) − u if u ≥ n, else u."""
+
+    symbol = "refl"
+
+    @staticmethod
+    def table(u, n):
+        return sp.Piecewise((-u, u < 0), (2 * (n - 1) - u, u >= n), (u, True))
+
+
+class Replicate(SourceMap):
+    """Clamp to the input: 0 if u < 0, n − 1 if u ≥ n, else u."""
+
+    symbol = "clamp"
+
+    @staticmethod
+    def table(u, n):
+        return sp.Piecewise((0, u < 0), (n - 1, u >= n), (u, True))
+
+
+def claimed_map(formula: sp.Expr, u: sp.Symbol, n: sp.Symbol) -> type[SourceMap]:
+    """A SourceMap class whose table is a user's formula in the symbols u and n."""
+    table = staticmethod(lambda a, b: sp.sympify(formula).xreplace({u: a, n: b}))
+    return type("ClaimedSource", (SourceMap,), {"table": table, "symbol": "src"})
 
 
 def in_range(u: sp.Expr, low: sp.Expr, high: sp.Expr) -> sp.Expr:
@@ -188,7 +236,7 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         return sp.Piecewise(*((canonical(v, depth), c) for v, c in expr.args))
     if isinstance(expr, sp.Indexed):
         return expr.base[tuple(sp.expand(canonical(i, depth)) for i in expr.indices)]
-    if isinstance(expr, (sp.floor, sp.Mod)) or isinstance(expr, sp.core.function.AppliedUndef):
+    if isinstance(expr, (sp.floor, sp.Mod, SourceMap)) or isinstance(expr, sp.core.function.AppliedUndef):
         return expr.func(*(sp.expand(canonical(a, depth)) for a in expr.args))
     return expr
 

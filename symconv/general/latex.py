@@ -23,6 +23,7 @@ BASES = {
     "Tx": r"(T \operatorname{vec} x)", "gamma": r"\gamma", "vgamma": r"\operatorname{vec}(\gamma)",
     "vz": r"\operatorname{vec}(z)", "Gamma": r"\Gamma", "KP": r"(K P)",
     "N": r"\bigl(T^{(2)} \sigma(T \operatorname{vec} x)\bigr)",
+    "T0": r"T^{0}", "Rp": "R", "T0R": r"(T^{0} R)",
 }
 SYMBOLS = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 

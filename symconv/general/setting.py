@@ -8,6 +8,13 @@ d_a, padding p_a before and q_a after, output size
 
 Channels: G groups, Ci input and Co output channels per group (C_in = G·Ci, C_out = G·Co).
 An output channel o has the mixed-radix digits (g, h): o = g·Co + h, its group is g.
+
+Padding modes (DESIGN.md): position u_a = s_a·j_a + d_a·t_a − p_a reads input index src(u_a),
+
+    zeros      u (the range bracket [0 ≤ u ≤ n − 1] is the zero padding)
+    circular   u mod n                                   (valid for p, q ≤ n)
+    reflect    −u if u < 0; 2(n − 1) − u if u ≥ n; else u  (valid for p, q ≤ n − 1)
+    replicate  0 if u < 0; n − 1 if u ≥ n; else u
 """
 
 from __future__ import annotations
@@ -22,13 +29,29 @@ import sympy as sp
 
 from ..spec import ConvSpec
 from .evaluate import Env, EvaluationError, array_tensor, evaluate
-from .expr import brackets, in_range, integer_symbols
+from .expr import Reflect, Replicate, brackets, claimed_map, in_range, integer_symbols
 from .rules import Definition, flatten
 from .derivation import Instance
 
 #: ranges drawn per dimension count: n, k, s, d, p/q, channels per group, groups
 DRAW_LIMITS = {1: (7, 4, 3, 3, 3, 2, 2), 2: (5, 3, 2, 2, 2, 2, 2), 3: (4, 2, 2, 2, 1, 1, 2)}
 VALUES = (-4, 4)
+
+
+def source_map(mode: str, u: sp.Expr, n: sp.Expr) -> sp.Expr:
+    """src(u) of the padding mode (see the module docstring)."""
+    if mode == "circular":
+        return sp.Mod(u, n)
+    if mode == "reflect":
+        return Reflect(u, n)
+    if mode == "replicate":
+        return Replicate(u, n)
+    return u
+
+
+def mode_bounds(mode: str, n: sp.Expr) -> sp.Expr | None:
+    """The largest padding the mode accepts (PyTorch): n − 1 reflect, n circular, else None."""
+    return {"reflect": n - 1, "circular": n}.get(mode)
 
 
 def axis_names(base: str, dims: int) -> str:
@@ -43,6 +66,11 @@ class Layer:
     dims: int
     padding_mode: str = "zeros"
     tag: str = ""
+    same: bool = False
+    """stride 1 and p + q = d·(k − 1) (the circulant setting: m = n)."""
+    claimed_source: sp.Expr | None = None
+    """src(u) in T's entry, an expression in the 1-D symbols u and n (a claim; the definition of
+    the convolution keeps the mode's own src)."""
 
     def __post_init__(self) -> None:
         D, t = self.dims, self.tag
@@ -91,24 +119,42 @@ class Layer:
         t = self.t[a] if t is None else t
         return self.s[a] * j + self.d[a] * t - self.p[a]
 
-    def source(self, a: int) -> sp.Expr:
-        """src(u_a): u_a for zeros padding (the range is the bracket), u_a mod n_a for circular."""
-        u = self.position(a)
-        return sp.Mod(u, self.n[a]) if self.padding_mode == "circular" else u
+    def source(self, a: int, u: sp.Expr | None = None) -> sp.Expr:
+        """src(u_a) of the layer's padding mode (``source_map``), at u_a = position(a) by default."""
+        return source_map(self.padding_mode, self.position(a) if u is None else u, self.n[a])
 
     def tap_sum(self, body: sp.Expr) -> sp.Expr:
         return sp.Sum(body, *((t, 0, k - 1) for t, k in zip(self.t, self.k)))
 
     # ---- formulas ----------------------------------------------------------------------------
+    def entry_source(self, a: int, u: sp.Expr | None = None) -> sp.Expr:
+        """src(u_a) as T's entry uses it: the claimed source if given, else the mode's."""
+        u = self.position(a) if u is None else u
+        one = Layer(1)
+        if self.claimed_source is None or sp.sympify(self.claimed_source) == source_map(
+                self.padding_mode, one.u[0], one.n[0]):
+            return self.source(a, u)
+        return self.claimed_map(u, self.n[a])
+
+    @cached_property
+    def claimed_map(self) -> type:
+        one = Layer(1)
+        return claimed_map(self.claimed_source, one.u[0], one.n[0])
+
     def entry(self) -> sp.Expr:
         """T[(g,h,j),(c,i)] = δ(⌊c/Ci⌋, g)·Σ_t w[o, c − g·Ci, t]·Π_a δ(i_a, src(u_a))."""
-        pattern = sp.Mul(*(sp.KroneckerDelta(i, self.source(a)) for a, i in enumerate(self.i)))
+        pattern = sp.Mul(*(sp.KroneckerDelta(i, self.entry_source(a)) for a, i in enumerate(self.i)))
         return sp.KroneckerDelta(sp.floor(self.c / self.Ci), self.g) * self.tap_sum(
             self.w[(self.o, self.c - self.g * self.Ci, *self.t)] * pattern)
 
     def definition_body(self) -> sp.Expr:
-        """y[o, j] = Σ_{c'} Σ_t w[o, c', t]·x̃[g·Ci + c', u(j, t)] (zero padding)."""
-        read = self.xt[(self.g * self.Ci + self.cp, *(self.position(a) for a in range(self.dims)))]
+        """y[o, j] = Σ_{c'} Σ_t w[o, c', t]·x̃[g·Ci + c', u(j, t)] (zero padding), or
+        Σ_{c'} Σ_t w[o, c', t]·x[g·Ci + c', src(u(j, t))] (the other padding modes)."""
+        if self.padding_mode == "zeros":
+            read = self.xt[(self.g * self.Ci + self.cp,
+                            *(self.position(a) for a in range(self.dims)))]
+        else:
+            read = self.x[(self.g * self.Ci + self.cp, *(self.source(a) for a in range(self.dims)))]
         return sp.Sum(self.w[(self.o, self.cp, *self.t)] * read, (self.cp, 0, self.Ci - 1),
                       *((t, 0, k - 1) for t, k in zip(self.t, self.k)))
 
@@ -135,14 +181,18 @@ class Layer:
 
     # ---- hypotheses --------------------------------------------------------------------------
     def size_hypotheses(self) -> list[sp.Basic]:
-        """Sizes ≥ 1, paddings ≥ 0, the dilated kernel fits the padded input, m ≥ 1."""
+        """Sizes ≥ 1, paddings ≥ 0 (at most the mode's bound), the dilated kernel fits the padded
+        input, m ≥ 1; s = 1 and p + q = d·(k − 1) for ``same``."""
         hyps: list[sp.Basic] = [sp.Ge(self.G, 1), sp.Ge(self.Ci, 1), sp.Ge(self.Co, 1)]
         for a in range(self.dims):
             n, k, s, d, p, q = (z[a] for z in (self.n, self.k, self.s, self.d, self.p, self.q))
             hyps += [sp.Ge(n, 1), sp.Ge(k, 1), sp.Ge(s, 1), sp.Ge(d, 1), sp.Ge(p, 0), sp.Ge(q, 0),
                      sp.Le(d * (k - 1) + 1, n + p + q), sp.Ge(self.m[a], 1)]
-            if self.padding_mode == "circular":
-                hyps += [sp.Eq(s, 1), sp.Eq(p + q, d * (k - 1)), sp.Le(p, n), sp.Le(q, n)]
+            bound = mode_bounds(self.padding_mode, n)
+            if bound is not None:
+                hyps += [sp.Le(p, bound), sp.Le(q, bound)]
+            if self.same:
+                hyps += [sp.Eq(s, 1), sp.Eq(p + q, d * (k - 1))]
         return hyps
 
     def index_hypotheses(self) -> list[sp.Basic]:
@@ -168,15 +218,15 @@ class Layer:
             while True:
                 n, k = (rng.randint(1, n_max) if inputs is None else inputs[a]), rng.randint(1, k_max)
                 d = rng.randint(1, d_max)
-                if self.padding_mode == "circular":
+                bound = mode_bounds(self.padding_mode, n)
+                pad = p_max if bound is None else min(p_max, bound)
+                if self.same:
                     s, total = 1, d * (k - 1)
                     p = rng.randint(0, total)
                     q = total - p
-                    if p > n or q > n:
-                        continue
                 else:
-                    s, p, q = rng.randint(1, s_max), rng.randint(0, p_max), rng.randint(0, p_max)
-                if d * (k - 1) + 1 <= n + p + q:
+                    s, p, q = rng.randint(1, s_max), rng.randint(0, pad), rng.randint(0, pad)
+                if (bound is None or max(p, q) <= bound) and d * (k - 1) + 1 <= n + p + q:
                     break
             for z, value in zip((self.n, self.k, self.s, self.d, self.p, self.q), (n, k, s, d, p, q)):
                 values[z[a]] = value

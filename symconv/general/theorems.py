@@ -13,7 +13,9 @@ import sympy as sp
 from . import core, rules
 from .arith import implied
 from .derivation import Derivation, Prover
-from .expr import Iverson, brackets, condition_atoms, in_range, integer_symbols
+from .expr import Iverson, SourceMap, brackets, condition_atoms, in_range, integer_symbols
+from ..errors import SpecError
+from ..pattern import PADDING_MODES
 from .setting import ConvSetting, Layer, axis_names
 
 
@@ -86,6 +88,70 @@ def output_size_lemmas(prover: Prover, layer: Layer, out_sizes, atoms) -> None:
                      Iverson(top), sp.Integer(1), check_top, [], part="output size")
 
 
+def source_range_lemmas(prover: Prover, layer: Layer, atoms) -> None:
+    """For every axis: src (T's entry's) maps the padded range −p ≤ u ≤ n + q − 1 into the
+    input, [0 ≤ src(u) ≤ n − 1] = 1 — so x[c, src(u)] exists (``source_in_range``)."""
+    for a in range(layer.dims):
+        u, n, p, q = layer.u[a], layer.n[a], layer.p[a], layer.q[a]
+        source = layer.entry_source(a, u)
+        axis = f" (axis {a + 1})" if layer.dims > 1 else ""
+        prover.lemma("padding map: the source lies in the input" + axis,
+                     f"for -p <= u <= n + q - 1, case by case of src ({layer.padding_mode})",
+                     in_range(source, 0, n - 1), sp.Integer(1),
+                     partial(source_in_range, source, n, list(atoms) + [u + p, n + q - 1 - u]),
+                     [(u, -p, n + q - 1)], part="padding map")
+
+
+def source_in_range(source: sp.Expr, n: sp.Expr, atoms) -> tuple[bool, str]:
+    """0 ≤ src ≤ n − 1 from the atoms: u mod n by division with remainder (n ≥ 1); a
+    Piecewise case by case — branch b under its condition and the negations of the earlier
+    conditions (¬(a ≥ 0) ⟺ −a − 1 ≥ 0 over the integers), each goal by ``arith.implied``."""
+    if isinstance(source, sp.Mod):
+        ok, why = implied(source.args[1] - 1, atoms)
+        return ok and source.args[1] == n, f"division with remainder by {source.args[1]} ({why})"
+    while isinstance(source, SourceMap):
+        source = source.piecewise()
+    branches = source.args if isinstance(source, sp.Piecewise) else ((source, sp.true),)
+    earlier: list[sp.Expr] = []
+    notes = []
+    for value, cond in branches:
+        try:
+            own = condition_atoms(cond)
+        except ValueError:
+            return False, f"the condition {cond} is not a conjunction of inequalities"
+        for goal in (value, n - 1 - value):
+            ok, why = implied(goal, list(atoms) + earlier + own)
+            if not ok:
+                return False, f"case {cond}: {goal} >= 0 does not follow ({why})"
+            notes.append(f"case {cond}: {why}")
+        if len(own) > 1:
+            return False, f"the negation of {cond} is not a conjunction"
+        earlier += [-a - 1 for a in own]
+    return True, "; ".join(notes)
+
+
+def _source_ranges(expr: sp.Basic, layer: Layer) -> sp.Expr:
+    """[0 ≤ src(u_a) ≤ n_a − 1] = 1 in a term summing t_a over [0, k_a − 1]: u_a lies in the
+    padded range (lemma: output size, window) and src maps it into the input (lemma: padding map)."""
+    keys = [(a, in_range(layer.entry_source(a), 0, n - 1)) for a, n in enumerate(layer.n)]
+    out, used = [], False
+    for m, limits in rules.terms(expr):
+        factors = []
+        for factor in sp.Mul.make_args(m):
+            axis = next((a for a, key in keys if isinstance(factor, Iverson)
+                         and rules.same(factor, key)), None)
+            if axis is None:
+                factors.append(factor)
+                continue
+            if (layer.t[axis], 0, layer.k[axis] - 1) not in [tuple(l) for l in limits]:
+                raise rules.RuleError(f"{layer.t[axis]} is not summed over [0, {layer.k[axis] - 1}]")
+            used = True
+        out.append((sp.Mul(*factors), limits))
+    if not used:
+        raise rules.RuleError("no bracket [0 <= src(u) <= n - 1] to discharge")
+    return rules.from_terms(out)
+
+
 def _statement_hypotheses(layer: Layer) -> list[sp.Basic]:
     return layer.size_hypotheses() + layer.index_hypotheses()
 
@@ -95,11 +161,18 @@ def _size_definitions(layer: Layer, out_sizes) -> list[tuple[sp.Basic, sp.Basic,
 
 
 def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instances: int = 6,
-             seed: int = 0) -> Derivation:
+             seed: int = 0, padding_mode: str = "zeros", source: sp.Expr | None = None
+             ) -> Derivation:
     """(T·vec x)_R = vec(y)_R for every row R = flat(g, h, j): the conv layer IS the FC layer
-    with T[(o, j), (c, i)] = δ(⌊c/Ci⌋, g)·Σ_t w[o, c − g·Ci, t]·Π_a δ(i_a, s_a j_a + d_a t_a − p_a),
-    zero padding (p before, q after), stride, dilation, channels and groups."""
-    layer = Layer(dims)
+    with T[(o, j), (c, i)] = δ(⌊c/Ci⌋, g)·Σ_t w[o, c − g·Ci, t]·Π_a δ(i_a, src(s_a j_a + d_a t_a − p_a)),
+    padding p before and q after (``padding_mode`` zeros, circular, reflect or replicate;
+    ``source`` claims another src(u) for T's entry, in the symbols u and n), stride, dilation,
+    channels and groups."""
+    if padding_mode not in PADDING_MODES:
+        raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES}")
+    if source is not None and padding_mode == "zeros":
+        raise SpecError("source", source, "applies to the padding modes other than zeros")
+    layer = Layer(dims, padding_mode, claimed_source=source)
     out_sizes = _out_sizes(layer, out_size)
     setting = ConvSetting(layer, entry, out_sizes)
     defs = setting.definitions
@@ -107,10 +180,13 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     atoms = hypothesis_atoms(hypotheses)
     R = layer.row()
     lhs, rhs = layer.Tx[R], layer.vy[R]
-    prover = Prover("toeplitz", dims, f"the convolution layer is the FC layer T ({dims}-D)",
+    mode = "" if padding_mode == "zeros" else f", {padding_mode} padding"
+    prover = Prover("toeplitz", dims, f"the convolution layer is the FC layer T ({dims}-D{mode})",
                     setting, lhs, rhs, instances, seed,
                     hypotheses=hypotheses)
     output_size_lemmas(prover, layer, out_sizes, atoms)
+    if padding_mode != "zeros":
+        source_range_lemmas(prover, layer, atoms)
     row_digits = (layer.g, layer.h, *layer.j)
     col_digits = (layer.c, *layer.i)
     prover.step("definition of the matrix product",
@@ -132,9 +208,14 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     prover.step("Kronecker-delta elimination",
                 "Σ_{i=0}^{n−1} δ(i, u)·f(i) = [0 ≤ u ≤ n − 1]·f(u) on every axis",
                 partial(rules.delta_elimination, variables=layer.i))
-    prover.step("zero extension of the padded input",
-                "x[c, u]·[0 ≤ u ≤ n − 1] = x̃[c, u], the input padded with zeros",
-                partial(rules.zero_extension, x=layer.x, padded=layer.xt, sizes=layer.n))
+    if padding_mode == "zeros":
+        prover.step("zero extension of the padded input",
+                    "x[c, u]·[0 ≤ u ≤ n − 1] = x̃[c, u], the input padded with zeros",
+                    partial(rules.zero_extension, x=layer.x, padded=layer.xt, sizes=layer.n))
+    else:
+        prover.step("lemmas (padding map, output size)",
+                    "u = s·j + d·t − p lies in [−p, n + q − 1] (window lemma), which src maps "
+                    "into [0, n − 1] (padding map lemma)", partial(_source_ranges, layer=layer))
     prover.step("mixed-radix flattening bijection",
                 "c = g'·Ci + c' with ⌊c/Ci⌋ = g' and c mod Ci = c'",
                 partial(rules.mixed_radix, var=layer.c, digits=(layer.gp, layer.cp),
@@ -144,15 +225,17 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     prover.step("hypotheses (range condition)", "0 ≤ g ≤ G − 1 is a hypothesis",
                 partial(rules.discharge, atoms=atoms))
     y_entry = layer.y[(layer.o, *layer.j)]
+    read = "x̃[g·Ci + c', s·j + d·t − p]" if padding_mode == "zeros" else \
+        f"x[g·Ci + c', src(s·j + d·t − p)] ({padding_mode})"
     prover.step("definition of the convolution",
-                "y[o, j] = Σ_{c'} Σ_t w[o, c', t]·x̃[g·Ci + c', s·j + d·t − p]",
+                f"y[o, j] = Σ_{{c'}} Σ_t w[o, c', t]·{read}",
                 partial(rules.unfold, definition=defs[str(layer.y.label)],
                         digits=((layer.g, layer.h),)), target=y_entry, two_sided=True)
     prover.step("definition of vec", "vec(y)_{flat(o, j)} = y[o, j] (row-major)",
                 partial(rules.unfold, definition=defs[str(layer.vy.label)], digits=(row_digits,)),
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz", partial(core.compare_toeplitz, setting=setting))
-    return prover.finish(_size_definitions(layer, out_sizes),
+    return prover.finish(_size_definitions(layer, out_sizes) + _source_definitions(layer),
                          notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
                                    (col_digits, (layer.G * layer.Ci, *layer.n))])
 
@@ -162,7 +245,6 @@ def _out_sizes(layer: Layer, out_size) -> list[sp.Expr]:
         return [layer.out_size(a) for a in range(layer.dims)]
     sizes = list(out_size) if isinstance(out_size, (list, tuple)) else [out_size]
     if len(sizes) != layer.dims:
-        from ..errors import SpecError
         raise SpecError("out_size", out_size, f"must give one expression per axis ({layer.dims})")
     return [sp.sympify(s) for s in sizes]
 
@@ -213,7 +295,6 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
     """The im2col product equals the definition: per group g, K·P restricted to the group's
     rows of P is y (``order='unfold'``: PyTorch's F.unfold; ``'paper'``: Ma & Lu's Algorithm 1)."""
     if order not in ORDERS:
-        from ..errors import SpecError
         raise SpecError("order", order, f"must be one of {ORDERS}")
     layer = Layer(dims)
     out_sizes = _out_sizes(layer, out_size)
@@ -269,6 +350,100 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
     return prover.finish(_size_definitions(layer, out_sizes), notation=notation)
 
 
+def _source_definitions(layer: Layer) -> list[tuple[sp.Basic, sp.Basic, str]]:
+    """src(u)'s case table (or u mod n) for the LaTeX definitions."""
+    u, n = Layer(1).u[0], Layer(1).n[0]
+    source = layer.entry_source(0, u).xreplace({layer.n[0]: n})
+    table = source.piecewise() if isinstance(source, SourceMap) else source
+    while isinstance(table, SourceMap):
+        table = table.piecewise()
+    return [] if table == u else [(source, table, f"{layer.padding_mode} padding map")]
+
+
+def _window(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
+    """Discharge brackets by the hypotheses and the window lemma −p ≤ s·j + d·t − p ≤ n + q − 1
+    (proved above for 0 ≤ j ≤ m − 1, 0 ≤ t ≤ k − 1), in terms summing every t over [0, k − 1]."""
+    window = [atom for a in range(layer.dims)
+              for atom in condition_atoms(in_range(layer.position(a), -layer.p[a],
+                                                   layer.n[a] + layer.q[a] - 1).args[0])]
+    out = []
+    for m, limits in rules.terms(expr):
+        for t, k in zip(layer.t, layer.k):
+            if (t, 0, k - 1) not in [tuple(l) for l in limits]:
+                raise rules.RuleError(f"{t} is not summed over [0, {k - 1}]")
+        out.append((rules.discharge(rules.from_terms([(m, limits)]), list(atoms) + window), []))
+    return rules.from_terms(out)
+
+
+def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None = None,
+            instances: int = 6, seed: int = 0) -> Derivation:
+    """T = T⁰·R for circular, reflect and replicate padding: T⁰ is the matrix of the same layer
+    without padding on the padded input (size N = n + p + q), R the 0/1 matrix of the padding
+    map, R[(c', r), (c, i)] = δ(c', c)·Π_a δ(i_a, src(r_a − p_a)), so that R·vec x = vec of the
+    padded input. ``source`` claims another src(u) (in the symbols u and n) for R."""
+    from .rules import Definition
+    if padding_mode not in PADDING_MODES[1:]:
+        raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES[1:]}")
+    layer = Layer(dims, padding_mode, claimed_source=source)
+    out_sizes = [layer.out_size(a) for a in range(dims)]
+    r = integer_symbols(axis_names("r", dims))
+    padded = [n + p + q for n, p, q in zip(layer.n, layer.p, layer.q)]
+    T0, Rp, T0R = sp.IndexedBase("T0"), sp.IndexedBase("Rp"), sp.IndexedBase("T0R")
+    row_digits, col_digits = (layer.g, layer.h, *layer.j), (layer.c, *layer.i)
+    row_slot = tuple(zip(row_digits, (layer.G, layer.Co, *layer.m)))
+    mid_slot = tuple(zip((layer.cp, *r), (layer.G * layer.Ci, *padded)))
+    col_slot = tuple(zip(col_digits, (layer.G * layer.Ci, *layer.n)))
+    t0 = Definition(T0, (row_slot, mid_slot), sp.KroneckerDelta(sp.floor(layer.cp / layer.Ci), layer.g)
+                    * layer.tap_sum(layer.w[(layer.o, layer.cp - layer.g * layer.Ci, *layer.t)]
+                                    * sp.Mul(*(sp.KroneckerDelta(ra, layer.s[a] * layer.j[a]
+                                                                 + layer.d[a] * layer.t[a])
+                                               for a, ra in enumerate(r)))),
+                    "T of the unpadded layer on the padded input")
+    rp = Definition(Rp, (mid_slot, col_slot), sp.KroneckerDelta(layer.cp, layer.c) * sp.Mul(*(
+        sp.KroneckerDelta(i, layer.entry_source(a, ra - layer.p[a]))
+        for a, (i, ra) in enumerate(zip(layer.i, r)))), "padding matrix")
+    middle = integer_symbols("C'")[0]
+    product = Definition(T0R, (((layer.R, None),), ((layer.C, None),)), sp.Sum(
+        T0[layer.R, middle] * Rp[middle, layer.C],
+        (middle, 0, layer.G * layer.Ci * sp.Mul(*padded) - 1)), "matrix product")
+    mode_entry = Layer(dims, padding_mode).entry()  # T keeps the mode's src; a claim is about R
+    setting = ConvSetting(layer, mode_entry, out_sizes, extra=(t0, rp, product), columns=True)
+    defs = setting.definitions
+    hypotheses = (_statement_hypotheses(layer) + [sp.Le(0, layer.c), sp.Le(layer.c, layer.G * layer.Ci - 1)]
+                  + [rel for i, n in zip(layer.i, layer.n) for rel in (sp.Le(0, i), sp.Le(i, n - 1))])
+    atoms = hypothesis_atoms(hypotheses)
+    lhs, rhs = T0R[layer.row(), layer.column()], layer.T[layer.row(), layer.column()]
+    prover = Prover("padding", dims, f"with {padding_mode} padding, T = T0 R ({dims}-D)", setting,
+                    lhs, rhs, instances, seed, hypotheses=hypotheses)
+    output_size_lemmas(prover, layer, out_sizes, atoms)
+    source_range_lemmas(prover, layer, atoms)
+    prover.step("definition of the matrix product", "(T0 R)_{R,C} = Σ_C' T0_{R,C'} R_{C',C}",
+                partial(rules.unfold, definition=product))
+    prover.step("mixed-radix flattening bijection",
+                "C' = flat(c', r) over (G·Ci, n + p + q) enumerates the padded input",
+                partial(rules.mixed_radix, var=middle, digits=(layer.cp, *r),
+                        radices=(layer.G * layer.Ci, *padded), atoms=atoms))
+    prover.step("substitution of the entry formulas", "T0 at (g, h, j), (c', r); R at (c', r), (c, i)",
+                lambda e: rules.unfold(rules.unfold(e, t0, (row_digits, (layer.cp, *r))), rp,
+                                       ((layer.cp, *r), col_digits)))
+    prover.step("exchange of finite sums", "all ranges are constant",
+                partial(rules.exchange, order=(layer.cp, *layer.t, *r)))
+    prover.step("Kronecker-delta elimination", "c' = c and r = s·j + d·t on every axis",
+                partial(rules.delta_elimination, variables=(layer.cp, *r)))
+    prover.step("hypotheses and lemma (output size: window)",
+                "0 ≤ c ≤ G·Ci − 1 is a hypothesis; 0 ≤ s·j + d·t ≤ n + p + q − 1 is the window lemma",
+                partial(_window, layer=layer, atoms=atoms))
+    prover.step("substitution of the entry formula", f"T's entry with the {padding_mode} padding map",
+                partial(rules.unfold, definition=defs[str(layer.T.label)],
+                        digits=(row_digits, col_digits)), target=rhs, two_sided=True)
+    prover.core("symconv.toeplitz (T = T0 R, R from symconv.pattern's source map)",
+                partial(core.compare_padding, setting=setting, t0=t0, rp=rp))
+    return prover.finish(_size_definitions(layer, out_sizes) + _source_definitions(layer),
+                         notation=[(row_digits, (layer.G, layer.Co, *layer.m)),
+                                   (col_digits, (layer.G * layer.Ci, *layer.n)),
+                                   ((layer.cp, *r), (layer.G * layer.Ci, *padded))])
+
+
 def _congruence(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
     """δ(i, (u mod n)) = δ((u − i) mod n, 0) for 0 ≤ i ≤ n − 1 (both say u ≡ i mod n)."""
     replaced = {}
@@ -301,7 +476,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     """Circular padding, stride 1, 'same' padding p + q = d·(k − 1): T[(o, j), (c, i)] depends on
     the channels and on (j_a − i_a) mod n_a only, T[(o,j),(c,i)] = Γ[o, c, (j − i) mod n]
     — T is multi-level block circulant (and so diagonalised by the multi-dimensional DFT)."""
-    layer = Layer(dims, padding_mode="circular")
+    layer = Layer(dims, padding_mode="circular", same=True)
     out_sizes = [layer.out_size(a) for a in range(dims)]
     r = integer_symbols(axis_names("r", dims))
     from .rules import Definition
