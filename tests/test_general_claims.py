@@ -86,3 +86,50 @@ def test_refutation_json_names_step_and_values():
     assert failure["rule"] == "the claim" and failure["counterexample"]["lhs"] != \
         failure["counterexample"]["rhs"]
     assert set("nksdpji") <= set(failure["counterexample"]["values"])
+
+
+# ---- claims with channels and groups, and in the paper's im2col order ------------------------
+CH = symbols_for("toeplitz", channels=True)
+GROUPED = sp.KroneckerDelta(sp.floor(CH.c / CH.Ci), CH.g) * sp.Sum(
+    CH.w[CH.o, CH.c - CH.g * CH.Ci, CH.t] * sp.KroneckerDelta(CH.i, CH.s * CH.j + CH.d * CH.t - CH.p),
+    (CH.t, 0, CH.k - 1))
+
+
+def test_channel_claims_are_proved_and_false_groupings_refuted():
+    proof = check_claim("toeplitz", GROUPED, channels=True)
+    assert proof.holds and proof.steps[0].rule == "entry formula of T (theorem toeplitz)"
+    wrong_group = GROUPED.xreplace({sp.floor(CH.c / CH.Ci): sp.floor(CH.c / CH.Co)})
+    refuted = check_claim("toeplitz", wrong_group, channels=True, instances=30)
+    assert refuted.refuted, refuted.summary()
+    example = refuted.failure.counterexample
+    assert {"G", "Ci", "Co", "g", "h", "c"} <= set(example.values)
+    assert example.lhs != example.rhs
+    # no group factor: reads w outside its shape for a column of another group
+    assert check_claim("toeplitz", GROUPED / sp.KroneckerDelta(sp.floor(CH.c / CH.Ci), CH.g),
+                       channels=True).refuted
+
+
+@pytest.mark.parametrize("order", ["unfold", "paper"])
+def test_im2col_channel_claims_in_both_orders(order):
+    P = symbols_for("im2col", dims=2, channels=True)
+    u = [P.s[a] * P.j[a] + P.d[a] * P.t[a] - P.p[a] for a in range(2)]
+    inside = (u[0] >= 0) & (u[0] <= P.n[0] - 1) & (u[1] >= 0) & (u[1] <= P.n[1] - 1)
+    proof = check_claim("im2col", sp.Piecewise((P.x[P.c, u[0], u[1]], inside), (0, True)), dims=2,
+                        channels=True, order=order)
+    assert proof.holds and f"({order} order" in proof.title
+    swapped = sp.Piecewise((P.x[P.c, u[1], u[0]], inside), (0, True))
+    assert check_claim("im2col", swapped, dims=2, channels=True, order=order).refuted
+    other_channel = sp.Piecewise((P.x[P.G * P.Ci - 1 - P.c, u[0], u[1]], inside), (0, True))
+    assert check_claim("im2col", other_channel, dims=2, channels=True, order=order).refuted
+
+
+def test_paper_order_claim_without_channels():
+    S1 = symbols_for("im2col")
+    u = S1.s * S1.j + S1.d * S1.t - S1.p
+    claim = sp.Piecewise((S1.x[u], (u >= 0) & (u <= S1.n - 1)), (0, True))
+    proof = check_claim("im2col", claim, order="paper")
+    assert proof.holds and proof.steps[0].rule == "entry formula of P (theorem im2col-paper)"
+    with pytest.raises(SpecError):
+        check_claim("toeplitz", TRUE_DELTA, order="paper")
+    with pytest.raises(SpecError):
+        check_claim("toeplitz", GROUPED)  # channel symbols without channels=True

@@ -99,3 +99,40 @@ def test_cli_pdf_failure_leaves_no_file(tmp_path, monkeypatch, tex):
     latex, pdf = tmp_path / "g.tex", tmp_path / "g.pdf"
     assert main(["general", "toeplitz", "--latex", str(latex), "--pdf", str(pdf)]) == 2
     assert not latex.exists() and not pdf.exists()
+
+
+def test_cli_channel_claims_and_padding_modes(capsys):
+    claim = "KroneckerDelta(floor(c/Ci), g)*Sum(w[Co*g + h, c - Ci*g, t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
+    assert main(["general", "toeplitz", "--claim", claim, "--channels"]) == 0
+    assert main(["general", "toeplitz", "--claim", claim.replace("floor(c/Ci)", "floor(c/Co)"),
+                 "--channels", "--instances", "30"]) == 1
+    assert main(["general", "toeplitz", "--padding-mode", "replicate"]) == 0
+    assert main(["general", "padding", "--padding-mode", "circular", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "REFUTED" in out and '"theorem": "padding"' in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["general", "im2col", "--padding-mode", "reflect"], ["general", "toeplitz", "--channels"],
+    ["general", "padding", "--padding-mode", "zeros"], ["general", "toeplitz", "--padding-mode", "x"],
+])
+def test_cli_bad_padding_and_channel_flags_exit_2(argv):
+    assert main(argv) == 2
+
+
+def test_notebook_display(tex, tmp_path):
+    """Derivation.__repr__ is one line; _repr_latex_ is the main chain in one align* (MathJax),
+    which also compiles with amsmath."""
+    derivation = symconv.prove_general("toeplitz", padding_mode="reflect")
+    text = repr(derivation)
+    assert text.startswith("<Derivation 'toeplitz' dims=1: PROVED;") and "\n" not in text
+    display = derivation._repr_latex_()
+    assert display.startswith("$$\\begin{align*}") and display.endswith("\\end{align*}$$")
+    main_steps = [s for s in derivation.steps if s.part == "main"]
+    assert display.count("&= ") == len(main_steps) and "stepfit" not in display
+    document = ("\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}"
+                + display.strip("$") + "\\end{document}")
+    assert compile_latex(document, tmp_path / "display.pdf").exists()
+    wrong = check_claim("toeplitz", sp.Integer(0))
+    assert "REFUTED" in repr(wrong) and "fails at step" in repr(wrong)
+    assert "FAILS" in wrong._repr_latex_()

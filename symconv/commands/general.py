@@ -17,6 +17,8 @@ theorems:
   transpose  <T x, g> = <x, T^T g>, with T^T g the transposed convolution
   circulant  circular padding, stride 1: T is multi-level block circulant
   nonlinear  sigma elementwise and stacked layers: conv2(sigma(conv1 x)) = T2 sigma(T1 x)
+  padding    circular/reflect/replicate padding: T = T0 R, R the 0/1 padding matrix
+             (--padding-mode; toeplitz --padding-mode MODE proves T x = y for that mode)
 
 examples:
   symconv general toeplitz --dims 2
@@ -26,7 +28,9 @@ examples:
   symconv general toeplitz --claim "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))" --assume d=1
 
 --claim checks a closed form for an entry of one channel block: T[j, i] (toeplitz) or P[t, j]
-(im2col), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3 per axis for --dims 2, 3).
+(im2col; --order paper: P[j, t]), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3
+per axis for --dims 2, 3); with --channels for T[(g, h, j), (c, i)] or P[(c, t), j] with the
+channel symbols G Ci Co g h c, o = Co*g + h, w[o, c - Ci*g, t] and x[c, i].
 
 Exit code: 0 proved, 1 not proved (the failing step and a counterexample are printed),
 2 bad input.
@@ -43,6 +47,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dims", type=int, default=1, help="spatial dimensions: 1, 2 or 3")
     parser.add_argument("--order", default=None, help="im2col only: unfold (default) or paper")
     parser.add_argument("--claim", metavar="EXPR", help="toeplitz/im2col: a claimed entry formula")
+    parser.add_argument("--channels", action="store_true",
+                        help="with --claim: the entry with channels and groups (symbols G Ci Co "
+                             "g h c; w[o, c', t], x[c, i])")
+    parser.add_argument("--padding-mode", default=None, metavar="MODE",
+                        help="toeplitz: zeros (default), circular, reflect or replicate; "
+                             "padding: circular, reflect (default) or replicate")
     parser.add_argument("--assume", metavar="LIST", default="",
                         help="with --claim: fixed hyperparameters, e.g. d=1,s=1")
     parser.add_argument("--instances", type=int, default=None, metavar="N",
@@ -68,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
         if args.theorem != "im2col":
             raise SpecError("--order", args.order, "only applies to the theorem im2col")
         options["order"] = args.order
+    if args.padding_mode is not None:
+        if args.theorem not in ("toeplitz", "padding") or args.claim is not None:
+            raise SpecError("--padding-mode", args.padding_mode,
+                            "only applies to the theorems toeplitz and padding (without --claim)")
+        options["padding_mode"] = args.padding_mode
+    if args.channels and args.claim is None:
+        raise SpecError("--channels", True, "only applies with --claim")
     if args.claim is not None:
         derivation = _claim(args, options)
     elif args.assume:
@@ -96,13 +113,11 @@ def _claim(args: argparse.Namespace, options: dict):
     from ..general import check_claim, symbols_for
     if args.theorem not in ("toeplitz", "im2col"):
         raise SpecError("--claim", args.claim, "only applies to the theorems toeplitz and im2col")
-    if args.order not in (None, "unfold"):
-        raise SpecError("--order", args.order, "claims about P use the unfold order")
-    options.pop("order", None)
-    names = symbols_for(args.theorem, args.dims)
+    names = symbols_for(args.theorem, args.dims, channels=args.channels)
     namespace = {"Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta, "Piecewise": sp.Piecewise,
                  "floor": sp.floor, "Mod": sp.Mod, "w": names.w, "x": names.x}
-    for key in ("n", "k", "s", "d", "p", "q", "m", "j", "i", "t"):
+    keys = ("n", "k", "s", "d", "p", "q", "m", "j", "i", "t")
+    for key in keys + (("G", "Ci", "Co", "g", "h", "c") if args.channels else ()):
         value = getattr(names, key)
         for symbol in (value if isinstance(value, tuple) else (value,)):
             namespace[str(symbol)] = symbol
@@ -117,4 +132,5 @@ def _claim(args: argparse.Namespace, options: dict):
         if name.strip() not in namespace or not value.strip().lstrip("-").isdigit():
             raise SpecError("--assume", args.assume, "must be NAME=INTEGER pairs, e.g. d=1,s=1")
         assume[namespace[name.strip()]] = int(value)
-    return check_claim(args.theorem, entry, dims=args.dims, assume=assume, **options)
+    return check_claim(args.theorem, entry, dims=args.dims, assume=assume,
+                       channels=args.channels, **options)

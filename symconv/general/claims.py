@@ -36,20 +36,30 @@ def _channel_free(layer: Layer) -> dict[sp.Symbol, sp.Expr]:
     return {layer.G: 1, layer.Ci: 1, layer.Co: 1, layer.g: 0, layer.h: 0, layer.c: 0}
 
 
-def symbols_for(form: str, dims: int = 1) -> SimpleNamespace:
-    """The symbols a claim is written in.
+def symbols_for(form: str, dims: int = 1, channels: bool = False) -> SimpleNamespace:
+    """The symbols a claim is written in; with ``channels`` also the groups G, channels per
+    group Ci, Co, the row's group g and channel h in it (output channel o = g·Co + h) and the
+    column's input channel c — then w[o, c', t] and x[c, i] carry their channel indices.
 
     >>> S = symbols_for("toeplitz")
     >>> S.w[S.t], S.j, S.i, S.n
     (w[t], j, i, n)
+    >>> C = symbols_for("toeplitz", channels=True)
+    >>> C.w[C.o, C.c - C.g * C.Ci, C.t]
+    w[Co*g + h, -Ci*g + c, t]
     """
     _check(form, dims)
     layer = Layer(dims)
     one = lambda z: z[0] if dims == 1 else z  # noqa: E731
-    return SimpleNamespace(
+    names = SimpleNamespace(
         n=one(layer.n), k=one(layer.k), s=one(layer.s), d=one(layer.d), p=one(layer.p),
         q=one(layer.q), m=one(layer.m), j=one(layer.j), i=one(layer.i), t=one(layer.t),
         w=sp.IndexedBase("w"), x=sp.IndexedBase("x"), form=form, dims=dims)
+    if channels:
+        names.G, names.Ci, names.Co, names.g, names.h, names.c = (
+            layer.G, layer.Ci, layer.Co, layer.g, layer.h, layer.c)
+        names.o = layer.o
+    return names
 
 
 def _check(form: str, dims: int) -> None:
@@ -59,9 +69,15 @@ def _check(form: str, dims: int) -> None:
         raise SpecError("dims", dims, "must be 1, 2 or 3")
 
 
-def reference_entry(form: str, dims: int) -> sp.Expr:
-    """The theorem's entry formula with one channel, in the user's symbols (w[t], x[i])."""
+def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
+    """The theorem's entry formula, with one channel in the user's symbols (w[t], x[i]) unless
+    ``channels`` (then w[o, c', t], x[c, i] as in the theorem)."""
     layer = Layer(dims)
+    if channels:
+        if form == "toeplitz":
+            return layer.entry()
+        from .theorems import im2col_definitions
+        return im2col_definitions(layer, "unfold")[0].body
     free = _channel_free(layer)
     if form == "toeplitz":
         entry = layer.entry().xreplace(free)
@@ -97,10 +113,13 @@ def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
 
 
 class ClaimSetting:
-    """One channel block at random sizes; T and P come from symconv's concrete forms."""
+    """Random sizes (one channel block unless ``channels``); T and P come from symconv's
+    concrete forms (P in ``order``)."""
 
-    def __init__(self, form: str, dims: int, assume: dict):
+    def __init__(self, form: str, dims: int, assume: dict, channels: bool = False,
+                 order: str = "unfold"):
         self.form, self.dims, self.assume = form, dims, assume
+        self.channels, self.order = channels, order
         self.layer = Layer(dims)
 
     def draw(self, rng: random.Random) -> Instance:
@@ -109,7 +128,8 @@ class ClaimSetting:
         for _ in range(1000):
             layer.draw_sizes(rng, values)
             values.update({s: int(v) for s, v in self.assume.items()})
-            values.update(_channel_free(layer))
+            if not self.channels:
+                values.update(_channel_free(layer))
             if all(values[d] * (values[k] - 1) + 1 <= values[n] + values[p] + values[q]
                    and values[s] >= 1 and values[d] >= 1
                    for n, k, s, d, p, q in zip(layer.n, layer.k, layer.s, layer.d, layer.p, layer.q)):
@@ -124,16 +144,24 @@ class ClaimSetting:
                      dtype=object).reshape(spec.input_shape)
         w = np.array([rng.randint(-4, 4) for _ in range(int(np.prod(spec.weight_shape)))],
                      dtype=object).reshape(spec.weight_shape)
-        shown = [*layer.n, *layer.k, *layer.s, *layer.d, *layer.p, *layer.q, *layer.m,
-                 *(layer.j), *(layer.i if self.form == "toeplitz" else layer.t)]
+        shown = ([layer.G, layer.Ci, layer.Co] if self.channels else []) + [
+            *layer.n, *layer.k, *layer.s, *layer.d, *layer.p, *layer.q, *layer.m] + (
+            [layer.g, layer.h, layer.c] if self.channels else []) + [
+            *layer.j, *(layer.i if self.form == "toeplitz" else layer.t)]
 
         def build(symbolic: bool) -> Env:
             from ..forms import im2col, toeplitz
-            xs, ws = (_user_symbols(spec) if symbolic else (x, w))
-            matrix = toeplitz(spec, ws) if self.form == "toeplitz" else im2col(spec, xs)
+            from ..symbols import symbols
+            if self.channels:
+                xs, ws = symbols(spec)[:2] if symbolic else (x, w)
+                tensors = {"w": array_tensor("w", np.asarray(ws)), "x": array_tensor("x", np.asarray(xs))}
+            else:
+                xs, ws = _user_symbols(spec) if symbolic else (x, w)
+                tensors = {"w": array_tensor("w", np.asarray(ws)[0, 0]),
+                           "x": array_tensor("x", np.asarray(xs)[0])}
+            matrix = toeplitz(spec, ws) if self.form == "toeplitz" else im2col(spec, xs, self.order)
             return Env(dict(values), {
-                "w": array_tensor("w", np.asarray(ws)[0, 0]),
-                "x": array_tensor("x", np.asarray(xs)[0]),
+                **tensors,
                 "T": array_tensor("T (symconv.toeplitz)", np.array(matrix.tolist(), dtype=object)),
                 "P": array_tensor("P (symconv.im2col)", np.array(matrix.tolist(), dtype=object))})
         return Instance(values, build, shown)
@@ -144,7 +172,7 @@ def _by_theorem(entry: sp.Basic, form: str, dims: int, reference: sp.Expr) -> sp
     from .theorems import proved
     if not isinstance(entry, sp.Indexed) or str(entry.base.label) not in ("T", "P"):
         raise rules.RuleError(f"{entry} is not an entry of T or P")
-    if not proved(form, dims):
+    if not proved(form.split("-")[0], dims) or not proved(form, dims):
         raise rules.RuleError(f"the theorem {form} is not proved for dims={dims}")
     return reference
 
@@ -157,15 +185,22 @@ def _user_symbols(spec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None,
-                instances: int = 20, seed: int = 0) -> Derivation:
+                instances: int = 20, seed: int = 0, channels: bool = False,
+                order: str = "unfold") -> Derivation:
     """Prove or refute a closed form ``entry`` for T[j, i] (form="toeplitz") or P[t, j]
-    (form="im2col", F.unfold order) of a one-channel layer, for all sizes.
+    (form="im2col", F.unfold order; ``order="paper"``: P[j, t] of Ma & Lu) of a one-channel
+    layer, for all sizes; with ``channels=True`` for T[(g, h, j), (c, i)] or P[(c, t), j]
+    (paper: P[j, (t, c)]) of a layer with G groups of Ci input and Co output channels, in the
+    symbols of ``symbols_for(form, dims, channels=True)``.
 
     ``assume`` fixes hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` for a claim about undilated,
     unstrided convolution. Returns a Derivation; ``failure.counterexample`` carries the sizes,
     indices and the two values when the claim is refuted.
     """
     _check(form, dims)
+    from .theorems import ORDERS
+    if order not in ORDERS or (order != "unfold" and form != "im2col"):
+        raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
     try:
         entry = sp.sympify(entry)
     except (sp.SympifyError, TypeError) as error:
@@ -174,21 +209,34 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     layer = Layer(dims)
     allowed = set(layer.n + layer.k + layer.s + layer.d + layer.p + layer.q + layer.m
                   + layer.j + layer.i + layer.t)
+    if channels:
+        allowed |= {layer.G, layer.Ci, layer.Co, layer.g, layer.h, layer.c}
     stray = {s for s in entry.free_symbols
              if isinstance(s, sp.Symbol) and s not in allowed and str(s) not in ("w", "x")}
     if stray:
         raise SpecError("entry", str(entry), f"uses symbols {sorted(map(str, stray))} not among "
                         f"symbols_for({form!r}, dims={dims})")
-    setting = ClaimSetting(form, dims, assume)
+    setting = ClaimSetting(form, dims, assume, channels, order)
     J = rules.flatten(layer.j, layer.m)
+    C = layer.G * layer.Ci
     if form == "toeplitz":
-        lhs = sp.IndexedBase("T")[J, rules.flatten(layer.i, layer.n)]
+        lhs = sp.IndexedBase("T")[(layer.row(), layer.column()) if channels
+                                  else (J, rules.flatten(layer.i, layer.n))]
         title = f"claim: an entry formula of T ({dims}-D)"
     else:
-        lhs = sp.IndexedBase("P")[rules.flatten(layer.t, layer.k), J]
-        title = f"claim: an entry formula of the im2col matrix P ({dims}-D)"
+        taps = ((layer.c, *layer.t), (C, *layer.k)) if channels else (layer.t, layer.k)
+        if order == "paper":
+            taps = ((*layer.t, layer.c), (*layer.k, C)) if channels else taps
+            lhs = sp.IndexedBase("P")[J, rules.flatten(*taps)]
+        else:
+            lhs = sp.IndexedBase("P")[rules.flatten(*taps), J]
+        title = f"claim: an entry formula of the im2col matrix P ({order} order, {dims}-D)"
     hypotheses = layer.size_hypotheses()
-    hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
+    if channels:
+        hypotheses += [sp.Le(0, layer.g), sp.Le(layer.g, layer.G - 1), sp.Le(0, layer.h),
+                       sp.Le(layer.h, layer.Co - 1), sp.Le(0, layer.c), sp.Le(layer.c, C - 1)]
+    else:
+        hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
     hypotheses = [h for h in hypotheses if h is not sp.true]
     hypotheses += [sp.Eq(k, v) for k, v in assume.items()]
     for j, m in zip(layer.j, layer.m):
@@ -199,10 +247,12 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
     prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,
                     hypotheses=hypotheses)
-    reference = reference_entry(form, dims)
-    prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {form})",
-                "the proved entry formula for one channel; compared with symconv's matrix",
-                partial(_by_theorem, form=form, dims=dims, reference=reference))
+    reference = reference_entry(form, dims, channels)
+    cited = form if order == "unfold" else f"{form}-{order}"
+    prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {cited})",
+                "the proved entry formula" + ("" if channels else " for one channel")
+                + "; compared with symconv's matrix",
+                partial(_by_theorem, form=cited, dims=dims, reference=reference))
     normal = normal_form(reference, assume)
     if normal != reference:
         prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "

@@ -148,6 +148,18 @@ class Derivation:
                 f"{self.seconds:.2f} s)")
         return line if self.failure is None else f"{line}\n{self.failure}"
 
+    def __repr__(self) -> str:
+        main = [s for s in self.steps if s.part == "main"]
+        where = "" if self.failure is None else f", fails at step {self.failure.step + 1} " \
+            f"({self.failure.rule})"
+        return (f"<Derivation {self.theorem!r} dims={self.dims}: {self.verdict}; "
+                f"{len(main)} steps + {len(self.steps) - len(main)} lemmas{where}>")
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the verdict and the main chain as one align* (MathJax), a rule per step."""
+        from .latex import chain_latex
+        return chain_latex(self)
+
     def to_latex(self, standalone: bool = True) -> str:
         from .latex import derivation_latex
         return derivation_latex(self, standalone=standalone)

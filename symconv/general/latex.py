@@ -186,3 +186,25 @@ def _verdict(derivation) -> str:
         return rf"\paragraph{{Verdict.}} Proved. {checks}"
     text = tex_text(str(derivation.failure)).replace("\n", r" \\ ")
     return rf"\paragraph{{Verdict.}} {derivation.verdict.capitalize()}. {text}"
+
+
+def chain_latex(derivation) -> str:
+    """The main chain as ``$$\\begin{align*} … \\end{align*}$$`` for notebooks (MathJax has
+    no ``\\stepfit``/``\\footnotesize``): the verdict as a tag-free first row."""
+    printer = DerivationPrinter(derivation.notation)
+    show = printer.doprint
+    steps = [s for s in derivation.steps if s.part == "main"]
+    verdict = rf"\text{{{derivation.verdict}: {_mathjax_text(derivation.title)}}}"
+    if not steps:
+        lhs, rhs = derivation.statement
+        rows = [rf"& {show(lhs)} = {show(rhs)}"]
+    else:
+        rows = [rf"& {show(steps[0].lhs)}"]
+        rows += [rf"&= {show(s.rhs)} && \text{{({_mathjax_text(s.rule)})}}"
+                 + ("" if s.ok else r"\ \text{FAILS}") for s in steps]
+    return "$$\\begin{align*}" + verdict + r" \\ " + " \\\\\n".join(rows) + r"\end{align*}$$"
+
+
+def _mathjax_text(text: str) -> str:
+    """Text for MathJax's \\text{}: braces and backslashes removed (Unicode is fine there)."""
+    return re.sub(r"[{}\\$]", "", text)

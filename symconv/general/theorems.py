@@ -674,7 +674,8 @@ def _map(array, function):
 def proved(theorem: str, dims: int) -> bool:
     """Whether the default statement of ``theorem`` (a name in THEOREMS) holds for dims;
     rules that cite a theorem call this (once per process)."""
-    return {"toeplitz": toeplitz, "im2col": im2col}[theorem](dims).holds
+    return {"toeplitz": toeplitz, "im2col": im2col,
+            "im2col-paper": partial(im2col, order="paper")}[theorem](dims).holds
 
 
 def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBase,
