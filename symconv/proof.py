@@ -15,6 +15,7 @@ output in SymPy for the counterexample, so both report identical counterexamples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from itertools import product as cartesian
 from typing import Any
@@ -29,12 +30,84 @@ from .symbols import check_shape, to_canonical_output
 
 
 @dataclass(frozen=True)
-class Counterexample:
-    """The first output where a form differs from the definition.
+class Comparison:
+    """What a form's check compares: the quantity the form computes (``obtained``) against the
+    reference it must equal (``expected``), as text and as LaTeX. In the ``*_entry`` LaTeX
+    templates ``@`` stands for the entry's index; text entries are ``name[index]``."""
 
-    ``index`` is (o, *out) channels-first (with a leading sample index when batched);
-    ``missing`` are the terms of the definition the form lacks, ``extra`` those it has instead
-    (each with its coefficient), so expected − obtained = Σ missing − Σ extra.
+    obtained: str
+    expected: str
+    obtained_entry: str
+    expected_entry: str
+
+    def entry(self, which: str, index: tuple[int, ...]) -> str:
+        """``"(g·Pᵀ)[0,0,1]"``: the text name of one entry of the obtained or expected side."""
+        name = self.obtained if which == "obtained" else self.expected
+        atomic = re.fullmatch(r"[\w∂]+(\([^()]*\))?", name) is not None
+        return f"{name if atomic else f'({name})'}[{','.join(map(str, index))}]"
+
+    def _template(self, which: str, bias: bool) -> str:
+        tex = self.obtained_entry if which == "obtained" else self.expected_entry
+        if not bias:  # a layer without bias: conv(x, w), T·vec(x), K·P
+            for term, plain in ((r" + b \otimes \mathbf{1}", ""), (" + b", ""), ("(x, w, b)", "(x, w)")):
+                tex = tex.replace(term, plain)
+        return tex
+
+    def entry_latex(self, which: str, index: tuple[int, ...], bias: bool = True) -> str:
+        return self._template(which, bias).replace("@", ",".join(map(str, index)))
+
+    def quantity_latex(self, which: str, bias: bool = True) -> str:
+        """The whole quantity: the entry template without its index (and outer parentheses)."""
+        tex = self._template(which, bias).replace("_{@}", "")
+        depth = 0
+        for position, ch in enumerate(tex):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0 and position < len(tex) - 1:
+                return tex
+        return tex[1:-1] if tex.startswith("(") else tex
+
+
+_CONV = r"\mathrm{conv}(x, w, b)_{@}"
+_LOSS = r"\frac{\partial \langle g, y \rangle}{\partial %s_{@}}"
+COMPARISONS: dict[str, Comparison] = {
+    # prove(): each form against the definition, index (o, *out)
+    "toeplitz": Comparison("T·vec(x) + b⊗1", "conv(x, w, b)",
+                           r"(T\,\mathrm{vec}(x) + b \otimes \mathbf{1})_{@}", _CONV),
+    "im2col": Comparison("K·P + b", "conv(x, w, b)", r"(K P + b)_{@}", _CONV),
+    "output": Comparison("y_given", "conv(x, w, b)", r"y^{\mathrm{given}}_{@}", _CONV),
+    # prove_transpose(): index (c, *in), (o, c, *k) or (o,)
+    "transpose": Comparison("Tᵀ·vec(g)", "conv_transpose(g, w)", r"(T^{\top} \mathrm{vec}(g))_{@}",
+                            r"\mathrm{conv\_transpose}(g, w)_{@}"),
+    "weight_gradient": Comparison("g·Pᵀ", "∂⟨g, y⟩/∂w", r"(g P^{\top})_{@}", _LOSS % "w"),
+    "input_gradient": Comparison("Tᵀ·vec(g)", "∂⟨g, y⟩/∂x", r"(T^{\top} \mathrm{vec}(g))_{@}", _LOSS % "x"),
+    "bias_gradient": Comparison("g·1", "∂⟨g, y⟩/∂b", r"(g\, \mathbf{1})_{@}", _LOSS % "b"),
+    # converse.prove_fc_as_conv(): the weights read back from W, index (o, c, *n)
+    "fc_as_conv": Comparison("fc_as_conv(W)", "w", r"\mathrm{fc\_as\_conv}(W)_{@}", "w_{@}"),
+    # spectral.prove_block_diagonalisation(): index (row, column)
+    "dft": Comparison("U_out·T", "D·U_in", r"(U_{C_{\mathrm{out}}} T)_{@}", r"(D\, U_{C_{\mathrm{in}}})_{@}"),
+    # interop.prove_network(): index into the flattened network output
+    "mlp": Comparison("MLP(vec x)", "network(x)", r"\mathrm{MLP}(\mathrm{vec}\, x)_{@}",
+                      r"\mathrm{network}(x)_{@}"),
+}
+
+
+def comparison(form: str) -> Comparison:
+    """The comparison a form's check makes (a generic one for a form not in COMPARISONS)."""
+    found = COMPARISONS.get(form)
+    if found is not None:
+        return found
+    tex = r"\mathrm{" + form.replace("_", r"\_") + "}"
+    return Comparison(form, "expected", tex + "_{@}", r"\mathrm{expected}_{@}")
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """The first entry where a form differs from what it must equal.
+
+    ``index`` is the entry's index in the compared arrays (for ``prove``: (o, *out)
+    channels-first, with a leading sample index when batched; see ``COMPARISONS`` for the
+    others); ``missing`` are the terms of the expected side the form lacks, ``extra`` those it
+    has instead (each with its coefficient), so expected − obtained = Σ missing − Σ extra.
     """
 
     form: str
@@ -45,20 +118,71 @@ class Counterexample:
     missing: tuple[sp.Expr, ...]
     extra: tuple[sp.Expr, ...]
 
+    @property
+    def comparison(self) -> Comparison:
+        return comparison(self.form)
+
+    def headline(self) -> str:
+        """``weight_gradient: (g·Pᵀ)[0,0,1] differs from (∂⟨g, y⟩/∂w)[0,0,1]``."""
+        c = self.comparison
+        return (f"{self.form}: {c.entry('obtained', self.index)} differs from "
+                f"{c.entry('expected', self.index)}")
+
     def __str__(self) -> str:
-        name = "y[" + ",".join(map(str, self.index)) + "]"
-        lines = [f"{self.form}: {name} differs from the definition",
-                 f"  expected: {self.expected}", f"  obtained: {self.obtained}"]
+        c = self.comparison
+        lines = [self.headline(), f"  expected ({c.expected}): {self.expected}",
+                 f"  obtained ({c.obtained}): {self.obtained}"]
         if self.missing:
             lines.append("  lacks:    " + ", ".join(map(str, self.missing)))
         if self.extra:
             lines.append("  has instead: " + ", ".join(map(str, self.extra)))
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return f"<Counterexample {self.headline()}; expected − obtained = {self.difference}>"
 
-@dataclass(frozen=True)
-class Proof:
-    """The outcome of ``prove``: ``holds`` and, when it does not, the first counterexample."""
+    def _repr_latex_(self) -> str:
+        """Jupyter: the two sides and their difference as display math."""
+        from .latex.report import counterexample_display
+        return counterexample_display(self)
+
+
+class PrintsItself:
+    """A proof result that prints itself: ``to_latex(**options)`` (a document or fragment,
+    ``symconv.latex.proof_to_latex``), ``_repr_latex_`` (Jupyter: statement, verdict and
+    counterexample as display math) and a one-line ``__repr__``. Needs ``statement``, ``holds``
+    and ``counterexample``; a dataclass using it sets ``repr=False`` to keep this ``__repr__``."""
+
+    statement: str
+    holds: bool
+    counterexample: Counterexample | None
+
+    def to_latex(self, **options: Any) -> str:
+        """The result as LaTeX (standalone document by default; see ``symconv.latex``)."""
+        from .latex.proof import proof_to_latex
+        return proof_to_latex(self, **options)
+
+    def _repr_latex_(self) -> str:
+        from .latex.report import result_display
+        return result_display(self)
+
+    def __repr__(self) -> str:
+        verdict = "PROVED" if self.holds else "REFUTED"
+        spec = getattr(self, "spec", None)
+        where = f" [{spec.describe()}]" if spec is not None else ""
+        found = "" if self.counterexample is None else f"; {self.counterexample.headline()}"
+        return f"<{type(self).__name__} {verdict}: {self.statement}{where}{found}>"
+
+
+@dataclass(frozen=True, repr=False)
+class Proof(PrintsItself):
+    """The outcome of ``prove`` (and of the transpose, converse and DFT proofs): ``holds`` and,
+    when it does not, the first counterexample.
+
+    ``given`` holds the user-supplied forms the proof checked instead of symconv's own
+    (``prove``: keys "toeplitz", "im2col", "kernel_matrix", "output"), so ``to_latex`` can show
+    the matrix that was actually checked next to its counterexample.
+    """
 
     spec: ConvSpec
     statement: str
@@ -69,6 +193,7 @@ class Proof:
     outputs: int
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "sympy"
+    given: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
         return self.holds
@@ -79,11 +204,6 @@ class Proof:
         line = (f"{verdict}: {self.statement} [{self.spec.describe()}; {self.terms} terms, "
                 f"{self.outputs} outputs, {total:.3f} s, backend {self.backend}]")
         return line if self.holds else f"{line}\n{self.counterexample}"
-
-    def to_latex(self, **options: Any) -> str:
-        """The proof as LaTeX (standalone document by default; see ``symconv.latex``)."""
-        from .latex import proof_to_latex
-        return proof_to_latex(self, **options)
 
 
 def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained: Any) -> Counterexample | None:
@@ -174,6 +294,8 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     found, timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
     names = {"toeplitz": "T·vec(x) + b⊗1", "im2col": "K·P + b", "output": "the given output"}
     statement = "conv(x, w, b) = " + " = ".join(names[f] for f in forms)
+    supplied = {"toeplitz": toeplitz, "im2col": im2col, "kernel_matrix": kernel_matrix, "output": output}
     return Proof(spec=spec, statement=statement, forms=tuple(forms), holds=found is None,
                  counterexample=found, terms=spec.n_terms + spec.n_bias_terms,
-                 outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label)
+                 outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label,
+                 given={name: value for name, value in supplied.items() if value is not None})

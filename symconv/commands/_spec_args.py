@@ -1,4 +1,5 @@
-"""The layer flags shared by every command that takes one layer (``prove``, ``check``).
+"""The layer flags shared by every command that takes one layer (``prove``, ``check``), and the
+files of a user's own matrices (``prove --toeplitz FILE`` …, format in ``MATRIX_FORMAT``).
 
 Not a command itself (``symconv.cli`` skips modules whose name starts with "_"). It declares the
 flags and parses them into a ConvSpec, so every command accepts the same spelling of a layer.
@@ -7,12 +8,19 @@ flags and parses them into a ConvSpec, so every command accepts the same spellin
 from __future__ import annotations
 
 import argparse
+import re
+from math import prod
 from typing import Any
 
-from ..errors import SpecError
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication, parse_expr,
+                                        standard_transformations)
 
+from ..errors import SpecError
 from ..pattern import PADDING_MODES
 from ..spec import CONVENTIONS, LAYOUTS, ConvSpec
+from ..symbols import symbols
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,3 +84,114 @@ def _padding(text: str) -> Any:
     if len(axes) == 1 and len(axes[0]) == 1:
         return axes[0][0]
     return tuple(axis[0] if len(axis) == 1 else axis for axis in axes)
+
+
+# ---- a user's matrix from a text file -------------------------------------------------------------
+MATRIX_FORMAT = """\
+matrix files (--toeplitz, --im2col, --kernel-matrix, --output): plain text, one row per line,
+entries separated by commas (a comma inside {} or () does not split). An entry is a polynomial
+in the layer's symbols x_{c,i,j}, w_{o,c,p,q}, b_{o} (indices as in 'symconv prove --json')
+with integers, + - * / ^ and parentheses; a space multiplies (w_{0,0,1} x_{0,2}); 0 or . is a
+zero; '#' starts a comment. The rows and columns are those of T (C_out*prod(out) x C_in*prod(in)),
+P and K (--order), or, for --output, the output's first axis by the rest flattened row-major.
+Example, T of a 1-D layer (kernel 2, input 3, no bias):
+    w_{0,0,0}, w_{0,0,1}, 0
+    0, w_{0,0,0}, w_{0,0,1}"""
+
+MATRIX_FLAGS = {"toeplitz": "--toeplitz", "im2col": "--im2col", "kernel_matrix": "--kernel-matrix",
+                "output": "--output"}
+_SYMBOL = re.compile(r"([A-Za-z]\w*)_\{([^{}]*)\}")
+_ALLOWED = re.compile(r"[\s\d+\-*/^()]*")
+_TRANSFORMATIONS = standard_transformations + (implicit_multiplication, convert_xor)
+
+
+def add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
+    """--toeplitz FILE, --im2col FILE, --kernel-matrix FILE, --output FILE (MATRIX_FORMAT)."""
+    given = parser.add_argument_group("your own forms to check (text files, format below)")
+    given.add_argument("--toeplitz", metavar="FILE", help="check this T instead of symconv's")
+    given.add_argument("--im2col", metavar="FILE", help="check this patch matrix P")
+    given.add_argument("--kernel-matrix", metavar="FILE", help="check this kernel matrix K")
+    given.add_argument("--output", metavar="FILE", help="check this output y of the layer")
+
+
+def matrices_from_args(args: argparse.Namespace, spec: ConvSpec, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """{prove() keyword: the matrix read from its file} for each matrix flag given; ``shapes``
+    are the shapes prove() expects (the output as an array of ``spec.output_shape``)."""
+    names = {str(s): s for array in symbols(spec) if array is not None for s in array.flat}
+    found = {}
+    for keyword, flag in MATRIX_FLAGS.items():
+        path = getattr(args, keyword)
+        if path is None:
+            continue
+        shape = shapes[keyword]
+        rows = read_matrix(path, flag, names, (shape[0], prod(shape[1:])))
+        found[keyword] = np.array(rows.tolist(), dtype=object).reshape(shape) if keyword == "output" else rows
+    return found
+
+
+def read_matrix(path: str, flag: str, names: dict[str, sp.Symbol], shape: tuple[int, int]) -> sp.Matrix:
+    """The matrix of a MATRIX_FORMAT file; SpecError naming the file, line and entry otherwise."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(flag, path, f"cannot be read ({error.__class__.__name__}: {error})") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            rows.append([_entry(entry, f"{path}:{number}", flag, names) for entry in _split(line)])
+    n_rows, n_cols = shape
+    if len(rows) != n_rows:
+        raise SpecError(flag, f"{path}: {len(rows)} rows", f"must have {n_rows} rows of {n_cols} entries")
+    for number, row in enumerate(rows, start=1):
+        if len(row) != n_cols:
+            raise SpecError(flag, f"{path}: row {number} has {len(row)} entries",
+                            f"every row must have {n_cols} entries ({n_rows} × {n_cols})")
+    return sp.Matrix(rows)
+
+
+def matrix_text(M: Any) -> str:
+    """A matrix in MATRIX_FORMAT (what ``read_matrix`` reads back)."""
+    rows = M.tolist() if hasattr(M, "tolist") else M
+    return "".join(", ".join(str(value) for value in row) + "\n" for row in rows)
+
+
+def _split(line: str) -> list[str]:
+    """Split at the commas outside braces and parentheses."""
+    parts, depth, start = [], 0, 0
+    for position, ch in enumerate(line):
+        depth += {"{": 1, "(": 1, "[": 1, "}": -1, ")": -1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(line[start:position])
+            start = position + 1
+    return parts + [line[start:]]
+
+
+def _entry(text: str, where: str, flag: str, names: dict[str, sp.Symbol]) -> sp.Expr:
+    """One entry: the layer's symbols, integers and + - * / ^ ( ) only (parsed by SymPy)."""
+    text = text.strip()
+    if text in ("0", "."):
+        return sp.Integer(0)
+    rule = ("entries may use only integers, + - * / ^ ( ), spaces and the layer's symbols "
+            "x_{c,...}, w_{o,c,...}, b_{o} with indices in range")
+    local: dict[str, sp.Symbol] = {}
+
+    def placeholder(match: re.Match) -> str:
+        name = f"{match.group(1)}_{{{','.join(part.strip() for part in match.group(2).split(','))}}}"
+        if name not in names:
+            raise SpecError(flag, f"{where}: {match.group(0)}", "is not a symbol of this layer; " + rule)
+        key = f"S{len(local)}"
+        local[key] = names[name]
+        return f" {key} "
+
+    stripped = _SYMBOL.sub(" ", text)
+    if not text or not _ALLOWED.fullmatch(stripped):
+        raise SpecError(flag, f"{where}: {text!r}", rule)
+    try:
+        return parse_expr(_SYMBOL.sub(placeholder, text), local_dict=local,
+                          global_dict={"Integer": sp.Integer}, transformations=_TRANSFORMATIONS)
+    except SpecError:
+        raise
+    except Exception as error:  # a syntax error of any kind in the user's entry
+        raise SpecError(flag, f"{where}: {text!r}", f"is not a valid expression ({error.__class__.__name__}); "
+                        + rule) from None

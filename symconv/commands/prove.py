@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ConvSpec
-from ._spec_args import add_spec_arguments, spec_from_args
+from ._spec_args import (MATRIX_FORMAT, add_matrix_arguments, add_spec_arguments, matrices_from_args,
+                         spec_from_args)
 
 HELP = "prove conv = FC layer (Toeplitz T) = im2col product for one layer; export LaTeX/PDF"
 
@@ -22,9 +23,12 @@ examples:
                 --padding 1:2,0:1 --padding-mode reflect --json
   symconv prove --kernel-size 2,2,2 --input-size 3,3,3 --latex proof.tex --pdf proof.pdf
   symconv prove --kernel-size 3,3 --input-size 16,16 --figure T.png --figure-of toeplitz
+  symconv prove --kernel-size 2 --input-size 3 --no-bias --toeplitz my_T.txt --pdf refuted.pdf
 
 exit codes: 0 proved, 1 refuted (a counterexample is printed), 2 bad input or failed export
-(one line on stderr; no output file is left behind)."""
+(one line on stderr; no output file is left behind).
+
+""" + MATRIX_FORMAT
 
 ENGINES = ("pdflatex", "xelatex")
 FIGURE_KINDS = ("toeplitz", "im2col")
@@ -43,6 +47,7 @@ def _positive(text: str) -> int:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXAMPLES
     add_spec_arguments(parser)
+    add_matrix_arguments(parser)
     proof = parser.add_argument_group("the proof")
     proof.add_argument("--order", default="unfold", choices=("unfold", "paper"), help="im2col layout")
     proof.add_argument("--backend", default="auto", choices=("auto", "sympy", "exact"),
@@ -82,9 +87,14 @@ def proof_json(proof: Any) -> dict[str, Any]:
 
 
 def _prove(spec: ConvSpec, args: argparse.Namespace) -> Any:
+    """The proof, of symconv's forms or of the user's matrices read from the files given."""
+    from ..forms.im2col import factor_shapes
     from ..proof import prove
+    patches, kernel = factor_shapes(spec, args.order)
+    given = matrices_from_args(args, spec, {"toeplitz": spec.toeplitz_shape, "im2col": patches,
+                                            "kernel_matrix": kernel, "output": spec.output_shape})
     return prove(spec, order=args.order, backend=args.backend,
-                 progress=sys.stderr.isatty() and not args.json)
+                 progress=sys.stderr.isatty() and not args.json, **given)
 
 
 def _exports(proof: Any, args: argparse.Namespace) -> None:

@@ -1,0 +1,265 @@
+r"""The reports of the results beyond ``prove`` (``symconv.latex.proof`` prints ``prove``'s own),
+laid out by the one skeleton of ``symconv.latex.report``:
+
+    transpose   ``forms.transpose.prove_transpose``: with L = ⟨g, y⟩, ∂L/∂x = Tᵀ·vec(g) =
+                conv_transpose(g, w), ∂L/∂w = g·Pᵀ, ∂L/∂b = g·1; shows Tᵀ and P
+    converse    ``converse.prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b, fc_as_conv(W) = w; shows W
+    dft         ``spectral.prove_block_diagonalisation``: U_out·T = D·U_in; shows T and the blocks D_f
+    network     ``interop.prove_network``: network(x) = MLP(vec x); lists the layers and what each becomes
+
+Labels besides the skeleton's (``statement``, ``counterexample``) and the layer's
+(``definition``, ``padding``, ``worked``): ``loss``, ``transpose``, ``patches``, ``weight-gradient``,
+``transposed-matrix``, ``bias-gradient`` (transpose); ``fc-entry``, ``fc-matrix`` (converse);
+``dft``, ``blocks``, ``toeplitz``, ``dft-blocks`` (dft).
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from ..converse import fc_matrix
+from ..forms import im2col, toeplitz
+from ..proof import COMPARISONS
+from ..spec import ConvSpec
+from ..spectral import dft_block_diagonalisation
+from ..symbols import symbols
+from .document import escape_text
+from .layer import OUT, POS, TAP, Formulas, definition_section, layer_setting
+from .matrix import latex_matrix
+from .report import PAR, Report, equation, matrix_equation
+from .structure import patches_blocks, toeplitz_blocks
+
+__all__ = ["REPORTS", "STATEMENTS", "kind_of"]
+
+TRANSPOSE_FORMS = ("transpose", "weight_gradient", "input_gradient", "bias_gradient")
+_CHECKED = "symconv's construction, the matrix the proof checked"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _side(form: str, which: str) -> str:
+    return COMPARISONS[form].quantity_latex(which)
+
+
+def _canonical_method(symbol_names: str, entries: str) -> str:
+    return (f"Both sides of each equation were expanded into canonical polynomials in {symbol_names} "
+            f"and compared {entries}; two polynomials are equal if and only if their expanded "
+            "difference is zero.")
+
+
+def kind_of(result: Any) -> str | None:
+    """"transpose", "converse", "dft" or "network" (None for a result not printed here)."""
+    if hasattr(result, "layers") and not hasattr(result, "spec"):
+        return "network"
+    forms = set(getattr(result, "forms", ()))
+    if forms and forms <= set(TRANSPOSE_FORMS):
+        return "transpose"
+    if "fc_as_conv" in forms:
+        return "converse"
+    if forms == {"dft"}:
+        return "dft"
+    return None
+
+
+# ---- transposed convolution and gradients -------------------------------------------------------
+def transpose_statement(proof: Any) -> list[str]:
+    """∂L/∂x = Tᵀ·vec(g) = conv_transpose(g, w); ∂L/∂w = g·Pᵀ; ∂L/∂b = g·1 (the forms checked)."""
+    forms, lines = proof.forms, []
+    if "input_gradient" in forms or "transpose" in forms:
+        chain = ([_side("input_gradient", "expected")] if "input_gradient" in forms else []) + \
+                [_side("input_gradient", "obtained")] + \
+                ([_side("transpose", "expected")] if "transpose" in forms else [])
+        lines.append(f"{chain[0]} &= {' = '.join(chain[1:])}")
+    lines += [f"{_side(form, 'expected')} &= {_side(form, 'obtained')}"
+              for form in ("weight_gradient", "bias_gradient") if form in forms]
+    return lines
+
+
+def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
+    spec: ConvSpec = proof.spec
+    label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
+    f = Formulas(spec)
+    x, w, _ = symbols(spec)
+    outs = ", ".join(OUT[:spec.dims])
+    loss = equation(rf"L = \langle g, y \rangle = \sum_{{o, {outs}}} g_{{o, {outs}}}\, y_{{o, {outs}}}",
+                    label("loss"))
+    pos = ", ".join(POS[:spec.dims])
+    scatter = (rf"\mathrm{{conv\_transpose}}(g, w)_{{c, {pos}}} = \sum_{{o, {outs}}} {f.tap_sums()} "
+               rf"{f.weight(f.group_local())}\, g_{{o, {outs}}}\, {f.reads()}")
+    group = (", the sum over the output channels $o$ of the group of $c$" if spec.groups > 1 else "")
+    transpose_text = "\n".join([
+        "The transposed convolution scatters each upstream entry back through the kernel taps that "
+        "produced it:", equation(scatter, label("transpose")),
+        f"(with $[\\cdot]$ the indicator{group}). Its matrix is $T^{{\\top}}$, shown with the blocks of $T$ transposed:",
+        matrix_equation(r"T^{\top}", proof.given.get("matrix", toeplitz(spec, w).T), max_size,
+                        label("transposed-matrix"),
+                        "supplied to the proof, the matrix it checked" if "matrix" in proof.given else _CHECKED,
+                        [(c, r) for r, c in toeplitz_blocks(spec)])])
+    sections = [("The definition", definition_section(spec, label_prefix, max_terms)
+                 + "\nWith an upstream gradient $g$ of the shape of $y$, the loss is\n" + loss),
+                (r"The transposed convolution", transpose_text)]
+    if "weight_gradient" in proof.forms:
+        sections.append(("The weight gradient", "\n".join([
+            r"With the im2col patch matrix $P$ (PyTorch's \texttt{unfold} order), per group,",
+            equation(rf"\frac{{\partial L}}{{\partial {f.weight(f.local_channel())}}} = "
+                     rf"\sum_{{{outs}}} g_{{o, {outs}}}\, {f.x_padded(f.group_channel())}",
+                     label("weight-gradient")),
+            "which is the row $o$ of $g\\,P^{\\top}$ at the column of $(c, "
+            + ", ".join(TAP[:spec.dims]) + ")$. For this layer,",
+            matrix_equation("P", im2col(spec, x), max_size, label("patches"), _CHECKED,
+                            patches_blocks(spec))])))
+    if "bias_gradient" in proof.forms:
+        sections.append(("The bias gradient", equation(
+            rf"\frac{{\partial L}}{{\partial b_{{o}}}} = \sum_{{{outs}}} g_{{o, {outs}}} = (g\,\mathbf{{1}})_{{o}}",
+            label("bias-gradient"))))
+    method = ("$L$ was expanded into a canonical polynomial in $x$, $w$, $b$, $g$ and differentiated "
+              "exactly (SymPy). " + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
+    return Report(title=f"A {spec.dims}-D transposed convolution and the gradients of a convolution",
+                  setting_heading="The layer",
+                  setting=layer_setting(spec, ", upstream gradient $g_{o," + ",".join(OUT[:spec.dims]) + "}$"),
+                  quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + ", $g$, with $L = \\langle g, y\\rangle$",
+                  statement=transpose_statement(proof), method=method, size=f"{proof.outputs} entries",
+                  sections=sections, refs=["definition", "loss"])
+
+
+# ---- the converse: an FC layer as a convolution ------------------------------------------------
+def converse_statement(proof: Any) -> list[str]:
+    return [r"\mathrm{conv}(x, w, b) &= W\, \mathrm{vec}(x)" + (" + b" if proof.spec.bias else ""),
+            rf"{_side('fc_as_conv', 'obtained')} &= {_side('fc_as_conv', 'expected')}"]
+
+
+def converse_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
+    spec: ConvSpec = proof.spec
+    _, w, _ = symbols(spec)
+    W = proof.given.get("matrix", fc_matrix(spec, w))
+    origin = ("supplied to the proof, the matrix it checked" if "matrix" in proof.given
+              else "symconv's \\texttt{fc\\_matrix}, the matrix the proof checked")
+    pos = ", ".join(POS[:spec.dims])
+    shape = r" \times ".join(map(str, spec.input_shape))
+    col = Formulas(spec).tex([(prod(spec.input_size), "c")] + Formulas.flat(POS[:spec.dims], spec.input_size))
+    text = "\n".join([
+        f"A fully connected layer with {spec.out_channels} outputs on inputs of shape "
+        f"${shape}$ is the convolution whose kernel covers the "
+        "whole input (output size 1). Its weight matrix reads the kernel in the order of "
+        "$\\mathrm{vec}(x)$:",
+        equation(rf"W_{{o,\; {col}}} = w_{{o, c, {pos}}}", f"{label_prefix}:fc-entry"),
+        "and, for this layer,",
+        matrix_equation("W", W, max_size, f"{label_prefix}:fc-matrix", origin),
+        r"$\mathrm{fc\_as\_conv}(W)$ reads the kernel back from $W$."])
+    return Report(title="A fully connected layer as a convolution", setting_heading="The layer",
+                  setting=layer_setting(spec), quantifier="For all $x$, $w$" + (", $b$" if spec.bias else ""),
+                  statement=converse_statement(proof),
+                  method=_canonical_method("$x$, $w$, $b$", f"entry by entry ({proof.outputs} outputs)"),
+                  size=f"{proof.terms} terms",
+                  sections=[("The definition", definition_section(spec, label_prefix, max_terms)),
+                            ("The fully connected layer", text)],
+                  refs=["definition", "fc-entry"])
+
+
+# ---- circular padding: the DFT block-diagonalises T --------------------------------------------
+def dft_statement(proof: Any) -> list[str]:
+    return [rf"{_side('dft', 'obtained')} &= {_side('dft', 'expected')}, \qquad "
+            r"\text{i.e. } T = \tfrac{1}{N}\, U_{C_{\mathrm{out}}}^{*}\, D\, U_{C_{\mathrm{in}}}"]
+
+
+def dft_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
+    spec: ConvSpec = proof.spec
+    label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
+    _, w, _ = symbols(spec)
+    d = spec.dims
+    f_, pos = ", ".join(f"f_{a + 1}" for a in range(d)), ", ".join(POS[:d])
+    phase = " + ".join(rf"\frac{{f_{a + 1} {POS[a]}}}{{{n}}}" for a, n in enumerate(spec.input_size))
+    m_phase = " + ".join(rf"\frac{{f_{a + 1} m_{a + 1}}}{{{n}}}" for a, n in enumerate(spec.input_size))
+    T = proof.given.get("toeplitz_matrix", toeplitz(spec, w))
+    parts = [
+        f"With $N = {prod(spec.input_size)}$ positions, the DFT matrix and its channel-wise extension are",
+        equation(rf"F_{{({f_}),\,({pos})}} = e^{{-2\pi \mathrm{{i}} ({phase})}}, \qquad "
+                 rf"(U_C)_{{(f, c),\,(c', u)}} = [c = c']\, F_{{f, u}}", label("dft")),
+        "(rows frequency-major), and $D = \\mathrm{diag}_f(D_f)$ holds the DFT of the kernel's symbol "
+        "$h_{o,c,m} = T_{(o, 0), (c, m)}$, the first block row of $T$:",
+        equation(rf"(D_f)_{{o, c}} = \sum_{{m}} h_{{o, c, m}}\, e^{{2\pi \mathrm{{i}} ({m_phase})}}",
+                 label("blocks")),
+        "For this layer",
+        matrix_equation("T", T, max_size, label("toeplitz"),
+                        "supplied to the proof, the matrix it checked" if "toeplitz_matrix" in proof.given
+                        else _CHECKED, toeplitz_blocks(spec))]
+    n_freq = prod(spec.input_size)
+    if n_freq * spec.out_channels <= max_size:
+        blocks = dft_block_diagonalisation(spec, w, exact=True).blocks
+        rows = r" \\ ".join(rf"D_{{{k}}} &= {latex_matrix(block)}" for k, block in enumerate(blocks))
+        parts += ["The blocks of $D$ (exact roots of unity) are",
+                  equation(rf"\begin{{aligned}} {rows} \end{{aligned}}", label("dft-blocks"), fit=True)]
+    parts.append("The singular values of $T$ are therefore those of the blocks $D_f$ together "
+                 "(Sedghi, Gupta and Long, ICLR 2019).")
+    return Report(title="Circular convolution: the DFT block-diagonalises T", setting_heading="The layer",
+                  setting=layer_setting(spec), quantifier="For all $w$",
+                  statement=dft_statement(proof),
+                  method=_canonical_method(r"$w$ over $\mathbb{Q}(\mathrm{i}, \sqrt{3})$ (exact roots of unity)",
+                                           f"entry by entry ({proof.outputs} entries)"),
+                  size=f"{proof.outputs} entries",
+                  sections=[("The definition", definition_section(spec, label_prefix, max_terms)),
+                            ("The DFT", "\n".join(parts))],
+                  refs=["dft", "blocks"])
+
+
+# ---- whole networks ------------------------------------------------------------------------------
+_BECOMES = {"ConvTranspose": r"Linear with $T^{\top}$ of the convolution it transposes",
+            "Conv": r"Linear with the Toeplitz matrix $T$ as weight and bias $b \otimes \mathbf{1}$",
+            "AvgPool": r"Linear: a depthwise convolution with every weight $1/\text{divisor}$",
+            "AdaptiveAvgPool": r"Linear: an average pool with kernel = stride = input/output size",
+            "Identity": "nothing: the identity",
+            "Dropout": "nothing: the identity in eval mode",
+            "Linear": "Linear, unchanged",
+            "BatchNorm": r"folded into the Linear before it: $\mathrm{diag}(s \otimes \mathbf{1})$, "
+                         r"$s = \gamma / \sqrt{v + \epsilon}$",
+            "Flatten": r"nothing: row-major flattening is $\mathrm{vec}$"}
+
+
+def _becomes(name: str, number: int) -> str:
+    """What layer ``name`` becomes in the MLP (the first matching prefix, longer names listed first)."""
+    for prefix, text in _BECOMES.items():
+        if name.startswith(prefix):
+            return text
+    return rf"$\sigma_{{{number}}}$ elementwise, unchanged"
+
+
+def network_statement(proof: Any) -> list[str]:
+    return [rf"{_side('mlp', 'expected')} &= {_side('mlp', 'obtained')}"]
+
+
+def network_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
+    rows = " \\\\\n".join(f"{number} & {escape_text(name)} & {_becomes(name, number)}"
+                          for number, name in enumerate(proof.layers, start=1))
+    table = ("\\begin{center}\n\\begin{tabular}{rll}\n\\hline\n$\\ell$ & layer & in the MLP \\\\\n\\hline\n"
+             + rows + " \\\\\n\\hline\n\\end{tabular}\n\\end{center}")
+    setting = "\n".join([
+        f"A network of {len(proof.layers)} layers with {_count(proof.outputs, 'output')} per sample:", table, PAR,
+        "The input $x$, every weight $w^{(\\ell)}$, bias $b^{(\\ell)}$ and BatchNorm statistic are "
+        "independent symbols, and each activation is an undefined function $\\sigma_\\ell$ applied "
+        "elementwise, so what is proved holds for every activation."])
+    mlp = ("Every linear layer is an affine map of the flattened features, $\\mathrm{vec}(y) = "
+           "A\\,\\mathrm{vec}(x) + c$: a convolution with its Toeplitz matrix, an average pool as a "
+           "depthwise convolution, a BatchNorm in eval mode as a diagonal scaling folded into the "
+           "affine map before it, Flatten as the identity on $\\mathrm{vec}$. An elementwise "
+           "activation commutes with flattening. The MLP is therefore Flatten, then the Linear "
+           "layers and activations of the table.")
+    method = ("Both sides were built on the symbols, the network layer by layer from each layer's own "
+              "definition, the MLP from its matrices, and compared output by output as canonical "
+              "expanded forms (the expansion reaches inside each $\\sigma_\\ell$, so "
+              "$\\sigma_\\ell(p) = \\sigma_\\ell(q)$ is decided as $p = q$).")
+    return Report(title="A network as a multilayer perceptron", setting_heading="The network",
+                  setting=setting,
+                  quantifier="For all inputs $x$, parameters and activations $\\sigma_\\ell$",
+                  statement=network_statement(proof), method=method, size=_count(proof.outputs, "output"),
+                  sections=[("The MLP", mlp)])
+
+
+REPORTS = {"transpose": transpose_report, "converse": converse_report, "dft": dft_report,
+           "network": network_report}
+STATEMENTS = {"transpose": transpose_statement, "converse": converse_statement, "dft": dft_statement,
+              "network": network_statement}
