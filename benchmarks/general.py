@@ -19,7 +19,15 @@ import symconv
 from symconv.general.theorems import proved
 
 CASES = [("toeplitz", {}), ("im2col", {"order": "unfold"}), ("im2col", {"order": "paper"}),
-         ("transpose", {}), ("circulant", {}), ("nonlinear", {})]
+         ("transpose", {}), ("circulant", {}), ("nonlinear", {}), ("nonlinear", {"bias": True})]
+CASES += [("toeplitz", {"padding_mode": m}) for m in ("circular", "reflect", "replicate")]
+CASES += [("padding", {"padding_mode": m}) for m in ("circular", "reflect", "replicate")]
+
+
+def case_name(theorem: str, options: dict) -> str:
+    """theorem plus its options' values: im2col-paper, nonlinear-bias, padding-reflect, …"""
+    tags = ["bias" if key == "bias" else str(value) for key, value in options.items()]
+    return "-".join([theorem, *tags])
 
 
 def main() -> None:
@@ -30,7 +38,7 @@ def main() -> None:
     first: dict[str, dict[str, float]] = {}
     best: dict[str, dict[str, float]] = {}
     for theorem, options in CASES:
-        name = theorem + (f"-{options['order']}" if "order" in options else "")
+        name = case_name(theorem, options)
         first[name], best[name] = {}, {}
         for dims in (1, 2, 3):
             times = []

@@ -30,10 +30,12 @@ def test_latex_has_hypotheses_statement_and_a_rule_per_step():
     assert r"\documentclass" not in body and _steps_with_rules(body) == len(derivation.steps)
 
 
-@pytest.mark.parametrize("theorem,dims", [("toeplitz", 2), ("circulant", 3), ("transpose", 1),
-                                          ("nonlinear", 1)])
-def test_latex_compiles_with_pdflatex(tex, tmp_path, theorem, dims):
-    pdf = compile_latex(symconv.prove_general(theorem, dims=dims).to_latex(), tmp_path / "d.pdf")
+@pytest.mark.parametrize("theorem,dims,options", [
+    ("toeplitz", 2, {}), ("circulant", 3, {}), ("transpose", 1, {}), ("nonlinear", 1, {}),
+    ("nonlinear", 2, {"bias": True})])
+def test_latex_compiles_with_pdflatex(tex, tmp_path, theorem, dims, options):
+    derivation = symconv.prove_general(theorem, dims=dims, **options)
+    pdf = compile_latex(derivation.to_latex(), tmp_path / "d.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
 
 

@@ -23,7 +23,8 @@ RULES = {
     "theorem toeplitz (layer 2, input σ(y₁))", "σ acts elementwise",
     "theorem toeplitz (layer 1), congruence under σ", "definition of the FC network",
     "lemmas (padding map, output size)", "substitution of the entry formulas",
-    "hypotheses and lemma (output size: window)",
+    "hypotheses and lemma (output size: window)", "definition of the bias (layer 1)",
+    "definition of the bias (layer 2)",
 }
 
 CASES = ([(t, d, {}) for t in ("toeplitz", "im2col", "transpose", "circulant", "nonlinear")
@@ -176,3 +177,26 @@ def test_bad_input_is_a_spec_error(bad):
     theorem = bad.pop("theorem")
     with pytest.raises(SpecError):
         symconv.prove_general(theorem, **bad)
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_nonlinear_with_bias_holds(dims):
+    derivation = symconv.prove_general("nonlinear", dims=dims, bias=True)
+    _assert_fully_checked(derivation)
+    assert [s.rule for s in derivation.steps].count("definition of the bias (layer 1)") == 1
+    assert "biases" in derivation.title
+
+
+@pytest.mark.parametrize("where", ["forgot b1", "b1 outside sigma", "forgot b2"])
+def test_nonlinear_with_a_misplaced_bias_is_refuted(where):
+    S = network_symbols(1)
+    T2, R2, C2, Tx, sigma = S["T2"], S["R2"], S["C2"], S["Tx"], S["sigma"]
+    inner = {"forgot b1": sigma(Tx[C2]), "b1 outside sigma": sigma(Tx[C2]) + S["beta"][C2],
+             "forgot b2": sigma(Tx[C2] + S["beta"][C2])}[where]
+    network = sp.Sum(T2[R2, C2] * inner, (C2, 0, S["n_in2"] - 1)) + (
+        0 if where == "forgot b2" else S["beta2"][R2])
+    derivation = symconv.prove_general("nonlinear", bias=True, network=network, instances=12)
+    assert derivation.refuted, derivation.summary()
+    assert derivation.failure.rule == "definition of the FC network"
+    example = derivation.failure.counterexample
+    assert example.lhs != example.rhs

@@ -23,7 +23,9 @@ BASES = {
     "Tx": r"(T \operatorname{vec} x)", "gamma": r"\gamma", "vgamma": r"\operatorname{vec}(\gamma)",
     "vz": r"\operatorname{vec}(z)", "Gamma": r"\Gamma", "KP": r"(K P)",
     "N": r"\bigl(T^{(2)} \sigma(T \operatorname{vec} x)\bigr)",
-    "T0": r"T^{0}", "Rp": "R", "T0R": r"(T^{0} R)",
+    "T0": r"T^{0}", "Rp": "R", "T0R": r"(T^{0} R)", "vyb": r"\operatorname{vec}(y + b)",
+    "beta": r"(b \otimes \mathbf{1})",
+    "Nb": r"\bigl(T^{(2)} \sigma(T \operatorname{vec} x + b \otimes \mathbf{1}) + b^{(2)} \otimes \mathbf{1}\bigr)",
 }
 SYMBOLS = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 

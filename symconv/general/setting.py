@@ -86,6 +86,7 @@ class Layer:
         self.T, self.v, self.vy, self.Tx = name("T"), name("v"), name("vy"), name("Tx")
         self.gamma, self.vgamma, self.z, self.vz = name("gamma"), name("vgamma"), name("z"), name("vz")
         self.Gamma = name("Gamma")
+        self.b, self.beta, self.vyb = name("b"), name("beta"), name("vyb")
 
     # ---- sizes -------------------------------------------------------------------------------
     def out_size(self, a: int) -> sp.Expr:
@@ -177,7 +178,10 @@ class Layer:
         xt = Definition(self.xt, single(self.c, *self.u), self.padded_body(), "zero extension")
         y = Definition(self.y, (((self.g, self.G), (self.h, self.Co)),) + single(*self.j),
                        self.definition_body(), "convolution")
-        return {d.name: d for d in (T, Tx, v, vy, xt, y)}
+        beta = Definition(self.beta, (row_slot,), self.b[self.o], "bias b (x) 1")
+        vyb = Definition(self.vyb, single(self.R), self.vy[self.R] + self.beta[self.R],
+                         "vec of the output with bias")
+        return {d.name: d for d in (T, Tx, v, vy, xt, y, beta, vyb)}
 
     # ---- hypotheses --------------------------------------------------------------------------
     def size_hypotheses(self) -> list[sp.Basic]:
@@ -231,13 +235,13 @@ class Layer:
             for z, value in zip((self.n, self.k, self.s, self.d, self.p, self.q), (n, k, s, d, p, q)):
                 values[z[a]] = value
 
-    def spec(self, values: dict[sp.Symbol, int]) -> ConvSpec:
+    def spec(self, values: dict[sp.Symbol, int], bias: bool = False) -> ConvSpec:
         get = lambda z: tuple(values[e] for e in z)  # noqa: E731
         return ConvSpec(in_channels=values[self.G] * values[self.Ci],
                         out_channels=values[self.G] * values[self.Co],
                         kernel_size=get(self.k), input_size=get(self.n), stride=get(self.s),
                         padding=tuple(zip(get(self.p), get(self.q))), dilation=get(self.d),
-                        groups=values[self.G], bias=False, padding_mode=self.padding_mode)
+                        groups=values[self.G], bias=bias, padding_mode=self.padding_mode)
 
     def draw_indices(self, rng: random.Random, values: dict[sp.Symbol, int],
                      out_sizes: list[sp.Expr]) -> None:
@@ -295,30 +299,42 @@ class Tensors:
                           dtype=object).reshape(self.spec.weight_shape)
         self.gamma = np.array([rng.randint(low, high) for _ in range(prod(self.spec.output_shape))],
                               dtype=object).reshape(self.spec.output_shape)
+        self.b = np.array([rng.randint(low, high) for _ in range(self.spec.out_channels)],
+                          dtype=object)
 
     @cached_property
     def y(self) -> np.ndarray:
         from ..forms import conv
         return conv(self.spec, self.x, self.w)
 
+    @cached_property
+    def y_bias(self) -> np.ndarray:
+        """conv with the bias b, by symconv.conv."""
+        from ..forms import conv
+        return conv(self.layer.spec(self.values, bias=True), self.x, self.w, self.b)
+
     def tensors(self, definitions: dict[str, Definition], env_of, symbolic: bool) -> dict:
         """name → lookup: data and core forms by array, everything else by its definition."""
         layer = self.layer
         if symbolic:
-            from ..symbols import symbols
+            from ..symbols import symbols, tensor_symbols
             x, w, _ = symbols(self.spec)
+            b = tensor_symbols("b", (self.spec.out_channels,))
             if self.x.dtype == object and any(isinstance(e, sp.Basic) for e in self.x.flat):
                 x = self.x
             from ..forms import conv
-            y = conv(self.spec, x, w)
+            y, y_bias = conv(self.spec, x, w), conv(layer.spec(self.values, bias=True), x, w, b)
         else:
-            x, w, y = self.x, self.w, self.y
+            x, w, y, b, y_bias = self.x, self.w, self.y, self.b, self.y_bias
         table = {str(d.base.label): defined_tensor(d, env_of) for d in definitions.values()}
         table[str(layer.x.label)] = array_tensor("x", x)
         table[str(layer.w.label)] = array_tensor("w", w)
         table[str(layer.v.label)] = array_tensor("vec(x)", np.asarray(x).reshape(-1))
         table[str(layer.y.label)] = array_tensor("y (symconv.conv)", y)
         table[str(layer.vy.label)] = array_tensor("vec(y) (symconv.conv)", np.asarray(y).reshape(-1))
+        table[str(layer.b.label)] = array_tensor("b", b)
+        table[str(layer.vyb.label)] = array_tensor("vec(y + b) (symconv.conv with bias)",
+                                                   np.asarray(y_bias).reshape(-1))
         gamma = self.gamma
         if symbolic:
             from ..symbols import tensor_symbols

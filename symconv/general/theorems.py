@@ -627,8 +627,8 @@ elementwise (congruence), so any function must pass."""
 class NetworkSetting:
     """Two stacked layers, y₂ = conv₂(σ(conv₁(x))): n₂ = m₁ and C_in,2 = C_out,1."""
 
-    def __init__(self, first: Layer, second: Layer, definitions: dict):
-        self.first, self.second, self.definitions = first, second, definitions
+    def __init__(self, first: Layer, second: Layer, definitions: dict, bias: bool = False):
+        self.first, self.second, self.definitions, self.bias = first, second, definitions, bias
 
     def draw(self, rng):
         from .derivation import Instance
@@ -644,7 +644,7 @@ class NetworkSetting:
         name = rng.choice(sorted(ACTIVATIONS))
         sigma = ACTIVATIONS[name]
         t1 = Tensors(one, values, rng)
-        z = _map(t1.y, sigma)
+        z = _map(t1.y_bias if self.bias else t1.y, sigma)
         t2 = Tensors(two, values, rng, x=z)
 
         def build(symbolic: bool) -> Env:
@@ -690,35 +690,42 @@ def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBas
 
 
 def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
-              seed: int = 0) -> Derivation:
+              seed: int = 0, bias: bool = False) -> Derivation:
     """σ applied elementwise preserves the equivalence, and composition of conv layers is
-    composition of FC layers: vec(conv₂(σ(conv₁(x)))) = T₂·σ(T₁·vec x), for any σ.
+    composition of FC layers: vec(conv₂(σ(conv₁(x)))) = T₂·σ(T₁·vec x), for any σ; with
+    ``bias``: vec(conv₂(σ(conv₁(x) + b₁)) + b₂) = T₂·σ(T₁·vec x + b₁ ⊗ 1) + b₂ ⊗ 1.
 
     ``network`` replaces the FC network's entry N[R₂] (a claim in the symbols R2, C2, T2, Tx,
-    sigma of ``network_symbols``)."""
+    sigma, beta, beta2 of ``network_symbols``)."""
     from .rules import Definition
     one, two = Layer(dims), Layer(dims, tag="2")
     defs = {**one.definitions(), **two.definitions()}
     R2, C2 = two.R, two.C
-    defs[str(two.v.label)] = Definition(two.v, (((C2, None),),), SIGMA(one.vy[C2]),
+    layer_one_out = one.vyb if bias else one.vy
+    defs[str(two.v.label)] = Definition(two.v, (((C2, None),),), SIGMA(layer_one_out[C2]),
                                         "σ elementwise: vec σ(y₁) = σ(vec y₁)")
-    N = sp.IndexedBase("N")
-    network = Definition(N, (((R2, None),),),
-                         network if network is not None else
-                         sp.Sum(two.T[R2, C2] * SIGMA(one.Tx[C2]), (C2, 0, two.n_in - 1)),
+    N = sp.IndexedBase("Nb" if bias else "N")
+    inner = one.Tx[C2] + (one.beta[C2] if bias else 0)
+    default = sp.Sum(two.T[R2, C2] * SIGMA(inner), (C2, 0, two.n_in - 1)) + (
+        two.beta[R2] if bias else 0)
+    network = Definition(N, (((R2, None),),), default if network is None else network,
                          "FC network")
-    defs["N"] = network
-    setting = NetworkSetting(one, two, defs)
+    defs[network.name] = network
+    setting = NetworkSetting(one, two, defs, bias)
     out1 = [one.out_size(a) for a in range(dims)]
     out2 = [two.out_size(a) for a in range(dims)]
     hypotheses = (one.size_hypotheses() + two.size_hypotheses()
                   + [sp.Eq(n2, m1) for n2, m1 in zip(two.n, one.m)]
                   + [sp.Eq(two.G * two.Ci, one.G * one.Co)] + two.index_hypotheses())
     R = two.row()
-    lhs, rhs = two.vy[R], N[R]
-    prover = Prover("nonlinear", dims, f"conv layers with an elementwise σ are FC layers with σ "
-                    f"({dims}-D)", setting, lhs, rhs, instances, seed,
+    lhs, rhs = (two.vyb if bias else two.vy)[R], N[R]
+    with_bias = " and biases" if bias else ""
+    prover = Prover("nonlinear", dims, f"conv layers with an elementwise σ{with_bias} are FC layers "
+                    f"with σ ({dims}-D)", setting, lhs, rhs, instances, seed,
                     hypotheses=hypotheses)
+    if bias:
+        prover.step("definition of the bias (layer 2)", "vec(y₂ + b₂) = vec(y₂) + b₂ ⊗ 1",
+                    partial(rules.unfold, definition=defs[str(two.vyb.label)]))
     prover.step("theorem toeplitz (layer 2, input σ(y₁))",
                 "vec(conv₂(z)) = T₂·vec z for every input z, here z = σ(y₁)",
                 partial(_apply_theorem, source=two.vy, target=two.Tx, dims=dims))
@@ -726,13 +733,20 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
                 partial(rules.unfold, definition=defs[str(two.Tx.label)]))
     prover.step("σ acts elementwise", "v₂ = vec σ(y₁) = σ(vec y₁), since n₂ = m₁ and "
                 "C_in,2 = C_out,1", partial(rules.unfold, definition=defs[str(two.v.label)]))
+    if bias:
+        prover.step("definition of the bias (layer 1)", "vec(y₁ + b₁) = vec(y₁) + b₁ ⊗ 1",
+                    partial(rules.unfold, definition=defs[str(one.vyb.label)]))
     prover.step("theorem toeplitz (layer 1), congruence under σ",
                 "vec(y₁) = T₁·vec x, and σ(a) = σ(b) when a = b",
                 partial(_apply_theorem, source=one.vy, target=one.Tx, dims=dims))
-    prover.step("definition of the FC network", "N = T₂·σ(T₁·vec x)",
+    prover.step("definition of the FC network", "N = T₂·σ(T₁·vec x" + (" + b₁ ⊗ 1) + b₂ ⊗ 1"
+                                                                        if bias else ")"),
                 partial(rules.unfold, definition=network), target=rhs, two_sided=True)
+    note = ("σ is checked concretely as ReLU and as z² − 2z; the biased outputs vec(y + b) are "
+            "symconv.conv with the bias." if bias else
+            "σ is checked concretely as ReLU and as z² − 2z; no bias terms (see bias=True).")
     return prover.finish(_size_definitions(one, out1) + _size_definitions(two, out2),
-                         notes=["σ is checked concretely as ReLU and as z² − 2z; no bias terms."],
+                         notes=[note],
                          notation=[((two.g, two.h, *two.j), (two.G, two.Co, *two.m))])
 
 
@@ -740,4 +754,4 @@ def network_symbols(dims: int = 1) -> dict[str, sp.Basic]:
     """The symbols a claimed FC network is written in (see ``nonlinear``)."""
     one, two = Layer(dims), Layer(dims, tag="2")
     return {"R2": two.R, "C2": two.C, "T2": two.T, "Tx": one.Tx, "sigma": SIGMA,
-            "n_in2": two.n_in}
+            "n_in2": two.n_in, "beta": one.beta, "beta2": two.beta}
