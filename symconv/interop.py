@@ -4,16 +4,23 @@ imported on first use).
 Every linear layer of a network is an affine map of the flattened (row-major, NCHW) features,
 vec(y) = A·vec(x) + c:
 
-    Conv{1,2,3}d          A = T (the Toeplitz matrix, incl. the padding map), c = b ⊗ 1
-    AvgPool{1,2,3}d       a depthwise conv (groups = C) with every weight 1/divisor, no bias
-    Linear                A = W, c = b
-    BatchNorm (eval)      A = diag(s ⊗ 1), c = (β − μ·s) ⊗ 1 with s = γ/√(var + ε); folded into
-                          the affine map before it when there is one: s·A, s·c + (β − μ·s)
-    Flatten               the identity on vec (row-major flattening is vec)
+    Conv{1,2,3}d           A = T (the Toeplitz matrix, incl. the padding map), c = b ⊗ 1
+    ConvTranspose{1,2,3}d  A = Tᵀ of the forward conv it transposes (weight, stride, padding,
+                           dilation, groups shared; input size n = (m − 1)·s − 2p + d·(K − 1) + 1 +
+                           output_padding for an input of size m), keeping the columns of T's
+                           rows whose output lies inside m; c = b ⊗ 1
+    AvgPool{1,2,3}d        a depthwise conv (groups = C) with every weight 1/divisor, no bias
+    AdaptiveAvgPool{1,2,3}d  on an axis with input n and output m where m divides n, the windows
+                           [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) are all [i·n/m, (i+1)·n/m): AvgPool with
+                           kernel = stride = n/m; otherwise the window sizes vary (refused)
+    Linear                 A = W, c = b
+    BatchNorm (eval)       A = diag(s ⊗ 1), c = (β − μ·s) ⊗ 1 with s = γ/√(var + ε); folded into
+                           the affine map before it when there is one: s·A, s·c + (β − μ·s)
+    Flatten, Identity, Dropout (eval)   the identity on vec (row-major flattening is vec)
 
 and an elementwise activation σ commutes with flattening. So a Sequential of these is an MLP:
-Flatten, then Linear/activation layers. Anything else (max pooling, softmax, …) is refused with a
-SpecError naming the layer, its position and the rule.
+Flatten, then Linear/activation layers. Anything else (max pooling, softmax, Dropout in training
+mode, …) is refused with a SpecError naming the layer, its position and the rule.
 """
 
 from __future__ import annotations
@@ -30,17 +37,21 @@ import sympy as sp
 
 from .errors import SpecError
 from .forms.definition import conv
-from .forms.toeplitz import toeplitz_entries
+from .forms.toeplitz import row_index, toeplitz_entries
+from .forms.transpose import conv_transpose, transposed_spec
 from .proof import Counterexample, first_entry_difference
 from .spec import ConvSpec
 from .symbols import tensor_symbols
 
 ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "Sigmoid", "Tanh", "SiLU",
                "Mish", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "Hardshrink",
-               "Softshrink", "Tanhshrink", "LogSigmoid", "Identity", "Dropout", "AlphaDropout")
+               "Softshrink", "Tanhshrink", "LogSigmoid")
 NOT_LINEAR_RULE = ("is neither linear nor elementwise, so it has no FC-layer equivalent; to_mlp converts "
-                   "Conv1d/2d/3d, AvgPool1d/2d/3d, Linear, BatchNorm (eval), Flatten and elementwise "
+                   "Conv1d/2d/3d, ConvTranspose1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d (fixed "
+                   "windows), Linear, BatchNorm (eval), Flatten, Identity, Dropout (eval) and elementwise "
                    f"activations ({', '.join(ELEMENTWISE[:6])}, …)")
+CONVS = ("Conv1d", "Conv2d", "Conv3d")
+TRANSPOSED = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
 
 
 def _torch():
@@ -55,6 +66,29 @@ def _numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().cpu().to(_torch().float64).numpy()
 
 
+def _family(module: Any) -> tuple[str, int] | None:
+    """(family, spatial dims) for the torch layers with a spatial shape, None for the others."""
+    nn = _torch().nn
+    families = {"conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d),
+                "convtranspose": (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d),
+                "avgpool": (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d),
+                "adaptiveavgpool": (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)}
+    for family, classes in families.items():
+        for dims, cls in enumerate(classes, start=1):
+            if isinstance(module, cls):
+                return family, dims
+    return None
+
+
+def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...],
+                   channels: int | None = None) -> None:
+    """SpecError unless the per-sample shape is (C, *dims spatial axes) with C = ``channels``."""
+    if len(shape) != dims + 1 or channels not in (None, shape[0]):
+        expected = f"C={channels}" if channels is not None else "C"
+        raise SpecError(position, type(module).__name__, f"expects input ({expected}, {dims} spatial axes) "
+                        f"per sample, gets {shape}")
+
+
 def spec_of(module: Any, input_size: Any) -> ConvSpec:
     """The ConvSpec of a ``torch.nn.Conv{1,2,3}d`` on inputs of spatial size ``input_size``."""
     return ConvSpec(module.in_channels, module.out_channels, module.kernel_size, input_size,
@@ -62,13 +96,26 @@ def spec_of(module: Any, input_size: Any) -> ConvSpec:
                     groups=module.groups, bias=module.bias is not None, padding_mode=module.padding_mode)
 
 
+def transposed_of(module: Any, input_size: Any) -> ConvSpec:
+    """The forward conv that a ``torch.nn.ConvTranspose{1,2,3}d`` transposes, on inputs of spatial
+    size ``input_size`` = m: C_in = module.out_channels, C_out = module.in_channels, the module's
+    weight, stride, padding, dilation and groups, and an input size n with output size m (the
+    smallest, n = max(1, (m − 1)·s − 2p + d·(K − 1) + 1)). The module computes
+    ``conv_transpose(spec, g, w, module.output_padding)``, i.e. Tᵀ of
+    ``transposed_spec(spec, module.output_padding)``."""
+    size = (input_size,) if isinstance(input_size, int) else tuple(input_size)
+    smallest = tuple((m - 1) * s - 2 * p + d * (k - 1) + 1 for m, s, p, d, k in
+                     zip(size, module.stride, module.padding, module.dilation, module.kernel_size))
+    if any(n + s - 1 < 1 for n, s in zip(smallest, module.stride)):   # no n ≥ 1 has output size m
+        raise SpecError("padding", tuple(module.padding), f"no forward input size n ≥ 1 has output size {size} "
+                        f"(n_min = (m − 1)·s − 2p + d·(K − 1) + 1 = {smallest}); use less padding")
+    return ConvSpec(module.out_channels, module.in_channels, module.kernel_size, tuple(max(1, n) for n in smallest),
+                    stride=module.stride, padding=module.padding, dilation=module.dilation,
+                    groups=module.groups, bias=False)
+
+
 def _avgpool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[ConvSpec, object]:
     """AvgPool as a depthwise conv: (spec, the weight value 1/divisor)."""
-    nn = _torch().nn
-    dims = {nn.AvgPool1d: 1, nn.AvgPool2d: 2, nn.AvgPool3d: 3}[type(module)]
-    if len(shape) != dims + 1:
-        raise SpecError(position, type(module).__name__, f"expects (C, {dims} spatial axes) per sample, "
-                        f"gets {shape}")
     if module.ceil_mode:
         raise SpecError(position, "ceil_mode=True", "an AvgPool with ceil_mode=True has windows that "
                         "overhang the input (a varying divisor); only ceil_mode=False is a convolution")
@@ -83,13 +130,35 @@ def _avgpool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[C
     return spec, sp.Rational(1, divisor)
 
 
+def _adaptive_pool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[ConvSpec, object]:
+    """AdaptiveAvgPool as AvgPool(kernel = stride = n/m) when every output size m divides its input
+    size n (None keeps n): torch's windows [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) are then the fixed [i·n/m, (i+1)·n/m)."""
+    dims = len(shape) - 1
+    requested = module.output_size if isinstance(module.output_size, (tuple, list)) else (module.output_size,) * dims
+    targets = tuple(n if m is None else int(m) for n, m in zip(shape[1:], requested))
+    for n, m in zip(shape[1:], targets):
+        if m < 1 or n % m:
+            widths = sorted({-(-(i + 1) * n // m) - i * n // m for i in range(m)}) if m >= 1 else []
+            raise SpecError(position, f"{type(module).__name__}(output_size={module.output_size})",
+                            f"on input size {shape[1:]} the pooling windows [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) of "
+                            f"axis n={n}, m={m} have varying widths {widths}, so it is no convolution; "
+                            f"only output sizes that divide the input size (fixed windows n/m) are converted")
+    kernel = tuple(n // m for n, m in zip(shape[1:], targets))
+    spec = ConvSpec(shape[0], shape[0], kernel, shape[1:], stride=kernel, groups=shape[0], bias=False)
+    return spec, sp.Rational(1, prod(kernel))
+
+
 @dataclass(frozen=True)
 class Step:
-    """One layer of the network: its kind, where it sits, and the per-sample shapes around it."""
+    """One layer of the network: its kind, where it sits, and the per-sample shapes around it.
+
+    ``spec`` is the conv the layer is (conv, avgpool) or transposes (convtranspose: the forward
+    layer whose output has the layer's input shape, see ``transposed_of``); ``pool_weight`` the
+    fixed 1/divisor of a pool."""
 
     position: str
     module: Any
-    kind: str                          # conv | avgpool | linear | batchnorm | flatten | elementwise
+    kind: str            # conv | convtranspose | avgpool | linear | batchnorm | flatten | identity | elementwise
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
     spec: ConvSpec | None = None
@@ -105,48 +174,75 @@ def _children(model: Any, prefix: str):
         yield prefix, model
 
 
+def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, ConvSpec | None, object]:
+    """(kind, spec, pool weight) of one layer on per-sample inputs of ``shape``, or SpecError."""
+    nn = _torch().nn
+    name = type(module).__name__
+    family = _family(module)
+    if family is not None:
+        kind, dims = family
+        channels = module.in_channels if kind in ("conv", "convtranspose") else None
+        _check_spatial(position, module, dims, shape, channels)
+        if kind == "conv":
+            return kind, spec_of(module, shape[1:]), None
+        if kind == "convtranspose":
+            try:
+                spec = transposed_of(module, shape[1:])
+                transposed_spec(spec, module.output_padding)
+            except SpecError as error:  # torch's output_padding rule (or a spec rule), named at the layer
+                raise SpecError(position, f"{name}({error.parameter}={error.value})", error.rule) from None
+            return kind, spec, None
+        if kind == "avgpool":
+            return (kind, *_avgpool_spec(module, position, shape))
+        return ("avgpool", *_adaptive_pool_spec(module, position, shape))
+    if isinstance(module, nn.Linear):
+        if shape != (module.in_features,):
+            raise SpecError(position, name, f"expects {module.in_features} flat features per sample, "
+                            f"gets shape {shape} (put a Flatten before it)")
+        return "linear", None, None
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+        if module.training or module.running_mean is None:
+            raise SpecError(position, name, "BatchNorm must be in eval mode with running statistics "
+                            "(model.eval()): in training mode it normalises by batch statistics, "
+                            "which is not a fixed affine map")
+        return "batchnorm", None, None
+    if isinstance(module, nn.Flatten):
+        if module.start_dim != 1 or module.end_dim != -1:
+            raise SpecError(position, f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim})",
+                            "only Flatten(start_dim=1, end_dim=-1) (vec of each sample) is supported")
+        return "flatten", None, None
+    if isinstance(module, nn.modules.dropout._DropoutNd):
+        if module.training and module.p > 0:
+            raise SpecError(position, f"{name}(p={module.p}) in training mode", "Dropout in training mode "
+                            "zeroes random entries, which is no fixed map; in eval mode (model.eval()) it "
+                            "is the identity")
+        return "identity", None, None
+    if isinstance(module, nn.Identity):
+        return "identity", None, None
+    if name in ELEMENTWISE or name == "PReLU" and module.num_parameters == 1:
+        return "elementwise", None, None
+    rule = ("max pooling is not linear (max(a, b) is not a linear map) and not elementwise: "
+            if "MaxPool" in name else f"{name} ") + NOT_LINEAR_RULE
+    raise SpecError(position, name, rule)
+
+
 def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
     """Classify each layer of an ``nn.Sequential`` and track the per-sample shape (C, *spatial) or
     (features,); refuse what is not linear or elementwise (SpecError naming position and rule)."""
-    nn = _torch().nn
     shape = tuple(int(n) for n in input_shape)
     steps = []
     for position, module in _children(model, "model"):
-        name = type(module).__name__
-        kind, spec, weight = None, None, None
-        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            dims = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}[type(module)]
-            if len(shape) != dims + 1 or shape[0] != module.in_channels:
-                raise SpecError(position, name, f"expects input (C={module.in_channels}, {dims} spatial "
-                                f"axes) per sample, gets {shape}")
-            kind, spec = "conv", spec_of(module, shape[1:])
-        elif isinstance(module, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
-            kind, (spec, weight) = "avgpool", _avgpool_spec(module, position, shape)
-        elif isinstance(module, nn.Linear):
-            if shape != (module.in_features,):
-                raise SpecError(position, name, f"expects {module.in_features} flat features per sample, "
-                                f"gets shape {shape} (put a Flatten before it)")
-            kind = "linear"
-        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-            if module.training or module.running_mean is None:
-                raise SpecError(position, name, "BatchNorm must be in eval mode with running statistics "
-                                "(model.eval()): in training mode it normalises by batch statistics, "
-                                "which is not a fixed affine map")
-            kind = "batchnorm"
-        elif isinstance(module, nn.Flatten):
-            if module.start_dim != 1 or module.end_dim != -1:
-                raise SpecError(position, f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim})",
-                                "only Flatten(start_dim=1, end_dim=-1) (vec of each sample) is supported")
-            kind = "flatten"
-        elif name in ELEMENTWISE or name == "PReLU" and module.num_parameters == 1:
-            kind = "elementwise"
+        kind, spec, weight = _classify(position, module, shape)
+        if kind in ("conv", "avgpool"):
+            out_shape = spec.output_shape
+        elif kind == "convtranspose":
+            out_shape = (module.out_channels, *transposed_spec(spec, module.output_padding).input_size)
+        elif kind == "linear":
+            out_shape = (module.out_features,)
+        elif kind == "flatten":
+            out_shape = (prod(shape),)
         else:
-            rule = ("max pooling is not linear (max(a, b) is not a linear map) and not elementwise: "
-                    if "MaxPool" in name else f"{name} ") + NOT_LINEAR_RULE
-            raise SpecError(position, name, rule)
-        out_shape = {"conv": lambda: spec.output_shape, "avgpool": lambda: spec.output_shape,
-                     "linear": lambda: (module.out_features,), "flatten": lambda: (prod(shape),)
-                     }.get(kind, lambda: shape)()
+            out_shape = shape
         steps.append(Step(position, module, kind, shape, tuple(out_shape), spec, weight))
         shape = tuple(out_shape)
     return steps
@@ -161,12 +257,12 @@ def _parameters(step: Step, symbolic: int | None) -> dict[str, Any]:
         weight = step.pool_weight if symbolic is not None else float(step.pool_weight)
         return {"w": np.full(step.spec.weight_shape, weight, dtype=object if symbolic else np.float64),
                 "b": None}
-    if kind in ("conv", "linear"):
+    if kind in ("conv", "convtranspose", "linear"):
         if symbolic is None:
             return {"w": _numpy(m.weight), "b": None if m.bias is None else _numpy(m.bias)}
         shape = tuple(m.weight.shape)
         return {"w": tensor_symbols(f"w^{{({symbolic})}}", shape),
-                "b": None if m.bias is None else tensor_symbols(f"b^{{({symbolic})}}", (shape[0],))}
+                "b": None if m.bias is None else tensor_symbols(f"b^{{({symbolic})}}", tuple(m.bias.shape))}
     if kind == "batchnorm":
         c = m.num_features
         if symbolic is None:
@@ -186,19 +282,37 @@ def _as_array(value: Any) -> np.ndarray:
     return value.astype(object) if isinstance(value, np.ndarray) and value.dtype != object else value
 
 
+def _dense(shape: tuple[int, int], entries: dict[tuple[int, int], Any], dtype: Any) -> np.ndarray:
+    A = np.zeros(shape, dtype=dtype)
+    if entries:
+        rows, cols = (np.array(k, dtype=np.int64) for k in zip(*entries))
+        A[rows, cols] = np.array(list(entries.values()), dtype=dtype)
+    return A
+
+
+def _rows_within(spec: ConvSpec, size: tuple[int, ...]) -> list[int]:
+    """T's rows (o, out) with out inside ``size`` (a corner of spec.output_size), in vec order."""
+    return [row_index(spec, o, int(np.ravel_multi_index(out, spec.output_size)))
+            for o in range(spec.out_channels) for out in np.ndindex(*size)]
+
+
 def _affine(step: Step, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(A, c) with vec(y) = A·vec(x) + c for a conv, avgpool or linear step."""
+    """(A, c) with vec(y) = A·vec(x) + c for a conv, convtranspose, avgpool or linear step."""
+    w, b = params["w"], params["b"]
     if step.kind == "linear":
-        w = params["w"]
-        return w, params["b"] if params["b"] is not None else np.zeros(w.shape[0], dtype=w.dtype)
-    spec = step.spec
-    w = params["w"]
-    A = np.zeros(spec.toeplitz_shape, dtype=object if w.dtype == object else np.float64)
-    entries = toeplitz_entries(spec, _as_array(w))
-    rows, cols = (np.array(k, dtype=np.int64) for k in zip(*entries)) if entries else ([], [])
-    A[rows, cols] = list(entries.values())
-    b = params["b"] if params["b"] is not None else np.zeros(spec.out_channels, dtype=A.dtype)
-    return A, np.repeat(b, prod(spec.output_size))
+        return w, b if b is not None else np.zeros(w.shape[0], dtype=w.dtype)
+    dtype = object if w.dtype == object else np.float64
+    entries = toeplitz_entries(forward := (transposed_spec(step.spec, step.module.output_padding)
+                                           if step.kind == "convtranspose" else step.spec), _as_array(w))
+    if step.kind == "convtranspose":  # A = Tᵀ, keeping the columns of the outputs inside the layer's input
+        kept = {r: j for j, r in enumerate(_rows_within(forward, step.spec.output_size))}
+        A = _dense((forward.toeplitz_shape[1], len(kept)),
+                   {(c, kept[r]): v for (r, c), v in entries.items() if r in kept}, dtype)
+        channels, positions = forward.in_channels, prod(forward.input_size)
+    else:
+        A = _dense(forward.toeplitz_shape, entries, dtype)
+        channels, positions = forward.out_channels, prod(forward.output_size)
+    return A, np.repeat(b if b is not None else np.zeros(channels, dtype=A.dtype), positions)
 
 
 def _per_feature(step: Step, per_channel: np.ndarray) -> np.ndarray:
@@ -212,7 +326,7 @@ def mlp_layers(steps: list[Step], symbolic: bool = False) -> list[tuple[str, Any
     layers: list[tuple[str, Any, Any]] = []
     for number, step in enumerate(steps, start=1):
         params = _parameters(step, number if symbolic else None)
-        if step.kind in ("conv", "avgpool", "linear"):
+        if step.kind in ("conv", "convtranspose", "avgpool", "linear"):
             layers.append(("affine", *_affine(step, params)))
         elif step.kind == "batchnorm":
             s, t = _per_feature(step, params["scale"]), _per_feature(step, params["shift"])
@@ -239,39 +353,49 @@ def _dtype(model: Any) -> Any:
 def _linear_module(A: np.ndarray, c: np.ndarray, dtype: Any, sparse: bool, bias: bool = True) -> Any:
     """nn.Linear with weight A (dense, or sparse CSR when ``sparse``) and bias c."""
     torch = _torch()
-    layer = torch.nn.Linear(A.shape[1], A.shape[0], bias=bias, dtype=dtype)
-    weight = torch.as_tensor(np.asarray(A, dtype=np.float64)).to(dtype)
-    with warnings.catch_warnings():  # "sparse CSR support is in beta": F.linear supports it on CPU
-        warnings.simplefilter("ignore", UserWarning)
-        layer.weight = torch.nn.Parameter(weight.to_sparse_csr() if sparse else weight, requires_grad=False)
-    if bias:
-        layer.bias = torch.nn.Parameter(torch.as_tensor(np.asarray(c, dtype=np.float64)).to(dtype),
-                                        requires_grad=False)
+    # on the meta device: no random initialisation of a weight that is replaced at once
+    layer = torch.nn.Linear(A.shape[1], A.shape[0], bias=bias, dtype=dtype, device="meta")
+    A = np.asarray(A, dtype=np.float64)
+    if sparse:  # CSR straight from the nonzeros (row-major, so already sorted by row)
+        rows, cols = np.nonzero(A)
+        crow = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=A.shape[0]))])
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": F.linear supports it on CPU
+            warnings.simplefilter("ignore", UserWarning)
+            weight = torch.sparse_csr_tensor(torch.as_tensor(crow), torch.as_tensor(cols),
+                                             torch.as_tensor(A[rows, cols]).to(dtype), A.shape)
+    else:
+        weight = torch.as_tensor(A).to(dtype)
+    layer.weight = torch.nn.Parameter(weight, requires_grad=False)
+    layer.bias = (torch.nn.Parameter(torch.as_tensor(np.asarray(c, dtype=np.float64)).to(dtype),
+                                     requires_grad=False) if bias else None)
     return layer
 
 
 def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
     """An ``nn.Linear`` equal to ``conv_module`` on flattened inputs of spatial size ``input_size``:
-    weight T (C_out·∏out × C_in·∏in, including the padding map for padding_mode ≠ 'zeros'),
-    bias b ⊗ 1. ``linear(x.flatten(1)) == conv_module(x).flatten(1)``. ``sparse=True`` stores T as
-    a sparse CSR tensor (F.linear supports it)."""
-    nn = _torch().nn
-    if not isinstance(conv_module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        raise SpecError("conv_module", type(conv_module).__name__, "must be a torch.nn.Conv1d/2d/3d")
-    dims = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}[type(conv_module)]
+    for a Conv{1,2,3}d weight T (C_out·∏out × C_in·∏in, including the padding map for padding_mode
+    ≠ 'zeros'), for a ConvTranspose{1,2,3}d weight Tᵀ of the conv it transposes (incl.
+    output_padding); bias b ⊗ 1. ``linear(x.flatten(1)) == conv_module(x).flatten(1)``.
+    ``sparse=True`` stores the weight as a sparse CSR tensor (F.linear supports it)."""
+    family = _family(conv_module)
+    if family is None or family[0] not in ("conv", "convtranspose"):
+        raise SpecError("conv_module", type(conv_module).__name__,
+                        "must be a torch.nn.Conv1d/2d/3d or ConvTranspose1d/2d/3d")
+    dims = family[1]
     size = (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
     (step,) = network_steps(conv_module, (conv_module.in_channels, *size))
     (_, A, c), = mlp_layers([step])
     return _linear_module(A, c, conv_module.weight.dtype, sparse, bias=conv_module.bias is not None)
 
 
-def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False) -> Any:
+def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False, dtype: Any = None) -> Any:
     """An equivalent ``nn.Sequential``: Flatten (if inputs are not flat), then Linear and the
     activations, and Unflatten back when the network does not end flat. ``input_shape`` is one
-    sample's shape, e.g. (1, 28, 28)."""
+    sample's shape, e.g. (1, 28, 28). The Linear layers have ``dtype`` (default: that of the
+    model's parameters, or torch's default dtype for a model without any)."""
     nn = _torch().nn
     steps = network_steps(model, tuple(input_shape))
-    dtype = _dtype(model)
+    dtype = dtype or _dtype(model)
     modules = [] if len(input_shape) == 1 else [nn.Flatten()]
     for kind, A, c in mlp_layers(steps):
         modules.append(_linear_module(A, c, dtype, sparse) if kind == "affine" else copy.deepcopy(A.module))
@@ -280,12 +404,14 @@ def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False) -> An
     return nn.Sequential(*modules)
 
 
-def paper_network(dtype: Any = None) -> Any:
+def paper_network(dtype: Any = None, channels: int = 128, kernel: int = 4, size: int = 28) -> Any:
     """The paper's experiment network: Conv2d(1, 128, 4, stride=2) on 28×28 → ReLU → Flatten →
-    Linear(128·13·13, 784)."""
+    Linear(128·13·13, 784). ``channels``, ``kernel`` and ``size`` scale the same architecture down
+    (stride 2, Dense to size² features), e.g. Conv 2×2×2 stride 2 on 4×4 → ReLU → Dense 16."""
     nn = _torch().nn
-    return nn.Sequential(nn.Conv2d(1, 128, 4, stride=2, dtype=dtype), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(128 * 13 * 13, 784, dtype=dtype))
+    out = (size - kernel) // 2 + 1
+    return nn.Sequential(nn.Conv2d(1, channels, kernel, stride=2, dtype=dtype), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(channels * out * out, size * size, dtype=dtype))
 
 
 # ---- the symbolic proof ------------------------------------------------------------------------------
@@ -321,13 +447,16 @@ def _network_definition(steps: list[Step], x: np.ndarray) -> np.ndarray:
         p = _parameters(step, number)
         if step.kind in ("conv", "avgpool"):
             x = conv(step.spec, x, p["w"], p["b"])
+        elif step.kind == "convtranspose":  # the scatter definition, not Tᵀ
+            x = conv_transpose(step.spec, x, p["w"], step.module.output_padding)
+            x = x + (p["b"].reshape(-1, *[1] * (x.ndim - 1)) if p["b"] is not None else 0)
         elif step.kind == "linear":
             x = np.dot(p["w"], x) + (p["b"] if p["b"] is not None else 0)
         elif step.kind == "batchnorm":
             x = x * p["scale"].reshape(-1, *[1] * (x.ndim - 1)) + p["shift"].reshape(-1, *[1] * (x.ndim - 1))
         elif step.kind == "flatten":
             x = x.reshape(-1)
-        else:
+        elif step.kind == "elementwise":
             x = _activation(number)(x)
     return x.reshape(-1)
 
