@@ -15,6 +15,7 @@ counterexample as display math, ASCII only so nbconvert's LaTeX export compiles 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +65,20 @@ def equation(body: str, label: str, fit: bool = False) -> str:
     return f"\\begin{{equation}}\n{body}\n\\label{{{label}}}\n\\end{{equation}}"
 
 
-def broken(terms: list[str], per_line: int = 6) -> str:
-    """Terms of a polynomial on balanced lines of at most ``per_line`` (inside ``aligned``)."""
-    n_lines = -(-len(terms) // per_line)
-    size = -(-len(terms) // n_lines)
-    lines = [" ".join(terms[i:i + size]) for i in range(0, len(terms), size)]
-    return r" \\ &\qquad ".join(lines)
+def visible_width(tex: str) -> int:
+    """Characters a piece of math shows, roughly: without commands, braces and scripts markers."""
+    return len(re.sub(r"\\[a-zA-Z]+|[{}_^]", "", tex))
+
+
+def broken(terms: list[str], width: int = 56) -> str:
+    """Terms of a polynomial on lines of at most ``width`` visible characters (at least one term
+    per line), for an ``aligned`` right-hand side."""
+    lines: list[list[str]] = [[]]
+    for term in terms:
+        if lines[-1] and visible_width(" ".join(lines[-1] + [term])) > width:
+            lines.append([])
+        lines[-1].append(term)
+    return r" \\ &\qquad ".join(" ".join(line) for line in lines)
 
 
 _INVISIBLE = str.maketrans("", "", "{}_\\")
@@ -109,13 +118,13 @@ def has_bias(result: Any) -> bool:
     return spec is None or spec.bias
 
 
-def _entry_rows(cx: Any, max_terms: int | None, per_line: int | None, bias: bool) -> list[str]:
+def _entry_rows(cx: Any, max_terms: int | None, lines: bool, bias: bool) -> list[str]:
     """The aligned rows: expected entry, obtained entry, their difference."""
     c = cx.comparison
 
     def poly(value: Any) -> str:
         terms = latex_terms(value, max_terms)
-        return broken(terms) if per_line else " ".join(terms)
+        return broken(terms) if lines else " ".join(terms)
 
     return [rf"{c.entry_latex('expected', cx.index, bias)} &= {poly(cx.expected)}",
             rf"{c.entry_latex('obtained', cx.index, bias)} &= {poly(cx.obtained)}",
@@ -131,7 +140,7 @@ def counterexample_section(cx: Any, label: str, bias: bool = True) -> str:
     """The counterexample in a document: which entry, both sides, the difference, the terms."""
     c = cx.comparison
     index = ", ".join(map(str, cx.index))
-    body = r"\begin{aligned} " + r" \\ ".join(_entry_rows(cx, None, 6, bias)) + r" \end{aligned}"
+    body = r"\begin{aligned} " + r" \\ ".join(_entry_rows(cx, None, True, bias)) + r" \end{aligned}"
     lines = [f"the check \\texttt{{{escape_text(cx.form)}}} fails at index $({index})$: "
              f"${c.entry_latex('obtained', cx.index, bias)}$ differs from "
              f"${c.entry_latex('expected', cx.index, bias)}$,",
@@ -190,7 +199,7 @@ def counterexample_display(cx: Any) -> str:
     """A counterexample as display math (Jupyter ``_repr_latex_``)."""
     index = ",".join(map(str, cx.index))
     rows = [rf"&\text{{{escape_text(cx.form)}: first difference at index ({index})}}",
-            *_entry_rows(cx, DISPLAY_TERMS, None, True)]
+            *_entry_rows(cx, DISPLAY_TERMS, False, True)]
     return _display(rows)
 
 
@@ -203,5 +212,5 @@ def result_display(result: Any) -> str:
     if result.counterexample is not None:
         index = ",".join(map(str, result.counterexample.index))
         rows += [rf"&\text{{counterexample ({escape_text(result.counterexample.form)}, index ({index})):}}",
-                 *_entry_rows(result.counterexample, DISPLAY_TERMS, None, has_bias(result))]
+                 *_entry_rows(result.counterexample, DISPLAY_TERMS, False, has_bias(result))]
     return _display(rows)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-import numpy as np
 
 from ..converse import fc_matrix
 from ..forms import im2col, toeplitz
