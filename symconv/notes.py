@@ -228,9 +228,10 @@ def _failed_cell(nb) -> int | None:
 
 # ---- export ------------------------------------------------------------------------------------------
 # Extends nbconvert's LaTeX article template: matrices wider than amsmath's default of 10
-# columns; a math output wider than the line (a big matrix) is scaled down to fit by symconv's
-# \symconvfit; long align* derivations may break across pages; code in a monospace font that has the Unicode of proof summaries; chapters are
-# unnumbered, the book is numbered and has a table of contents; titles may hold Markdown math.
+# columns; a math output ($…$ or $$…$$) wider than the line (a big matrix, a counterexample) is
+# scaled down to fit by symconv's \symconvfit; long align* derivations may break across pages;
+# code in a monospace font that has the Unicode of proof summaries; chapters are unnumbered, the
+# book is numbered and has a table of contents; titles may hold Markdown math.
 _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* block packages *))((( super() )))
 \setcounter{MaxMatrixCols}{64}
@@ -250,7 +251,9 @@ _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 ((* endblock maketitle *))
 ((* block data_latex -*))
 ((*- set tex = output.data['text/latex'] | strip_files_prefix | trim -*))
-((*- if tex.startswith('$') and tex.endswith('$') and not tex.startswith('$$') *))
+((*- if tex.startswith('$$') and tex.endswith('$$') *))
+\par\smallskip\noindent\symconvfit{$\displaystyle ((( tex[2:-2] )))$}\par\smallskip
+((*- elif tex.startswith('$') and tex.endswith('$') *))
 \par\smallskip\noindent\symconvfit{((( tex )))}\par\smallskip
 ((*- else *))
 ((( tex )))

@@ -8,6 +8,7 @@ The whole set is built once per module (execution + HTML/LaTeX, and PDF when xel
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,10 @@ DERIVATIONS = ROOT / "derivations"
 NOTEBOOKS = sorted(DERIVATIONS.glob("*.ipynb"))
 HAVE_PANDOC = shutil.which("pandoc") is not None
 HAVE_XELATEX = shutil.which("xelatex") is not None
+CHROMIUM = shutil.which("chromium")
+CODE_WIDTH = 79
+"""Characters of code that fit a line of the PDF's code boxes (longer lines wrap with an arrow)."""
+OVERFULL_LIMIT_PT = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,14 @@ def test_at_least_seven_chapters_stored_without_outputs():
                    for c in code), path.name
 
 
+def test_code_lines_fit_the_pdf():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        long = [line for cell in nb.cells if cell.cell_type == "code"
+                for line in cell.source.splitlines() if len(line) > CODE_WIDTH]
+        assert not long, (path.name, long)
+
+
 # ---- execution and proofs -------------------------------------------------------------------------
 def test_every_notebook_executes_and_records_proofs_that_held(built):
     result, lines = built
@@ -105,11 +118,41 @@ def test_kernel_is_the_running_interpreter(tmp_path):
 
 
 # ---- exports --------------------------------------------------------------------------------------
-def test_html_exports_with_mathjax_and_without_the_summary_cell(built):
+def test_html_loads_mathjax_from_the_output_directory_and_nothing_remote(built):
+    """No network is needed to read the HTML: every script it loads ships beside it."""
     result, _ = built
     for name in [p.stem for p in NOTEBOOKS] + [notes.BOOK_NAME]:
         html = (result.out / "html" / f"{name}.html").read_text()
-        assert "mathjax" in html.lower() and notes.SUMMARY_PREFIX not in html, name
+        scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+        assert scripts == [f"{notes.MATHJAX_DIR}/{notes.MATHJAX_COMPONENT}"], (name, scripts)
+        assert notes.SUMMARY_PREFIX not in html, name
+    mathjax = result.out / "html" / notes.MATHJAX_DIR
+    assert (mathjax / notes.MATHJAX_COMPONENT).stat().st_size > 1_000_000
+    assert (mathjax / "LICENSE").is_file()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (headless) to typeset")
+def test_html_math_typesets_offline_without_errors(built, tmp_path):
+    """Headless Chromium opens the book from file:// and MathJax typesets every formula: the
+    matrices' array column specs (@{}, |, :) and rules, align*, the proofs' displays."""
+    result, _ = built
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path}", "--virtual-time-budget=20000", "--dump-dom",
+         (result.out / "html" / f"{notes.BOOK_NAME}.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    latex_outputs = sum("text/latex" in o.get("data", {}) for c in result.chapters
+                        for cell in c.notebook.cells for o in cell.get("outputs", []))
+    assert dom.count("<mjx-container") >= latex_outputs > 0
+    assert '<g data-mml-node="merror"' not in dom and "data-mjx-error" not in dom
+
+
+def test_html_without_mathjax_names_the_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(notes.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(notes.NotesError, match=notes.MATHJAX_PACKAGE):
+        notes.build(NOTEBOOKS[:1], tmp_path / "out", ["html"])
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.skipif(not HAVE_PANDOC, reason="nbconvert's LaTeX export needs pandoc")
@@ -134,15 +177,22 @@ def test_pdf_exports_and_book(built, xetex):
     for name in [p.stem for p in NOTEBOOKS] + [notes.BOOK_NAME]:
         assert (result.out / "pdf" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(result.out / "pdf" / f"{notes.BOOK_NAME}.pdf"), "-"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(["pdftotext", "-layout", str(result.out / "pdf" / f"{notes.BOOK_NAME}.pdf"),
+                               "-"], capture_output=True, text=True, check=True).stdout
         assert "Contents" in text
         assert all(plain(c.title) in text for c in result.chapters)
         assert "PROVED" in text and notes.SUMMARY_PREFIX not in text
+        # every chapter starts on a new page: its numbered heading is a page's first line
+        firsts = [next((line for line in page.splitlines() if line.strip()), "")
+                  for page in text.split("\f")]
+        for number, chapter in enumerate(result.chapters, 1):
+            heading = f"{number} {plain(chapter.title)}"
+            assert any(" ".join(first.split()).startswith(heading[:30]) for first in firsts), heading
 
 
-def test_book_latex_has_every_glyph(built, xetex, tmp_path):
-    """xelatex drops characters its fonts lack with only a log line: none may be missing."""
+def test_book_latex_has_every_glyph_and_nothing_sticks_out(built, xetex, tmp_path):
+    """xelatex drops characters its fonts lack with only a log line: none may be missing; and
+    no line may stick into the margin (a matrix too wide, an unbreakable formula)."""
     result, _ = built
     source = result.out / "latex" / notes.BOOK_NAME
     work = tmp_path / "book"
@@ -151,6 +201,22 @@ def test_book_latex_has_every_glyph(built, xetex, tmp_path):
                    cwd=work, capture_output=True, check=True, timeout=300)
     log = (work / f"{notes.BOOK_NAME}.log").read_text(errors="replace")
     assert "Missing character" not in log, [l for l in log.splitlines() if "Missing character" in l][:5]
+    overfull = [float(pt) for pt in re.findall(r"Overfull \\[hv]box \(([\d.]+)pt too", log)]
+    assert all(pt <= OVERFULL_LIMIT_PT for pt in overfull), overfull
+
+
+def test_nested_blocks_dashed_rules_for_mathjax():
+    """MathJax draws || and \\hline\\hline as single rules; rules="dashed" keeps nested levels
+    apart in both MathJax and LaTeX (arydshln, loaded by the notes' template)."""
+    from symconv.latex import latex_matrix
+
+    M = [[1] * 4 for _ in range(4)]
+    assert latex_matrix(M, blocks=[(2, 2), (1, 1)], rules="dashed") == (
+        r"\left[\begin{array}{@{}c:c|c:c@{}} 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \\ "
+        r"\hline 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \end{array}\right]")
+    assert "||" in latex_matrix(M, blocks=[(2, 2), (1, 1)])  # the default is unchanged
+    with pytest.raises(ValueError, match="rules"):
+        latex_matrix(M, rules="dotted")
 
 
 def test_command_builds_and_prints_the_summary(tmp_path, capsys, no_torch):
@@ -160,7 +226,8 @@ def test_command_builds_and_prints_the_summary(tmp_path, capsys, no_torch):
     assert code == 0
     assert f"[1/1] {NOTEBOOKS[0].name}" in captured
     assert "Proof summary:" in captured and str(out / "html") in captured
-    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [f"{NOTEBOOKS[0].stem}.html"]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(
+        [f"html/{NOTEBOOKS[0].stem}.html", *(f"html/{name}" for name in notes.mathjax_files())])
 
 
 # ---- failures -------------------------------------------------------------------------------------
