@@ -7,6 +7,8 @@ every test here passes on symconv and fails on the mutant it names.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 import symconv
 from symconv import ConvSpec
 from symconv.backends import exact
-from symconv.general import rules
+from symconv.general import arith, rules
 from symconv.general.arith import implied
 from symconv.general.core import compare_matrix
 from symconv.general.derivation import Prover
@@ -190,3 +192,28 @@ def test_implied_decides_numeric_goals_by_their_sign(goal: int, holds: bool) -> 
     n = sp.Symbol("n", integer=True)
     assert bool(implied(sp.Integer(goal), [n - 1])[0]) is holds
     assert bool(implied(n - 1 + goal, [n - 1])[0]) is holds
+
+
+# Mutant: the Fourier–Motzkin result used without re-checking the combination it names.
+def test_a_wrong_fourier_motzkin_result_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    n, m = sp.symbols("n m", integer=True)
+    assert bool(implied(n - 1 - m, [n - 1 - m])[0])          # a hypothesis itself
+    # a search that claims 1·(n) + 1·(−goal − 1) is a negative number: it is not (= n − m − 1 + …)
+    monkeypatch.setattr(arith, "_eliminate",
+                        lambda table, variables: ({}, Fraction(-1), {0: Fraction(1), 1: Fraction(1)}))
+    assert arith.linear_certificate(m - 5, [n]) is None
+    assert not bool(implied(m - 5, [n])[0])
+
+
+# ---- testing: probing refuses non-finite outputs ----------------------------------------------
+# Mutant: the probe's exact-integer check without its isfinite part (inf == round(inf)).
+def test_probe_refuses_code_that_returns_infinity() -> None:
+    spec = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+
+    def overflowing(x, w, b):
+        y = symconv.conv(spec, np.asarray(x, dtype=object), np.asarray(w, dtype=object)).astype(float)
+        y[0, 0] = np.inf
+        return y
+
+    with pytest.raises(symconv.testing.NotCheckable, match="inf"):
+        symconv.testing.assert_conv_equivalent(overflowing, spec, mode="probe")
