@@ -82,7 +82,11 @@ def test_a_sum_in_one_entry_of_p_or_k_is_refuted(matrix: str, other: int) -> Non
 # Mutant: COEFFICIENT_LIMIT removed. Coefficients then multiply in int64 and wrap: with
 # a = 1 + 2³² and a⁻¹ = 1 − 2³² (a·a⁻¹ = 1 − 2⁶⁴ ≡ 1 mod 2⁶⁴), K·a with P·a⁻¹ is (1 − 2⁶⁴)·K·P,
 # which the wrapped product called exactly K·P.
-def test_coefficients_that_wrap_around_int64_are_refuted() -> None:
+# With the limit raised above 2³² (monkeypatched), the K·P bound (|K|·|P|·columns < 2⁶²) must
+# still send such forms to SymPy. Mutant: that bound removed.
+@pytest.mark.parametrize("limit", [exact.COEFFICIENT_LIMIT, 1 << 40])
+def test_coefficients_that_wrap_around_int64_are_refuted(limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exact, "COEFFICIENT_LIMIT", limit)
     spec = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
     x, w, _ = symconv.symbols(spec)
     a, inverse = 1 + 2 ** 32, 1 - 2 ** 32
@@ -92,7 +96,7 @@ def test_coefficients_that_wrap_around_int64_are_refuted() -> None:
     assert sp.expand(found.difference - 2 ** 64 * found.expected) == 0
     # a huge coefficient in a given output is refuted too, not an int64 OverflowError
     y = symconv.conv(spec, x, w).copy()
-    y[0, 1] = y[0, 1] + 2 ** 70 * w[0, 0, 0] * x[0, 0]
+    y[0, 1] = y[0, 1] + 2 ** 70 * w[0, 0, 0] * x[0, 0]   # above any limit
     found = refuted_by_both(spec, output=y)
     assert found.index == (0, 1) and found.extra == (2 ** 70 * w[0, 0, 0] * x[0, 0],)
 
