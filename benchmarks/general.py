@@ -20,6 +20,7 @@ from symconv.general.theorems import proved
 
 CASES = [("toeplitz", {}), ("im2col", {"order": "unfold"}), ("im2col", {"order": "paper"}),
          ("transpose", {}), ("circulant", {}), ("nonlinear", {}), ("nonlinear", {"bias": True})]
+CASES += [("dft", {})]
 CASES += [("toeplitz", {"padding_mode": m}) for m in ("circular", "reflect", "replicate")]
 CASES += [("padding", {"padding_mode": m}) for m in ("circular", "reflect", "replicate")]
 

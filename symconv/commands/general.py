@@ -16,6 +16,9 @@ theorems:
   im2col     the im2col product K·P is the convolution (--order unfold|paper)
   transpose  <T x, g> = <x, T^T g>, with T^T g the transposed convolution
   circulant  circular padding, stride 1: T is multi-level block circulant
+  dft        circular padding, stride 1: sum_i T[(o,j),(c,i)] nu_c z^i = z^j (Lambda(z) nu)_o for
+             z^n = 1, so the DFT block-diagonalises T with the kernel's DFT blocks Lambda(z)
+             (checked exactly in Z[X]/(X^n - 1), i.e. for every n-th root of unity)
   nonlinear  sigma elementwise and stacked layers: conv2(sigma(conv1 x)) = T2 sigma(T1 x)
   padding    circular/reflect/replicate padding: T = T0 R, R the 0/1 padding matrix
              (--padding-mode; toeplitz --padding-mode MODE proves T x = y for that mode)
@@ -24,6 +27,7 @@ examples:
   symconv general toeplitz --dims 2
   symconv general im2col --dims 3 --order paper --json
   symconv general circulant --dims 2 --latex circulant.tex --pdf circulant.pdf
+  symconv general dft --dims 2 --pdf dft.pdf
   symconv general toeplitz --claim "Sum(w[t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
   symconv general toeplitz --claim "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))" --assume d=1
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import SpecError
-from . import theorems
+from . import dft, theorems
 from .claims import check_claim, symbols_for
 from .derivation import ConcreteCheck, Counterexample, Derivation, Failure, Step
 
@@ -24,6 +24,7 @@ THEOREMS = {
     "circulant": theorems.circulant,
     "padding": theorems.padding,
     "nonlinear": theorems.nonlinear,
+    "dft": dft.dft,
 }
 """name → theorem function(dims, **options) returning a Derivation."""
 
@@ -33,7 +34,9 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
 
     Theorems: "toeplitz" (T·vec x = vec y), "im2col" (``order="unfold"|"paper"``), "transpose"
     (⟨Tx, γ⟩ = ⟨x, Tᵀγ⟩ with Tᵀγ the transposed convolution), "circulant" (circular padding,
-    stride 1: T multi-level block circulant), "nonlinear" (σ elementwise; stacked layers).
+    stride 1: T multi-level block circulant), "dft" (circular padding, stride 1: Σ_i T·ν z^i =
+    z^j·Λ(z)ν for z^n = 1, the DFT block-diagonalises T; ``symbol=`` claims Λ), "nonlinear"
+    (σ elementwise; stacked layers).
     Options: ``entry=`` (a claimed entry formula, see ``symbols_for``), ``out_size=``,
     ``instances=`` (random instances per step), ``seed=``.
     """

@@ -3,19 +3,23 @@
 At every random instance the general entry formulas are evaluated entry by entry (shape
 included) and compared with the matrices the concrete core builds from the same integers —
 ``symconv.toeplitz``, ``symconv.im2col``/``kernel_matrix``, ``symconv.toeplitz(…)ᵀ·vec γ`` and
-``conv_transpose`` — so the general theorems and the concrete core cannot drift apart.
+``conv_transpose`` — so the general theorems and the concrete core cannot drift apart. The DFT
+theorem is compared in the ring ℤ[X]/(X^n − 1) with symconv.toeplitz and, where the sizes
+divide 24, with symconv.spectral's exact blocks D_f = Λ(ω^{−f}).
 Each comparison returns None, or a one-line description of the first disagreement.
 """
 
 from __future__ import annotations
 
 from itertools import product
+from math import prod
 
 import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
 from ..spec import ConvSpec
+from .cyclic import CyclicElement
 from .evaluate import EvaluationError, evaluate
 
 
@@ -136,3 +140,76 @@ def padding_matrix(spec) -> sp.SparseMatrix:
             entries[(c * rows_per_channel + flat, c * cols_per_channel + column)] = 1
     return sp.SparseMatrix(spec.in_channels * rows_per_channel,
                            spec.in_channels * cols_per_channel, entries)
+
+
+def _dft_parts(instance, setting):
+    """(spec, env, orders, Λ(X) as a C_out × C_in object array of ring elements)."""
+    layer, env = setting.layer, instance.env()
+    spec = layer.spec(instance.values)
+    orders = tuple(spec.input_size)
+    lookup = env.tensors[str(setting.names.Lambda.label)]
+    lam = np.empty((spec.out_channels, spec.in_channels), dtype=object)
+    for o, c in np.ndindex(*lam.shape):
+        value = lookup((o, c))
+        lam[o, c] = value if isinstance(value, CyclicElement) else CyclicElement(
+            orders, {(0,) * len(orders): value})
+    return spec, env, orders, lam
+
+
+def compare_dft(instance, setting) -> str | None:
+    """T·(ν ⊗ X^i) with T from symconv.toeplitz against X^j·Σ_c Λ[o, c](X)·ν_c, every row."""
+    from ..forms.toeplitz import toeplitz_entries
+    try:
+        spec, env, orders, lam = _dft_parts(instance, setting)
+    except EvaluationError as error:
+        return f"Lambda: {error}"
+    w = tensor_array(env, str(setting.layer.w.label), spec.weight_shape)
+    nu = tensor_array(env, str(setting.names.nu.label), (spec.in_channels,))
+    positions = list(product(*(range(n) for n in orders)))
+    monomial = [CyclicElement(orders, {i: 1}) for i in positions]
+    N = len(positions)
+    rows = {}
+    for (row, column), value in toeplitz_entries(spec, w).items():
+        c, i = divmod(column, N)
+        rows[row] = rows.get(row, 0) + value * nu[c] * monomial[i]
+    for o, j in product(range(spec.out_channels), range(N)):
+        expected = monomial[j] * sum((lam[o, c] * nu[c] for c in range(spec.in_channels)), 0)
+        got = rows.get(o * N + j, 0)
+        if expected != got:
+            return (f"row (o={o}, j={positions[j]}): T (nu (x) X^i) = {got} by symconv.toeplitz, "
+                    f"X^j Lambda nu = {expected} by the general formula")
+    return None
+
+
+SPECTRAL_BUDGET = 4096
+"""Largest N²·C_out·C_in compared with the exact (SymPy) block diagonalisation per instance."""
+
+
+def spectral_applies(instance, setting) -> bool:
+    """Every n_a divides 24 (exact roots) and the exact blocks are cheap enough to build."""
+    from ..spectral import EXACT_SIZES
+    values, layer = instance.values, setting.layer
+    sizes = [values[n] for n in layer.n]
+    channels = values[layer.G] ** 2 * values[layer.Ci] * values[layer.Co]  # C_out·C_in
+    return all(n in EXACT_SIZES for n in sizes) and prod(sizes) ** 2 * channels <= SPECTRAL_BUDGET
+
+
+def compare_spectral(instance, setting) -> str | None:
+    """D_f of symconv.spectral.dft_block_diagonalisation (exact) against Λ(X) at
+    X_a ↦ ω_a^{−f_a} (a ring homomorphism onto Q(i, √2, √3)), every frequency f."""
+    from ..spectral import dft_block_diagonalisation, roots_of_unity
+    try:
+        spec, env, orders, lam = _dft_parts(instance, setting)
+    except EvaluationError as error:
+        return f"Lambda: {error}"
+    w = tensor_array(env, str(setting.layer.w.label), spec.weight_shape)
+    blocks = dft_block_diagonalisation(spec, w, exact=True).blocks
+    for k, f in enumerate(product(*(range(n) for n in orders))):
+        tables = tuple(tuple(roots_of_unity(n)[(-fa * e) % n] for e in range(n))
+                       for fa, n in zip(f, orders))
+        for o, c in np.ndindex(*lam.shape):
+            value = lam[o, c].evaluate_at(tables)
+            if sp.expand(value - blocks[k, o, c]) != 0:
+                return (f"D_f[{o}, {c}] at f={f}: {blocks[k, o, c]} in symconv.spectral, "
+                        f"{sp.expand(value)} = Lambda(omega^-f) by the general formula")
+    return None

@@ -350,18 +350,23 @@ class Prover:
         self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok,
                           symbolic_detail=detail, quantified=list(quantified)), quantified)
 
-    def core(self, name: str, compare: Callable[[Instance], str | None]) -> None:
-        """Agreement with symconv's concrete forms at every drawn instance."""
+    def core(self, name: str, compare: Callable[[Instance], str | None],
+             applies: Callable[[Instance], bool] | None = None) -> None:
+        """Agreement with symconv's concrete forms at every drawn instance (at those where
+        ``applies``, e.g. sizes the concrete form accepts; the count is recorded)."""
         if self.failure is not None:
             return
-        for instance in self.instances:
+        compared = [i for i in self.instances if applies is None or applies(i)]
+        for instance in compared:
             problem = compare(instance)
             if problem:
                 self.failure = Failure(len(self.steps), f"agreement with {name}", problem,
                                        Counterexample(instance.described(), None, None,
                                                       error=problem))
                 return
-        self.core_checks.append(f"{name} at {len(self.instances)} instances")
+        if compared:
+            of = "" if len(compared) == len(self.instances) else f" of {len(self.instances)}"
+            self.core_checks.append(f"{name} at {len(compared)}{of} instances")
 
     def finish(self, definitions, notes=(), notation=()) -> Derivation:
         holds = self.failure is None

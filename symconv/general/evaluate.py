@@ -7,6 +7,9 @@ finite sums loop over their concrete ranges, δ and [cond] are decided exactly, 
 entries are looked up through ``env.tensors[name](indices)``, which checks every index.
 Products evaluate their δ, [cond] and Piecewise factors first (guards) and stop at the first
 zero, so a guarded entry x[u]·[0 ≤ u < n] is 0 outside the input instead of an index error.
+Powers may have symbolic integer exponents (z^{j + d·t − p}: the exponent is evaluated first),
+and a symbol may be bound to an element of ℤ[X]/(X^n − 1) (``cyclic``): identities in n-th
+roots of unity are then checked exactly, for all roots at once.
 """
 
 from __future__ import annotations
@@ -93,13 +96,7 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
             return result
         return product
     if isinstance(e, sp.Pow):
-        base = compile_expr(e.base)
-        if not e.exp.is_Integer:
-            raise EvaluationError(f"non-integer power in {e}")
-        exponent = int(e.exp)
-        if exponent < 0:
-            return lambda env: Fraction(1) / Fraction(base(env)) ** (-exponent)
-        return lambda env: base(env) ** exponent
+        return _compile_power(e)
     if isinstance(e, sp.Sum):
         return _compile_sum(e)
     if isinstance(e, sp.KroneckerDelta):
@@ -158,6 +155,24 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
         args = [compile_expr(a) for a in e.args]
         return lambda env: _lookup(env.functions, name, "function")(*(f(env) for f in args))
     raise EvaluationError(f"cannot evaluate {type(e).__name__}: {e}")
+
+
+def _compile_power(e: sp.Pow) -> Compiled:
+    """base^k for an integer k, also a symbolic one (z^{j + d·t − p}): k is evaluated first;
+    a negative power of a number is a Fraction, of a ring element (``cyclic``) its inverse."""
+    if e.exp.is_integer is False:  # else its value is checked (u mod n has is_integer None)
+        raise EvaluationError(f"non-integer power in {e}")
+    base, exponent = compile_expr(e.base), compile_expr(e.exp)
+
+    def power(env: Env):
+        value, k = base(env), _integer(exponent(env), e.exp)
+        try:
+            if k < 0 and isinstance(value, (int, Fraction)):
+                return Fraction(1) / Fraction(value) ** (-k)
+            return value ** k
+        except ZeroDivisionError:
+            raise EvaluationError(f"{e}: {value} has no inverse") from None
+    return power
 
 
 def _lookup(table: dict, name: str, kind: str):

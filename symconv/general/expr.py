@@ -13,7 +13,7 @@ Expressions are SymPy trees over *integer* symbols (``integer=True`` only — ne
   reordering needs the rule "exchange of finite sums", which checks its side condition;
 * δ(a, b) becomes δ(±expand(a − b), 0), [cond] a conjunction of atoms ``e ≥ 0`` with e
   expanded (over the integers e > 0 ⟺ e − 1 ≥ 0), ``Piecewise((v, c), (0, True))`` = v·[c];
-* tensor indices, floor and Mod arguments are expanded.
+* tensor indices, floor and Mod arguments and exponents are expanded.
 
 Two expressions with the same canonical form are equal (each normalisation is an identity of
 integer arithmetic); different forms prove nothing — that is when a derivation searches for a
@@ -221,7 +221,9 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         merged = [_merge_product(_merge_brackets(t)) for t in sp.Add.make_args(combined)]
         return sp.Add(*(_finish(t, depth) if isinstance(t, sp.Sum) else t for t in merged))
     if isinstance(expr, sp.Pow):
-        return sp.expand(sp.Pow(canonical(expr.base, depth), expr.exp))
+        # z^a·z^b and z^{a+b} stay different forms (SymPy neither splits nor merges symbolic
+        # exponents of a base that may be 0): that identity is the rule "exponent rule"
+        return sp.expand(sp.Pow(canonical(expr.base, depth), sp.expand(canonical(expr.exp, depth))))
     if isinstance(expr, sp.KroneckerDelta):
         e = sp.expand(canonical(expr.args[0], depth) - canonical(expr.args[1], depth))
         if e.could_extract_minus_sign():

@@ -22,31 +22,39 @@ BASES = {
     "xt": r"\tilde{x}", "v": r"\operatorname{vec}(x)", "vy": r"\operatorname{vec}(y)",
     "Tx": r"(T \operatorname{vec} x)", "gamma": r"\gamma", "vgamma": r"\operatorname{vec}(\gamma)",
     "vz": r"\operatorname{vec}(z)", "Gamma": r"\Gamma", "KP": r"(K P)",
-    "N": r"\bigl(T^{(2)} \sigma(T \operatorname{vec} x)\bigr)",
+    "N": r"\bigl(T^{(2)} \sigma(T^{(1)} \operatorname{vec} x)\bigr)",
     "T0": r"T^{0}", "Rp": "R", "T0R": r"(T^{0} R)", "vyb": r"\operatorname{vec}(y + b)",
     "beta": r"(b \otimes \mathbf{1})",
-    "Nb": r"\bigl(T^{(2)} \sigma(T \operatorname{vec} x + b \otimes \mathbf{1}) + b^{(2)} \otimes \mathbf{1}\bigr)",
+    "Nb": (r"\bigl(T^{(2)} \sigma(T^{(1)} \operatorname{vec} x + b^{(1)} \otimes \mathbf{1}) + b^{(2)} "
+           r"\otimes \mathbf{1}\bigr)"),
+    "nu": r"\nu", "Lambda": r"\Lambda(z)",
 }
+TAGGED = {"Tx": r"(T^{L} \operatorname{vec} x^{L})", "v": r"\operatorname{vec}(x^{L})",
+          "vy": r"\operatorname{vec}(y^{L})", "vyb": r"\operatorname{vec}(y^{L} + b^{L})",
+          "beta": r"(b^{L} \otimes \mathbf{1})"}
+"""Names of stacked layers' tensors, L the layer ((1), (2)); layer 1 reads the network input x."""
 SYMBOLS = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 
 UNICODE = {"σ": r"\sigma", "γ": r"\gamma", "Γ": r"\Gamma", "δ": r"\delta", "Σ": r"\Sigma",
            "∏": r"\prod", "₁": "_1", "₂": "_2", "≥": r"\ge", "≤": r"\le", "≠": r"\neq",
            "−": "-", "·": r"\cdot", "⌊": r"\lfloor", "⌋": r"\rfloor", "⟨": r"\langle",
-           "⟩": r"\rangle", "⟺": r"\iff", "ᵀ": "^T", "∧": r"\wedge", "×": r"\times"}
+           "⟩": r"\rangle", "⟺": r"\iff", "ᵀ": "^T", "∧": r"\wedge", "×": r"\times",
+           "Λ": r"\Lambda", "ν": r"\nu", "⊗": r"\otimes", "π": r"\pi", "ℤ": r"\mathbf{Z}"}
 
 
 def tex_text(text: str) -> str:
-    """Plain text as ASCII LaTeX: special characters escaped, Greek letters and math signs
-    as inline math (the documents must compile with pdflatex, which has no Unicode fonts)."""
+    """Plain text as ASCII LaTeX: special characters escaped, Greek letters, math signs and
+    powers a^b as inline math (the documents must compile with pdflatex: no Unicode fonts)."""
     out = []
-    for ch in escape_text(text):
+    escaped = re.sub(r"([A-Za-z0-9]+)\\\^\{\}([A-Za-z0-9]+)", "\x01\\1^{\\2}\x01", escape_text(text))
+    for ch in escaped:
         if ch in UNICODE:
             out.append(f"${UNICODE[ch]}$")
         elif ch.isascii():
             out.append(ch)
         else:
             out.append("?")
-    return "".join(out)
+    return "".join(out).replace("\x01", "$")  # a^b as math
 
 
 STEP_FIT = (r"\allowdisplaybreaks" "\n"
@@ -64,11 +72,21 @@ class DerivationPrinter(LatexPrinter):
                          for digits, radices in notation]
 
     def _tagged(self, name: str) -> str | None:
-        match = re.fullmatch(r"([A-Za-z]+)2", name)
-        if match and (match.group(1) in BASES or match.group(1) in SYMBOLS or len(match.group(1)) <= 2):
-            inner = BASES.get(match.group(1)) or SYMBOLS.get(match.group(1)) or match.group(1)
-            return rf"{inner}^{{(2)}}"
-        return None
+        """A name of stacked layer 1 or 2 (tag after the base, before an axis suffix: n2_1)
+        as base^{(1)}, base^{(2)}, e.g. T^{(1)}, n_{1}^{(2)}."""
+        match = re.fullmatch(r"([A-Za-z']+)([12])(?:_(\d+))?", name)
+        if not match:
+            return None
+        base, layer, axis = match.groups()
+        if base in TAGGED:
+            text = TAGGED[base].replace("L", f"({layer})")
+            return text.replace("x^{(1)}", "x")
+        if not (base in BASES or base in SYMBOLS or len(base) <= 2):
+            return None
+        if (base, layer) == ("x", "1"):
+            return "x"
+        inner = BASES.get(base) or SYMBOLS.get(base) or base
+        return inner + (f"_{{{axis}}}" if axis else "") + f"^{{({layer})}}"
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name
@@ -121,7 +139,12 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
     printer = DerivationPrinter(derivation.notation)
     show = printer.doprint
     lines = [rf"\noindent\textbf{{Theorem.}} {tex_text(derivation.title)}." "\n"]
-    lines.append(r"\paragraph{Hypotheses.} All symbols are integers with")
+    others = sorted({s for h in derivation.hypotheses for s in sp.sympify(h).free_symbols
+                     if not s.is_integer}, key=str)
+    besides = ", ".join(f"${show(s)}$" for s in others)
+    lines.append(r"\paragraph{Hypotheses.} All symbols "
+                 + (f"except {besides} (complex numbers) " if others else "")
+                 + "are integers with")
     lines.append(r"\begin{gather*}")
     hyps = [show(h) for h in derivation.hypotheses]
     rows = [hyps[i:i + 6] for i in range(0, len(hyps), 6)]
@@ -156,6 +179,8 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
                             rf" && {_rule(step)}")
         lines.append(" \\\\\n".join(rows))
         lines.append(r"\end{align*}")
+    if derivation.notes:
+        lines.append(r"\paragraph{Remark.} " + " ".join(tex_text(n) for n in derivation.notes))
     lines.append(_verdict(derivation))
     body = "\n".join(lines)
     if not standalone:

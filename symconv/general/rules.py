@@ -15,6 +15,12 @@ the rewritten expression with the step's stated right-hand side by canonical for
     zero_extension        x[c, u]·Π_a [0 ≤ u_a ≤ n_a − 1] = x̃[c, u] (the zero-padded input)
     hypotheses            [cond] = 1 when every atom of cond follows from the hypotheses and
                           the enclosing summation ranges (``arith.implied``)
+    remainder_bounds      [0 ≤ u mod n ≤ n − 1] = 1 for n ≥ 1 (division with remainder: each
+                          u mod n becomes a fresh r with 0 ≤ r ≤ n − 1, then ``arith.implied``)
+    remainder             u mod n = u − n·⌊u/n⌋ for n ≥ 1 (division with remainder)
+    periodicity           z^{n·q + r} = z^r when z^n = 1 is a hypothesis and q is an integer
+    exponent_split        z^{a + b} = z^a·z^b for integers a, b when z^n = 1 (n ≥ 1) is a
+                          hypothesis, so z is a unit
 """
 
 from __future__ import annotations
@@ -226,22 +232,131 @@ def zero_extension(expr: sp.Basic, x: sp.IndexedBase, padded: sp.IndexedBase,
     return from_terms(out)
 
 
-def discharge(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
+def _discharge_brackets(expr: sp.Basic, atoms: Sequence[sp.Expr], prepare, nothing: str) -> sp.Expr:
+    """Drop every bracket [cond] whose atoms follow (``arith.implied``) from the atoms and the
+    enclosing summation ranges; ``prepare(factor, local)`` gives (goals, known atoms), or None
+    for a factor that stays."""
     out, used = [], False
     for m, limits in terms(expr):
         local = list(atoms) + [a for v, lo, hi in limits for a in (v - lo, hi - v)]
         factors = []
         for factor in sp.Mul.make_args(m):
-            if isinstance(factor, Iverson):
-                goals = condition_atoms(factor.args[0])
-                verdicts = [implied(g, local) for g in goals]
-                if all(ok for ok, _ in verdicts):
-                    used = True
-                    continue
-                failed = [str(g) for g, (ok, _) in zip(goals, verdicts) if not ok]
+            prepared = prepare(factor, local) if isinstance(factor, Iverson) else None
+            if prepared is None:
+                factors.append(factor)
+                continue
+            goals, known = prepared
+            failed = [str(g) for g in goals if not implied(g, known)[0]]
+            if failed:
                 raise RuleError(f"{' , '.join(failed)} ≥ 0 does not follow from the hypotheses")
-            factors.append(factor)
+            used = True
         out.append((sp.Mul(*factors), limits))
     if not used:
-        raise RuleError("no bracket to discharge")
+        raise RuleError(nothing)
     return from_terms(out)
+
+
+def discharge(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
+    return _discharge_brackets(expr, atoms, lambda factor, local: (
+        condition_atoms(factor.args[0]), local), "no bracket to discharge")
+
+
+# ---- division with remainder and powers of roots of unity -------------------------------------
+def _divisor_positive(n: sp.Expr, atoms: Sequence[sp.Expr]) -> None:
+    ok, why = implied(n - 1, atoms)
+    if not ok:
+        raise RuleError(f"{n} ≥ 1 does not follow from the hypotheses ({why})")
+
+
+def remainder_bounds(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
+    def prepare(factor, local):
+        mods = sorted(factor.atoms(sp.Mod), key=sp.default_sort_key)
+        if not mods:
+            return None
+        remainders = {mod: sp.Symbol(f"{mod} ", integer=True) for mod in mods}
+        known = list(local)
+        for mod, r in remainders.items():
+            _divisor_positive(mod.args[1], local)
+            known += [r, mod.args[1] - 1 - r]  # 0 ≤ u mod n ≤ n − 1
+        return [g.xreplace(remainders) for g in condition_atoms(factor.args[0])], known
+    return _discharge_brackets(expr, atoms, prepare, "no bracket with a remainder u mod n")
+
+
+def remainder(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
+    mods = sp.sympify(expr).atoms(sp.Mod)
+    if not mods:
+        raise RuleError("no remainder u mod n")
+    for mod in mods:
+        _divisor_positive(mod.args[1], atoms)
+    u_of = {mod: mod.args[0] - mod.args[1] * sp.floor(mod.args[0] / mod.args[1]) for mod in mods}
+    return sp.sympify(expr).xreplace(u_of)
+
+
+def unit_order(z: sp.Symbol, hypotheses: Sequence[sp.Basic], atoms: Sequence[sp.Expr]) -> sp.Expr:
+    """n with the hypothesis z^n = 1 and n ≥ 1 (so z is a unit, z^{−1} = z^{n−1}); RuleError else."""
+    for h in hypotheses:
+        if isinstance(h, sp.Eq) and h.rhs == 1 and isinstance(h.lhs, sp.Pow) and h.lhs.base == z:
+            _divisor_positive(h.lhs.exp, atoms)
+            return h.lhs.exp
+    raise RuleError(f"{z}^n = 1 is not a hypothesis")
+
+
+def integer_valued(e: sp.Expr, atoms: Sequence[sp.Expr]) -> bool:
+    """e is an integer for all integer values of its symbols satisfying the atoms: built from
+    integer symbols and constants by +, ·, nonnegative integer powers, ⌊a/b⌋ and a mod b with
+    every denominator b ≥ 1 by the hypotheses (SymPy cannot know ⌊u/n⌋ ∈ ℤ: n might be 0)."""
+    e = sp.sympify(e)
+    if e.is_Integer or (isinstance(e, sp.Symbol) and e.is_integer):
+        return True
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(integer_valued(a, atoms) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return e.exp.is_Integer and e.exp >= 0 and integer_valued(e.base, atoms)
+    if isinstance(e, (sp.floor, sp.Mod)):
+        numerator, denominator = sp.fraction(sp.together(e.args[0] if isinstance(e, sp.floor)
+                                                          else e.args[0] / e.args[1]))
+        return (integer_valued(numerator, atoms) and integer_valued(denominator, atoms)
+                and implied(denominator - 1, atoms)[0])
+    return False
+
+
+def _powers(expr: sp.Basic, z: sp.Symbol, atoms: Sequence[sp.Expr]) -> list[sp.Pow]:
+    found = [e for e in sp.sympify(expr).atoms(sp.Pow) if e.base == z]
+    for power in found:
+        if not integer_valued(power.exp, atoms):
+            raise RuleError(f"the exponent of {power} is not an integer")
+    return found
+
+
+def periodicity(expr: sp.Basic, bases: Sequence[sp.Symbol], hypotheses: Sequence[sp.Basic],
+                atoms: Sequence[sp.Expr]) -> sp.Expr:
+    replaced = {}
+    for z in bases:
+        n = unit_order(z, hypotheses, atoms)
+        for power in _powers(expr, z, atoms):
+            kept, dropped = [], []
+            for term in sp.Add.make_args(sp.expand(power.exp)):
+                quotient = sp.expand(term / n)
+                multiple = n in sp.Mul.make_args(term) and integer_valued(quotient, atoms)
+                (dropped if multiple else kept).append(term)
+            if dropped:
+                replaced[power] = sp.Pow(z, sp.Add(*kept))
+    if not replaced:
+        raise RuleError(f"no power of {list(bases)} with a multiple of its order in the exponent")
+    return sp.sympify(expr).xreplace(replaced)
+
+
+def exponent_split(expr: sp.Basic, parts: dict[sp.Symbol, sp.Expr],
+                   hypotheses: Sequence[sp.Basic], atoms: Sequence[sp.Expr]) -> sp.Expr:
+    replaced = {}
+    for z, a in parts.items():
+        unit_order(z, hypotheses, atoms)
+        if not integer_valued(a, atoms):
+            raise RuleError(f"{a} is not an integer")
+        for power in _powers(expr, z, atoms):
+            rest = sp.expand(power.exp - a)
+            if rest != 0:
+                replaced[power] = sp.Pow(z, a) * sp.Pow(z, rest)
+    if not replaced:
+        raise RuleError(f"no power of {list(parts)} to split")
+    return sp.sympify(expr).xreplace(replaced)

@@ -471,6 +471,32 @@ def _substitute_hypotheses(expr: sp.Basic, equalities: dict, hypotheses) -> sp.E
     return sp.sympify(expr).xreplace(equalities)
 
 
+def same_size_lemmas(prover: Prover, layer: Layer, out_sizes) -> None:
+    """m_a = n_a on every axis: PyTorch's output size with s = 1 and p + q = d·(k − 1)."""
+    for a in range(layer.dims):
+        n, p, q, d, k, s = (z[a] for z in (layer.n, layer.p, layer.q, layer.d, layer.k, layer.s))
+        m, size = layer.m[a], out_sizes[a]
+        same_size = size.xreplace({s: 1, q: d * (k - 1) - p})
+        prover.lemma("output size (same padding)" + (f" (axis {a + 1})" if layer.dims > 1 else ""),
+                     f"{m} = {sp.sstr(size)} with s = 1 and p + q = d·(k − 1)",
+                     m, n, lambda same_size=same_size, n=n: (
+                         rules.same(same_size, n), f"{sp.sstr(same_size)} = {n}"),
+                     [], part="output size")
+
+
+def circular_entry_steps(prover: Prover, layer: Layer, out_sizes, defs, hypotheses) -> None:
+    """The start of the circular theorems: m = n (lemmas), T's entry at (g, h, j), (c, i)
+    substituted, then s = 1."""
+    same_size_lemmas(prover, layer, out_sizes)
+    prover.step("substitution of the entry formula",
+                "T's entry with the circular source src(u) = u mod n",
+                partial(rules.unfold, definition=defs[str(layer.T.label)],
+                        digits=((layer.g, layer.h, *layer.j), (layer.c, *layer.i))))
+    prover.step("hypotheses (stride 1)", "s = 1 on every axis",
+                partial(_substitute_hypotheses, equalities={s: 1 for s in layer.s},
+                        hypotheses=hypotheses))
+
+
 def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
               seed: int = 0) -> Derivation:
     """Circular padding, stride 1, 'same' padding p + q = d·(k − 1): T[(o, j), (c, i)] depends on
@@ -499,22 +525,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     prover = Prover("circulant", dims, f"with circular padding and stride 1, T is multi-level "
                     f"block circulant ({dims}-D)", setting, lhs, rhs, instances, seed,
                     hypotheses=hypotheses)
-    for a in range(dims):
-        n, p, q, d, k, s = (z[a] for z in (layer.n, layer.p, layer.q, layer.d, layer.k, layer.s))
-        m, size = layer.m[a], out_sizes[a]
-        same_size = size.xreplace({s: 1, q: d * (k - 1) - p})
-        prover.lemma("output size (same padding)" + (f" (axis {a + 1})" if dims > 1 else ""),
-                     f"{m} = {sp.sstr(size)} with s = 1 and p + q = d·(k − 1)",
-                     m, n, lambda same_size=same_size, n=n: (
-                         rules.same(same_size, n), f"{sp.sstr(same_size)} = {n}"),
-                     [], part="output size")
-    prover.step("substitution of the entry formula",
-                "T's entry with the circular source src(u) = u mod n",
-                partial(rules.unfold, definition=defs[str(layer.T.label)],
-                        digits=((layer.g, layer.h, *layer.j), (layer.c, *layer.i))))
-    prover.step("hypotheses (stride 1)", "s = 1 on every axis",
-                partial(_substitute_hypotheses, equalities={s: 1 for s in layer.s},
-                        hypotheses=hypotheses))
+    circular_entry_steps(prover, layer, out_sizes, defs, hypotheses)
     prover.step("congruence modulo n", "for 0 ≤ i ≤ n − 1: (u mod n = i) ⟺ ((u − i) mod n = 0)",
                 partial(_congruence, layer=layer, atoms=atoms))
     prover.step("definition of the circulant generator",
@@ -698,7 +709,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     ``network`` replaces the FC network's entry N[R₂] (a claim in the symbols R2, C2, T2, Tx,
     sigma, beta, beta2 of ``network_symbols``)."""
     from .rules import Definition
-    one, two = Layer(dims), Layer(dims, tag="2")
+    one, two = Layer(dims, tag="1"), Layer(dims, tag="2")
     defs = {**one.definitions(), **two.definitions()}
     R2, C2 = two.R, two.C
     layer_one_out = one.vyb if bias else one.vy
@@ -752,6 +763,6 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
 
 def network_symbols(dims: int = 1) -> dict[str, sp.Basic]:
     """The symbols a claimed FC network is written in (see ``nonlinear``)."""
-    one, two = Layer(dims), Layer(dims, tag="2")
+    one, two = Layer(dims, tag="1"), Layer(dims, tag="2")
     return {"R2": two.R, "C2": two.C, "T2": two.T, "Tx": one.Tx, "sigma": SIGMA,
             "n_in2": two.n_in, "beta": one.beta, "beta2": two.beta}
