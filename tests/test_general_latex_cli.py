@@ -64,7 +64,7 @@ def test_cli_proves_and_writes(tex, tmp_path, capsys):
 
 
 def test_cli_json(capsys):
-    assert main(["general", "transpose", "--dims", "2", "--json"]) == 0
+    assert main(["general", "transpose", "--dims", "2", "--json", "--instances", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["holds"] is True and data["dims"] == 2
     assert all(step["symbolic"] and step["concrete_ok"] for step in data["steps"])

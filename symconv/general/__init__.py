@@ -16,6 +16,7 @@ from ..errors import SpecError
 from . import dft, theorems
 from .claims import check_claim, symbols_for
 from .derivation import ConcreteCheck, Counterexample, Derivation, Failure, Step
+from .dft import dft_symbols
 
 THEOREMS = {
     "toeplitz": theorems.toeplitz,
@@ -51,4 +52,4 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
 
 
 __all__ = ["THEOREMS", "ConcreteCheck", "Counterexample", "Derivation", "Failure", "Step",
-           "check_claim", "prove_general", "symbols_for"]
+           "check_claim", "dft_symbols", "prove_general", "symbols_for"]
