@@ -45,3 +45,10 @@ def test_all_sizes_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     assert (tmp_path / "toeplitz-2d.tex").read_text().startswith("\\documentclass")
     printed = capsys.readouterr().out
     assert "PROVED: claim" in printed and "REFUTED: claim" in printed
+
+
+def test_dft_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    ns = _run([b for b in _python_blocks() if "dft_symbols" in b], tmp_path, monkeypatch)
+    printed = capsys.readouterr().out
+    assert printed.startswith("REFUTED") and "definition of the kernel's DFT" in printed
+    assert ns["no_shift"] != ns["S"].default

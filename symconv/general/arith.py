@@ -34,7 +34,7 @@ def implied(goal: sp.Expr, atoms: Sequence[sp.Expr],
     """(True, certificate) when ``goal ≥ 0`` follows from the atoms, else (False, reason)."""
     goal = sp.expand(goal)
     if goal.is_number:
-        return (goal >= 0), f"{goal} ≥ 0" if goal >= 0 else f"{goal} < 0"
+        return bool(goal >= 0), f"{goal} ≥ 0" if goal >= 0 else f"{goal} < 0"
     for h in atoms:
         gap = sp.expand(goal - h)
         if gap.is_number and gap >= 0:
