@@ -8,19 +8,25 @@ weight is W read through the vec order:
     w[o, c, i] = W[o, col(c, i)]       col = symconv.forms.toeplitz.column_index; output size 1.
 
 1×1 conv as FC: with kernel 1, stride 1 and no padding, y[:, p] = W·x[:, p] + b at every
-position p, with W[o, g(o)·C_in/groups + c] = w[o, c] (zero outside the group: block-diagonal).
+position p, with W[o, g(o)·C_in/groups + c] = w[o, c] (zero outside the group: block-diagonal);
+as matrices y = W·X + b·1ᵀ with X = x with one column per position.
+
+The proofs compare each side with the definition conv(x, w, b) as canonical expanded polynomials
+(forms "fc" and "conv1x1" of ``symconv.proof.COMPARISONS``), on symbols.
 """
 
 from __future__ import annotations
 
+import time
 from math import prod
 
 import numpy as np
 
 from .errors import SpecError
+from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
-from .proof import Proof, first_entry_difference, prove
+from .proof import Counterexample, Proof, comparison, first_difference, first_entry_difference
 from .spec import ConvSpec
 from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
                       to_canonical_input, to_canonical_weight)
@@ -86,29 +92,54 @@ def _affine(W: np.ndarray, v: np.ndarray, b: np.ndarray | None) -> np.ndarray:
                      for o, row in enumerate(W)], dtype=object)
 
 
+def _check_against_conv(spec: ConvSpec, form: str, obtained: np.ndarray,
+                        timings: dict[str, float]) -> Counterexample | None:
+    """The first entry where ``obtained`` (the spec's output layout) differs from conv(x, w, b)."""
+    start = time.perf_counter()
+    found = first_difference(spec, form, conv(spec, *symbols(spec)), obtained)
+    timings[form] = time.perf_counter() - start
+    return found
+
+
+def _proof(spec: ConvSpec, statement: str, forms: tuple[str, ...], found: Counterexample | None,
+           timings: dict[str, float], matrix: np.ndarray | None) -> Proof:
+    """The proof; ``matrix`` is the W supplied to it (None: symconv's own was checked)."""
+    return Proof(spec=spec, statement=statement, forms=forms, holds=found is None, counterexample=found,
+                 terms=spec.n_terms + spec.n_bias_terms, outputs=int(np.prod(spec.output_shape)),
+                 timings=timings, given={} if matrix is None else {"matrix": matrix})
+
+
 def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool = True,
                      layout: str = "NCHW", matrix: object = None) -> Proof:
     """Prove conv(x, w, b) = W·vec(x) + b with W = fc_matrix(w) (or ``matrix``), and that
-    fc_as_conv(W) gives back w exactly, on symbols."""
+    fc_as_conv(W) gives back w exactly, on symbols (forms "fc", then "fc_as_conv")."""
     spec = fc_as_conv(np.zeros((out_features, prod(input_shape)), dtype=object), input_shape,
                       np.zeros(out_features) if bias else None, layout)[0]
     x, w, b = symbols(spec)
     W = fc_matrix(spec, w) if matrix is None else as_object_array("matrix", matrix)
     check_shape("matrix", W, (out_features, prod(input_shape)), layout)
-    proof = prove(spec, output=_affine(W, x.reshape(-1), b).reshape(spec.output_shape))
-    if not proof.holds:
-        return proof
-    found = first_entry_difference("fc_as_conv", w, fc_as_conv(W, input_shape, b, layout)[1])
-    return Proof(spec=spec, statement=f"{proof.statement}; fc_as_conv(W) = w", forms=(*proof.forms, "fc_as_conv"),
-                 holds=found is None, counterexample=found, terms=proof.terms, outputs=proof.outputs,
-                 timings=proof.timings)
+    timings: dict[str, float] = {}
+    found = _check_against_conv(spec, "fc", _affine(W, x.reshape(-1), b).reshape(spec.output_shape), timings)
+    if found is None:
+        start = time.perf_counter()
+        found = first_entry_difference("fc_as_conv", w, fc_as_conv(W, input_shape, b, layout)[1])
+        timings["fc_as_conv"] = time.perf_counter() - start
+    fc = comparison("fc", bias=spec.bias)
+    statement = f"{fc.expected} = {fc.obtained}; fc_as_conv(W) = w"
+    return _proof(spec, statement, ("fc", "fc_as_conv"), found, timings, None if matrix is None else W)
 
 
 def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
-    """Prove conv(x, w, b)[:, p] = W·x[:, p] + b at every position p, W = conv1x1_as_fc(w) (or ``matrix``)."""
+    """Prove conv(x, w, b) = W·X + b·1ᵀ, X = x with one column per position (the FC layer W at
+    every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1"."""
     x, w, b = symbols(spec)
     W = conv1x1_as_fc(spec, w) if matrix is None else as_object_array("matrix", matrix)
     check_shape("matrix", W, (spec.out_channels, spec.in_channels), spec.layout)
     xc = to_canonical_input(spec, x).reshape(spec.in_channels, -1)
     y = np.stack([_affine(W, xc[:, p], b) for p in range(xc.shape[1])], axis=1)
-    return prove(spec, output=from_canonical_output(spec, y.reshape(spec.out_channels, *spec.output_size)))
+    timings: dict[str, float] = {}
+    found = _check_against_conv(spec, "conv1x1", from_canonical_output(
+        spec, y.reshape(spec.out_channels, *spec.output_size)), timings)
+    per_position = comparison("conv1x1", bias=spec.bias)
+    statement = f"{per_position.expected} = {per_position.obtained} (the FC layer W at every position)"
+    return _proof(spec, statement, ("conv1x1",), found, timings, None if matrix is None else W)

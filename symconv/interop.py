@@ -39,7 +39,7 @@ from .errors import SpecError
 from .forms.definition import conv
 from .forms.toeplitz import row_index, toeplitz_entries
 from .forms.transpose import conv_transpose, transposed_spec
-from .proof import Counterexample, first_entry_difference
+from .proof import Counterexample, PrintsItself, first_entry_difference
 from .spec import ConvSpec
 from .symbols import tensor_symbols
 
@@ -415,9 +415,10 @@ def paper_network(dtype: Any = None, channels: int = 128, kernel: int = 4, size:
 
 
 # ---- the symbolic proof ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NetworkProof:
-    """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ."""
+@dataclass(frozen=True, repr=False)
+class NetworkProof(PrintsItself):
+    """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ;
+    prints itself (``to_latex``, ``_repr_latex_``, a one-line repr) like every symconv result."""
 
     statement: str
     layers: tuple[str, ...]
@@ -429,9 +430,12 @@ class NetworkProof:
     def __bool__(self) -> bool:
         return self.holds
 
+    def setting(self) -> str:
+        return " → ".join(self.layers)
+
     def summary(self) -> str:
         verdict = "PROVED" if self.holds else "REFUTED"
-        line = (f"{verdict}: {self.statement} [{' → '.join(self.layers)}; {self.outputs} outputs, "
+        line = (f"{verdict}: {self.statement} [{self.setting()}; {self.outputs} outputs, "
                 f"{sum(self.timings.values()):.3f} s]")
         return line if self.holds else f"{line}\n{self.counterexample}"
 

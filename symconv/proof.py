@@ -33,32 +33,49 @@ from .symbols import check_shape, to_canonical_output
 class Comparison:
     """What a form's check compares: the quantity the form computes (``obtained``) against the
     reference it must equal (``expected``), as text and as LaTeX. In the ``*_entry`` LaTeX
-    templates ``@`` stands for the entry's index; text entries are ``name[index]``."""
+    templates ``@`` stands for the entry's index; text entries are ``name[index]``. A ``#`` in a
+    name or template stands for the first index component (the sample n of a batch), ``@`` and
+    the brackets then for the rest: ``(Tᵀ·vec(g_1))[0,2]``; the whole quantity reads ``g_n``."""
 
     obtained: str
     expected: str
     obtained_entry: str
     expected_entry: str
 
+    def without_bias(self) -> Comparison:
+        """The comparison for a layer without bias: conv(x, w), T·vec(x), K·P, W·vec(x)."""
+        def drop(text: str) -> str:
+            for term in _BIAS_TERMS:
+                text = text.replace(term, "")
+            return text.replace("(x, w, b)", "(x, w)")
+        return Comparison(*map(drop, (self.obtained, self.expected, self.obtained_entry, self.expected_entry)))
+
+    def _side(self, which: str, latex: bool) -> str:
+        if which == "obtained":
+            return self.obtained_entry if latex else self.obtained
+        return self.expected_entry if latex else self.expected
+
     def entry(self, which: str, index: tuple[int, ...]) -> str:
         """``"(g·Pᵀ)[0,0,1]"``: the text name of one entry of the obtained or expected side."""
-        name = self.obtained if which == "obtained" else self.expected
+        name = self._side(which, latex=False)
+        if "#" in name:
+            name, index = name.replace("#", str(index[0])), index[1:]
         atomic = re.fullmatch(r"[\w∂]+(\([^()]*\))?", name) is not None
         return f"{name if atomic else f'({name})'}[{','.join(map(str, index))}]"
 
-    def _template(self, which: str, bias: bool) -> str:
-        tex = self.obtained_entry if which == "obtained" else self.expected_entry
-        if not bias:  # a layer without bias: conv(x, w), T·vec(x), K·P
-            for term, plain in ((r" + b \otimes \mathbf{1}", ""), (" + b", ""), ("(x, w, b)", "(x, w)")):
-                tex = tex.replace(term, plain)
-        return tex
+    def quantity(self, which: str) -> str:
+        """The whole quantity as text: ``"Tᵀ·vec(g_n)"``."""
+        return self._side(which, latex=False).replace("#", "n")
 
-    def entry_latex(self, which: str, index: tuple[int, ...], bias: bool = True) -> str:
-        return self._template(which, bias).replace("@", ",".join(map(str, index)))
+    def entry_latex(self, which: str, index: tuple[int, ...]) -> str:
+        tex = self._side(which, latex=True)
+        if "#" in tex:
+            tex, index = tex.replace("#", str(index[0])), index[1:]
+        return tex.replace("@", ",".join(map(str, index)))
 
-    def quantity_latex(self, which: str, bias: bool = True) -> str:
+    def quantity_latex(self, which: str) -> str:
         """The whole quantity: the entry template without its index (and outer parentheses)."""
-        tex = self._template(which, bias).replace("_{@}", "")
+        tex = self._side(which, latex=True).replace("#", "n").replace("_{@}", "").replace(",@", "")
         depth = 0
         for position, ch in enumerate(tex):
             depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -67,8 +84,10 @@ class Comparison:
         return tex[1:-1] if tex.startswith("(") else tex
 
 
+_BIAS_TERMS = (r" + b \otimes \mathbf{1}", r" + b \mathbf{1}^{\top}", " + b⊗1", " + b·1ᵀ", " + b")
 _CONV = r"\mathrm{conv}(x, w, b)_{@}"
 _LOSS = r"\frac{\partial \langle g, y \rangle}{\partial %s_{@}}"
+_BATCH_LOSS = r"\frac{\partial L}{\partial %s_{@}}"
 COMPARISONS: dict[str, Comparison] = {
     # prove(): each form against the definition, index (o, *out)
     "toeplitz": Comparison("T·vec(x) + b⊗1", "conv(x, w, b)",
@@ -81,23 +100,44 @@ COMPARISONS: dict[str, Comparison] = {
     "weight_gradient": Comparison("g·Pᵀ", "∂⟨g, y⟩/∂w", r"(g P^{\top})_{@}", _LOSS % "w"),
     "input_gradient": Comparison("Tᵀ·vec(g)", "∂⟨g, y⟩/∂x", r"(T^{\top} \mathrm{vec}(g))_{@}", _LOSS % "x"),
     "bias_gradient": Comparison("g·1", "∂⟨g, y⟩/∂b", r"(g\, \mathbf{1})_{@}", _LOSS % "b"),
-    # converse.prove_fc_as_conv(): the weights read back from W, index (o, c, *n)
+    # converse.prove_fc_as_conv(): the FC layer against the conv, index (o, *out) (out all 0), then
+    # the weights read back from W, index (o, c, *n)
+    "fc": Comparison("W·vec(x) + b", "conv(x, w, b)", r"(W\, \mathrm{vec}(x) + b)_{@}", _CONV),
     "fc_as_conv": Comparison("fc_as_conv(W)", "w", r"\mathrm{fc\_as\_conv}(W)_{@}", "w_{@}"),
+    # converse.prove_conv1x1_as_fc(): W at every position, X = x with one column per position,
+    # index (o, *out)
+    "conv1x1": Comparison("W·X + b·1ᵀ", "conv(x, w, b)", r"(W X + b \mathbf{1}^{\top})_{@}", _CONV),
     # spectral.prove_block_diagonalisation(): index (row, column)
     "dft": Comparison("U_out·T", "D·U_in", r"(U_{C_{\mathrm{out}}} T)_{@}", r"(D\, U_{C_{\mathrm{in}}})_{@}"),
     # interop.prove_network(): index into the flattened network output
     "mlp": Comparison("MLP(vec x)", "network(x)", r"\mathrm{MLP}(\mathrm{vec}\, x)_{@}",
                       r"\mathrm{network}(x)_{@}"),
 }
+VARIANTS: dict[tuple[str, str], Comparison] = {
+    # prove(order="paper"): Ma and Lu's layout, y = P·K (+ b)
+    ("im2col", "paper"): Comparison("P·K + b", "conv(x, w, b)", r"(P K + b)_{@}", _CONV),
+    # prove_transpose(batch=B): L = Σ_n ⟨g_n, y_n⟩; input-shaped indices (n, c, *in)
+    ("transpose", "batched"): Comparison("Tᵀ·vec(g_#)", "conv_transpose(g_#, w)",
+                                         r"(T^{\top} \mathrm{vec}(g_{#}))_{@}",
+                                         r"\mathrm{conv\_transpose}(g_{#}, w)_{@}"),
+    ("weight_gradient", "batched"): Comparison("Σ_n g_n·P_nᵀ", "∂L/∂w",
+                                               r"({\textstyle\sum_{n}} g_{n} P_{n}^{\top})_{@}", _BATCH_LOSS % "w"),
+    ("input_gradient", "batched"): Comparison("Tᵀ·vec(g_#)", "∂L/∂x_#", r"(T^{\top} \mathrm{vec}(g_{#}))_{@}",
+                                              r"\frac{\partial L}{\partial x_{#,@}}"),
+    ("bias_gradient", "batched"): Comparison("Σ_n g_n·1", "∂L/∂b",
+                                             r"({\textstyle\sum_{n}} g_{n}\, \mathbf{1})_{@}", _BATCH_LOSS % "b"),
+}
 
 
-def comparison(form: str) -> Comparison:
-    """The comparison a form's check makes (a generic one for a form not in COMPARISONS)."""
-    found = COMPARISONS.get(form)
-    if found is not None:
-        return found
-    tex = r"\mathrm{" + form.replace("_", r"\_") + "}"
-    return Comparison(form, "expected", tex + "_{@}", r"\mathrm{expected}_{@}")
+def comparison(form: str, variant: str = "", bias: bool = True) -> Comparison:
+    """What a form's check compares (a generic comparison for a form not in COMPARISONS):
+    ``variant`` "paper" (im2col in Ma and Lu's order) or "batched" (gradients of a batch) picks
+    an entry of VARIANTS; ``bias=False`` drops b (a layer without bias)."""
+    found = VARIANTS.get((form, variant)) or COMPARISONS.get(form)
+    if found is None:
+        tex = r"\mathrm{" + form.replace("_", r"\_") + "}"
+        found = Comparison(form, "expected", tex + "_{@}", r"\mathrm{expected}_{@}")
+    return found if bias else found.without_bias()
 
 
 @dataclass(frozen=True)
@@ -117,10 +157,13 @@ class Counterexample:
     difference: sp.Expr
     missing: tuple[sp.Expr, ...]
     extra: tuple[sp.Expr, ...]
+    compared: Comparison | None = field(default=None, compare=False, repr=False)
 
     @property
     def comparison(self) -> Comparison:
-        return comparison(self.form)
+        """What was compared: ``compared`` (set by the proof, which knows the layer's bias, the
+        im2col order and the batch), else ``comparison(form)``."""
+        return self.compared if self.compared is not None else comparison(self.form)
 
     def headline(self) -> str:
         """``weight_gradient: (g·Pᵀ)[0,0,1] differs from (∂⟨g, y⟩/∂w)[0,0,1]``."""
@@ -130,8 +173,8 @@ class Counterexample:
 
     def __str__(self) -> str:
         c = self.comparison
-        lines = [self.headline(), f"  expected ({c.expected}): {self.expected}",
-                 f"  obtained ({c.obtained}): {self.obtained}"]
+        lines = [self.headline(), f"  expected ({c.quantity('expected')}): {self.expected}",
+                 f"  obtained ({c.quantity('obtained')}): {self.obtained}"]
         if self.missing:
             lines.append("  lacks:    " + ", ".join(map(str, self.missing)))
         if self.extra:
@@ -166,10 +209,14 @@ class PrintsItself:
         from .latex.report import result_display
         return result_display(self)
 
+    def setting(self) -> str:
+        """What the result is about, for its repr: the layer (``spec.describe()``)."""
+        spec = getattr(self, "spec", None)
+        return "" if spec is None else spec.describe()
+
     def __repr__(self) -> str:
         verdict = "PROVED" if self.holds else "REFUTED"
-        spec = getattr(self, "spec", None)
-        where = f" [{spec.describe()}]" if spec is not None else ""
+        where = f" [{self.setting()}]" if self.setting() else ""
         found = "" if self.counterexample is None else f"; {self.counterexample.headline()}"
         return f"<{type(self).__name__} {verdict}: {self.statement}{where}{found}>"
 
@@ -181,7 +228,10 @@ class Proof(PrintsItself):
 
     ``given`` holds the user-supplied forms the proof checked instead of symconv's own
     (``prove``: keys "toeplitz", "im2col", "kernel_matrix", "output"), so ``to_latex`` can show
-    the matrix that was actually checked next to its counterexample.
+    the matrix that was actually checked next to its counterexample. ``order`` is the im2col
+    layout checked, ``batch`` the batch size of a batched proof (None: one sample); with the
+    layer's bias they fix what each form compares (``comparison``), which the counterexample
+    then carries.
     """
 
     spec: ConvSpec
@@ -194,6 +244,18 @@ class Proof(PrintsItself):
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "sympy"
     given: dict[str, Any] = field(default_factory=dict, compare=False)
+    order: str = "unfold"
+    batch: int | None = None
+
+    def __post_init__(self) -> None:
+        cx = self.counterexample
+        if cx is not None and cx.compared is None:  # frozen: the counterexample learns its wording once
+            object.__setattr__(self, "counterexample", replace(cx, compared=self.comparison(cx.form)))
+
+    def comparison(self, form: str) -> Comparison:
+        """What ``form`` compares in this proof (b dropped without bias; paper order; batched)."""
+        variant = "batched" if self.batch is not None else ("paper" if self.order == "paper" else "")
+        return comparison(form, variant, self.spec.bias)
 
     def __bool__(self) -> bool:
         return self.holds
@@ -258,7 +320,8 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
           kernel_matrix: sp.MatrixBase | None = None, output: Any = None,
           order: str = "unfold", backend: str = "auto", progress: bool = False,
           memory_limit: int | None = None) -> Proof:
-    """Prove conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b for symbolic x, w, b.
+    """Prove conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b (P·K + b in the paper order; without b
+    for a layer without bias) for symbolic x, w, b.
 
     Pass ``toeplitz=``, ``im2col=`` (P) / ``kernel_matrix=`` (K) or ``output=`` (an array of
     outputs) to check your own matrices or outputs instead of symconv's, written in the symbols
@@ -292,10 +355,11 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     backends.check_memory(spec, chosen, memory_limit)
     given = backends.Given(toeplitz, im2col, kernel_matrix, output)
     found, timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
-    names = {"toeplitz": "T·vec(x) + b⊗1", "im2col": "K·P + b", "output": "the given output"}
-    statement = "conv(x, w, b) = " + " = ".join(names[f] for f in forms)
+    variant = "paper" if order == "paper" else ""
+    names = [comparison(f, variant, spec.bias).obtained if f != "output" else "the given output" for f in forms]
+    statement = " = ".join([comparison("toeplitz", bias=spec.bias).expected, *names])
     supplied = {"toeplitz": toeplitz, "im2col": im2col, "kernel_matrix": kernel_matrix, "output": output}
     return Proof(spec=spec, statement=statement, forms=tuple(forms), holds=found is None,
                  counterexample=found, terms=spec.n_terms + spec.n_bias_terms,
                  outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label,
-                 given={name: value for name, value in supplied.items() if value is not None})
+                 given={name: value for name, value in supplied.items() if value is not None}, order=order)

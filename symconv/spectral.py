@@ -11,7 +11,8 @@ and U_C[(f, c), (c', i)] = [c = c']·F[f, i] (frequency-major rows). Then
 
     U_{C_out} · T = D · U_{C_in},   D = diag_f(D_f),   D_f[o, c] = Σ_m h[o, c, m]·exp(+2πi Σ_a f_a·m_a/n_a),
 
-i.e. T = F* D F with the unitary F = U/√N (N = ∏n). The singular values of T are therefore the
+i.e. T = U_out⁻¹·D·U_in = (1/N)·U_out*·D·U_in (U*·U = N·I, N = ∏n; with the unitary F/√N this is
+the familiar unitary similarity). The singular values of T are therefore the
 union over frequencies f of the singular values of the C_out×C_in matrices D_f
 (Sedghi, Gupta & Long, ICLR 2019).
 
@@ -46,6 +47,10 @@ from .forms.toeplitz import column_index, row_index, toeplitz
 from .proof import Proof, first_entry_difference
 from .spec import ConvSpec
 from .symbols import check_shape, symbols, to_canonical_weight
+
+STATEMENT = ("U_out·T = D·U_in, so T = U_out⁻¹·D·U_in (U: the unnormalised DFT F on every channel; "
+             "D block-diagonal: the kernel's DFT)")
+"""What ``prove_block_diagonalisation`` proves; with one channel U = F and T = F⁻¹·D·F."""
 
 EXACT_SIZES = (1, 2, 3, 4, 6, 8, 12, 24)
 """The sizes n | 24, whose roots of unity lie in Q(i, √2, √3), where expanded forms are canonical
@@ -241,6 +246,6 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBas
     start = time.perf_counter()
     found = first_entry_difference("dft", right, left)
     timings["dft"] = time.perf_counter() - start
-    return Proof(spec=spec, statement="U_out·T = D·U_in (T = F* D F, D block-diagonal: the kernel's DFT)",
-                 forms=("dft",), holds=found is None, counterexample=found, terms=spec.n_terms,
-                 outputs=left.size, timings=timings)
+    return Proof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None, counterexample=found,
+                 terms=spec.n_terms, outputs=left.size, timings=timings,
+                 given={} if toeplitz_matrix is None else {"toeplitz_matrix": toeplitz_matrix})

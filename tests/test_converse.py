@@ -63,7 +63,16 @@ def test_wrong_weight_reshape_refuted():
     proof = prove_fc_as_conv(2, (2, 3, 2), layout="NHWC", matrix=wrong)
     assert not proof.holds
     ce = proof.counterexample
-    assert ce.form == "output" and ce.index == (0, 0, 0) and ce.missing and ce.extra
+    assert ce.form == "fc" and ce.index == (0, 0, 0) and ce.missing and ce.extra
+    # the refutation is of the converse's own statement, in text, counterexample and LaTeX
+    assert proof.statement == "conv(x, w, b) = W·vec(x) + b; fc_as_conv(W) = w"
+    assert str(ce).splitlines()[:3] == [
+        "fc: (W·vec(x) + b)[0,0,0] differs from conv(x, w, b)[0,0,0]",
+        f"  expected (conv(x, w, b)): {ce.expected}", f"  obtained (W·vec(x) + b): {ce.obtained}"]
+    source = proof.to_latex()
+    assert r"\mathrm{conv}(x, w, b) &= W\, \mathrm{vec}(x) + b \\ \mathrm{fc\_as\_conv}(W) &= w" in source
+    assert r"$(W\, \mathrm{vec}(x) + b)_{0,0,0}$ differs from $\mathrm{conv}(x, w, b)_{0,0,0}$" in source
+    assert "y^{\\mathrm{given}}" not in source and "(supplied to the proof, the matrix it checked)" in source
 
 
 def test_transposed_1x1_matrix_refuted():
@@ -71,6 +80,21 @@ def test_transposed_1x1_matrix_refuted():
     _, w, _ = symconv.symbols(spec)
     proof = prove_conv1x1_as_fc(spec, matrix=conv1x1_as_fc(spec, w).T)
     assert not proof.holds and proof.counterexample.index == (0, 0)
+    assert proof.statement == "conv(x, w) = W·X (the FC layer W at every position)"   # no bias: no b
+    assert proof.counterexample.headline() == "conv1x1: (W·X)[0,0] differs from conv(x, w)[0,0]"
+    source = proof.to_latex()
+    assert r"\displaystyle \mathrm{conv}(x, w) = W X$" in source
+    assert r"$(W X)_{0,0}$ differs from $\mathrm{conv}(x, w)_{0,0}$" in source
+    assert "y^{\\mathrm{given}}" not in source and r"W_{o,\; c} = w_{o, c, 0}" in source
+
+
+def test_conv1x1_proof_states_its_own_claim():
+    proof = prove_conv1x1_as_fc(ConvSpec(2, 4, kernel_size=1, input_size=(2, 2), groups=2))
+    assert proof.holds and proof.forms == ("conv1x1",)
+    assert proof.statement == "conv(x, w, b) = W·X + b·1ᵀ (the FC layer W at every position)"
+    source = proof.to_latex()
+    assert r"\displaystyle \mathrm{conv}(x, w, b) = W X + b \mathbf{1}^{\top}$" in source
+    assert r"W_{o,\; 1\,g(o) + c} = w_{o, c, 0, 0}" in source and "conv1x1\\_as\\_fc" in source
 
 
 def test_rules():

@@ -33,6 +33,21 @@ def test_coefficients_signs_powers_and_zero():
     assert latex_expr(S("b_{0}") + a * b) == "b_{0} + w_{0,0} x_{1}"
 
 
+def test_factors_as_a_person_writes_them():
+    """Coefficient, parameters (b, w, w^{(ℓ)}), data (x, g), then σ(…) — indices numeric throughout,
+    also inside σ and in layer-numbered names (w^{(4)}_{0,10} after w^{(4)}_{0,2})."""
+    sigma = sp.Function("sigma_2")
+    w4 = [S(f"w^{{(4)}}_{{0,{i}}}") for i in (2, 10)]
+    x = [S(f"x_{{0,{i}}}") for i in (2, 10)]
+    inner = S("b^{(1)}_{0}") + S("w^{(1)}_{0,0,10}") * x[1] + S("w^{(1)}_{0,0,2}") * x[0]
+    assert latex_expr(w4[1] * sigma(inner) + 3 * w4[0] * sigma(x[0])) == (
+        r"3 w^{(4)}_{0,2} \sigma_{2}\left(x_{0,2}\right) + w^{(4)}_{0,10} \sigma_{2}\left(b^{(1)}_{0} + "
+        r"w^{(1)}_{0,0,2} x_{0,2} + w^{(1)}_{0,0,10} x_{0,10}\right)")
+    g, w = S("g_{0,1}"), S("w_{0,0,1}")
+    assert latex_expr(g * w + g * x[0]) == "w_{0,0,1} g_{0,1} + g_{0,1} x_{0,2}"   # the weight before the data
+    assert latex_expr(-sigma(x[0]) ** 2 * w) == r"- w_{0,0,1} \sigma_{2}\left(x_{0,2}\right)^{2}"
+
+
 def test_max_terms_elides_the_middle_and_counts_it():
     terms = latex_terms(sum(S(f"x_{{{i}}}") for i in range(20)), max_terms=5)
     assert terms[:4] == ["x_{0}", "+ x_{1}", "+ x_{2}", "+ x_{3}"]

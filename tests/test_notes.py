@@ -156,6 +156,22 @@ def test_html_without_mathjax_names_the_package(monkeypatch, tmp_path):
 
 
 @pytest.mark.skipif(not HAVE_PANDOC, reason="nbconvert's LaTeX export needs pandoc")
+def test_printed_statements_match_what_is_proved_and_the_prose(built):
+    """Chapter 5 prints the paper layout as P·K, chapter 8 the DFT statement its prose derives
+    (T = F⁻¹ D F, F not normalised) and the exact sizes symconv.spectral supports."""
+    from symconv.spectral import EXACT_SIZES
+    result, _ = built
+    printed = {c.name: "".join(str(o.get("text", "")) for cell in c.notebook.cells for o in cell.get("outputs", []))
+               for c in result.chapters}
+    assert "PROVED: conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b [" in printed["05_im2col"]
+    assert "PROVED: conv(x, w, b) = T·vec(x) + b⊗1 = P·K + b [" in printed["05_im2col"]
+    assert printed["08_circulant_dft"].count("PROVED: U_out·T = D·U_in, so T = U_out⁻¹·D·U_in (") == 2
+    assert "F*" not in printed["08_circulant_dft"]
+    source = "".join(c.source for c in nbformat.read(DERIVATIONS / "08_circulant_dft.ipynb", as_version=4).cells)
+    assert "so $T = F^{-1} D F$" in source and "F^{*} D F" not in source
+    assert f"n divides 24, i.e. {', '.join(map(str, EXACT_SIZES))}" in source
+
+
 def test_latex_exports_with_figures_and_book_contents(built):
     result, _ = built
     for chapter in result.chapters:

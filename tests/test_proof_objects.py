@@ -18,7 +18,7 @@ from symconv.converse import prove_conv1x1_as_fc, prove_fc_as_conv
 from symconv.forms.transpose import prove_transpose, upstream_symbols
 from symconv.latex import proof_to_latex
 from symconv.latex.build import compile_latex
-from symconv.proof import COMPARISONS
+from symconv.proof import COMPARISONS, VARIANTS, PrintsItself, comparison
 
 torch = pytest.importorskip("torch")
 from symconv.interop import mlp_layers, network_steps, prove_network  # noqa: E402 - needs torch
@@ -103,10 +103,10 @@ def test_verdicts_of_the_controls(results):
 
 # ---- counterexamples say what was compared -----------------------------------------------------------
 @pytest.mark.parametrize("name, form, obtained, expected", [
-    ("conv-refuted", "toeplitz", "(T·vec(x) + b⊗1)", "conv(x, w, b)"),
+    ("conv-refuted", "toeplitz", "(T·vec(x))", "conv(x, w)"),            # LINE has no bias: no b
     ("transpose-refuted", "transpose", "(Tᵀ·vec(g))", "conv_transpose(g, w)"),
     ("weight-gradient-refuted", "weight_gradient", "(g·Pᵀ)", "(∂⟨g, y⟩/∂w)"),
-    ("fc-as-conv-refuted", "output", "y_given", "conv(x, w, b)"),
+    ("fc-as-conv-refuted", "fc", "(W·vec(x) + b)", "conv(x, w, b)"),
     ("dft-refuted", "dft", "(U_out·T)", "(D·U_in)"),
     ("network-refuted", "mlp", "MLP(vec x)", "network(x)"),
 ])
@@ -116,15 +116,42 @@ def test_counterexample_wording_follows_the_form(results, name, form, obtained, 
     lines = str(cx).splitlines()
     assert cx.form == form
     assert lines[0] == f"{form}: {obtained}[{index}] differs from {expected}[{index}]"
-    assert lines[1].startswith(f"  expected ({COMPARISONS[form].expected}): ")
-    assert lines[2].startswith(f"  obtained ({COMPARISONS[form].obtained}): ")
-    assert "definition" not in str(cx) or form in ("toeplitz", "output")
+    bare = {side: side[1:-1] if side.startswith("(") else side for side in (expected, obtained)}
+    assert lines[1].startswith(f"  expected ({bare[expected]}): ")
+    assert lines[2].startswith(f"  obtained ({bare[obtained]}): ")
+    assert cx.comparison == getattr(results[name], "comparison", comparison)(form)   # as the proof compared
 
 
 def test_every_comparison_names_both_sides_in_text_and_latex():
-    for form, c in COMPARISONS.items():
+    for form, c in [*COMPARISONS.items(), *VARIANTS.items()]:
         assert c.obtained != c.expected and "@" in c.obtained_entry and "@" in c.expected_entry, form
-        assert "@" not in c.quantity_latex("obtained") + c.quantity_latex("expected"), form
+        whole = "".join(f(side) for f in (c.quantity, c.quantity_latex) for side in ("obtained", "expected"))
+        assert "@" not in whole and "#" not in whole, form
+
+
+def test_comparisons_follow_bias_order_and_batch():
+    for form in ("toeplitz", "im2col", "output", "fc", "conv1x1"):
+        plain = comparison(form, bias=False)
+        assert "b" not in plain.quantity("obtained") + plain.quantity("expected"), form
+        assert "b" not in plain.quantity_latex("obtained").replace(r"\mathbf", ""), form
+    assert comparison("im2col", "paper").quantity_latex("obtained") == "P K + b"
+    assert comparison("im2col", "paper", bias=False).obtained == "P·K"
+    batched = comparison("input_gradient", "batched")
+    assert batched.entry("obtained", (1, 0, 2)) == "(Tᵀ·vec(g_1))[0,2]"           # sample 1, entry (0, 2)
+    assert batched.entry("expected", (1, 0, 2)) == "(∂L/∂x_1)[0,2]"
+    assert batched.entry_latex("expected", (1, 0, 2)) == r"\frac{\partial L}{\partial x_{1,0,2}}"
+    assert batched.quantity_latex("expected") == r"\frac{\partial L}{\partial x_{n}}"
+    assert batched.quantity_latex("obtained") == r"T^{\top} \mathrm{vec}(g_{n})"
+
+
+def test_network_proof_prints_itself_like_every_result(results):
+    proved, refuted = results["network"], results["network-refuted"]
+    assert isinstance(proved, PrintsItself) and isinstance(refuted, PrintsItself)
+    assert repr(proved) == ("<NetworkProof PROVED: network(x) = MLP(vec x) (Linear + elementwise σ) "
+                            "[Conv1d → ReLU → Flatten → Linear]>")
+    assert repr(refuted).endswith("; mlp: MLP(vec x)[0] differs from network(x)[0]>") and "\n" not in repr(refuted)
+    assert proved.to_latex() == proof_to_latex(proved) and r"\textbf{Proved}" in proved._repr_latex_()
+    assert r"\textbf{Refuted}" in refuted._repr_latex_() and "Statement (refuted)" in refuted.to_latex()
 
 
 # ---- the proof keeps what it checked ---------------------------------------------------------------
@@ -140,16 +167,35 @@ def test_proof_carries_the_supplied_matrices_and_shows_them(results):
     assert "(symconv's construction, the matrix the proof checked)" in results["conv"].to_latex()
 
 
-def test_given_output_is_shown(results):
-    source = results["conv1x1"].to_latex()
+def test_given_output_is_shown():
+    x, w, b = symconv.symbols(LINE)
+    source = symconv.prove(LINE, output=symconv.conv(LINE, x, w, b)).to_latex()
     assert r"y^{\mathrm{given}} = " in source and "supplied to the proof" in source
+
+
+def test_transpose_and_dft_proofs_keep_and_show_what_they_checked(results):
+    transpose, dft = results["transpose-refuted"], results["dft-refuted"]
+    assert set(transpose.given) == {"matrix"} and transpose.given["matrix"][0, 0] == 0
+    assert set(results["weight-gradient-refuted"].given) == {"weight_grad"}
+    assert set(dft.given) == {"toeplitz_matrix"} and dft.given["toeplitz_matrix"][0, 0] == 0
+    for result, name in ((transpose, r"$T^{\top}$"), (dft, "$T$")):
+        source = result.to_latex()
+        assert f"{name} (supplied to the proof, the matrix it checked)" in source
+        matrix = source.split(rf"\displaystyle {name.strip('$')} = ", 1)[1]
+        first = re.match(r"\\(?:begin\{bmatrix\}|left\[\\begin\{array\}\{[^ ]*\}) (.*?) &", matrix).group(1)
+        assert first == r"\cdot"                                      # the zeroed entry checked is shown
+    source = results["weight-gradient-refuted"].to_latex()
+    assert r"checked the $\partial L / \partial w$ supplied to it" in source
+    with pytest.raises(symconv.SpecError, match="input_grad"):
+        prove_transpose(SPEC, matrix=transpose.given["matrix"], input_grad=np.zeros(SPEC.input_shape))
 
 
 # ---- repr and the Jupyter display ----------------------------------------------------------------------
 def test_reprs_are_one_readable_line(results):
     proved, refuted = results["conv"], results["conv-refuted"]
     assert repr(proved) == f"<Proof PROVED: {proved.statement} [{proved.spec.describe()}]>"
-    assert repr(refuted).startswith("<Proof REFUTED: ") and "toeplitz: (T·vec(x) + b⊗1)[0,1]" in repr(refuted)
+    assert repr(refuted).startswith("<Proof REFUTED: conv(x, w) = T·vec(x) [")
+    assert "toeplitz: (T·vec(x))[0,1]" in repr(refuted)
     assert repr(refuted.counterexample).startswith("<Counterexample toeplitz: ")
     assert "\n" not in repr(refuted) + repr(refuted.counterexample)
 
@@ -181,7 +227,8 @@ STATEMENTS = {
     "network": r"\mathrm{network}(x) &= \mathrm{MLP}(\mathrm{vec}\, x)",
     "conv": r"\mathrm{conv}(x, w, b) &= T\,\mathrm{vec}(x) + b \otimes \mathbf{1} = K P + b",
     "conv-refuted": r"\mathrm{conv}(x, w) &= T\,\mathrm{vec}(x)",          # no bias: no b
-    "fc-as-conv-refuted": r"\mathrm{conv}(x, w, b) &= y^{\mathrm{given}}",   # refuted at prove()'s check
+    "fc-as-conv-refuted": r"\mathrm{conv}(x, w, b) &= W\, \mathrm{vec}(x) + b \\ \mathrm{fc\_as\_conv}(W) &= w",
+    "conv1x1": r"\mathrm{conv}(x, w, b) &= W X + b \mathbf{1}^{\top}",
 }
 
 
@@ -281,7 +328,8 @@ def test_cli_refutes_an_off_by_one_matrix_end_to_end(tex, tmp_path):
     flags = ("--kernel-size", "3", "--input-size", "4", "--padding", "1", "--no-bias")
     result = _symconv("prove", *flags, "--toeplitz", "T.txt", "--latex", "p.tex", "--pdf", "p.pdf", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines()[1] == "toeplitz: (T·vec(x) + b⊗1)[0,1] differs from conv(x, w, b)[0,1]"
+    assert result.stdout.splitlines()[0].startswith("REFUTED: conv(x, w) = T·vec(x) [")
+    assert result.stdout.splitlines()[1] == "toeplitz: (T·vec(x))[0,1] differs from conv(x, w)[0,1]"
     assert "lacks:    w_{0,0,0}*x_{0,0}" in result.stdout
     source = (tmp_path / "p.tex").read_text()
     assert "Statement (refuted)" in source and "supplied to the proof, the matrix it checked" in source

@@ -57,7 +57,10 @@ def check_holds(spec: ConvSpec, order: str, backend: str) -> None:
     proof = symconv.prove(spec, backend=backend, order=order)
     assert proof.holds and bool(proof) and proof.counterexample is None, proof.summary()
     assert proof.forms == ("toeplitz", "im2col")
-    assert proof.statement == "conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b"
+    product = "K·P" if order == "unfold" else "P·K"     # y = K·P (unfold) or P·K (Ma and Lu's order)
+    assert proof.statement == (f"conv(x, w, b) = T·vec(x) + b⊗1 = {product} + b" if spec.bias
+                               else f"conv(x, w) = T·vec(x) = {product}")   # the text follows the bias
+    assert proof.summary().startswith(f"PROVED: {proof.statement} [")
     assert set(proof.timings) == {"definition", "toeplitz", "im2col"}
     assert proof.terms == spec.n_terms + spec.n_bias_terms
     assert proof.outputs == prod(spec.output_shape)

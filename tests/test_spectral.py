@@ -143,9 +143,23 @@ def test_zero_padded_T_refuted_by_dft_proof():
     spec = ConvSpec(2, 2, kernel_size=3, input_size=4, padding=1, padding_mode="circular")
     zeros = ConvSpec(2, 2, kernel_size=3, input_size=4, padding=1)
     _, w, _ = symconv.symbols(spec)
-    proof = prove_block_diagonalisation(spec, toeplitz_matrix=symconv.toeplitz(zeros, w))
+    T = symconv.toeplitz(zeros, w)
+    proof = prove_block_diagonalisation(spec, toeplitz_matrix=T)
     assert not proof.holds
     assert proof.counterexample.index == (0, 0) and proof.counterexample.missing == (w[0, 0, 2],)
+    assert proof.given["toeplitz_matrix"] is T          # the report shows the T that was checked
+    assert "$T$ (supplied to the proof, the matrix it checked)" in proof.to_latex()
+    assert prove_block_diagonalisation(spec).given == {}
+
+
+def test_statement_says_what_is_proved():
+    """U·T = D·U with the unnormalised DFT U: T = U⁻¹·D·U (not F*·D·F, true only for the unitary F/√N)."""
+    proof = prove_block_diagonalisation(ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1,
+                                                 padding_mode="circular"))
+    assert proof.holds
+    assert proof.statement.startswith("U_out·T = D·U_in, so T = U_out⁻¹·D·U_in (U: the unnormalised DFT")
+    assert "F*" not in proof.statement
+    assert r"T = \tfrac{1}{N}\, U_{C_{\mathrm{out}}}^{*}\, D\, U_{C_{\mathrm{in}}}" in proof.to_latex()
 
 
 def test_wrong_singular_values_would_be_caught():

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
+from symconv.latex.build import compile_latex
 from symconv.forms.transpose import (bias_gradient, conv_transpose, input_gradient, prove_transpose,
                                      transposed_size, upstream_symbols, weight_gradient)
 from tests.strategies import conv_specs, integer_operands
@@ -98,6 +99,36 @@ def test_batched_weight_gradient_of_one_sample_refuted():
     swapped = input_gradient(spec, g[::-1], w)
     proof = prove_transpose(spec, batch=2, input_grad=swapped)
     assert not proof.holds and proof.counterexample.form == "transpose" and proof.counterexample.index[0] == 0
+
+
+def test_batched_proofs_name_the_batched_quantities():
+    """L = Σ_n ⟨g_n, y_n⟩: the counterexamples and the LaTeX say ∂L/∂w, Σ_n g_n·P_nᵀ and g_n, never ∂⟨g, y⟩."""
+    spec = ConvSpec(1, 2, kernel_size=2, input_size=(3, 3))
+    x, w, _ = symconv.symbols(spec, batch=2)
+    g = upstream_symbols(spec, batch=2)
+    proof = prove_transpose(spec, batch=2, weight_grad=weight_gradient(spec, x[:1], g[:1]))
+    assert proof.counterexample.headline() == "weight_gradient: (Σ_n g_n·P_nᵀ)[0,0,0,0] differs from (∂L/∂w)[0,0,0,0]"
+    assert str(proof.counterexample).splitlines()[1].startswith("  expected (∂L/∂w): ")
+    source = proof.to_latex()
+    assert r"$({\textstyle\sum_{n}} g_{n} P_{n}^{\top})_{0,0,0,0}$ differs from $\frac{\partial L}{\partial w_{0,0,0,0}}$" in source
+    statement = source[source.index("Statement ("):source.index(r"\label{symconv:statement}")]
+    assert r"\frac{\partial L}{\partial x_{n}} &= T^{\top} \mathrm{vec}(g_{n}) = \mathrm{conv\_transpose}(g_{n}, w)" in statement
+    assert r"\frac{\partial L}{\partial b} &= {\textstyle\sum_{n}} g_{n}\, \mathbf{1}" in statement
+    assert r"L = \sum_n \langle g_n, y_n \rangle" in statement and r"\langle g," not in source
+    assert "partial L" in proof._repr_latex_() and r"\langle g," not in proof._repr_latex_()
+    proof = prove_transpose(spec, batch=2, input_grad=input_gradient(spec, g[::-1], w))
+    assert proof.counterexample.headline() == "transpose: (Tᵀ·vec(g_0))[0,0,0] differs from conv_transpose(g_0, w)[0,0,0]"
+    assert r"$(T^{\top} \mathrm{vec}(g_{0}))_{0,0,0}$ differs from $\mathrm{conv\_transpose}(g_{0}, w)_{0,0,0}$" in proof.to_latex()
+
+
+@pytest.mark.parametrize("engine", ["pdflatex", "xelatex"])
+def test_batched_proof_documents_compile(tex, xetex, tmp_path, engine):
+    spec = ConvSpec(1, 2, kernel_size=2, input_size=3)
+    x, _, _ = symconv.symbols(spec, batch=2)
+    g = upstream_symbols(spec, batch=2)
+    for name, proof in (("held", prove_transpose(spec, batch=2)),
+                        ("refuted", prove_transpose(spec, batch=2, weight_grad=weight_gradient(spec, x[:1], g[:1])))):
+        assert compile_latex(proof.to_latex(), tmp_path / f"{name}.pdf", engine=engine).stat().st_size > 1000
 
 
 # ---- negative controls -------------------------------------------------------------------------

@@ -216,13 +216,17 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     ``batch=B`` proves it for a batch of B samples (x_{n,c,…}, g_{n,o,…}), where the parameter
     gradients are sums over the batch. ``matrix`` (a claimed Tᵀ), ``weight_grad`` / ``input_grad``
     (claimed gradients in the symbols of ``symbols(spec, batch)`` and ``upstream_symbols(spec,
-    batch)``) replace symconv's to check your own. Returns a ``symconv.Proof`` whose counterexample
-    index is ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight gradient.
+    batch)``) replace symconv's to check your own (``matrix`` or ``input_grad``, not both); the
+    proof keeps them in ``given``. Returns a ``symconv.Proof`` whose counterexample index is
+    ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight gradient.
     """
     from ..proof import Proof, first_entry_difference  # proof imports forms: import late
 
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    if matrix is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
+        raise SpecError("input_grad", "given with matrix", "pass matrix (a claimed Tᵀ) or input_grad "
+                        "(a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
     x, w, b = symbols(spec, batch=batch)
     g = upstream_symbols(spec, batch)
     timings: dict[str, float] = {}
@@ -263,5 +267,7 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     samples = 1 if batch is None else batch
     outputs = (samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape)
                + (spec.out_channels if spec.bias else 0))
+    supplied = {"matrix": matrix, "weight_grad": weight_grad, "input_grad": input_grad}
     return Proof(spec=spec, statement=statement, forms=tuple(checks), holds=found is None,
-                 counterexample=found, terms=samples * spec.n_terms, outputs=outputs, timings=timings)
+                 counterexample=found, terms=samples * spec.n_terms, outputs=outputs, timings=timings,
+                 given={name: value for name, value in supplied.items() if value is not None}, batch=batch)

@@ -1,20 +1,27 @@
 """LaTeX for polynomials in the tensor symbols ``x_{c,i,j}``, ``w_{o,c,p,q}``, ``b_{o}``.
 
-A polynomial Σ_m a_m · ∏_f f^{e_f} is printed term by term with its monomials ordered
-*numerically* by ``symconv.symbols.entry_key`` (so ``w_{0,0,10}`` follows ``w_{0,0,2}``), the
-factors of each monomial in the same order (b, then w, then x), and its rational coefficients
-in front: ``w_{0,0,0} x_{0,0} - 2 w_{0,0,1} x_{0,1}``. Zero prints as ``0``.
+A polynomial Σ_m a_m · ∏_f f^{e_f} is printed term by term as a person writes it: the rational
+coefficient in front, then the factors in the order parameters (b, w, w^{(ℓ)}, …), data (the
+inputs x and upstream gradients g), function applications (σ_ℓ(…), whose arguments print the same
+way); within each class, and between terms, symbols are ordered *numerically* by the indices in
+their names (so ``w_{0,0,10}`` follows ``w_{0,0,2}``, ``w^{(4)}_{0,10}`` follows
+``w^{(4)}_{0,2}``): ``w_{0,0,0} x_{0,0} - 2 w_{0,0,1} x_{0,1}``. Zero prints as ``0``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ..symbols import entry_key
 
 __all__ = ["latex_expr", "latex_terms", "latex_symbol"]
+
+DATA = frozenset({"x", "g"})
+"""Symbol names of the data (inputs, upstream gradients): written after the parameters."""
 
 
 def latex_symbol(symbol: sp.Basic) -> str:
@@ -23,9 +30,19 @@ def latex_symbol(symbol: sp.Basic) -> str:
     return str(symbol) if index else sp.latex(symbol)
 
 
+def _natural(text: str) -> tuple:
+    """A sort key reading the digit runs of ``text`` as numbers: 'w_{0,10}' after 'w_{0,2}'."""
+    return tuple(int(part) if position % 2 else part for position, part in enumerate(re.split(r"(\d+)", text)))
+
+
 def _factor_key(factor: sp.Basic) -> tuple:
+    """(class, numeric name): parameters 0, data 1, anything else (σ(…), radicals of data) 2."""
     base, exponent = factor.as_base_exp()
-    return entry_key(base), str(exponent)
+    if base.is_Symbol:
+        return (1 if entry_key(base)[0] in DATA else 0), _natural(str(base)), str(exponent)
+    if not factor.atoms(AppliedUndef) and all(entry_key(s)[0] not in DATA for s in factor.free_symbols):
+        return 0, _natural(str(factor)), ""  # a parameter expression, e.g. 1/sqrt(v + epsilon)
+    return 2, _natural(str(factor)), ""
 
 
 def _monomial(factors: list[sp.Basic]) -> str:
@@ -34,6 +51,10 @@ def _monomial(factors: list[sp.Basic]) -> str:
         base, exponent = factor.as_base_exp()
         if base.is_Symbol and exponent.is_Integer:
             text = latex_symbol(base)
+            parts.append(text if exponent == 1 else f"{text}^{{{exponent}}}")
+        elif isinstance(base, AppliedUndef) and exponent.is_Integer:  # σ(…): its argument in our order
+            arguments = ", ".join(latex_expr(a) for a in base.args)
+            text = rf"{sp.latex(sp.Symbol(base.func.__name__))}\left({arguments}\right)"
             parts.append(text if exponent == 1 else f"{text}^{{{exponent}}}")
         else:  # not a polynomial factor: let SymPy print it
             parts.append(sp.latex(factor))

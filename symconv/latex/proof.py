@@ -19,7 +19,6 @@ from typing import Any
 from ..errors import SpecError
 from ..forms import im2col, kernel_matrix, toeplitz
 from ..forms.im2col import ORDERS
-from ..proof import comparison
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
 from . import results
@@ -160,24 +159,30 @@ def _shown(option: Any, given: Any, build: Any) -> tuple[Any, str]:
 
 
 def conv_statement(proof: Any) -> list[str]:
-    """conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b [= the given output], the forms checked."""
-    bias = proof.spec.bias
-    sides = [comparison(form).quantity_latex("obtained", bias) for form in proof.forms]
-    return [comparison("toeplitz").quantity_latex("expected", bias) + " &= " + " = ".join(sides)]
+    """conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b [= the given output], the forms checked (P·K + b
+    in the paper order, without b for a layer without bias: ``proof.comparison``)."""
+    sides = [proof.comparison(form).quantity_latex("obtained") for form in proof.forms]
+    return [proof.comparison("toeplitz").quantity_latex("expected") + " &= " + " = ".join(sides)]
 
 
 def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int, figures: Any = None,
-                order: str = "unfold", toeplitz_matrix: Any = None, patches: Any = None,
+                order: str | None = None, toeplitz_matrix: Any = None, patches: Any = None,
                 kernel: Any = None) -> Report:
     """The report of ``prove``: the definition, then each form checked, with its matrices.
 
     The matrices shown are the ones the proof checked: the user's (``proof.given``) where they
     were supplied, symconv's construction otherwise; ``toeplitz_matrix``, ``patches`` (P) and
-    ``kernel`` (K) show others instead, and the text says which each is.
+    ``kernel`` (K) show others instead, and the text says which each is. ``order`` (default: the
+    order the proof checked) is the im2col layout shown; another order than the proof's cannot
+    show matrices supplied to the proof.
     """
     spec: ConvSpec = proof.spec
+    order = proof.order if order is None else order
     if order not in ORDERS:
         raise SpecError("order", order, f"must be one of {ORDERS}")
+    if order != proof.order and {"im2col", "kernel_matrix"} & set(proof.given):
+        raise SpecError("order", order, f"must be the order the proof checked ({proof.order!r}): "
+                                        "the matrices supplied to it are in that order")
     label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
     f = Formulas(spec)
     x, w, _ = symbols(spec)

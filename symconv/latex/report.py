@@ -112,22 +112,17 @@ def matrix_equation(name: str, M: Any, max_size: int, label: str, origin: str, b
     return equation(rf"{name} = {matrix}", label, fit=True) + "\n" + " ".join(t for t in sentences if t)
 
 
-def has_bias(result: Any) -> bool:
-    """False for a result about a layer without bias (its formulas then omit b)."""
-    spec = getattr(result, "spec", None)
-    return spec is None or spec.bias
-
-
-def _entry_rows(cx: Any, max_terms: int | None, lines: bool, bias: bool) -> list[str]:
-    """The aligned rows: expected entry, obtained entry, their difference."""
+def _entry_rows(cx: Any, max_terms: int | None, lines: bool) -> list[str]:
+    """The aligned rows: expected entry, obtained entry, their difference (named as the proof
+    compared them: ``cx.comparison``)."""
     c = cx.comparison
 
     def poly(value: Any) -> str:
         terms = latex_terms(value, max_terms)
         return broken(terms) if lines else " ".join(terms)
 
-    return [rf"{c.entry_latex('expected', cx.index, bias)} &= {poly(cx.expected)}",
-            rf"{c.entry_latex('obtained', cx.index, bias)} &= {poly(cx.obtained)}",
+    return [rf"{c.entry_latex('expected', cx.index)} &= {poly(cx.expected)}",
+            rf"{c.entry_latex('obtained', cx.index)} &= {poly(cx.obtained)}",
             rf"\text{{expected}} - \text{{obtained}} &= {poly(cx.difference)}"]
 
 
@@ -136,14 +131,14 @@ def _term_list(terms: tuple, limit: int = 12) -> str:
             + (" and more" if len(terms) > limit else ""))
 
 
-def counterexample_section(cx: Any, label: str, bias: bool = True) -> str:
+def counterexample_section(cx: Any, label: str) -> str:
     """The counterexample in a document: which entry, both sides, the difference, the terms."""
     c = cx.comparison
     index = ", ".join(map(str, cx.index))
-    body = r"\begin{aligned} " + r" \\ ".join(_entry_rows(cx, None, True, bias)) + r" \end{aligned}"
+    body = r"\begin{aligned} " + r" \\ ".join(_entry_rows(cx, None, True)) + r" \end{aligned}"
     lines = [f"the check \\texttt{{{escape_text(cx.form)}}} fails at index $({index})$: "
-             f"${c.entry_latex('obtained', cx.index, bias)}$ differs from "
-             f"${c.entry_latex('expected', cx.index, bias)}$,",
+             f"${c.entry_latex('obtained', cx.index)}$ differs from "
+             f"${c.entry_latex('expected', cx.index)}$,",
              equation(body, label, fit=True)]
     if cx.missing:
         lines.append("It lacks " + _term_list(cx.missing) + ".")
@@ -182,7 +177,7 @@ def document(result: Any, report: Report, standalone: bool, label_prefix: str,
                      + ", ".join(f"(\\ref{{{ref}}})" for ref in refs) + ". \\hfill\\textsc{q.e.d.}")
     else:
         parts += [f"{report.method} The statement is \\textbf{{false}}:",
-                  counterexample_section(result.counterexample, label("counterexample"), has_bias(result))]
+                  counterexample_section(result.counterexample, label("counterexample"))]
     parts += [PAR, _timings(result)]
     body = "\n".join(p for p in parts if p)
     packages = ("amsmath", "amssymb", "graphicx") + report.packages
@@ -199,7 +194,7 @@ def counterexample_display(cx: Any) -> str:
     """A counterexample as display math (Jupyter ``_repr_latex_``)."""
     index = ",".join(map(str, cx.index))
     rows = [rf"&\text{{{escape_text(cx.form)}: first difference at index ({index})}}",
-            *_entry_rows(cx, DISPLAY_TERMS, False, True)]
+            *_entry_rows(cx, DISPLAY_TERMS, False)]
     return _display(rows)
 
 
@@ -212,5 +207,5 @@ def result_display(result: Any) -> str:
     if result.counterexample is not None:
         index = ",".join(map(str, result.counterexample.index))
         rows += [rf"&\text{{counterexample ({escape_text(result.counterexample.form)}, index ({index})):}}",
-                 *_entry_rows(result.counterexample, DISPLAY_TERMS, False, has_bias(result))]
+                 *_entry_rows(result.counterexample, DISPLAY_TERMS, False)]
     return _display(rows)

@@ -3,7 +3,8 @@ laid out by the one skeleton of ``symconv.latex.report``:
 
     transpose   ``forms.transpose.prove_transpose``: with L = ⟨g, y⟩, ∂L/∂x = Tᵀ·vec(g) =
                 conv_transpose(g, w), ∂L/∂w = g·Pᵀ, ∂L/∂b = g·1; shows Tᵀ and P
-    converse    ``converse.prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b, fc_as_conv(W) = w; shows W
+    converse    ``converse.prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b, fc_as_conv(W) = w; and
+                ``converse.prove_conv1x1_as_fc``: conv(x, w, b) = W·X + b·1ᵀ; shows W
     dft         ``spectral.prove_block_diagonalisation``: U_out·T = D·U_in; shows T and the blocks D_f
     network     ``interop.prove_network``: network(x) = MLP(vec x); lists the layers and what each becomes
 
@@ -19,7 +20,7 @@ from math import prod
 from typing import Any
 
 
-from ..converse import fc_matrix
+from ..converse import conv1x1_as_fc, fc_matrix
 from ..forms import im2col, toeplitz
 from ..proof import COMPARISONS
 from ..spec import ConvSpec
@@ -41,8 +42,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _side(form: str, which: str) -> str:
-    return COMPARISONS[form].quantity_latex(which)
+def _side(proof: Any, form: str, which: str) -> str:
+    """One side of what ``form`` compares in ``proof`` (its bias, order and batch applied)."""
+    return proof.comparison(form).quantity_latex(which)
 
 
 def _canonical_method(symbol_names: str, entries: str) -> str:
@@ -58,7 +60,7 @@ def kind_of(result: Any) -> str | None:
     forms = set(getattr(result, "forms", ()))
     if forms and forms <= set(TRANSPOSE_FORMS):
         return "transpose"
-    if "fc_as_conv" in forms:
+    if forms & {"fc", "fc_as_conv", "conv1x1"}:
         return "converse"
     if forms == {"dft"}:
         return "dft"
@@ -67,16 +69,24 @@ def kind_of(result: Any) -> str | None:
 
 # ---- transposed convolution and gradients -------------------------------------------------------
 def transpose_statement(proof: Any) -> list[str]:
-    """∂L/∂x = Tᵀ·vec(g) = conv_transpose(g, w); ∂L/∂w = g·Pᵀ; ∂L/∂b = g·1 (the forms checked)."""
+    """∂L/∂x = Tᵀ·vec(g) = conv_transpose(g, w); ∂L/∂w = g·Pᵀ; ∂L/∂b = g·1 (the forms checked;
+    for a batch ∂L/∂x_n = Tᵀ·vec(g_n) = conv_transpose(g_n, w), ∂L/∂w = Σ_n g_n·P_nᵀ, …)."""
     forms, lines = proof.forms, []
     if "input_gradient" in forms or "transpose" in forms:
-        chain = ([_side("input_gradient", "expected")] if "input_gradient" in forms else []) + \
-                [_side("input_gradient", "obtained")] + \
-                ([_side("transpose", "expected")] if "transpose" in forms else [])
+        chain = ([_side(proof, "input_gradient", "expected")] if "input_gradient" in forms else []) + \
+                [_side(proof, "input_gradient", "obtained")] + \
+                ([_side(proof, "transpose", "expected")] if "transpose" in forms else [])
         lines.append(f"{chain[0]} &= {' = '.join(chain[1:])}")
-    lines += [f"{_side(form, 'expected')} &= {_side(form, 'obtained')}"
+    lines += [f"{_side(proof, form, 'expected')} &= {_side(proof, form, 'obtained')}"
               for form in ("weight_gradient", "bias_gradient") if form in forms]
     return lines
+
+
+def _supplied(proof: Any, claims: str) -> str:
+    """A sentence naming the gradients supplied to a transpose proof (checked instead of symconv's)."""
+    names = {"input_grad": r"$\partial L / \partial x$", "weight_grad": r"$\partial L / \partial w$"}
+    given = [text for key, text in names.items() if key in proof.given]
+    return (f"The proof checked the {' and '.join(given)} supplied to it {claims}." if given else "")
 
 
 def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
@@ -84,73 +94,124 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
     label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
     f = Formulas(spec)
     x, w, _ = symbols(spec)
+    batched = proof.batch is not None
+    n = "n, " if batched else ""  # the sample index of a batch
     outs = ", ".join(OUT[:spec.dims])
-    loss = equation(rf"L = \langle g, y \rangle = \sum_{{o, {outs}}} g_{{o, {outs}}}\, y_{{o, {outs}}}",
-                    label("loss"))
+    if batched:
+        loss_tex = (rf"L = \sum_{{n=0}}^{{{proof.batch - 1}}} \langle g_{{n}}, y_{{n}} \rangle = "
+                    rf"\sum_{{n, o, {outs}}} g_{{n, o, {outs}}}\, y_{{n, o, {outs}}}")
+        loss_name = r"L = \sum_n \langle g_n, y_n \rangle"
+    else:
+        loss_tex = rf"L = \langle g, y \rangle = \sum_{{o, {outs}}} g_{{o, {outs}}}\, y_{{o, {outs}}}"
+        loss_name = r"L = \langle g, y \rangle"
     pos = ", ".join(POS[:spec.dims])
     scatter = (rf"\mathrm{{conv\_transpose}}(g, w)_{{c, {pos}}} = \sum_{{o, {outs}}} {f.tap_sums()} "
                rf"{f.weight(f.group_local())}\, g_{{o, {outs}}}\, {f.reads()}")
     group = (", the sum over the output channels $o$ of the group of $c$" if spec.groups > 1 else "")
+    per_sample = " It is applied to each sample, $g = g_n$." if batched else ""
+    shown = proof.given.get("matrix", toeplitz(spec, w).T)
+    origin = ("supplied to the proof, the matrix it checked" if "matrix" in proof.given
+              else "symconv's construction" if "input_grad" in proof.given else _CHECKED)
     transpose_text = "\n".join([
         "The transposed convolution scatters each upstream entry back through the kernel taps that "
         "produced it:", equation(scatter, label("transpose")),
-        f"(with $[\\cdot]$ the indicator{group}). Its matrix is $T^{{\\top}}$, shown with the blocks of $T$ transposed:",
-        matrix_equation(r"T^{\top}", proof.given.get("matrix", toeplitz(spec, w).T), max_size,
-                        label("transposed-matrix"),
-                        "supplied to the proof, the matrix it checked" if "matrix" in proof.given else _CHECKED,
-                        [(c, r) for r, c in toeplitz_blocks(spec)])])
+        f"(with $[\\cdot]$ the indicator{group}).{per_sample} Its matrix is $T^{{\\top}}$, shown with the "
+        "blocks of $T$ transposed:",
+        matrix_equation(r"T^{\top}", shown, max_size, label("transposed-matrix"), origin,
+                        [(c, r) for r, c in toeplitz_blocks(spec)]),
+        _supplied(proof, r"instead of symconv's $T^{\top} \mathrm{vec}(g)$ and $g P^{\top}$")])
+    with_g = "an upstream gradient $g_n$ of the shape of $y_n$ per sample" if batched else \
+        "an upstream gradient $g$ of the shape of $y$"
     sections = [("The definition", definition_section(spec, label_prefix, max_terms)
-                 + "\nWith an upstream gradient $g$ of the shape of $y$, the loss is\n" + loss),
+                 + f"\nWith {with_g}, the loss is\n" + equation(loss_tex, label("loss"))),
                 (r"The transposed convolution", transpose_text)]
     if "weight_gradient" in proof.forms:
+        product = r"$\sum_n g_n\,P_n^{\top}$, $P_n$ the patches of sample $n$" if batched else r"$g\,P^{\top}$"
         sections.append(("The weight gradient", "\n".join([
             r"With the im2col patch matrix $P$ (PyTorch's \texttt{unfold} order), per group,",
             equation(rf"\frac{{\partial L}}{{\partial {f.weight(f.local_channel())}}} = "
-                     rf"\sum_{{{outs}}} g_{{o, {outs}}}\, {f.x_padded(f.group_channel())}",
+                     rf"\sum_{{{n}{outs}}} g_{{{n}o, {outs}}}\, {f.x_padded(n + f.group_channel())}",
                      label("weight-gradient")),
-            "which is the row $o$ of $g\\,P^{\\top}$ at the column of $(c, "
-            + ", ".join(TAP[:spec.dims]) + ")$. For this layer,",
-            matrix_equation("P", im2col(spec, x), max_size, label("patches"), _CHECKED,
-                            patches_blocks(spec))])))
+            f"which is the row $o$ of {product} at the column of $(c, "
+            + ", ".join(TAP[:spec.dims]) + ")$. For this layer" + (" and the first sample" if batched else "") + ",",
+            matrix_equation("P" + ("_{0}" if batched else ""), im2col(spec, x), max_size, label("patches"),
+                            _CHECKED, patches_blocks(spec))])))
     if "bias_gradient" in proof.forms:
+        ones = r"({\textstyle\sum_{n}} g_{n}\,\mathbf{1})" if batched else r"(g\,\mathbf{1})"
         sections.append(("The bias gradient", equation(
-            rf"\frac{{\partial L}}{{\partial b_{{o}}}} = \sum_{{{outs}}} g_{{o, {outs}}} = (g\,\mathbf{{1}})_{{o}}",
+            rf"\frac{{\partial L}}{{\partial b_{{o}}}} = \sum_{{{n}{outs}}} g_{{{n}o, {outs}}} = {ones}_{{o}}",
             label("bias-gradient"))))
     method = ("$L$ was expanded into a canonical polynomial in $x$, $w$, $b$, $g$ and differentiated "
               "exactly (SymPy). " + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
+    upstream = ", upstream gradient $g_{" + n + "o," + ",".join(OUT[:spec.dims]) + "}$"
+    if batched:
+        upstream += (f" (a batch of {proof.batch} samples $n$: the input is $x_{{n,c,"
+                     + ",".join(POS[:spec.dims]) + "}$)")
     return Report(title=f"A {spec.dims}-D transposed convolution and the gradients of a convolution",
-                  setting_heading="The layer",
-                  setting=layer_setting(spec, ", upstream gradient $g_{o," + ",".join(OUT[:spec.dims]) + "}$"),
-                  quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + ", $g$, with $L = \\langle g, y\\rangle$",
+                  setting_heading="The layer", setting=layer_setting(spec, upstream),
+                  quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + f", $g$, with ${loss_name}$",
                   statement=transpose_statement(proof), method=method, size=f"{proof.outputs} entries",
                   sections=sections, refs=["definition", "loss"])
 
 
-# ---- the converse: an FC layer as a convolution ------------------------------------------------
+# ---- the converse: an FC layer as a convolution, a 1×1 convolution as an FC layer --------------
 def converse_statement(proof: Any) -> list[str]:
-    return [r"\mathrm{conv}(x, w, b) &= W\, \mathrm{vec}(x)" + (" + b" if proof.spec.bias else ""),
-            rf"{_side('fc_as_conv', 'obtained')} &= {_side('fc_as_conv', 'expected')}"]
+    """conv(x, w, b) = W·vec(x) + b and fc_as_conv(W) = w, or conv(x, w, b) = W·X + b·1ᵀ (1×1)."""
+    return [rf"{_side(proof, form, 'expected')} &= {_side(proof, form, 'obtained')}"
+            if form != "fc_as_conv" else
+            rf"{_side(proof, form, 'obtained')} &= {_side(proof, form, 'expected')}" for form in proof.forms]
+
+
+def _fc_text(proof: Any, label_prefix: str, max_size: int, origin: str) -> str:
+    spec: ConvSpec = proof.spec
+    f = Formulas(spec)
+    _, w, _ = symbols(spec)
+    pos = ", ".join(POS[:spec.dims])
+    shape = r" \times ".join(map(str, spec.input_shape))
+    if spec.layout == "NHWC":
+        col = f.tex(f.flat(POS[:spec.dims], spec.input_size, spec.in_channels) + [(1, "c")])
+    else:
+        col = f.tex([(prod(spec.input_size), "c")] + f.flat(POS[:spec.dims], spec.input_size))
+    return "\n".join([
+        f"A fully connected layer with {spec.out_channels} outputs on inputs of shape "
+        f"${shape}$ is the convolution whose kernel covers the "
+        "whole input (output size 1). Its weight matrix reads the kernel in the order of "
+        f"$\\mathrm{{vec}}(x)$ ({spec.layout}, row-major):",
+        equation(rf"W_{{o,\; {col}}} = w_{{o, c, {pos}}}", f"{label_prefix}:fc-entry"),
+        "and, for this layer,",
+        matrix_equation("W", proof.given.get("matrix", fc_matrix(spec, w)), max_size,
+                        f"{label_prefix}:fc-matrix", origin),
+        r"$\mathrm{fc\_as\_conv}(W)$ reads the kernel back from $W$."])
+
+
+def _conv1x1_text(proof: Any, label_prefix: str, max_size: int, origin: str) -> str:
+    spec: ConvSpec = proof.spec
+    f = Formulas(spec)
+    _, w, _ = symbols(spec)
+    pos = ", ".join(POS[:spec.dims])
+    first = f"{spec.in_per_group}\\,g(o) + " if spec.groups > 1 else ""
+    zeros = ", zero outside the group of $o$" if spec.groups > 1 else ""
+    return "\n".join([
+        "With a $1 \\times 1$ kernel, stride 1 and no padding, every output position applies the same "
+        "fully connected layer to the channels of the input at that position. With $X$ the input "
+        "with one column per position, $X_{c,\\, " + f.tex(f.flat(POS[:spec.dims], spec.input_size))
+        + "} = x_{c, " + pos + "}$, the weight matrix is",
+        equation(rf"W_{{o,\; {first}c}} = w_{{o, c{', 0' * spec.dims}}}", f"{label_prefix}:fc-entry"),
+        f"{zeros + ', ' if zeros else ''}and, for this layer,",
+        matrix_equation("W", proof.given.get("matrix", conv1x1_as_fc(spec, w)), max_size,
+                        f"{label_prefix}:fc-matrix", origin)])
 
 
 def converse_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
     spec: ConvSpec = proof.spec
-    _, w, _ = symbols(spec)
-    W = proof.given.get("matrix", fc_matrix(spec, w))
+    per_position = "conv1x1" in proof.forms
+    built = r"\texttt{conv1x1\_as\_fc}" if per_position else r"\texttt{fc\_matrix}"
     origin = ("supplied to the proof, the matrix it checked" if "matrix" in proof.given
-              else "symconv's \\texttt{fc\\_matrix}, the matrix the proof checked")
-    pos = ", ".join(POS[:spec.dims])
-    shape = r" \times ".join(map(str, spec.input_shape))
-    col = Formulas(spec).tex([(prod(spec.input_size), "c")] + Formulas.flat(POS[:spec.dims], spec.input_size))
-    text = "\n".join([
-        f"A fully connected layer with {spec.out_channels} outputs on inputs of shape "
-        f"${shape}$ is the convolution whose kernel covers the "
-        "whole input (output size 1). Its weight matrix reads the kernel in the order of "
-        "$\\mathrm{vec}(x)$:",
-        equation(rf"W_{{o,\; {col}}} = w_{{o, c, {pos}}}", f"{label_prefix}:fc-entry"),
-        "and, for this layer,",
-        matrix_equation("W", W, max_size, f"{label_prefix}:fc-matrix", origin),
-        r"$\mathrm{fc\_as\_conv}(W)$ reads the kernel back from $W$."])
-    return Report(title="A fully connected layer as a convolution", setting_heading="The layer",
+              else f"symconv's {built}, the matrix the proof checked")
+    text = (_conv1x1_text if per_position else _fc_text)(proof, label_prefix, max_size, origin)
+    title = "A 1x1 convolution as a fully connected layer" if per_position else \
+        "A fully connected layer as a convolution"
+    return Report(title=title, setting_heading="The layer",
                   setting=layer_setting(spec), quantifier="For all $x$, $w$" + (", $b$" if spec.bias else ""),
                   statement=converse_statement(proof),
                   method=_canonical_method("$x$, $w$, $b$", f"entry by entry ({proof.outputs} outputs)"),
@@ -162,7 +223,7 @@ def converse_report(proof: Any, max_size: int, label_prefix: str, max_terms: int
 
 # ---- circular padding: the DFT block-diagonalises T --------------------------------------------
 def dft_statement(proof: Any) -> list[str]:
-    return [rf"{_side('dft', 'obtained')} &= {_side('dft', 'expected')}, \qquad "
+    return [rf"{_side(proof, 'dft', 'obtained')} &= {_side(proof, 'dft', 'expected')}, \qquad "
             r"\text{i.e. } T = \tfrac{1}{N}\, U_{C_{\mathrm{out}}}^{*}\, D\, U_{C_{\mathrm{in}}}"]
 
 
@@ -198,7 +259,8 @@ def dft_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> 
     return Report(title="Circular convolution: the DFT block-diagonalises T", setting_heading="The layer",
                   setting=layer_setting(spec), quantifier="For all $w$",
                   statement=dft_statement(proof),
-                  method=_canonical_method(r"$w$ over $\mathbb{Q}(\mathrm{i}, \sqrt{3})$ (exact roots of unity)",
+                  method=_canonical_method(r"$w$ over $\mathbb{Q}(\mathrm{i}, \sqrt{2}, \sqrt{3})$ "
+                                           "(exact roots of unity)",
                                            f"entry by entry ({proof.outputs} entries)"),
                   size=f"{proof.outputs} entries",
                   sections=[("The definition", definition_section(spec, label_prefix, max_terms)),
@@ -228,7 +290,8 @@ def _becomes(name: str, number: int) -> str:
 
 
 def network_statement(proof: Any) -> list[str]:
-    return [rf"{_side('mlp', 'expected')} &= {_side('mlp', 'obtained')}"]
+    mlp = COMPARISONS["mlp"]
+    return [rf"{mlp.quantity_latex('expected')} &= {mlp.quantity_latex('obtained')}"]
 
 
 def network_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
