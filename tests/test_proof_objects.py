@@ -185,7 +185,8 @@ def test_transpose_and_dft_proofs_keep_and_show_what_they_checked(results):
         first = re.match(r"\\(?:begin\{bmatrix\}|left\[\\begin\{array\}\{[^ ]*\}) (.*?) &", matrix).group(1)
         assert first == r"\cdot"                                      # the zeroed entry checked is shown
     source = results["weight-gradient-refuted"].to_latex()
-    assert r"checked the $\partial L / \partial w$ supplied to it" in source
+    assert r"checked the $\partial L / \partial w$ supplied to it instead of symconv's $g P^{\top}$." in source
+    assert r"$P$ (symconv's construction) is" in source and "supplied to it instead of symconv's $T" not in source
     with pytest.raises(symconv.SpecError, match="input_grad"):
         prove_transpose(SPEC, matrix=transpose.given["matrix"], input_grad=np.zeros(SPEC.input_shape))
 

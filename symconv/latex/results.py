@@ -82,11 +82,13 @@ def transpose_statement(proof: Any) -> list[str]:
     return lines
 
 
-def _supplied(proof: Any, claims: str) -> str:
-    """A sentence naming the gradients supplied to a transpose proof (checked instead of symconv's)."""
-    names = {"input_grad": r"$\partial L / \partial x$", "weight_grad": r"$\partial L / \partial w$"}
-    given = [text for key, text in names.items() if key in proof.given]
-    return (f"The proof checked the {' and '.join(given)} supplied to it {claims}." if given else "")
+def _supplied(proof: Any, key: str) -> str:
+    """The sentence saying that a gradient supplied to a transpose proof was checked instead of
+    symconv's (empty when none was supplied)."""
+    gradient, own = {"input_grad": (r"\partial L / \partial x", r"T^{\top} \mathrm{vec}(g)"),
+                     "weight_grad": (r"\partial L / \partial w", r"g P^{\top}")}[key]
+    return f"The proof checked the ${gradient}$ supplied to it instead of symconv's ${own}$." \
+        if key in proof.given else ""
 
 
 def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
@@ -119,7 +121,7 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
         "blocks of $T$ transposed:",
         matrix_equation(r"T^{\top}", shown, max_size, label("transposed-matrix"), origin,
                         [(c, r) for r, c in toeplitz_blocks(spec)]),
-        _supplied(proof, r"instead of symconv's $T^{\top} \mathrm{vec}(g)$ and $g P^{\top}$")])
+        _supplied(proof, "input_grad")])
     with_g = "an upstream gradient $g_n$ of the shape of $y_n$ per sample" if batched else \
         "an upstream gradient $g$ of the shape of $y$"
     sections = [("The definition", definition_section(spec, label_prefix, max_terms)
@@ -135,7 +137,9 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
             f"which is the row $o$ of {product} at the column of $(c, "
             + ", ".join(TAP[:spec.dims]) + ")$. For this layer" + (" and the first sample" if batched else "") + ",",
             matrix_equation("P" + ("_{0}" if batched else ""), im2col(spec, x), max_size, label("patches"),
-                            _CHECKED, patches_blocks(spec))])))
+                            "symconv's construction" if "weight_grad" in proof.given else _CHECKED,
+                            patches_blocks(spec)),
+            _supplied(proof, "weight_grad")])))
     if "bias_gradient" in proof.forms:
         ones = r"({\textstyle\sum_{n}} g_{n}\,\mathbf{1})" if batched else r"(g\,\mathbf{1})"
         sections.append(("The bias gradient", equation(
