@@ -264,3 +264,9 @@ def test_same_even_kernel_pads_less_before_than_after() -> None:
                          padding="same")
     assert reference[0].tolist() == [[0, 1, 2, 3, 4, 5]]
     assert prod(spec.output_size) == 6
+
+
+def test_a_ragged_array_is_refused_naming_the_argument() -> None:
+    spec = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+    with pytest.raises(SpecError, match=r"^x='a ragged nested sequence': must be a rectangular array"):
+        symconv.conv(spec, [[1, 2], [3]], [[[1, 2]]])

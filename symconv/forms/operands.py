@@ -27,9 +27,11 @@ class Operands:
 
 
 def as_object_array(parameter: str, value: object) -> np.ndarray:
+    """``value`` as an object array; ragged nesting (which NumPy keeps as inner lists) is refused."""
     array = np.asarray(value, dtype=object)
-    if array.dtype != object:  # pragma: no cover - asarray(dtype=object) always yields object
-        raise SpecError(parameter, type(value).__name__, "must be array-like")
+    if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
+        raise SpecError(parameter, "a ragged nested sequence",
+                        "must be a rectangular array of numbers or SymPy expressions")
     return array
 
 
