@@ -50,8 +50,6 @@ NOT_LINEAR_RULE = ("is neither linear nor elementwise, so it has no FC-layer equ
                    "Conv1d/2d/3d, ConvTranspose1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d (fixed "
                    "windows), Linear, BatchNorm (eval), Flatten, Identity, Dropout (eval) and elementwise "
                    f"activations ({', '.join(ELEMENTWISE[:6])}, …)")
-CONVS = ("Conv1d", "Conv2d", "Conv3d")
-TRANSPOSED = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
 
 
 def _torch():

@@ -312,10 +312,6 @@ def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterex
     return None
 
 
-def count_terms(y: np.ndarray) -> int:
-    return sum(len(sp.Add.make_args(sp.expand(v))) for v in np.asarray(y, dtype=object).flat)
-
-
 def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.MatrixBase | None = None,
           kernel_matrix: sp.MatrixBase | None = None, output: Any = None,
           order: str = "unfold", backend: str = "auto", progress: bool = False,
