@@ -1,0 +1,156 @@
+"""User-supplied values: exact SymPy entries or a clear error, and the symbols a form may use.
+
+Explanation
+-----------
+Every matrix, output or operand a user hands to symconv passes through ``exact_entry`` before any
+algebra touches it:
+
+* accepted: ``int``, ``fractions.Fraction``, NumPy integers, SymPy expressions (``sp.Expr``);
+* floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
+  their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
+  a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
+* text (``str``, ``bytes``) is a TypeError: it is never evaluated (``sympify`` on a string calls
+  ``eval``), so conversion uses ``sympify(strict=True)`` on whitelisted types only;
+* everything else — None, bool, NaN and infinities, relations (``Eq``), truth values, matrices,
+  sets (``Interval``), complex Python numbers — is a SpecError naming the argument, the entry and
+  the rule.
+
+``form_violation`` states the second rule of a supplied form: which symbols its entries may use.
+A Toeplitz matrix T with T·vec(x) = y is the FC layer's weight matrix only if T does not depend on
+x (T[r, 0] = y_r / x_0 satisfies the product identity); so T, K (and Tᵀ, W) must be polynomials in
+the weights, P a polynomial in the inputs, an output a polynomial in x, w, b.
+
+Examples
+--------
+>>> exact_entry("T", (0, 0), 2.0)
+2
+>>> exact_entry("T", (0, 1), "w_{0,0,0}")
+Traceback (most recent call last):
+...
+TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from symconv.symbols(spec)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from numbers import Integral
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from ..errors import SpecError
+from ..symbols import check_shape, entry_key
+from .operands import as_object_array
+
+RULE = ("must be an exact number (int, fractions.Fraction, a float with an integer value) or a "
+        "SymPy expression")
+
+
+def _where(parameter: str, index: tuple[int, ...] | None) -> str:
+    return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
+
+
+def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
+    """``value`` as an exact SymPy expression (module docstring), or TypeError / SpecError naming
+    ``parameter[index]``, the value and the rule.
+
+    >>> exact_entry("P", (1, 0), float("nan"))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be an exact number (int, fractions.Fraction, a float with an integer value) or a SymPy expression
+    """
+    where = _where(parameter, index)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
+                        f"expressions built from symconv.symbols(spec)")
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise SpecError(where, value, f"each entry {RULE}")
+    if isinstance(value, (Integral, Fraction)):
+        return sp.sympify(value, strict=True)
+    if isinstance(value, (float, np.floating)):
+        return _integral_float(where, sp.Float(float(value)))
+    if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
+        raise SpecError(where, value, f"a {type(value).__name__} is not an entry; each entry {RULE}")
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise SpecError(where, value, f"not a finite number; each entry {RULE}")
+    floats = value.atoms(sp.Float)
+    return value.xreplace({f: _integral_float(where, f) for f in floats}) if floats else value
+
+
+def _integral_float(where: str, value: sp.Float) -> sp.Integer:
+    if not value.is_finite:
+        raise SpecError(where, value, f"not a finite number; each entry {RULE}")
+    if not float(value).is_integer():
+        raise SpecError(where, float(value), "a float is not exact (its binary value differs from the "
+                        "decimal one written); write fractions.Fraction or sympy.Rational")
+    return sp.Integer(int(value))
+
+
+def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
+                 layout: str = "") -> object:
+    """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
+    naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``. A SymPy matrix
+    stays a SymPy matrix of its class (only its nonzeros are visited, so a large sparse T stays
+    cheap); anything else becomes an object array. Ragged nesting and text are refused by name.
+
+    >>> exact_matrix("K", [[1, 2.0]], (1, 2))
+    array([[1, 2]], dtype=object)
+    """
+    if isinstance(value, (str, bytes)):
+        exact_entry(parameter, None, value)
+    array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
+    if shape is not None:
+        check_shape(parameter, array, shape, layout)
+    if isinstance(array, sp.MatrixBase):
+        entries = array.todok()
+        converted = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
+        if all(converted[key] is entry for key, entry in entries.items()):
+            return array
+        return type(array)(array.rows, array.cols, converted)
+    converted = np.empty(array.shape, dtype=object)
+    for index, entry in np.ndenumerate(array):
+        converted[index] = exact_entry(parameter, index, entry)
+    return converted
+
+
+def _names(symbols: Iterable[sp.Symbol]) -> str:
+    ordered = sorted(symbols, key=entry_key)
+    shown = ", ".join(map(str, ordered[:3]))
+    return shown + (f" and {len(ordered) - 3} more" if len(ordered) > 3 else "")
+
+
+ROLES = {"x": "input", "w": "weight", "b": "bias", "g": "upstream gradient"}
+
+
+def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
+                   known: frozenset[sp.Symbol] = frozenset()) -> str | None:
+    """Why ``value`` is not a polynomial in the ``allowed`` symbols (called ``operands``, e.g.
+    "the weights"), or None when it is. ``known`` are the other symbols of the layer, named by
+    role (input, weight, bias); any other symbol is named as foreign.
+
+    >>> w, x = sp.Symbol("w_{0,0,0}"), sp.Symbol("x_{0,0}")
+    >>> form_violation(w * x / x, frozenset({w}), "the weights")
+    >>> form_violation(w / x, frozenset({w}), "the weights", frozenset({x}))
+    'depends on the input x_{0,0}'
+    >>> form_violation(1 / w, frozenset({w}), "the weights")
+    '= 1/w_{0,0,0} is not a polynomial in the weights (it divides by w_{0,0,0})'
+    >>> form_violation(sp.sqrt(w), frozenset({w}), "the weights")
+    '= sqrt(w_{0,0,0}) is not a polynomial in the weights (not a polynomial)'
+    """
+    if not isinstance(value, sp.Basic) or value.is_number:
+        return None
+    outside = value.free_symbols - allowed
+    if outside:
+        of_layer = [s for s in outside if s in known]
+        if of_layer:
+            roles = {ROLES.get(entry_key(s)[0], "symbol") for s in of_layer}
+            kind = roles.pop() if len(roles) == 1 else "symbol"
+            return f"depends on the {kind}{'s' if len(of_layer) > 1 else ''} {_names(of_layer)}"
+        return f"depends on {_names(outside)}, not a symbol of symconv.symbols(spec)"
+    if not value.is_polynomial(*value.free_symbols):
+        divisors = sp.fraction(sp.together(value))[1].free_symbols
+        how = f"it divides by {_names(divisors)}" if divisors else "not a polynomial"
+        return f"= {value} is not a polynomial in {operands} ({how})"
+    return None
