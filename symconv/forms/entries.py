@@ -32,9 +32,10 @@ TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); p
 
 from __future__ import annotations
 
+import cmath
 from collections.abc import Iterable
 from fractions import Fraction
-from numbers import Integral
+from numbers import Integral, Number
 
 import numpy as np
 import sympy as sp
@@ -42,14 +43,44 @@ from sympy.matrices.expressions import MatrixExpr
 
 from ..errors import SpecError
 from ..symbols import check_shape, entry_key
-from .operands import as_object_array
 
+OPERAND_RULE = "must be a finite number or a SymPy expression"
 RULE = ("must be an exact number (int, fractions.Fraction, a float with an integer value) or a "
         "SymPy expression")
 
 
 def _where(parameter: str, index: tuple[int, ...] | None) -> str:
     return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
+
+
+def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> object:
+    """``value`` unchanged if it is a number (finite) or a SymPy expression; TypeError for text,
+    SpecError naming ``parameter[index]``, the value and the rule for anything else (None, bool,
+    NaN, relations, truth values, matrices, sets). Operands of the forms (x, w, b) may hold
+    floats: evaluating a layer on floats is allowed, proving about them is not (``exact_entry``).
+
+    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    """
+    where = _where(parameter, index)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
+                        f"expressions built from symconv.symbols(spec)")
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise SpecError(where, value, f"each entry {OPERAND_RULE}")
+    if isinstance(value, Number):
+        if not cmath.isfinite(complex(value)):
+            raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
+        return value
+    if isinstance(value, sp.Symbol):
+        return value
+    if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
+        raise SpecError(where, value, f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
+    return value
 
 
 def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
@@ -59,32 +90,51 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     >>> exact_entry("P", (1, 0), float("nan"))
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be an exact number (int, fractions.Fraction, a float with an integer value) or a SymPy expression
+    symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be a finite number or a SymPy expression
+    >>> exact_entry("P", (1, 1), 0.1)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
     """
+    value = checked_entry(parameter, index, value)
     where = _where(parameter, index)
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
-                        f"expressions built from symconv.symbols(spec)")
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        raise SpecError(where, value, f"each entry {RULE}")
     if isinstance(value, (Integral, Fraction)):
         return sp.sympify(value, strict=True)
     if isinstance(value, (float, np.floating)):
         return _integral_float(where, sp.Float(float(value)))
-    if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
-        raise SpecError(where, value, f"a {type(value).__name__} is not an entry; each entry {RULE}")
-    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        raise SpecError(where, value, f"not a finite number; each entry {RULE}")
+    if not isinstance(value, sp.Expr):  # complex, Decimal: no exact reading
+        raise SpecError(where, value, f"an inexact {type(value).__name__}; each entry {RULE}")
     floats = value.atoms(sp.Float)
     return value.xreplace({f: _integral_float(where, f) for f in floats}) if floats else value
+
+
+def as_object_array(parameter: str, value: object) -> np.ndarray:
+    """``value`` as an object array whose entries pass ``checked_entry``; ragged nesting (which
+    NumPy keeps as inner lists) and text are refused by name.
+
+    >>> as_object_array("x", [[1, 2], [3]])
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: x='a ragged nested sequence': must be a rectangular array of numbers or SymPy expressions
+    """
+    if isinstance(value, (str, bytes)):
+        checked_entry(parameter, None, value)
+    array = np.asarray(value, dtype=object)
+    if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
+        raise SpecError(parameter, "a ragged nested sequence",
+                        "must be a rectangular array of numbers or SymPy expressions")
+    for index, entry in np.ndenumerate(array):
+        checked_entry(parameter, index, entry)
+    return array
 
 
 def _integral_float(where: str, value: sp.Float) -> sp.Integer:
     if not value.is_finite:
         raise SpecError(where, value, f"not a finite number; each entry {RULE}")
     if not float(value).is_integer():
-        raise SpecError(where, float(value), "a float is not exact (its binary value differs from the "
-                        "decimal one written); write fractions.Fraction or sympy.Rational")
+        raise SpecError(where, float(value), "a float is accepted only with an integer value: it is a "
+                        "binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction "
+                        "or sympy.Rational")
     return sp.Integer(int(value))
 
 
