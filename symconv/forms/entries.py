@@ -158,7 +158,7 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
         converted = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
         if all(converted[key] is entry for key, entry in entries.items()):
             return array
-        return type(array)(array.rows, array.cols, converted)
+        return type(array)(sp.SparseMatrix(array.rows, array.cols, converted))
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
