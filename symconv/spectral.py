@@ -231,7 +231,7 @@ def _real_weights(spec: ConvSpec, weight: object) -> np.ndarray:
 def _same(a: object, b: object) -> bool:
     """Exact equality of two entries: canonical expanded difference for symbols, == for numbers."""
     if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
-        return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+        return sp.expand(sp.sympify(a, strict=True) - sp.sympify(b, strict=True)) == 0
     return a == b
 
 
@@ -239,7 +239,7 @@ def is_block_circulant(spec: ConvSpec, T: object) -> bool:
     """True iff T (shape ``spec.toeplitz_shape``, rows/columns in the spec's vec order) is multi-level
     block circulant with C_out×C_in blocks: T[(o, out), (c, i)] = T[(o, 0), (c, (i − out) mod n)]
     on every axis. Works on SymPy matrices (canonical comparison) and numeric arrays (exact ==)."""
-    matrix = np.asarray(T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T, dtype=object)
+    matrix = as_object_array("T", T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T)
     check_shape("T", matrix, spec.toeplitz_shape, spec.layout)
     if spec.output_size != spec.input_size:
         return False

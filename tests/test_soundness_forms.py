@@ -326,3 +326,14 @@ def test_both_backends_judge_a_non_polynomial_product_alike(divide: bool) -> Non
     assert results[0][0] == results[1][0]
     assert (results[0][0] is None) is not divide
     assert results[1][2] == ("exact (sympy for toeplitz)" if divide else "exact")
+
+
+def test_is_block_circulant_never_evaluates_text(tmp_path) -> None:
+    from symconv.spectral import is_block_circulant
+    marker = tmp_path / "evaluated"
+    T = np.array(symconv.toeplitz(CIRCULAR, symconv.symbols(CIRCULAR)[1]).tolist(), dtype=object)
+    assert is_block_circulant(CIRCULAR, T)
+    T[1, 1] = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    with pytest.raises(TypeError, match=r"^T\[1, 1\]=.*text is not evaluated"):
+        is_block_circulant(CIRCULAR, T)
+    assert not marker.exists()
