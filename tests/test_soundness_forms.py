@@ -337,3 +337,23 @@ def test_is_block_circulant_never_evaluates_text(tmp_path) -> None:
     with pytest.raises(TypeError, match=r"^T\[1, 1\]=.*text is not evaluated"):
         is_block_circulant(CIRCULAR, T)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, matrix=_entry(T, "w")),
+     "matrix[0, 0]='w': text is not evaluated"),
+    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, matrix=_with_entry(T, sp.Interval(0, 1))),
+     "matrix[0, 1]=Interval(0, 1): Interval is not a number"),
+    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, patches=_entry(P, None)),
+     "patches[0, 0]=None: each entry must be a finite number"),
+    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, kernel=_entry(K, float("nan"))),
+     "kernel[0, 0]=nan: not a finite number"),
+    (lambda spec, x, w, T, P, K: symconv.input_gradient(spec, upstream_symbols(spec), w, matrix=_entry(T.T, sp.true)),
+     "matrix[0, 0]=True: BooleanTrue is not a number"),
+])
+def test_matrices_for_evaluating_a_form_are_checked_by_name(call, message: str) -> None:
+    x, w, _ = symconv.symbols(SPEC)
+    forms = own_forms(SPEC)
+    with pytest.raises((SpecError, TypeError)) as caught:
+        call(SPEC, x, w, forms["toeplitz"], forms["im2col"], forms["kernel_matrix"])
+    assert str(caught.value).startswith(message), str(caught.value)

@@ -165,6 +165,23 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     return converted
 
 
+def checked_matrix(parameter: str, matrix: object) -> object:
+    """A matrix for evaluating a form (``toeplitz_conv(matrix=…)``, ``im2col_conv(patches=…)``):
+    a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
+    ``as_object_array``. Floats stay floats: evaluation is not a proof.
+
+    >>> checked_matrix("matrix", sp.Matrix([[1, sp.Interval(0, 1)]]))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: matrix[0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    """
+    if not isinstance(matrix, sp.MatrixBase):
+        return as_object_array(parameter, matrix)
+    for key, entry in matrix.todok().items():
+        checked_entry(parameter, key, entry)
+    return matrix
+
+
 def _names(symbols: Iterable[sp.Symbol]) -> str:
     ordered = sorted(symbols, key=entry_key)
     shown = ", ".join(map(str, ordered[:3]))

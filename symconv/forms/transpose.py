@@ -35,6 +35,7 @@ from ..symbols import (check_shape, from_canonical_input, from_canonical_output,
                        to_canonical_output, to_canonical_weight)
 from .definition import conv
 from .im2col import _patches
+from .entries import checked_matrix
 from .operands import add_terms, as_object_array
 from .toeplitz import toeplitz, toeplitz_entries
 
@@ -159,8 +160,8 @@ def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase |
     if matrix is None:
         entries = {(c, r): v for (r, c), v in toeplitz_entries(spec, w).items()}
     else:
-        expected = spec.toeplitz_shape[::-1]
-        check_shape("matrix", np.empty(matrix.shape, dtype=bool), expected, "Tᵀ")
+        matrix = checked_matrix("matrix", matrix)
+        check_shape("matrix", np.empty(matrix.shape, dtype=bool), spec.toeplitz_shape[::-1], "Tᵀ")
         entries = {k: v for k, v in np.ndenumerate(np.asarray(matrix.tolist(), dtype=object)) if v != 0}
     by_row: dict[int, list] = defaultdict(list)
     for (c, r), value in entries.items():
