@@ -11,6 +11,16 @@ Two backends decide this equality (``symconv.backends``): "sympy" expands SymPy 
 "exact" (the default) holds each polynomial as sorted integer monomial keys with integer
 coefficients — the same canonical form, computed in NumPy — and rebuilds the one differing
 output in SymPy for the counterexample, so both report identical counterexamples.
+
+A supplied matrix is a claim about the matrix, not only about its product: T·vec(x) = y holds
+for a T that divides by x, and K·P = conv for P/x with K·x, for rows of P permuted with the
+columns of K, for garbage in a column of K that multiplies only padding zeros. So every supplied
+form is checked in three steps, each with its own counterexample: (1) its entries are exact
+(``symconv.forms.entries``: text is never evaluated, floats only with integer values) and
+polynomials in its own symbols only — T, K (and Tᵀ, W) in the weights, P in the inputs, an output
+in x, w, b (``Supplied.violation``: the counterexample's ``reason`` names the entry and the
+offending symbols); (2) its product equals the definition (the backend); (3) it equals the layer's
+own matrix entry by entry, as canonical polynomials (``Supplied.difference``).
 """
 
 from __future__ import annotations
@@ -367,14 +377,20 @@ class Supplied:
 
     def violation(self, known: frozenset) -> Counterexample | None:
         """The first entry (row-major) that is not a polynomial in the allowed symbols: a
-        counterexample whose ``reason`` names the entry's offending symbols and the rule."""
+        counterexample whose ``reason`` names the entry's offending symbols and the rule. An
+        entry written with other symbols that cancel ((x + 1)² − x² − 2x − 1 + w) is judged by
+        its expanded form, which equals it."""
         from .forms.entries import form_violation
         _, entries = _nonzeros(self.value)
         for index in sorted(entries):
-            why = form_violation(entries[index], self.allowed, self.operands, known)
-            if why is not None:
-                expected = 0 if self.own is None else _entry(self.own(), index)
-                found = counterexample_of(self.form, index, expected, entries[index])
+            entry = entries[index]
+            if form_violation(entry, self.allowed, self.operands, known) is None:
+                continue
+            why = form_violation(sp.expand(entry), self.allowed, self.operands, known)
+            if why is None:
+                continue
+            found = counterexample_of(self.form, index, 0 if self.own is None else _entry(self.own(), index), entry)
+            if found is not None:
                 return replace(found, reason=f"{why}: {self.rule}")
         return None
 
@@ -433,7 +449,11 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
 
     Pass ``toeplitz=``, ``im2col=`` (P) / ``kernel_matrix=`` (K) or ``output=`` (an array of
     outputs) to check your own matrices or outputs instead of symconv's, written in the symbols
-    of ``symconv.symbols(spec)``. ``order`` picks the im2col layout ("unfold" or "paper").
+    of ``symconv.symbols(spec)``: each must use only its own symbols (module docstring), and a
+    matrix must equal symconv's entry by entry (the im2col factors are those of ``F.unfold``);
+    otherwise the proof is refuted at the first such entry. Entries must be exact (text:
+    TypeError; NaN, None, bools, relations, sets, non-integer floats: SpecError naming the entry).
+    ``order`` picks the im2col layout ("unfold" or "paper").
 
     ``backend``: "exact" (integer monomial keys in NumPy; fast), "sympy" (SymPy expand) or
     "auto" (by size); both are exact and give the same verdict and counterexample.

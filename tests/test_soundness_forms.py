@@ -357,3 +357,18 @@ def test_matrices_for_evaluating_a_form_are_checked_by_name(call, message: str) 
     with pytest.raises((SpecError, TypeError)) as caught:
         call(SPEC, x, w, forms["toeplitz"], forms["im2col"], forms["kernel_matrix"])
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_other_symbols_that_cancel_on_expansion_are_the_same_polynomial() -> None:
+    """(x + 1)² − x² − 2x − 1 + w is w: proved; with + x left over it depends on x: refuted."""
+    x, w, _ = symconv.symbols(SPEC)
+    T = own_forms(SPEC)["toeplitz"].copy()
+    written = (x[0, 0, 0] + 1) ** 2 - x[0, 0, 0] ** 2 - 2 * x[0, 0, 0] - 1 + T[0, 0]
+    assert written.free_symbols != T[0, 0].free_symbols
+    T[0, 0] = written
+    assert proved(SPEC, toeplitz=T)
+    T[0, 0] = written + x[0, 0, 1]
+    found = refuted(SPEC, toeplitz=T)
+    assert (found.form, found.index) == ("toeplitz_matrix", (0, 0))
+    assert found.reason.startswith("depends on the input x_{0,0,1}: ")
+    assert found.missing == () and found.extra == (x[0, 0, 1],)
