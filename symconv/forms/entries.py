@@ -170,10 +170,10 @@ def checked_matrix(parameter: str, matrix: object) -> object:
     a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
     ``as_object_array``. Floats stay floats: evaluation is not a proof.
 
-    >>> checked_matrix("matrix", sp.Matrix([[1, sp.Interval(0, 1)]]))
+    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: matrix[0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy expression
     """
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
@@ -201,6 +201,8 @@ def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
     >>> form_violation(w * x / x, frozenset({w}), "the weights")
     >>> form_violation(w / x, frozenset({w}), "the weights", frozenset({x}))
     'depends on the input x_{0,0}'
+    >>> form_violation(sp.Symbol("x_{0,0}", real=True) * w, frozenset({w}), "the weights", frozenset({x}))
+    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other assumptions?)'
     >>> form_violation(1 / w, frozenset({w}), "the weights")
     '= 1/w_{0,0,0} is not a polynomial in the weights (it divides by w_{0,0,0})'
     >>> form_violation(sp.sqrt(w), frozenset({w}), "the weights")
@@ -215,7 +217,9 @@ def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
             roles = {ROLES.get(entry_key(s)[0], "symbol") for s in of_layer}
             kind = roles.pop() if len(roles) == 1 else "symbol"
             return f"depends on the {kind}{'s' if len(of_layer) > 1 else ''} {_names(of_layer)}"
-        return f"depends on {_names(outside)}, not a symbol of symconv.symbols(spec)"
+        lookalike = {str(s) for s in known} & {str(s) for s in outside}
+        hint = " (named like one of them, but a different Symbol: other assumptions?)" if lookalike else ""
+        return f"depends on {_names(outside)}, not a symbol of symconv.symbols(spec){hint}"
     if not value.is_polynomial(*value.free_symbols):
         divisors = sp.fraction(sp.together(value))[1].free_symbols
         how = f"it divides by {_names(divisors)}" if divisors else "not a polynomial"
