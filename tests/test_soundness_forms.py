@@ -372,3 +372,14 @@ def test_other_symbols_that_cancel_on_expansion_are_the_same_polynomial() -> Non
     assert (found.form, found.index) == ("toeplitz_matrix", (0, 0))
     assert found.reason.startswith("depends on the input x_{0,0,1}: ")
     assert found.missing == () and found.extra == (x[0, 0, 1],)
+
+
+def test_matrices_given_as_arrays_or_lists_are_checked_alike() -> None:
+    forms = own_forms(SPEC)
+    as_arrays = {name: np.array(m.tolist(), dtype=object) for name, m in forms.items() if name != "output"}
+    assert proved(SPEC, **as_arrays)
+    assert proved(SPEC, **{name: a.tolist() for name, a in as_arrays.items()})
+    swap = [1, 0] + list(range(2, 8))                  # groups = 1: K's columns are P's rows
+    P, K = as_arrays["im2col"][swap], as_arrays["kernel_matrix"][:, swap]
+    found = refuted(SPEC, im2col=P, kernel_matrix=K)
+    assert (found.form, found.index) == ("im2col_matrix", (0, 0))
