@@ -18,6 +18,7 @@ The proofs compare each side with the definition conv(x, w, b) as canonical expa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from math import prod
 
 import numpy as np
@@ -26,7 +27,8 @@ from .errors import SpecError
 from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
-from .proof import Counterexample, Proof, comparison, first_difference, first_entry_difference
+from .proof import (Counterexample, Proof, Supplied, check_supplied, compare_supplied, comparison,
+                    first_difference, first_entry_difference)
 from .spec import ConvSpec
 from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
                       to_canonical_input, to_canonical_weight)
@@ -53,7 +55,10 @@ def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None
     spec = ConvSpec(channels, W.shape[0], kernel_size=spatial, input_size=spatial,
                     bias=bias is not None, layout=layout)
     w = W[:, _columns(spec)].reshape(W.shape[0], channels, *spatial)
-    return spec, from_canonical_weight(spec, w), None if bias is None else as_object_array("bias", bias)
+    if bias is not None:
+        bias = as_object_array("bias", bias)
+        check_shape("bias", bias, (W.shape[0],), f"one bias per output feature, out_features = {W.shape[0]}")
+    return spec, from_canonical_weight(spec, w), bias
 
 
 def fc_matrix(spec: ConvSpec, w: object) -> np.ndarray:
@@ -101,6 +106,22 @@ def _check_against_conv(spec: ConvSpec, form: str, obtained: np.ndarray,
     return found
 
 
+def _supplied(spec: ConvSpec, form: str, matrix: object, shape: tuple[int, int],
+              own: Callable[[ConvSpec, object], np.ndarray]) -> list[Supplied]:
+    """[the user's W as ``Supplied``: exact entries of ``shape``, the weights only, own(spec, w)]."""
+    if matrix is None:
+        return []
+    w = symbols(spec)[1]
+    return [Supplied.of("matrix", matrix, shape, spec.layout, form, lambda: own(spec, w), frozenset(w.flat),
+                        "the weights", "an FC weight matrix must be a polynomial in the weights only")]
+
+
+def _check_form(spec: ConvSpec, supplied: list[Supplied]) -> Counterexample | None:
+    """The first entry of a supplied W that uses other symbols than the weights (or is no polynomial)."""
+    x, w, b = symbols(spec)
+    return check_supplied(supplied, frozenset(x.flat) | frozenset(w.flat) | frozenset(() if b is None else b))
+
+
 def _proof(spec: ConvSpec, statement: str, forms: tuple[str, ...], found: Counterexample | None,
            timings: dict[str, float], matrix: np.ndarray | None) -> Proof:
     """The proof; ``matrix`` is the W supplied to it (None: symconv's own was checked)."""
@@ -116,10 +137,12 @@ def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool
     spec = fc_as_conv(np.zeros((out_features, prod(input_shape)), dtype=object), input_shape,
                       np.zeros(out_features) if bias else None, layout)[0]
     x, w, b = symbols(spec)
-    W = fc_matrix(spec, w) if matrix is None else as_object_array("matrix", matrix)
-    check_shape("matrix", W, (out_features, prod(input_shape)), layout)
+    supplied = _supplied(spec, "fc_matrix", matrix, (out_features, prod(input_shape)), fc_matrix)
+    W = fc_matrix(spec, w) if matrix is None else supplied[0].value
     timings: dict[str, float] = {}
-    found = _check_against_conv(spec, "fc", _affine(W, x.reshape(-1), b).reshape(spec.output_shape), timings)
+    found = _check_form(spec, supplied)
+    if found is None:
+        found = _check_against_conv(spec, "fc", _affine(W, x.reshape(-1), b).reshape(spec.output_shape), timings)
     if found is None:
         start = time.perf_counter()
         found = first_entry_difference("fc_as_conv", w, fc_as_conv(W, input_shape, b, layout)[1])
@@ -133,13 +156,17 @@ def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
     """Prove conv(x, w, b) = W·X + b·1ᵀ, X = x with one column per position (the FC layer W at
     every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1"."""
     x, w, b = symbols(spec)
-    W = conv1x1_as_fc(spec, w) if matrix is None else as_object_array("matrix", matrix)
-    check_shape("matrix", W, (spec.out_channels, spec.in_channels), spec.layout)
-    xc = to_canonical_input(spec, x).reshape(spec.in_channels, -1)
-    y = np.stack([_affine(W, xc[:, p], b) for p in range(xc.shape[1])], axis=1)
+    W = conv1x1_as_fc(spec, w)
+    supplied = _supplied(spec, "conv1x1_matrix", matrix, (spec.out_channels, spec.in_channels), conv1x1_as_fc)
+    W = W if matrix is None else supplied[0].value
     timings: dict[str, float] = {}
-    found = _check_against_conv(spec, "conv1x1", from_canonical_output(
-        spec, y.reshape(spec.out_channels, *spec.output_size)), timings)
+    found = _check_form(spec, supplied)
+    if found is None:
+        xc = to_canonical_input(spec, x).reshape(spec.in_channels, -1)
+        y = np.stack([_affine(W, xc[:, p], b) for p in range(xc.shape[1])], axis=1)
+        found = _check_against_conv(spec, "conv1x1", from_canonical_output(
+            spec, y.reshape(spec.out_channels, *spec.output_size)), timings)
+    found = found or compare_supplied(supplied)
     per_position = comparison("conv1x1", bias=spec.bias)
     statement = f"{per_position.expected} = {per_position.obtained} (the FC layer W at every position)"
     return _proof(spec, statement, ("conv1x1",), found, timings, None if matrix is None else W)

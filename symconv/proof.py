@@ -11,13 +11,24 @@ Two backends decide this equality (``symconv.backends``): "sympy" expands SymPy 
 "exact" (the default) holds each polynomial as sorted integer monomial keys with integer
 coefficients — the same canonical form, computed in NumPy — and rebuilds the one differing
 output in SymPy for the counterexample, so both report identical counterexamples.
+
+A supplied matrix is a claim about the matrix, not only about its product: T·vec(x) = y holds
+for a T that divides by x, and K·P = conv for P/x with K·x, for rows of P permuted with the
+columns of K, for garbage in a column of K that multiplies only padding zeros. So every supplied
+form is checked in three steps, each with its own counterexample: (1) its entries are exact
+(``symconv.forms.entries``: text is never evaluated, floats only with integer values) and
+polynomials in its own symbols only — T, K (and Tᵀ, W) in the weights, P in the inputs, an output
+in x, w, b (``Supplied.violation``: the counterexample's ``reason`` names the entry and the
+offending symbols); (2) its product equals the definition (the backend); (3) it equals the layer's
+own matrix entry by entry, as canonical polynomials (``Supplied.difference``).
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import product as cartesian
 from typing import Any
 
 import numpy as np
@@ -26,7 +37,7 @@ import sympy as sp
 from .errors import SpecError
 from .forms.im2col import _check_order, factor_shapes
 from .spec import ConvSpec
-from .symbols import check_shape, to_canonical_output
+from .symbols import check_shape, symbols, to_canonical_output
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,15 @@ COMPARISONS: dict[str, Comparison] = {
     # converse.prove_conv1x1_as_fc(): W at every position, X = x with one column per position,
     # index (o, *out)
     "conv1x1": Comparison("W·X + b·1ᵀ", "conv(x, w, b)", r"(W X + b \mathbf{1}^{\top})_{@}", _CONV),
+    # a supplied matrix against the layer's own, entry by entry, index (row, column); also where an
+    # entry breaks the form's rule (Counterexample.reason): T, K, Tᵀ and W use the weights only, P the
+    # inputs only
+    "toeplitz_matrix": Comparison("T", "toeplitz(w)", r"T_{@}", r"\mathrm{toeplitz}(w)_{@}"),
+    "im2col_matrix": Comparison("P", "im2col(x)", r"P_{@}", r"\mathrm{im2col}(x)_{@}"),
+    "kernel_matrix": Comparison("K", "kernel_matrix(w)", r"K_{@}", r"\mathrm{kernel\_matrix}(w)_{@}"),
+    "transpose_matrix": Comparison("Tᵀ", "toeplitz(w)ᵀ", r"T^{\top}_{@}", r"\mathrm{toeplitz}(w)^{\top}_{@}"),
+    "fc_matrix": Comparison("W", "fc_matrix(w)", r"W_{@}", r"\mathrm{fc\_matrix}(w)_{@}"),
+    "conv1x1_matrix": Comparison("W", "conv1x1_as_fc(w)", r"W_{@}", r"\mathrm{conv1x1\_as\_fc}(w)_{@}"),
     # spectral.prove_block_diagonalisation(): index (row, column)
     "dft": Comparison("U_out·T", "D·U_in", r"(U_{C_{\mathrm{out}}} T)_{@}", r"(D\, U_{C_{\mathrm{in}}})_{@}"),
     # interop.prove_network(): index into the flattened network output
@@ -148,6 +168,8 @@ class Counterexample:
     channels-first, with a leading sample index when batched; see ``COMPARISONS`` for the
     others); ``missing`` are the terms of the expected side the form lacks, ``extra`` those it
     has instead (each with its coefficient), so expected − obtained = Σ missing − Σ extra.
+    ``reason`` is set when the obtained entry breaks its form's rule rather than (only) differing:
+    "depends on the input x_{0,0,0}: an FC weight matrix may depend on the weights only".
     """
 
     form: str
@@ -158,6 +180,7 @@ class Counterexample:
     missing: tuple[sp.Expr, ...]
     extra: tuple[sp.Expr, ...]
     compared: Comparison | None = field(default=None, compare=False, repr=False)
+    reason: str = ""
 
     @property
     def comparison(self) -> Comparison:
@@ -166,8 +189,11 @@ class Counterexample:
         return self.compared if self.compared is not None else comparison(self.form)
 
     def headline(self) -> str:
-        """``weight_gradient: (g·Pᵀ)[0,0,1] differs from (∂⟨g, y⟩/∂w)[0,0,1]``."""
+        """``weight_gradient: (g·Pᵀ)[0,0,1] differs from (∂⟨g, y⟩/∂w)[0,0,1]``; with a reason
+        ``toeplitz_matrix: T[3,0] depends on the input x_{0,0,0}: …``."""
         c = self.comparison
+        if self.reason:
+            return f"{self.form}: {c.entry('obtained', self.index)} {self.reason}"
         return (f"{self.form}: {c.entry('obtained', self.index)} differs from "
                 f"{c.entry('expected', self.index)}")
 
@@ -269,16 +295,17 @@ class Proof(PrintsItself):
 
 
 def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained: Any) -> Counterexample | None:
-    """None if expected and obtained are the same polynomial, else the counterexample."""
-    difference = sp.expand(sp.sympify(expected) - sp.sympify(obtained))
+    """None if expected and obtained are the same polynomial, else the counterexample (values are
+    converted with ``sympify(strict=True)``: text is never evaluated)."""
+    expected, obtained = sp.sympify(expected, strict=True), sp.sympify(obtained, strict=True)
+    difference = sp.expand(expected - obtained)
     if difference == 0:
         return None
     missing, extra = [], []
     for term in sp.Add.make_args(difference):
         coefficient, _ = term.as_coeff_Mul()
         (extra if coefficient < 0 else missing).append(term if coefficient > 0 else -term)
-    return Counterexample(form, index, sp.sympify(expected), sp.sympify(obtained), difference,
-                          tuple(missing), tuple(extra))
+    return Counterexample(form, index, expected, obtained, difference, tuple(missing), tuple(extra))
 
 
 def first_difference(spec: ConvSpec, form: str, expected: np.ndarray, obtained: Any) -> Counterexample | None:
@@ -298,18 +325,119 @@ def first_difference(spec: ConvSpec, form: str, expected: np.ndarray, obtained: 
     return replace(found, expected=sp.expand(found.expected), obtained=sp.expand(found.obtained))
 
 
+def _nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
+    """(shape, {index: entry}) of the nonzero entries; a SymPy matrix by its own sparse view."""
+    if isinstance(array, sp.MatrixBase):
+        return array.shape, dict(array.todok())
+    array = np.asarray(array, dtype=object)
+    return array.shape, {index: v for index, v in np.ndenumerate(array) if not v == 0}
+
+
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
-    """Compare two arrays of the same shape entry by entry (canonical forms), in row-major
-    order; the counterexample's index is the array index."""
-    e = np.asarray(expected, dtype=object)
-    o = np.asarray(obtained, dtype=object)
-    if o.shape != e.shape:
-        raise SpecError(f"{form}.shape", o.shape, f"must be {e.shape}")
-    for index in cartesian(*(range(n) for n in e.shape)):
-        found = counterexample_of(form, index, e[index], o[index])
+    """Compare two arrays (or SymPy matrices) of the same shape entry by entry (canonical forms),
+    in row-major order; the counterexample's index is the array index. Entries that are the same
+    expression tree are equal without expanding them (identical trees denote the same value)."""
+    shape, e = _nonzeros(expected)
+    o_shape, o = _nonzeros(obtained)
+    if o_shape != shape:
+        raise SpecError(f"{form}.shape", o_shape, f"must be {shape}")
+    for index in sorted(e.keys() | o.keys()):
+        a, b = e.get(index, 0), o.get(index, 0)
+        if a is b or a == b:
+            continue
+        found = counterexample_of(form, index, a, b)
         if found is not None:
             return found
     return None
+
+
+@dataclass(frozen=True)
+class Supplied:
+    """A user-supplied matrix (or output) and what it must be.
+
+    ``value`` holds exact entries (``symconv.forms.entries.exact_matrix``); ``own`` builds the
+    layer's matrix it must equal (None: checked only through its product, e.g. an output); its
+    entries may use only the ``allowed`` symbols (``operands`` names them, ``rule`` states the
+    rule). ``form`` names the check in counterexamples (``COMPARISONS``)."""
+
+    form: str
+    value: Any
+    own: Callable[[], Any] | None
+    allowed: frozenset
+    operands: str
+    rule: str
+
+    @classmethod
+    def of(cls, parameter: str, value: Any, shape: tuple[int, ...], layout: str, form: str,
+           own: Callable[[], Any] | None, allowed: frozenset, operands: str, rule: str) -> Supplied:
+        """The user's ``value`` for argument ``parameter`` with exact entries (TypeError or
+        SpecError naming the entry otherwise) and the given ``shape`` (SpecError otherwise)."""
+        from .forms.entries import exact_matrix
+        return cls(form, exact_matrix(parameter, value, shape, layout), own, allowed, operands, rule)
+
+    def violation(self, known: frozenset) -> Counterexample | None:
+        """The first entry (row-major) that is not a polynomial in the allowed symbols: a
+        counterexample whose ``reason`` names the entry's offending symbols and the rule. An
+        entry written with other symbols that cancel ((x + 1)² − x² − 2x − 1 + w) is judged by
+        its expanded form, which equals it."""
+        from .forms.entries import form_violation
+        _, entries = _nonzeros(self.value)
+        for index in sorted(entries):
+            entry = entries[index]
+            if form_violation(entry, self.allowed, self.operands, known) is None:
+                continue
+            why = form_violation(sp.expand(entry), self.allowed, self.operands, known)
+            if why is None:
+                continue
+            found = counterexample_of(self.form, index, 0 if self.own is None else _entry(self.own(), index), entry)
+            if found is not None:
+                return replace(found, reason=f"{why}: {self.rule}")
+        return None
+
+    def difference(self) -> Counterexample | None:
+        """The first entry where the matrix differs from the layer's own (None without ``own``)."""
+        return None if self.own is None else first_entry_difference(self.form, self.own(), self.value)
+
+
+def _entry(array: Any, index: tuple[int, ...]) -> Any:
+    return array[index] if isinstance(array, (sp.MatrixBase, np.ndarray)) else np.asarray(array, dtype=object)[index]
+
+
+def check_supplied(supplied: list[Supplied], known: frozenset) -> Counterexample | None:
+    """The first supplied form with an entry that breaks its rule (``Supplied.violation``)."""
+    return next((found for s in supplied if (found := s.violation(known)) is not None), None)
+
+
+def compare_supplied(supplied: list[Supplied]) -> Counterexample | None:
+    """The first supplied matrix that differs from the layer's own (``Supplied.difference``): a
+    product identity such as K·P = conv does not fix its factors (rows of P permuted with the
+    columns of K, a column of K that multiplies only padding zeros)."""
+    return next((found for s in supplied if (found := s.difference()) is not None), None)
+
+
+WEIGHTS_ONLY = "must be a polynomial in the weights only"
+
+
+def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kernel_matrix: Any,
+                    output: Any) -> tuple[list[Supplied], frozenset]:
+    """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols."""
+    from .forms import im2col as own_im2col, kernel_matrix as own_kernel, toeplitz as own_toeplitz
+
+    patches_shape, kernel_shape = factor_shapes(spec, order)
+    x, w, b = symbols(spec)
+    weights, inputs = frozenset(w.flat), frozenset(x.flat)
+    biases = frozenset(() if b is None else b.flat)
+    rows = [("toeplitz", toeplitz, spec.toeplitz_shape, "toeplitz_matrix", lambda: own_toeplitz(spec, w),
+             weights, "the weights", f"an FC weight matrix {WEIGHTS_ONLY}"),
+            ("im2col", im2col, patches_shape, "im2col_matrix", lambda: own_im2col(spec, x, order), inputs,
+             "the inputs", "the patch matrix P must be a polynomial in the inputs only"),
+            ("kernel_matrix", kernel_matrix, kernel_shape, "kernel_matrix", lambda: own_kernel(spec, w, order),
+             weights, "the weights", f"the kernel matrix K {WEIGHTS_ONLY}"),
+            ("output", output, spec.output_shape, "output", None, weights | inputs | biases, "x, w and b",
+             "an output must be a polynomial in x, w and b only")]
+    layout = f"{spec.layout} layout, {order} order"
+    return [Supplied.of(parameter, value, shape, layout, *rest)
+            for parameter, value, shape, *rest in rows if value is not None], weights | inputs | biases
 
 
 def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.MatrixBase | None = None,
@@ -321,7 +449,11 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
 
     Pass ``toeplitz=``, ``im2col=`` (P) / ``kernel_matrix=`` (K) or ``output=`` (an array of
     outputs) to check your own matrices or outputs instead of symconv's, written in the symbols
-    of ``symconv.symbols(spec)``. ``order`` picks the im2col layout ("unfold" or "paper").
+    of ``symconv.symbols(spec)``: each must use only its own symbols (module docstring), and a
+    matrix must equal symconv's entry by entry (the im2col factors are those of ``F.unfold``);
+    otherwise the proof is refuted at the first such entry. Entries must be exact (text:
+    TypeError; NaN, None, bools, relations, sets, non-integer floats: SpecError naming the entry).
+    ``order`` picks the im2col layout ("unfold" or "paper").
 
     ``backend``: "exact" (integer monomial keys in NumPy; fast), "sympy" (SymPy expand) or
     "auto" (by size); both are exact and give the same verdict and counterexample.
@@ -333,13 +465,8 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
     _check_order(order)
-    patches_shape, kernel_shape = factor_shapes(spec, order)
-    for parameter, value, shape in (("toeplitz", toeplitz, spec.toeplitz_shape),
-                                    ("im2col", im2col, patches_shape),
-                                    ("kernel_matrix", kernel_matrix, kernel_shape),
-                                    ("output", output, spec.output_shape)):
-        if value is not None:
-            check_shape(parameter, value, shape, f"{spec.layout} layout, {order} order")
+    supplied, known = _supplied_forms(spec, order, toeplitz, im2col, kernel_matrix, output)
+    exact = {s.form: s.value for s in supplied}
     forms = []
     if output is not None:
         forms.append("output")
@@ -349,13 +476,25 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
         forms.append("im2col")
     chosen = backends.choose(backend)
     backends.check_memory(spec, chosen, memory_limit)
-    given = backends.Given(toeplitz, im2col, kernel_matrix, output)
-    found, timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
+    # 1. each supplied form uses only its own symbols; 2. the products equal the definition
+    # (the backend); 3. each supplied matrix is the layer's own, entry by entry
+    start = time.perf_counter()
+    found = check_supplied(supplied, known)
+    timings, label = {"supplied forms": time.perf_counter() - start} if supplied else {}, chosen
+    if found is None:
+        given = backends.Given(exact.get("toeplitz_matrix"), exact.get("im2col_matrix"),
+                               exact.get("kernel_matrix"), exact.get("output"))
+        found, run_timings, label = backends.run(spec, tuple(forms), given, order, chosen, progress)
+        timings.update(run_timings)
+    if found is None and supplied:
+        start = time.perf_counter()
+        found = compare_supplied(supplied)
+        timings["supplied matrices"] = time.perf_counter() - start
     variant = "paper" if order == "paper" else ""
     names = [comparison(f, variant, spec.bias).obtained if f != "output" else "the given output" for f in forms]
     statement = " = ".join([comparison("toeplitz", bias=spec.bias).expected, *names])
-    supplied = {"toeplitz": toeplitz, "im2col": im2col, "kernel_matrix": kernel_matrix, "output": output}
+    given = {"toeplitz": toeplitz, "im2col": im2col, "kernel_matrix": kernel_matrix, "output": output}
     return Proof(spec=spec, statement=statement, forms=tuple(forms), holds=found is None,
                  counterexample=found, terms=spec.n_terms + spec.n_bias_terms,
                  outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label,
-                 given={name: value for name, value in supplied.items() if value is not None}, order=order)
+                 given={name: value for name, value in given.items() if value is not None}, order=order)

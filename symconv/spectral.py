@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from math import prod
+from numbers import Real
 
 import numpy as np
 import sympy as sp
@@ -44,7 +45,7 @@ import sympy as sp
 from .errors import SpecError
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index, toeplitz
-from .proof import Proof, first_entry_difference
+from .proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference
 from .spec import ConvSpec
 from .symbols import check_shape, symbols, to_canonical_weight
 
@@ -197,15 +198,40 @@ def singular_values(spec: ConvSpec, weight: object) -> np.ndarray:
     require_circulant(spec)
     if hasattr(weight, "detach"):  # a torch tensor, without importing torch
         weight = weight.detach().cpu().numpy()
-    w = np.asarray(weight, dtype=np.float64)
+    w = _real_weights(spec, weight)
     blocks = dft_block_diagonalisation(spec, w.astype(object), exact=False).blocks
     return np.sort(np.linalg.svd(blocks, compute_uv=False).reshape(-1))[::-1]
+
+
+def _real_weights(spec: ConvSpec, weight: object) -> np.ndarray:
+    """``weight`` as a float64 array of the spec's weight shape, or SpecError (TypeError for text)
+    naming the first entry that is not a finite real number: singular values are computed in
+    floating point, so symbols, NaN and infinities have none.
+
+    >>> spec = ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="circular")
+    >>> singular_values(spec, [[[1, sp.Symbol("a"), 0]]])
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: weight[0, 0, 1]=a: singular values need finite real numbers (floats); for symbolic weights use dft_block_diagonalisation or prove_block_diagonalisation
+    """
+    array = as_object_array("weight", weight)
+    check_shape("weight", array, spec.weight_shape, spec.layout)
+    rule = ("singular values need finite real numbers (floats); for symbolic weights use "
+            "dft_block_diagonalisation or prove_block_diagonalisation")
+    for index, value in np.ndenumerate(array):
+        where = f"weight[{', '.join(map(str, index))}]"
+        if isinstance(value, (str, bytes)):
+            raise TypeError(f"{where}={value!r}: text is not evaluated; {rule}")
+        real = isinstance(value, (Real, sp.Number)) and not isinstance(value, (bool, np.bool_))
+        if not real or not np.isfinite(float(value)):
+            raise SpecError(where, value, rule)
+    return array.astype(np.float64)
 
 
 def _same(a: object, b: object) -> bool:
     """Exact equality of two entries: canonical expanded difference for symbols, == for numbers."""
     if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
-        return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+        return sp.expand(sp.sympify(a, strict=True) - sp.sympify(b, strict=True)) == 0
     return a == b
 
 
@@ -213,7 +239,7 @@ def is_block_circulant(spec: ConvSpec, T: object) -> bool:
     """True iff T (shape ``spec.toeplitz_shape``, rows/columns in the spec's vec order) is multi-level
     block circulant with C_out×C_in blocks: T[(o, out), (c, i)] = T[(o, 0), (c, (i − out) mod n)]
     on every axis. Works on SymPy matrices (canonical comparison) and numeric arrays (exact ==)."""
-    matrix = np.asarray(T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T, dtype=object)
+    matrix = as_object_array("T", T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T)
     check_shape("T", matrix, spec.toeplitz_shape, spec.layout)
     if spec.output_size != spec.input_size:
         return False
@@ -234,18 +260,24 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBas
     """Prove U_{C_out}·T = D·U_{C_in} on symbolic weights with exact roots of unity (input sizes
     in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz_matrix`` replaces T."""
     require_circulant(spec)
-    _, w, _ = symbols(spec)
+    x, w, b = symbols(spec)
+    supplied = [] if toeplitz_matrix is None else [Supplied.of(
+        "toeplitz_matrix", toeplitz_matrix, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",
+        lambda: toeplitz(spec, w), frozenset(w.flat), "the weights",
+        "an FC weight matrix must be a polynomial in the weights only")]
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    diag = dft_block_diagonalisation(spec, w, exact=True)
-    T = toeplitz(spec, w) if toeplitz_matrix is None else toeplitz_matrix
-    check_shape("toeplitz_matrix", np.empty(T.shape, dtype=bool), spec.toeplitz_shape, spec.layout)
-    left = np.dot(diag.dft("output"), np.asarray(T.tolist(), dtype=object))
-    right = np.dot(diag.block_diagonal(), diag.dft("input"))
-    timings["build"] = time.perf_counter() - start
-    start = time.perf_counter()
-    found = first_entry_difference("dft", right, left)
-    timings["dft"] = time.perf_counter() - start
+    # the supplied T uses the weights only; U_out·T = D·U_in; T is the layer's own
+    found = check_supplied(supplied, frozenset(x.flat) | frozenset(w.flat) | frozenset(() if b is None else b))
+    if found is None:
+        start = time.perf_counter()
+        diag = dft_block_diagonalisation(spec, w, exact=True)
+        T = toeplitz(spec, w) if toeplitz_matrix is None else supplied[0].value
+        left = np.dot(diag.dft("output"), np.asarray(T.tolist(), dtype=object))
+        right = np.dot(diag.block_diagonal(), diag.dft("input"))
+        timings["build"] = time.perf_counter() - start
+        start = time.perf_counter()
+        found = first_entry_difference("dft", right, left) or compare_supplied(supplied)
+        timings["dft"] = time.perf_counter() - start
     return Proof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None, counterexample=found,
-                 terms=spec.n_terms, outputs=left.size, timings=timings,
+                 terms=spec.n_terms, outputs=prod(spec.toeplitz_shape), timings=timings,
                  given={} if toeplitz_matrix is None else {"toeplitz_matrix": toeplitz_matrix})

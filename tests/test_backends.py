@@ -166,8 +166,10 @@ def test_forms_are_reported_in_order_at_their_first_row() -> None:
 
 
 def test_correct_user_forms_with_signs_and_sums_are_proved() -> None:
-    """User forms that differ in writing but not in value: −K with −P, T of circular padding
-    (entries that are sums of weights), the output with a zero written as (a + c)² − a² − 2ac − c²."""
+    """User forms that differ in writing but not in value: K and P written as polynomials that
+    expand to them, T of circular padding (entries that are sums of weights), the output with a
+    zero written as (a + c)² − a² − 2ac − c². −K with −P has the right product K·P (both backends
+    accept it) but not unfold's factors: refuted at P[0,0] by the entry-by-entry comparison."""
     spec = replace_spec(SPEC, padding_mode="circular", input_size=(2, 2), padding=1, stride=1)
     x, w, b = symconv.symbols(spec)
     P, K = symconv.im2col(spec, x), symconv.kernel_matrix(spec, w)
@@ -176,7 +178,11 @@ def test_correct_user_forms_with_signs_and_sums_are_proved() -> None:
     y[0, 0, 0] = y[0, 0, 0] + (a + c) ** 2 - a ** 2 - 2 * a * c - c ** 2   # expands to y
     T = symconv.toeplitz(spec, w)
     assert any(len(sp.Add.make_args(v)) > 1 for v in T.todok().values())
-    assert both(spec, im2col=-P, kernel_matrix=-K).holds
+    signs = both(spec, im2col=-P, kernel_matrix=-K).counterexample
+    assert (signs.form, signs.index, signs.expected, signs.obtained) == ("im2col_matrix", (0, 0), P[0, 0], -P[0, 0])
+    rewritten = (P.applyfunc(lambda v: (v + 1) ** 2 - v ** 2 - v - 1), K.applyfunc(lambda v: v * (v + 1) - v ** 2))
+    assert rewritten[0] != P and rewritten[1] != K
+    assert both(spec, im2col=rewritten[0], kernel_matrix=rewritten[1]).holds
     assert both(spec, toeplitz=T, output=y).holds
 
 

@@ -351,7 +351,7 @@ class SymbolIds:
 
 def _terms_of(value: Any) -> Iterator[tuple[int, sp.Expr]]:
     """(integer coefficient, monomial) of the expanded entry; NotRepresentable otherwise."""
-    expanded = sp.expand(sp.sympify(value))
+    expanded = sp.expand(sp.sympify(value, strict=True))
     if expanded == 0:
         return
     for term in sp.Add.make_args(expanded):

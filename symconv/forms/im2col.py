@@ -24,6 +24,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..spec import ConvSpec
 from ..symbols import check_shape, to_canonical_input, to_canonical_weight
+from .entries import checked_matrix
 from .operands import add_terms, as_object_array, operands, output_array
 
 ORDERS = ("unfold", "paper")
@@ -135,13 +136,13 @@ def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: s
     """
     _check_order(order)
     ops = operands(spec, x, w, b)
-    K = np.array(kernel_matrix(spec, w, order) if kernel is None else kernel, dtype=object)
+    K = np.array(kernel_matrix(spec, w, order) if kernel is None else checked_matrix("kernel", kernel), dtype=object)
     p_shape, k_shape = factor_shapes(spec, order)
     check_shape("kernel", K, k_shape, f"{order} order")
     n_out = prod(spec.output_size)
     y = np.empty((ops.x.shape[0], spec.out_channels, n_out), dtype=object)
     for n, xn in enumerate(ops.x):
-        P = patch_array(spec, xn, order) if patches is None else np.array(patches, dtype=object)
+        P = patch_array(spec, xn, order) if patches is None else np.array(checked_matrix("patches", patches), dtype=object)
         check_shape("patches", P, p_shape, f"{order} order")
         for o in range(spec.out_channels):
             k_row, rows = group_factors(spec, P, K, o, order)

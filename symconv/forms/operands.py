@@ -14,6 +14,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..spec import ConvSpec
+from .entries import as_object_array
 from ..symbols import (check_shape, from_canonical_output, to_canonical_input,
                        to_canonical_weight)
 
@@ -24,15 +25,6 @@ class Operands:
     w: np.ndarray          # (C_out, C_in/groups, ∏K)
     b: np.ndarray | None   # (C_out,)
     batched: bool
-
-
-def as_object_array(parameter: str, value: object) -> np.ndarray:
-    """``value`` as an object array; ragged nesting (which NumPy keeps as inner lists) is refused."""
-    array = np.asarray(value, dtype=object)
-    if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
-        raise SpecError(parameter, "a ragged nested sequence",
-                        "must be a rectangular array of numbers or SymPy expressions")
-    return array
 
 
 def operands(spec: ConvSpec, x: object, w: object, b: object = None) -> Operands:

@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from ..spec import ConvSpec
+from .entries import checked_matrix
 from .operands import add_terms, as_object_array, operands, output_array
 from ..symbols import check_shape, to_canonical_weight
 
@@ -85,7 +86,7 @@ def toeplitz_conv(spec: ConvSpec, x: object, w: object, b: object = None,
     array([[9, 9]], dtype=object)
     """
     ops = operands(spec, x, w, b)
-    T = toeplitz(spec, w) if matrix is None else matrix
+    T = toeplitz(spec, w) if matrix is None else checked_matrix("matrix", matrix)
     check_shape("matrix", np.empty(T.shape, dtype=bool), spec.toeplitz_shape, spec.layout)
     entries = T.todok() if hasattr(T, "todok") else {
         (r, c): v for (r, c), v in np.ndenumerate(np.asarray(T, dtype=object)) if v != 0}

@@ -35,8 +35,9 @@ from ..symbols import (check_shape, from_canonical_input, from_canonical_output,
                        to_canonical_output, to_canonical_weight)
 from .definition import conv
 from .im2col import _patches
+from .entries import checked_matrix
 from .operands import add_terms, as_object_array
-from .toeplitz import toeplitz_entries
+from .toeplitz import toeplitz, toeplitz_entries
 
 
 def _samples(parameter: str, value: object, shape: tuple[int, ...], spec: ConvSpec,
@@ -159,8 +160,8 @@ def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase |
     if matrix is None:
         entries = {(c, r): v for (r, c), v in toeplitz_entries(spec, w).items()}
     else:
-        expected = spec.toeplitz_shape[::-1]
-        check_shape("matrix", np.empty(matrix.shape, dtype=bool), expected, "Tᵀ")
+        matrix = checked_matrix("matrix", matrix)
+        check_shape("matrix", np.empty(matrix.shape, dtype=bool), spec.toeplitz_shape[::-1], "Tᵀ")
         entries = {k: v for k, v in np.ndenumerate(np.asarray(matrix.tolist(), dtype=object)) if v != 0}
     by_row: dict[int, list] = defaultdict(list)
     for (c, r), value in entries.items():
@@ -220,15 +221,26 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     proof keeps them in ``given``. Returns a ``symconv.Proof`` whose counterexample index is
     ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight gradient.
     """
-    from ..proof import Proof, first_entry_difference  # proof imports forms: import late
+    from ..proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference  # late: proof imports forms
 
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
     if matrix is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
         raise SpecError("input_grad", "given with matrix", "pass matrix (a claimed Tᵀ) or input_grad "
                         "(a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
+    given = {"matrix": matrix, "weight_grad": weight_grad, "input_grad": input_grad}
     x, w, b = symbols(spec, batch=batch)
     g = upstream_symbols(spec, batch)
+    weights, inputs, upstream = frozenset(w.flat), frozenset(x.flat), frozenset(g.flat)
+    rows = [("matrix", matrix, spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix",
+             lambda: toeplitz(spec, w).T, weights, "the weights", "Tᵀ must be a polynomial in the weights only"),
+            ("weight_grad", weight_grad, spec.weight_shape, spec.layout, "weight_gradient", None,
+             inputs | upstream, "x and g", "∂L/∂w must be a polynomial in x and g only"),
+            ("input_grad", input_grad, x.shape, spec.layout, "input_gradient", None, weights | upstream,
+             "w and g", "∂L/∂x must be a polynomial in w and g only")]
+    supplied = {row[0]: Supplied.of(*row) for row in rows if row[1] is not None}
+    matrix, weight_grad, input_grad = (supplied[name].value if name in supplied else None
+                                       for name in ("matrix", "weight_grad", "input_grad"))
     timings: dict[str, float] = {}
     start = time.perf_counter()
     loss = sp.expand(sp.Add(*[gv * yv for gv, yv in zip(g.flat, conv(spec, x, w, b).flat)]))
@@ -237,7 +249,7 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     def derivative(array: np.ndarray) -> np.ndarray:
         return np.vectorize(lambda s: loss.diff(s), otypes=[object])(array)
 
-    tx = input_gradient(spec, g, w, matrix=matrix) if input_grad is None else as_object_array("input_grad", input_grad)
+    tx = input_gradient(spec, g, w, matrix=matrix) if input_grad is None else input_grad
     leading = x.shape[:x.ndim - spec.dims - 1]
     scatter = from_canonical_input(spec, _scatter(spec, _upstream(spec, g)[0], w).reshape(
         *leading, spec.in_channels, *spec.input_size))
@@ -245,19 +257,21 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
         "transpose": lambda: (to_canonical_input(spec, scatter), to_canonical_input(spec, tx)),
         "weight_gradient": lambda: (to_canonical_weight(spec, derivative(w)),
                                     to_canonical_weight(spec, weight_gradient(spec, x, g) if weight_grad is None
-                                                        else as_object_array("weight_grad", weight_grad))),
+                                                        else weight_grad)),
         "input_gradient": lambda: (to_canonical_input(spec, derivative(x)), to_canonical_input(spec, tx)),
     }
     if spec.bias:
         checks["bias_gradient"] = lambda: (derivative(b), bias_gradient(spec, g))
-    found = None
-    for form, build in checks.items():
+    # the supplied forms use only their own symbols; every identity holds; Tᵀ is the layer's own
+    found = check_supplied(list(supplied.values()), weights | inputs | upstream | frozenset(() if b is None else b))
+    for form, build in checks.items() if found is None else ():
         start = time.perf_counter()
         expected, obtained = build()
         found = first_entry_difference(form, expected, obtained)
         timings[form] = time.perf_counter() - start
         if found is not None:
             break
+    found = found or compare_supplied(list(supplied.values()))
     if batch is None:
         statement = ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
                      + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
@@ -267,7 +281,6 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     samples = 1 if batch is None else batch
     outputs = (samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape)
                + (spec.out_channels if spec.bias else 0))
-    supplied = {"matrix": matrix, "weight_grad": weight_grad, "input_grad": input_grad}
     return Proof(spec=spec, statement=statement, forms=tuple(checks), holds=found is None,
                  counterexample=found, terms=samples * spec.n_terms, outputs=outputs, timings=timings,
-                 given={name: value for name, value in supplied.items() if value is not None}, batch=batch)
+                 given={name: value for name, value in given.items() if value is not None}, batch=batch)

@@ -1,0 +1,227 @@
+"""User-supplied values: exact SymPy entries or a clear error, and the symbols a form may use.
+
+Explanation
+-----------
+Every matrix, output or operand a user hands to symconv passes through ``exact_entry`` before any
+algebra touches it:
+
+* accepted: ``int``, ``fractions.Fraction``, NumPy integers, SymPy expressions (``sp.Expr``);
+* floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
+  their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
+  a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
+* text (``str``, ``bytes``) is a TypeError: it is never evaluated (``sympify`` on a string calls
+  ``eval``), so conversion uses ``sympify(strict=True)`` on whitelisted types only;
+* everything else — None, bool, NaN and infinities, relations (``Eq``), truth values, matrices,
+  sets (``Interval``), complex Python numbers — is a SpecError naming the argument, the entry and
+  the rule.
+
+``form_violation`` states the second rule of a supplied form: which symbols its entries may use.
+A Toeplitz matrix T with T·vec(x) = y is the FC layer's weight matrix only if T does not depend on
+x (T[r, 0] = y_r / x_0 satisfies the product identity); so T, K (and Tᵀ, W) must be polynomials in
+the weights, P a polynomial in the inputs, an output a polynomial in x, w, b.
+
+Examples
+--------
+>>> exact_entry("T", (0, 0), 2.0)
+2
+>>> exact_entry("T", (0, 1), "w_{0,0,0}")
+Traceback (most recent call last):
+...
+TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from symconv.symbols(spec)
+"""
+
+from __future__ import annotations
+
+import cmath
+from collections.abc import Iterable
+from fractions import Fraction
+from numbers import Integral, Number
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from ..errors import SpecError
+from ..symbols import check_shape, entry_key
+
+OPERAND_RULE = "must be a finite number or a SymPy expression"
+RULE = ("must be an exact number (int, fractions.Fraction, a float with an integer value) or a "
+        "SymPy expression")
+
+
+def _where(parameter: str, index: tuple[int, ...] | None) -> str:
+    return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
+
+
+def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> object:
+    """``value`` unchanged if it is a number (finite) or a SymPy expression; TypeError for text,
+    SpecError naming ``parameter[index]``, the value and the rule for anything else (None, bool,
+    NaN, relations, truth values, matrices, sets). Operands of the forms (x, w, b) may hold
+    floats: evaluating a layer on floats is allowed, proving about them is not (``exact_entry``).
+
+    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    """
+    where = _where(parameter, index)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
+                        f"expressions built from symconv.symbols(spec)")
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise SpecError(where, value, f"each entry {OPERAND_RULE}")
+    if isinstance(value, Number):
+        if not cmath.isfinite(complex(value)):
+            raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
+        return value
+    if isinstance(value, sp.Symbol):
+        return value
+    if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
+        raise SpecError(where, value, f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
+    return value
+
+
+def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
+    """``value`` as an exact SymPy expression (module docstring), or TypeError / SpecError naming
+    ``parameter[index]``, the value and the rule.
+
+    >>> exact_entry("P", (1, 0), float("nan"))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be a finite number or a SymPy expression
+    >>> exact_entry("P", (1, 1), 0.1)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    """
+    value = checked_entry(parameter, index, value)
+    where = _where(parameter, index)
+    if isinstance(value, (Integral, Fraction)):
+        return sp.sympify(value, strict=True)
+    if isinstance(value, (float, np.floating)):
+        return _integral_float(where, sp.Float(float(value)))
+    if not isinstance(value, sp.Expr):  # complex, Decimal: no exact reading
+        raise SpecError(where, value, f"an inexact {type(value).__name__}; each entry {RULE}")
+    floats = value.atoms(sp.Float)
+    return value.xreplace({f: _integral_float(where, f) for f in floats}) if floats else value
+
+
+def as_object_array(parameter: str, value: object) -> np.ndarray:
+    """``value`` as an object array whose entries pass ``checked_entry``; ragged nesting (which
+    NumPy keeps as inner lists) and text are refused by name.
+
+    >>> as_object_array("x", [[1, 2], [3]])
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: x='a ragged nested sequence': must be a rectangular array of numbers or SymPy expressions
+    """
+    if isinstance(value, (str, bytes)):
+        checked_entry(parameter, None, value)
+    array = np.asarray(value, dtype=object)
+    if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
+        raise SpecError(parameter, "a ragged nested sequence",
+                        "must be a rectangular array of numbers or SymPy expressions")
+    for index, entry in np.ndenumerate(array):
+        checked_entry(parameter, index, entry)
+    return array
+
+
+def _integral_float(where: str, value: sp.Float) -> sp.Integer:
+    if not value.is_finite:
+        raise SpecError(where, value, f"not a finite number; each entry {RULE}")
+    if not float(value).is_integer():
+        raise SpecError(where, float(value), "a float is accepted only with an integer value: it is a "
+                        "binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction "
+                        "or sympy.Rational")
+    return sp.Integer(int(value))
+
+
+def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
+                 layout: str = "") -> object:
+    """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
+    naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``. A SymPy matrix
+    stays a SymPy matrix of its class (only its nonzeros are visited, so a large sparse T stays
+    cheap); anything else becomes an object array. Ragged nesting and text are refused by name.
+
+    >>> exact_matrix("K", [[1, 2.0]], (1, 2))
+    array([[1, 2]], dtype=object)
+    """
+    if isinstance(value, (str, bytes)):
+        exact_entry(parameter, None, value)
+    array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
+    if shape is not None:
+        check_shape(parameter, array, shape, layout)
+    if isinstance(array, sp.MatrixBase):
+        entries = array.todok()
+        converted = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
+        if all(converted[key] is entry for key, entry in entries.items()):
+            return array
+        return type(array)(sp.SparseMatrix(array.rows, array.cols, converted))
+    converted = np.empty(array.shape, dtype=object)
+    for index, entry in np.ndenumerate(array):
+        converted[index] = exact_entry(parameter, index, entry)
+    return converted
+
+
+def checked_matrix(parameter: str, matrix: object) -> object:
+    """A matrix for evaluating a form (``toeplitz_conv(matrix=…)``, ``im2col_conv(patches=…)``):
+    a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
+    ``as_object_array``. Floats stay floats: evaluation is not a proof.
+
+    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy expression
+    """
+    if not isinstance(matrix, sp.MatrixBase):
+        return as_object_array(parameter, matrix)
+    for key, entry in matrix.todok().items():
+        checked_entry(parameter, key, entry)
+    return matrix
+
+
+def _names(symbols: Iterable[sp.Symbol]) -> str:
+    ordered = sorted(symbols, key=entry_key)
+    shown = ", ".join(map(str, ordered[:3]))
+    return shown + (f" and {len(ordered) - 3} more" if len(ordered) > 3 else "")
+
+
+ROLES = {"x": "input", "w": "weight", "b": "bias", "g": "upstream gradient"}
+
+
+def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
+                   known: frozenset[sp.Symbol] = frozenset()) -> str | None:
+    """Why ``value`` is not a polynomial in the ``allowed`` symbols (called ``operands``, e.g.
+    "the weights"), or None when it is. ``known`` are the other symbols of the layer, named by
+    role (input, weight, bias); any other symbol is named as foreign.
+
+    >>> w, x = sp.Symbol("w_{0,0,0}"), sp.Symbol("x_{0,0}")
+    >>> form_violation(w * x / x, frozenset({w}), "the weights")
+    >>> form_violation(w / x, frozenset({w}), "the weights", frozenset({x}))
+    'depends on the input x_{0,0}'
+    >>> form_violation(sp.Symbol("x_{0,0}", real=True) * w, frozenset({w}), "the weights", frozenset({x}))
+    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other assumptions?)'
+    >>> form_violation(1 / w, frozenset({w}), "the weights")
+    '= 1/w_{0,0,0} is not a polynomial in the weights (it divides by w_{0,0,0})'
+    >>> form_violation(sp.sqrt(w), frozenset({w}), "the weights")
+    '= sqrt(w_{0,0,0}) is not a polynomial in the weights (not a polynomial)'
+    """
+    if not isinstance(value, sp.Basic) or value.is_number:
+        return None
+    outside = value.free_symbols - allowed
+    if outside:
+        of_layer = [s for s in outside if s in known]
+        if of_layer:
+            roles = {ROLES.get(entry_key(s)[0], "symbol") for s in of_layer}
+            kind = roles.pop() if len(roles) == 1 else "symbol"
+            return f"depends on the {kind}{'s' if len(of_layer) > 1 else ''} {_names(of_layer)}"
+        lookalike = {str(s) for s in known} & {str(s) for s in outside}
+        hint = " (named like one of them, but a different Symbol: other assumptions?)" if lookalike else ""
+        return f"depends on {_names(outside)}, not a symbol of symconv.symbols(spec){hint}"
+    if not value.is_polynomial(*value.free_symbols):
+        divisors = sp.fraction(sp.together(value))[1].free_symbols
+        how = f"it divides by {_names(divisors)}" if divisors else "not a polynomial"
+        return f"= {value} is not a polynomial in {operands} ({how})"
+    return None
