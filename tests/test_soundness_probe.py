@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 import symconv
 from symconv import ConvSpec, SpecError
+from symconv.cli import main
 from symconv.testing import PROBE_DEADLINE, NotCheckable, assert_conv_equivalent
 
 PROBED = "verified by exact probing, assuming bilinearity"
@@ -119,6 +120,17 @@ def test_probing_stops_at_its_deadline_and_verifies_nothing():
     assert 1 <= made < 25
     assert assert_conv_equivalent(slow, SPEC, mode="probe", deadline=60).established == PROBED
     assert PROBE_DEADLINE == 300.0
+
+
+def test_the_check_command_passes_its_deadline(tmp_path, monkeypatch, capsys):
+    (tmp_path / "slow.py").write_text("import time\nimport numpy as np\n\ndef fn(x, w, b):\n"
+                                      "    time.sleep(0.02)\n    return np.zeros((2, 2))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    layer = ["--out-channels", "2", "--kernel-size", "2", "--input-size", "3", "--mode", "probe"]
+    assert main(["check", "slow:fn", *layer, "--deadline", "0.05"]) == 2
+    assert "symconv check: error: probing did not finish within deadline=0.05 s" in capsys.readouterr().err
+    assert main(["check", "slow:fn", *layer, "--deadline", "0"]) == 2
+    assert "deadline=0.0: must be a positive finite number of seconds" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("deadline", [0, -1, float("nan"), float("inf"), "5", True, None])
