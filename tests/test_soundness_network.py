@@ -9,10 +9,12 @@ from dataclasses import replace
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
 from torch import nn
 from torch.nn.utils import parametrize
 
 from symconv import SpecError
+from tests.strategies import conv_specs
 from symconv.interop import (TorchMismatch, network_steps, paper_network, prove_network, to_linear, to_mlp,
                              torch_mismatch)
 
@@ -171,6 +173,21 @@ def test_true_networks_are_proved_and_agree_with_torch(model, shape):
     assert "torch" in proof.timings
 
 
+@settings(max_examples=25, deadline=None)
+@given(conv_specs(max_terms=2000, conventions=("cross-correlation",), layouts=("NCHW",),
+                  padding_forms=("int", "tuple", "valid", "same")))
+def test_every_torch_conv_agrees_with_its_map(spec):
+    """No false refusal: float64 within the tolerance and exactly on integers, for torch's conv
+    modules with every padding mode, stride, dilation and groups (float32 weights, as torch makes)."""
+    padding = [p for p, _ in spec.padding]
+    if any(p != q for p, q in spec.padding):
+        padding = "same"
+    conv = getattr(nn, f"Conv{spec.dims}d")(spec.in_channels, spec.out_channels, spec.kernel_size,
+                                            stride=spec.stride, padding=padding, dilation=spec.dilation,
+                                            groups=spec.groups, bias=spec.bias, padding_mode=spec.padding_mode)
+    assert torch_mismatch(nn.Sequential(conv, nn.Tanh()), spec.input_shape) is None
+
+
 # ---- negative controls: unaltered classes, but torch computes something else -------------------
 def test_monkeypatched_class_forward_refutes_the_proof(monkeypatch):
     """Conv2d.forward replaced on the class itself: every structural check passes (exact class, no
@@ -199,6 +216,17 @@ def test_a_tiny_relative_change_is_found_by_the_exact_integer_check(monkeypatch)
     assert found is not None and found.check.startswith("exactly, on integer weights and inputs")
     assert "torch's model[3] (Linear)" in str(found)
     assert not prove_network(model, (2, 4)).holds
+
+
+def test_a_sequential_whose_forward_is_not_its_chain_is_found(monkeypatch):
+    """nn.Sequential.forward patched on the class: every layer agrees with its map, only the
+    comparison of model(x) with its layers run one after the other finds it."""
+    model = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+    original = nn.Sequential.forward
+    monkeypatch.setattr(nn.Sequential, "forward", lambda self, x: original(self, x) + x)
+    found = torch_mismatch(model, (3,))
+    assert found is not None and found.check == "model(x) exactly against its layers run one after the other"
+    assert "torch's model (Sequential)" in str(found)
 
 
 def test_an_activation_that_is_not_entrywise_refutes_the_proof(monkeypatch):
