@@ -21,6 +21,13 @@ vec(y) = A·vec(x) + c:
 and an elementwise activation σ commutes with flattening. So a Sequential of these is an MLP:
 Flatten, then Linear/activation layers. Anything else (max pooling, softmax, Dropout in training
 mode, …) is refused with a SpecError naming the layer, its position and the rule.
+
+The table is about torch's own classes, so only they are read: a layer must be exactly that class
+(``type(m) is nn.Conv2d``; a subclass may compute something else in its ``forward``, a class that
+is only named ReLU is not ReLU), with no instance attribute replacing one of its methods, no hook
+(forward, forward-pre, backward, backward-pre; nor torch's global module hooks), no parametrization
+and no weight_norm/spectral_norm; containers are walked only when exactly ``nn.Sequential``.
+``prove_network`` then compares each layer's map with what torch computes (``torch_mismatch``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any
 
@@ -39,7 +46,7 @@ from .errors import SpecError
 from .forms.definition import conv
 from .forms.toeplitz import row_index, toeplitz_entries
 from .forms.transpose import conv_transpose, transposed_spec
-from .proof import Counterexample, PrintsItself, first_entry_difference
+from .proof import Comparison, Counterexample, PrintsItself, first_entry_difference
 from .spec import ConvSpec
 from .symbols import tensor_symbols
 
@@ -65,7 +72,8 @@ def _numpy(tensor: Any) -> np.ndarray:
 
 
 def _family(module: Any) -> tuple[str, int] | None:
-    """(family, spatial dims) for the torch layers with a spatial shape, None for the others."""
+    """(family, spatial dims) for the torch layers with a spatial shape (exactly their class), None
+    for the others."""
     nn = _torch().nn
     families = {"conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d),
                 "convtranspose": (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d),
@@ -73,9 +81,89 @@ def _family(module: Any) -> tuple[str, int] | None:
                 "adaptiveavgpool": (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)}
     for family, classes in families.items():
         for dims, cls in enumerate(classes, start=1):
-            if isinstance(module, cls):
+            if type(module) is cls:
                 return family, dims
     return None
+
+
+# ---- only torch's own classes, unaltered: their forward is what the table above says -----------------
+HOOKS = {"_forward_hooks": "forward hook", "_forward_pre_hooks": "forward pre-hook",
+         "_backward_hooks": "backward hook", "_backward_pre_hooks": "backward pre-hook"}
+GLOBAL_HOOKS = {"_global_forward_hooks": "register_module_forward_hook",
+                "_global_forward_pre_hooks": "register_module_forward_pre_hook",
+                "_global_backward_hooks": "register_module_full_backward_hook",
+                "_global_backward_pre_hooks": "register_module_full_backward_pre_hook"}
+
+
+def _known_classes() -> tuple[type, ...]:
+    """The torch classes whose forward symconv knows (the table in the module docstring)."""
+    nn = _torch().nn
+    return (nn.Sequential, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+            nn.ConvTranspose3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d,
+            nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d,
+            nn.BatchNorm3d, nn.Flatten, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+            nn.AlphaDropout, nn.FeatureAlphaDropout, nn.PReLU, *(getattr(nn, name) for name in ELEMENTWISE))
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _refuse_altered(position: str, module: Any) -> None:
+    """SpecError unless ``module`` computes what its class's attributes say: refuse a parametrized
+    module, a subclass of (or a class merely named like) a known torch class, an instance attribute
+    replacing a method (``m.forward = …``), any hook, weight_norm and spectral_norm. A class symconv
+    does not know at all is left to ``_classify``, which refuses it with the rule."""
+    torch = _torch()
+    cls = type(module)
+    if torch.nn.utils.parametrize.is_parametrized(module):
+        raise SpecError(position, _class_name(cls), f"is parametrized (torch.nn.utils.parametrize: "
+                        f"{', '.join(module.parametrizations)} recomputed by a module on every access), so "
+                        f"torch does not use the stored weights; remove the parametrization first "
+                        f"(parametrize.remove_parametrizations)")
+    known = _known_classes()
+    if cls not in known:
+        base = next((k for k in known if isinstance(module, k)), None)
+        if base is not None:
+            raise SpecError(position, _class_name(cls), f"is a subclass of torch.nn.{base.__name__}, and a "
+                            f"subclass may compute something else in its forward (pad in forward like "
+                            f"timm's Conv2dSame, a residual connection, …); only torch.nn.{base.__name__} "
+                            f"itself is converted")
+        namesake = next((k for k in known if k.__name__ == cls.__name__), None)
+        if namesake is not None:
+            raise SpecError(position, _class_name(cls), f"is named like torch.nn.{namesake.__name__} but is "
+                            f"another class, whose forward symconv does not know; only torch.nn."
+                            f"{namesake.__name__} itself is converted")
+        return
+    for name, value in vars(module).items():
+        if callable(value) and callable(getattr(cls, name, None)):
+            raise SpecError(position, _class_name(cls), f"its instance attribute {name!r} replaces the "
+                            f"method {cls.__name__}.{name}, so torch may compute something else; only "
+                            f"unaltered torch modules are converted")
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+    for attribute, kind in HOOKS.items():
+        hooks = list(getattr(module, attribute, {}).values())
+        reparametrised = next((h for h in hooks if isinstance(h, (WeightNorm, SpectralNorm))), None)
+        if reparametrised is not None:
+            which = "weight_norm" if isinstance(reparametrised, WeightNorm) else "spectral_norm"
+            raise SpecError(position, _class_name(cls), f"has torch.nn.utils.{which} (a forward pre-hook "
+                            f"that recomputes {reparametrised.name!r} before every call), so torch does not "
+                            f"use the stored weight; remove it first (torch.nn.utils.remove_{which})")
+        if hooks:
+            raise SpecError(position, _class_name(cls), f"has {len(hooks)} {kind}(s), which may change what "
+                            f"the module computes; remove them first (the handle's .remove())")
+
+
+def _refuse_global_hooks() -> None:
+    """SpecError when torch's global module hooks are registered: they run on every module."""
+    registry = _torch().nn.modules.module
+    for attribute, how in GLOBAL_HOOKS.items():
+        hooks = getattr(registry, attribute, {})
+        if hooks:
+            raise SpecError(f"torch.nn.modules.module.{attribute}", f"{len(hooks)} hook(s)",
+                            f"global module hooks ({how}) run on every module's forward, so a network "
+                            f"may not compute what its layers say; remove them first")
 
 
 def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...],
@@ -164,8 +252,10 @@ class Step:
 
 
 def _children(model: Any, prefix: str):
-    torch = _torch()
-    if isinstance(model, torch.nn.Sequential):
+    """(position, module) of each layer, walking exactly ``nn.Sequential`` (an unaltered one: its
+    forward is the chain of its children); every module checked by ``_refuse_altered``."""
+    _refuse_altered(prefix, model)
+    if type(model) is _torch().nn.Sequential:
         for i, child in enumerate(model):
             yield from _children(child, f"{prefix}[{i}]")
     else:
@@ -193,31 +283,33 @@ def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, 
         if kind == "avgpool":
             return (kind, *_avgpool_spec(module, position, shape))
         return ("avgpool", *_adaptive_pool_spec(module, position, shape))
-    if isinstance(module, nn.Linear):
+    if type(module) is nn.Linear:
         if shape != (module.in_features,):
             raise SpecError(position, name, f"expects {module.in_features} flat features per sample, "
                             f"gets shape {shape} (put a Flatten before it)")
         return "linear", None, None
-    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+    if type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
         if module.training or module.running_mean is None:
             raise SpecError(position, name, "BatchNorm must be in eval mode with running statistics "
                             "(model.eval()): in training mode it normalises by batch statistics, "
                             "which is not a fixed affine map")
         return "batchnorm", None, None
-    if isinstance(module, nn.Flatten):
+    if type(module) is nn.Flatten:
         if module.start_dim != 1 or module.end_dim != -1:
             raise SpecError(position, f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim})",
                             "only Flatten(start_dim=1, end_dim=-1) (vec of each sample) is supported")
         return "flatten", None, None
-    if isinstance(module, nn.modules.dropout._DropoutNd):
+    if type(module) in (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+                        nn.FeatureAlphaDropout):
         if module.training and module.p > 0:
             raise SpecError(position, f"{name}(p={module.p}) in training mode", "Dropout in training mode "
                             "zeroes random entries, which is no fixed map; in eval mode (model.eval()) it "
                             "is the identity")
         return "identity", None, None
-    if isinstance(module, nn.Identity):
+    if type(module) is nn.Identity:
         return "identity", None, None
-    if name in ELEMENTWISE or name == "PReLU" and module.num_parameters == 1:
+    if type(module) is getattr(nn, name, None) and (name in ELEMENTWISE or name == "PReLU"
+                                                    and module.num_parameters == 1):
         return "elementwise", None, None
     rule = ("max pooling is not linear (max(a, b) is not a linear map) and not elementwise: "
             if "MaxPool" in name else f"{name} ") + NOT_LINEAR_RULE
@@ -226,7 +318,9 @@ def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, 
 
 def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
     """Classify each layer of an ``nn.Sequential`` and track the per-sample shape (C, *spatial) or
-    (features,); refuse what is not linear or elementwise (SpecError naming position and rule)."""
+    (features,); refuse what is not linear or elementwise, and what is not exactly an unaltered torch
+    class (``_refuse_altered``, ``_refuse_global_hooks``): a SpecError naming position and rule."""
+    _refuse_global_hooks()
     shape = tuple(int(n) for n in input_shape)
     steps = []
     for position, module in _children(model, "model"):
@@ -375,6 +469,7 @@ def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
     ≠ 'zeros'), for a ConvTranspose{1,2,3}d weight Tᵀ of the conv it transposes (incl.
     output_padding); bias b ⊗ 1. ``linear(x.flatten(1)) == conv_module(x).flatten(1)``.
     ``sparse=True`` stores the weight as a sparse CSR tensor (F.linear supports it)."""
+    _refuse_altered("conv_module", conv_module)
     family = _family(conv_module)
     if family is None or family[0] not in ("conv", "convtranspose"):
         raise SpecError("conv_module", type(conv_module).__name__,
@@ -413,6 +508,9 @@ def paper_network(dtype: Any = None, channels: int = 128, kernel: int = 4, size:
 
 
 # ---- the symbolic proof ------------------------------------------------------------------------------
+NETWORK_STATEMENT = "network(x) = MLP(vec x) (Linear + elementwise σ)"
+
+
 @dataclass(frozen=True, repr=False)
 class NetworkProof(PrintsItself):
     """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ;
@@ -470,14 +568,165 @@ def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
     return v
 
 
+# ---- what torch computes: each layer's map against torch running the layer ------------------------------
+TORCH_SAMPLES = 3   # random integer inputs per comparison
+TORCH_RANGE = 3     # their entries, and the integer weights of the exact check, lie in [−3, 3]
+TORCH_RTOL = 1e-9   # float64 check: |torch − map| ≤ TORCH_RTOL·(|A|·|x| + |c|) entrywise
+
+
+@dataclass(frozen=True, repr=False)
+class TorchMismatch(Counterexample):
+    """A layer whose output in torch differs from its map read from the module's attributes (the
+    first differing entry, index (sample, *feature)); ``check`` says which comparison found it."""
+
+    check: str = ""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n  found by: {self.check}"
+
+
+def _step_map(step: Step, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the layer's map by its attributes on the rows of v, a bound on the sum of |terms| of each
+    output: |A|·|v| + |c|) for a layer that is not elementwise."""
+    if step.kind in ("flatten", "identity"):
+        return v, np.zeros_like(v)
+    params = _parameters(step, None)
+    if step.kind == "batchnorm":
+        s, t = _per_feature(step, params["scale"]), _per_feature(step, params["shift"])
+        mean = _per_feature(step, _numpy(step.module.running_mean) * params["scale"])
+        return v * s + t, np.abs(v * s) + np.abs(t) + np.abs(mean)
+    A, c = _affine(step, params)
+    return v @ A.T + c, np.abs(v) @ np.abs(A).T + np.abs(c)
+
+
+def _elementwise_mismatch(step: Step, v: Any, out: Any) -> TorchMismatch | None:
+    """An activation must apply one function to each entry on its own: permute the entries of each
+    sample and change half of them; every unchanged entry's output must move with it (relative
+    tolerance TORCH_RTOL: vectorised and scalar code paths may differ in the last bits)."""
+    rng = np.random.default_rng(1)
+    flat = v.reshape(len(v), -1).numpy()
+    order = rng.permutation(flat.shape[1])
+    changed = rng.random(flat.shape) < 0.5
+    moved = np.where(changed, flat + 1.0, flat)[:, order]
+    got = step.module(_torch().as_tensor(moved).reshape(v.shape)).reshape(len(v), -1).numpy()
+    got = got[:, np.argsort(order)]   # back to the original positions
+    expected = out.reshape(len(v), -1).numpy()
+    bad = ~changed & ~(np.abs(got - expected) <= TORCH_RTOL * np.maximum(np.abs(got), np.abs(expected)))
+    return (_mismatch(step, got, expected, bad, "an activation acts on each entry alone, with one function "
+                      "(entries permuted, half of them changed)") if bad.any() else None)
+
+
+def _mismatch(step: Step, got: np.ndarray, value: np.ndarray, bad: np.ndarray, check: str) -> TorchMismatch:
+    n, j = (int(i) for i in np.argwhere(bad)[0])
+    index = (n, *(int(i) for i in np.unravel_index(j, step.out_shape)))
+    where = f"{step.position} ({type(step.module).__name__})"
+    expected, obtained = sp.Float(float(got[n, j]), 17), sp.Float(float(value[n, j]), 17)
+    return TorchMismatch(form="torch", index=index, expected=expected, obtained=obtained,
+                         difference=expected - obtained, missing=(), extra=(),
+                         compared=Comparison(f"{where} by its attributes", f"torch's {where}",
+                                             r"(A x + c)_{@}", r"\mathrm{torch}(x)_{@}"),
+                         check=check)
+
+
+def _compare(step: Step, v: Any, out: Any, rtol: float, check: str) -> TorchMismatch | None:
+    """torch's output ``out`` of the layer on ``v`` against the layer's map (entrywise within
+    rtol·bound; rtol = 0 is exact equality); an activation is checked to act entrywise."""
+    n = len(v)
+    if tuple(out.shape[1:]) != step.out_shape:
+        raise SpecError(step.position, type(step.module).__name__, f"torch gives outputs of shape "
+                        f"{tuple(out.shape[1:])} per sample, its attributes say {step.out_shape}")
+    if step.kind == "elementwise":
+        return _elementwise_mismatch(step, v, out)
+    value, bound = _step_map(step, v.reshape(n, -1).numpy())
+    got = out.reshape(n, -1).numpy()
+    bad = ~(np.abs(got - value) <= rtol * bound)   # NaN is bad too
+    return _mismatch(step, got, value, bad, check) if bad.any() else None
+
+
+def _exact_in_float64(step: Step) -> bool:
+    """Integer weights and inputs keep the layer exact in float64: conv, transposed conv, linear,
+    and pools whose weight 1/divisor is a power of two (a dyadic fraction)."""
+    if step.kind == "avgpool":
+        q = sp.Rational(step.pool_weight).q
+        return q & (q - 1) == 0
+    return step.kind in ("conv", "convtranspose", "linear")
+
+
+def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] | None = None,
+                   seed: int = 0) -> TorchMismatch | None:
+    """The first place where torch computes something else than the layers' maps, or None.
+
+    Three comparisons on TORCH_SAMPLES random integer inputs in [−3, 3] (NumPy seed ``seed``):
+
+    1. float64, the model's own weights (a float64 copy of the model): each layer's output in
+       torch, on the input torch gave it, against its map A·v + c by its attributes, within
+       TORCH_RTOL·(|A|·|v| + |c|) entrywise (float64 rounding of a sum of m terms is at most
+       m·2⁻⁵³ times that bound, far below 10⁻⁹ for any layer that fits in memory);
+    2. exactly: ``model(x)`` against the layers run one after the other (what nn.Sequential's
+       forward is; the same torch calls, so bitwise equal);
+    3. exactly: each conv, transposed conv, linear layer and pool with a power-of-two divisor on a
+       copy whose weights and biases are integers in [−3, 3] and integer inputs, where every
+       product and partial sum is an integer (a dyadic fraction for pools) far below 2⁵³, so
+       float64 arithmetic is exact in any summation order and the outputs compare with ==.
+
+    Not exact: BatchNorm (γ/√(v + ε) is irrational) and pools with other divisors are covered by
+    check 1 only. An activation, applied unchanged by the MLP, is checked in 1 to act on each entry
+    alone with one function (``_elementwise_mismatch``), as the proof's σ_ℓ does.
+
+    >>> import torch
+    >>> torch_mismatch(torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.ReLU()), (1, 5)) is None
+    True
+    """
+    torch = _torch()
+    steps = network_steps(model, tuple(input_shape)) if steps is None else steps
+    rng = np.random.default_rng(seed)
+    draw = lambda shape: torch.as_tensor(  # noqa: E731 - integers, as float64
+        rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=shape).astype(np.float64))
+    with torch.no_grad():
+        model64 = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
+        x = v = draw((TORCH_SAMPLES, *input_shape))
+        for step, (_, layer) in zip(steps, _children(model64, "model")):
+            out = layer(v)
+            if found := _compare(replace(step, module=layer), v, out, TORCH_RTOL,
+                                 f"float64 with the model's own weights (relative tolerance {TORCH_RTOL:g})"):
+                return found
+            v = out
+        whole = model64(x)
+        if steps and (tuple(whole.shape) != tuple(v.shape) or not torch.equal(whole, v)):
+            root = Step("model", model64, "identity", steps[-1].out_shape, steps[-1].out_shape)
+            return _compare(root, v, whole, 0.0, "model(x) exactly against its layers run one after the other")
+        for step in filter(_exact_in_float64, steps):
+            layer = copy.deepcopy(step.module).to(device="cpu", dtype=torch.float64)
+            for parameter in layer.parameters():
+                parameter.copy_(draw(tuple(parameter.shape)))
+            xi = draw((TORCH_SAMPLES, *step.in_shape))
+            if found := _compare(replace(step, module=layer), xi, layer(xi), 0.0,
+                                 "exactly, on integer weights and inputs (every value exact in float64)"):
+                return found
+    return None
+
+
 def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None) -> NetworkProof:
     """Prove model(x) = to_mlp(model)(x) on symbols: x, every weight, bias and BatchNorm statistic
     symbolic, each activation an undefined elementwise function σ_ℓ (so the proof holds for any
     activation). Entries are compared as canonical expanded forms (expansion reaches inside σ's
-    argument, so σ(p) = σ(q) is decided as p = q). ``layers`` replaces the MLP (see ``mlp_layers``)."""
+    argument, so σ(p) = σ(q) is decided as p = q). ``layers`` replaces the MLP (see ``mlp_layers``).
+
+    The symbolic proof is about each layer's map as read from its attributes; that this map is
+    what torch computes is checked first (``torch_mismatch``: only unaltered torch classes are
+    accepted, then each layer is compared with torch running it, exactly where float64 is exact).
+    A difference there refutes the proof with a ``TorchMismatch`` naming the layer."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
     steps = network_steps(model, tuple(input_shape))
+    layer_names = tuple(type(s.module).__name__ for s in steps)
+    mismatch = torch_mismatch(model, tuple(input_shape), steps)
+    timings["torch"] = time.perf_counter() - start
+    if mismatch is not None:
+        return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names,
+                            holds=False, counterexample=mismatch,
+                            outputs=prod(steps[-1].out_shape) if steps else prod(input_shape), timings=timings)
+    start = time.perf_counter()
     x = tensor_symbols("x", tuple(input_shape))
     expected = _network_definition(steps, x)
     mlp = mlp_layers(steps, symbolic=True) if layers is None else layers
@@ -486,6 +735,5 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     start = time.perf_counter()
     found = first_entry_difference("mlp", expected, obtained)
     timings["mlp"] = time.perf_counter() - start
-    return NetworkProof(statement="network(x) = MLP(vec x) (Linear + elementwise σ)",
-                        layers=tuple(type(s.module).__name__ for s in steps), holds=found is None,
+    return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names, holds=found is None,
                         counterexample=found, outputs=len(expected), timings=timings)

@@ -16,6 +16,11 @@ sums of a few small integers are exact in float32 and float64). The recovered co
 written back as a polynomial in the same symbols and compared exactly with the definition. That
 the code *is* of this form is then tested on random small-integer inputs, which cannot prove it:
 the result says "verified by exact probing, assuming bilinearity", never "proved".
+Probing refuses what it cannot check exactly, with a NotCheckable naming it: outputs that are
+complex (it never drops an imaginary part), NaN, infinite, not real numbers (bool, str, object),
+None, or not an exact integer on 0/1 inputs; an fn that raises (the error chained); probing
+that outlasts ``deadline`` seconds (checked before each call of fn). A torch tensor is detached.
+In symbolic mode every output must be a SymPy expression (or an integer, e.g. an untouched 0).
 
 On failure an ``AssertionError`` lists the first differing outputs with the terms they lack and
 have instead, and — when an alternative layer reproduces the code's output *exactly* (kernel
@@ -25,6 +30,7 @@ stride or dilation, weight channel axes swapped, bias missing) — names it.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -49,10 +55,13 @@ SHOWN_OUTPUTS = 3   # differing outputs listed in a failure message
 SHOWN_TERMS = 4     # terms listed per output
 PROBE_TRIALS = 3    # random integer inputs that test the bilinearity assumption
 PROBE_RANGE = 3     # their entries lie in [−PROBE_RANGE, PROBE_RANGE]
+PROBE_DEADLINE = 300.0   # seconds the probing loops may take by default
 
 
 class NotCheckable(TypeError):
-    """``fn`` cannot be checked in the requested mode (it fails on symbols, or rounds on 0/1 inputs)."""
+    """``fn`` cannot be checked in the requested mode: it fails on symbols or on a probe input,
+    returns something that is no real array (None, complex, NaN, inf, bool, str, object), rounds
+    on 0/1 inputs, or probing outlasts its deadline."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +87,17 @@ class CheckResult:
 
 
 def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
-                           mode: str = "symbolic", *, batched: bool = False) -> CheckResult:
+                           mode: str = "symbolic", *, batched: bool = False,
+                           deadline: float = PROBE_DEADLINE) -> CheckResult:
     """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
 
     Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
     "NHWC" — x (*in, C_in), w (*k, C_in/groups, C_out) (HWIO), y (*out, C_out); b is (C_out,) or
     None (``spec.bias``). ``layout=None`` uses ``spec.layout``; an explicit ``layout`` wins over
     ``spec.layout``. With ``batched=True`` fn takes x with a leading sample axis and returns y
-    with one (probing then sends all one-hot inputs in one call).
+    with one (probing then sends all one-hot inputs in one call). ``deadline`` (seconds, default
+    PROBE_DEADLINE) bounds the probing loops: past it, probing stops with a NotCheckable, never
+    "verified"; it is checked between calls of fn, so one call that hangs is not interrupted.
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -102,12 +114,13 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     spec = _with_layout(spec, layout)
     if mode not in MODES:
         raise SpecError("mode", mode, f"must be one of {MODES}")
+    _check_deadline(deadline)
     start = time.perf_counter()
     x, w, b = symbols(spec)
     if mode == "symbolic":
         y, calls = _run_on_symbols(fn, spec, (x, w, b), batched), 1
     else:
-        y, calls = _probe(fn, spec, (x, w, b), batched)
+        y, calls = _probe(fn, spec, (x, w, b), batched, deadline)
     if y.shape != spec.output_shape:
         raise AssertionError(_shape_message(spec, y, mode) + _diagnosis(spec, y, (x, w, b)))
     proof = prove(spec, output=y)
@@ -116,6 +129,12 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode],
                        outputs=proof.outputs, terms=proof.terms, calls=calls,
                        seconds=time.perf_counter() - start)
+
+
+def _check_deadline(deadline: Any) -> None:
+    if (isinstance(deadline, bool) or not isinstance(deadline, numbers.Real)
+            or not 0 < float(deadline) < float("inf")):
+        raise SpecError("deadline", deadline, "must be a positive finite number of seconds")
 
 
 def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
@@ -142,7 +161,22 @@ def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, bat
             f"symbols ({shapes}; {spec.layout}{', batched' if batched else ''}). If fn only runs "
             f"on floats (torch, scipy, compiled kernels, float allocations), use mode='probe' to "
             f"verify it by exact probing.") from error
+    _refuse_non_symbolic(y)
     return _unbatched(y) if batched else y
+
+
+def _refuse_non_symbolic(y: np.ndarray) -> None:
+    """NotCheckable unless every output is a SymPy expression or an integer (an output fn never
+    wrote, e.g. 0 from ``np.zeros(..., dtype=object)``): floats, None or other objects returned on
+    symbols mean fn did not compute with them."""
+    for index, value in np.ndenumerate(y):
+        if isinstance(value, sp.Expr) or isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            continue
+        where = f"y[{','.join(map(str, index))}]" if y.ndim else "y"
+        raise NotCheckable(f"fn returned {where} = {value!r} ({type(value).__name__}) when called on NumPy "
+                           f"object arrays of SymPy symbols: a convolution's outputs are polynomials in "
+                           f"x, w, b, so fn did not compute with the symbols. If fn only runs on floats, "
+                           f"use mode='probe' to verify it by exact probing.")
 
 
 def _unbatched(y: np.ndarray) -> np.ndarray:
@@ -154,33 +188,31 @@ def _unbatched(y: np.ndarray) -> np.ndarray:
 
 # ---- probe mode ------------------------------------------------------------------------------
 class _Prober:
-    """Calls a float-only fn on float64 arrays, checking every output is an exact integer."""
+    """Calls a float-only fn on float64 arrays, checking every output is a real array of exact
+    integers, within the deadline."""
 
-    def __init__(self, fn: Callable[..., Any], spec: ConvSpec, batched: bool) -> None:
+    def __init__(self, fn: Callable[..., Any], spec: ConvSpec, batched: bool, deadline: float,
+                 planned: int) -> None:
         self.fn, self.spec, self.batched = fn, spec, batched
+        self.deadline, self.planned = deadline, planned
+        self.started = time.perf_counter()
         self.calls = 0
         self.shape: tuple[int, ...] | None = None
 
-    def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None, what: str) -> np.ndarray:
         """fn on each sample of xs (n, *input_shape) → (n, ∏ output) float64 (on copies, so an
-        fn that writes into its arguments cannot corrupt later probes)."""
-        w, b = w.copy(), None if b is None else b.copy()
+        fn that writes into its arguments cannot corrupt later probes). ``what`` names the probe
+        input in errors."""
         if self.batched:
-            self.calls += 1
-            ys = np.asarray(self.fn(xs.copy(), w, b), dtype=np.float64)
+            ys = self._call(xs, w, b, what)
             if ys.ndim == 0 or ys.shape[0] != len(xs):
                 raise AssertionError(f"fn was declared batched but returned shape {ys.shape} "
                                      f"for a batch of {len(xs)} samples")
+            self._output_shape(ys[0])
         else:
-            self.calls += len(xs)
-            ys = np.stack([np.asarray(self.fn(x.copy(), w.copy(), None if b is None else b.copy()),
-                                      dtype=np.float64) for x in xs])
-        if self.shape is None:
-            self.shape = ys.shape[1:]
-        elif ys.shape[1:] != self.shape:
-            raise AssertionError(f"fn returned outputs of shape {ys.shape[1:]} and {self.shape} "
-                                 f"for inputs of the same shape")
-        bad = ~np.isfinite(ys) | (ys != np.round(ys))
+            ys = np.stack([self._output_shape(self._call(x, w, b, f"{what}; sample {k} of {len(xs)}"))
+                           for k, x in enumerate(xs)])
+        bad = ys != np.round(ys)
         if bad.any():
             n, *index = np.argwhere(bad)[0]
             raise NotCheckable(
@@ -189,30 +221,88 @@ class _Prober:
                 f"rounds (FFT-based, reduced precision?), so probing cannot verify it exactly")
         return ys.reshape(len(xs), -1)
 
+    def _output_shape(self, y: np.ndarray) -> np.ndarray:
+        if self.shape is None:
+            self.shape = y.shape
+        elif y.shape != self.shape:
+            raise AssertionError(f"fn returned outputs of shape {y.shape} and {self.shape} "
+                                 f"for inputs of the same shape")
+        return y
 
-def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> tuple[np.ndarray, int]:
+    def _call(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, what: str) -> np.ndarray:
+        """One call of fn on copies of the arrays, its output checked to be real and finite."""
+        elapsed = time.perf_counter() - self.started
+        if elapsed > self.deadline:
+            raise NotCheckable(
+                f"probing did not finish within deadline={self.deadline!r} s: {self.calls} of "
+                f"{self.planned} calls of fn made in {elapsed:.1f} s, so nothing was verified; pass a "
+                f"larger deadline= (seconds), use batched=True, or check a smaller layer")
+        self.calls += 1
+        try:
+            y = self.fn(x.copy(), w.copy(), None if b is None else b.copy())
+        except Exception as error:
+            raise NotCheckable(f"fn raised {error!r} on the probe input ({what}): float64 arrays x "
+                               f"{x.shape}, w {w.shape}, b {None if b is None else b.shape}") from error
+        return _real_output(y, what)
+
+
+def _real_output(y: Any, what: str) -> np.ndarray:
+    """fn's output as a float64 array, or NotCheckable naming what fn returned: None, a complex,
+    bool, str or object array, NaN or an infinity. A torch tensor is detached first."""
+    on = f"on the probe input ({what})"
+    if y is None:
+        raise NotCheckable(f"fn returned None {on}; it must return the output array y")
+    if type(y).__module__.split(".")[0] == "torch" and hasattr(y, "detach"):
+        y = y.detach().cpu()   # a tensor that requires grad cannot become a NumPy array as it is
+        y = y.double() if y.is_floating_point() else y   # NumPy has no bfloat16
+    try:
+        array = np.asarray(y)
+    except Exception as error:
+        raise NotCheckable(f"fn returned {type(y).__name__} {on}, which is not an array: "
+                           f"{type(error).__name__}: {error}") from error
+    if array.dtype.kind == "c":
+        raise NotCheckable(f"fn returned a complex output (dtype {array.dtype}, largest |imaginary part| "
+                           f"{float(np.abs(array.imag).max(initial=0)):g}) {on}: a real convolution layer "
+                           f"has real outputs, and probing does not drop an imaginary part")
+    if array.dtype.kind not in "iuf":
+        raise NotCheckable(f"fn returned {type(y).__name__} of dtype {array.dtype} {on}: not real "
+                           f"numbers (bool, str, object and complex outputs are refused)")
+    array = array.astype(np.float64)
+    for test, name in ((np.isnan, "not a number"), (np.isinf, "infinite")):
+        bad = test(array)
+        if bad.any():
+            index = ",".join(map(str, np.argwhere(bad)[0]))
+            raise NotCheckable(f"fn returned y[{index}] = {float(array[bad][0])!r} ({name}) {on}: a "
+                               f"convolution of finite inputs is finite")
+    return array
+
+
+def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
+           deadline: float) -> tuple[np.ndarray, int]:
     """Recover y = c + L_x x + L_w w + L_b b + B(w, x) exactly as a polynomial in the symbols.
 
     Each probe sends the zero input followed by every one-hot input, so fn is called
     (1 + |x|)·(1 + |w|) + |b| times (1 + |w| + |b| with ``batched``), then PROBE_TRIALS times on
-    random integer inputs that must satisfy the recovered map exactly.
+    random integer inputs that must satisfy the recovered map exactly; all within ``deadline`` s.
     """
     __tracebackhide__ = True
-    run = _Prober(fn, spec, batched)
     nx, nw = prod(spec.input_shape), prod(spec.weight_shape)
+    nb = spec.out_channels if spec.bias else 0
+    planned = (1 + nw + nb if batched else (1 + nx) * (1 + nw) + nb) + PROBE_TRIALS
+    run = _Prober(fn, spec, batched, deadline, planned)
     zero_x = np.zeros((1, *spec.input_shape))
     xs = np.concatenate([zero_x, np.eye(nx).reshape(nx, *spec.input_shape)])  # 0, e_1, …, e_|x|
     ws = np.eye(nw).reshape(nw, *spec.weight_shape)
     zero_b = np.zeros(spec.out_channels) if spec.bias else None
-    first = run(xs, np.zeros(spec.weight_shape), zero_b)
+    first = run(xs, np.zeros(spec.weight_shape), zero_b, "x zero and one-hot, w = 0, b = 0")
     const, lin_x = first[0], first[1:] - first[0]
-    lin_b = (np.concatenate([run(zero_x, np.zeros(spec.weight_shape), bo)
-                             for bo in np.eye(spec.out_channels)]) - const
+    lin_b = (np.concatenate([run(zero_x, np.zeros(spec.weight_shape), bo, f"x = 0, w = 0, b one-hot at {o}")
+                             for o, bo in enumerate(np.eye(spec.out_channels))]) - const
              if spec.bias else np.zeros((0, len(const))))
     lin_w = np.zeros((nw, len(const)))
     pairs = []  # (i, j, out, coefficient) of B(w, x)
     for i, wi in enumerate(ws):
-        response = run(xs, wi, zero_b) - const
+        response = run(xs, wi, zero_b, f"x zero and one-hot, w one-hot at flat index {i}, b = 0") - const
         lin_w[i] = response[0]
         coefficients = response[1:] - lin_x - lin_w[i]
         j, out = np.nonzero(coefficients)
@@ -242,7 +332,8 @@ def _check_bilinear(run: _Prober, spec: ConvSpec, const, lin_x, lin_w, lin_b, bi
         xs = draw((2 if run.batched else 1, *spec.input_shape))
         w, b = draw(spec.weight_shape), draw(spec.out_channels) if spec.bias else None
         obtained = run(xs.astype(np.float64), w.astype(np.float64),
-                       None if b is None else b.astype(np.float64))
+                       None if b is None else b.astype(np.float64),
+                       f"random integers in [{-PROBE_RANGE}, {PROBE_RANGE}], seed 0")
         for x, y in zip(xs, obtained):
             predicted = (const + x.ravel() @ lin_x + w.ravel() @ lin_w
                          + (b @ lin_b if b is not None else 0)).astype(np.int64)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..testing import MODES, CheckResult, NotCheckable, assert_conv_equivalent
+from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, assert_conv_equivalent
 from ._spec_args import add_spec_arguments, spec_from_args
 
 HELP = "check a convolution function fn(x, w, b) against the definition (prove or probe it)"
@@ -42,6 +42,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                        help="symbolic: run fn on symbols and prove; probe: float-only code")
     check.add_argument("--batched", action="store_true",
                        help="fn takes x with a leading batch axis and returns y with one")
+    check.add_argument("--deadline", type=float, default=PROBE_DEADLINE, metavar="SECONDS",
+                       help=f"stop probing after this many seconds, verifying nothing (default {PROBE_DEADLINE:g})")
     check.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.set_defaults(run=run)
 
@@ -96,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     fn = load(args.target)
     try:
-        result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched), None
+        result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched,
+                                                 deadline=args.deadline), None
     except NotCheckable as error:
         hint = str(error).replace("mode='probe'", "--mode probe")
         print(f"symconv check: error: {hint}", file=sys.stderr)

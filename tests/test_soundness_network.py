@@ -1,0 +1,251 @@
+"""A network proof is about what torch computes: altered modules are refused by name, and each layer
+is compared with torch running it (issue 11, "PROVED must mean proved")."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from torch import nn
+from torch.nn.utils import parametrize
+
+from symconv import SpecError
+from tests.strategies import conv_specs
+from symconv.interop import (TorchMismatch, network_steps, paper_network, prove_network, to_linear, to_mlp,
+                             torch_mismatch)
+
+CONVERTERS = {"prove_network": prove_network, "to_mlp": to_mlp, "network_steps": network_steps}
+
+
+class Conv2dSame(nn.Conv2d):
+    """timm's Conv2dSame: TensorFlow 'SAME' padding computed and applied in forward."""
+
+    def forward(self, x):
+        ih, iw = x.shape[-2:]
+        pad = [max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+               for n, s, k, d in zip((ih, iw), self.stride, self.kernel_size, self.dilation)]
+        x = F.pad(x, [pad[1] // 2, pad[1] - pad[1] // 2, pad[0] // 2, pad[0] - pad[0] // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, (0, 0), self.dilation, self.groups)
+
+
+class Residual(nn.Sequential):
+    """x + layers(x): a Sequential whose forward is not the chain of its children."""
+
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class ReLU(nn.Module):
+    """A user class that is merely named ReLU."""
+
+    def forward(self, x):
+        return 2 * x
+
+
+class Symmetric(nn.Module):
+    def forward(self, w):
+        return w.triu() + w.triu(1).transpose(-1, -2)
+
+
+def refused(model: nn.Module, shape: tuple[int, ...]) -> list[SpecError]:
+    """The SpecError of every converter (all must refuse, with the same error)."""
+    errors = []
+    for convert in CONVERTERS.values():
+        with pytest.raises(SpecError) as error:
+            convert(model, shape)
+        errors.append(error.value)
+    assert len({str(e) for e in errors}) == 1
+    return errors
+
+
+def assert_refused(model, shape, position, cls, text):
+    error = refused(model, shape)[0]
+    assert error.parameter == position
+    assert error.value == f"{cls.__module__}.{cls.__qualname__}"
+    assert text in error.rule, error.rule
+
+
+# ---- the four altered networks of the issue ------------------------------------------------------
+def test_conv2d_subclass_with_its_own_forward_is_refused():
+    model = nn.Sequential(Conv2dSame(1, 2, 3, stride=2), nn.ReLU(), nn.Flatten()).double()
+    x = torch.randn(1, 1, 5, 5, dtype=torch.float64)
+    plain = nn.Conv2d(1, 2, 3, stride=2).double()
+    plain.load_state_dict(model[0].state_dict())
+    assert model[0](x).shape != plain(x).shape        # the trap: same attributes, another computation
+    assert_refused(model, (1, 5, 5), "model[0]", Conv2dSame,
+                   "is a subclass of torch.nn.Conv2d, and a subclass may compute something else")
+    with pytest.raises(SpecError, match=r"conv_module=.*Conv2dSame'.*subclass of torch.nn.Conv2d"):
+        to_linear(model[0], (5, 5))
+
+
+def test_sequential_subclass_with_a_residual_forward_is_refused():
+    inner = Residual(nn.Conv1d(2, 2, 3, padding=1), nn.ReLU())
+    model = nn.Sequential(nn.Conv1d(1, 2, 1), inner, nn.Flatten())
+    assert_refused(model, (1, 4), "model[1]", Residual, "is a subclass of torch.nn.Sequential")
+    assert_refused(inner, (2, 4), "model", Residual, "a residual connection")
+
+
+def test_forward_hook_is_refused():
+    model = nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU())
+    handle = model[0].register_forward_hook(lambda module, inputs, output: 2 * output)
+    assert_refused(model, (1, 5), "model[0]", nn.Conv1d, "has 1 forward hook(s)")
+    handle.remove()
+    assert prove_network(model, (1, 5)).holds
+
+
+@pytest.mark.parametrize("register, kind", [
+    (lambda m: m.register_forward_pre_hook(lambda module, inputs: (2 * inputs[0],)), "forward pre-hook"),
+    (lambda m: m.register_full_backward_hook(lambda module, gi, go: None), "backward hook"),
+    (lambda m: m.register_full_backward_pre_hook(lambda module, go: None), "backward pre-hook")])
+def test_other_hooks_are_refused_also_on_the_container(register, kind):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    for target, position in ((model[1], "model[1]"), (model, "model")):
+        handle = register(target)
+        assert_refused(model, (3,), position, type(target), f"has 1 {kind}(s)")
+        handle.remove()
+
+
+def test_global_module_hooks_are_refused():
+    model = nn.Sequential(nn.Linear(3, 2))
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda module, inputs, output: output + 1)
+    try:
+        error = refused(model, (3,))[0]
+    finally:
+        handle.remove()
+    assert error.parameter == "torch.nn.modules.module._global_forward_hooks"
+    assert "global module hooks (register_module_forward_hook) run on every module" in error.rule
+    assert prove_network(model, (3,)).holds
+
+
+def test_user_class_named_relu_is_refused():
+    model = nn.Sequential(nn.Linear(3, 2), ReLU())
+    assert_refused(model, (3,), "model[1]", ReLU, "is named like torch.nn.ReLU but is another class")
+
+
+def test_instance_attribute_replacing_forward_is_refused():
+    model = nn.Sequential(nn.Conv1d(1, 1, 2))
+    original = model[0].forward
+    model[0].forward = lambda x: original(x) + 1
+    assert_refused(model, (1, 4), "model[0]", nn.Conv1d, "its instance attribute 'forward' replaces the "
+                                                         "method Conv1d.forward")
+
+
+# ---- parametrizations, weight_norm, spectral_norm ------------------------------------------------
+def test_parametrized_module_is_refused():
+    model = nn.Sequential(nn.Linear(3, 3))
+    parametrize.register_parametrization(model[0], "weight", Symmetric())
+    error = refused(model, (3,))[0]
+    assert error.parameter == "model[0]" and "ParametrizedLinear" in error.value
+    assert "is parametrized (torch.nn.utils.parametrize: weight recomputed" in error.rule
+
+
+def test_new_style_weight_norm_is_refused_as_a_parametrization():
+    model = nn.Sequential(torch.nn.utils.parametrizations.weight_norm(nn.Conv1d(1, 2, 2)))
+    error = refused(model, (1, 4))[0]
+    assert error.parameter == "model[0]" and "is parametrized" in error.rule
+
+
+@pytest.mark.parametrize("apply, name", [(torch.nn.utils.weight_norm, "weight_norm"),
+                                         (torch.nn.utils.spectral_norm, "spectral_norm")])
+def test_old_style_weight_and_spectral_norm_are_refused(apply, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)   # torch deprecates the hook-based versions
+        model = nn.Sequential(apply(nn.Conv1d(1, 2, 2)), nn.Flatten())
+    assert_refused(model, (1, 4), "model[0]", nn.Conv1d,
+                   f"has torch.nn.utils.{name} (a forward pre-hook that recomputes 'weight'")
+
+
+# ---- true networks are still proved; torch agrees with them ------------------------------------
+@pytest.mark.parametrize("model, shape", [
+    (paper_network(channels=2, kernel=2, size=4), (1, 4, 4)),
+    (nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(3), nn.GELU(),
+                   nn.AvgPool2d(3), nn.Sequential(nn.Flatten(), nn.Linear(3, 2)), nn.Sigmoid()).eval(), (2, 3, 3)),
+    (nn.Sequential(nn.ConvTranspose1d(2, 1, 3, stride=2), nn.PReLU(), nn.AdaptiveAvgPool1d(1)), (2, 3)),
+])
+def test_true_networks_are_proved_and_agree_with_torch(model, shape):
+    assert torch_mismatch(model, shape) is None
+    proof = prove_network(model, shape)
+    assert proof.holds, proof.summary()
+    assert "torch" in proof.timings
+
+
+@settings(max_examples=25, deadline=None)
+@given(conv_specs(max_terms=2000, conventions=("cross-correlation",), layouts=("NCHW",),
+                  padding_forms=("int", "tuple", "valid", "same")))
+def test_every_torch_conv_agrees_with_its_map(spec):
+    """No false refusal: float64 within the tolerance and exactly on integers, for torch's conv
+    modules with every padding mode, stride, dilation and groups (float32 weights, as torch makes)."""
+    padding = [p for p, _ in spec.padding]
+    if any(p != q for p, q in spec.padding):
+        padding = "same"
+    conv = getattr(nn, f"Conv{spec.dims}d")(spec.in_channels, spec.out_channels, spec.kernel_size,
+                                            stride=spec.stride, padding=padding, dilation=spec.dilation,
+                                            groups=spec.groups, bias=spec.bias, padding_mode=spec.padding_mode)
+    assert torch_mismatch(nn.Sequential(conv, nn.Tanh()), spec.input_shape) is None
+
+
+# ---- negative controls: unaltered classes, but torch computes something else -------------------
+def test_monkeypatched_class_forward_refutes_the_proof(monkeypatch):
+    """Conv2d.forward replaced on the class itself: every structural check passes (exact class, no
+    instance attribute, no hook), so only the comparison with torch can find it."""
+    model = paper_network(channels=2, kernel=2, size=4)
+    original = nn.Conv2d.forward
+    monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: original(self, x) + 1)
+    assert [s.kind for s in network_steps(model, (1, 4, 4))] == ["conv", "elementwise", "flatten", "linear"]
+    proof = prove_network(model, (1, 4, 4))
+    assert not proof.holds
+    found = proof.counterexample
+    assert isinstance(found, TorchMismatch) and found.index[0] == 0 and len(found.index) == 4
+    assert found.expected - found.obtained == pytest.approx(1)
+    assert "float64 with the model's own weights" in found.check
+    text = proof.summary()
+    assert text.startswith("REFUTED") and "torch's model[0] (Conv2d)" in text
+    assert "model[0] (Conv2d) by its attributes" in text
+
+
+def test_a_tiny_relative_change_is_found_by_the_exact_integer_check(monkeypatch):
+    """y·(1 + 10⁻¹²) hides inside the float64 tolerance, but not on integer weights and inputs."""
+    model = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(12, 2))
+    original = nn.Linear.forward
+    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: original(self, x) * (1 + 1e-12))
+    found = torch_mismatch(model, (2, 4))
+    assert found is not None and found.check.startswith("exactly, on integer weights and inputs")
+    assert "torch's model[3] (Linear)" in str(found)
+    assert not prove_network(model, (2, 4)).holds
+
+
+def test_a_sequential_whose_forward_is_not_its_chain_is_found(monkeypatch):
+    """nn.Sequential.forward patched on the class: every layer agrees with its map, only the
+    comparison of model(x) with its layers run one after the other finds it."""
+    model = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+    original = nn.Sequential.forward
+    monkeypatch.setattr(nn.Sequential, "forward", lambda self, x: original(self, x) + x)
+    found = torch_mismatch(model, (3,))
+    assert found is not None and found.check == "model(x) exactly against its layers run one after the other"
+    assert "torch's model (Sequential)" in str(found)
+
+
+def test_an_activation_that_is_not_entrywise_refutes_the_proof(monkeypatch):
+    """ReLU.forward patched to subtract the mean: to_mlp copies the module, so torch's MLP would
+    even agree, but it is no elementwise σ as the proof claims."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    monkeypatch.setattr(nn.ReLU, "forward", lambda self, x: torch.relu(x - x.mean(dim=1, keepdim=True)))
+    proof = prove_network(model, (3,))
+    assert not proof.holds and "acts on each entry alone" in proof.counterexample.check
+    assert "model[1] (ReLU)" in proof.summary()
+
+
+def test_the_comparison_itself_names_a_wrong_map():
+    """The comparison, called on its own with a layer map that is wrong (the kernel flipped: the
+    map symconv would build if it misread the convention) is refuted at that layer."""
+    model = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten())
+    steps = network_steps(model, (1, 5))
+    flipped = replace(steps[0], spec=replace(steps[0].spec, convention="convolution"))
+    found = torch_mismatch(model, (1, 5), [flipped, steps[1]])
+    assert found is not None and found.index[0] == 0 and found.difference != 0
+    assert "model[0] (Conv1d)" in str(found) and found.check.startswith("float64")
+    assert torch_mismatch(model, (1, 5), steps) is None
