@@ -7,6 +7,7 @@ so a failed build never leaves a partial file behind. A command with several out
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -119,7 +120,7 @@ def write_files_atomically(outputs: Mapping[str, tuple[str | os.PathLike, str | 
         for parameter, (_, content) in outputs.items():
             target = targets[parameter]
             try:
-                made += _make_directories(target.parent)
+                _make_directories(target.parent, made)
                 staged.append((_stage(target, content), target))
             except OSError as error:
                 raise SpecError(parameter, str(target),
@@ -130,20 +131,21 @@ def write_files_atomically(outputs: Mapping[str, tuple[str | os.PathLike, str | 
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         for directory in reversed(made):
-            directory.rmdir()
+            with contextlib.suppress(OSError):  # not empty any more: someone else's now
+                directory.rmdir()
         raise
     return list(targets.values())
 
 
-def _make_directories(directory: Path) -> list[Path]:
-    """Create ``directory`` and its missing parents; the ones created, outermost first."""
+def _make_directories(directory: Path, made: list[Path]) -> None:
+    """Create ``directory`` and its missing parents, appending each one made to ``made``."""
     missing = []
     while not directory.exists():
         missing.append(directory)
         directory = directory.parent
     for path in reversed(missing):
         path.mkdir()
-    return missing[::-1]
+        made.append(path)
 
 
 def _stage(path: Path, content: str | bytes) -> Path:
