@@ -40,7 +40,7 @@ symconv.errors.SpecError: --claim='__import__': is not a function that may be ca
 >>> parse_expression("9^9^9^9", names, parameter="--claim")
 Traceback (most recent call last):
 ...
-symconv.errors.SpecError: --claim='9^9^9^9': a power of numbers may have at most 4096 bits, this one has about 1227539636 (column 1)
+symconv.errors.SpecError: --claim='9^9^9': a power of numbers may have at most 4096 bits, this one has about 1549681956 (column 3)
 """
 
 from __future__ import annotations

@@ -147,9 +147,9 @@ def test_a_failed_pdf_leaves_neither_latex_nor_figure(tmp_path, monkeypatch, cap
     monkeypatch.chdir(tmp_path)
     argv = [*LAYER, "--latex", "p.tex", "--figure", "f.tex", "--pdf", "p.pdf"]
     assert main(["prove", *argv]) == 2
-    assert _error_line(capsys) == "symconv prove: error: --pdf='pdflatex': pdflatex failed on the document:"
+    assert _error_line(capsys) == "symconv prove: error: --pdf='p.pdf': pdflatex failed on the document:"
     assert main(["general", "toeplitz", "--latex", "g.tex", "--pdf", "g.pdf"]) == 2
-    assert _error_line(capsys).startswith("symconv general: error: --pdf=")
+    assert _error_line(capsys).startswith("symconv general: error: --pdf='g.pdf': pdflatex failed")
     assert _files(tmp_path) == []
 
 

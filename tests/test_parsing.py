@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import time
+from unittest import mock
 
 import pytest
 import sympy as sp
@@ -86,6 +88,16 @@ def test_code_is_never_run(tmp_path, monkeypatch):
     assert not target.exists()
 
 
+def test_the_parser_never_calls_eval_on_accepted_text():
+    def forbidden(*args, **kwargs):
+        raise AssertionError("user text reached eval/exec/parse_expr")
+    with mock.patch.object(builtins, "eval", forbidden), mock.patch.object(builtins, "exec", forbidden), \
+            mock.patch("sympy.parsing.sympy_parser.parse_expr", forbidden):
+        assert parse(README_CLAIM).has(sp.KroneckerDelta)
+        with pytest.raises(AssertionError, match="reached eval"):  # the patch is effective
+            sp.sympify("i + 1")
+
+
 @pytest.mark.parametrize("text, message", [
     ("__import__('os').system('touch X')",
      "--claim=\"__import__('os').system\": is not a function that may be called; allowed: Abs, "),
@@ -166,11 +178,25 @@ ALPHABET = st.sampled_from(list("ijkstdpnwx0123456789+-*/^%()[], .<>=!&|~_'\"abc
                                            "*", "-", "/", "0", "&", "<", "==", " "]),
                           max_size=25).map("".join)))
 def test_any_text_gives_an_expression_or_a_spec_error(text):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("user text reached eval/exec/parse_expr")
     try:
-        result = parse(text)
+        with mock.patch.object(builtins, "eval", forbidden), mock.patch.object(builtins, "exec", forbidden), \
+                mock.patch("sympy.parsing.sympy_parser.parse_expr", forbidden):
+            result = parse(text)
     except SpecError as error:
         assert error.parameter == "--claim"
         assert "\n" not in error.rule
     else:
         assert isinstance(result, sp.Basic)
         assert not result.has(sp.zoo, sp.nan)
+
+
+def test_check_claim_reads_a_string_claim_with_the_parser():
+    assert check_claim("toeplitz", README_CLAIM, instances=4).holds
+    refuted = check_claim("toeplitz", README_CLAIM.replace("- p", "- p + 1"), instances=4)
+    assert not refuted.holds and refuted.failure.counterexample is not None
+    with pytest.raises(SpecError, match=r"^entry='y': is not a known name; the names are d, i, j, k, m, n, p"):
+        check_claim("toeplitz", "w[t] + y")
+    with pytest.raises(SpecError, match=r"^entry='G': is not a known name"):  # channel symbols need channels=True
+        check_claim("toeplitz", "w[t] * G")

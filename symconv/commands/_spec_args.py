@@ -91,7 +91,8 @@ matrix files (--toeplitz, --im2col, --kernel-matrix, --output): plain text, one 
 entries separated by commas (a comma inside {} or () does not split). An entry is a polynomial
 in the layer's symbols x_{c,i,j}, w_{o,c,p,q}, b_{o} (indices as in 'symconv prove --json')
 with integers, + - * / ^ and parentheses; a space multiplies (w_{0,0,1} x_{0,2}); 0 or . is a
-zero; '#' starts a comment. The rows and columns are those of T (C_out*prod(out) x C_in*prod(in)),
+zero; '#' starts a comment. Entries are read by a fixed grammar, never run as Python (exponents
+and numbers are bounded, see symconv.parsing). The rows and columns are those of T (C_out*prod(out) x C_in*prod(in)),
 P and K (--order), or, for --output, the output's first axis by the rest flattened row-major.
 Example, T of a 1-D layer (kernel 2, input 3, no bias):
     w_{0,0,0}, w_{0,0,1}, 0

@@ -34,7 +34,10 @@ examples:
 --claim checks a closed form for an entry of one channel block: T[j, i] (toeplitz) or P[t, j]
 (im2col; --order paper: P[j, t]), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3
 per axis for --dims 2, 3); with --channels for T[(g, h, j), (c, i)] or P[(c, t), j] with the
-channel symbols G Ci Co g h c, o = Co*g + h, w[o, c - Ci*g, t] and x[c, i].
+channel symbols G Ci Co g h c, o = Co*g + h, w[o, c - Ci*g, t] and x[c, i]. The claim is read by
+a fixed grammar and never run as Python: integers, those symbols, w[...], x[...], + - * / ^ (or **)
+% //, comparisons, & | ~, and the functions Sum KroneckerDelta Piecewise floor ceiling Mod Max Min
+Abs Rational And Or Not Eq Ne Lt Le Gt Ge; powers and sizes are bounded (symconv.parsing).
 
 Exit code: 0 proved, 1 not proved (the failing step and a counterexample are printed),
 2 bad input.
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     source = derivation.to_latex() if outputs else None
     contents = {"--latex": source} if args.latex else {}
     if args.pdf:
-        contents["--pdf"] = pdf_bytes(source, args.engine, "--pdf")
+        contents["--pdf"] = pdf_bytes(source, "--pdf", args.pdf, args.engine)
     write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
     if args.json:
         print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))

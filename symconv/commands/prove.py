@@ -111,7 +111,7 @@ def _exports(proof: Any, args: argparse.Namespace, outputs: dict[str, Any]) -> N
     if args.latex:
         contents["--latex"] = proof_to_latex(proof, standalone=not args.fragment, **options)
     if args.pdf:
-        contents["--pdf"] = pdf_bytes(proof_to_latex(proof, **options), args.engine, "--pdf")
+        contents["--pdf"] = pdf_bytes(proof_to_latex(proof, **options), "--pdf", args.pdf, args.engine)
     write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
 
 

@@ -165,14 +165,15 @@ def _stage(path: Path, content: str | bytes) -> Path:
     return tmp
 
 
-def pdf_bytes(source: str, engine: str = "pdflatex", parameter: str = "pdf") -> bytes:
-    """The PDF of a complete LaTeX document, built in a temporary directory; a SpecError naming
-    ``parameter`` with the first line of the reason when TeX is missing or the build fails."""
+def pdf_bytes(source: str, parameter: str, path: str | os.PathLike, engine: str = "pdflatex") -> bytes:
+    """The PDF of a complete LaTeX document, built in a temporary directory, for ``path`` (written
+    later, with the other outputs); a SpecError ``parameter=path`` with the first line of the
+    reason when TeX is missing or the build fails."""
     with tempfile.TemporaryDirectory(prefix="symconv-pdf-") as work:
         try:
             return compile_latex(source, Path(work) / "document.pdf", engine=engine).read_bytes()
         except (TexNotFound, LatexBuildError) as error:
-            raise SpecError(parameter, engine, str(error).splitlines()[0]) from None
+            raise SpecError(parameter, str(path), str(error).splitlines()[0]) from None
 
 
 def compile_latex(source: str, pdf_path: str | os.PathLike, engine: str = "pdflatex",
