@@ -131,6 +131,10 @@ def parse_expression(text: str, names: Mapping[str, Any], *, parameter: str,
     if len(text) > MAX_TEXT:
         raise SpecError(parameter, _shorten(text), f"may have at most {MAX_TEXT} characters, "
                                                    f"it has {len(text)}")
+    digits = re.search(r"\d{%d,}" % (len(str(2 ** MAX_BITS)) + 1), text)
+    if digits:  # before Python's own limit (4300 digits) speaks of hexadecimal
+        raise SpecError(parameter, _shorten(digits.group()),
+                        f"integers may have at most {MAX_BITS} bits (column {digits.start() + 1})")
     source, origin = _source(text, implicit_multiplication)
     try:
         tree = ast.parse(source, mode="eval")
@@ -315,9 +319,13 @@ class _Builder:
                 if estimate > MAX_BITS:
                     raise self.refuse(node, f"a power of numbers may have at most {MAX_BITS} bits, "
                                             f"this one has about {int(estimate)}")
-            elif not base.is_Number and abs(exponent) > MAX_EXPONENT:
+            elif not base.is_Number and abs(exponent) > MAX_EXPONENT:  # before SymPy sees (2i)^(10^10)
                 raise self.refuse(node, f"an exponent may be at most {MAX_EXPONENT} in absolute value")
-            return base ** exponent
+            power = base ** exponent  # SymPy merges (a^64)^64 into a^4096: check what it made
+            if isinstance(power, sp.Pow) and power.exp.is_Number and abs(power.exp) > MAX_EXPONENT \
+                    and not power.base.is_Number:
+                raise self.refuse(node, f"an exponent may be at most {MAX_EXPONENT} in absolute value")
+            return power
         polynomial = exponent.as_poly() if not exponent.has(sp.Pow, sp.Sum) else None
         if (polynomial is None or polynomial.total_degree() > 1
                 or not all(isinstance(g, (sp.Symbol, sp.Indexed)) for g in polynomial.gens)
