@@ -5,8 +5,10 @@
     register(parser: argparse.ArgumentParser)   adds its flags and sets ``run=func``
     run(args) -> int                             the exit code (0 proved, 1 refuted, 2 bad input)
 
-Bad input (``SpecError``/``ValueError`` raised by symconv) prints one line to stderr and exits 2,
-never a traceback.
+``main`` is the one place that turns failures into exit codes: bad input (``SpecError``,
+``ValueError``), a file that cannot be written, or any other error prints exactly one line to
+stderr and exits 2 (``--debug`` prints the traceback as well); Ctrl-C prints one line and exits
+130. So 0 and 1 only ever come from a command that finished its proof.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import traceback
 
 from . import commands
 from .errors import SpecError
 
-EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
 symconv proves, with exact algebra, that a convolution layer is a fully connected layer with a
@@ -34,7 +37,8 @@ examples:
   symconv check mypkg.layers:conv2d --kernel-size 3,3 --input-size 5,5 --mode probe
   symconv notes --out notes-out
 
-exit codes: 0 proved, 1 refuted (a counterexample is printed), 2 bad input.
+exit codes: 0 proved, 1 refuted (a counterexample is printed), 2 bad input or any other
+failure (one line on stderr; --debug adds the traceback), 130 interrupted.
 Run 'symconv COMMAND --help' for a command's flags and examples."""
 
 
@@ -55,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"symconv {_version()}")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):  # shared helpers, not commands
@@ -64,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  description=module.HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.register(command)
+        # also after the command; SUPPRESS keeps 'symconv --debug COMMAND' from being reset
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="print the traceback of a failure")
     return parser
 
 
@@ -73,11 +81,36 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    name = f"symconv {args.command}"
     try:
-        return int(args.run(args))
-    except (SpecError, ValueError) as error:
-        print(f"symconv {args.command}: error: {error}", file=sys.stderr)
+        code = args.run(args)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the one place every failure becomes exit code 2
+        if args.debug:
+            traceback.print_exc()
+        print(f"{name}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if code not in (EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT):  # never let a bug look like a verdict
+        print(f"{name}: error: internal: the command returned {code!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return code
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line: bad input as its message, a file system error with
+    its file, anything else with its type and a pointer to --debug."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(lines) > 1:
+        text += " […]"
+    if isinstance(error, ValueError):  # SpecError and symconv's other bad-input errors
+        return text
+    return f"{type(error).__name__}: {text} (internal error; run with --debug for the traceback)"
 
 
 if __name__ == "__main__":  # pragma: no cover

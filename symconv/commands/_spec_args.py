@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication, parse_expr,
-                                        standard_transformations)
 
 from ..errors import SpecError
+from ..parsing import parse_expression
 from ..pattern import PADDING_MODES
 from ..spec import CONVENTIONS, LAYOUTS, ConvSpec
 from ..symbols import symbols
@@ -92,7 +91,8 @@ matrix files (--toeplitz, --im2col, --kernel-matrix, --output): plain text, one 
 entries separated by commas (a comma inside {} or () does not split). An entry is a polynomial
 in the layer's symbols x_{c,i,j}, w_{o,c,p,q}, b_{o} (indices as in 'symconv prove --json')
 with integers, + - * / ^ and parentheses; a space multiplies (w_{0,0,1} x_{0,2}); 0 or . is a
-zero; '#' starts a comment. The rows and columns are those of T (C_out*prod(out) x C_in*prod(in)),
+zero; '#' starts a comment. Entries are read by a fixed grammar, never run as Python (exponents
+and numbers are bounded, see symconv.parsing). The rows and columns are those of T (C_out*prod(out) x C_in*prod(in)),
 P and K (--order), or, for --output, the output's first axis by the rest flattened row-major.
 Example, T of a 1-D layer (kernel 2, input 3, no bias):
     w_{0,0,0}, w_{0,0,1}, 0
@@ -102,7 +102,6 @@ MATRIX_FLAGS = {"toeplitz": "--toeplitz", "im2col": "--im2col", "kernel_matrix":
                 "output": "--output"}
 _SYMBOL = re.compile(r"([A-Za-z]\w*)_\{([^{}]*)\}")
 _ALLOWED = re.compile(r"[\s\d+\-*/^()]*")
-_TRANSFORMATIONS = standard_transformations + (implicit_multiplication, convert_xor)
 
 
 def add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +138,8 @@ def read_matrix(path: str, flag: str, names: dict[str, sp.Symbol], shape: tuple[
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
         if line:
-            rows.append([_entry(entry, f"{path}:{number}", flag, names) for entry in _split(line)])
+            rows.append([_entry(entry, f"{path}:{number}", flag, names, column)
+                         for column, entry in enumerate(_split(line), start=1)])
     n_rows, n_cols = shape
     if len(rows) != n_rows:
         raise SpecError(flag, f"{path}: {len(rows)} rows", f"must have {n_rows} rows of {n_cols} entries")
@@ -167,11 +167,14 @@ def _split(line: str) -> list[str]:
     return parts + [line[start:]]
 
 
-def _entry(text: str, where: str, flag: str, names: dict[str, sp.Symbol]) -> sp.Expr:
-    """One entry: the layer's symbols, integers and + - * / ^ ( ) only (parsed by SymPy)."""
+def _entry(text: str, where: str, flag: str, names: dict[str, sp.Symbol], column: int = 1) -> sp.Expr:
+    """One entry: the layer's symbols, integers and + - * / ^ ( ) only, read by
+    ``symconv.parsing`` (a fixed grammar, no eval; bounded powers and sizes)."""
     text = text.strip()
     if text in ("0", "."):
         return sp.Integer(0)
+    if text in names:  # the common case of a file symconv wrote
+        return names[text]
     rule = ("entries may use only integers, + - * / ^ ( ), spaces and the layer's symbols "
             "x_{c,...}, w_{o,c,...}, b_{o} with indices in range")
     local: dict[str, sp.Symbol] = {}
@@ -182,16 +185,13 @@ def _entry(text: str, where: str, flag: str, names: dict[str, sp.Symbol]) -> sp.
             raise SpecError(flag, f"{where}: {match.group(0)}", "is not a symbol of this layer; " + rule)
         key = f"S{len(local)}"
         local[key] = names[name]
-        return f" {key} "
+        return key.ljust(len(match.group(0)))  # same length: the parser's columns are the entry's
 
     stripped = _SYMBOL.sub(" ", text)
     if not text or not _ALLOWED.fullmatch(stripped):
         raise SpecError(flag, f"{where}: {text!r}", rule)
+    source = _SYMBOL.sub(placeholder, text)
     try:
-        return parse_expr(_SYMBOL.sub(placeholder, text), local_dict=local,
-                          global_dict={"Integer": sp.Integer}, transformations=_TRANSFORMATIONS)
-    except SpecError:
-        raise
-    except Exception as error:  # a syntax error of any kind in the user's entry
-        raise SpecError(flag, f"{where}: {text!r}", f"is not a valid expression ({error.__class__.__name__}); "
-                        + rule) from None
+        return parse_expression(source, local, parameter=flag, functions={}, implicit_multiplication=True)
+    except SpecError as error:
+        raise SpecError(flag, f"{where}: {text!r}", f"entry {column}: {error.rule}") from None

@@ -34,7 +34,10 @@ examples:
 --claim checks a closed form for an entry of one channel block: T[j, i] (toeplitz) or P[t, j]
 (im2col; --order paper: P[j, t]), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3
 per axis for --dims 2, 3); with --channels for T[(g, h, j), (c, i)] or P[(c, t), j] with the
-channel symbols G Ci Co g h c, o = Co*g + h, w[o, c - Ci*g, t] and x[c, i].
+channel symbols G Ci Co g h c, o = Co*g + h, w[o, c - Ci*g, t] and x[c, i]. The claim is read by
+a fixed grammar and never run as Python: integers, those symbols, w[...], x[...], + - * / ^ (or **)
+% //, comparisons, & | ~, and the functions Sum KroneckerDelta Piecewise floor ceiling Mod Max Min
+Abs Rational And Or Not Eq Ne Lt Le Gt Ge; powers and sizes are bounded (symconv.parsing).
 
 Exit code: 0 proved, 1 not proved (the failing step and a counterexample are printed),
 2 bad input.
@@ -71,8 +74,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..general import prove_general
-    from ..latex.build import LatexBuildError, TexNotFound, compile_latex, write_atomically
+    from ..latex.build import check_output_paths, pdf_bytes, write_files_atomically
 
+    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
     options = {"seed": args.seed}
     if args.instances is not None:
         if args.instances < 1:
@@ -95,14 +99,11 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError("--assume", args.assume, "only applies with --claim")
     else:
         derivation = prove_general(args.theorem, dims=args.dims, **options)
-    source = derivation.to_latex() if (args.latex or args.pdf) else None
+    source = derivation.to_latex() if outputs else None
+    contents = {"--latex": source} if args.latex else {}
     if args.pdf:
-        try:
-            compile_latex(source, args.pdf, engine=args.engine)
-        except (TexNotFound, LatexBuildError) as error:
-            raise SpecError("--pdf", args.pdf, str(error).splitlines()[0]) from None
-    if args.latex:
-        write_atomically(args.latex, source)
+        contents["--pdf"] = pdf_bytes(source, "--pdf", args.pdf, args.engine)
+    write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
     if args.json:
         print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -111,30 +112,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _claim(args: argparse.Namespace, options: dict):
-    """check_claim with the claim and the assumptions parsed in the claim's symbols."""
-    import sympy as sp
-
+    """check_claim with the claim and the assumptions read in the claim's symbols (by
+    symconv.parsing's fixed grammar: the text is never evaluated as Python)."""
     from ..general import check_claim, symbols_for
+    from ..parsing import parse_expression, symbol_table
     if args.theorem not in ("toeplitz", "im2col"):
         raise SpecError("--claim", args.claim, "only applies to the theorems toeplitz and im2col")
-    names = symbols_for(args.theorem, args.dims, channels=args.channels)
-    namespace = {"Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta, "Piecewise": sp.Piecewise,
-                 "floor": sp.floor, "Mod": sp.Mod, "w": names.w, "x": names.x}
-    keys = ("n", "k", "s", "d", "p", "q", "m", "j", "i", "t")
-    for key in keys + (("G", "Ci", "Co", "g", "h", "c") if args.channels else ()):
-        value = getattr(names, key)
-        for symbol in (value if isinstance(value, tuple) else (value,)):
-            namespace[str(symbol)] = symbol
-    try:
-        entry = sp.sympify(args.claim, locals=namespace)
-    except (sp.SympifyError, SyntaxError, TypeError) as error:
-        raise SpecError("--claim", args.claim,
-                        f"is not a SymPy expression ({type(error).__name__})") from None
+    names = symbol_table(vars(symbols_for(args.theorem, args.dims, channels=args.channels)).values())
+    entry = parse_expression(args.claim, names, parameter="--claim")
     assume = {}
     for item in filter(None, (part.strip() for part in args.assume.split(","))):
         name, _, value = item.partition("=")
-        if name.strip() not in namespace or not value.strip().lstrip("-").isdigit():
+        symbol = names.get(name.strip())
+        if symbol is None or symbol in (names["w"], names["x"]) or not _is_integer(value.strip()):
             raise SpecError("--assume", args.assume, "must be NAME=INTEGER pairs, e.g. d=1,s=1")
-        assume[namespace[name.strip()]] = int(value)
+        assume[symbol] = int(value)
     return check_claim(args.theorem, entry, dims=args.dims, assume=assume,
                        channels=args.channels, **options)
+
+
+def _is_integer(text: str) -> bool:
+    """'-12' yes; '1_000', '١', '' and 4301-digit numbers no (int() would accept the first two)."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit() and len(digits) <= 100

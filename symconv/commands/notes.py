@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise SpecError("notes", ", ".join(missing),
                         "these packages are needed: pip install 'symconv[notes]'")
+    from ..latex.build import check_output_path
+    check_output_path("--out", args.out, directory=True)
     notebooks = notes.discover(args.notebooks)
     formats, hint = notes.parse_formats(args.format)
     if hint:
@@ -52,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = notes.build(notebooks, args.out, formats, book=not args.no_book,
                              timeout=args.timeout or notes.CELL_TIMEOUT)
-    except notes.NotesError as error:
-        print(f"symconv notes: {error}", file=sys.stderr)
-        print(f"symconv notes: build failed; nothing was written to {args.out}/", file=sys.stderr)
+    except notes.NotesError as error:  # one line; the full message (a log tail) with --debug
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(f"symconv notes: {lines[0]}{' […]' if len(lines) > 1 else ''}; build failed, nothing "
+              f"was written to {args.out}/", file=sys.stderr)
+        if getattr(args, "debug", False) and len(lines) > 1:
+            print(str(error), file=sys.stderr)
         return 1
     print(notes.report(result))
     return 0

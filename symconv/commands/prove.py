@@ -97,34 +97,33 @@ def _prove(spec: ConvSpec, args: argparse.Namespace) -> Any:
                  progress=sys.stderr.isatty() and not args.json, **given)
 
 
-def _exports(proof: Any, args: argparse.Namespace) -> None:
-    """Make every requested file in memory or in a temporary directory first, then move each
-    into place, so that a failure leaves no partial (or half of the requested) output."""
-    from ..latex.build import LatexBuildError, TexNotFound, compile_latex, write_atomically
+def _exports(proof: Any, args: argparse.Namespace, outputs: dict[str, Any]) -> None:
+    """Make every requested file in memory first, then write them all or none
+    (``write_files_atomically``), so that a failure leaves no partial or half of the output."""
+    from ..latex.build import pdf_bytes, write_files_atomically
     from ..latex.figures import figure_content
     from ..latex.proof import proof_to_latex
 
     options = {"max_size": args.max_size, "order": args.order}
-    figure = (figure_content(proof.spec, args.figure, kind=args.figure_of, order=args.order)
-              if args.figure else None)
-    latex = proof_to_latex(proof, standalone=not args.fragment, **options) if args.latex else None
+    contents = {}
+    if args.figure:
+        contents["--figure"] = figure_content(proof.spec, args.figure, kind=args.figure_of, order=args.order)
+    if args.latex:
+        contents["--latex"] = proof_to_latex(proof, standalone=not args.fragment, **options)
     if args.pdf:
-        try:
-            compile_latex(proof_to_latex(proof, **options), args.pdf, engine=args.engine)
-        except (TexNotFound, LatexBuildError) as error:
-            raise SpecError("--pdf", args.pdf, str(error).splitlines()[0]) from None
-    if latex is not None:
-        write_atomically(args.latex, latex)
-    if figure is not None:
-        write_atomically(args.figure, figure)
+        contents["--pdf"] = pdf_bytes(proof_to_latex(proof, **options), "--pdf", args.pdf, args.engine)
+    write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
 
 
 def run(args: argparse.Namespace) -> int:
     if args.fragment and not args.latex:
         raise SpecError("--fragment", True, "only applies with --latex FILE")
+    from ..latex.build import check_output_paths
     spec = spec_from_args(args)
+    # before the proof: a bad path fails at once
+    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure})
     proof = _prove(spec, args)
-    _exports(proof, args)
+    _exports(proof, args, outputs)
     if args.json:
         print(json.dumps(proof_json(proof), indent=2, ensure_ascii=False))
     elif args.summary:

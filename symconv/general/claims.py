@@ -201,8 +201,12 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     from .theorems import ORDERS
     if order not in ORDERS or (order != "unfold" and form != "im2col"):
         raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
+    if isinstance(entry, str):  # user text: a fixed grammar (symconv.parsing), never eval
+        from ..parsing import parse_expression, symbol_table
+        names = symbol_table(vars(symbols_for(form, dims, channels)).values())
+        entry = parse_expression(entry, names, parameter="entry")
     try:
-        entry = sp.sympify(entry)
+        entry = sp.sympify(entry, strict=True)  # strict: no str() of an object goes to eval
     except (sp.SympifyError, TypeError) as error:
         raise SpecError("entry", entry, f"must be a SymPy expression ({error})") from None
     assume = {sp.sympify(k): sp.Integer(v) for k, v in (assume or {}).items()}

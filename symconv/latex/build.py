@@ -1,16 +1,21 @@
-"""Compiling LaTeX to PDF with latexmk (pdflatex or xelatex), atomically.
+"""Compiling LaTeX to PDF with latexmk (pdflatex or xelatex), and writing output files atomically.
 
 The PDF is built in a temporary directory and moved into place only when the build succeeded,
-so a failed build never leaves a partial file behind.
+so a failed build never leaves a partial file behind. A command with several outputs
+(``--latex``, ``--pdf``, ``--figure``) writes them with ``write_files_atomically``: all or none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+
+from ..errors import SpecError
 
 ENGINES = ("pdflatex", "xelatex")
 # Debian packages: nbconvert's template needs latex-extra; TikZ figures need pictures.
@@ -39,19 +44,136 @@ def write_atomically(path: str | os.PathLike, text: str | bytes) -> Path:
     """Write text (or bytes) to path via a temporary file in the same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _stage(path, text)
     try:
-        binary = isinstance(text, bytes)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_output_path(parameter: str, path: str | os.PathLike, directory: bool = False) -> Path:
+    """``path`` if a file (``directory``: a directory) can be made there, else a SpecError
+    naming ``parameter``: the path is a directory (a file), a parent is a file, or the nearest
+    existing parent is not writable.
+
+    >>> check_output_path("--latex", "/")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: --latex='/': is a directory; give a file name
+    """
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise SpecError(parameter, str(path), "exists and is not a directory")
+    if not directory and (path.is_dir() or str(path) in ("", ".")):
+        raise SpecError(parameter, str(path), "is a directory; give a file name")
+    if not directory and path.exists() and not path.is_file():
+        raise SpecError(parameter, str(path), "exists and is not a regular file")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise SpecError(parameter, str(path), f"{ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise SpecError(parameter, str(path), f"cannot write in {ancestor} (permission denied)")
+    return path
+
+
+def check_output_paths(paths: Mapping[str, str | os.PathLike | None]) -> dict[str, Path]:
+    """``check_output_path`` for each ``{parameter: path}`` given (None: not requested), and no
+    two parameters naming the same file."""
+    targets: dict[str, Path] = {}
+    for parameter, path in paths.items():
+        if path is None:
+            continue
+        target = check_output_path(parameter, path)
+        same = [other for other, known in targets.items() if os.path.abspath(known) == os.path.abspath(target)]
+        if same:
+            raise SpecError(parameter, str(path), f"is also the file of {same[0]}")
+        targets[parameter] = target
+    return targets
+
+
+def write_files_atomically(outputs: Mapping[str, tuple[str | os.PathLike, str | bytes]]) -> list[Path]:
+    """Write all of ``{parameter: (path, content)}`` or none: each content goes to a temporary
+    file beside its target, and only when every one is written are they renamed into place.
+    A SpecError names the parameter whose file cannot be written; the temporaries and any
+    directories made for them are removed again.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     try:
+    ...         write_files_atomically({"--latex": (f"{d}/a.tex", "x"), "--pdf": (f"{d}/a.tex", b"")})
+    ...     except SpecError as error:
+    ...         print(error.rule, os.listdir(d))
+    ...     [p.name for p in write_files_atomically({"--latex": (f"{d}/a.tex", "x"), "--pdf": (f"{d}/new/a.pdf", b"")})]
+    ...     sorted(str(p.relative_to(d)) for p in Path(d).rglob("*"))
+    is also the file of --latex []
+    ['a.tex', 'a.pdf']
+    ['a.tex', 'new', 'new/a.pdf']
+    """
+    targets = check_output_paths({parameter: path for parameter, (path, _) in outputs.items()})
+    made: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for parameter, (_, content) in outputs.items():
+            target = targets[parameter]
+            try:
+                _make_directories(target.parent, made)
+                staged.append((_stage(target, content), target))
+            except OSError as error:
+                raise SpecError(parameter, str(target),
+                                f"cannot be written ({error.strerror or error})") from None
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):  # not empty any more: someone else's now
+                directory.rmdir()
+        raise
+    return list(targets.values())
+
+
+def _make_directories(directory: Path, made: list[Path]) -> None:
+    """Create ``directory`` and its missing parents, appending each one made to ``made``."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
+
+
+def _stage(path: Path, content: str | bytes) -> Path:
+    """``content`` in a new temporary file beside ``path`` (same file system: the rename is atomic)."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        binary = isinstance(content, bytes)
         with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
-            stream.write(text)
+            stream.write(content)
         umask = os.umask(0)  # mkstemp makes the file 0600: give it the usual permissions
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
+    return tmp
+
+
+def pdf_bytes(source: str, parameter: str, path: str | os.PathLike, engine: str = "pdflatex") -> bytes:
+    """The PDF of a complete LaTeX document, built in a temporary directory, for ``path`` (written
+    later, with the other outputs); a SpecError ``parameter=path`` with the first line of the
+    reason when TeX is missing or the build fails."""
+    with tempfile.TemporaryDirectory(prefix="symconv-pdf-") as work:
+        try:
+            return compile_latex(source, Path(work) / "document.pdf", engine=engine).read_bytes()
+        except (TexNotFound, LatexBuildError) as error:
+            raise SpecError(parameter, str(path), str(error).splitlines()[0]) from None
 
 
 def compile_latex(source: str, pdf_path: str | os.PathLike, engine: str = "pdflatex",
@@ -80,8 +202,4 @@ def compile_latex(source: str, pdf_path: str | os.PathLike, engine: str = "pdfla
             log = (workdir / "document.log")
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else result.stdout[-3000:]
             raise LatexBuildError(f"{engine} failed on the document:\n{tail}")
-        pdf_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
-        shutil.copyfile(built, tmp)
-        os.replace(tmp, pdf_path)
-    return pdf_path
+        return write_atomically(pdf_path, built.read_bytes())
