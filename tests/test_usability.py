@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import zipfile
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -154,3 +155,20 @@ def test_a_pytest_session_that_does_not_use_symconv_stays_light(tmp_path):
                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def test_the_package_builds_without_a_warning_and_ships_only_itself(tmp_path):
+    """The wheel pip builds: no deprecation notice from the project's metadata (setuptools
+    printed an 11-line box three times for a TOML-table licence), and no file outside symconv/."""
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    log = run.stdout + run.stderr
+    assert "Deprecat" not in log and "deprecat" not in log
+    (wheel,) = tmp_path.glob("symconv-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert {name.split("/")[0] for name in names} == {"symconv", wheel.name.split("-py3")[0] + ".dist-info"}
+    assert f"Version: {symconv.__version__}" in metadata and "License-Expression: MIT" in metadata
+    assert "Provides-Extra: docs" in metadata
