@@ -95,6 +95,15 @@ def test_a_channel_count_takes_one_value(capsys):
     assert capsys.readouterr().err == "symconv: error: unrecognized arguments: 2\n"
 
 
+def test_a_target_after_the_sizes_is_named_not_swallowed(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "--kernel-size", "3", "--input-size", "6", "6", "mine:correlate"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        "symconv: error: argument --input-size: 'mine:correlate' is not a size; give positional "
+        "arguments (MODULE:FUNCTION) before the layer flags\n")
+
+
 def test_version_flag_is_the_package_version(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])

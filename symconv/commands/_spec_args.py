@@ -32,20 +32,34 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
         "PyTorch's spellings work too (--in_channels 2); sizes take 5, 5,5, 5x5 or 5 5")
     _flag(layer, "in_channels", default="1", metavar="C", help="input channels (default 1)")
     _flag(layer, "out_channels", default="1", metavar="C", help="output channels (default 1)")
-    _flag(layer, "kernel_size", required=True, nargs="+", metavar="K",
+    _flag(layer, "kernel_size", required=True, nargs="+", action=_Sizes, metavar="K",
           help="3, or one per axis: 3,3 or 3x3 or 3 3")
-    _flag(layer, "input_size", required=True, nargs="+", metavar="N",
+    _flag(layer, "input_size", required=True, nargs="+", action=_Sizes, metavar="N",
           help="spatial input size, 5 or 5,5 (5x5, 5 5) or 3,3,3; its length sets 1-, 2- or 3-D")
-    _flag(layer, "stride", default="1", nargs="+", metavar="S", help="1 or 2,1 (default 1)")
-    _flag(layer, "padding", default="0", nargs="+", metavar="P",
+    _flag(layer, "stride", default="1", nargs="+", action=_Sizes, metavar="S", help="1 or 2,1 (default 1)")
+    _flag(layer, "padding", default="0", nargs="+", action=_Sizes, metavar="P",
           help="1, 1,0, per-side pairs 1:2,0:1 (before:after), valid or same (default 0)")
-    _flag(layer, "dilation", default="1", nargs="+", metavar="D", help="1 or 2,2 (default 1)")
+    _flag(layer, "dilation", default="1", nargs="+", action=_Sizes, metavar="D", help="1 or 2,2 (default 1)")
     _flag(layer, "groups", default="1", metavar="G", help="channel groups (default 1)")
     _flag(layer, "no_bias", action="store_true", help="a layer without bias")
     _flag(layer, "padding_mode", default="zeros", choices=PADDING_MODES)
     _flag(layer, "convention", default="cross-correlation", choices=CONVENTIONS,
           help="cross-correlation (PyTorch) or convolution (flipped kernel)")
     _flag(layer, "layout", default="NCHW", choices=LAYOUTS)
+
+
+class _Sizes(argparse.Action):
+    """A size flag's values as typed (``--input-size 5 5`` gives ['5', '5']). A word after them
+    that names code (``mine:conv``) is a command's positional argument the flag swallowed:
+    say so, instead of argparse's "required: MODULE:FUNCTION" for an argument that was given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        for value in values:
+            if ":" in value and re.search(r"[A-Za-z_]{2}", value):
+                raise argparse.ArgumentError(self, f"{value!r} is not a size; give positional arguments "
+                                                   "(MODULE:FUNCTION) before the layer flags")
+        setattr(namespace, self.dest, values)
 
 
 def _flag(group: argparse._ArgumentGroup, name: str, **options: Any) -> None:
