@@ -1,11 +1,14 @@
 # Two entry points (see README): `make notes` (set up + build the lecture notes + proof summary)
-# and `make test` (set up + the full test suite). Both create .venv on first use.
+# and `make test` (set up + the full test suite, which also builds the API reference). Both create
+# .venv on first use. `make docs` builds the API reference beside the notes, in notes-out/api/.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOTES_OUT ?= notes-out
+DOCS_OUT ?= $(NOTES_OUT)/api
+DOCS_BUILD ?= build/docs
 
-.PHONY: notes test bench
+.PHONY: notes test bench docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +17,15 @@ $(BIN)/python:
 # torch==2.13.0 first: the local CPU build, so torch's range in the test extra is already met.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,notes,bench]'
-	touch $@ $(VENV)/.installed-notes
+	$(BIN)/pip install --quiet -e '.[test,notes,bench,docs]'
+	touch $@ $(VENV)/.installed-notes $(VENV)/.installed-docs
 
 $(VENV)/.installed-notes: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[notes]'
+	touch $@
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[docs]'
 	touch $@
 
 notes: $(VENV)/.installed-notes
@@ -26,6 +33,12 @@ notes: $(VENV)/.installed-notes
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Warnings are errors; then every example in the pages and the docstrings they show runs.
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -b html -W --keep-going -q -d $(DOCS_BUILD)/doctrees docs $(DOCS_OUT)
+	$(BIN)/python -m sphinx -b doctest -W --keep-going -q -d $(DOCS_BUILD)/doctrees docs $(DOCS_BUILD)/doctest
+	@echo "API reference: $(DOCS_OUT)/index.html"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scale.py

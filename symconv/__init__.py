@@ -7,14 +7,30 @@
 True
 """
 
-from .errors import SpecError
-from .forms import conv, im2col, im2col_conv, kernel_matrix, toeplitz, toeplitz_conv
-from .proof import Counterexample, Proof, prove
-from .spec import ConvSpec
-from .symbols import symbols
+from __future__ import annotations
 
-# Views that pull in heavier modules load on first use, so ``import symconv`` stays light.
+import importlib
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpecError
+
+if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
+    from .forms import conv, im2col, im2col_conv, kernel_matrix, toeplitz, toeplitz_conv
+    from .proof import Counterexample, Proof, prove
+    from .spec import ConvSpec
+    from .symbols import symbols
+
+# Every public name loads its module on first use, so that ``import symconv`` imports neither
+# SymPy nor NumPy: the pytest plugin (entry point pytest11) is imported by every pytest session of
+# an environment where symconv is installed, whether or not a test uses it.
 _LAZY = {
+    "ConvSpec": "symconv.spec",
+    "symbols": "symconv.symbols",
+    "conv": "symconv.forms", "im2col": "symconv.forms", "im2col_conv": "symconv.forms",
+    "kernel_matrix": "symconv.forms", "toeplitz": "symconv.forms", "toeplitz_conv": "symconv.forms",
+    "Counterexample": "symconv.proof", "Proof": "symconv.proof", "prove": "symconv.proof",
     "prove_general": "symconv.general",
     "singular_values": "symconv.spectral",
     "conv_transpose": "symconv.forms.transpose",
@@ -28,14 +44,43 @@ _LAZY = {
 _SUBMODULES = ("backends", "converse", "general", "interop", "latex", "spectral", "testing")
 
 
-def __getattr__(name: str):
-    import importlib
+def _version() -> str:
+    """The installed distribution's version: pyproject.toml is its one source."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("symconv")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"symconv.{name}")
+    if name == "__version__":
+        return _version()
     raise AttributeError(f"module 'symconv' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
+
+class _Package(ModuleType):
+    """The symconv module object. Loading the submodule ``symconv.symbols`` binds it as an
+    attribute of its package, which would hide the public function ``symconv.symbols(spec)``
+    of the same name; the function is kept (``import symconv.symbols`` still loads the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "symbols" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "ConvSpec", "Counterexample", "Proof", "SpecError", "conv", "im2col", "im2col_conv",

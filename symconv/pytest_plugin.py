@@ -21,13 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .errors import SpecError
-from .spec import ConvSpec
-from .testing import CheckResult, assert_conv_equivalent
+
+if TYPE_CHECKING:
+    from .spec import ConvSpec
+    from .testing import CheckResult
+
+# Every pytest session of an environment with symconv installed imports this module (entry point
+# pytest11), so it imports symconv's layers (NumPy) and checks (SymPy) only inside the hooks and
+# fixtures that a test using the marker or a fixture reaches.
 
 MARKER = "symconv_specs"
 _RESULTS = pytest.StashKey[list]()
@@ -43,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def specs_of(*specs: ConvSpec | dict, **grid: Any) -> list[ConvSpec]:
     """The layers a ``symconv_specs`` marker names: the given ones, then every valid grid point."""
+    from .spec import ConvSpec
     layers = [s if isinstance(s, ConvSpec) else _spec(s) for s in specs]
     if grid:
         names = list(grid)
@@ -58,6 +65,7 @@ def specs_of(*specs: ConvSpec | dict, **grid: Any) -> list[ConvSpec]:
 
 
 def _spec(arguments: Any) -> ConvSpec:
+    from .spec import ConvSpec
     if not isinstance(arguments, dict):
         raise SpecError(MARKER, arguments, "positional arguments must be ConvSpecs or dicts of "
                                            "ConvSpec arguments")
@@ -87,6 +95,7 @@ def conv_spec() -> ConvSpec:
 def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False)``: assert that fn
     computes the layer (the test's ``conv_spec`` when spec is None) and return the CheckResult."""
+    from .testing import assert_conv_equivalent
     results = request.config.stash[_RESULTS]
 
     def check(fn: Callable[..., Any], spec: ConvSpec | None = None, layout: str | None = None,

@@ -23,23 +23,52 @@ from ..symbols import symbols
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    """--in-channels … --layout: the ConvSpec fields with PyTorch's names."""
-    layer = parser.add_argument_group("the layer (ConvSpec fields, PyTorch's names)")
-    layer.add_argument("--in-channels", default="1", metavar="C", help="input channels (default 1)")
-    layer.add_argument("--out-channels", default="1", metavar="C", help="output channels (default 1)")
-    layer.add_argument("--kernel-size", required=True, metavar="K", help="3 or 3,3 (one per axis)")
-    layer.add_argument("--input-size", required=True, metavar="N",
-                       help="spatial input size, 5 or 5,5 or 3,3,3; its length sets 1-, 2- or 3-D")
-    layer.add_argument("--stride", default="1", metavar="S", help="1 or 2,1 (default 1)")
-    layer.add_argument("--padding", default="0", metavar="P",
-                       help="1, 1,0, per-side pairs 1:2,0:1 (before:after), valid or same (default 0)")
-    layer.add_argument("--dilation", default="1", metavar="D", help="1 or 2,2 (default 1)")
-    layer.add_argument("--groups", default="1", metavar="G", help="channel groups (default 1)")
-    layer.add_argument("--no-bias", action="store_true", help="a layer without bias")
-    layer.add_argument("--padding-mode", default="zeros", choices=PADDING_MODES)
-    layer.add_argument("--convention", default="cross-correlation", choices=CONVENTIONS,
-                       help="cross-correlation (PyTorch) or convolution (flipped kernel)")
-    layer.add_argument("--layout", default="NCHW", choices=LAYOUTS)
+    """--in-channels … --layout: the ConvSpec fields with PyTorch's names. Each flag is also
+    accepted in PyTorch's keyword spelling (``--in_channels``); a size takes one integer per axis
+    as ``5,5``, ``5x5`` or ``5 5``."""
+    layer = parser.add_argument_group(
+        "the layer (ConvSpec fields, PyTorch's names)",
+        "PyTorch's spellings work too (--in_channels 2); sizes take 5, 5,5, 5x5 or 5 5")
+    _flag(layer, "in_channels", default="1", metavar="C", help="input channels (default 1)")
+    _flag(layer, "out_channels", default="1", metavar="C", help="output channels (default 1)")
+    _flag(layer, "kernel_size", required=True, nargs="+", action=_Sizes, metavar="K",
+          help="3, or one per axis: 3,3 or 3x3 or 3 3")
+    _flag(layer, "input_size", required=True, nargs="+", action=_Sizes, metavar="N",
+          help="spatial input size, 5 or 5,5 (5x5, 5 5) or 3,3,3; its length sets 1-, 2- or 3-D")
+    _flag(layer, "stride", default="1", nargs="+", action=_Sizes, metavar="S", help="1 or 2,1 (default 1)")
+    _flag(layer, "padding", default="0", nargs="+", action=_Sizes, metavar="P",
+          help="1, 1,0, per-side pairs 1:2,0:1 (before:after), valid or same (default 0)")
+    _flag(layer, "dilation", default="1", nargs="+", action=_Sizes, metavar="D", help="1 or 2,2 (default 1)")
+    _flag(layer, "groups", default="1", metavar="G", help="channel groups (default 1)")
+    _flag(layer, "no_bias", action="store_true", help="a layer without bias")
+    _flag(layer, "padding_mode", default="zeros", choices=PADDING_MODES)
+    _flag(layer, "convention", default="cross-correlation", choices=CONVENTIONS,
+          help="cross-correlation (PyTorch) or convolution (flipped kernel)")
+    _flag(layer, "layout", default="NCHW", choices=LAYOUTS)
+
+
+class _Sizes(argparse.Action):
+    """A size flag's values as typed (``--input-size 5 5`` gives ['5', '5']). A word after them
+    that names code (``mine:conv``) is a command's positional argument the flag swallowed:
+    say so, instead of argparse's "required: MODULE:FUNCTION" for an argument that was given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        for value in values:
+            if ":" in value and re.search(r"[A-Za-z_]{2}", value):
+                raise argparse.ArgumentError(self, f"{value!r} is not a size; give positional arguments "
+                                                   "(MODULE:FUNCTION) before the layer flags")
+        setattr(namespace, self.dest, values)
+
+
+def _flag(group: argparse._ArgumentGroup, name: str, **options: Any) -> None:
+    """The flag ``--name-with-dashes`` for the field ``name``, also parsed when spelled
+    ``--name_with_underscores`` (PyTorch's keyword). Help and errors name the dash form only:
+    the parser keeps its own map from every spelling to the action."""
+    dashed = "--" + name.replace("_", "-")
+    spellings = [dashed] if "_" not in name else [dashed, f"--{name}"]
+    action = group.add_argument(*spellings, dest=name, **options)
+    action.option_strings = [dashed]
 
 
 def spec_from_args(args: argparse.Namespace) -> ConvSpec:
@@ -59,23 +88,48 @@ def spec_from_args(args: argparse.Namespace) -> ConvSpec:
     )
 
 
-def _ints(parameter: str, text: str) -> int | tuple[int, ...]:
-    """'3' → 3, '3,3' → (3, 3)."""
+_AXIS_SEPARATOR = re.compile(r"[,xX×]")
+"""Between the axes of one size: '5,5', '5x5' and '5×5' (as ConvSpec.describe prints it)."""
+
+
+def _axes(given: str | list[str]) -> tuple[str, list[str]]:
+    """(the flag's text as typed, its per-axis parts): a flag's value(s) as argparse gives them,
+    '5,5' or ['5', '5'] (from ``--input-size 5 5``), split at spaces, commas and x's.
+
+    >>> _axes(["5", "5"])
+    ('5 5', ['5', '5'])
+    >>> _axes("3x3x3")
+    ('3x3x3', ['3', '3', '3'])
+    """
+    text = given if isinstance(given, str) else " ".join(given)
+    parts = [part for word in text.split() for part in _AXIS_SEPARATOR.split(word)]
+    return text, parts or [text]  # an empty value stays one (invalid) part: an error, not ()
+
+
+def _ints(parameter: str, given: str | list[str]) -> int | tuple[int, ...]:
+    """'3' → 3; '3,3', '3x3' and ['3', '3'] (``3 3`` on the command line) → (3, 3).
+
+    >>> _ints("--input-size", ["5x5"]), _ints("--input-size", ["5", "5"]), _ints("--groups", "2")
+    ((5, 5), (5, 5), 2)
+    """
+    text, parts = _axes(given)
     try:
-        values = tuple(int(part) for part in text.split(","))
+        values = tuple(int(part) for part in parts)
     except ValueError:
-        raise SpecError(parameter, text, "must be an integer or comma-separated integers, e.g. 3 or 3,3") from None
+        raise SpecError(parameter, text, "must be an integer or one integer per axis, "
+                                         "e.g. 3 or 3,3 (also 3x3 or 3 3)") from None
     return values[0] if len(values) == 1 else values
 
 
-def _padding(text: str) -> Any:
-    """'1', '1,2', '1:2,0:1' (before:after per axis), 'valid' or 'same'."""
+def _padding(given: str | list[str]) -> Any:
+    """'1', '1,2' (also '1x2', '1 2'), '1:2,0:1' (before:after per axis), 'valid' or 'same'."""
+    text, parts = _axes(given)
     if text in ("valid", "same"):
         return text
-    rule = ("must be an integer, comma-separated integers (one per axis), before:after pairs "
+    rule = ("must be an integer, one integer per axis (1,2 or 1x2 or 1 2), before:after pairs "
             "per axis like 1:2,0:1, 'valid' or 'same'")
     try:
-        axes = [tuple(int(v) for v in part.split(":")) for part in text.split(",")]
+        axes = [tuple(int(v) for v in part.split(":")) for part in parts]
     except ValueError:
         raise SpecError("--padding", text, rule) from None
     if any(len(axis) > 2 for axis in axes):
