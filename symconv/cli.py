@@ -19,7 +19,7 @@ import pkgutil
 import sys
 import traceback
 
-from . import commands
+from . import __version__, commands
 from .errors import SpecError
 
 EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -44,21 +44,16 @@ Run 'symconv COMMAND --help' for a command's flags and examples."""
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's default exit code 2 matches "bad input"
-        self.exit(EXIT_BAD_INPUT, f"symconv: error: {message}\n")
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("symconv")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "unknown"
+        # a command without the flags it needs (`symconv prove` alone): show them first
+        required = message.startswith("the following arguments are required")
+        usage = self.format_usage() if required else ""
+        self.exit(EXIT_BAD_INPUT, f"{usage}symconv: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"symconv {_version()}")
+    parser.add_argument("--version", action="version", version=f"symconv {__version__}")
     parser.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

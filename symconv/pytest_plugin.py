@@ -93,16 +93,19 @@ def conv_spec() -> ConvSpec:
 
 @pytest.fixture
 def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
-    """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False)``: assert that fn
-    computes the layer (the test's ``conv_spec`` when spec is None) and return the CheckResult."""
-    from .testing import assert_conv_equivalent
+    """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False, deadline=None)``:
+    assert that fn computes the layer (the test's ``conv_spec`` when spec is None) and return the
+    CheckResult; ``deadline`` (seconds) defaults to ``symconv.testing.PROBE_DEADLINE``."""
+    from .testing import PROBE_DEADLINE, assert_conv_equivalent
     results = request.config.stash[_RESULTS]
 
     def check(fn: Callable[..., Any], spec: ConvSpec | None = None, layout: str | None = None,
-              mode: str = "symbolic", batched: bool = False) -> CheckResult:
+              mode: str = "symbolic", batched: bool = False,
+              deadline: float | None = None) -> CheckResult:
         __tracebackhide__ = True
         layer = spec if spec is not None else request.getfixturevalue("conv_spec")
-        result = assert_conv_equivalent(fn, layer, layout=layout, mode=mode, batched=batched)
+        result = assert_conv_equivalent(fn, layer, layout=layout, mode=mode, batched=batched,
+                                        deadline=PROBE_DEADLINE if deadline is None else deadline)
         results.append(result)
         return result
 

@@ -205,6 +205,9 @@ def test_monkeypatched_class_forward_refutes_the_proof(monkeypatch):
     text = proof.summary()
     assert text.startswith("REFUTED") and "torch's model[0] (Conv2d)" in text
     assert "model[0] (Conv2d) by its attributes" in text
+    document = proof.to_latex()
+    assert "was run in torch and compared with the map read from its attributes" in document
+    assert "built on the symbols" not in document
 
 
 def test_a_tiny_relative_change_is_found_by_the_exact_integer_check(monkeypatch):
@@ -249,3 +252,14 @@ def test_the_comparison_itself_names_a_wrong_map():
     assert found is not None and found.index[0] == 0 and found.difference != 0
     assert "model[0] (Conv1d)" in str(found) and found.check.startswith("float64")
     assert torch_mismatch(model, (1, 5), steps) is None
+
+
+def test_a_refuted_network_document_compiles(tex, tmp_path, monkeypatch):
+    """The refuted report (torch disagreed with the attributes) is a document that compiles."""
+    from symconv.latex.build import compile_latex
+    model = paper_network(channels=2, kernel=2, size=4)
+    original = nn.Conv2d.forward
+    monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: original(self, x) + 1)
+    proof = prove_network(model, (1, 4, 4))
+    assert not proof.holds
+    assert compile_latex(proof.to_latex(), tmp_path / "refuted.pdf").exists()

@@ -178,7 +178,9 @@ def test_the_package_builds_without_a_warning_and_ships_only_itself(tmp_path):
     shutil.copytree(ROOT / "symconv", source / "symconv", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copyfile(ROOT / name, source / name)
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(source)],
+    # no build isolation: the test extra installs setuptools, and the suite needs no network
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+                          "-w", str(tmp_path), str(source)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     log = run.stdout + run.stderr
@@ -190,3 +192,14 @@ def test_the_package_builds_without_a_warning_and_ships_only_itself(tmp_path):
     assert {name.split("/")[0] for name in names} == {"symconv", wheel.name.split("-py3")[0] + ".dist-info"}
     assert f"Version: {symconv.__version__}" in metadata and "License-Expression: MIT" in metadata
     assert "Provides-Extra: docs" in metadata
+
+
+def test_a_command_alone_prints_its_usage(capsys):
+    from symconv.cli import main
+    with pytest.raises(SystemExit) as stop:
+        main(["prove"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith("usage: symconv prove [-h]")
+    assert "--kernel-size K [K ...] --input-size N [N ...]" in " ".join(err.split())
+    assert err.endswith("\nsymconv: error: the following arguments are required: "
+                        "--kernel-size, --input-size\n")

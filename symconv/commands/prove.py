@@ -81,7 +81,7 @@ def proof_json(proof: Any) -> dict[str, Any]:
         "timings": {name: round(seconds, 6) for name, seconds in proof.timings.items()},
         "counterexample": None if cx is None else {
             "form": cx.form, "index": list(cx.index), "expected": str(cx.expected),
-            "obtained": str(cx.obtained), "difference": str(cx.difference),
+            "obtained": str(cx.obtained), "difference": str(cx.difference), "reason": cx.reason,
             "missing": [str(t) for t in cx.missing], "extra": [str(t) for t in cx.extra]},
     }
 

@@ -140,6 +140,8 @@ def counterexample_section(cx: Any, label: str) -> str:
              f"${c.entry_latex('obtained', cx.index)}$ differs from "
              f"${c.entry_latex('expected', cx.index)}$,",
              equation(body, label, fit=True)]
+    if getattr(cx, "reason", ""):
+        lines.append(f"The obtained entry {escape_text(cx.reason)}.")
     if cx.missing:
         lines.append("It lacks " + _term_list(cx.missing) + ".")
     if cx.extra:

@@ -318,6 +318,11 @@ def network_report(proof: Any, max_size: int, label_prefix: str, max_terms: int)
               "definition, the MLP from its matrices, and compared output by output as canonical "
               "expanded forms (the expansion reaches inside each $\\sigma_\\ell$, so "
               "$\\sigma_\\ell(p) = \\sigma_\\ell(q)$ is decided as $p = q$).")
+    check = getattr(proof.counterexample, "check", "")
+    if check:  # interop.TorchMismatch: torch itself disagreed with the layer's attributes
+        method = ("Before the symbolic comparison, every layer was run in torch and compared with the "
+                  "map read from its attributes; that comparison failed (" + escape_text(check)
+                  + "), so what torch computes is not the network of the table.")
     return Report(title="A network as a multilayer perceptron", setting_heading="The network",
                   setting=setting,
                   quantifier="For all inputs $x$, parameters and activations $\\sigma_\\ell$",
