@@ -87,8 +87,9 @@ def integer_valued(e: sp.Basic, atoms: Sequence[sp.Expr] = ()) -> bool:
     if isinstance(e, sp.KroneckerDelta):
         return True
     if isinstance(e, (sp.floor, sp.Mod)):
-        numerator, denominator = sp.fraction(sp.together(e.args[0] if isinstance(e, sp.floor)
-                                                          else e.args[0] / e.args[1]))
+        # ⌊p/q⌋ for integers p, q ≥ 1; a mod q for integers a, q ≥ 1 (Mod(u/2, 3) is not)
+        numerator, denominator = sp.fraction(sp.together(e.args[0])) if isinstance(e, sp.floor) \
+            else e.args
         return (integer_valued(numerator, atoms) and integer_valued(denominator, atoms)
                 and implied(denominator - 1, atoms)[0])
     if isinstance(e, sp.Piecewise):

@@ -70,82 +70,87 @@ class Untranslatable(ValueError):
     """A node outside the whitelist."""
 
 
-class _Translation:
-    """SymPy → z3 for one query: its variables and the side facts (divisors ≠ 0)."""
-
-    def __init__(self) -> None:
-        self.variables: dict[sp.Symbol, z3.ArithRef] = {}
-        self.facts: list[z3.BoolRef] = []
-
-    def __call__(self, e: sp.Basic) -> z3.ArithRef:  # noqa: C901 - one case per node type
-        if e.is_Integer:
-            return z3.IntVal(int(e))
-        if e.is_Rational:
-            return z3.Q(int(e.p), int(e.q))
-        if isinstance(e, sp.Symbol):
-            if e.is_integer is not True:
-                raise Untranslatable(f"the symbol {e} is not an integer symbol")
-            if e not in self.variables:
-                self.variables[e] = z3.Int(f"{e}!{len(self.variables)}")
-            return self.variables[e]
-        if isinstance(e, sp.Add):
-            return z3.Sum(*(self(a) for a in e.args))
-        if isinstance(e, sp.Mul):
-            return z3.Product(*(self(a) for a in e.args))
-        if isinstance(e, sp.Pow) and e.exp.is_Integer:
-            k = int(e.exp)
-            if k == -1:
-                base = self(e.base)
-                self.facts.append(base != 0)
-                return 1 / z3.ToReal(base) if z3.is_int(base) else 1 / base
-            if 0 <= k <= MAX_POWER:
-                return z3.Product(*([self(e.base)] * k)) if k else z3.IntVal(1)
-        if isinstance(e, sp.floor):
-            inner = self(e.args[0])
-            return z3.ToInt(inner) if z3.is_real(inner) else inner
-        if isinstance(e, sp.Mod):
-            a, b = self(e.args[0]), self(e.args[1])
-            self.facts.append(b != 0)
-            quotient = z3.ToReal(a) / z3.ToReal(b) if z3.is_int(a) else a / b
-            return a - b * z3.ToInt(quotient)
-        raise Untranslatable(f"{type(e).__name__} {e}")
-
-    def model(self, model: z3.ModelRef) -> tuple[tuple[str, int | Fraction], ...]:
-        values = []
-        for symbol, variable in self.variables.items():
-            value = model.eval(variable, model_completion=True)
-            values.append((str(symbol), int(value.as_long())))
-        return tuple(sorted(values))
+_NAMES: dict[sp.Symbol, str] = {}
+"""Every integer symbol's z3 name, unique in the process (two symbols may print alike)."""
 
 
-def _solve(translation: _Translation, assertions: Sequence[z3.BoolRef], complete: bool) -> Answer:
+def _variable(symbol: sp.Symbol) -> z3.ArithRef:
+    if symbol.is_integer is not True:
+        raise Untranslatable(f"the symbol {symbol} is not an integer symbol")
+    if symbol not in _NAMES:
+        _NAMES[symbol] = f"{symbol}!{len(_NAMES)}"
+    return z3.Int(_NAMES[symbol])
+
+
+@lru_cache(maxsize=16384)
+def _translate(e: sp.Basic) -> tuple[z3.ArithRef, tuple[z3.BoolRef, ...]]:  # noqa: C901
+    """(the z3 term, its side facts: every divisor ≠ 0); cached per expression."""
+    if e.is_Integer:
+        return z3.IntVal(int(e)), ()
+    if e.is_Rational:
+        return z3.Q(int(e.p), int(e.q)), ()
+    if isinstance(e, sp.Symbol):
+        return _variable(e), ()
+    if isinstance(e, (sp.Add, sp.Mul)):
+        parts = [_translate(a) for a in e.args]
+        combine = z3.Sum if isinstance(e, sp.Add) else z3.Product
+        return combine(*(t for t, _ in parts)), tuple(f for _, fs in parts for f in fs)
+    if isinstance(e, sp.Pow) and e.exp.is_Integer and -1 <= int(e.exp) <= MAX_POWER:
+        base, facts = _translate(e.base)
+        k = int(e.exp)
+        if k == -1:
+            return 1 / _real(base), facts + (base != 0,)
+        return (z3.Product(*([base] * k)) if k else z3.IntVal(1)), facts
+    if isinstance(e, sp.floor):
+        inner, facts = _translate(e.args[0])
+        return (z3.ToInt(inner) if z3.is_real(inner) else inner), facts
+    if isinstance(e, sp.Mod):
+        (a, fa), (b, fb) = _translate(e.args[0]), _translate(e.args[1])
+        return a - b * z3.ToInt(_real(a) / _real(b)), fa + fb + (b != 0,)
+    raise Untranslatable(f"{type(e).__name__} {e}")
+
+
+def _real(term: z3.ArithRef) -> z3.ArithRef:
+    return z3.ToReal(term) if z3.is_int(term) else term
+
+
+def _model(model: z3.ModelRef, expressions) -> tuple[tuple[str, int], ...]:
+    """The values of the symbols of the expressions in a z3 model."""
+    symbols = set().union(*(e.free_symbols for e in expressions))
+    return tuple(sorted((str(v), int(model.eval(_variable(v), model_completion=True).as_long()))
+                        for v in symbols))
+
+
+def _solve(assertions: Sequence[z3.BoolRef], expressions, complete: bool) -> Answer:
     solver = z3.Solver()
     solver.set("timeout", TIMEOUT_MS)
-    solver.add(*translation.facts, *assertions)
+    solver.add(*assertions)
     result = solver.check()
     if result == z3.unsat:
         return Answer(PROVED)
     if result == z3.sat:
         if not complete:
             return Answer(UNKNOWN, detail="a model, but some hypotheses were not translatable")
-        return Answer(COUNTEREXAMPLE, translation.model(solver.model()))
+        return Answer(COUNTEREXAMPLE, _model(solver.model(), expressions))
     return Answer(UNKNOWN, detail=solver.reason_unknown())
 
 
 @lru_cache(maxsize=8192)
 def _check(goal: sp.Expr, atoms: frozenset[sp.Expr]) -> Answer:
-    translation = _Translation()
     try:
-        negated = translation(sp.expand(goal)) < 0
+        term, facts = _translate(goal)
     except Untranslatable as error:
         return Answer(UNTRANSLATABLE, detail=str(error))
-    hypotheses, complete = [], True
+    assertions, used, complete = [term < 0, *facts], [goal], True
     for atom in sorted(atoms, key=sp.default_sort_key):
         try:
-            hypotheses.append(translation(sp.expand(atom)) >= 0)
+            term, facts = _translate(atom)
         except Untranslatable:
             complete = False
-    return _solve(translation, [negated, *hypotheses], complete)
+            continue
+        assertions += [term >= 0, *facts]
+        used.append(atom)
+    return _solve(assertions, used, complete)
 
 
 def check(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> Answer:
@@ -155,13 +160,12 @@ def check(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> Answer:
 
 @lru_cache(maxsize=8192)
 def _equivalent(first: tuple[sp.Expr, bool], second: tuple[sp.Expr, bool]) -> Answer:
-    translation = _Translation()
     try:
-        a, b = (translation(e) > 0 if strict else translation(e) >= 0
-                for e, strict in (first, second))
+        (a, fa), (b, fb) = _translate(first[0]), _translate(second[0])
     except Untranslatable as error:
         return Answer(UNTRANSLATABLE, detail=str(error))
-    return _solve(translation, [a != b], True)
+    holds = [(t > 0) if strict else (t >= 0) for t, strict in ((a, first[1]), (b, second[1]))]
+    return _solve([holds[0] != holds[1], *fa, *fb], [first[0], second[0]], True)
 
 
 def equivalent(first: tuple[sp.Expr, bool], second: tuple[sp.Expr, bool]) -> Answer:
