@@ -254,3 +254,22 @@ def test_strict_and_non_strict_collapse_only_where_equality_never_holds(ca, cb, 
 
 def test_fractions_in_the_property_are_exact():
     assert _condition((Fraction(1, 2), Fraction(0), Fraction(-17, 4), ">")) == sp.Gt(a / 2, R(17, 4))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(coefficient, coefficient, coefficient), min_size=1, max_size=3),
+       st.tuples(coefficient, coefficient, coefficient))
+def test_an_implied_side_condition_holds_on_every_integer_point(atoms, goal):
+    """implied's verdict (certificate and z3) is never wrong on rational linear atoms."""
+    to_expr = lambda t: sum(R(c.numerator, c.denominator) * v  # noqa: E731
+                            for c, v in zip(t, (a, b, sp.Integer(1))))
+    hypotheses = [to_expr(t) for t in atoms]
+    ok, why = arith.implied(to_expr(goal), hypotheses)
+    satisfying = [p for p in GRID if all(h.xreplace({a: p[0], b: p[1]}) >= 0 for h in hypotheses)]
+    if ok:
+        assert all(to_expr(goal).xreplace({a: p, b: q}) >= 0 for p, q in satisfying), why
+    elif "z3: counterexample" in why:
+        model = smt.check(to_expr(goal), hypotheses).counterexample
+        values = {a: model.get("a", 0), b: model.get("b", 0)}
+        assert all(h.xreplace(values) >= 0 for h in hypotheses)
+        assert to_expr(goal).xreplace(values) < 0
