@@ -1,57 +1,207 @@
-"""Side conditions: proving an integer inequality e ≥ 0 from the hypotheses.
+"""Integer arithmetic of general derivations: integrality, the normal form of an inequality, and
+side conditions (proving e ≥ 0 from hypothesis atoms), each checked by two procedures.
 
-Hypotheses are atoms h ≥ 0 (``expr.condition_atoms``). ``implied(e, atoms, eliminate)`` is a
-sound, incomplete certificate check:
+Semantics. Symbols declared ``integer=True`` range over ℤ; every other leaf — tensor entries
+``w[…]``, ``x[…]`` (Indexed), plain symbols such as a root of unity z, undefined functions σ —
+is an arbitrary (real or complex) value. SymPy's assumption system is trusted for nothing else.
 
-1. e − h is a nonnegative integer for some hypothesis atom h (e is a weakening of h); else
-2. *linear combination* (e and the atoms used linear): rationals λ_h ≥ 0, μ > 0 with
-   Σ_h λ_h·h + μ·(−e − 1) a negative number (so e ≤ −1 contradicts the atoms), found by exact
-   Fourier–Motzkin elimination and verified by expanding the combination; else
-3. *slack substitution*: for each (variable v, atom h) in ``eliminate`` the atom h must be a
-   hypothesis in which v has coefficient ±1; v is solved from h = σ with a fresh slack σ ≥ 0
-   and substituted into e. If the expanded result is a polynomial whose coefficients are all
-   ≥ 0 in variables that are all nonnegative (slacks, or symbols v with the atom v ≥ 0 among
-   the hypotheses, or shifted v = b + v̂ when v − b ≥ 0 is a hypothesis with b a number),
-   then e ≥ 0.
+**Integrality** (``integer_valued``, the one predicate of the package). e is an integer for
+all integer values of its symbols satisfying the hypothesis atoms when it is built from integers
+and integer symbols by +, ·, nonnegative integer powers, δ(a, b) and [cond] (values 0 and 1),
+⌊a/b⌋ and a mod b with a, b integer-valued and b ≥ 1 by the hypotheses (SymPy cannot know
+⌊u/n⌋ ∈ ℤ: n might be 0), and Piecewise/padding maps whose every value is integer-valued.
+A rational coefficient (n/2), a tensor entry, an unknown function is not.
 
-Every accepted goal comes with this certificate; a rejected one proves nothing.
+**Inequalities** (``normal_relation``). e > 0 or e ≥ 0 with e = c₀ + Σ cᵢ·mᵢ (rational cᵢ,
+monomials mᵢ). Dividing by g = gcd(cᵢ) > 0 is an identity. If every mᵢ is integer-valued then
+M = Σ (cᵢ/g)·mᵢ is an integer, so M + c₀/g ≥ 0 ⟺ M + ⌊c₀/g⌋ ≥ 0 and
+M + c₀/g > 0 ⟺ M + ⌈c₀/g⌉ − 1 ≥ 0 (over ℤ, x > −c ⟺ x ≥ ⌊−c⌋ + 1): the *integer shift*,
+done only after clearing the denominators. Otherwise the relation keeps its strictness:
+[n > 17/2] = [n − 9 ≥ 0] but [n ≥ 19/2] = [n − 10 ≥ 0], and [w > 1/2] stays strict.
+Every linear shift is cross-checked with z3 (``smt.equivalent``); a z3 counterexample
+cancels the shift.
+
+**Side conditions** (``implied(e, atoms, eliminate)``). Hypotheses are atoms h ≥ 0
+(``expr.condition_atoms``). Two independent procedures:
+
+A. a sound, incomplete certificate check, on the goal in normal form:
+
+   1. e − h is a nonnegative number for some hypothesis atom h (e is a weakening of h); else
+   2. *linear combination* (e integer-valued, e and the atoms used linear): rationals λ_h ≥ 0,
+      μ > 0 with Σ_h λ_h·h + μ·(−e − 1) a negative number, so e ≤ −1 (which is ¬(e ≥ 0)
+      because e is an integer) contradicts the atoms; found by exact Fourier–Motzkin
+      elimination and verified by expanding the combination; else
+   3. *slack substitution*: for each (variable v, atom h) in ``eliminate`` the atom h must be a
+      hypothesis in which v has coefficient ±1; v is solved from h = σ with a fresh slack σ ≥ 0
+      and substituted into e. If the expanded result is a polynomial whose coefficients are all
+      nonnegative numbers in variables that are all nonnegative (slacks, or symbols v with the
+      atom v ≥ 0 among the hypotheses, or shifted v = b + v̂ when v − b ≥ 0 is a hypothesis
+      with b a number), then e ≥ 0 (over the reals, no integrality needed);
+
+B. the SMT solver z3 (``smt.check``): is there an integer point with every atom ≥ 0 and e < 0?
+
+e ≥ 0 holds when z3 proves it (unsat), or when A gives a certificate and z3 finds no
+counterexample (unknown, timeout or not translatable). A z3 model fails the condition and is
+reported as its counterexample. The reason names the procedures, e.g.
+"… (Fourier–Motzkin certificate …); z3: proved" or "z3: proved (no certificate: …)".
+
+>>> n, j = sp.symbols("n j", integer=True)
+>>> normal_relation(n - sp.Rational(17, 2), True), normal_relation(n - sp.Rational(19, 2), False)
+((n - 9, False), (n - 10, False))
+>>> implied(n - 1 - j, [n - 1, -j - 1])  # doctest: +ELLIPSIS
+(True, '-j + n - 1 ≥ 0: ... (Fourier–Motzkin certificate; every atom a hypothesis); z3: proved')
+>>> implied(n - 1, [n, 1 - n])  # doctest: +ELLIPSIS
+(False, 'n - 1 ≥ 0 fails (...); z3: counterexample n = 0')
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
+from math import floor, gcd, lcm
 
 import sympy as sp
 
+from . import smt
 
+
+# ---- integrality ------------------------------------------------------------------------------
+def integer_valued(e: sp.Basic, atoms: Sequence[sp.Expr] = ()) -> bool:
+    """e is an integer for all integer values of its symbols satisfying the atoms (module
+    docstring: structural, never SymPy's ``is_integer`` of a compound expression).
+
+    >>> u, n = sp.symbols("u n", integer=True)
+    >>> integer_valued(3 * u ** 2 - n), integer_valued(u / 2), integer_valued(sp.floor(u / n), [n - 1])
+    (True, False, True)
+    >>> integer_valued(sp.IndexedBase("w")[u]), integer_valued(sp.floor(u / n))
+    (False, False)
+    """
+    e = sp.sympify(e)
+    if e.is_Integer or (isinstance(e, sp.Symbol) and e.is_integer is True):
+        return True
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(integer_valued(a, atoms) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return bool(e.exp.is_Integer and e.exp >= 0) and integer_valued(e.base, atoms)
+    if isinstance(e, sp.KroneckerDelta):
+        return True
+    if isinstance(e, (sp.floor, sp.Mod)):
+        # ⌊p/q⌋ for integers p, q ≥ 1; a mod q for integers a, q ≥ 1 (Mod(u/2, 3) is not)
+        numerator, denominator = sp.fraction(sp.together(e.args[0])) if isinstance(e, sp.floor) \
+            else e.args
+        return (integer_valued(numerator, atoms) and integer_valued(denominator, atoms)
+                and implied(denominator - 1, atoms)[0])
+    if isinstance(e, sp.Piecewise):
+        return all(integer_valued(value, atoms) for value, _ in e.args)
+    own = getattr(type(e), "integer_valued", None)  # symconv's own functions: Iverson, SourceMap
+    return bool(own is not None and callable(own) and own(e, atoms))
+
+
+# ---- the normal form of an inequality -----------------------------------------------------------
+def _split(e: sp.Expr) -> tuple[sp.Rational, list[tuple[sp.Rational, sp.Expr]]] | None:
+    """e = c₀ + Σ cᵢ·mᵢ with rational numbers c, or None (a Float or irrational coefficient)."""
+    constant, rest = e.as_coeff_Add()
+    if not constant.is_Rational:
+        return None
+    terms = []
+    for term in sp.Add.make_args(rest):
+        if term == 0:
+            continue
+        coefficient, monomial = term.as_coeff_Mul()
+        if not coefficient.is_Rational or monomial.is_number:
+            return None
+        terms.append((coefficient, monomial))
+    return constant, terms
+
+
+def _content(coefficients: Sequence[sp.Rational]) -> Fraction:
+    """The positive gcd of rationals: gcd of the numerators over the lcm of the denominators."""
+    numerator = gcd(*(int(c.p) for c in coefficients))
+    denominator = lcm(*(int(c.q) for c in coefficients))
+    return Fraction(numerator, denominator)
+
+
+@lru_cache(maxsize=4096)
+def _normal(e: sp.Expr, strict: bool, shift: bool = True) -> tuple[sp.Expr, bool, bool]:
+    """(e′, strict′, shifted): e divided by the content g of its coefficients, then (if
+    ``shift`` and every monomial is integer-valued) the integer shift of the module docstring."""
+    e = sp.expand(e)
+    parts = _split(e) if not e.is_number else None
+    if parts is None or not parts[1]:
+        return e, strict, False
+    constant, terms = parts
+    g = _content([c for c, _ in terms])
+    body = sp.Add(*(sp.Rational(Fraction(int(c.p), int(c.q)) / g) * m for c, m in terms))
+    c0 = Fraction(int(constant.p), int(constant.q)) / g
+    if not (shift and all(integer_valued(m) for _, m in terms)):
+        return sp.expand(body + sp.Rational(c0)), strict, False
+    # body is an integer: body + c0 ≥ 0 ⟺ body + ⌊c0⌋ ≥ 0; body + c0 > 0 ⟺ body + ⌈c0⌉ − 1 ≥ 0
+    return sp.expand(body + (-floor(-c0) - 1 if strict else floor(c0))), False, True
+
+
+def normal_relation(e: sp.Expr, strict: bool = False) -> tuple[sp.Expr, bool]:
+    """(e′, strict′) with [e ⊳ 0] = [e′ ⊳′ 0] (⊳ is > if strict else ≥): the module
+    docstring's normal form. An integer shift is taken only with integer-valued monomials after
+    clearing the denominators, and not when z3 finds an integer point where the two differ."""
+    e, strict = sp.expand(e), bool(strict)
+    normal, normal_strict, shifted = _normal(e, strict)
+    if shifted and smt.equivalent((e, strict), (normal, False)).status == smt.COUNTEREXAMPLE:
+        normal, normal_strict, _ = _normal(e, strict, shift=False)
+    return normal, normal_strict
+
+
+# ---- side conditions ----------------------------------------------------------------------------
 def _is_hypothesis(atom: sp.Expr, atoms: Sequence[sp.Expr]) -> bool:
     return any(sp.expand(atom - h) == 0 for h in atoms)
 
 
 def implied(goal: sp.Expr, atoms: Sequence[sp.Expr],
             eliminate: Sequence[tuple[sp.Symbol, sp.Expr]] = ()) -> tuple[bool, str]:
-    """(True, certificate) when ``goal ≥ 0`` follows from the atoms, else (False, reason)."""
+    """(True, reason) when ``goal ≥ 0`` follows from the atoms by the module docstring's
+    rule (a certificate and no z3 counterexample, or a z3 proof), else (False, reason); the
+    reason names the procedures and a z3 counterexample's values."""
     goal = sp.expand(goal)
     if goal.is_number:
-        return bool(goal >= 0), f"{goal} ≥ 0" if goal >= 0 else f"{goal} < 0"
+        ok = bool(goal >= 0)
+        return ok, f"{goal} ≥ 0" if ok else f"{goal} < 0"
+    certified, why = certificate(goal, atoms, eliminate)
+    answer = smt.check(goal, tuple(atoms))
+    if answer.status == smt.COUNTEREXAMPLE:
+        return False, f"{goal} ≥ 0 fails ({why}); {answer}"
+    if answer.status == smt.PROVED:
+        return True, f"{why}; {answer}" if certified else f"{answer} (no certificate: {why})"
+    return certified, f"{why}; {answer}"
+
+
+def certificate(goal: sp.Expr, atoms: Sequence[sp.Expr],
+                eliminate: Sequence[tuple[sp.Symbol, sp.Expr]] = ()) -> tuple[bool, str]:
+    """Procedure A of the module docstring: (True, certificate) or (False, why not)."""
+    goal = sp.expand(goal)
+    normal, strict = normal_relation(goal)
+    if strict:
+        return False, f"{goal} > 0 is not an integer condition"
     for h in atoms:
-        gap = sp.expand(goal - h)
+        gap = sp.expand(normal - h)
         if gap.is_number and gap >= 0:
             return True, f"{goal} = ({h}) + {gap} with {h} ≥ 0 a hypothesis"
     if not eliminate:
-        certificate = linear_certificate(goal, atoms)
-        if certificate is not None:
-            return True, certificate
-    e = goal
+        found = linear_certificate(normal, atoms)
+        if found is not None:
+            return True, found
+    return _slack_certificate(normal, atoms, eliminate)
+
+
+def _slack_certificate(e: sp.Expr, atoms: Sequence[sp.Expr],
+                       eliminate: Sequence[tuple[sp.Symbol, sp.Expr]]) -> tuple[bool, str]:
     slacks = []
-    for position, (v, h) in enumerate(eliminate):
+    for v, h in eliminate:
         if not _is_hypothesis(h, atoms):
             return False, f"{h} ≥ 0 is not a hypothesis"
         coefficient = sp.expand(h).coeff(v)
         if coefficient not in (1, -1) or sp.expand(h - coefficient * v).has(v):
             return False, f"{v} does not occur with coefficient ±1 in {h}"
-        slack = sp.Symbol(f"sigma{position}", integer=True)
+        slack = sp.Dummy(f"sigma_{v}", integer=True)
         slacks.append(slack)
         value = sp.expand((slack - (h - coefficient * v)) / coefficient)
         e = sp.expand(e.xreplace({v: value}))
@@ -60,16 +210,14 @@ def implied(goal: sp.Expr, atoms: Sequence[sp.Expr],
         lower = _lower_bound(v, atoms)
         if lower is None:
             return False, f"{v} has no lower bound among the hypotheses"
-        shifts[v] = lower + sp.Symbol(f"{v}_hat", integer=True)
+        shifts[v] = lower + sp.Dummy(f"{v}_hat", integer=True)
     e = sp.expand(e.xreplace(shifts))
     poly = sp.Poly(e, *sorted(e.free_symbols, key=str)) if e.free_symbols else None
-    if poly is None:
-        ok = e >= 0
-    else:
-        ok = all(c >= 0 for c in poly.coeffs())
+    coefficients = poly.coeffs() if poly is not None else [e]
+    ok = all(c.is_number and c >= 0 for c in coefficients)
     note = f"after eliminating {[str(v) for v, _ in eliminate]} and shifting to nonnegative " \
            f"variables: {e}"
-    return bool(ok), (note + (" (all coefficients ≥ 0)" if ok else " (a negative coefficient)"))
+    return bool(ok), note + (" (all coefficients ≥ 0)" if ok else " (a negative coefficient)")
 
 
 def _lower_bound(v: sp.Symbol, atoms: Sequence[sp.Expr]) -> sp.Expr | None:
@@ -99,12 +247,14 @@ MAX_ROWS = 4000
 def linear_certificate(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> str | None:
     """Rationals λ_h ≥ 0 and μ > 0 with Σ λ_h·h + μ·(−goal − 1) a negative number, or None.
 
-    Then no integer point has every atom h ≥ 0 and goal ≤ −1 (¬(goal ≥ 0) over the
-    integers), so goal ≥ 0. λ and μ come from Fourier–Motzkin elimination in exact rationals;
-    the identity is re-checked by expanding the combination.
+    Then no integer point has every atom h ≥ 0 and goal ≤ −1, which is ¬(goal ≥ 0) because
+    goal is integer-valued (checked: a goal with a rational coefficient such as n − 1/2 gets
+    no certificate here; ``implied`` first brings it to its normal form n − 1). λ and μ come
+    from Fourier–Motzkin elimination in exact rationals; the identity is re-checked by
+    expanding the combination.
     """
     goal = sp.expand(goal)
-    if not _linear(goal):
+    if not _linear(goal) or not integer_valued(goal):
         return None
     rows = [sp.expand(h) for h in dict.fromkeys(sp.expand(h) for h in atoms)]
     rows = [h for h in rows if not h.is_number and _linear(h)] + [sp.expand(-goal - 1)]
@@ -126,7 +276,7 @@ def linear_certificate(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> str | None:
     used = " + ".join(f"{sp.Rational(wt.numerator, wt.denominator)}·({rows[i]})"
                       for i, wt in sorted(weights.items()) if i < len(rows) - 1)
     return (f"{goal} ≥ 0: {used or '0'} + {mu}·({-goal} − 1) = {combination} < 0 "
-            f"(Fourier–Motzkin; every atom a hypothesis)")
+            f"(Fourier–Motzkin certificate; every atom a hypothesis)")
 
 
 def _fraction(value) -> Fraction:

@@ -4,6 +4,8 @@ Expressions are SymPy trees over *integer* symbols (``integer=True`` only — ne
 ``nonnegative=True``, which makes ``Sum.change_index`` drop conditions) built from finite
 ``Sum``s, ``KroneckerDelta``, the Iverson bracket ``Iverson(cond)`` = [cond] ∈ {0, 1},
 ``Indexed`` tensor entries, ``floor``, ``Mod`` and the padding maps ``SourceMap``.
+Σ_{u=lo}^{hi} is the sum over the integers lo ≤ u ≤ hi (0 when hi < lo, as the evaluator
+computes it; not SymPy's Karr convention). Tensor entries and plain symbols are not integers.
 
 ``canonical(e)`` is the form in which two expressions are compared (``same``):
 
@@ -11,13 +13,22 @@ Expressions are SymPy trees over *integer* symbols (``integer=True`` only — ne
   (Σ_a Σ_b f = Σ_{a,b} f, c·Σ f = Σ c·f, Σ (f + g) = Σ f + Σ g: linearity of finite sums);
 * bound variables are renamed by their position (α-equivalence), limits keep their order —
   reordering needs the rule "exchange of finite sums", which checks its side condition;
-* δ(a, b) becomes δ(±expand(a − b), 0), [cond] a conjunction of atoms ``e ≥ 0`` with e
-  expanded (over the integers e > 0 ⟺ e − 1 ≥ 0), ``Piecewise((v, c), (0, True))`` = v·[c];
+* δ(a, b) becomes δ(±expand(a − b), 0) (a = b ⟺ a − b = 0, for any values);
+* [cond] becomes the bracket of a conjunction of relations e ≥ 0 or e > 0 in the normal form
+  of ``arith.normal_relation``: e divided by the positive gcd of its rational coefficients (an
+  identity for real values), and a strict e > 0 turned into e′ ≥ 0 by the integer shift only
+  when every monomial of e is integer-valued (``arith.integer_valued``), after clearing the
+  denominators — so [n > 17/2] = [n − 9 ≥ 0] ≠ [n − 10 ≥ 0] = [n ≥ 19/2], and [w > 0] stays
+  strict; ``Piecewise((v, c), (0, True))`` = v·[c]; [a]·[b] = [a ∧ b];
 * tensor indices, floor and Mod arguments and exponents are expanded.
 
-Two expressions with the same canonical form are equal (each normalisation is an identity of
-integer arithmetic); different forms prove nothing — that is when a derivation searches for a
-concrete counterexample. ``simplify`` is never used.
+Two expressions with the same canonical form are equal (each normalisation is an identity, the
+integer shift under its integrality condition); different forms prove nothing — that is when
+a derivation searches for a concrete counterexample. ``simplify`` is never used.
+
+>>> n = integer_symbols("n")[0]
+>>> same(Iverson(n > sp.Rational(17, 2)), Iverson(n >= 9)), same(Iverson(n > sp.Rational(17, 2)), Iverson(n >= sp.Rational(19, 2)))
+(True, False)
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from itertools import count
 
 import sympy as sp
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
+
+from .arith import integer_valued, normal_relation
 
 
 def integer_symbols(names: str) -> tuple[sp.Symbol, ...]:
@@ -48,6 +61,10 @@ class Iverson(sp.Function):
             return sp.Integer(0)
         return None
 
+    def integer_valued(self, atoms=()) -> bool:
+        """Its values are 0 and 1 (``arith.integer_valued``)."""
+        return True
+
     def _latex(self, printer):
         return r"\left[" + latex_condition(self.args[0], printer) + r"\right]"
 
@@ -58,7 +75,6 @@ class SourceMap(sp.Function):
     could pull conditions on the summation dummy out of the sum), so the table never enters
     the derivation's tree: only the evaluator and the case-split lemma open it."""
 
-    is_integer = True
     nargs = 2
     symbol = "src"
 
@@ -68,6 +84,13 @@ class SourceMap(sp.Function):
 
     def piecewise(self) -> sp.Expr:
         return self.table(*self.args)
+
+    def integer_valued(self, atoms=()) -> bool:
+        """Every value of its case table is integer-valued (a claimed map may not be)."""
+        return integer_valued(self.piecewise(), atoms)
+
+    def _eval_is_integer(self):
+        return True if self.integer_valued() else None
 
     def _latex(self, printer):
         u, n = (printer._print(a) for a in self.args)
@@ -127,34 +150,55 @@ def brackets(expr: sp.Basic) -> sp.Basic:
 
 
 # ---- conditions -------------------------------------------------------------------------------
-def condition_atoms(cond: sp.Basic) -> list[sp.Expr]:
-    """A conjunction of integer (in)equalities as atoms e with the meaning e ≥ 0.
+def relations(cond: sp.Basic) -> list[tuple[sp.Expr, bool]]:
+    """A conjunction of (in)equalities as relations (e, strict), meaning e > 0 if strict else
+    e ≥ 0, each in ``arith.normal_relation`` form: denominators cleared, the integer shift
+    (a > b ⟺ a − b − 1 ≥ 0) taken only where a − b is integer-valued.
 
-    ``Eq(a, b)`` gives the two atoms a − b ≥ 0 and b − a ≥ 0. Raises ValueError for anything
-    else (disjunctions, negations), which the callers treat as "not in canonical form".
+    ``Eq(a, b)`` gives the two relations a − b ≥ 0 and b − a ≥ 0. Raises ValueError for anything
+    else (disjunctions, negations, ≠), which the callers treat as "not in canonical form".
+
+    >>> n = integer_symbols("n")[0]
+    >>> relations(sp.And(n > sp.Rational(17, 2), n < 20)), relations(n > sp.Symbol("x"))
+    ([(n - 9, False), (19 - n, False)], [(n - x, True)])
     """
     if cond is sp.true:
         return []
     if isinstance(cond, sp.And):
-        return [atom for arg in cond.args for atom in condition_atoms(arg)]
+        return [rel for arg in cond.args for rel in relations(arg)]
     if isinstance(cond, (sp.Ge, sp.Gt, sp.Le, sp.Lt, sp.Eq)):
         a, b = cond.lhs, cond.rhs
-        if isinstance(cond, sp.Ge):
-            return [sp.expand(a - b)]
-        if isinstance(cond, sp.Gt):
-            return [sp.expand(a - b - 1)]
-        if isinstance(cond, sp.Le):
-            return [sp.expand(b - a)]
-        if isinstance(cond, sp.Lt):
-            return [sp.expand(b - a - 1)]
-        return [sp.expand(a - b), sp.expand(b - a)]
-    raise ValueError(f"not a conjunction of integer (in)equalities: {cond}")
+        if isinstance(cond, sp.Eq):
+            return [normal_relation(a - b), normal_relation(b - a)]
+        difference = a - b if isinstance(cond, (sp.Ge, sp.Gt)) else b - a
+        return [normal_relation(difference, isinstance(cond, (sp.Gt, sp.Lt)))]
+    raise ValueError(f"not a conjunction of (in)equalities: {cond}")
 
 
-def atoms_condition(atoms: list[sp.Expr]) -> sp.Basic:
-    """The conjunction of ``atom ≥ 0`` (atoms deduplicated and sorted)."""
-    unique = sorted({sp.expand(a) for a in atoms}, key=sp.default_sort_key)
-    return sp.And(*(sp.Ge(a, 0) for a in unique))
+def condition_atoms(cond: sp.Basic) -> list[sp.Expr]:
+    """A conjunction of integer (in)equalities as atoms e with the meaning e ≥ 0 (``relations``).
+
+    Every atom is integer-valued (so ¬(e ≥ 0) ⟺ −e − 1 ≥ 0); a relation that is not —
+    [n > 17/2] is [n − 9 ≥ 0], but [n > x] for a non-integer x stays strict — raises
+    ValueError, like anything that is not a conjunction.
+
+    >>> n = integer_symbols("n")[0]
+    >>> condition_atoms(sp.And(n > sp.Rational(17, 2), n <= 20))
+    [20 - n, n - 9]
+    """
+    atoms = []
+    for e, strict in relations(cond):
+        if strict or not (e.is_number or integer_valued(e)):
+            raise ValueError(f"not an integer (in)equality: {cond}")
+        atoms.append(e)
+    return atoms
+
+
+def relations_condition(rels: list[tuple[sp.Expr, bool]]) -> sp.Basic:
+    """The conjunction of the relations (deduplicated and sorted)."""
+    unique = sorted({(sp.expand(e), bool(strict)) for e, strict in rels},
+                    key=lambda r: (sp.default_sort_key(r[0]), r[1]))
+    return sp.And(*(sp.Gt(e, 0) if strict else sp.Ge(e, 0) for e, strict in unique))
 
 
 # ---- canonical form ----------------------------------------------------------------------------
@@ -244,14 +288,20 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
 
 
 def _merge_brackets(term: sp.Expr) -> sp.Expr:
-    """[a]·[b] = [a ∧ b] (both already canonical conjunctions)."""
+    """[a]·[b] = [a ∧ b] (brackets of conjunctions; any other bracket stays a factor)."""
     factors = sp.Mul.make_args(term)
-    brackets = [f for f in factors if isinstance(f, Iverson)]
-    if len(brackets) < 2:
+    merged, rels = [], []
+    for factor in factors:
+        if isinstance(factor, Iverson):
+            try:
+                rels += relations(factor.args[0])
+            except ValueError:
+                continue
+            merged.append(factor)
+    if len(merged) < 2:
         return term
-    atoms = [a for b in brackets for a in condition_atoms(b.args[0])]
-    rest = sp.Mul(*(f for f in factors if not isinstance(f, Iverson)))
-    return rest * Iverson(atoms_condition(atoms))
+    rest = sp.Mul(*(f for f in factors if f not in merged))
+    return rest * Iverson(relations_condition(rels))
 
 
 def _finish(s: sp.Sum, depth: int) -> sp.Expr:
@@ -273,15 +323,16 @@ def _rename(s: sp.Sum, depth: int) -> sp.Basic:
 
 
 def canonical_iverson(cond: sp.Basic, depth: int = 0) -> sp.Expr:
+    """[cond] as the bracket of its canonical relations (0 or 1 when they are numbers)."""
     try:
-        atoms = condition_atoms(cond)
+        rels = relations(cond)
     except ValueError:
         return Iverson(cond)
-    atoms = [sp.expand(canonical(a, depth)) for a in atoms]
-    if any(a.is_number and a < 0 for a in atoms):
+    rels = [normal_relation(canonical(e, depth), strict) for e, strict in rels]
+    if any(e.is_number and (e < 0 or (strict and e <= 0)) for e, strict in rels):
         return sp.Integer(0)
-    atoms = [a for a in atoms if not a.is_number]
-    return Iverson(atoms_condition(atoms)) if atoms else sp.Integer(1)
+    rels = [(e, strict) for e, strict in rels if not e.is_number]
+    return Iverson(relations_condition(rels)) if rels else sp.Integer(1)
 
 
 def same(a: sp.Basic, b: sp.Basic) -> bool:

@@ -7,20 +7,30 @@ the rewritten expression with the step's stated right-hand side by canonical for
                           digits it is unfolded at
     mixed_radix           Σ_{C=0}^{∏r−1} f(C) = Σ_{a_1<r_1} … Σ_{a_D<r_D} f(Σ_a a_a·∏_{b>a} r_b),
                           with ⌊C/∏_{b>1} r_b⌋ ↦ a_1 and C mod ∏_{b>1} r_b ↦ the rest
-                          (division with remainder is a bijection; radices ≥ 1 by hypothesis)
+                          (division with remainder is a bijection; radices integer-valued
+                          and ≥ 1 by hypothesis)
     exchange              Σ_A Σ_B f = Σ_B Σ_A f when no bound depends on a summation variable
                           (rectangular index set), after linearity Σ(a+b)=Σa+Σb, c·Σf=Σc·f
     delta_elimination     Σ_{u=lo}^{hi} δ(u, e)·f(u) = [lo ≤ e ≤ hi]·f(e), e free of u
-                          (δ(a, b) with a − b = ±u + r solved for u)
+                          (δ(a, b) with a − b = ±u + r solved for u); u runs over the
+                          integers of [lo, hi], so e must be integer-valued (u = i/2 never
+                          meets an odd i) — under the hypotheses and the term's summation
+                          ranges (an empty range makes both sides 0) — and lo, hi too
     zero_extension        x[c, u]·Π_a [0 ≤ u_a ≤ n_a − 1] = x̃[c, u] (the zero-padded input)
     hypotheses            [cond] = 1 when every atom of cond follows from the hypotheses and
                           the enclosing summation ranges (``arith.implied``)
-    remainder_bounds      [0 ≤ u mod n ≤ n − 1] = 1 for n ≥ 1 (division with remainder: each
-                          u mod n becomes a fresh r with 0 ≤ r ≤ n − 1, then ``arith.implied``)
-    remainder             u mod n = u − n·⌊u/n⌋ for n ≥ 1 (division with remainder)
-    periodicity           z^{n·q + r} = z^r when z^n = 1 is a hypothesis and q is an integer
-    exponent_split        z^{a + b} = z^a·z^b for integers a, b when z^n = 1 (n ≥ 1) is a
-                          hypothesis, so z is a unit
+    remainder_bounds      [0 ≤ u mod n ≤ n − 1] = 1 for integer-valued u, n with n ≥ 1
+                          (division with remainder: each u mod n becomes a fresh r with
+                          0 ≤ r ≤ n − 1, then ``arith.implied``; for u = 1/2, n = 1 it is 1/2)
+    remainder             u mod n = u − n·⌊u/n⌋ for n ≥ 1 (SymPy's definition of mod, for
+                          any real u)
+    periodicity           z^{n·q + r} = z^r when z^n = 1 is a hypothesis (n integer-valued,
+                          n ≥ 1), the exponent is integer-valued and q is an integer
+    exponent_split        z^{a + b} = z^a·z^b for integer-valued a, b when z^n = 1 (n ≥ 1) is
+                          a hypothesis, so z is a unit
+
+Integrality is ``arith.integer_valued`` (structural; tensor entries are not integers) and every
+inequality side condition is ``arith.implied`` (a certificate and z3, see ``arith``).
 """
 
 from __future__ import annotations
@@ -31,8 +41,8 @@ from math import prod
 
 import sympy as sp
 
-from .arith import implied
-from .expr import Iverson, condition_atoms, in_range, same
+from .arith import implied, integer_valued, normal_relation
+from .expr import Iverson, in_range, relations, relations_condition, same
 
 
 class RuleError(ValueError):
@@ -127,6 +137,8 @@ def _summed(limits: Sequence[Limit], var: sp.Symbol) -> tuple[int, sp.Expr, sp.E
 def mixed_radix(expr: sp.Basic, var: sp.Symbol, digits: Sequence[sp.Symbol],
                 radices: Sequence[sp.Expr], atoms: Sequence[sp.Expr]) -> sp.Expr:
     for r in radices:
+        if not integer_valued(r, atoms):
+            raise RuleError(f"radix {r} is not integer-valued")
         ok, why = implied(r - 1, atoms)
         if not ok:
             raise RuleError(f"radix {r} ≥ 1 does not follow from the hypotheses ({why})")
@@ -172,7 +184,8 @@ def exchange(expr: sp.Basic, order: Sequence[sp.Symbol]) -> sp.Expr:
     return from_terms(out)
 
 
-def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> sp.Expr:
+def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol],
+                      atoms: Sequence[sp.Expr] = ()) -> sp.Expr:
     result = expr
     for var in variables:
         out, used = [], False
@@ -182,6 +195,7 @@ def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> sp.Expr
                 out.append((m, limits))
                 continue
             position, lo, hi = _summed(limits, var)
+            local = list(atoms) + _range_atoms(limits)
             for factor in sp.Mul.make_args(m):
                 if isinstance(factor, sp.KroneckerDelta) and factor.has(var):
                     e = sp.expand(factor.args[0] - factor.args[1])
@@ -189,6 +203,10 @@ def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> sp.Expr
                     remainder = sp.expand(e - coefficient * var)
                     if coefficient in (1, -1) and not remainder.has(var):
                         value = sp.expand(-remainder / coefficient)
+                        for bound in (value, lo, hi):
+                            if not integer_valued(bound, local):
+                                raise RuleError(f"{bound} is not integer-valued, so "
+                                                f"δ({var}, {value}) cannot be eliminated")
                         rest = (m / factor).xreplace({var: value})
                         out.append((rest * in_range(value, lo, hi),
                                     limits[:position] + limits[position + 1:]))
@@ -202,6 +220,11 @@ def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol]) -> sp.Expr
     return result
 
 
+def _range_atoms(limits: Sequence[Limit]) -> list[sp.Expr]:
+    """v − lo ≥ 0 and hi − v ≥ 0 for every summation variable v of a term."""
+    return [a for v, lo, hi in limits for a in (v - lo, hi - v)]
+
+
 def zero_extension(expr: sp.Basic, x: sp.IndexedBase, padded: sp.IndexedBase,
                    sizes: Sequence[sp.Expr]) -> sp.Expr:
     out, used = [], False
@@ -212,24 +235,45 @@ def zero_extension(expr: sp.Basic, x: sp.IndexedBase, padded: sp.IndexedBase,
             out.append((m, limits))
             continue
         brackets = [f for f in factors if isinstance(f, Iverson)]
-        atoms = [a for f in brackets for a in condition_atoms(f.args[0])]
+        rels = [r for f in brackets for r in _relations(f)]
         for entry in entries:
             positions = entry.indices[1:]
-            needed = [sp.expand(u) for u in positions] + \
-                     [sp.expand(n - 1 - u) for u, n in zip(positions, sizes)]
+            needed = [normal_relation(u) for u in positions] + \
+                     [normal_relation(n - 1 - u) for u, n in zip(positions, sizes)]
             for atom in needed:
-                match = next((a for a in atoms if sp.expand(a - atom) == 0), None)
+                match = next((r for r in rels if r[1] == atom[1]
+                              and sp.expand(r[0] - atom[0]) == 0), None)
                 if match is None:
-                    raise RuleError(f"{entry}: the range condition {atom} ≥ 0 is not a factor")
-                atoms.remove(match)
+                    raise RuleError(f"{entry}: the range condition {atom[0]} ≥ 0 is not a factor")
+                rels.remove(match)
             factors[factors.index(entry)] = padded[entry.indices]
             used = True
         rest = [f for f in factors if not isinstance(f, Iverson)]
-        remaining = Iverson(sp.And(*(sp.Ge(a, 0) for a in atoms))) if atoms else 1
+        remaining = Iverson(relations_condition(rels)) if rels else 1
         out.append((sp.Mul(*rest) * remaining, limits))
     if not used:
         raise RuleError(f"no entry of {x} to extend")
     return from_terms(out)
+
+
+def _relations(bracket: Iverson) -> list[tuple[sp.Expr, bool]]:
+    """``relations`` of a bracket's condition, RuleError when it is not a conjunction."""
+    try:
+        return relations(bracket.args[0])
+    except ValueError as error:
+        raise RuleError(str(error)) from None
+
+
+def _goals(bracket: Iverson, replace: dict | None = None) -> list[sp.Expr]:
+    """The bracket's relations as goals e ≥ 0 (after ``replace``, e.g. u mod n ↦ r); a strict
+    relation that is not an integer one (e > 0 ⟺ e − 1 ≥ 0 needs e ∈ ℤ) is a RuleError."""
+    goals = []
+    for e, strict in _relations(bracket):
+        e, strict = normal_relation(e.xreplace(replace or {}), strict)
+        if strict:
+            raise RuleError(f"{e} > 0 is not an integer relation")
+        goals.append(e)
+    return goals
 
 
 def _discharge_brackets(expr: sp.Basic, atoms: Sequence[sp.Expr], prepare, nothing: str) -> sp.Expr:
@@ -238,7 +282,7 @@ def _discharge_brackets(expr: sp.Basic, atoms: Sequence[sp.Expr], prepare, nothi
     for a factor that stays."""
     out, used = [], False
     for m, limits in terms(expr):
-        local = list(atoms) + [a for v, lo, hi in limits for a in (v - lo, hi - v)]
+        local = list(atoms) + _range_atoms(limits)
         factors = []
         for factor in sp.Mul.make_args(m):
             prepared = prepare(factor, local) if isinstance(factor, Iverson) else None
@@ -246,9 +290,9 @@ def _discharge_brackets(expr: sp.Basic, atoms: Sequence[sp.Expr], prepare, nothi
                 factors.append(factor)
                 continue
             goals, known = prepared
-            failed = [str(g) for g in goals if not implied(g, known)[0]]
+            failed = [f"{g} ({why})" for g in goals for ok, why in [implied(g, known)] if not ok]
             if failed:
-                raise RuleError(f"{' , '.join(failed)} ≥ 0 does not follow from the hypotheses")
+                raise RuleError(f"{' , '.join(failed)}: ≥ 0 does not follow from the hypotheses")
             used = True
         out.append((sp.Mul(*factors), limits))
     if not used:
@@ -257,8 +301,8 @@ def _discharge_brackets(expr: sp.Basic, atoms: Sequence[sp.Expr], prepare, nothi
 
 
 def discharge(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
-    return _discharge_brackets(expr, atoms, lambda factor, local: (
-        condition_atoms(factor.args[0]), local), "no bracket to discharge")
+    return _discharge_brackets(expr, atoms, lambda factor, local: (_goals(factor), local),
+                               "no bracket to discharge")
 
 
 # ---- division with remainder and powers of roots of unity -------------------------------------
@@ -277,8 +321,10 @@ def remainder_bounds(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
         known = list(local)
         for mod, r in remainders.items():
             _divisor_positive(mod.args[1], local)
+            if not all(integer_valued(a, local) for a in mod.args):
+                raise RuleError(f"{mod}: 0 ≤ u mod n ≤ n − 1 needs integer-valued u and n")
             known += [r, mod.args[1] - 1 - r]  # 0 ≤ u mod n ≤ n − 1
-        return [g.xreplace(remainders) for g in condition_atoms(factor.args[0])], known
+        return _goals(factor, remainders), known
     return _discharge_brackets(expr, atoms, prepare, "no bracket with a remainder u mod n")
 
 
@@ -296,28 +342,11 @@ def unit_order(z: sp.Symbol, hypotheses: Sequence[sp.Basic], atoms: Sequence[sp.
     """n with the hypothesis z^n = 1 and n ≥ 1 (so z is a unit, z^{−1} = z^{n−1}); RuleError else."""
     for h in hypotheses:
         if isinstance(h, sp.Eq) and h.rhs == 1 and isinstance(h.lhs, sp.Pow) and h.lhs.base == z:
+            if not integer_valued(h.lhs.exp, atoms):
+                raise RuleError(f"the order {h.lhs.exp} of {z} is not integer-valued")
             _divisor_positive(h.lhs.exp, atoms)
             return h.lhs.exp
     raise RuleError(f"{z}^n = 1 is not a hypothesis")
-
-
-def integer_valued(e: sp.Expr, atoms: Sequence[sp.Expr]) -> bool:
-    """e is an integer for all integer values of its symbols satisfying the atoms: built from
-    integer symbols and constants by +, ·, nonnegative integer powers, ⌊a/b⌋ and a mod b with
-    every denominator b ≥ 1 by the hypotheses (SymPy cannot know ⌊u/n⌋ ∈ ℤ: n might be 0)."""
-    e = sp.sympify(e)
-    if e.is_Integer or (isinstance(e, sp.Symbol) and e.is_integer):
-        return True
-    if isinstance(e, (sp.Add, sp.Mul)):
-        return all(integer_valued(a, atoms) for a in e.args)
-    if isinstance(e, sp.Pow):
-        return e.exp.is_Integer and e.exp >= 0 and integer_valued(e.base, atoms)
-    if isinstance(e, (sp.floor, sp.Mod)):
-        numerator, denominator = sp.fraction(sp.together(e.args[0] if isinstance(e, sp.floor)
-                                                          else e.args[0] / e.args[1]))
-        return (integer_valued(numerator, atoms) and integer_valued(denominator, atoms)
-                and implied(denominator - 1, atoms)[0])
-    return False
 
 
 def _powers(expr: sp.Basic, z: sp.Symbol, atoms: Sequence[sp.Expr]) -> list[sp.Pow]:
