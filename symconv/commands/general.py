@@ -39,8 +39,8 @@ a fixed grammar and never run as Python: integers, those symbols, w[...], x[...]
 % //, comparisons, & | ~, and the functions Sum KroneckerDelta Piecewise floor ceiling Mod Max Min
 Abs Rational And Or Not Eq Ne Lt Le Gt Ge; powers and sizes are bounded (symconv.parsing).
 
-Exit code: 0 proved, 1 not proved (the failing step and a counterexample are printed),
-2 bad input.
+Exit code: 0 proved, 1 refuted (the failing step and a counterexample are printed), 2 not
+proved without a counterexample (the failing step is printed), bad input or any other failure.
 """
 
 ENGINES = ("pdflatex", "xelatex")
@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))
     else:
         print(derivation.summary())
-    return 0 if derivation.holds else 1
+    # 2 for NOT PROVED: neither proved nor refuted (no counterexample was found)
+    return 0 if derivation.holds else 1 if derivation.refuted else 2
 
 
 def _claim(args: argparse.Namespace, options: dict):
