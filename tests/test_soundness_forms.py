@@ -383,3 +383,14 @@ def test_matrices_given_as_arrays_or_lists_are_checked_alike() -> None:
     P, K = as_arrays["im2col"][swap], as_arrays["kernel_matrix"][:, swap]
     found = refuted(SPEC, im2col=P, kernel_matrix=K)
     assert (found.form, found.index) == ("im2col_matrix", (0, 0))
+
+
+@pytest.mark.parametrize("value", [sp.Float("1.99999999999999999999", 30),
+                                   sp.Float("0.99999999999999999999", 30), sp.Float("1e-400", 30)])
+def test_a_high_precision_float_is_read_exactly_not_rounded(value):
+    """A 30-digit Float next to an integer is not that integer (float() would round it to one):
+    a T scaled by it is refused, never PROVED."""
+    spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+    _, w, _ = symconv.symbols(spec)
+    with pytest.raises(SpecError, match="a float is accepted only with an integer value"):
+        symconv.prove(spec, toeplitz=symconv.toeplitz(spec, w).applyfunc(lambda e: e * value))

@@ -101,7 +101,7 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     if isinstance(value, (Integral, Fraction)):
         return sp.sympify(value, strict=True)
     if isinstance(value, (float, np.floating)):
-        return _integral_float(where, sp.Float(float(value)))
+        return _integral_float(where, value)
     if not isinstance(value, sp.Expr):  # complex, Decimal: no exact reading
         raise SpecError(where, value, f"an inexact {type(value).__name__}; each entry {RULE}")
     floats = value.atoms(sp.Float)
@@ -128,14 +128,31 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     return array
 
 
-def _integral_float(where: str, value: sp.Float) -> sp.Integer:
-    if not value.is_finite:
+def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Integer:
+    """The integer a float stands for, decided on its exact binary value (never by rounding it
+    to float64 first: Float('1.99999999999999999999', 30) is not 2, a long double 2**60 + 1 is
+    not 2**60).
+
+    >>> _integral_float("x", sp.Float("1.99999999999999999999", 30))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: x=1.99999999999999999999...: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    >>> _integral_float("x", np.longdouble(2) ** 60 + 1) == 2**60 + 1
+    True
+    """
+    if isinstance(value, sp.Float):
+        finite = bool(value.is_finite)
+        exact = sp.Rational(value) if finite else None  # the mpf's exact binary value
+    else:
+        finite = bool(np.isfinite(value))
+        exact = sp.Rational(*value.as_integer_ratio()) if finite else None
+    if not finite:
         raise SpecError(where, value, f"not a finite number; each entry {RULE}")
-    if not float(value).is_integer():
-        raise SpecError(where, float(value), "a float is accepted only with an integer value: it is a "
+    if exact.q != 1:
+        raise SpecError(where, value, "a float is accepted only with an integer value: it is a "
                         "binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction "
                         "or sympy.Rational")
-    return sp.Integer(int(value))
+    return sp.Integer(exact.p)
 
 
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
