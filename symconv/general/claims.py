@@ -140,7 +140,7 @@ class ClaimSetting:
         return {m: self.layer.out_size(a) for a, m in enumerate(self.layer.m)}
 
     def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
-             zero_data: bool = False) -> Instance:
+             data: str = "small") -> Instance:
         layer = self.layer
         fixed = {**(pinned or {}), **{s: int(v) for s, v in self.assume.items()},
                  **({} if self.channels else _channel_free(layer))}
@@ -151,8 +151,8 @@ class ClaimSetting:
             values[t] = fixed[t] if t in fixed else rng.choice(
                 [0, values[k] - 1, rng.randint(0, values[k] - 1)])
         spec = layer.spec(values)
-        x = random_data(rng, spec.input_shape, zero_data)
-        w = random_data(rng, spec.weight_shape, zero_data)
+        x = random_data(rng, spec.input_shape, data)
+        w = random_data(rng, spec.weight_shape, data)
         shown = ([layer.G, layer.Ci, layer.Co] if self.channels else []) + [
             *layer.n, *layer.k, *layer.s, *layer.d, *layer.p, *layer.q, *layer.m] + (
             [layer.g, layer.h, layer.c] if self.channels else []) + [
@@ -295,13 +295,13 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     bound = layer.n if form == "toeplitz" else layer.k
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
-    try:
+    reference = reference_entry(form, dims, channels)
+    try:  # thresholds of the reference too: instances where T (or P) is nonzero
         prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,
-                        hypotheses=hypotheses, claims=[entry], deadline=deadline)
+                        hypotheses=hypotheses, claims=[entry, reference], deadline=deadline)
     except NoInstance as error:
         raise SpecError("assume", {str(k): int(v) for k, v in assume.items()},
                         f"no instance can be drawn: {error}") from None
-    reference = reference_entry(form, dims, channels)
     cited = form if order == "unfold" else f"{form}-{order}"
     prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {cited})",
                 "the proved entry formula" + ("" if channels else " for one channel")

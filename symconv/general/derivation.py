@@ -325,7 +325,7 @@ class Prover:
         for _ in range(TARGET_ATTEMPTS):
             try:
                 instance = self.setting.draw(self.rng, pinned=target.values,
-                                             zero_data=target.zero_data)
+                                             data=target.data)
             except NoInstance:
                 return None
             if all(instance.values.get(s) == v for s, v in target.values.items()) \

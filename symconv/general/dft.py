@@ -59,16 +59,16 @@ class DFTSetting(ConvSetting):
         self.names = names
 
     def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
-             zero_data: bool = False) -> Instance:
+             data: str = "small") -> Instance:
         layer, values = self.layer, {}
         layer.draw_sizes(rng, values, pinned=pinned)
         layer.draw_indices(rng, values, self.out_sizes, pinned)
         orders = tuple(values[n] for n in layer.n)
         for axis, z in enumerate(self.names.z):
             values[z] = CyclicElement.generator(orders, axis)
-        tensors = Tensors(layer, values, rng, zero_data=zero_data)
+        tensors = Tensors(layer, values, rng, data=data)
         channels = tensors.spec.in_channels
-        nu = random_data(rng, (channels,), zero_data)
+        nu = random_data(rng, (channels,), data)
         build = self._env_factory(values, tensors)
 
         def with_nu(symbolic: bool):

@@ -56,7 +56,9 @@ class DrawRanges:
 DRAW_RANGES = {1: DrawRanges(96, 9, 4, 4, 4, 2, 2), 2: DrawRanges(32, 5, 3, 3, 3, 2, 2),
                3: DrawRanges(12, 3, 2, 2, 2, 1, 2)}
 SIZE_ATTEMPTS = 200
-VALUES = (-4, 4)
+DATA = {"small": (-4, 4), "wide": (-1000, 1000), "zero": (0, 0)}
+"""Ranges of the random integer data: small at random instances (readable counterexamples),
+wide at threshold instances (``thresholds``), zero to meet a division by the data."""
 
 
 def log_uniform(rng: random.Random, low: int, high: int) -> int:
@@ -349,11 +351,10 @@ class Layer:
                 *self.m, self.g, self.h, *self.j]
 
 
-def random_data(rng: random.Random, shape: tuple[int, ...], zero: bool = False) -> np.ndarray:
-    """An object array of random integers in VALUES (all zero with ``zero``: the instance at
-    which a division by the data fails)."""
-    low, high = VALUES
-    return np.array([0 if zero else rng.randint(low, high) for _ in range(prod(shape))],
+def random_data(rng: random.Random, shape: tuple[int, ...], data: str = "small") -> np.ndarray:
+    """An object array of random integers in the range DATA[data]."""
+    low, high = DATA[data]
+    return np.array([rng.randint(low, high) for _ in range(prod(shape))],
                     dtype=object).reshape(shape)
 
 
@@ -393,13 +394,13 @@ class Tensors:
     """Random integer data (or SymPy symbols) and symconv's concrete forms at one instance."""
 
     def __init__(self, layer: Layer, values: dict[sp.Symbol, int], rng: random.Random,
-                 x: np.ndarray | None = None, zero_data: bool = False):
+                 x: np.ndarray | None = None, data: str = "small"):
         self.layer, self.values = layer, values
         self.spec = layer.spec(values)
-        self.x = x if x is not None else random_data(rng, self.spec.input_shape, zero_data)
-        self.w = random_data(rng, self.spec.weight_shape, zero_data)
-        self.gamma = random_data(rng, self.spec.output_shape, zero_data)
-        self.b = random_data(rng, (self.spec.out_channels,), zero_data)
+        self.x = x if x is not None else random_data(rng, self.spec.input_shape, data)
+        self.w = random_data(rng, self.spec.weight_shape, data)
+        self.gamma = random_data(rng, self.spec.output_shape, data)
+        self.b = random_data(rng, (self.spec.out_channels,), data)
 
     @cached_property
     def y(self) -> np.ndarray:
@@ -465,11 +466,11 @@ class ConvSetting:
         return dict(zip(self.layer.m, self.out_sizes))
 
     def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
-             zero_data: bool = False) -> Instance:
+             data: str = "small") -> Instance:
         values: dict[sp.Symbol, int] = {}
         self.layer.draw_sizes(rng, values, pinned=pinned, budget=self.budget)
         self.layer.draw_indices(rng, values, self.out_sizes, pinned)
-        tensors = Tensors(self.layer, values, rng, zero_data=zero_data)
+        tensors = Tensors(self.layer, values, rng, data=data)
         return Instance(values, self._env_factory(values, tensors), self.shown)
 
     def _env_factory(self, values, tensors: Tensors):

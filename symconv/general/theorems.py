@@ -669,7 +669,7 @@ class NetworkSetting:
                 **{m: two.out_size(a) for a, m in enumerate(two.m)},
                 **{n: one.out_size(a) for a, n in enumerate(two.n)}}
 
-    def draw(self, rng, pinned=None, zero_data: bool = False):
+    def draw(self, rng, pinned=None, data: str = "small"):
         from .derivation import Instance
         from .evaluate import Env
         from .setting import Tensors
@@ -690,9 +690,9 @@ class NetworkSetting:
         two.draw_indices(rng, values, [two.out_size(a) for a in range(two.dims)], pinned)
         name = rng.choice(sorted(ACTIVATIONS))
         sigma = ACTIVATIONS[name]
-        t1 = Tensors(one, values, rng, zero_data=zero_data)
+        t1 = Tensors(one, values, rng, data=data)
         z = _map(t1.y_bias if self.bias else t1.y, sigma)
-        t2 = Tensors(two, values, rng, x=z, zero_data=zero_data)
+        t2 = Tensors(two, values, rng, x=z, data=data)
 
         def build(symbolic: bool) -> Env:
             if symbolic:  # σ has no symbolic form on concrete instances: values only

@@ -16,6 +16,10 @@ derivation is checked at **targets** found in the user's expressions (``claims``
   drawable symbol of the claim to ⌊c⌋ − 1, ⌊c⌋, ⌈c⌉, ⌈c⌉ + 1;
 * a claim that divides by the data (w, x, …) gets an instance whose data are all zero.
 
+The data of a threshold instance are drawn from a wide range (``setting.DATA``): a claim that
+differs at the threshold by a nonzero polynomial of degree ≤ 2 in the data agrees there by
+chance with probability ≤ 2/2001 (Schwartz–Zippel), not 1/9 as with the small random values.
+
 Targets are taken round-robin over (atom, symbol) groups, closest to the boundary first, at
 most ``MAX_TARGETS``; values beyond ``SCAN_LIMIT[dims]`` are not scanned (such instances are
 too large to build; the symbolic check alone decides there). The setting draws the other
@@ -23,8 +27,8 @@ values with the pinned ones fixed, subject to the hypotheses.
 
 >>> import sympy as sp
 >>> n = sp.Symbol("n", integer=True)
->>> sorted(t.values[n] for t in targets([sp.Piecewise((1, n > sp.Rational(17, 2)), (0, True))],
-...                                      {n: 3}, {n}, {}, dims=1))
+>>> found = targets([sp.Piecewise((1, n > sp.Rational(17, 2)), (0, True))], {n: 3}, {n}, {}, dims=1)
+>>> sorted(t.values[n] for t in found if t.reason == "n > 17/2 along n")
 [7, 8, 9, 10]
 """
 
@@ -51,10 +55,11 @@ RELATIONS = (sp.Ge, sp.Gt, sp.Le, sp.Lt, sp.Eq, sp.Ne)
 
 @dataclass(frozen=True)
 class Target:
-    """Values to pin in an instance; ``zero_data``: all data tensors zero."""
+    """Values to pin in an instance, and the kind of its random data (setting.DATA): wide, so
+    that a difference at the threshold does not vanish by a zero in the data, or zero."""
 
     values: dict = field(default_factory=dict)
-    zero_data: bool = False
+    data: str = "wide"
     reason: str = ""
 
 
@@ -72,7 +77,7 @@ def claim_atoms(expr: sp.Basic, limits: tuple = ()) -> list[Atom]:
 
     >>> n, j = sp.symbols("n j", integer=True)
     >>> [a.expr for a in claim_atoms(sp.KroneckerDelta(j, 2) + sp.floor(n / 3))]
-    [Eq(j, 2), floor(n/3)]
+    [Eq(2, j), floor(n/3)]
     """
     expr = sp.sympify(expr)
     found: list[Atom] = []
@@ -182,7 +187,7 @@ def targets(claims: Iterable[sp.Basic], base: Mapping, drawable: set, derived: M
                 groups.append(group)
     chosen = _round_robin(groups)
     if any(divides_by_data(c) for c in claims):
-        chosen.insert(0, Target({}, zero_data=True, reason="division by the data"))
+        chosen.insert(0, Target({}, data="zero", reason="division by the data"))
     return chosen[:MAX_TARGETS]
 
 
