@@ -254,6 +254,15 @@ def test_the_deadline_ends_a_derivation_not_proved_with_the_step():
         evaluate(sp.Sum(U, (U, 0, 10)), Env({}))
 
 
+@pytest.mark.parametrize("theorem", ["transpose", "padding", "dft"])
+def test_a_theorem_past_its_deadline_is_not_proved(theorem):
+    derivation = prove_general(theorem, dims=2, deadline=0.01)
+    assert derivation.verdict == "NOT PROVED", derivation.summary()
+    assert "deadline of 0.01 s exceeded at step" in derivation.failure.reason
+    assert derivation.failure.counterexample is None
+    assert "deadline" in derivation.to_json()["failure"]["reason"]
+
+
 def test_giant_powers_are_not_built():
     start = time.perf_counter()
     with pytest.raises(LimitExceeded, match="MAX_POWER_BITS"):
