@@ -38,7 +38,7 @@ from typing import Any
 import sympy as sp
 
 from . import inputs, thresholds
-from .evaluate import Env, EvaluationError, LimitExceeded, evaluate, limits
+from .evaluate import Env, EvaluationError, LimitExceeded, check_deadline, evaluate, limits
 from .expr import same
 from .rules import RuleError
 
@@ -261,8 +261,10 @@ class Prover:
         self.core_checks: list[str] = []
         self.instances: list[Instance] = []
         self.thresholds = 0
+        self.notes: list[str] = []
         with self._limits(0, "drawing the instances"):
-            self.instances = [self._draw(self.rng) for _ in range(count)]
+            for _ in range(count):
+                self.instances.append(self._draw(self.rng))
             self._draw_thresholds([c for c in claims if c is not None])
 
     # ---- limits ----------------------------------------------------------------------------
@@ -274,8 +276,8 @@ class Prover:
             with limits(self.deadline, self.started):
                 yield
         except LimitExceeded as error:
-            self.failure = Failure(step, rule, f"{error} at step {step + 1} ({rule}); neither "
-                                               "proved nor refuted", None)
+            self.failure = Failure(step, rule, f"{error} at step {step + 1}; neither proved nor "
+                                               "refuted", None)
 
     def _past_deadline(self, rule: str) -> bool:
         """Fail the derivation if its deadline has passed before step ``rule`` starts."""
@@ -283,7 +285,7 @@ class Prover:
             return False
         step = len(self.steps)
         self.failure = Failure(step, rule, f"deadline of {self.deadline:g} s exceeded at step "
-                                           f"{step + 1} ({rule}); neither proved nor refuted", None)
+                                           f"{step + 1}; neither proved nor refuted", None)
         return True
 
     # ---- concrete checks -------------------------------------------------------------------
@@ -298,6 +300,7 @@ class Prover:
     def _draw(self, rng: random.Random) -> Instance:
         """An instance of the setting on which every hypothesis evaluates to true."""
         for _ in range(DRAW_ATTEMPTS):
+            check_deadline()
             instance = self.setting.draw(rng)
             if self._admissible(instance):
                 return instance
@@ -315,14 +318,23 @@ class Prover:
             *self.hypotheses, *self.statement)))  # the others are summed over, pins are lost
         drawable = {s for s, v in base.items() if s in quantified
                     and isinstance(v, int) and s not in derived}
+        missed = []
         for target in thresholds.targets(claims, base, drawable, derived, self.dims, self.rng):
             instance = self._draw_target(target)
-            if instance is not None:
-                self.instances.append(instance)
-                self.thresholds += 1
+            if instance is None:
+                missed.append(target)
+                continue
+            self.instances.append(instance)
+            self.thresholds += 1
+        if missed:
+            example = ", ".join(f"{s}={v}" for s, v in missed[0].values.items())
+            self.notes.append(f"{len(missed)} threshold target(s) of the claim admit no instance "
+                              f"within the hypotheses and the size budget (e.g. {example}); "
+                              "there the symbolic check alone decides.")
 
     def _draw_target(self, target: thresholds.Target) -> Instance | None:
         for _ in range(TARGET_ATTEMPTS):
+            check_deadline()
             try:
                 instance = self.setting.draw(self.rng, pinned=target.values,
                                              data=target.data)
@@ -397,6 +409,7 @@ class Prover:
         rng = random.Random(len(self.steps))
         failed: tuple[ConcreteCheck, Instance] | None = None
         for instance in self.instances:
+            check_deadline()
             check = self._evaluate(instance, step.lhs, step.rhs, quantified, rng)
             step.concrete.append(check)
             if not check.ok and (failed is None or not check.error):
@@ -466,6 +479,7 @@ class Prover:
         compared = [i for i in self.instances if applies is None or applies(i)]
         with self._limits(len(self.steps), rule):
             for instance in compared:
+                check_deadline()
                 problem = compare(instance)
                 if problem:
                     self.failure = Failure(len(self.steps), rule, problem,
@@ -486,6 +500,7 @@ class Prover:
             holds = False
         return Derivation(self.theorem, self.dims, self.title, self.hypotheses, list(definitions),
                           self.statement, self.steps, holds, self.failure, self.core_checks,
-                          len(self.instances), time.perf_counter() - self.started, list(notes),
+                          len(self.instances), time.perf_counter() - self.started,
+                          [*notes, *self.notes],
                           [(tuple(d), tuple(r)) for d, r in notation if len(d) > 1],
                           self.thresholds)
