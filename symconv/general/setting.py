@@ -35,6 +35,7 @@ from .expr import Reflect, Replicate, brackets, claimed_map, in_range, integer_s
 from .rules import Definition, flatten
 from .derivation import Instance, NoInstance
 
+
 @dataclass(frozen=True)
 class DrawRanges:
     """The largest values drawn per number of spatial dimensions, and the cost budget of one
@@ -300,9 +301,9 @@ class Layer:
         needed = [1, d * (k - 1) + 1 - p - q, pinned.get(self.i[a], -1) + 1]
         if self.j[a] in pinned:
             needed.append(s * pinned[self.j[a]] + d * (k - 1) + 1 - p - q)
-        bound_slack = {"reflect": 1, "circular": 0}.get(self.padding_mode)
-        if bound_slack is not None:
-            needed.append(max(p, q) + bound_slack)
+        offset = mode_bounds(self.padding_mode, 0)  # the mode's largest padding is n + offset
+        if offset is not None:
+            needed.append(max(p, q) - offset)
         n_low = max(needed)
         n = get(n_, lambda: log_uniform(rng, n_low, max(n_low, ranges.size)))
         if min(k, d, s, n) < 1 or min(p, q) < 0 or n < n_low:
