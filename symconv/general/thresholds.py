@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import math
 import random
-from fractions import Fraction
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import sympy as sp
 
 from .evaluate import Env, EvaluationError, LimitExceeded, evaluate
-from .expr import Iverson
 
 SCAN_LIMIT = {1: 256, 2: 96, 3: 32}
 """Largest value a symbol is scanned (and pinned) to, per number of spatial dimensions."""
