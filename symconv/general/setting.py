@@ -51,7 +51,7 @@ class DrawRanges:
     padding: int
     channels: int
     groups: int
-    budget: int = 20_000
+    budget: int = 10_000
 
 
 DRAW_RANGES = {1: DrawRanges(96, 9, 4, 4, 4, 2, 2), 2: DrawRanges(32, 5, 3, 3, 3, 2, 2),

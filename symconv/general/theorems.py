@@ -552,7 +552,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                                    ((layer.c, *layer.i), (layer.G * layer.Ci, *layer.n))])
 
 
-WHOLE_MATRIX_BUDGET = 1200
+WHOLE_MATRIX_BUDGET = 600
 """Cost budget (setting.DrawRanges) of an instance of a theorem whose every step sums over the
 whole of T (transpose), over T₁ per entry of T₂ (nonlinear) or compares R, of size ∏n·∏(n+p+q)
 (padding)."""
