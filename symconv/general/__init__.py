@@ -10,6 +10,7 @@ random exact instances (and tied to symconv's concrete forms at the drawn sizes)
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ..errors import SpecError
@@ -39,16 +40,27 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
     z^j·Λ(z)ν for z^n = 1, the DFT block-diagonalises T; ``symbol=`` claims Λ), "nonlinear"
     (σ elementwise; stacked layers).
     Options: ``entry=`` (a claimed entry formula, see ``symbols_for``), ``out_size=``,
-    ``instances=`` (random instances per step), ``seed=``.
+    ``instances=`` (random instances per step, an integer ≥ 1; instances at the thresholds of
+    a claimed expression are added), ``seed=``, ``deadline=`` (wall-clock seconds, default
+    ``derivation.DEADLINE``; exceeded: NOT PROVED with the reason "deadline of N s exceeded at
+    step K"). An option the theorem does not take is a SpecError naming it; so is a value of
+    the wrong type (SpecError(option, value, rule)).
+
+    >>> prove_general("toeplitz", instance=3)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: options=['instance']: not accepted by 'toeplitz'; it accepts ['entry', 'out_size', 'instances', 'seed', 'padding_mode', 'source', 'deadline']
     """
     if theorem not in THEOREMS:
         raise SpecError("theorem", theorem, f"must be one of {tuple(THEOREMS)}")
     if isinstance(dims, bool) or not isinstance(dims, int) or dims not in (1, 2, 3):
         raise SpecError("dims", dims, "must be 1, 2 or 3")
-    try:
-        return THEOREMS[theorem](dims, **options)
-    except TypeError as error:
-        raise SpecError("options", sorted(options), f"not accepted by {theorem!r}: {error}") from None
+    function = THEOREMS[theorem]
+    accepted = [name for name in inspect.signature(function).parameters if name != "dims"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise SpecError("options", unknown, f"not accepted by {theorem!r}; it accepts {accepted}")
+    return function(dims, **options)
 
 
 __all__ = ["THEOREMS", "ConcreteCheck", "Counterexample", "Derivation", "Failure", "Step",

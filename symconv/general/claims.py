@@ -9,13 +9,22 @@ The derivation: (1) the entry is the reference entry formula (the theorem's, spe
 one channel; concretely compared with symconv.toeplitz / symconv.im2col at every instance);
 (2) its normal form by Kronecker-delta elimination over the taps where the tap has coefficient
 ±1 (e.g. with ``assume={d: 1}``); (3) the claim, compared in canonical form (expr.same) after
-the same normalisation of the claim; both sides are evaluated exactly on random instances.
+the same normalisation of the claim; both sides are evaluated exactly on random instances
+(sizes log-uniform over wide ranges) and on instances at the thresholds of the claim (where a
+bracket, δ or floor in it changes value, ``thresholds``).
+
+Bad input is a SpecError naming the argument: an entry that is not one exact expression
+(relations, matrices, lists, Floats, …: ``inputs.exact_expression``), ``assume`` keys that are
+not hyperparameters of the claim (symbols or their names) or values that are not integers in
+range, ``instances`` < 1, a ``deadline`` that is not a positive number of seconds.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from functools import partial
+from numbers import Integral
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,11 +32,15 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from . import rules
-from .derivation import Derivation, Instance, Prover
+from . import inputs, rules
+from .derivation import DEADLINE, Derivation, Instance, NoInstance, Prover
 from .evaluate import Env, array_tensor
 from .expr import brackets
-from .setting import Layer
+from .setting import Layer, random_data
+
+CLAIM_BUDGET = 100_000
+"""Cost budget of a claim's instance (see setting.DrawRanges): only one entry is evaluated,
+so larger sizes than for the theorems are affordable (T itself is built by symconv.toeplitz)."""
 
 FORMS = ("toeplitz", "im2col")
 
@@ -113,8 +126,8 @@ def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
 
 
 class ClaimSetting:
-    """Random sizes (one channel block unless ``channels``); T and P come from symconv's
-    concrete forms (P in ``order``)."""
+    """Random sizes (one channel block unless ``channels``) with the assumptions ``assume``
+    fixed; T and P come from symconv's concrete forms (P in ``order``)."""
 
     def __init__(self, form: str, dims: int, assume: dict, channels: bool = False,
                  order: str = "unfold"):
@@ -122,28 +135,24 @@ class ClaimSetting:
         self.channels, self.order = channels, order
         self.layer = Layer(dims)
 
-    def draw(self, rng: random.Random) -> Instance:
+    @property
+    def derived(self) -> dict[sp.Symbol, sp.Expr]:
+        return {m: self.layer.out_size(a) for a, m in enumerate(self.layer.m)}
+
+    def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
+             data: str = "small") -> Instance:
         layer = self.layer
+        fixed = {**(pinned or {}), **{s: int(v) for s, v in self.assume.items()},
+                 **({} if self.channels else _channel_free(layer))}
         values: dict[sp.Symbol, int] = {}
-        for _ in range(1000):
-            layer.draw_sizes(rng, values)
-            values.update({s: int(v) for s, v in self.assume.items()})
-            if not self.channels:
-                values.update(_channel_free(layer))
-            if all(values[d] * (values[k] - 1) + 1 <= values[n] + values[p] + values[q]
-                   and values[s] >= 1 and values[d] >= 1
-                   for n, k, s, d, p, q in zip(layer.n, layer.k, layer.s, layer.d, layer.p, layer.q)):
-                break
-        else:
-            raise SpecError("assume", self.assume, "no sizes satisfy the hypotheses")
-        layer.draw_indices(rng, values, [layer.out_size(a) for a in range(self.dims)])
+        layer.draw_sizes(rng, values, pinned=fixed, budget=CLAIM_BUDGET)
+        layer.draw_indices(rng, values, [layer.out_size(a) for a in range(self.dims)], fixed)
         for t, k in zip(layer.t, layer.k):
-            values[t] = rng.choice([0, values[k] - 1, rng.randint(0, values[k] - 1)])
+            values[t] = fixed[t] if t in fixed else rng.choice(
+                [0, values[k] - 1, rng.randint(0, values[k] - 1)])
         spec = layer.spec(values)
-        x = np.array([rng.randint(-4, 4) for _ in range(int(np.prod(spec.input_shape)))],
-                     dtype=object).reshape(spec.input_shape)
-        w = np.array([rng.randint(-4, 4) for _ in range(int(np.prod(spec.weight_shape)))],
-                     dtype=object).reshape(spec.weight_shape)
+        x = random_data(rng, spec.input_shape, data)
+        w = random_data(rng, spec.weight_shape, data)
         shown = ([layer.G, layer.Ci, layer.Co] if self.channels else []) + [
             *layer.n, *layer.k, *layer.s, *layer.d, *layer.p, *layer.q, *layer.m] + (
             [layer.g, layer.h, layer.c] if self.channels else []) + [
@@ -184,33 +193,70 @@ def _user_symbols(spec) -> tuple[np.ndarray, np.ndarray]:
             tensor_symbols("w", spec.kernel_size)[None, None])
 
 
+def _assumptions(assume: Any, layer: Layer, channels: bool) -> dict[sp.Symbol, sp.Integer]:
+    """``assume`` as {hyperparameter symbol: Integer}: keys are the claim's size and
+    hyperparameter symbols or their names, values integers in the hyperparameter's range."""
+    if assume is None:
+        return {}
+    if not isinstance(assume, Mapping):
+        raise SpecError("assume", assume, "must be a dict {symbol or name: integer}, e.g. {S.d: 1}")
+    lowest = {symbol: low for symbols, low in (
+        (layer.n, 1), (layer.k, 1), (layer.s, 1), (layer.d, 1), (layer.p, 0), (layer.q, 0))
+        for symbol in symbols}
+    if channels:
+        lowest.update({layer.G: 1, layer.Ci: 1, layer.Co: 1})
+    by_name = {str(symbol): symbol for symbol in lowest}
+    result = {}
+    for key, value in assume.items():
+        symbol = by_name.get(key) if isinstance(key, str) else key
+        if symbol not in lowest:
+            raise SpecError("assume", key, f"is not a size or hyperparameter of the claim; "
+                                           f"valid: {sorted(by_name)} (or their symbols)")
+        if isinstance(value, bool) or not isinstance(value, (Integral, sp.Integer)):
+            raise SpecError("assume", {key: value}, f"the value of {symbol} must be an integer "
+                                                    "(not rounded, not a symbol)")
+        if int(value) < lowest[symbol]:
+            raise SpecError("assume", {key: value}, f"{symbol} must be ≥ {lowest[symbol]}")
+        result[symbol] = sp.Integer(int(value))
+    return result
+
+
+def _claim_entry(entry: Any, form: str, dims: int, channels: bool) -> sp.Expr:
+    """The claimed entry as one exact SymPy expression; text is read by symconv.parsing's fixed
+    grammar in the claim's symbols, never evaluated."""
+    if isinstance(entry, str):
+        from ..parsing import parse_expression, symbol_table
+        names = symbol_table(vars(symbols_for(form, dims, channels)).values())
+        entry = parse_expression(entry, names, parameter="entry")
+    return inputs.exact_expression(entry, "entry")
+
+
 def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None,
                 instances: int = 20, seed: int = 0, channels: bool = False,
-                order: str = "unfold") -> Derivation:
+                order: str = "unfold", deadline: float = DEADLINE) -> Derivation:
     """Prove or refute a closed form ``entry`` for T[j, i] (form="toeplitz") or P[t, j]
     (form="im2col", F.unfold order; ``order="paper"``: P[j, t] of Ma & Lu) of a one-channel
     layer, for all sizes; with ``channels=True`` for T[(g, h, j), (c, i)] or P[(c, t), j]
     (paper: P[j, (t, c)]) of a layer with G groups of Ci input and Co output channels, in the
     symbols of ``symbols_for(form, dims, channels=True)``.
 
-    ``assume`` fixes hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` for a claim about undilated,
-    unstrided convolution. Returns a Derivation; ``failure.counterexample`` carries the sizes,
-    indices and the two values when the claim is refuted.
+    ``assume`` fixes sizes and hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` (or ``{"d": 1}``)
+    for a claim about undilated, unstrided convolution. ``instances`` random instances (≥ 1)
+    are drawn, plus instances at the claim's thresholds; ``deadline`` bounds the wall-clock
+    seconds (exceeded: NOT PROVED, see ``derivation``). Returns a Derivation;
+    ``failure.counterexample`` carries the sizes, indices and the two values when the claim is
+    refuted.
     """
     _check(form, dims)
     from .theorems import ORDERS
     if order not in ORDERS or (order != "unfold" and form != "im2col"):
         raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
-    if isinstance(entry, str):  # user text: a fixed grammar (symconv.parsing), never eval
-        from ..parsing import parse_expression, symbol_table
-        names = symbol_table(vars(symbols_for(form, dims, channels)).values())
-        entry = parse_expression(entry, names, parameter="entry")
-    try:
-        entry = sp.sympify(entry, strict=True)  # strict: no str() of an object goes to eval
-    except (sp.SympifyError, TypeError) as error:
-        raise SpecError("entry", entry, f"must be a SymPy expression ({error})") from None
-    assume = {sp.sympify(k): sp.Integer(v) for k, v in (assume or {}).items()}
+    channels = inputs.flag(channels, "channels")
+    instances, seed = inputs.count(instances, "instances"), inputs.integer(seed, "seed")
+    deadline = inputs.seconds(deadline, "deadline")
+    entry = _claim_entry(entry, form, dims, channels)
     layer = Layer(dims)
+    assume = _assumptions(assume, layer, channels)
     allowed = set(layer.n + layer.k + layer.s + layer.d + layer.p + layer.q + layer.m
                   + layer.j + layer.i + layer.t)
     if channels:
@@ -249,9 +295,13 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     bound = layer.n if form == "toeplitz" else layer.k
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
-    prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,
-                    hypotheses=hypotheses)
     reference = reference_entry(form, dims, channels)
+    try:  # thresholds of the reference too: instances where T (or P) is nonzero
+        prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,
+                        hypotheses=hypotheses, claims=[entry, reference], deadline=deadline)
+    except NoInstance as error:
+        raise SpecError("assume", {str(k): int(v) for k, v in assume.items()},
+                        f"no instance can be drawn: {error}") from None
     cited = form if order == "unfold" else f"{form}-{order}"
     prover.step(f"entry formula of {'T' if form == 'toeplitz' else 'P'} (theorem {cited})",
                 "the proved entry formula" + ("" if channels else " for one channel")

@@ -6,7 +6,8 @@ included) and compared with the matrices the concrete core builds from the same 
 ``conv_transpose`` — so the general theorems and the concrete core cannot drift apart. The DFT
 theorem is compared in the ring ℤ[X]/(X^n − 1) with symconv.toeplitz and, where the sizes
 divide 24, with symconv.spectral's exact blocks D_f = Λ(ω^{−f}).
-Each comparison returns None, or a one-line description of the first disagreement.
+Each comparison returns None, or a one-line description of the first disagreement. The loops
+check the derivation's deadline (``evaluate.check_deadline``) as they go.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..spec import ConvSpec
 from .cyclic import CyclicElement
-from .evaluate import EvaluationError, evaluate
+from .evaluate import EvaluationError, check_deadline, evaluate
 
 
 def tensor_array(env, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -37,6 +38,8 @@ def compare_matrix(lookup, core: sp.MatrixBase, shape: tuple[int, int], name: st
     if tuple(shape) != tuple(core.shape):
         return f"{name} has shape {tuple(shape)} by the general formula, {core.shape} in symconv"
     for (r, c), expected in np.ndenumerate(np.array(core.tolist(), dtype=object)):
+        if c == 0:
+            check_deadline()
         try:
             value = lookup((r, c))
         except EvaluationError as error:
@@ -83,6 +86,7 @@ def compare_transpose(instance, setting) -> str | None:
     expected = np.array(toeplitz(spec, w).tolist(), dtype=object).T.dot(gamma.reshape(-1))
     lookup = env.tensors[str(layer.vz.label)]
     z = [lookup((column,)) for column in range(len(expected))]
+    check_deadline()
     for column, (value, got) in enumerate(zip(expected, z)):
         if got != value:
             return f"(T^T gamma)[{column}] = {value} in symconv, {got} by the general formula"
@@ -173,6 +177,7 @@ def compare_dft(instance, setting) -> str | None:
         c, i = divmod(column, N)
         rows[row] = rows.get(row, 0) + value * nu[c] * monomial[i]
     for o, j in product(range(spec.out_channels), range(N)):
+        check_deadline()
         expected = monomial[j] * sum((lam[o, c] * nu[c] for c in range(spec.in_channels)), 0)
         got = rows.get(o * N + j, 0)
         if expected != got:
@@ -205,6 +210,7 @@ def compare_spectral(instance, setting) -> str | None:
     w = tensor_array(env, str(setting.layer.w.label), spec.weight_shape)
     blocks = dft_block_diagonalisation(spec, w, exact=True).blocks
     for k, f in enumerate(product(*(range(n) for n in orders))):
+        check_deadline()
         tables = tuple(tuple(roots_of_unity(n)[(-fa * e) % n] for e in range(n))
                        for fa, n in zip(f, orders))
         for o, c in np.ndindex(*lam.shape):

@@ -12,19 +12,33 @@ The first step failing either check fails the derivation. If only the symbolic c
 more instances are searched for a counterexample (sizes, indices, the two values); a symbolic
 failure without one still refutes nothing but proves nothing either: ``holds`` is False and
 ``failure.counterexample`` is None.
+
+Instances: ``instances`` random ones (sizes log-uniform over wide ranges, ``setting``), plus
+instances at the thresholds of the user's expressions ``claims`` (``thresholds``: where a
+bracket, δ or floor of a claim changes value, at numeric constants, all-zero data for a
+division by the data).
+
+Limits: a derivation has a wall-clock ``deadline`` (seconds, default ``DEADLINE``) and every
+evaluation a cap on its terms and powers (``evaluate.limits``). Exceeding one ends the
+derivation NOT PROVED, with the reason "deadline of N s exceeded at step K (rule)" (or the
+cap met) and no counterexample — never PROVED, never REFUTED. The deadline is checked between
+steps and inside every evaluation and comparison loop; a single SymPy call of a symbolic check
+is not interrupted.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
 
-from .evaluate import EvaluationError, evaluate
+from . import inputs, thresholds
+from .evaluate import Env, EvaluationError, LimitExceeded, check_deadline, evaluate, limits
 from .expr import same
 from .rules import RuleError
 
@@ -33,6 +47,14 @@ SEARCH_INSTANCES = 300
 SEARCH_SECONDS = 4.0
 DRAW_ATTEMPTS = 200
 """Random draws tried for an instance satisfying the hypotheses (rejection sampling)."""
+TARGET_ATTEMPTS = 30
+"""Draws tried per threshold target (thresholds)."""
+DEADLINE = 120.0
+"""Default wall-clock deadline of one derivation in seconds (``deadline=``)."""
+
+
+class NoInstance(RuntimeError):
+    """A setting cannot draw an instance with the values pinned for it."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,8 @@ class Derivation:
     notes: list[str] = field(default_factory=list)
     notation: list[tuple[tuple, tuple]] = field(default_factory=list)
     """(digits, radices) of flat indices printed as ⟨digits⟩ in LaTeX."""
+    threshold_instances: int = 0
+    """How many of the ``instances`` were drawn at thresholds of the claims (the rest random)."""
 
     def __bool__(self) -> bool:
         return self.holds
@@ -143,9 +167,10 @@ class Derivation:
 
     def summary(self) -> str:
         verdict = self.verdict
+        at = (f"{self.instances} instances, {self.threshold_instances} of them at thresholds of "
+              f"the claim" if self.threshold_instances else f"{self.instances} random instances")
         line = (f"{verdict}: {self.title} (dims={self.dims}; {len(self.steps)} steps, each "
-                f"checked symbolically and on {self.instances} random instances; "
-                f"{self.seconds:.2f} s)")
+                f"checked symbolically and on {at}; {self.seconds:.2f} s)")
         return line if self.failure is None else f"{line}\n{self.failure}"
 
     def __repr__(self) -> str:
@@ -184,7 +209,7 @@ class Derivation:
                            "concrete_checks": len(s.concrete),
                            "concrete_ok": all(c.ok for c in s.concrete)} for s in self.steps],
                 "core_checks": self.core_checks, "instances": self.instances,
-                "failure": failure, "seconds": round(self.seconds, 4)}
+                "threshold_instances": self.threshold_instances, "failure": failure, "seconds": round(self.seconds, 4)}
 
 
 class Instance:
@@ -214,35 +239,111 @@ Quantified = Sequence[tuple[sp.Symbol, sp.Expr, sp.Expr]]
 
 
 class Prover:
-    """Builds a derivation step by step; stops at the first failing step."""
+    """Builds a derivation step by step; stops at the first failing step.
+
+    ``instances`` random instances (an integer ≥ 1) and the threshold instances of ``claims``
+    (the user's expressions), within ``deadline`` seconds (module docstring)."""
 
     def __init__(self, theorem: str, dims: int, title: str, setting: Any, lhs: sp.Basic,
                  rhs: sp.Basic, instances: int = 6, seed: int = 0,
-                 hypotheses: Sequence[sp.Basic] = ()):
+                 hypotheses: Sequence[sp.Basic] = (), claims: Sequence[sp.Basic | None] = (),
+                 deadline: float = DEADLINE):
+        count = inputs.count(instances, "instances")
+        self.deadline = inputs.seconds(deadline, "deadline")
+        self.started = time.perf_counter()
         self.theorem, self.dims, self.title, self.setting = theorem, dims, title, setting
         self.statement = (lhs, rhs)
         self.hypotheses = list(hypotheses)
         self.current = lhs
-        self.rng = random.Random(seed)
-        self.instances = [self._draw(self.rng) for _ in range(instances)]
+        self.rng = random.Random(inputs.integer(seed, "seed"))
         self.steps: list[Step] = []
         self.failure: Failure | None = None
         self.core_checks: list[str] = []
-        self.started = time.perf_counter()
+        self.instances: list[Instance] = []
+        self.thresholds = 0
+        self.notes: list[str] = []
+        with self._limits(0, "drawing the instances"):
+            for _ in range(count):
+                self.instances.append(self._draw(self.rng))
+            self._draw_thresholds([c for c in claims if c is not None])
+
+    # ---- limits ----------------------------------------------------------------------------
+    @contextmanager
+    def _limits(self, step: int, rule: str) -> Iterator[None]:
+        """Evaluations inside run under the derivation's deadline and the evaluation caps; a
+        limit met fails the derivation without a counterexample (NOT PROVED)."""
+        try:
+            with limits(self.deadline, self.started):
+                yield
+        except LimitExceeded as error:
+            self.failure = Failure(step, rule, f"{error} at step {step + 1}; neither proved nor "
+                                               "refuted", None)
+
+    def _past_deadline(self, rule: str) -> bool:
+        """Fail the derivation if its deadline has passed before step ``rule`` starts."""
+        if time.perf_counter() - self.started <= self.deadline:
+            return False
+        step = len(self.steps)
+        self.failure = Failure(step, rule, f"deadline of {self.deadline:g} s exceeded at step "
+                                           f"{step + 1}; neither proved nor refuted", None)
+        return True
 
     # ---- concrete checks -------------------------------------------------------------------
+    def _admissible(self, instance: Instance) -> bool:
+        """Every hypothesis evaluates to true on the instance's values."""
+        env = Env(dict(instance.values))
+        try:
+            return all(evaluate(h, env) for h in self.hypotheses)
+        except EvaluationError:
+            return False
+
     def _draw(self, rng: random.Random) -> Instance:
         """An instance of the setting on which every hypothesis evaluates to true."""
         for _ in range(DRAW_ATTEMPTS):
+            check_deadline()
             instance = self.setting.draw(rng)
-            env = instance.env()
-            try:
-                if all(evaluate(h, env) for h in self.hypotheses):
-                    return instance
-            except EvaluationError:
-                continue
+            if self._admissible(instance):
+                return instance
         raise RuntimeError(f"{self.theorem}: no random instance satisfies the hypotheses "
                            f"in {DRAW_ATTEMPTS} draws")
+
+    def _draw_thresholds(self, claims: list[sp.Basic]) -> None:
+        """Instances at the thresholds of ``claims`` (``thresholds.targets``), each pinned
+        value kept; a target no admissible instance meets is skipped."""
+        if not claims:
+            return
+        base = self.instances[0].values
+        derived = getattr(self.setting, "derived", {})
+        quantified = set().union(*(sp.sympify(e).free_symbols for e in (
+            *self.hypotheses, *self.statement)))  # the others are summed over, pins are lost
+        drawable = {s for s, v in base.items() if s in quantified
+                    and isinstance(v, int) and s not in derived}
+        missed = []
+        for target in thresholds.targets(claims, base, drawable, derived, self.dims, self.rng):
+            instance = self._draw_target(target)
+            if instance is None:
+                missed.append(target)
+                continue
+            self.instances.append(instance)
+            self.thresholds += 1
+        if missed:
+            example = ", ".join(f"{s}={v}" for s, v in missed[0].values.items())
+            self.notes.append(f"{len(missed)} threshold target(s) of the claim admit no instance "
+                              f"within the hypotheses and the size budget (e.g. {example}); "
+                              "there the symbolic check alone decides.")
+
+    def _draw_target(self, target: thresholds.Target) -> Instance | None:
+        for _ in range(TARGET_ATTEMPTS):
+            check_deadline()
+            try:
+                instance = self.setting.draw(self.rng, pinned=target.values,
+                                             data=target.data)
+            except NoInstance:
+                return None
+            if all(instance.values.get(s) == v for s, v in target.values.items()) \
+                    and self._admissible(instance):
+                return instance
+        return None
 
     def _evaluate(self, instance: Instance, lhs, rhs, quantified: Quantified,
                   rng: random.Random) -> ConcreteCheck:
@@ -270,7 +371,7 @@ class Prover:
                 else:
                     env.values[sp.Symbol(name, integer=True)] = value
             return sp.expand(evaluate(lhs, env)), sp.expand(evaluate(rhs, env))
-        except EvaluationError:
+        except (EvaluationError, LimitExceeded):
             return None, None
 
     def _counterexample(self, check: ConcreteCheck, instance: Instance, lhs, rhs) -> Counterexample:
@@ -280,31 +381,49 @@ class Prover:
         return Counterexample(check.values, check.lhs, check.rhs, ls, rs)
 
     def _search(self, lhs, rhs, quantified: Quantified) -> Counterexample | None:
+        """More random instances, for a counterexample to a step whose symbolic check failed
+        (none found within the limits: None)."""
         rng = random.Random(12345)
         deadline = time.perf_counter() + SEARCH_SECONDS
-        for _ in range(SEARCH_INSTANCES):
-            if time.perf_counter() > deadline:
-                break
-            instance = self._draw(rng)
-            check = self._evaluate(instance, lhs, rhs, quantified, rng)
-            if not check.ok:
-                return self._counterexample(check, instance, lhs, rhs)
+        try:
+            for _ in range(SEARCH_INSTANCES):
+                if time.perf_counter() > deadline:
+                    break
+                instance = self._draw(rng)
+                check = self._evaluate(instance, lhs, rhs, quantified, rng)
+                if not check.ok:
+                    return self._counterexample(check, instance, lhs, rhs)
+        except LimitExceeded:
+            pass
         return None
 
     # ---- steps -----------------------------------------------------------------------------
     def _record(self, step: Step, quantified: Quantified) -> None:
         self.steps.append(step)
+        with self._limits(len(self.steps) - 1, step.rule):
+            self._check(step, quantified)
+
+    def _check(self, step: Step, quantified: Quantified) -> None:
+        """Both sides on every instance; the first failure is the counterexample, except that
+        one with two differing values is preferred to one where a side cannot be evaluated."""
         rng = random.Random(len(self.steps))
+        failed: tuple[ConcreteCheck, Instance] | None = None
         for instance in self.instances:
+            check_deadline()
             check = self._evaluate(instance, step.lhs, step.rhs, quantified, rng)
             step.concrete.append(check)
-            if not check.ok:
-                reason = "concrete check failed" + (f" ({check.error})" if check.error else "")
-                if not step.symbolic:
-                    reason = f"symbolic check failed ({step.symbolic_detail}); {reason}"
-                self.failure = Failure(len(self.steps) - 1, step.rule, reason,
-                                       self._counterexample(check, instance, step.lhs, step.rhs))
-                return
+            if not check.ok and (failed is None or not check.error):
+                failed = (check, instance)
+                if not check.error:
+                    break
+        if failed is not None:
+            check, instance = failed
+            reason = "concrete check failed" + (f" ({check.error})" if check.error else "")
+            if not step.symbolic:
+                reason = f"symbolic check failed ({step.symbolic_detail}); {reason}"
+            self.failure = Failure(len(self.steps) - 1, step.rule, reason,
+                                   self._counterexample(check, instance, step.lhs, step.rhs))
+            return
         if not step.symbolic:
             self.failure = Failure(len(self.steps) - 1, step.rule,
                                    f"symbolic check failed ({step.symbolic_detail})",
@@ -314,7 +433,7 @@ class Prover:
              target: sp.Basic | None = None, two_sided: bool = False,
              quantified: Quantified = ()) -> None:
         """current = rhs by ``rule``: rhs is ``target`` if given, else the rewritten current."""
-        if self.failure is not None:
+        if self.failure is not None or self._past_deadline(rule):
             return
         lhs = self.current
         try:
@@ -344,7 +463,7 @@ class Prover:
     def lemma(self, rule: str, justification: str, lhs: sp.Basic, rhs: sp.Basic,
               check: Callable[[], tuple[bool, str]], quantified: Quantified, part: str) -> None:
         """A side lemma lhs = rhs (e.g. [window inside the padded input] = 1) with its own check."""
-        if self.failure is not None:
+        if self.failure is not None or self._past_deadline(rule):
             return
         ok, detail = check()
         self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok,
@@ -354,16 +473,21 @@ class Prover:
              applies: Callable[[Instance], bool] | None = None) -> None:
         """Agreement with symconv's concrete forms at every drawn instance (at those where
         ``applies``, e.g. sizes the concrete form accepts; the count is recorded)."""
-        if self.failure is not None:
+        rule = f"agreement with {name}"
+        if self.failure is not None or self._past_deadline(rule):
             return
         compared = [i for i in self.instances if applies is None or applies(i)]
-        for instance in compared:
-            problem = compare(instance)
-            if problem:
-                self.failure = Failure(len(self.steps), f"agreement with {name}", problem,
-                                       Counterexample(instance.described(), None, None,
-                                                      error=problem))
-                return
+        with self._limits(len(self.steps), rule):
+            for instance in compared:
+                check_deadline()
+                problem = compare(instance)
+                if problem:
+                    self.failure = Failure(len(self.steps), rule, problem,
+                                           Counterexample(instance.described(), None, None,
+                                                          error=problem))
+                    break
+        if self.failure is not None:
+            return
         if compared:
             of = "" if len(compared) == len(self.instances) else f" of {len(self.instances)}"
             self.core_checks.append(f"{name} at {len(compared)}{of} instances")
@@ -376,5 +500,7 @@ class Prover:
             holds = False
         return Derivation(self.theorem, self.dims, self.title, self.hypotheses, list(definitions),
                           self.statement, self.steps, holds, self.failure, self.core_checks,
-                          len(self.instances), time.perf_counter() - self.started, list(notes),
-                          [(tuple(d), tuple(r)) for d, r in notation if len(d) > 1])
+                          len(self.instances), time.perf_counter() - self.started,
+                          [*notes, *self.notes],
+                          [(tuple(d), tuple(r)) for d, r in notation if len(d) > 1],
+                          self.thresholds)

@@ -21,20 +21,20 @@ n_a divides 24, with symconv.spectral's exact block diagonalisation.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from functools import partial
 from types import SimpleNamespace
 
-import numpy as np
 import sympy as sp
 
 from . import core, rules
 from .cyclic import CyclicElement
-from .derivation import Derivation, Instance, Prover
+from .derivation import DEADLINE, Derivation, Instance, Prover
 from .evaluate import array_tensor
 from .expr import brackets
 from .rules import Definition
-from .setting import VALUES, ConvSetting, Layer, Tensors, axis_names
-from .theorems import circular_entry_steps, hypothesis_atoms
+from .setting import ConvSetting, Layer, Tensors, axis_names, random_data
+from .theorems import circular_entry_steps, claimed, hypothesis_atoms
 
 
 def dft_symbols(dims: int = 1) -> SimpleNamespace:
@@ -58,16 +58,17 @@ class DFTSetting(ConvSetting):
         super().__init__(names.layer, entry, out_sizes, extra=extra)
         self.names = names
 
-    def draw(self, rng: random.Random) -> Instance:
+    def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
+             data: str = "small") -> Instance:
         layer, values = self.layer, {}
-        layer.draw_sizes(rng, values)
-        layer.draw_indices(rng, values, self.out_sizes)
+        layer.draw_sizes(rng, values, pinned=pinned)
+        layer.draw_indices(rng, values, self.out_sizes, pinned)
         orders = tuple(values[n] for n in layer.n)
         for axis, z in enumerate(self.names.z):
             values[z] = CyclicElement.generator(orders, axis)
-        tensors = Tensors(layer, values, rng)
+        tensors = Tensors(layer, values, rng, data=data)
         channels = tensors.spec.in_channels
-        nu = np.array([rng.randint(*VALUES) for _ in range(channels)], dtype=object)
+        nu = random_data(rng, (channels,), data)
         build = self._env_factory(values, tensors)
 
         def with_nu(symbolic: bool):
@@ -83,10 +84,11 @@ class DFTSetting(ConvSetting):
 
 
 def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = None,
-        instances: int = 6, seed: int = 0) -> Derivation:
+        instances: int = 6, seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """Σ_{c,i} T[(o,j),(c,i)]·ν_c·Π_a z_a^{i_a} = Π_a z_a^{j_a}·Σ_c Λ[o,c]·ν_c for z_a^{n_a} = 1
     (module docstring). ``entry`` claims T's entry (e.g. zero instead of circular padding),
     ``symbol`` claims Λ[o, c] (in the symbols of ``dft_symbols``)."""
+    entry, symbol = claimed(entry, "entry"), claimed(symbol, "symbol")
     names = dft_symbols(dims)
     layer, z, Lam, nu = names.layer, names.z, names.Lambda, names.nu
     out_sizes = [layer.out_size(a) for a in range(dims)]
@@ -107,7 +109,7 @@ def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = No
     prover = Prover("dft", dims, f"with circular padding and stride 1, the Fourier vectors are "
                     f"eigenvectors of T's channel blocks: the DFT block-diagonalises T with the "
                     f"blocks Λ(z) of the kernel's DFT ({dims}-D)", setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    hypotheses=hypotheses, claims=[entry, symbol], deadline=deadline)
     circular_entry_steps(prover, layer, out_sizes, setting.definitions, hypotheses)
     prover.step("exchange of finite sums", "all ranges are constant",
                 partial(rules.exchange, order=(layer.c, *layer.t, *layer.i)))

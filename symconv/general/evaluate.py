@@ -6,16 +6,35 @@ SymPy's ``doit``/``simplify`` (see the traps in DESIGN.md) and never wrap a nega
 finite sums loop over their concrete ranges, δ and [cond] are decided exactly, and tensor
 entries are looked up through ``env.tensors[name](indices)``, which checks every index.
 Products evaluate their δ, [cond] and Piecewise factors first (guards) and stop at the first
-zero, so a guarded entry x[u]·[0 ≤ u < n] is 0 outside the input instead of an index error.
+zero guard, so a guarded entry x[u]·[0 ≤ u < n] is 0 outside the input instead of an index
+error (Iverson's "strong zero"). The other factors are all evaluated even when one is 0:
+0·(1/w[0]) at w[0] = 0 is undefined, not 0 (a claim dividing by the data must fail there).
 Powers may have symbolic integer exponents (z^{j + d·t − p}: the exponent is evaluated first),
 and a symbol may be bound to an element of ℤ[X]/(X^n − 1) (``cyclic``): identities in n-th
 roots of unity are then checked exactly, for all roots at once.
+
+Every evaluation is bounded (``limits``): one top-level ``evaluate`` visits at most
+``MAX_TERMS`` summands in all (a Sum whose range at the instance exceeds what is left is refused
+before its loop starts), a power may not build a number of more than ``MAX_POWER_BITS`` bits,
+and the Sum loops check the wall-clock deadline of the enclosing derivation. Exceeding a limit
+raises ``LimitExceeded``, which is *not* an ``EvaluationError``: it refutes nothing.
+
+>>> n, u = sp.symbols("n u", integer=True)
+>>> evaluate(sp.Sum(u, (u, 1, n)), Env({n: 4}))
+10
+>>> evaluate(sp.Sum(u, (u, 0, 10**9)), Env({}))
+Traceback (most recent call last):
+...
+symconv.general.evaluate.LimitExceeded: the sum over u has 1000000001 terms at this instance; one evaluation may visit at most 1000000 (MAX_TERMS)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -28,6 +47,73 @@ from .expr import Iverson, SourceMap
 
 class EvaluationError(ValueError):
     """An expression cannot be evaluated on an instance (free symbol, index out of range)."""
+
+
+class LimitExceeded(RuntimeError):
+    """An evaluation would exceed a limit (terms, size of a power, the deadline): the instance
+    says nothing either way, so a derivation that meets one is NOT PROVED (never refuted)."""
+
+
+MAX_TERMS = 10 ** 6
+"""Summands one top-level evaluation may visit (nested sums and defined tensors included)."""
+MAX_POWER_BITS = 100_000
+"""Largest power of a number an evaluation builds (about 30 000 decimal digits)."""
+MAX_RING_EXPONENT = 4096
+"""Largest exponent of a ring element other than a unit ±X^e, or of a symbolic value."""
+
+
+@dataclass
+class Limits:
+    """The limits of the evaluations in a context: an absolute ``time.perf_counter`` deadline
+    (None: none) with its length in seconds for messages, the terms left to the current
+    top-level evaluation, and the evaluation depth (defined tensors evaluate inside one)."""
+
+    deadline: float | None = None
+    seconds: float | None = None
+    max_terms: int = MAX_TERMS
+    left: int = MAX_TERMS
+    depth: int = 0
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise LimitExceeded(f"deadline of {self.seconds:g} s exceeded")
+
+
+_LIMITS: ContextVar[Limits | None] = ContextVar("symconv_evaluation_limits", default=None)
+
+
+@contextmanager
+def limits(seconds: float | None = None, started: float | None = None,
+           max_terms: int = MAX_TERMS) -> Iterator[Limits]:
+    """Evaluations inside the block stop at ``started + seconds`` (perf_counter time; now by
+    default) and visit at most ``max_terms`` summands each."""
+    start = time.perf_counter() if started is None else started
+    bounds = Limits(None if seconds is None else start + seconds, seconds, max_terms, max_terms)
+    token = _LIMITS.set(bounds)
+    try:
+        yield bounds
+    finally:
+        _LIMITS.reset(token)
+
+
+def check_deadline() -> None:
+    """Raise LimitExceeded if the enclosing ``limits`` block's deadline has passed (for loops
+    that do not go through ``evaluate``, e.g. the comparisons with symconv's matrices)."""
+    bounds = _LIMITS.get()
+    if bounds is not None:
+        bounds.check_deadline()
+
+
+def _spend(terms: int, what: sp.Basic) -> None:
+    """Account ``terms`` summands to the current evaluation, before visiting them."""
+    bounds = _LIMITS.get()
+    if bounds is None:
+        return
+    if terms > bounds.left:
+        raise LimitExceeded(f"the sum over {what} has {terms} terms at this instance; one "
+                            f"evaluation may visit at most {bounds.max_terms} (MAX_TERMS)")
+    bounds.left -= terms
+    bounds.check_deadline()
 
 
 @dataclass
@@ -44,7 +130,19 @@ _CACHE: dict[sp.Basic, Compiled] = {}
 
 
 def evaluate(expr: sp.Basic, env: Env) -> Any:
-    return compile_expr(expr)(env)
+    """The exact value of ``expr`` on ``env``, within the limits of the context (module
+    docstring; outside any ``limits`` block: MAX_TERMS and no deadline)."""
+    bounds = _LIMITS.get()
+    if bounds is None:
+        with limits():
+            return evaluate(expr, env)
+    if bounds.depth == 0:
+        bounds.left = bounds.max_terms
+    bounds.depth += 1
+    try:
+        return compile_expr(expr)(env)
+    finally:
+        bounds.depth -= 1
 
 
 def _integer(value: Any, what: sp.Basic) -> int:
@@ -86,13 +184,17 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
         cheap = [a for a in e.args if isinstance(a, (sp.KroneckerDelta, Iverson, sp.Piecewise))]
         ordered = [compile_expr(a) for a in cheap + [a for a in e.args if a not in cheap]]
 
+        guards, factors = ordered[:len(cheap)], ordered[len(cheap):]
+
         def product(env: Env):
             result = 1
-            for f in ordered:
+            for f in guards:
                 value = f(env)
                 if value == 0:
                     return 0
                 result = result * value
+            for f in factors:
+                result = result * f(env)
             return result
         return product
     if isinstance(e, sp.Pow):
@@ -126,8 +228,7 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
     if isinstance(e, SourceMap):
         return compile_expr(e.piecewise())
     if isinstance(e, sp.floor):
-        inner = compile_expr(e.args[0])
-        return lambda env: math.floor(inner(env))
+        return _compile_floor(e)
     if isinstance(e, sp.Mod):
         a, b = (compile_expr(x) for x in e.args)
         return lambda env: a(env) % b(env)
@@ -157,6 +258,20 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
     raise EvaluationError(f"cannot evaluate {type(e).__name__}: {e}")
 
 
+def _compile_floor(e: sp.floor) -> Compiled:
+    """⌊a/b⌋ as a // b when a and b are integers (exact, no Fraction built; b ≠ 0)."""
+    numerator, denominator = (compile_expr(part) for part in e.args[0].as_numer_denom())
+
+    def floor(env: Env):
+        a, b = numerator(env), denominator(env)
+        if b == 0:
+            raise EvaluationError(f"{e}: division by zero")
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b
+        return math.floor(Fraction(a) / Fraction(b))
+    return floor
+
+
 def _compile_power(e: sp.Pow) -> Compiled:
     """base^k for an integer k, also a symbolic one (z^{j + d·t − p}): k is evaluated first;
     a negative power of a number is a Fraction, of a ring element (``cyclic``) its inverse."""
@@ -166,6 +281,7 @@ def _compile_power(e: sp.Pow) -> Compiled:
 
     def power(env: Env):
         value, k = base(env), _integer(exponent(env), e.exp)
+        _check_power(value, k, e)
         try:
             if k < 0 and isinstance(value, (int, Fraction)):
                 return Fraction(1) / Fraction(value) ** (-k)
@@ -173,6 +289,24 @@ def _compile_power(e: sp.Pow) -> Compiled:
         except ZeroDivisionError:
             raise EvaluationError(f"{e}: {value} has no inverse") from None
     return power
+
+
+def _check_power(value: Any, k: int, e: sp.Pow) -> None:
+    """Refuse a power that would build a giant number (or a giant ring element / expression)."""
+    if abs(k) <= 1:
+        return
+    if isinstance(value, (int, Fraction)):
+        size = max(abs(Fraction(value).numerator).bit_length(), Fraction(value).denominator.bit_length())
+        if size > 1 and size * abs(k) > MAX_POWER_BITS:
+            raise LimitExceeded(f"{e}: {value}^{k} would have about {size * abs(k)} bits; an "
+                                f"evaluation builds at most {MAX_POWER_BITS} (MAX_POWER_BITS)")
+        return
+    unit = getattr(value, "terms", None)
+    if unit is not None and len(unit) == 1 and next(iter(unit.values())) in (1, -1):
+        return  # ±X^e in ℤ[X]/(X^n − 1): every power is again ±X^e'
+    if abs(k) > MAX_RING_EXPONENT:
+        raise LimitExceeded(f"{e}: the exponent {k} is larger than {MAX_RING_EXPONENT} "
+                            f"(MAX_RING_EXPONENT) for the value {value}")
 
 
 def _lookup(table: dict, name: str, kind: str):
@@ -184,13 +318,14 @@ def _lookup(table: dict, name: str, kind: str):
 
 def _compile_sum(e: sp.Sum) -> Compiled:
     body = compile_expr(e.function)
-    limits = [(v, compile_expr(lo), compile_expr(hi)) for v, lo, hi in e.limits]
+    bounds = [(v, compile_expr(lo), compile_expr(hi)) for v, lo, hi in e.limits]
 
     def loop(env: Env, level: int = 0):
-        if level == len(limits):
+        if level == len(bounds):
             return body(env)
-        v, lo, hi = limits[level]
+        v, lo, hi = bounds[level]
         low, high = _integer(lo(env), v), _integer(hi(env), v)
+        _spend(max(high - low + 1, 0), v)
         saved = env.values.get(v, _MISSING)
         total = 0
         try:

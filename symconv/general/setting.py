@@ -19,7 +19,9 @@ Padding modes (DESIGN.md): position u_a = s_a·j_a + d_a·t_a − p_a reads inpu
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from math import prod
@@ -31,11 +33,41 @@ from ..spec import ConvSpec
 from .evaluate import Env, EvaluationError, array_tensor, evaluate
 from .expr import Reflect, Replicate, brackets, claimed_map, in_range, integer_symbols
 from .rules import Definition, flatten
-from .derivation import Instance
+from .derivation import Instance, NoInstance
 
-#: ranges drawn per dimension count: n, k, s, d, p/q, channels per group, groups
-DRAW_LIMITS = {1: (7, 4, 3, 3, 3, 2, 2), 2: (5, 3, 2, 2, 2, 2, 2), 3: (4, 2, 2, 2, 1, 1, 2)}
-VALUES = (-4, 4)
+
+@dataclass(frozen=True)
+class DrawRanges:
+    """The largest values drawn per number of spatial dimensions, and the cost budget of one
+    instance: C_out·∏m · C_in·∏n · ∏k (T's entries times the taps, what the comparisons with
+    symconv's matrices visit). Sizes and kernel sizes are drawn log-uniformly (small ones stay
+    frequent, large ones occur: thresholds such as n = 9 or n = 40 are met); instances over
+    the budget are drawn again."""
+
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    padding: int
+    channels: int
+    groups: int
+    budget: int = 10_000
+
+
+DRAW_RANGES = {1: DrawRanges(96, 9, 4, 4, 4, 2, 2), 2: DrawRanges(32, 5, 3, 3, 3, 2, 2),
+               3: DrawRanges(12, 3, 2, 2, 2, 1, 2)}
+SIZE_ATTEMPTS = 200
+DATA = {"small": (-4, 4), "wide": (-1000, 1000), "zero": (0, 0)}
+"""Ranges of the random integer data: small at random instances (readable counterexamples),
+wide at threshold instances (``thresholds``), zero to meet a division by the data."""
+
+
+def log_uniform(rng: random.Random, low: int, high: int) -> int:
+    """An integer in [low, high], log-uniformly above low − 1 (P(low) = ln 2 / ln(high − low + 2))."""
+    if high <= low:
+        return low
+    offset = int(math.exp(rng.uniform(0.0, math.log(high - low + 2))))
+    return min(high, low - 1 + max(offset, 1))
 
 
 def source_map(mode: str, u: sp.Expr, n: sp.Expr) -> sp.Expr:
@@ -208,32 +240,83 @@ class Layer:
 
     # ---- concrete instances ------------------------------------------------------------------
     def draw_sizes(self, rng: random.Random, values: dict[sp.Symbol, int],
-                   inputs: tuple[int, ...] | None = None, in_channels: int | None = None) -> None:
-        """Sizes satisfying the hypotheses; ``inputs``/``in_channels`` fix n and C_in (a
-        layer stacked on another)."""
-        n_max, k_max, s_max, d_max, p_max, c_max, g_max = DRAW_LIMITS[self.dims]
+                   inputs: tuple[int, ...] | None = None, in_channels: int | None = None,
+                   pinned: Mapping[sp.Symbol, int] | None = None, budget: int | None = None) -> None:
+        """Sizes satisfying the hypotheses (``DRAW_RANGES``), with the ``pinned`` values kept
+        and room for pinned indices (n > i, k > t, m > j, …), at most ``budget`` in cost;
+        ``inputs``/``in_channels`` fix n and C_in (a layer stacked on another). Raises
+        NoInstance when no such sizes are found."""
+        pinned = dict(pinned or {})
+        if inputs is not None:
+            pinned.update(zip(self.n, inputs))
+        budget = DRAW_RANGES[self.dims].budget if budget is None else budget
+        for _ in range(SIZE_ATTEMPTS):
+            drawn = self._draw_channels(rng, pinned, in_channels)
+            if drawn is not None and all(self._draw_axis(rng, a, pinned, drawn)
+                                         for a in range(self.dims)) \
+                    and self.cost(drawn) <= budget:
+                values.update(drawn)
+                return
+        shown = {str(k): v for k, v in pinned.items()}
+        raise NoInstance(f"no sizes with {shown} satisfy the hypotheses within the budget {budget}")
+
+    def _draw_channels(self, rng: random.Random, pinned: Mapping, in_channels: int | None):
+        """G, Ci, Co (room for pinned g, h, c), or None when the pinned values do not fit."""
+        ranges = DRAW_RANGES[self.dims]
+        get = lambda symbol, draw: pinned[symbol] if symbol in pinned else draw()  # noqa: E731
+        above = lambda index: max(1, pinned.get(index, -1) + 1)  # noqa: E731
         if in_channels is None:
-            values[self.G], values[self.Ci] = rng.randint(1, g_max), rng.randint(1, c_max)
+            G = get(self.G, lambda: rng.randint(above(self.g), max(above(self.g), ranges.groups)))
+            if G < 1:
+                return None
+            Ci = get(self.Ci, lambda: max(rng.randint(1, ranges.channels), -(-above(self.c) // G)))
         else:
-            values[self.G] = rng.choice([g for g in range(1, in_channels + 1) if in_channels % g == 0])
-            values[self.Ci] = in_channels // values[self.G]
-        values[self.Co] = rng.randint(1, c_max)
-        for a in range(self.dims):
-            while True:
-                n, k = (rng.randint(1, n_max) if inputs is None else inputs[a]), rng.randint(1, k_max)
-                d = rng.randint(1, d_max)
-                bound = mode_bounds(self.padding_mode, n)
-                pad = p_max if bound is None else min(p_max, bound)
-                if self.same:
-                    s, total = 1, d * (k - 1)
-                    p = rng.randint(0, total)
-                    q = total - p
-                else:
-                    s, p, q = rng.randint(1, s_max), rng.randint(0, pad), rng.randint(0, pad)
-                if (bound is None or max(p, q) <= bound) and d * (k - 1) + 1 <= n + p + q:
-                    break
-            for z, value in zip((self.n, self.k, self.s, self.d, self.p, self.q), (n, k, s, d, p, q)):
-                values[z[a]] = value
+            G = get(self.G, lambda: rng.choice([g for g in range(1, in_channels + 1)
+                                                if in_channels % g == 0]))
+            Ci = get(self.Ci, lambda: in_channels // max(G, 1))
+        Co = get(self.Co, lambda: rng.randint(above(self.h), max(above(self.h), ranges.channels)))
+        if min(G, Ci, Co) < 1 or (in_channels is not None and G * Ci != in_channels):
+            return None
+        return {self.G: G, self.Ci: Ci, self.Co: Co}
+
+    def _draw_axis(self, rng: random.Random, a: int, pinned: Mapping, drawn: dict) -> bool:
+        """n, k, s, d, p, q of axis a into ``drawn``: n last, at least what the kernel, the
+        padding mode and pinned indices need. False when the pinned values do not fit."""
+        ranges = DRAW_RANGES[self.dims]
+        n_, k_, s_, d_, p_, q_ = (z[a] for z in (self.n, self.k, self.s, self.d, self.p, self.q))
+        get = lambda symbol, draw: pinned[symbol] if symbol in pinned else draw()  # noqa: E731
+        k_low = max(1, pinned.get(self.t[a], -1) + 1)
+        k = get(k_, lambda: log_uniform(rng, k_low, max(k_low, ranges.kernel)))
+        d = get(d_, lambda: rng.randint(1, ranges.dilation))
+        if self.same:
+            s, total = get(s_, lambda: 1), d * (k - 1)
+            p = get(p_, lambda: rng.randint(0, total) if total >= 0 else 0)
+            q = get(q_, lambda: total - p)
+            if s != 1 or p + q != total:
+                return False
+        else:
+            s = get(s_, lambda: rng.randint(1, ranges.stride))
+            p = get(p_, lambda: rng.randint(0, ranges.padding))
+            q = get(q_, lambda: rng.randint(0, ranges.padding))
+        needed = [1, d * (k - 1) + 1 - p - q, pinned.get(self.i[a], -1) + 1]
+        if self.j[a] in pinned:
+            needed.append(s * pinned[self.j[a]] + d * (k - 1) + 1 - p - q)
+        offset = mode_bounds(self.padding_mode, 0)  # the mode's largest padding is n + offset
+        if offset is not None:
+            needed.append(max(p, q) - offset)
+        n_low = max(needed)
+        n = get(n_, lambda: log_uniform(rng, n_low, max(n_low, ranges.size)))
+        if min(k, d, s, n) < 1 or min(p, q) < 0 or n < n_low:
+            return False
+        drawn.update({n_: n, k_: k, s_: s, d_: d, p_: p, q_: q})
+        return True
+
+    def cost(self, values: Mapping[sp.Symbol, int]) -> int:
+        """C_out·∏m · C_in·∏n · ∏k at these sizes (see DrawRanges)."""
+        env = Env(dict(values))
+        outputs = prod(max(int(evaluate(self.out_size(a), env)), 0) for a in range(self.dims))
+        channels = values[self.G] ** 2 * values[self.Ci] * values[self.Co]
+        return channels * outputs * prod(values[n] for n in self.n) * prod(values[k] for k in self.k)
 
     def spec(self, values: dict[sp.Symbol, int], bias: bool = False) -> ConvSpec:
         get = lambda z: tuple(values[e] for e in z)  # noqa: E731
@@ -244,18 +327,24 @@ class Layer:
                         groups=values[self.G], bias=bias, padding_mode=self.padding_mode)
 
     def draw_indices(self, rng: random.Random, values: dict[sp.Symbol, int],
-                     out_sizes: list[sp.Expr]) -> None:
+                     out_sizes: list[sp.Expr], pinned: Mapping[sp.Symbol, int] | None = None) -> None:
+        """The output sizes m from ``out_sizes`` and indices g, h, j, c, i: 0, the largest or
+        a random value of their ranges (``pinned`` ones kept)."""
+        pinned = pinned or {}
         env = Env(values)
         for m, size in zip(self.m, out_sizes):
             values[m] = evaluate(size, env)
-        pick = lambda high: rng.choice([0, high, rng.randint(0, high)]) if high >= 0 else 0  # noqa
-        values[self.g] = pick(values[self.G] - 1)
-        values[self.h] = pick(values[self.Co] - 1)
+
+        def pick(symbol: sp.Symbol, high: int) -> None:
+            values[symbol] = pinned[symbol] if symbol in pinned else (
+                rng.choice([0, high, rng.randint(0, high)]) if high >= 0 else 0)
+        pick(self.g, values[self.G] - 1)
+        pick(self.h, values[self.Co] - 1)
         for j, m in zip(self.j, self.m):
-            values[j] = pick(values[m] - 1)
-        values[self.c] = pick(values[self.G] * values[self.Ci] - 1)
+            pick(j, values[m] - 1)
+        pick(self.c, values[self.G] * values[self.Ci] - 1)
         for i, n in zip(self.i, self.n):
-            values[i] = pick(values[n] - 1)
+            pick(i, values[n] - 1)
 
     @property
     def shown(self) -> list[sp.Symbol]:
@@ -263,13 +352,31 @@ class Layer:
                 *self.m, self.g, self.h, *self.j]
 
 
+def random_data(rng: random.Random, shape: tuple[int, ...], data: str = "small") -> np.ndarray:
+    """An object array of random integers in the range DATA[data]."""
+    low, high = DATA[data]
+    return np.array([rng.randint(low, high) for _ in range(prod(shape))],
+                    dtype=object).reshape(shape)
+
+
 def defined_tensor(definition: Definition, env_of) -> object:
-    """Entries of a defined tensor: split each index into its digits, evaluate the body."""
+    """Entries of a defined tensor: split each index into its digits, evaluate the body.
+    The radices are evaluated once per combination of the values they depend on (sizes)."""
+    sizes = sorted({s for slot in definition.slots for _, r in slot if r is not None
+                    for s in sp.sympify(r).free_symbols}, key=str)
+    known: dict[tuple, list] = {}
+
+    def radices_at(env: Env) -> list:
+        key = tuple(env.values.get(s) for s in sizes)
+        if key not in known:
+            known[key] = [[evaluate(r, env) if r is not None else None for _, r in slot]
+                          for slot in definition.slots]
+        return known[key]
+
     def lookup(index: tuple[int, ...]):
         env = env_of()
         values = dict(env.values)
-        for slot, value in zip(definition.slots, index):
-            radices = [evaluate(r, env) if r is not None else None for _, r in slot]
+        for slot, value, radices in zip(definition.slots, index, radices_at(env)):
             digits = []
             for position in range(len(slot) - 1, 0, -1):
                 value, digit = divmod(value, radices[position])
@@ -288,19 +395,13 @@ class Tensors:
     """Random integer data (or SymPy symbols) and symconv's concrete forms at one instance."""
 
     def __init__(self, layer: Layer, values: dict[sp.Symbol, int], rng: random.Random,
-                 x: np.ndarray | None = None):
+                 x: np.ndarray | None = None, data: str = "small"):
         self.layer, self.values = layer, values
         self.spec = layer.spec(values)
-        low, high = VALUES
-        self.x = x if x is not None else np.array(
-            [rng.randint(low, high) for _ in range(prod(self.spec.input_shape))],
-            dtype=object).reshape(self.spec.input_shape)
-        self.w = np.array([rng.randint(low, high) for _ in range(prod(self.spec.weight_shape))],
-                          dtype=object).reshape(self.spec.weight_shape)
-        self.gamma = np.array([rng.randint(low, high) for _ in range(prod(self.spec.output_shape))],
-                              dtype=object).reshape(self.spec.output_shape)
-        self.b = np.array([rng.randint(low, high) for _ in range(self.spec.out_channels)],
-                          dtype=object)
+        self.x = x if x is not None else random_data(rng, self.spec.input_shape, data)
+        self.w = random_data(rng, self.spec.weight_shape, data)
+        self.gamma = random_data(rng, self.spec.output_shape, data)
+        self.b = random_data(rng, (self.spec.out_channels,), data)
 
     @cached_property
     def y(self) -> np.ndarray:
@@ -345,23 +446,32 @@ class Tensors:
 
 
 class ConvSetting:
-    """What a Prover needs from a theorem about one layer: drawing instances, definitions."""
+    """What a Prover needs from a theorem about one layer: drawing instances, definitions.
+    ``budget`` (default DRAW_RANGES[dims].budget) bounds the cost of an instance, lower for
+    theorems whose every step sums over the whole matrix."""
 
     def __init__(self, layer: Layer, entry: sp.Expr | None = None,
                  out_sizes: list[sp.Expr] | None = None, functions: dict | None = None,
-                 extra: tuple[Definition, ...] = (), columns: bool = False):
-        self.layer = layer
+                 extra: tuple[Definition, ...] = (), columns: bool = False,
+                 budget: int | None = None):
+        self.layer, self.budget = layer, budget
         self.shown = layer.shown + ([layer.c, *layer.i] if columns else [])
         self.out_sizes = out_sizes or [layer.out_size(a) for a in range(layer.dims)]
         self.definitions = layer.definitions(entry)
         self.definitions.update({d.name: d for d in extra})
         self.functions = functions or {}
 
-    def draw(self, rng: random.Random) -> Instance:
+    @property
+    def derived(self) -> dict[sp.Symbol, sp.Expr]:
+        """Drawn symbols that are functions of others: the output sizes."""
+        return dict(zip(self.layer.m, self.out_sizes))
+
+    def draw(self, rng: random.Random, pinned: Mapping[sp.Symbol, int] | None = None,
+             data: str = "small") -> Instance:
         values: dict[sp.Symbol, int] = {}
-        self.layer.draw_sizes(rng, values)
-        self.layer.draw_indices(rng, values, self.out_sizes)
-        tensors = Tensors(self.layer, values, rng)
+        self.layer.draw_sizes(rng, values, pinned=pinned, budget=self.budget)
+        self.layer.draw_indices(rng, values, self.out_sizes, pinned)
+        tensors = Tensors(self.layer, values, rng, data=data)
         return Instance(values, self._env_factory(values, tensors), self.shown)
 
     def _env_factory(self, values, tensors: Tensors):

@@ -6,17 +6,22 @@ and groups are symbols constrained only by the hypotheses (``setting.Layer``).
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import partial
 
 import sympy as sp
 
-from . import core, rules
+from . import core, inputs, rules
 from .arith import implied
-from .derivation import Derivation, Prover
+from .derivation import DEADLINE, DRAW_ATTEMPTS, Derivation, NoInstance, Prover
 from .expr import Iverson, SourceMap, brackets, condition_atoms, in_range, integer_symbols
 from ..errors import SpecError
 from ..pattern import PADDING_MODES
 from .setting import ConvSetting, Layer, axis_names
+
+
+def claimed(value, parameter: str) -> sp.Expr | None:
+    """A user's expression (an entry, a source map, …) validated as one exact expression."""
+    return None if value is None else inputs.exact_expression(value, parameter)
 
 
 def hypothesis_atoms(hypotheses) -> list[sp.Expr]:
@@ -161,8 +166,8 @@ def _size_definitions(layer: Layer, out_sizes) -> list[tuple[sp.Basic, sp.Basic,
 
 
 def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instances: int = 6,
-             seed: int = 0, padding_mode: str = "zeros", source: sp.Expr | None = None
-             ) -> Derivation:
+             seed: int = 0, padding_mode: str = "zeros", source: sp.Expr | None = None,
+             deadline: float = DEADLINE) -> Derivation:
     """(T·vec x)_R = vec(y)_R for every row R = flat(g, h, j): the conv layer IS the FC layer
     with T[(o, j), (c, i)] = δ(⌊c/Ci⌋, g)·Σ_t w[o, c − g·Ci, t]·Π_a δ(i_a, src(s_a j_a + d_a t_a − p_a)),
     padding p before and q after (``padding_mode`` zeros, circular, reflect or replicate;
@@ -172,6 +177,7 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
         raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES}")
     if source is not None and padding_mode == "zeros":
         raise SpecError("source", source, "applies to the padding modes other than zeros")
+    entry, source = claimed(entry, "entry"), claimed(source, "source")
     layer = Layer(dims, padding_mode, claimed_source=source)
     out_sizes = _out_sizes(layer, out_size)
     setting = ConvSetting(layer, entry, out_sizes)
@@ -182,8 +188,9 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     lhs, rhs = layer.Tx[R], layer.vy[R]
     mode = "" if padding_mode == "zeros" else f", {padding_mode} padding"
     prover = Prover("toeplitz", dims, f"the convolution layer is the FC layer T ({dims}-D{mode})",
-                    setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    setting, lhs, rhs, instances, seed, hypotheses=hypotheses,
+                    claims=[entry, source] + (out_sizes if out_size is not None else []),
+                    deadline=deadline)
     output_size_lemmas(prover, layer, out_sizes, atoms)
     if padding_mode != "zeros":
         source_range_lemmas(prover, layer, atoms)
@@ -246,7 +253,7 @@ def _out_sizes(layer: Layer, out_size) -> list[sp.Expr]:
     sizes = list(out_size) if isinstance(out_size, (list, tuple)) else [out_size]
     if len(sizes) != layer.dims:
         raise SpecError("out_size", out_size, f"must give one expression per axis ({layer.dims})")
-    return [sp.sympify(s) for s in sizes]
+    return [inputs.exact_expression(s, "out_size") for s in sizes]
 
 
 ORDERS = ("unfold", "paper")
@@ -291,11 +298,12 @@ def im2col_definitions(layer: Layer, order: str, entry: sp.Expr | None = None):
 
 
 def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, out_size=None,
-           instances: int = 6, seed: int = 0) -> Derivation:
+           instances: int = 6, seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """The im2col product equals the definition: per group g, K·P restricted to the group's
     rows of P is y (``order='unfold'``: PyTorch's F.unfold; ``'paper'``: Ma & Lu's Algorithm 1)."""
     if order not in ORDERS:
         raise SpecError("order", order, f"must be one of {ORDERS}")
+    entry = claimed(entry, "entry")
     layer = Layer(dims)
     out_sizes = _out_sizes(layer, out_size)
     p_def, k_def, kp_def, r = im2col_definitions(layer, order, entry)
@@ -319,8 +327,9 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
         p_digits = (j_digits, (*layer.t, layer.g * layer.Ci + layer.cp))
     rhs = layer.y[(layer.o, *layer.j)]
     prover = Prover("im2col", dims, f"the im2col product ({order} order) is the convolution "
-                    f"({dims}-D)", setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    f"({dims}-D)", setting, lhs, rhs, instances, seed, hypotheses=hypotheses,
+                    claims=[entry] + (out_sizes if out_size is not None else []),
+                    deadline=deadline)
     output_size_lemmas(prover, layer, out_sizes, atoms)
     prover.step("definition of the im2col product",
                 "group g's block of K times group g's rows of P",
@@ -376,7 +385,7 @@ def _window(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
 
 
 def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None = None,
-            instances: int = 6, seed: int = 0) -> Derivation:
+            instances: int = 6, seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """T = T⁰·R for circular, reflect and replicate padding: T⁰ is the matrix of the same layer
     without padding on the padded input (size N = n + p + q), R the 0/1 matrix of the padding
     map, R[(c', r), (c, i)] = δ(c', c)·Π_a δ(i_a, src(r_a − p_a)), so that R·vec x = vec of the
@@ -384,6 +393,7 @@ def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None
     from .rules import Definition
     if padding_mode not in PADDING_MODES[1:]:
         raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES[1:]}")
+    source = claimed(source, "source")
     layer = Layer(dims, padding_mode, claimed_source=source)
     out_sizes = [layer.out_size(a) for a in range(dims)]
     r = integer_symbols(axis_names("r", dims))
@@ -407,14 +417,16 @@ def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None
         T0[layer.R, middle] * Rp[middle, layer.C],
         (middle, 0, layer.G * layer.Ci * sp.Mul(*padded) - 1)), "matrix product")
     mode_entry = Layer(dims, padding_mode).entry()  # T keeps the mode's src; a claim is about R
-    setting = ConvSetting(layer, mode_entry, out_sizes, extra=(t0, rp, product), columns=True)
+    setting = ConvSetting(layer, mode_entry, out_sizes, extra=(t0, rp, product), columns=True,
+                          budget=WHOLE_MATRIX_BUDGET)
     defs = setting.definitions
     hypotheses = (_statement_hypotheses(layer) + [sp.Le(0, layer.c), sp.Le(layer.c, layer.G * layer.Ci - 1)]
                   + [rel for i, n in zip(layer.i, layer.n) for rel in (sp.Le(0, i), sp.Le(i, n - 1))])
     atoms = hypothesis_atoms(hypotheses)
     lhs, rhs = T0R[layer.row(), layer.column()], layer.T[layer.row(), layer.column()]
     prover = Prover("padding", dims, f"with {padding_mode} padding, T = T0 R ({dims}-D)", setting,
-                    lhs, rhs, instances, seed, hypotheses=hypotheses)
+                    lhs, rhs, instances, seed, hypotheses=hypotheses, claims=[source],
+                    deadline=deadline)
     output_size_lemmas(prover, layer, out_sizes, atoms)
     source_range_lemmas(prover, layer, atoms)
     prover.step("definition of the matrix product", "(T0 R)_{R,C} = Σ_C' T0_{R,C'} R_{C',C}",
@@ -498,10 +510,11 @@ def circular_entry_steps(prover: Prover, layer: Layer, out_sizes, defs, hypothes
 
 
 def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
-              seed: int = 0) -> Derivation:
+              seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """Circular padding, stride 1, 'same' padding p + q = d·(k − 1): T[(o, j), (c, i)] depends on
     the channels and on (j_a − i_a) mod n_a only, T[(o,j),(c,i)] = Γ[o, c, (j − i) mod n]
     — T is multi-level block circulant (and so diagonalised by the multi-dimensional DFT)."""
+    entry = claimed(entry, "entry")
     layer = Layer(dims, padding_mode="circular", same=True)
     out_sizes = [layer.out_size(a) for a in range(dims)]
     r = integer_symbols(axis_names("r", dims))
@@ -524,7 +537,7 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                                          zip(layer.j, layer.i, layer.n)))]
     prover = Prover("circulant", dims, f"with circular padding and stride 1, T is multi-level "
                     f"block circulant ({dims}-D)", setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    hypotheses=hypotheses, claims=[entry], deadline=deadline)
     circular_entry_steps(prover, layer, out_sizes, defs, hypotheses)
     prover.step("congruence modulo n", "for 0 ≤ i ≤ n − 1: (u mod n = i) ⟺ ((u − i) mod n = 0)",
                 partial(_congruence, layer=layer, atoms=atoms))
@@ -539,8 +552,14 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                                    ((layer.c, *layer.i), (layer.G * layer.Ci, *layer.n))])
 
 
+WHOLE_MATRIX_BUDGET = 600
+"""Cost budget (setting.DrawRanges) of an instance of a theorem whose every step sums over the
+whole of T (transpose), over T₁ per entry of T₂ (nonlinear) or compares R, of size ∏n·∏(n+p+q)
+(padding)."""
+
+
 def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
-              seed: int = 0) -> Derivation:
+              seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """The adjoint identity ⟨T vec x, γ⟩ = ⟨vec x, vec z⟩ for every x and γ, where z is the
     transposed convolution (the input gradient of ⟨y, γ⟩), by its scatter formula
 
@@ -548,6 +567,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
 
     hence Tᵀγ = vec z: the transposed convolution IS multiplication by Tᵀ."""
     from .rules import Definition
+    entry = claimed(entry, "entry")
     layer = Layer(dims)
     out_sizes = [layer.out_size(a) for a in range(dims)]
     R, C, g, h, gp, cp = layer.R, layer.C, layer.g, layer.h, layer.gp, layer.cp
@@ -563,7 +583,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     vz = Definition(layer.vz, (col_slot,), layer.z[(layer.c, *layer.i)], "vec (row-major)")
     vgamma = Definition(layer.vgamma, (row_slot,), layer.gamma[(layer.o, *layer.j)],
                         "vec (row-major)")
-    setting = ConvSetting(layer, entry, out_sizes, extra=(z, vz, vgamma))
+    setting = ConvSetting(layer, entry, out_sizes, extra=(z, vz, vgamma), budget=WHOLE_MATRIX_BUDGET)
     defs = setting.definitions
     hypotheses = layer.size_hypotheses()
     atoms = hypothesis_atoms(hypotheses)
@@ -571,7 +591,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
     rhs = sp.Sum(layer.v[C] * layer.vz[C], (C, 0, layer.n_in - 1))
     prover = Prover("transpose", dims, f"the transposed convolution is multiplication by T^T "
                     f"({dims}-D)", setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    hypotheses=hypotheses, claims=[entry], deadline=deadline)
     row_digits = (g, h, *layer.j)
     prover.step("definition of the matrix product", "(T v)_R = Σ_C T_{R,C} v_C",
                 partial(rules.unfold, definition=defs[str(layer.Tx.label)]))
@@ -641,22 +661,38 @@ class NetworkSetting:
     def __init__(self, first: Layer, second: Layer, definitions: dict, bias: bool = False):
         self.first, self.second, self.definitions, self.bias = first, second, definitions, bias
 
-    def draw(self, rng):
+    @property
+    def derived(self) -> dict[sp.Symbol, sp.Expr]:
+        """The output sizes, and n₂ = m₁ (the second layer's input is the first's output)."""
+        one, two = self.first, self.second
+        return {**{m: one.out_size(a) for a, m in enumerate(one.m)},
+                **{m: two.out_size(a) for a, m in enumerate(two.m)},
+                **{n: one.out_size(a) for a, n in enumerate(two.n)}}
+
+    def draw(self, rng, pinned=None, data: str = "small"):
         from .derivation import Instance
         from .evaluate import Env
         from .setting import Tensors
-        values: dict[sp.Symbol, int] = {}
         one, two = self.first, self.second
-        one.draw_sizes(rng, values)
-        one.draw_indices(rng, values, [one.out_size(a) for a in range(one.dims)])
-        inputs = tuple(values[m] for m in one.m)
-        two.draw_sizes(rng, values, inputs=inputs, in_channels=values[one.G] * values[one.Co])
-        two.draw_indices(rng, values, [two.out_size(a) for a in range(two.dims)])
+        for _ in range(DRAW_ATTEMPTS):
+            values: dict[sp.Symbol, int] = {}
+            one.draw_sizes(rng, values, pinned=pinned, budget=WHOLE_MATRIX_BUDGET)
+            one.draw_indices(rng, values, [one.out_size(a) for a in range(one.dims)], pinned)
+            try:  # the first layer's output may leave the second no room within the budget
+                two.draw_sizes(rng, values, inputs=tuple(values[m] for m in one.m),
+                               in_channels=values[one.G] * values[one.Co], pinned=pinned,
+                               budget=WHOLE_MATRIX_BUDGET)
+                break
+            except NoInstance:
+                continue
+        else:
+            raise NoInstance("no second layer fits the first layer's output within the budget")
+        two.draw_indices(rng, values, [two.out_size(a) for a in range(two.dims)], pinned)
         name = rng.choice(sorted(ACTIVATIONS))
         sigma = ACTIVATIONS[name]
-        t1 = Tensors(one, values, rng)
+        t1 = Tensors(one, values, rng, data=data)
         z = _map(t1.y_bias if self.bias else t1.y, sigma)
-        t2 = Tensors(two, values, rng, x=z)
+        t2 = Tensors(two, values, rng, x=z, data=data)
 
         def build(symbolic: bool) -> Env:
             if symbolic:  # σ has no symbolic form on concrete instances: values only
@@ -681,12 +717,23 @@ def _map(array, function):
     return out
 
 
-@lru_cache(maxsize=None)
+_PROVED: set[tuple[str, int]] = set()
+
+
 def proved(theorem: str, dims: int) -> bool:
     """Whether the default statement of ``theorem`` (a name in THEOREMS) holds for dims;
-    rules that cite a theorem call this (once per process)."""
-    return {"toeplitz": toeplitz, "im2col": im2col,
-            "im2col-paper": partial(im2col, order="paper")}[theorem](dims).holds
+    rules that cite a theorem call this. Only a proof is remembered (once per process): a
+    derivation that failed, e.g. at its deadline on a busy machine, is run again when cited."""
+    if (theorem, dims) in _PROVED:
+        return True
+    holds = {"toeplitz": toeplitz, "im2col": im2col,
+             "im2col-paper": partial(im2col, order="paper")}[theorem](dims).holds
+    if holds:
+        _PROVED.add((theorem, dims))
+    return holds
+
+
+proved.cache_clear = _PROVED.clear  # type: ignore[attr-defined]  # as functools caches have
 
 
 def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBase,
@@ -701,7 +748,7 @@ def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBas
 
 
 def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
-              seed: int = 0, bias: bool = False) -> Derivation:
+              seed: int = 0, bias: bool = False, deadline: float = DEADLINE) -> Derivation:
     """σ applied elementwise preserves the equivalence, and composition of conv layers is
     composition of FC layers: vec(conv₂(σ(conv₁(x)))) = T₂·σ(T₁·vec x), for any σ; with
     ``bias``: vec(conv₂(σ(conv₁(x) + b₁)) + b₂) = T₂·σ(T₁·vec x + b₁ ⊗ 1) + b₂ ⊗ 1.
@@ -709,6 +756,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     ``network`` replaces the FC network's entry N[R₂] (a claim in the symbols R2, C2, T2, Tx,
     sigma, beta, beta2 of ``network_symbols``)."""
     from .rules import Definition
+    claim, bias = claimed(network, "network"), inputs.flag(bias, "bias")
     one, two = Layer(dims, tag="1"), Layer(dims, tag="2")
     defs = {**one.definitions(), **two.definitions()}
     R2, C2 = two.R, two.C
@@ -719,8 +767,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     inner = one.Tx[C2] + (one.beta[C2] if bias else 0)
     default = sp.Sum(two.T[R2, C2] * SIGMA(inner), (C2, 0, two.n_in - 1)) + (
         two.beta[R2] if bias else 0)
-    network = Definition(N, (((R2, None),),), default if network is None else network,
-                         "FC network")
+    network = Definition(N, (((R2, None),),), default if claim is None else claim, "FC network")
     defs[network.name] = network
     setting = NetworkSetting(one, two, defs, bias)
     out1 = [one.out_size(a) for a in range(dims)]
@@ -733,7 +780,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
     with_bias = " and biases" if bias else ""
     prover = Prover("nonlinear", dims, f"conv layers with an elementwise σ{with_bias} are FC layers "
                     f"with σ ({dims}-D)", setting, lhs, rhs, instances, seed,
-                    hypotheses=hypotheses)
+                    hypotheses=hypotheses, claims=[claim], deadline=deadline)
     if bias:
         prover.step("definition of the bias (layer 2)", "vec(y₂ + b₂) = vec(y₂) + b₂ ⊗ 1",
                     partial(rules.unfold, definition=defs[str(two.vyb.label)]))
