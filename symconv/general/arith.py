@@ -77,7 +77,7 @@ def integer_valued(e: sp.Basic, atoms: Sequence[sp.Expr] = ()) -> bool:
     >>> integer_valued(sp.IndexedBase("w")[u]), integer_valued(sp.floor(u / n))
     (False, False)
     """
-    e = sp.sympify(e)
+    e = sp.sympify(e, strict=True)
     if e.is_Integer or (isinstance(e, sp.Symbol) and e.is_integer is True):
         return True
     if isinstance(e, (sp.Add, sp.Mul)):

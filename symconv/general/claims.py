@@ -107,7 +107,7 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
 def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
     """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination over every summation variable
     that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
-    expr = sp.sympify(expr).xreplace(assume)
+    expr = sp.sympify(expr, strict=True).xreplace(assume)
     expr = brackets(expr)
     changed = True
     while changed:

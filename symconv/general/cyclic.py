@@ -119,7 +119,7 @@ class CyclicElement:
         """Σ c·Π_a X_a^{e_a} (X, or X_1, X_2, … in several dimensions)."""
         names = ["X"] if len(self.orders) == 1 else [f"X_{a + 1}" for a in range(len(self.orders))]
         X = [sp.Symbol(name) for name in names]
-        return sp.Add(*(sp.sympify(c) * sp.Mul(*(x ** k for x, k in zip(X, e)))
+        return sp.Add(*(sp.sympify(c, strict=True) * sp.Mul(*(x ** k for x, k in zip(X, e)))
                         for e, c in sorted(self.terms.items())))
 
     def evaluate_at(self, roots: tuple[Any, ...]) -> Any:

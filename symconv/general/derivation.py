@@ -314,7 +314,7 @@ class Prover:
             return
         base = self.instances[0].values
         derived = getattr(self.setting, "derived", {})
-        quantified = set().union(*(sp.sympify(e).free_symbols for e in (
+        quantified = set().union(*(sp.sympify(e, strict=True).free_symbols for e in (
             *self.hypotheses, *self.statement)))  # the others are summed over, pins are lost
         drawable = {s for s, v in base.items() if s in quantified
                     and isinstance(v, int) and s not in derived}

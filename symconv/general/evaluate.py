@@ -156,7 +156,7 @@ def _integer(value: Any, what: sp.Basic) -> int:
 
 
 def compile_expr(expr: sp.Basic) -> Compiled:
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     cached = _CACHE.get(expr)
     if cached is None:
         cached = _CACHE[expr] = _compile(expr)

@@ -119,7 +119,7 @@ class Replicate(SourceMap):
 
 def claimed_map(formula: sp.Expr, u: sp.Symbol, n: sp.Symbol) -> type[SourceMap]:
     """A SourceMap class whose table is a user's formula in the symbols u and n."""
-    table = staticmethod(lambda a, b: sp.sympify(formula).xreplace({u: a, n: b}))
+    table = staticmethod(lambda a, b: sp.sympify(formula, strict=True).xreplace({u: a, n: b}))
     return type("ClaimedSource", (SourceMap,), {"table": table, "symbol": "src"})
 
 
@@ -143,7 +143,7 @@ def latex_condition(cond: sp.Basic, printer) -> str:
 
 def brackets(expr: sp.Basic) -> sp.Basic:
     """Piecewise((v, cond), (0, True)) → v·[cond] everywhere in expr (the same function)."""
-    return sp.sympify(expr).replace(
+    return sp.sympify(expr, strict=True).replace(
         lambda e: isinstance(e, sp.Piecewise) and len(e.args) == 2
         and e.args[1].cond == sp.true and e.args[1].expr == 0,
         lambda e: e.args[0].expr * Iverson(e.args[0].cond))
@@ -240,7 +240,7 @@ def _merge_product(term: sp.Expr) -> sp.Expr:
 
 def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
     """The canonical form described in the module docstring."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     if isinstance(expr, sp.Sum):
         mapping, limits = {}, []
         for position, (v, lo, hi) in enumerate(expr.limits):

@@ -139,7 +139,7 @@ def derivation_latex(derivation, standalone: bool = True) -> str:
     printer = DerivationPrinter(derivation.notation)
     show = printer.doprint
     lines = [rf"\noindent\textbf{{Theorem.}} {tex_text(derivation.title)}." "\n"]
-    others = sorted({s for h in derivation.hypotheses for s in sp.sympify(h).free_symbols
+    others = sorted({s for h in derivation.hypotheses for s in sp.sympify(h, strict=True).free_symbols
                      if not s.is_integer}, key=str)
     besides = ", ".join(f"${show(s)}$" for s in others)
     lines.append(r"\paragraph{Hypotheses.} All symbols "

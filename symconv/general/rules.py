@@ -55,7 +55,7 @@ Limit = tuple[sp.Symbol, sp.Expr, sp.Expr]
 # ---- sums as (monomial, limits) terms ---------------------------------------------------------
 def terms(expr: sp.Basic) -> list[tuple[sp.Expr, list[Limit]]]:
     """expr = Σ_terms Σ_limits monomial (linearity of finite sums; names are kept)."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     if isinstance(expr, sp.Sum):
         return [(m, [tuple(l) for l in expr.limits] + inner) for m, inner in terms(expr.function)]
     if isinstance(expr, sp.Add):
@@ -120,8 +120,8 @@ def unfold(expr: sp.Basic, definition: Definition,
                                 f"{definition.flat(slot, digits[slot])} of its digits")
             values.update(zip(symbols, digits[slot]))
         return definition.body.xreplace(values)
-    found = {e for e in sp.sympify(expr).atoms(sp.Indexed) if e.base == definition.base}
-    return sp.sympify(expr).xreplace({e: replace(e) for e in found})
+    found = {e for e in sp.sympify(expr, strict=True).atoms(sp.Indexed) if e.base == definition.base}
+    return sp.sympify(expr, strict=True).xreplace({e: replace(e) for e in found})
 
 
 # ---- rules -------------------------------------------------------------------------------------
@@ -329,13 +329,13 @@ def remainder_bounds(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
 
 
 def remainder(expr: sp.Basic, atoms: Sequence[sp.Expr]) -> sp.Expr:
-    mods = sp.sympify(expr).atoms(sp.Mod)
+    mods = sp.sympify(expr, strict=True).atoms(sp.Mod)
     if not mods:
         raise RuleError("no remainder u mod n")
     for mod in mods:
         _divisor_positive(mod.args[1], atoms)
     u_of = {mod: mod.args[0] - mod.args[1] * sp.floor(mod.args[0] / mod.args[1]) for mod in mods}
-    return sp.sympify(expr).xreplace(u_of)
+    return sp.sympify(expr, strict=True).xreplace(u_of)
 
 
 def unit_order(z: sp.Symbol, hypotheses: Sequence[sp.Basic], atoms: Sequence[sp.Expr]) -> sp.Expr:
@@ -350,7 +350,7 @@ def unit_order(z: sp.Symbol, hypotheses: Sequence[sp.Basic], atoms: Sequence[sp.
 
 
 def _powers(expr: sp.Basic, z: sp.Symbol, atoms: Sequence[sp.Expr]) -> list[sp.Pow]:
-    found = [e for e in sp.sympify(expr).atoms(sp.Pow) if e.base == z]
+    found = [e for e in sp.sympify(expr, strict=True).atoms(sp.Pow) if e.base == z]
     for power in found:
         if not integer_valued(power.exp, atoms):
             raise RuleError(f"the exponent of {power} is not an integer")
@@ -372,7 +372,7 @@ def periodicity(expr: sp.Basic, bases: Sequence[sp.Symbol], hypotheses: Sequence
                 replaced[power] = sp.Pow(z, sp.Add(*kept))
     if not replaced:
         raise RuleError(f"no power of {list(bases)} with a multiple of its order in the exponent")
-    return sp.sympify(expr).xreplace(replaced)
+    return sp.sympify(expr, strict=True).xreplace(replaced)
 
 
 def exponent_split(expr: sp.Basic, parts: dict[sp.Symbol, sp.Expr],
@@ -388,4 +388,4 @@ def exponent_split(expr: sp.Basic, parts: dict[sp.Symbol, sp.Expr],
                 replaced[power] = sp.Pow(z, a) * sp.Pow(z, rest)
     if not replaced:
         raise RuleError(f"no power of {list(parts)} to split")
-    return sp.sympify(expr).xreplace(replaced)
+    return sp.sympify(expr, strict=True).xreplace(replaced)

@@ -164,7 +164,7 @@ class Layer:
         """src(u_a) as T's entry uses it: the claimed source if given, else the mode's."""
         u = self.position(a) if u is None else u
         one = Layer(1)
-        if self.claimed_source is None or sp.sympify(self.claimed_source) == source_map(
+        if self.claimed_source is None or sp.sympify(self.claimed_source, strict=True) == source_map(
                 self.padding_mode, one.u[0], one.n[0]):
             return self.source(a, u)
         return self.claimed_map(u, self.n[a])
@@ -363,7 +363,7 @@ def defined_tensor(definition: Definition, env_of) -> object:
     """Entries of a defined tensor: split each index into its digits, evaluate the body.
     The radices are evaluated once per combination of the values they depend on (sizes)."""
     sizes = sorted({s for slot in definition.slots for _, r in slot if r is not None
-                    for s in sp.sympify(r).free_symbols}, key=str)
+                    for s in sp.sympify(r, strict=True).free_symbols}, key=str)
     known: dict[tuple, list] = {}
 
     def radices_at(env: Env) -> list:

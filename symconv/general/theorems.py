@@ -459,7 +459,7 @@ def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None
 def _congruence(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
     """δ(i, (u mod n)) = δ((u − i) mod n, 0) for 0 ≤ i ≤ n − 1 (both say u ≡ i mod n)."""
     replaced = {}
-    for delta in sp.sympify(expr).atoms(sp.KroneckerDelta):
+    for delta in sp.sympify(expr, strict=True).atoms(sp.KroneckerDelta):
         for i, n in zip(layer.i, layer.n):
             a, b = delta.args
             other = b if a == i else a if b == i else None
@@ -471,7 +471,7 @@ def _congruence(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
                 replaced[delta] = sp.KroneckerDelta(sp.Mod(other.args[0] - i, n), 0)
     if not replaced:
         raise rules.RuleError("no δ(i, u mod n) to rewrite")
-    return sp.sympify(expr).xreplace(replaced)
+    return sp.sympify(expr, strict=True).xreplace(replaced)
 
 
 def _substitute_hypotheses(expr: sp.Basic, equalities: dict, hypotheses) -> sp.Expr:
@@ -480,7 +480,7 @@ def _substitute_hypotheses(expr: sp.Basic, equalities: dict, hypotheses) -> sp.E
         if not any(isinstance(h, sp.Eq) and sp.expand(h.lhs - h.rhs - (symbol - value)) == 0
                    for h in hypotheses):
             raise rules.RuleError(f"{symbol} = {value} is not a hypothesis")
-    return sp.sympify(expr).xreplace(equalities)
+    return sp.sympify(expr, strict=True).xreplace(equalities)
 
 
 def same_size_lemmas(prover: Prover, layer: Layer, out_sizes) -> None:
@@ -741,10 +741,10 @@ def _apply_theorem(expr: sp.Basic, source: sp.IndexedBase, target: sp.IndexedBas
     """vec(conv(x))_R → (T vec x)_R by the toeplitz theorem (proved here for dims)."""
     if not proved("toeplitz", dims):
         raise rules.RuleError(f"the toeplitz theorem is not proved for dims={dims}")
-    found = [e for e in sp.sympify(expr).atoms(sp.Indexed) if e.base == source]
+    found = [e for e in sp.sympify(expr, strict=True).atoms(sp.Indexed) if e.base == source]
     if not found:
         raise rules.RuleError(f"no entry of {source} to rewrite")
-    return sp.sympify(expr).xreplace({e: target[e.indices] for e in found})
+    return sp.sympify(expr, strict=True).xreplace({e: target[e.indices] for e in found})
 
 
 def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,

@@ -78,7 +78,7 @@ def claim_atoms(expr: sp.Basic, limits: tuple = ()) -> list[Atom]:
     >>> [a.expr for a in claim_atoms(sp.KroneckerDelta(j, 2) + sp.floor(n / 3))]
     [Eq(2, j), floor(n/3)]
     """
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     found: list[Atom] = []
     if isinstance(expr, sp.Sum):
         inner = limits + tuple(tuple(limit) for limit in expr.limits)
@@ -101,7 +101,7 @@ def constants(expr: sp.Basic) -> set[int]:
     """Integers suggested by the numeric constants of ``expr``: ⌊c⌋ − 1 … ⌈c⌉ + 1 for every
     rational c, its numerator and its denominator (|·| ≥ 2)."""
     found: set[int] = set()
-    for number in sp.sympify(expr).atoms(sp.Rational):
+    for number in sp.sympify(expr, strict=True).atoms(sp.Rational):
         for c in {Fraction(int(number.p), int(number.q)), Fraction(int(number.p)),
                   Fraction(int(number.q))}:
             if abs(c) >= 2:
@@ -111,7 +111,7 @@ def constants(expr: sp.Basic) -> set[int]:
 
 def divides_by_data(expr: sp.Basic) -> bool:
     """A negative power, or a Mod, whose divisor reads a tensor entry."""
-    for node in sp.preorder_traversal(sp.sympify(expr)):
+    for node in sp.preorder_traversal(sp.sympify(expr, strict=True)):
         if isinstance(node, sp.Pow) and node.exp.is_negative is not False \
                 and node.base.has(sp.Indexed):
             return True
@@ -160,7 +160,7 @@ def targets(claims: Iterable[sp.Basic], base: Mapping, drawable: set, derived: M
     symbol (an output size) to its formula in drawable symbols."""
     rng = rng or random.Random(0)
     limit = SCAN_LIMIT[dims]
-    claims = [sp.sympify(c) for c in claims if c is not None]
+    claims = [sp.sympify(c, strict=True) for c in claims if c is not None]
     groups: list[list[Target]] = []
     for claim in claims:
         for atom in claim_atoms(claim):

@@ -63,7 +63,7 @@ def _monomial(factors: list[sp.Basic]) -> str:
 
 def _terms(expr: Any) -> list[tuple[sp.Expr, str]]:
     """[(coefficient, monomial LaTeX)] in numeric monomial order ('' for the constant)."""
-    expr = sp.expand(sp.sympify(expr))
+    expr = sp.expand(sp.sympify(expr, strict=True))
     keyed = []
     for term in sp.Add.make_args(expr):
         coefficient, rest = term.as_coeff_Mul()
