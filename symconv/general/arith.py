@@ -56,7 +56,9 @@ reported as its counterexample. The reason names the procedures, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 from functools import lru_cache
 from math import floor, gcd, lcm
@@ -168,10 +170,40 @@ def implied(goal: sp.Expr, atoms: Sequence[sp.Expr],
     certified, why = certificate(goal, atoms, eliminate)
     answer = smt.check(goal, tuple(atoms))
     if answer.status == smt.COUNTEREXAMPLE:
-        return False, f"{goal} ≥ 0 fails ({why}); {answer}"
-    if answer.status == smt.PROVED:
-        return True, f"{why}; {answer}" if certified else f"{answer} (no certificate: {why})"
-    return certified, f"{why}; {answer}"
+        ok, reason, by = False, f"{goal} ≥ 0 fails ({why}); {answer}", f"refuted by {answer}"
+    elif answer.status == smt.PROVED:
+        ok, by = True, "certificate and z3" if certified else "z3 alone"
+        reason = f"{why}; {answer}" if certified else f"{answer} (no certificate: {why})"
+    else:
+        ok, reason = certified, f"{why}; {answer}"
+        by = f"certificate, z3 {answer.status}" if certified else f"not established ({answer.status})"
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append(f"{goal} ≥ 0: {by}")
+    return ok, reason
+
+
+_RECORDED: ContextVar[list[str] | None] = ContextVar("side_conditions", default=None)
+
+
+@contextmanager
+def recorded_side_conditions() -> Iterator[list[str]]:
+    """Collect, for every ``implied`` call made inside the block, "goal ≥ 0: procedure" (which
+    procedure established it: certificate and z3, z3 alone, certificate with z3 unknown, or
+    refuted), so that a derivation step can say how its rule's side conditions were decided.
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> with recorded_side_conditions() as found:
+    ...     _ = implied(n - 1, [n - 2])
+    >>> found
+    ['n - 1 ≥ 0: certificate and z3']
+    """
+    found: list[str] = []
+    token = _RECORDED.set(found)
+    try:
+        yield found
+    finally:
+        _RECORDED.reset(token)
 
 
 def certificate(goal: sp.Expr, atoms: Sequence[sp.Expr],

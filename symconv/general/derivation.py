@@ -38,6 +38,7 @@ from typing import Any
 import sympy as sp
 
 from . import inputs, thresholds
+from .arith import recorded_side_conditions
 from .evaluate import Env, EvaluationError, LimitExceeded, check_deadline, evaluate, limits
 from .expr import same
 from .rules import RuleError
@@ -436,10 +437,11 @@ class Prover:
         if self.failure is not None or self._past_deadline(rule):
             return
         lhs = self.current
-        try:
-            rewritten = apply(lhs)
-        except RuleError as error:
-            rewritten, detail = None, f"the rule does not apply: {error}"
+        with recorded_side_conditions() as conditions:
+            try:
+                rewritten = apply(lhs)
+            except RuleError as error:
+                rewritten, detail = None, f"the rule does not apply: {error}"
         rhs = target if target is not None else rewritten
         if rewritten is None:
             ok = False
@@ -456,6 +458,8 @@ class Prover:
             detail = ("rule applied; the result has the canonical form of the right-hand side"
                       if ok else "the rewritten left-hand side and the right-hand side have "
                                  "different canonical forms")
+        if conditions:  # which procedure decided each side condition of the rule
+            detail += "; side conditions: " + "; ".join(dict.fromkeys(conditions))
         self._record(Step(rule, justification, lhs, rhs, symbolic=ok, symbolic_detail=detail),
                      quantified)
         self.current = rhs
