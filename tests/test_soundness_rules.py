@@ -273,3 +273,13 @@ def test_an_implied_side_condition_holds_on_every_integer_point(atoms, goal):
         values = {a: model.get("a", 0), b: model.get("b", 0)}
         assert all(h.xreplace(values) >= 0 for h in hypotheses)
         assert to_expr(goal).xreplace(values) < 0
+
+
+def test_a_derivation_step_names_the_procedure_of_its_side_conditions():
+    """The mixed-radix step's side conditions (radices ≥ 1) are recorded with the procedure that
+    established each: the certificate and z3 both, as the proof rules require."""
+    import symconv
+    steps = [s for s in symconv.prove_general("toeplitz", dims=1).steps
+             if s.rule == "mixed-radix flattening bijection"]
+    assert steps and all("side conditions: " in s.symbolic_detail for s in steps)
+    assert "n - 1 ≥ 0: certificate and z3" in steps[0].symbolic_detail
