@@ -38,6 +38,7 @@ class Deadline:
         self.seconds = float(seconds)
         self.started = time.perf_counter()
         self._previous: tuple | None = None
+        self._inside = False   # the alarm raises only inside the block, never in __enter__/__exit__
         # what to say when it passes; a user of the deadline may replace it with its progress
         self.progress: Callable[[], str] = lambda: f"the deadline of {self.seconds!r} s passed"
 
@@ -53,17 +54,22 @@ class Deadline:
             raise DeadlineExceeded(f"deadline of {self.seconds!r} s passed")
 
     def _alarm(self, signum: int, frame: object) -> None:
+        if not self._inside:
+            return   # it fires again after REPEAT seconds, if still armed
         raise DeadlineExceeded(f"deadline of {self.seconds!r} s passed")
 
     def __enter__(self) -> Deadline:
         self.started = time.perf_counter()
         if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
             handler = signal.signal(signal.SIGALRM, self._alarm)
-            timer = signal.setitimer(signal.ITIMER_REAL, self.seconds, REPEAT)
+            # at least 1 µs: setitimer rounds a tinier delay to 0, which would disarm the timer
+            timer = signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 1e-6), REPEAT)
             self._previous = (handler, timer)
+        self._inside = True
         return self
 
     def __exit__(self, kind: type | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self._inside = False
         if self._previous is not None:
             handler, (delay, interval) = self._previous
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -167,3 +167,68 @@ def test_too_large_layers_are_refused_before_anything_is_built():
 def test_a_meta_tensor_output_is_not_checkable():
     with pytest.raises(NotCheckable, match="fn returned Tensor on the probe input .* which is not an array"):
         assert_conv_equivalent(lambda x, w, b: torch.empty((1, 3), device="meta"), SPEC, mode="probe")
+
+
+# ---- the check command -----------------------------------------------------------------------
+from symconv.cli import main  # noqa: E402
+
+GOOD = ("import numpy as np\n\ndef conv(x, w, b):\n    print('PARTIAL OUTPUT')\n"
+        "    return np.array([[b[0] + w[0, 0, 0] * x[0, i] + w[0, 0, 1] * x[0, i + 1] for i in range(3)]])\n\n"
+        "def exits(x, w, b):\n    import sys\n    sys.exit(0)\n")
+LAYER = ["--kernel-size", "2", "--input-size", "4"]
+
+
+@pytest.fixture
+def target(tmp_path, monkeypatch):
+    (tmp_path / "adv_target.py").write_text(GOOD)
+    (tmp_path / "adv_exits_on_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "adv_target"
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_check_exits_2_with_one_line_when_fn_calls_sys_exit(target, capsys, mode):
+    assert main(["check", f"{target}:exits", *LAYER, "--mode", mode]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("symconv check: error: fn raised SystemExit")
+    assert captured.err.count("\n") == 1
+
+
+def test_check_exits_2_when_the_target_exits_on_import(target, capsys):
+    assert main(["check", "adv_exits_on_import:conv", *LAYER]) == 2
+    assert capsys.readouterr().err == ("symconv check: error: target='adv_exits_on_import:conv': cannot "
+                                       "import adv_exits_on_import: SystemExit: 0\n")
+
+
+def test_a_system_exit_escaping_a_command_is_exit_2(monkeypatch, capsys):
+    import symconv.commands.check as check
+
+    def exits(args):
+        raise SystemExit(0)
+
+    monkeypatch.setattr(check, "run", exits)
+    assert main(["check", "x:y", *LAYER]) == 2
+    assert capsys.readouterr().err == ("symconv check: error: the command was ended by SystemExit(0) "
+                                       "from code it ran, so nothing was established\n")
+
+
+def test_check_json_keeps_stdout_clean_and_reports_exit_2_as_json(target, capsys):
+    import json
+    assert main(["check", f"{target}:conv", *LAYER, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["established"] == "proved"
+    assert "PARTIAL OUTPUT" in captured.err
+    assert main(["check", f"{target}:exits", *LAYER, "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["verified"], report["established"]) == (False, None)
+    assert report["error"].startswith("fn raised SystemExit: 0 when called on NumPy object arrays")
+
+
+def test_check_applies_a_tiny_deadline_in_symbolic_mode(target, capsys):
+    assert main(["check", f"{target}:conv", *LAYER, "--deadline", "1e-300"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("symconv check: error: the check did not finish within deadline=1e-300 s, "
+                                 "so nothing was verified (fn hangs or is slow?); pass a larger deadline= "
+                                 "(seconds), use batched=True, or check a smaller layer\n")
