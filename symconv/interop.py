@@ -252,6 +252,7 @@ def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...]
 
 
 MAX_FEATURES = 10**7   # per-sample features a network's input may have
+MAX_DENSE_ENTRIES = 2 * 10**8   # entries of one layer's dense matrix A (1.6 GB in float64)
 
 
 def valid_shape(parameter: str, value: Any, length: int | None = None) -> tuple[int, ...]:
@@ -473,6 +474,12 @@ def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
             out_shape = (prod(shape),)
         else:
             out_shape = shape
+        if kind in ("conv", "convtranspose", "avgpool", "linear") and \
+                prod(shape) * prod(out_shape) > MAX_DENSE_ENTRIES:
+            raise SpecError(position, type(module).__name__, f"its dense matrix would have "
+                            f"{'·'.join(map(str, out_shape))} × {'·'.join(map(str, shape))} entries, more than "
+                            f"MAX_DENSE_ENTRIES={MAX_DENSE_ENTRIES} (to_mlp builds dense weights); use a "
+                            f"smaller input_shape")
         steps.append(Step(position, module, kind, shape, tuple(out_shape), spec, weight))
         shape = tuple(out_shape)
     return steps
