@@ -386,6 +386,8 @@ def _check_weight_shapes(position: str, module: Any) -> None:
         expected = {"weight": (module.out_features, module.in_features), "bias": (module.out_features,)}
     elif type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
         expected = {name: (module.num_features,) for name in ("weight", "bias", "running_mean", "running_var")}
+    elif type(module) is nn.PReLU:
+        expected = {"weight": (module.num_parameters,)}
     if family is not None and family[0] in ("conv", "convtranspose") and (
             isinstance(module.groups, bool) or not isinstance(module.groups, int) or module.groups < 1
             or module.in_channels % module.groups or module.out_channels % module.groups):

@@ -399,6 +399,11 @@ def test_forged_attributes_cycles_nan_weights_and_bad_layers_are_named():
     model[0].groups = 2
     with pytest.raises(SpecError, match=re.escape("model[0]='Conv1d(groups=2)': groups must be an integer")):
         prove_network(model, (1, 6))
+    prelu = nn.PReLU(2)
+    prelu.num_parameters = 1
+    with pytest.raises(SpecError, match=re.escape("model[1]='PReLU.weight': has shape (2,), but the layer's "
+                                                  "attributes say (1,)")):
+        to_mlp(nn.Sequential(nn.Conv1d(1, 2, 1), prelu), (1, 4))
     loop = nn.Sequential(nn.ReLU())
     loop.append(loop)
     with pytest.raises(SpecError, match=re.escape("model[1]='Sequential': contains itself")):
