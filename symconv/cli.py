@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemExit as error:  # code the command ran (a checked fn, a model) called sys.exit
+        print(f"{name}: error: the command was ended by SystemExit({error.code!r}) from code it ran, "
+              f"so nothing was established", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the one place every failure becomes exit code 2
         if args.debug:
             traceback.print_exc()

@@ -37,6 +37,7 @@ import time
 import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -136,10 +137,12 @@ def _refuse_altered(position: str, module: Any) -> None:
                             f"{namesake.__name__} itself is converted")
         return
     for name, value in vars(module).items():
-        if callable(value) and callable(getattr(cls, name, None)):
-            raise SpecError(position, _class_name(cls), f"its instance attribute {name!r} replaces the "
-                            f"method {cls.__name__}.{name}, so torch may compute something else; only "
-                            f"unaltered torch modules are converted")
+        if callable(value):   # submodules, parameters and buffers live in _modules/_parameters/_buffers
+            replaces = (f"replaces the method {cls.__name__}.{name}" if callable(getattr(cls, name, None))
+                        else "is callable (e.g. a __deepcopy__ returning another module)")
+            raise SpecError(position, _class_name(cls), f"its instance attribute {name!r} {replaces}, so "
+                            f"torch may compute something else; only unaltered torch modules are converted")
+    _refuse_foreign_tensors(position, module)
     from torch.nn.utils.spectral_norm import SpectralNorm
     from torch.nn.utils.weight_norm import WeightNorm
     for attribute, kind in HOOKS.items():
@@ -153,6 +156,79 @@ def _refuse_altered(position: str, module: Any) -> None:
         if hooks:
             raise SpecError(position, _class_name(cls), f"has {len(hooks)} {kind}(s), which may change what "
                             f"the module computes; remove them first (the handle's .remove())")
+
+
+FORWARD_METHODS = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl",
+                   "__getattr__", "__deepcopy__", "__reduce_ex__", "__reduce__")
+FUNCTIONAL = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+              "linear", "pad", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+              "adaptive_avg_pool2d", "adaptive_avg_pool3d", "batch_norm", "dropout", "flatten")
+
+
+def _torch_own(function: Any) -> bool:
+    """Absent, C code (a builtin or a slot of object), or Python code in torch's package directory
+    (not a patch made elsewhere)."""
+    import types
+    torch = _torch()
+    if function is None or isinstance(function, (types.BuiltinFunctionType, types.MethodDescriptorType,
+                                                 types.WrapperDescriptorType)):
+        return True
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    root = str(Path(torch.__file__).parent)
+    return code is not None and str(Path(code.co_filename).resolve()).startswith(root)
+
+
+def refuse_foreign_code(model: Any) -> None:
+    """SpecError when a method on the forward path of a layer's class (FORWARD_METHODS), or a
+    functional op torch's layers call (FUNCTIONAL), is not torch's own code: a class-level patch
+    made after import changes what every such layer computes. (``prove_network`` first compares
+    with torch, which refutes a patch that shows, then calls this for the ones that hide.)"""
+    import inspect
+    functional = _torch().nn.functional
+    for position, module in [("model", model), *_children(model, "model")]:
+        cls = type(module)
+        for name in FORWARD_METHODS:
+            method = inspect.getattr_static(cls, name, None)
+            if not _torch_own(method):
+                where = getattr(getattr(method, "__func__", method), "__code__", None)
+                raise SpecError(position, _class_name(cls), f"its method {cls.__name__}.{name} is not torch's "
+                                f"own code (defined in {where.co_filename if where else type(method).__name__}), "
+                                f"so torch's layers may compute something else; only unaltered torch is converted")
+    for name in FUNCTIONAL:
+        if not _torch_own(getattr(functional, name, None)):
+            raise SpecError("torch.nn.functional", name, "is not torch's own function (patched?), so "
+                            "torch's layers may compute something else; only unaltered torch is converted")
+
+
+def _refuse_foreign_tensors(position: str, module: Any) -> None:
+    """SpecError unless every parameter is exactly nn.Parameter and every buffer exactly torch.Tensor
+    (a subclass may override __torch_function__ and change what the ops compute), all finite."""
+    torch = _torch()
+    for kind, store, expected in (("parameter", module._parameters, torch.nn.Parameter),
+                                  ("buffer", module._buffers, torch.Tensor)):
+        for name, tensor in store.items():
+            if tensor is None:
+                continue
+            if type(tensor) is not expected:
+                raise SpecError(position, f"{type(module).__name__}.{name}", f"the {kind} is a "
+                                f"{_class_name(type(tensor))}, not exactly {_class_name(expected)}: a subclass may "
+                                f"change what torch computes (__torch_function__); only plain tensors are converted")
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor.detach()).all()):
+                raise SpecError(position, f"{type(module).__name__}.{name}", f"the {kind} has a non-finite "
+                                f"entry (NaN or ±inf), so the layer is no real affine map")
+
+
+def _refuse_torch_modes() -> None:
+    """SpecError while a TorchFunctionMode or a dispatch mode (TorchDispatchMode) is active: it
+    intercepts every torch call, so a network may not compute what its layers say."""
+    torch = _torch()
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+    functions = torch._C._len_torch_function_stack()
+    dispatch = len(_get_current_dispatch_mode_stack())
+    if functions or dispatch:
+        raise SpecError("torch modes", f"{functions} torch function mode(s), {dispatch} dispatch mode(s)",
+                        "an active TorchFunctionMode/TorchDispatchMode intercepts every torch call, so a "
+                        "network may not compute what its layers say; leave the mode first")
 
 
 def _refuse_global_hooks() -> None:
@@ -173,6 +249,34 @@ def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...]
         expected = f"C={channels}" if channels is not None else "C"
         raise SpecError(position, type(module).__name__, f"expects input ({expected}, {dims} spatial axes) "
                         f"per sample, gets {shape}")
+
+
+MAX_FEATURES = 10**7   # per-sample features a network's input may have
+MAX_DENSE_ENTRIES = 2 * 10**8   # entries of one layer's dense matrix A (1.6 GB in float64)
+
+
+def valid_shape(parameter: str, value: Any, length: int | None = None) -> tuple[int, ...]:
+    """``value`` as a tuple of ints ≥ 1 (an int is one axis), or SpecError: no floats, bools,
+    strings or empty shapes, at most MAX_FEATURES entries per sample.
+
+    >>> valid_shape("input_shape", (1, 5.9))
+    Traceback (most recent call last):
+    symconv.errors.SpecError: input_shape=(1, 5.9): must be a tuple of integers ≥ 1 (5.9 is a float)
+    """
+    import numbers
+    axes = (value,) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    if not isinstance(axes, (tuple, list)) or not axes:
+        raise SpecError(parameter, value, "must be a non-empty tuple of integers ≥ 1")
+    for n in axes:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise SpecError(parameter, value, f"must be a tuple of integers ≥ 1 ({n!r} is "
+                            f"{'a ' + type(n).__name__ if not isinstance(n, numbers.Integral) or isinstance(n, bool) else 'below 1'})")
+    if length is not None and len(axes) != length:
+        raise SpecError(parameter, value, f"must have {length} entries (one per spatial axis)")
+    if prod(int(n) for n in axes) > MAX_FEATURES:
+        raise SpecError(parameter, value, f"has {prod(int(n) for n in axes)} entries per sample, more than "
+                        f"MAX_FEATURES={MAX_FEATURES}; the dense matrices would not fit in memory")
+    return tuple(int(n) for n in axes)
 
 
 def spec_of(module: Any, input_size: Any) -> ConvSpec:
@@ -251,20 +355,56 @@ class Step:
     pool_weight: object = None
 
 
-def _children(model: Any, prefix: str):
+def _children(model: Any, prefix: str, inside: tuple[int, ...] = ()):
     """(position, module) of each layer, walking exactly ``nn.Sequential`` (an unaltered one: its
-    forward is the chain of its children); every module checked by ``_refuse_altered``."""
+    forward is the chain of its children); every module checked by ``_refuse_altered``; a
+    Sequential that contains itself is refused."""
     _refuse_altered(prefix, model)
     if type(model) is _torch().nn.Sequential:
-        for i, child in enumerate(model):
-            yield from _children(child, f"{prefix}[{i}]")
+        if id(model) in inside:
+            raise SpecError(prefix, "Sequential", "contains itself (a cycle of containers): its forward "
+                            "would never end")
+        for i, child in enumerate(model._modules.values()):
+            yield from _children(child, f"{prefix}[{i}]", (*inside, id(model)))
     else:
         yield prefix, model
+
+
+def _check_weight_shapes(position: str, module: Any) -> None:
+    """SpecError unless the weights have the shapes the layer's attributes say (attributes forged
+    after construction would make the map read from them wrong, or torch fail)."""
+    nn = _torch().nn
+    family = _family(module)
+    expected: dict[str, tuple] = {}
+    if family is not None and family[0] == "conv":
+        expected = {"weight": (module.out_channels, module.in_channels // module.groups, *module.kernel_size),
+                    "bias": (module.out_channels,)}
+    elif family is not None and family[0] == "convtranspose":
+        expected = {"weight": (module.in_channels, module.out_channels // module.groups, *module.kernel_size),
+                    "bias": (module.out_channels,)}
+    elif type(module) is nn.Linear:
+        expected = {"weight": (module.out_features, module.in_features), "bias": (module.out_features,)}
+    elif type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
+        expected = {name: (module.num_features,) for name in ("weight", "bias", "running_mean", "running_var")}
+    elif type(module) is nn.PReLU:
+        expected = {"weight": (module.num_parameters,)}
+    if family is not None and family[0] in ("conv", "convtranspose") and (
+            isinstance(module.groups, bool) or not isinstance(module.groups, int) or module.groups < 1
+            or module.in_channels % module.groups or module.out_channels % module.groups):
+        raise SpecError(position, f"{type(module).__name__}(groups={module.groups!r})", "groups must be an "
+                        "integer ≥ 1 dividing in_channels and out_channels")
+    for name, shape in expected.items():
+        tensor = getattr(module, name, None)
+        if tensor is not None and tuple(tensor.shape) != tuple(shape):
+            raise SpecError(position, f"{type(module).__name__}.{name}", f"has shape {tuple(tensor.shape)}, "
+                            f"but the layer's attributes say {tuple(shape)} (attributes changed after "
+                            f"construction?)")
 
 
 def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, ConvSpec | None, object]:
     """(kind, spec, pool weight) of one layer on per-sample inputs of ``shape``, or SpecError."""
     nn = _torch().nn
+    _check_weight_shapes(position, module)
     name = type(module).__name__
     family = _family(module)
     if family is not None:
@@ -321,7 +461,8 @@ def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
     (features,); refuse what is not linear or elementwise, and what is not exactly an unaltered torch
     class (``_refuse_altered``, ``_refuse_global_hooks``): a SpecError naming position and rule."""
     _refuse_global_hooks()
-    shape = tuple(int(n) for n in input_shape)
+    _refuse_torch_modes()
+    shape = valid_shape("input_shape", input_shape)
     steps = []
     for position, module in _children(model, "model"):
         kind, spec, weight = _classify(position, module, shape)
@@ -335,6 +476,12 @@ def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[Step]:
             out_shape = (prod(shape),)
         else:
             out_shape = shape
+        if kind in ("conv", "convtranspose", "avgpool", "linear") and \
+                prod(shape) * prod(out_shape) > MAX_DENSE_ENTRIES:
+            raise SpecError(position, type(module).__name__, f"its dense matrix would have "
+                            f"{'·'.join(map(str, out_shape))} × {'·'.join(map(str, shape))} entries, more than "
+                            f"MAX_DENSE_ENTRIES={MAX_DENSE_ENTRIES} (to_mlp builds dense weights); use a "
+                            f"smaller input_shape")
         steps.append(Step(position, module, kind, shape, tuple(out_shape), spec, weight))
         shape = tuple(out_shape)
     return steps
@@ -475,8 +622,11 @@ def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
         raise SpecError("conv_module", type(conv_module).__name__,
                         "must be a torch.nn.Conv1d/2d/3d or ConvTranspose1d/2d/3d")
     dims = family[1]
-    size = (input_size,) * dims if isinstance(input_size, int) else tuple(input_size)
+    size = valid_shape("input_size", input_size)
+    size = size * dims if len(size) == 1 and not isinstance(input_size, (tuple, list)) else size
+    valid_shape("input_size", size, dims)
     (step,) = network_steps(conv_module, (conv_module.in_channels, *size))
+    refuse_foreign_code(conv_module)
     (_, A, c), = mlp_layers([step])
     return _linear_module(A, c, conv_module.weight.dtype, sparse, bias=conv_module.bias is not None)
 
@@ -486,10 +636,17 @@ def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False, dtype
     activations, and Unflatten back when the network does not end flat. ``input_shape`` is one
     sample's shape, e.g. (1, 28, 28). The Linear layers have ``dtype`` (default: that of the
     model's parameters, or torch's default dtype for a model without any)."""
-    nn = _torch().nn
-    steps = network_steps(model, tuple(input_shape))
+    torch = _torch()
+    nn = torch.nn
+    steps = network_steps(model, input_shape)
+    refuse_foreign_code(model)
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point
+                                  and not dtype.is_complex):
+        raise SpecError("dtype", dtype, "must be None or a real floating torch.dtype (torch.float32, "
+                        "torch.float64, …)")
     dtype = dtype or _dtype(model)
-    modules = [] if len(input_shape) == 1 else [nn.Flatten()]
+    modules = [] if len(steps[0].in_shape if steps else valid_shape("input_shape", input_shape)) == 1 \
+        else [nn.Flatten()]
     for kind, A, c in mlp_layers(steps):
         modules.append(_linear_module(A, c, dtype, sparse) if kind == "affine" else copy.deepcopy(A.module))
     if steps and len(steps[-1].out_shape) > 1:
@@ -561,6 +718,24 @@ def _network_definition(steps: list[Step], x: np.ndarray) -> np.ndarray:
     return x.reshape(-1)
 
 
+def _valid_layers(layers: Any) -> list[tuple[str, Any, Any]]:
+    """``layers=`` of prove_network: a list of ("affine", A, c) with A 2-D and c 1-D of A's rows, and
+    ("elementwise", step, ℓ) with ℓ an int; else SpecError naming the entry."""
+    if not isinstance(layers, (list, tuple)):
+        raise SpecError("layers", type(layers).__name__, "must be a list like mlp_layers(...) returns")
+    for i, layer in enumerate(layers):
+        ok = isinstance(layer, tuple) and len(layer) == 3
+        if ok and layer[0] == "affine":
+            A, c = np.asarray(layer[1], dtype=object), np.asarray(layer[2], dtype=object)
+            ok = A.ndim == 2 and c.shape == (A.shape[0],)
+        elif ok:
+            ok = layer[0] == "elementwise" and isinstance(layer[2], int) and not isinstance(layer[2], bool)
+        if not ok:
+            raise SpecError(f"layers[{i}]", repr(layer)[:80], "must be ('affine', A (2-D), c (1-D, one per "
+                            "row of A)) or ('elementwise', step, layer number)")
+    return list(layers)
+
+
 def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
     """vec(x) through the MLP layers (A·v + c, σ_ℓ elementwise), on symbols."""
     for kind, A, c in layers:
@@ -570,6 +745,7 @@ def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
 
 # ---- what torch computes: each layer's map against torch running the layer ------------------------------
 TORCH_SAMPLES = 3   # random integer inputs per comparison
+TORCH_BATCH = 5     # the larger batch of the comparison of the model itself, in its own dtype
 TORCH_RANGE = 3     # their entries, and the integer weights of the exact check, lie in [−3, 3]
 TORCH_RTOL = 1e-9   # float64 check: |torch − map| ≤ TORCH_RTOL·(|A|·|x| + |c|) entrywise
 
@@ -587,31 +763,41 @@ class TorchMismatch(Counterexample):
 
 def _step_map(step: Step, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the layer's map by its attributes on the rows of v, a bound on the sum of |terms| of each
-    output: |A|·|v| + |c|) for a layer that is not elementwise."""
+    output: |A|·|v| + |c|, the most terms an output sums) for a layer that is not elementwise."""
     if step.kind in ("flatten", "identity"):
-        return v, np.zeros_like(v)
+        return v, np.zeros_like(v), 0
     params = _parameters(step, None)
     if step.kind == "batchnorm":
         s, t = _per_feature(step, params["scale"]), _per_feature(step, params["shift"])
         mean = _per_feature(step, _numpy(step.module.running_mean) * params["scale"])
-        return v * s + t, np.abs(v * s) + np.abs(t) + np.abs(mean)
+        return v * s + t, np.abs(v * s) + np.abs(t) + np.abs(mean), 3
     A, c = _affine(step, params)
-    return v @ A.T + c, np.abs(v) @ np.abs(A).T + np.abs(c)
+    terms = int((A != 0).sum(axis=1).max(initial=0)) + 1
+    return v @ A.T + c, np.abs(v) @ np.abs(A).T + np.abs(c), terms
+
+
+def _float64(tensor: Any) -> np.ndarray:
+    """A tensor's values as float64 NumPy (exact for every float dtype), detached from autograd."""
+    return tensor.detach().cpu().to(_torch().float64).numpy()
 
 
 def _elementwise_mismatch(step: Step, v: Any, out: Any) -> TorchMismatch | None:
     """An activation must apply one function to each entry on its own: permute the entries of each
     sample and change half of them; every unchanged entry's output must move with it (relative
-    tolerance TORCH_RTOL: vectorised and scalar code paths may differ in the last bits)."""
+    tolerance max(TORCH_RTOL, 4·eps of the dtype) of the largest of output and input: vectorised and
+    scalar code paths may differ in the last bits)."""
     rng = np.random.default_rng(1)
-    flat = v.reshape(len(v), -1).numpy()
+    flat = _float64(v.reshape(len(v), -1))
     order = rng.permutation(flat.shape[1])
     changed = rng.random(flat.shape) < 0.5
     moved = np.where(changed, flat + 1.0, flat)[:, order]
-    got = step.module(_torch().as_tensor(moved).reshape(v.shape)).reshape(len(v), -1).numpy()
+    torch = _torch()
+    got = _float64(step.module(torch.as_tensor(moved).to(v.dtype).reshape(v.shape)).reshape(len(v), -1))
     got = got[:, np.argsort(order)]   # back to the original positions
-    expected = out.reshape(len(v), -1).numpy()
-    bad = ~changed & ~(np.abs(got - expected) <= TORCH_RTOL * np.maximum(np.abs(got), np.abs(expected)))
+    expected = _float64(out.reshape(len(v), -1))
+    rtol = max(TORCH_RTOL, 4 * torch.finfo(v.dtype).eps)
+    scale = np.maximum(np.maximum(np.abs(got), np.abs(expected)), np.abs(flat))   # σ(x) ≈ 0 for x < 0
+    bad = ~changed & ~(np.abs(got - expected) <= rtol * scale)
     return (_mismatch(step, got, expected, bad, "an activation acts on each entry alone, with one function "
                       "(entries permuted, half of them changed)") if bad.any() else None)
 
@@ -628,18 +814,19 @@ def _mismatch(step: Step, got: np.ndarray, value: np.ndarray, bad: np.ndarray, c
                          check=check)
 
 
-def _compare(step: Step, v: Any, out: Any, rtol: float, check: str) -> TorchMismatch | None:
+def _compare(step: Step, v: Any, out: Any, rtol: Any, check: str) -> TorchMismatch | None:
     """torch's output ``out`` of the layer on ``v`` against the layer's map (entrywise within
-    rtol·bound; rtol = 0 is exact equality); an activation is checked to act entrywise."""
+    rtol(terms)·bound, for ``rtol`` a number or a function of the most terms an output sums;
+    rtol = 0 is exact equality); an activation is checked to act entrywise."""
     n = len(v)
     if tuple(out.shape[1:]) != step.out_shape:
         raise SpecError(step.position, type(step.module).__name__, f"torch gives outputs of shape "
                         f"{tuple(out.shape[1:])} per sample, its attributes say {step.out_shape}")
     if step.kind == "elementwise":
         return _elementwise_mismatch(step, v, out)
-    value, bound = _step_map(step, v.reshape(n, -1).numpy())
-    got = out.reshape(n, -1).numpy()
-    bad = ~(np.abs(got - value) <= rtol * bound)   # NaN is bad too
+    value, bound, terms = _step_map(step, _float64(v.reshape(n, -1)))
+    got = _float64(out.reshape(n, -1))
+    bad = ~(np.abs(got - value) <= (rtol(terms) if callable(rtol) else rtol) * bound)   # NaN is bad too
     return _mismatch(step, got, value, bad, check) if bad.any() else None
 
 
@@ -652,11 +839,67 @@ def _exact_in_float64(step: Step) -> bool:
     return step.kind in ("conv", "convtranspose", "linear")
 
 
+def rounding_tolerance(dtype: Any) -> Any:
+    """terms ↦ 2·γ_{terms+2} with γ_m = m·u/(1 − m·u), u = eps/2 of ``dtype``: a sum of m rounded
+    products computed in floating point, in any order, is within γ_m·Σ|terms| of the exact sum
+    (Higham, Accuracy and Stability of Numerical Algorithms, §3.1); the factor 2 and the two
+    extra terms cover the bias and the rounding of a scale (BatchNorm's 1/√(v + ε), a pool's 1/k).
+
+    >>> import torch; f"{rounding_tolerance(torch.float32)(9):.3g}"
+    '1.31e-06'
+    """
+    u = _torch().finfo(dtype).eps / 2
+
+    def tolerance(terms: int) -> float:
+        m = terms + 2
+        return 2 * m * u / (1 - m * u) if m * u < 1 else float("inf")
+
+    return tolerance
+
+
+def _own_dtype_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step],
+                        seed: int) -> TorchMismatch | None:
+    """The ORIGINAL model (no copy), in its own dtype, with autograd enabled, on non-integer random
+    inputs in [−8, 8) of batch sizes 1 and TORCH_BATCH: each layer against its map within
+    ``rounding_tolerance``, and model(x) exactly against its layers run one after the other."""
+    torch = _torch()
+    dtype = _dtype(model)
+    rng = np.random.default_rng(seed + 1)
+    check = f"the model itself in {dtype}, autograd on, non-integer inputs (rounding tolerance of {dtype})"
+    with torch.enable_grad():
+        for n in (1, TORCH_BATCH):
+            x = v = torch.as_tensor(rng.uniform(-8, 8, size=(n, *input_shape))).to(dtype)
+            for step in steps:
+                out = _run_layer(step, step.module, v)
+                if found := _compare(step, v, out, rounding_tolerance(dtype), f"{check}, batch {n}"):
+                    return found
+                v = out
+            whole = _run_layer(Step("model", model, "identity", input_shape, input_shape), model, x)
+            if steps and (tuple(whole.shape) != tuple(v.shape) or not torch.equal(whole, v)):
+                root = Step("model", model, "identity", steps[-1].out_shape, steps[-1].out_shape)
+                return _compare(root, v, whole, 0.0, f"model(x) exactly against its layers one after the "
+                                                     f"other ({check}, batch {n})")
+    return None
+
+
+def _run_layer(step: Step, layer: Any, v: Any) -> Any:
+    """torch running ``layer`` on v; a torch error (attributes forged to disagree with the weights,
+    …) becomes a SpecError naming the layer."""
+    try:
+        return layer(v)
+    except (RuntimeError, TypeError, ValueError, IndexError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SpecError(step.position, type(step.module).__name__, f"torch cannot run the layer on inputs "
+                        f"of shape {tuple(v.shape)}: {type(error).__name__}: {first} (its attributes "
+                        f"disagree with its weights?)") from None
+
+
 def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] | None = None,
                    seed: int = 0) -> TorchMismatch | None:
     """The first place where torch computes something else than the layers' maps, or None.
 
-    Three comparisons on TORCH_SAMPLES random integer inputs in [−3, 3] (NumPy seed ``seed``):
+    Three comparisons on TORCH_SAMPLES random integer inputs in [−3, 3] (NumPy seed ``seed``),
+    then a fourth on the model itself, and a check of the code it runs:
 
     1. float64, the model's own weights (a float64 copy of the model): each layer's output in
        torch, on the input torch gave it, against its map A·v + c by its attributes, within
@@ -669,6 +912,13 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] |
        product and partial sum is an integer (a dyadic fraction for pools) far below 2⁵³, so
        float64 arithmetic is exact in any summation order and the outputs compare with ==.
 
+    4. the model itself, not a copy, in its own dtype with autograd on, on non-integer inputs of
+       batch sizes 1 and TORCH_BATCH (``_own_dtype_mismatch``, within ``rounding_tolerance``):
+       what the model computes in use, not only what a float64 copy computes;
+
+    and finally ``refuse_foreign_code``: a class method or functional op that is not torch's own
+    code is refused with a SpecError even when every comparison passed (it may hide from them).
+
     Not exact: BatchNorm (γ/√(v + ε) is irrational) and pools with other divisors are covered by
     check 1 only. An activation, applied unchanged by the MLP, is checked in 1 to act on each entry
     alone with one function (``_elementwise_mismatch``), as the proof's σ_ℓ does.
@@ -678,7 +928,8 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] |
     True
     """
     torch = _torch()
-    steps = network_steps(model, tuple(input_shape)) if steps is None else steps
+    steps = network_steps(model, input_shape) if steps is None else steps
+    input_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
     rng = np.random.default_rng(seed)
     draw = lambda shape: torch.as_tensor(  # noqa: E731 - integers, as float64
         rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=shape).astype(np.float64))
@@ -686,7 +937,7 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] |
         model64 = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
         x = v = draw((TORCH_SAMPLES, *input_shape))
         for step, (_, layer) in zip(steps, _children(model64, "model")):
-            out = layer(v)
+            out = _run_layer(step, layer, v)
             if found := _compare(replace(step, module=layer), v, out, TORCH_RTOL,
                                  f"float64 with the model's own weights (relative tolerance {TORCH_RTOL:g})"):
                 return found
@@ -700,9 +951,12 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] |
             for parameter in layer.parameters():
                 parameter.copy_(draw(tuple(parameter.shape)))
             xi = draw((TORCH_SAMPLES, *step.in_shape))
-            if found := _compare(replace(step, module=layer), xi, layer(xi), 0.0,
+            if found := _compare(replace(step, module=layer), xi, _run_layer(step, layer, xi), 0.0,
                                  "exactly, on integer weights and inputs (every value exact in float64)"):
                 return found
+    if found := _own_dtype_mismatch(model, input_shape, steps, seed):
+        return found
+    refuse_foreign_code(model)
     return None
 
 
@@ -718,9 +972,10 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     A difference there refutes the proof with a ``TorchMismatch`` naming the layer."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    steps = network_steps(model, tuple(input_shape))
+    steps = network_steps(model, input_shape)
+    input_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
     layer_names = tuple(type(s.module).__name__ for s in steps)
-    mismatch = torch_mismatch(model, tuple(input_shape), steps)
+    mismatch = torch_mismatch(model, input_shape, steps)
     timings["torch"] = time.perf_counter() - start
     if mismatch is not None:
         return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names,
@@ -729,7 +984,7 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     start = time.perf_counter()
     x = tensor_symbols("x", tuple(input_shape))
     expected = _network_definition(steps, x)
-    mlp = mlp_layers(steps, symbolic=True) if layers is None else layers
+    mlp = mlp_layers(steps, symbolic=True) if layers is None else _valid_layers(layers)
     obtained = run_mlp(mlp, x.reshape(-1))
     timings["build"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -11,8 +11,11 @@
 
 The marker parametrises the test's ``conv_spec`` argument: positional arguments are ConvSpecs (or
 dicts of ConvSpec arguments), keyword arguments a grid whose every combination is one ConvSpec;
-combinations ConvSpec rejects (a kernel larger than the padded input, …) are left out, and the
-test ids name the layers that run. ``conv_check(fn, spec=None, layout=None, mode="symbolic",
+combinations ConvSpec rejects jointly (a kernel larger than the padded input, groups not dividing
+the channels, …) are left out, and the test ids name the layers that run; a grid value that is
+wrong on its own (padding="smae", -1, 1.5, True: rejected in every combination by a rule that
+names no other argument) and an argument ConvSpec does not have are errors naming the marker,
+the test, the argument and the value. ``conv_check(fn, spec=None, layout=None, mode="symbolic",
 batched=False)`` defaults ``spec`` to the test's ``conv_spec``. The terminal summary counts what
 was proved and what was only verified by probing.
 """
@@ -47,18 +50,54 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = []
 
 
+def _arguments() -> tuple[str, ...]:
+    from dataclasses import fields
+
+    from .spec import ConvSpec
+    return tuple(f.name for f in fields(ConvSpec))
+
+
+def _check_names(names: Any) -> None:
+    known = _arguments()
+    for name in names:
+        if name not in known:
+            raise SpecError(MARKER, name, f"is not a ConvSpec argument (they are {', '.join(known)})")
+
+
+def _joint(error: SpecError, name: str) -> bool:
+    """Whether ``error`` (raised for a grid point) depends on another argument: its rule names one
+    (``kernel … > input 4 + padding 0``, ``must divide in_channels``), so another combination may hold."""
+    own = {name, *name.split("_"), "size"}   # "size" is in kernel_size and input_size alike
+    words = {w for arg in _arguments() for w in (arg, *arg.split("_")) if len(w) > 3} - own
+    return any(word in error.rule for word in words)
+
+
 def specs_of(*specs: ConvSpec | dict, **grid: Any) -> list[ConvSpec]:
-    """The layers a ``symconv_specs`` marker names: the given ones, then every valid grid point."""
+    """The layers a ``symconv_specs`` marker names: the given ones, then every valid grid point.
+    SpecError for an argument ConvSpec does not have, and for a grid value rejected in every
+    combination by a rule of its own (``_joint``)."""
     from .spec import ConvSpec
     layers = [s if isinstance(s, ConvSpec) else _spec(s) for s in specs]
     if grid:
+        _check_names(grid)
         names = list(grid)
         options = [v if isinstance(v, list) else [v] for v in grid.values()]
-        for values in product(*options):
+        alone: dict[tuple[int, int], SpecError | None] = {}   # (key, value index) → its own error, if any
+        for choice in product(*(range(len(o)) for o in options)):
             try:
-                layers.append(ConvSpec(**dict(zip(names, values))))
-            except SpecError:  # an impossible combination of the grid: not a layer
-                continue
+                layers.append(ConvSpec(**{n: options[k][i] for k, (n, i) in enumerate(zip(names, choice))}))
+                for k, i in enumerate(choice):
+                    alone[k, i] = None
+            except SpecError as error:  # an impossible combination of the grid: not a layer
+                for k, i in enumerate(choice):
+                    if names[k] == error.parameter and not _joint(error, names[k]):
+                        alone.setdefault((k, i), error)
+                    else:
+                        alone[k, i] = None
+        for (k, i), error in alone.items():
+            if error is not None:
+                raise SpecError(f"{MARKER}({names[k]}=…)", options[k][i], f"no combination of the grid "
+                                f"accepts it: {error}")
     if not layers:
         raise SpecError(MARKER, (specs, grid), "names no valid ConvSpec")
     return layers
@@ -69,6 +108,7 @@ def _spec(arguments: Any) -> ConvSpec:
     if not isinstance(arguments, dict):
         raise SpecError(MARKER, arguments, "positional arguments must be ConvSpecs or dicts of "
                                            "ConvSpec arguments")
+    _check_names(arguments)
     return ConvSpec(**arguments)
 
 
@@ -81,7 +121,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker(MARKER)
     if marker is None or "conv_spec" not in metafunc.fixturenames:
         return
-    layers = specs_of(*marker.args, **marker.kwargs)
+    try:
+        layers = specs_of(*marker.args, **marker.kwargs)
+    except SpecError as error:   # name the test: the marker's error aborts collecting its module
+        raise SpecError(f"@pytest.mark.{MARKER} on {metafunc.definition.nodeid}", error.parameter,
+                        f"{error.value!r}: {error.rule}") from None
     metafunc.parametrize("conv_spec", layers, ids=[spec_id(s) for s in layers])
 
 

@@ -18,9 +18,22 @@ the code *is* of this form is then tested on random small-integer inputs, which 
 the result says "verified by exact probing, assuming bilinearity", never "proved".
 Probing refuses what it cannot check exactly, with a NotCheckable naming it: outputs that are
 complex (it never drops an imaginary part), NaN, infinite, not real numbers (bool, str, object),
-None, or not an exact integer on 0/1 inputs; an fn that raises (the error chained); probing
-that outlasts ``deadline`` seconds (checked before each call of fn). A torch tensor is detached.
-In symbolic mode every output must be a SymPy expression (or an integer, e.g. an untouched 0).
+None, or not an exact integer on 0/1 inputs; an fn that raises or exits (the error chained).
+A torch tensor is detached. In symbolic mode every output must be a SymPy expression (or an
+integer, e.g. an untouched 0); a batched fn gets a batch of two samples with distinct symbols,
+each proved, and an unbatched fn is called a second time on fresh symbols, which must give the
+same polynomials (an fn that ignores its inputs or caches is refuted).
+
+Both modes then run **random exact trials** (``_exact_trials``): fn on float64 inputs that are
+dyadic fractions with odd numerators (never integers) of magnitude up to 2^EXACT_MAGNITUDE_BITS,
+batches of 1 and EXACT_BATCH samples when batched, compared exactly with the definition
+evaluated on Python integers. Their numerators have ``a`` bits (module constant EXACT_BITS, fewer
+for big kernels) with 2a + bitlength(terms + 1) ≤ 53, so every product and partial sum of the
+layer is exact in float64 in any order, but products need 2a > 24 bits: code that rounds
+(float32/16/bfloat16, FFT), clips, rounds its inputs, takes a dtype-dependent fast path, or
+misbehaves for large values or large batches fails them. ``deadline`` bounds the whole check
+(SIGALRM in the main thread, so a sleeping fn is interrupted; between calls otherwise); past it
+a NotCheckable, never "verified". Layers too large to check are refused up front.
 
 On failure an ``AssertionError`` lists the first differing outputs with the terms they lack and
 have instead, and — when an alternative layer reproduces the code's output *exactly* (kernel
@@ -31,7 +44,7 @@ stride or dilation, weight channel axes swapped, bias missing) — names it.
 from __future__ import annotations
 
 import numbers
-import time
+from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import permutations
@@ -42,12 +55,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .deadline import Deadline, DeadlineExceeded
 from .errors import SpecError
 from .forms import conv
 from .pattern import PADDING_MODES
 from .proof import Counterexample, counterexample_of, prove
 from .spec import LAYOUTS, ConvSpec
-from .symbols import entry_key, symbols, to_canonical_input, to_canonical_output, to_canonical_weight
+from .symbols import entry_key, symbols, tensor_symbols, to_canonical_input, to_canonical_output, to_canonical_weight
 
 MODES = ("symbolic", "probe")
 ESTABLISHED = {"symbolic": "proved", "probe": "verified by exact probing, assuming bilinearity"}
@@ -55,7 +69,12 @@ SHOWN_OUTPUTS = 3   # differing outputs listed in a failure message
 SHOWN_TERMS = 4     # terms listed per output
 PROBE_TRIALS = 3    # random integer inputs that test the bilinearity assumption
 PROBE_RANGE = 3     # their entries lie in [−PROBE_RANGE, PROBE_RANGE]
-PROBE_DEADLINE = 300.0   # seconds the probing loops may take by default
+PROBE_DEADLINE = 300.0   # seconds a check may take by default
+EXACT_BITS = 20          # numerator bits of the random exact trials (fewer for big kernels)
+EXACT_MAGNITUDE_BITS = 5  # their values reach ±2^5 = ±32
+EXACT_BATCH = 8          # the larger batch of the exact trials for a batched fn
+MAX_TERMS = 5_000_000    # symbolic mode: products w·x a check may build
+PROBE_MEMORY = 2**30     # probe mode: bytes of one-hot inputs and responses a check may hold
 
 
 class NotCheckable(TypeError):
@@ -67,7 +86,9 @@ class NotCheckable(TypeError):
 @dataclass(frozen=True)
 class CheckResult:
     """What ``assert_conv_equivalent`` established: ``established`` is "proved" (symbolic mode)
-    or "verified by exact probing, assuming bilinearity" (probe mode)."""
+    or "verified by exact probing, assuming bilinearity" (probe mode). ``calls`` counts the calls
+    of fn the proof or probing rests on; ``cross_checks`` the further calls that cross-checked it
+    (fresh symbols, random exact trials)."""
 
     spec: ConvSpec
     mode: str
@@ -76,6 +97,7 @@ class CheckResult:
     terms: int
     calls: int
     seconds: float
+    cross_checks: int = 0
 
     def __bool__(self) -> bool:
         return True
@@ -83,7 +105,7 @@ class CheckResult:
     def __str__(self) -> str:
         return (f"{self.established}: fn computes the convolution [{self.spec.describe()}; "
                 f"{self.outputs} outputs, {self.terms} terms, {self.calls} call(s) of fn, "
-                f"{self.seconds:.3f} s]")
+                f"{self.cross_checks} cross-check call(s) passed, {self.seconds:.3f} s]")
 
 
 def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
@@ -96,8 +118,8 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     None (``spec.bias``). ``layout=None`` uses ``spec.layout``; an explicit ``layout`` wins over
     ``spec.layout``. With ``batched=True`` fn takes x with a leading sample axis and returns y
     with one (probing then sends all one-hot inputs in one call). ``deadline`` (seconds, default
-    PROBE_DEADLINE) bounds the probing loops: past it, probing stops with a NotCheckable, never
-    "verified"; it is checked between calls of fn, so one call that hangs is not interrupted.
+    PROBE_DEADLINE) bounds the whole check: past it a NotCheckable, never "verified" (SIGALRM
+    interrupts a call of fn in the main thread; elsewhere it is checked between calls).
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -115,20 +137,56 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     if mode not in MODES:
         raise SpecError("mode", mode, f"must be one of {MODES}")
     _check_deadline(deadline)
-    start = time.perf_counter()
+    _refuse_too_large(spec, mode)
+    try:
+        with Deadline(deadline) as limit:
+            limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
+            return _check(fn, spec, mode, batched, limit)
+    except DeadlineExceeded:
+        raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
+                           f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
+
+
+def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, limit: Deadline) -> CheckResult:
+    __tracebackhide__ = True
     x, w, b = symbols(spec)
     if mode == "symbolic":
-        y, calls = _run_on_symbols(fn, spec, (x, w, b), batched), 1
+        runs, calls = _run_on_symbols(fn, spec, (x, w, b), batched, limit), 1
+        prober: _Prober | None = None
     else:
-        y, calls = _probe(fn, spec, (x, w, b), batched, deadline)
-    if y.shape != spec.output_shape:
-        raise AssertionError(_shape_message(spec, y, mode) + _diagnosis(spec, y, (x, w, b)))
-    proof = prove(spec, output=y)
-    if not proof.holds:
-        raise AssertionError(_difference_message(spec, y, mode) + _diagnosis(spec, y, (x, w, b)))
-    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode],
-                       outputs=proof.outputs, terms=proof.terms, calls=calls,
-                       seconds=time.perf_counter() - start)
+        y, calls, prober = _probe(fn, spec, (x, w, b), batched, limit)
+        runs = [(y, "")]
+    proof = None
+    for y, source in runs:   # every sample (batched) or call (fresh symbols), in the original symbols
+        on = f" (on {source})" if source else ""
+        if y.shape != spec.output_shape:
+            raise AssertionError(_shape_message(spec, y, mode) + on + _diagnosis(spec, y, (x, w, b)))
+        proof = prove(spec, output=y)
+        if not proof.holds:
+            raise AssertionError(_difference_message(spec, y, mode, on) + _diagnosis(spec, y, (x, w, b)))
+    cross_checks = len(runs) - 1 if mode == "symbolic" and not batched else 0   # the fresh symbols
+    cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober)
+    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode], outputs=proof.outputs,
+                       terms=proof.terms, calls=calls, seconds=limit.elapsed(), cross_checks=cross_checks)
+
+
+def _refuse_too_large(spec: ConvSpec, mode: str) -> None:
+    """SpecError before anything is built when the check would not fit: symbolic mode builds
+    C_out·∏out·(C_in/groups)·∏k products w·x; probing holds (1 + |x|)·(|x| + 2·|y|) float64s."""
+    nx, ny = prod(spec.input_shape), prod(spec.output_shape)
+    if mode == "symbolic":
+        terms = ny * spec.in_per_group * prod(spec.kernel_size)
+        if terms > MAX_TERMS:
+            raise SpecError("spec", spec.describe(), f"symbolic mode would build {ny} outputs · "
+                            f"{spec.in_per_group}·{prod(spec.kernel_size)} = {terms} products w·x, more "
+                            f"than MAX_TERMS={MAX_TERMS}; check a smaller layer (the same code at a "
+                            f"smaller input size)")
+    else:
+        needed = 8 * (1 + nx) * (nx + 2 * ny)
+        if needed > PROBE_MEMORY:
+            raise SpecError("spec", spec.describe(), f"probing needs 8·(1 + {nx})·({nx} + 2·{ny}) = "
+                            f"{needed / 2**30:.2f} GiB of one-hot inputs and responses, more than "
+                            f"PROBE_MEMORY={PROBE_MEMORY / 2**30:g} GiB; probe a smaller layer")
 
 
 def _check_deadline(deadline: Any) -> None:
@@ -148,21 +206,89 @@ def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
 
 
 # ---- symbolic mode ---------------------------------------------------------------------------
-def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool) -> np.ndarray:
-    x, w, b = operands
+def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) -> Any:
+    """fn(x, w, b) on copies (fn may write into its arguments); an exit or any exception of fn
+    other than Ctrl-C and the deadline comes back as the exception object. The deadline is checked
+    after the call too: an fn that swallowed the alarm does not get its output looked at."""
     try:
-        # copies: fn may write into its arguments, and the diagnosis needs the symbols intact
-        y = np.asarray(fn(x[None].copy() if batched else x.copy(), w.copy(),
-                          None if b is None else b.copy()), dtype=object)
-    except Exception as error:
+        y = fn(x.copy(), w.copy(), None if b is None else b.copy())
+    except (KeyboardInterrupt, DeadlineExceeded):
+        raise
+    except BaseException as error:  # noqa: BLE001 - sys.exit in fn must not end the check as a verdict
+        y = _Raised(error)
+    limit.check()
+    return y
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: BaseException
+
+    def describe(self) -> str:
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+def _fresh(spec: ConvSpec) -> tuple[dict, tuple]:
+    """Renamed symbols (x', w', b' → x_{n=1,…}, v_{…}, c_{…}) for a second call of fn, and the map
+    back to the original names (see ``_renamed``)."""
+    x, w, b = symbols(spec)
+    x2 = symbols(spec, batch=2)[0][1]
+    w2 = tensor_symbols("v", w.shape)
+    b2 = None if b is None else tensor_symbols("c", b.shape)
+    back = dict(zip(x2.flat, x.flat)) | dict(zip(w2.flat, w.flat))
+    if b is not None:
+        back |= dict(zip(b2.flat, b.flat))
+    return back, (x2, w2, b2)
+
+
+def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
+                    limit: Deadline) -> list[tuple[np.ndarray, str]]:
+    """fn's outputs on symbols, each in the original symbols, with what they came from: batched, a
+    batch of two samples with distinct symbols (x_{n,c,…}); unbatched, the symbols, then fresh ones."""
+    x, w, b = operands
+    if batched:
+        xs = symbols(spec, batch=2)[0]
+        y = _symbolic_output(fn, spec, (xs, w, b), batched, limit)
+        if y.shape != (2, *spec.output_shape):
+            raise AssertionError(f"fn was declared batched but returned shape {y.shape} for a batch "
+                                 f"of 2 samples (expected {(2, *spec.output_shape)})")
+        return [(_renamed(y[n], dict(zip(xs[n].flat, x.flat)), x), n and "sample 1 of a batch of 2")
+                for n in range(2)]
+    first = _symbolic_output(fn, spec, operands, batched, limit)
+    limit.check()
+    back, renamed = _fresh(spec)
+    second = _renamed(_symbolic_output(fn, spec, renamed, batched, limit), back, *operands)
+    return [(first, ""), (second, "fresh symbols, renamed back")]
+
+
+def _renamed(y: np.ndarray, back: dict, *unsent: np.ndarray | None) -> np.ndarray:
+    """y with the symbols fn was given renamed back (``back``), and the symbols it was *not* given
+    this time (``unsent``: e.g. those of an earlier call, replayed from a cache) renamed to foreign
+    ``stale`` symbols, which the proof refuses; one simultaneous substitution."""
+    stale = {v: sp.Symbol(f"stale {v}") for a in unsent if a is not None for v in a.flat}
+    rename = stale | back
+    out = np.empty(y.size, dtype=object)
+    out[:] = [v.xreplace(rename) if isinstance(v, sp.Basic) else v for v in y.flat]
+    return out.reshape(y.shape)
+
+
+def _symbolic_output(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
+                     limit: Deadline) -> np.ndarray:
+    y = _call_fn(fn, limit, *operands)
+    if isinstance(y, _Raised):
         shapes = ", ".join(f"{name} {np.shape(a)}" for name, a in zip("xwb", operands) if a is not None)
         raise NotCheckable(
-            f"fn raised {type(error).__name__}: {error}\nwhen called on NumPy object arrays of SymPy "
+            f"fn raised {y.describe()}\nwhen called on NumPy object arrays of SymPy "
             f"symbols ({shapes}; {spec.layout}{', batched' if batched else ''}). If fn only runs "
             f"on floats (torch, scipy, compiled kernels, float allocations), use mode='probe' to "
-            f"verify it by exact probing.") from error
+            f"verify it by exact probing.") from y.error
+    try:
+        y = np.asarray(y, dtype=object)
+    except Exception as error:
+        raise NotCheckable(f"fn returned {type(y).__name__} on symbols, which is not an array: "
+                           f"{type(error).__name__}: {error}") from error
     _refuse_non_symbolic(y)
-    return _unbatched(y) if batched else y
+    return y
 
 
 def _refuse_non_symbolic(y: np.ndarray) -> None:
@@ -179,30 +305,24 @@ def _refuse_non_symbolic(y: np.ndarray) -> None:
                            f"use mode='probe' to verify it by exact probing.")
 
 
-def _unbatched(y: np.ndarray) -> np.ndarray:
-    if y.ndim == 0 or y.shape[0] != 1:
-        raise AssertionError(f"fn was declared batched but returned shape {y.shape} for a batch "
-                             f"of one sample (expected a leading axis of length 1)")
-    return y[0]
-
-
 # ---- probe mode ------------------------------------------------------------------------------
 class _Prober:
     """Calls a float-only fn on float64 arrays, checking every output is a real array of exact
     integers, within the deadline."""
 
-    def __init__(self, fn: Callable[..., Any], spec: ConvSpec, batched: bool, deadline: float,
+    def __init__(self, fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline,
                  planned: int) -> None:
         self.fn, self.spec, self.batched = fn, spec, batched
-        self.deadline, self.planned = deadline, planned
-        self.started = time.perf_counter()
+        self.limit, self.planned = limit, planned
         self.calls = 0
+        limit.progress = self.progress
         self.shape: tuple[int, ...] | None = None
 
-    def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None, what: str) -> np.ndarray:
+    def __call__(self, xs: np.ndarray, w: np.ndarray, b: np.ndarray | None, what: str,
+                 integral: bool = True) -> np.ndarray:
         """fn on each sample of xs (n, *input_shape) → (n, ∏ output) float64 (on copies, so an
         fn that writes into its arguments cannot corrupt later probes). ``what`` names the probe
-        input in errors."""
+        input in errors; ``integral`` demands integer outputs (integer inputs)."""
         if self.batched:
             ys = self._call(xs, w, b, what)
             if ys.ndim == 0 or ys.shape[0] != len(xs):
@@ -213,13 +333,17 @@ class _Prober:
             ys = np.stack([self._output_shape(self._call(x, w, b, f"{what}; sample {k} of {len(xs)}"))
                            for k, x in enumerate(xs)])
         bad = ys != np.round(ys)
-        if bad.any():
+        if integral and bad.any():
             n, *index = np.argwhere(bad)[0]
             raise NotCheckable(
                 f"fn returned y[{','.join(map(str, index))}] = {float(ys[(n, *index)])!r} on inputs of "
                 f"small integers (0/1 for probing), where a convolution gives an exact integer: fn "
                 f"rounds (FFT-based, reduced precision?), so probing cannot verify it exactly")
         return ys.reshape(len(xs), -1)
+
+    def progress(self) -> str:
+        return (f"probing did not finish within deadline={self.limit.seconds!r} s: {self.calls} of "
+                f"{self.planned} calls of fn made in {self.limit.elapsed():.1f} s")
 
     def _output_shape(self, y: np.ndarray) -> np.ndarray:
         if self.shape is None:
@@ -231,18 +355,12 @@ class _Prober:
 
     def _call(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, what: str) -> np.ndarray:
         """One call of fn on copies of the arrays, its output checked to be real and finite."""
-        elapsed = time.perf_counter() - self.started
-        if elapsed > self.deadline:
-            raise NotCheckable(
-                f"probing did not finish within deadline={self.deadline!r} s: {self.calls} of "
-                f"{self.planned} calls of fn made in {elapsed:.1f} s, so nothing was verified; pass a "
-                f"larger deadline= (seconds), use batched=True, or check a smaller layer")
+        self.limit.check()
         self.calls += 1
-        try:
-            y = self.fn(x.copy(), w.copy(), None if b is None else b.copy())
-        except Exception as error:
-            raise NotCheckable(f"fn raised {error!r} on the probe input ({what}): float64 arrays x "
-                               f"{x.shape}, w {w.shape}, b {None if b is None else b.shape}") from error
+        y = _call_fn(self.fn, self.limit, x, w, b)
+        if isinstance(y, _Raised):
+            raise NotCheckable(f"fn raised {y.error!r} on the probe input ({what}): float64 arrays x "
+                               f"{x.shape}, w {w.shape}, b {None if b is None else b.shape}") from y.error
         return _real_output(y, what)
 
 
@@ -252,10 +370,10 @@ def _real_output(y: Any, what: str) -> np.ndarray:
     on = f"on the probe input ({what})"
     if y is None:
         raise NotCheckable(f"fn returned None {on}; it must return the output array y")
-    if type(y).__module__.split(".")[0] == "torch" and hasattr(y, "detach"):
-        y = y.detach().cpu()   # a tensor that requires grad cannot become a NumPy array as it is
-        y = y.double() if y.is_floating_point() else y   # NumPy has no bfloat16
     try:
+        if type(y).__module__.split(".")[0] == "torch" and hasattr(y, "detach"):
+            y = y.detach().cpu()   # a tensor that requires grad cannot become a NumPy array as it is
+            y = y.double() if y.is_floating_point() else y   # NumPy has no bfloat16
         array = np.asarray(y)
     except Exception as error:
         raise NotCheckable(f"fn returned {type(y).__name__} {on}, which is not an array: "
@@ -278,18 +396,18 @@ def _real_output(y: Any, what: str) -> np.ndarray:
 
 
 def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
-           deadline: float) -> tuple[np.ndarray, int]:
+           limit: Deadline) -> tuple[np.ndarray, int, _Prober]:
     """Recover y = c + L_x x + L_w w + L_b b + B(w, x) exactly as a polynomial in the symbols.
 
     Each probe sends the zero input followed by every one-hot input, so fn is called
     (1 + |x|)·(1 + |w|) + |b| times (1 + |w| + |b| with ``batched``), then PROBE_TRIALS times on
-    random integer inputs that must satisfy the recovered map exactly; all within ``deadline`` s.
+    random integer inputs that must satisfy the recovered map exactly; all within ``limit``.
     """
     __tracebackhide__ = True
     nx, nw = prod(spec.input_shape), prod(spec.weight_shape)
     nb = spec.out_channels if spec.bias else 0
     planned = (1 + nw + nb if batched else (1 + nx) * (1 + nw) + nb) + PROBE_TRIALS
-    run = _Prober(fn, spec, batched, deadline, planned)
+    run = _Prober(fn, spec, batched, limit, planned)
     zero_x = np.zeros((1, *spec.input_shape))
     xs = np.concatenate([zero_x, np.eye(nx).reshape(nx, *spec.input_shape)])  # 0, e_1, …, e_|x|
     ws = np.eye(nw).reshape(nw, *spec.weight_shape)
@@ -319,7 +437,7 @@ def _probe(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: boo
         terms[oo].append(int(cc) * w[ii] * x[jj])
     y = np.empty(len(terms), dtype=object)
     y[:] = [sp.Add(*t) for t in terms]
-    return y.reshape(run.shape), run.calls
+    return y.reshape(run.shape), run.calls, run
 
 
 def _check_bilinear(run: _Prober, spec: ConvSpec, const, lin_x, lin_w, lin_b, bilinear) -> None:
@@ -346,6 +464,125 @@ def _check_bilinear(run: _Prober, spec: ConvSpec, const, lin_x, lin_w, lin_b, bi
                     f"bias. On random integer inputs (seed 0) fn gives y[{index}] = {y[k]:g}, but "
                     f"the map read off by one-hot probing predicts {predicted[k]} (fn may be "
                     f"nonlinear, stateful or random)")
+
+
+def _exact_bits(spec: ConvSpec) -> tuple[int, int]:
+    """(a, f): the random exact trials use numerators below 2^a and values numerator/2^f (weights
+    and inputs; biases numerator/2^2f with numerators below 2^2a). An output sums ``terms`` =
+    (C_in/groups)·∏k products below 2^2a plus a bias, so with 2a + bitlength(terms + 1) ≤ 53 every
+    partial sum, in any order, is an integer multiple of 2^-2f below 2^53·2^-2f: exact in float64.
+
+    >>> _exact_bits(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))   # 27 terms: 20-bit numerators
+    (20, 15)
+    """
+    terms = spec.in_per_group * prod(spec.kernel_size)
+    a = min(EXACT_BITS, (53 - (terms + 1).bit_length()) // 2)
+    return a, max(1, a - EXACT_MAGNITUDE_BITS)
+
+
+def _exact_number(value: Any) -> Fraction | None:
+    """The exact value of a real number fn returned (a float by its binary value), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, sp.Basic):
+        return Fraction(int(value.p), int(value.q)) if value.is_Rational else (
+            _exact_number(sp.Rational(value)) if isinstance(value, sp.Float) and value.is_finite else None)
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return Fraction(*value.as_integer_ratio())
+    return None
+
+
+def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool,
+                  limit: Deadline, run: _Prober | None = None) -> int:
+    """Call fn on random exact float64 inputs (``_exact_bits``; odd numerators, so no value is an
+    integer, magnitudes up to 2^EXACT_MAGNITUDE_BITS) — batches of 1 and EXACT_BATCH when
+    batched — and compare every output exactly with the definition evaluated on Python integers
+    (seed 2). An fn on symbols that fails on floats gets the same values as SymPy Rationals.
+    Returns the number of calls of fn; AssertionError at the first differing output."""
+    __tracebackhide__ = True
+    a, f = _exact_bits(spec)
+    rng = np.random.default_rng(2)
+    odd = lambda shape: 2 * rng.integers(-2 ** (a - 1), 2 ** (a - 1), size=shape) + 1  # noqa: E731
+    calls = 0
+    for n in (1, EXACT_BATCH) if batched else (2,):
+        X, W = odd((n, *spec.input_shape)), odd(spec.weight_shape)
+        B = odd(spec.out_channels) * 2 ** a if spec.bias else None
+        x, w = X / 2.0 ** f, W / 2.0 ** f
+        b = None if B is None else B / 2.0 ** (2 * f)
+        what = (f"random dyadic fractions m/2^{f} with odd |m| < 2^{a} (bias m/2^{2 * f}), seed 2, "
+                f"{'a batch of ' if batched else ''}{n} sample(s)")
+        limit.check()
+        if run is not None:
+            ys = run(x, w, b, what, integral=False).reshape(n, *run.shape)
+            calls += 1 if batched else n
+        else:
+            ys, made = _numeric_outputs(fn, spec, (x, w, b), batched, what, limit)
+            calls += made
+        Wo, Bo = W.astype(object), None if B is None else B.astype(object)
+        for k in range(n):
+            reference = conv(spec, X[k].astype(object), Wo, Bo)
+            _compare_exact(spec, mode, ys[k], reference, 2 ** (2 * f), what, k)
+    return calls
+
+
+def _numeric_outputs(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
+                     what: str, limit: Deadline) -> tuple[list[np.ndarray], int]:
+    """Symbolic mode: fn's outputs on the float64 trial inputs, per sample (as SymPy Rationals
+    when fn raises on floats: code written for symbols need not run on floats)."""
+    x, w, b = operands
+    rational = np.vectorize(lambda v: sp.Rational(*float(v).as_integer_ratio()), otypes=[object])
+    calls = 0
+    for convert in (lambda a: a, rational):
+        args = [None if a is None else convert(a) for a in (x, w, b)]
+        if batched:
+            ys, calls = _call_fn(fn, limit, *args), calls + 1
+            outputs = None if isinstance(ys, _Raised) else [ys]
+        else:
+            outputs = [_call_fn(fn, limit, xi, args[1], args[2]) for xi in args[0]]
+            calls += len(outputs)
+            failed = next((y for y in outputs if isinstance(y, _Raised)), None)
+            outputs = None if failed is not None else outputs
+            ys = failed
+        if outputs is not None:
+            break
+    else:
+        raise NotCheckable(f"fn raised {ys.describe()} on numbers ({what}; float64 arrays and "
+                           f"SymPy Rationals), though it ran on symbols: it must compute the "
+                           f"layer on numbers too") from ys.error
+    try:
+        arrays = [np.asarray(y.detach().cpu() if hasattr(y, "detach") else y) for y in outputs]
+    except Exception as error:
+        raise NotCheckable(f"fn returned something that is not an array on numbers ({what}): "
+                           f"{type(error).__name__}: {error}") from error
+    if batched:
+        if arrays[0].shape != (len(x), *spec.output_shape):
+            raise AssertionError(f"fn was declared batched but returned shape {arrays[0].shape} "
+                                 f"for a batch of {len(x)} samples ({what})")
+        arrays = list(arrays[0])
+    return arrays, calls
+
+
+def _compare_exact(spec: ConvSpec, mode: str, y: np.ndarray, reference: np.ndarray, scale: int,
+                   what: str, sample: int) -> None:
+    """AssertionError unless fn's output y equals reference/scale (integers) entry by entry exactly."""
+    __tracebackhide__ = True
+    if y.shape != spec.output_shape:
+        raise AssertionError(f"{_header(spec, mode)}: fn returned shape {y.shape} on a random exact "
+                             f"input ({what}), the output shape is {spec.output_shape}")
+    for index, value in np.ndenumerate(y):
+        expected = Fraction(int(reference[index]), scale)
+        obtained = _exact_number(value)
+        if obtained != expected:
+            shown = f"{float(obtained)!r}" if obtained is not None else repr(value)
+            raise AssertionError(
+                f"{_header(spec, mode)}: fn differs from the layer at a random exact input ({what}; "
+                f"sample {sample}): y[{','.join(map(str, index))}] = {shown}, the convolution gives "
+                f"{float(expected)!r} exactly (every product and sum of these inputs is exact in "
+                f"float64): fn rounds (float32/float16/bfloat16, FFT), clips or rounds its inputs, "
+                f"ignores an input, takes another path for other values, dtypes or batch sizes, or "
+                f"is not bilinear (rounding or non-bilinear code)")
 
 
 # ---- failure reports -------------------------------------------------------------------------
@@ -399,13 +636,13 @@ def _describe_difference(spec: ConvSpec, found: Counterexample) -> str:
     return f"{name} has the extra terms {_terms(found.extra)}"
 
 
-def _difference_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
+def _difference_message(spec: ConvSpec, y: np.ndarray, mode: str, on: str = "") -> str:
     x, w, b = symbols(spec)
     expected = to_canonical_output(spec, conv(spec, x, w, b))
     obtained = to_canonical_output(spec, y)
     found = [c for index in cartesian(*(range(n) for n in expected.shape))
              if (c := counterexample_of("fn", index, expected[index], obtained[index])) is not None]
-    lines = [f"{_header(spec, mode)}: {len(found)} of {expected.size} outputs differ."]
+    lines = [f"{_header(spec, mode)}: {len(found)} of {expected.size} outputs differ{on}."]
     lines += ["  " + _describe_difference(spec, c) for c in found[:SHOWN_OUTPUTS]]
     if len(found) > SHOWN_OUTPUTS:
         lines.append(f"  ... and {len(found) - SHOWN_OUTPUTS} more differing output(s)")

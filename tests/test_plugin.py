@@ -3,6 +3,8 @@ conv_check fixtures and the terminal summary, run in throwaway pytest sessions b
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch  # noqa: F401  imported here once: pytester's in-process runs drop modules they
 #                           import, and re-importing torch in one process crashes it
@@ -128,3 +130,39 @@ def test_readme_example(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["symconv: 8 convolution check(s) passed: 0 proved, 8 verified*"])
+
+
+# ---- adversarial review: marker errors are named, bad grid values are not dropped silently ------
+@pytest.mark.parametrize("bad", ["smae", -1, 1.5, True])
+def test_a_grid_value_wrong_on_its_own_is_an_error(bad):
+    with pytest.raises(SpecError, match=re.escape(f"symconv_specs(padding=…)={bad!r}: no combination of the "
+                                                  f"grid accepts it: padding={bad!r}: ")):
+        specs_of(in_channels=[1], out_channels=[1], kernel_size=[2], input_size=[5], padding=[0, bad, 1])
+
+
+def test_grid_values_rejected_only_jointly_are_still_left_out():
+    layers = specs_of(in_channels=[1, 2], out_channels=[2], kernel_size=[2, 9], input_size=[5, 10], groups=[1, 2])
+    assert {(s.in_channels, s.kernel_size, s.input_size, s.groups) for s in layers} == {
+        (1, (2,), (5,), 1), (1, (2,), (10,), 1), (1, (9,), (10,), 1), (2, (2,), (5,), 1), (2, (2,), (10,), 1),
+        (2, (9,), (10,), 1), (2, (2,), (5,), 2), (2, (2,), (10,), 2), (2, (9,), (10,), 2)}
+
+
+def test_an_unknown_marker_argument_is_an_error():
+    with pytest.raises(SpecError, match=re.escape("symconv_specs='kernel': is not a ConvSpec argument (they are "
+                                                  "in_channels, out_channels, kernel_size")):
+        specs_of(in_channels=1, out_channels=1, kernel=3, input_size=5)
+    with pytest.raises(SpecError, match=re.escape("symconv_specs='padd': is not a ConvSpec argument")):
+        specs_of({"in_channels": 1, "out_channels": 1, "kernel_size": 3, "input_size": 5, "padd": 1})
+
+
+def test_a_marker_error_names_the_marker_and_the_test(pytester):
+    pytester.makepyfile('''
+import pytest
+
+@pytest.mark.symconv_specs(in_channels=1, out_channels=1, kernel=3, input_size=5)
+def test_typo(conv_spec):
+    pass
+''')
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["*SpecError: @pytest.mark.symconv_specs on test_a_marker_error_names_the_marker_and_"
+                                 "the_test.py::test_typo='symconv_specs': 'kernel': is not a ConvSpec argument*"])

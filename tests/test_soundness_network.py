@@ -3,6 +3,7 @@ is compared with torch running it (issue 11, "PROVED must mean proved")."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 
@@ -263,3 +264,163 @@ def test_a_refuted_network_document_compiles(tex, tmp_path, monkeypatch):
     proof = prove_network(model, (1, 4, 4))
     assert not proof.holds
     assert compile_latex(proof.to_latex(), tmp_path / "refuted.pdf").exists()
+
+
+# ---- adversarial review, round 2: the network proof is about the model itself ------------------
+def small_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3)).eval()
+
+
+@pytest.mark.parametrize("name", ["__deepcopy__", "__reduce_ex__", "helper"])
+def test_any_callable_instance_attribute_is_refused(name):
+    model = small_net()
+    setattr(model[1], name, lambda *args: nn.Tanh())
+    for convert in CONVERTERS.values():
+        with pytest.raises(SpecError, match=re.escape(f"model[1]='torch.nn.modules.activation.ReLU': its "
+                                                      f"instance attribute {name!r} ")):
+            convert(model, (1, 6))
+
+
+def test_a_parameter_or_buffer_subclass_is_refused():
+    class Sneaky(nn.Parameter):
+        pass
+
+    model = small_net()
+    model[0].weight = Sneaky(model[0].weight.detach().clone())
+    with pytest.raises(SpecError, match=re.escape("model[0]='Conv1d.weight': the parameter is a ")
+                       + r".*Sneaky, not exactly torch\.nn\.parameter\.Parameter"):
+        prove_network(model, (1, 6))
+    bn = nn.Sequential(nn.BatchNorm1d(2)).eval()
+    bn[0].running_mean = bn[0].running_mean.as_subclass(type("T", (torch.Tensor,), {}))
+    with pytest.raises(SpecError, match=re.escape("model[0]='BatchNorm1d.running_mean': the buffer is a ")):
+        prove_network(bn, (2, 3))
+
+
+def test_an_active_torch_function_mode_is_refused():
+    from torch.overrides import TorchFunctionMode
+
+    class Plus1(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with Plus1(), pytest.raises(SpecError, match=re.escape("torch modes='1 torch function mode(s), 0 dispatch "
+                                                             "mode(s)': an active TorchFunctionMode")):
+        prove_network(small_net(), (1, 6))
+
+
+def test_an_active_dispatch_mode_is_refused():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Passthrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with Passthrough(), pytest.raises(SpecError, match=re.escape("0 torch function mode(s), 1 dispatch mode(s)")):
+        prove_network(small_net(), (1, 6))
+
+
+PATCHES = {   # wrong only where the old comparisons (float64 copy, no_grad, batch 3, |x| ≤ 3) never looked
+    "float32 only": lambda y, x: y + (x.dtype != torch.float64),
+    "grad enabled only": lambda y, x: y + torch.is_grad_enabled(),
+    "batch of 5": lambda y, x: y + (x.shape[0] == 5),
+    "batch of 1": lambda y, x: y + (x.shape[0] == 1),
+    "|x| > 3": lambda y, x: y + bool(x.abs().max() > 3),
+    "non-integer inputs": lambda y, x: y + bool((x != x.round()).any()),
+}
+
+
+@pytest.mark.parametrize("name", PATCHES)
+def test_a_class_patch_hiding_from_the_float64_copy_is_refuted_by_the_model_itself(monkeypatch, name):
+    original = nn.Conv1d.forward
+    monkeypatch.setattr(nn.Conv1d, "forward", lambda self, x: PATCHES[name](original(self, x), x))
+    proof = prove_network(small_net(), (1, 6))
+    assert not proof.holds
+    assert proof.counterexample.check.startswith("the model itself in torch.float32, autograd on, non-integer "
+                                                 "inputs (rounding tolerance of torch.float32), batch ")
+    assert "torch's model[0] (Conv1d)" in str(proof.counterexample)
+
+
+def test_a_class_patch_that_hides_from_every_comparison_is_refused_as_foreign_code(monkeypatch):
+    original = nn.Conv1d.forward
+    monkeypatch.setattr(nn.Conv1d, "forward", lambda self, x: original(self, x))   # harmless, but not torch's
+    for convert in CONVERTERS.values():
+        if convert is network_steps:
+            continue
+        with pytest.raises(SpecError, match=re.escape("model[0]='torch.nn.modules.conv.Conv1d': its method "
+                                                      "Conv1d.forward is not torch's own code (defined in ")):
+            convert(small_net(), (1, 6))
+    monkeypatch.setattr(F, "conv1d", lambda *args, **kwargs: torch.conv1d(*args, **kwargs))
+    monkeypatch.setattr(nn.Conv1d, "forward", original)
+    with pytest.raises(SpecError, match=re.escape("torch.nn.functional='conv1d': is not torch's own function")):
+        prove_network(small_net(), (1, 6))
+
+
+def test_true_networks_in_float32_float64_and_bfloat16_still_agree_with_torch():
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(3),
+                              nn.GELU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(12, 2)).eval().to(dtype)
+        assert torch_mismatch(model, (2, 4, 4)) is None, dtype
+
+
+@pytest.mark.parametrize("shape, rule", [
+    ((1, 5.9), "must be a tuple of integers ≥ 1 (5.9 is a float)"),
+    (("1", "5"), "must be a tuple of integers ≥ 1 ('1' is a str)"),
+    ((True, 5), "must be a tuple of integers ≥ 1 (True is a bool)"),
+    ((1, 0), "must be a tuple of integers ≥ 1 (0 is below 1)"),
+    ((), "must be a non-empty tuple of integers ≥ 1"),
+    ((2, 10**7), "has 20000000 entries per sample, more than MAX_FEATURES=10000000"),
+])
+def test_input_shapes_are_validated(shape, rule):
+    for convert in CONVERTERS.values():
+        with pytest.raises(SpecError, match=re.escape(f"input_shape={shape!r}: {rule}")):
+            convert(small_net(), shape)
+
+
+def test_to_linear_sizes_and_to_mlp_dtypes_are_validated():
+    conv = nn.Conv1d(1, 2, 3)
+    for size in ("5", True, 5.0, (5, 5)):
+        with pytest.raises(SpecError, match=r"^input_size="):
+            to_linear(conv, size)
+    assert to_linear(conv, 5).weight.shape == (6, 5)
+    for dtype in ("float32", torch.int32, torch.complex64):
+        with pytest.raises(SpecError, match=r"^dtype=.*: must be None or a real floating torch\.dtype"):
+            to_mlp(small_net(), (1, 6), dtype=dtype)
+
+
+def test_forged_attributes_cycles_nan_weights_and_bad_layers_are_named():
+    model = small_net()
+    model[3].in_features = 9
+    with pytest.raises(SpecError, match=re.escape("model[3]='Linear.weight': has shape (3, 8), but the layer's "
+                                                  "attributes say (3, 9)")):
+        prove_network(model, (1, 6))
+    model = small_net()
+    model[0].groups = 2
+    with pytest.raises(SpecError, match=re.escape("model[0]='Conv1d(groups=2)': groups must be an integer")):
+        prove_network(model, (1, 6))
+    prelu = nn.PReLU(2)
+    prelu.num_parameters = 1
+    with pytest.raises(SpecError, match=re.escape("model[1]='PReLU.weight': has shape (2,), but the layer's "
+                                                  "attributes say (1,)")):
+        to_mlp(nn.Sequential(nn.Conv1d(1, 2, 1), prelu), (1, 4))
+    loop = nn.Sequential(nn.ReLU())
+    loop.append(loop)
+    with pytest.raises(SpecError, match=re.escape("model[1]='Sequential': contains itself")):
+        network_steps(loop, (3,))
+    model = small_net()
+    with torch.no_grad():
+        model[3].weight[0, 0] = float("nan")
+    with pytest.raises(SpecError, match=re.escape("model[3]='Linear.weight': the parameter has a non-finite")):
+        prove_network(model, (1, 6))
+    with pytest.raises(SpecError, match=re.escape("layers[0]=")):
+        prove_network(small_net(), (1, 6), layers=[("affine", 1, 2)])
+    with pytest.raises(SpecError, match=re.escape("layers=")):
+        prove_network(small_net(), (1, 6), layers="mlp")
+
+
+def test_a_layer_whose_dense_matrix_would_not_fit_is_refused():
+    model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten())
+    with pytest.raises(SpecError, match=re.escape("model[0]='Conv2d': its dense matrix would have 1·998·998 × "
+                                                  "1·1000·1000 entries")):
+        network_steps(model, (1, 1000, 1000))

@@ -305,4 +305,4 @@ def test_fn_that_writes_into_its_arguments_cannot_corrupt_the_check(mode):
 
 def test_docstring_examples():
     results = doctest.testmod(symconv.testing, optionflags=doctest.ELLIPSIS)
-    assert (results.failed, results.attempted) == (0, 5)
+    assert (results.failed, results.attempted) == (0, 6)

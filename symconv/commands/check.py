@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -43,7 +44,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--batched", action="store_true",
                        help="fn takes x with a leading batch axis and returns y with one")
     check.add_argument("--deadline", type=float, default=PROBE_DEADLINE, metavar="SECONDS",
-                       help=f"stop probing after this many seconds, verifying nothing (default {PROBE_DEADLINE:g})")
+                       help=f"stop the check after this many seconds, verifying nothing (default {PROBE_DEADLINE:g})")
     check.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.set_defaults(run=run)
 
@@ -64,7 +65,7 @@ def load(target: str) -> Any:
             if "" not in sys.path:  # import from the working directory, as `python -m` does
                 sys.path.insert(0, "")
             module = importlib.import_module(module_name)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a module that calls sys.exit on import is no target
         raise SpecError("target", target, f"cannot import {module_name}: "
                                           f"{type(error).__name__}: {error}") from None
     found: Any = module
@@ -95,13 +96,21 @@ def result_json(result: CheckResult | None, message: str | None, args: argparse.
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 verified, 1 refuted, 2 not checkable. What the target prints while it is imported and
+    checked goes to stderr, so stdout holds only the verdict (with --json: one JSON object, also
+    for exit 2)."""
     spec = spec_from_args(args)
-    fn = load(args.target)
     try:
-        result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched,
-                                                 deadline=args.deadline), None
-    except NotCheckable as error:
-        hint = str(error).replace("mode='probe'", "--mode probe")
+        with contextlib.redirect_stdout(sys.stderr):
+            fn = load(args.target)
+            result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched,
+                                                     deadline=args.deadline), None
+    except (NotCheckable, SpecError) as error:
+        hint = str(error).replace("mode='probe'", "--mode probe").replace("\n", " ")
+        if args.json:
+            print(json.dumps(result_json(None, hint, args, spec) | {"error": hint}, indent=2))
+        if isinstance(error, SpecError):
+            raise
         print(f"symconv check: error: {hint}", file=sys.stderr)
         return 2
     except AssertionError as error:

@@ -1,0 +1,234 @@
+"""Regression tests for the adversarial review of symconv.testing (issue 11, "PROVED must mean
+proved"): code that is the layer only on the inputs the check used to send, fn exiting or
+hanging, and layers too large to check."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import symconv
+from symconv.errors import SpecError
+from symconv.testing import NotCheckable, assert_conv_equivalent
+
+SPEC = symconv.ConvSpec(1, 1, kernel_size=2, input_size=4)      # with bias
+DIFFERS = "fn differs from the layer at a random exact input"
+
+
+def correct(x, w, b):
+    return np.array([[b[0] + w[0, 0, 0] * x[0, i] + w[0, 0, 1] * x[0, i + 1] for i in range(3)]])
+
+
+WRONG_ON_SOME_NUMBERS = {
+    "wrong when |x| > 3": lambda x, w, b: correct(x, w, b) + (np.abs(x).max() > 3),
+    "wrong on non-integers": lambda x, w, b: correct(x, w, b) + np.any(x != np.round(x)),
+    "rounds its input": lambda x, w, b: correct(np.round(x), w, b),
+    "clips its weights to [-3, 3]": lambda x, w, b: correct(x, np.clip(w, -3, 3), b),
+    "float16 arithmetic": lambda x, w, b: correct(*(a.astype(np.float16) for a in (x, w, b))),
+    "float32 arithmetic": lambda x, w, b: correct(*(a.astype(np.float32) for a in (x, w, b))),
+    "bfloat16 torch": lambda x, w, b: torch.nn.functional.conv1d(
+        torch.as_tensor(x[None]).bfloat16(), torch.as_tensor(w).bfloat16(), torch.as_tensor(b).bfloat16())[0],
+    "float32 torch": lambda x, w, b: torch.nn.functional.conv1d(
+        torch.as_tensor(x[None]).float(), torch.as_tensor(w).float(), torch.as_tensor(b).float())[0],
+}
+
+
+@pytest.mark.parametrize("name", WRONG_ON_SOME_NUMBERS)
+def test_probing_refuses_code_that_is_the_layer_only_on_small_integers(name):
+    with pytest.raises(AssertionError, match=re.escape(DIFFERS)) as error:
+        assert_conv_equivalent(WRONG_ON_SOME_NUMBERS[name], SPEC, mode="probe")
+    assert str(error.value).startswith("fn does not compute the convolution [1-D, C_in=1, C_out=1, "
+                                       "input=4, kernel=2, bias, NCHW] (found by exact probing)")
+    assert str(error.value).endswith("(rounding or non-bilinear code)")
+
+
+def test_probing_refuses_a_batched_fn_that_is_wrong_for_large_batches():
+    def big_batches_wrong(x, w, b):
+        return np.stack([correct(s, w, b) for s in x]) + (len(x) >= 8)
+
+    with pytest.raises(AssertionError, match=re.escape(DIFFERS) + r".*a batch of 8 sample\(s\)"):
+        assert_conv_equivalent(big_batches_wrong, SPEC, mode="probe", batched=True)
+
+
+def test_float64_torch_is_still_verified_batched_and_not():
+    spec = symconv.ConvSpec(2, 3, kernel_size=(2, 3), input_size=(4, 5), padding=1, stride=(1, 2))
+
+    def torch_conv(x, w, b):
+        batch = torch.as_tensor(x if x.ndim == 4 else x[None])
+        y = torch.nn.functional.conv2d(batch, torch.as_tensor(w), torch.as_tensor(b), stride=(1, 2), padding=1)
+        return y if x.ndim == 4 else y[0]
+
+    for batched in (False, True):
+        result = assert_conv_equivalent(torch_conv, spec, mode="probe", batched=batched)
+        assert result.established == "verified by exact probing, assuming bilinearity"
+        assert result.cross_checks == 2   # batch sizes 1 and 8, or two single samples
+        assert "2 cross-check call(s) passed" in str(result)
+
+
+def test_symbolic_mode_refuses_a_float_fast_path_and_an_fn_ignoring_its_inputs():
+    spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=4, bias=False)
+
+    def float_fast_path(x, w, b):
+        if x.dtype.kind == "f":    # buggy (kernel flipped) on floats; symbols take the other path
+            return np.correlate(x[0], w[0, 0, ::-1])[None]
+        return np.array([[w[0, 0, 0] * x[0, i] + w[0, 0, 1] * x[0, i + 1] for i in range(3)]])
+
+    with pytest.raises(AssertionError, match=re.escape(DIFFERS)):
+        assert_conv_equivalent(float_fast_path, spec)
+    with pytest.raises(AssertionError, match=r"3 of 3 outputs differ \(on fresh symbols, renamed back\)"):
+        assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, *symconv.symbols(spec)), spec)
+
+
+def test_symbolic_mode_calls_fn_again_on_fresh_symbols():
+    spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=4, bias=False)
+    cache = {}
+
+    def cached(x, w, b):   # right the first time, then replays the first result
+        return cache.setdefault("y", symconv.conv(spec, x, w, b))
+
+    with pytest.raises(AssertionError, match=r"3 of 3 outputs differ \(on fresh symbols, renamed back\)\.\n"
+                                             r"  y\[0,0\] lacks w_\{0,0,0\}·x_\{0,0\}, w_\{0,0,1\}·x_\{0,1\}; has "
+                                             r"stale w_\{0,0,0\}·stale x_\{0,0\}"):
+        assert_conv_equivalent(cached, spec)
+    result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec)
+    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 3)
+
+
+def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
+    spec = symconv.ConvSpec(2, 1, kernel_size=2, input_size=4, bias=False)
+
+    def mixes_samples(x, w, b):
+        s = x.sum(axis=0)
+        y = np.array([[sum(w[0, c, k] * s[c, i + k] for c in range(2) for k in range(2)) for i in range(3)]])
+        return np.stack([y] * x.shape[0])
+
+    with pytest.raises(AssertionError, match=re.escape("3 of 3 outputs differ.\n  y[0,0] has the extra "
+                                                       "terms w_{0,0,0}·x_{1,0,0}")):
+        assert_conv_equivalent(mixes_samples, spec, batched=True)
+    result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec, batched=True)
+    assert (result.established, result.cross_checks) == ("proved", 2)
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+@pytest.mark.parametrize("code", [0, 1])
+def test_an_fn_that_exits_is_not_checkable(mode, code):
+    def exits(x, w, b):
+        sys.exit(code)
+
+    with pytest.raises(NotCheckable, match=f"fn raised (SystemExit: {code}|SystemExit\\({code}\\))"):
+        assert_conv_equivalent(exits, SPEC, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_a_sleeping_fn_is_interrupted_at_the_deadline(mode):
+    def sleeps(x, w, b):
+        time.sleep(30)
+
+    previous = signal.getsignal(signal.SIGALRM)
+    start = time.perf_counter()
+    with pytest.raises(NotCheckable, match=r"did not finish within deadline=0\.3 s.*so nothing was verified"):
+        assert_conv_equivalent(sleeps, SPEC, mode=mode, deadline=0.3)
+    assert time.perf_counter() - start < 5
+    assert signal.getsignal(signal.SIGALRM) is previous
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_fn_swallowing_the_alarm_is_interrupted_again():
+    def swallows(x, w, b):
+        for _ in range(10):
+            try:
+                time.sleep(30)
+            except BaseException:
+                pass
+
+    start = time.perf_counter()
+    with pytest.raises(NotCheckable, match=r"did not finish within deadline=0\.2 s"):
+        assert_conv_equivalent(swallows, SPEC, deadline=0.2)
+    assert time.perf_counter() - start < 10
+
+
+def test_too_large_layers_are_refused_before_anything_is_built():
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match=r"^spec=.*: symbolic mode would build 8988004 outputs · 1·9 = "
+                                        r"80892036 products w·x, more than MAX_TERMS=5000000"):
+        assert_conv_equivalent(correct, symconv.ConvSpec(1, 1, 3, (3000, 3000)))
+    with pytest.raises(SpecError, match=r"^spec=.*: probing needs 8·\(1 \+ 8100\)·\(8100 \+ 2·7744\) = "
+                                        r"1\.42 GiB .* more than PROBE_MEMORY=1 GiB"):
+        assert_conv_equivalent(correct, symconv.ConvSpec(1, 1, 3, (90, 90)), mode="probe")
+    assert time.perf_counter() - start < 2
+
+
+def test_a_meta_tensor_output_is_not_checkable():
+    with pytest.raises(NotCheckable, match="fn returned Tensor on the probe input .* which is not an array"):
+        assert_conv_equivalent(lambda x, w, b: torch.empty((1, 3), device="meta"), SPEC, mode="probe")
+
+
+# ---- the check command -----------------------------------------------------------------------
+from symconv.cli import main  # noqa: E402
+
+GOOD = ("import numpy as np\n\ndef conv(x, w, b):\n    print('PARTIAL OUTPUT')\n"
+        "    return np.array([[b[0] + w[0, 0, 0] * x[0, i] + w[0, 0, 1] * x[0, i + 1] for i in range(3)]])\n\n"
+        "def exits(x, w, b):\n    import sys\n    sys.exit(0)\n")
+LAYER = ["--kernel-size", "2", "--input-size", "4"]
+
+
+@pytest.fixture
+def target(tmp_path, monkeypatch):
+    (tmp_path / "adv_target.py").write_text(GOOD)
+    (tmp_path / "adv_exits_on_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "adv_target"
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_check_exits_2_with_one_line_when_fn_calls_sys_exit(target, capsys, mode):
+    assert main(["check", f"{target}:exits", *LAYER, "--mode", mode]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("symconv check: error: fn raised SystemExit")
+    assert captured.err.count("\n") == 1
+
+
+def test_check_exits_2_when_the_target_exits_on_import(target, capsys):
+    assert main(["check", "adv_exits_on_import:conv", *LAYER]) == 2
+    assert capsys.readouterr().err == ("symconv check: error: target='adv_exits_on_import:conv': cannot "
+                                       "import adv_exits_on_import: SystemExit: 0\n")
+
+
+def test_a_system_exit_escaping_a_command_is_exit_2(monkeypatch, capsys):
+    import symconv.commands.check as check
+
+    def exits(args):
+        raise SystemExit(0)
+
+    monkeypatch.setattr(check, "run", exits)
+    assert main(["check", "x:y", *LAYER]) == 2
+    assert capsys.readouterr().err == ("symconv check: error: the command was ended by SystemExit(0) "
+                                       "from code it ran, so nothing was established\n")
+
+
+def test_check_json_keeps_stdout_clean_and_reports_exit_2_as_json(target, capsys):
+    import json
+    assert main(["check", f"{target}:conv", *LAYER, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["established"] == "proved"
+    assert "PARTIAL OUTPUT" in captured.err
+    assert main(["check", f"{target}:exits", *LAYER, "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["verified"], report["established"]) == (False, None)
+    assert report["error"].startswith("fn raised SystemExit: 0 when called on NumPy object arrays")
+
+
+def test_check_applies_a_tiny_deadline_in_symbolic_mode(target, capsys):
+    assert main(["check", f"{target}:conv", *LAYER, "--deadline", "1e-300"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith("symconv check: error: the check did not finish within deadline=1e-300 s, "
+                                 "so nothing was verified (fn hangs or is slow?); pass a larger deadline= "
+                                 "(seconds), use batched=True, or check a smaller layer\n")
