@@ -62,6 +62,7 @@ MAX_BITS = 4096
 MAX_EXPONENT = 64
 MAX_SUM_NUMBER = 1024
 MAX_TERMS = 100_000
+MAX_LISTED = 20  # names listed in a message; more would bury the rule
 
 FUNCTIONS: Mapping[str, Callable[..., sp.Basic]] = {
     "Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta, "Piecewise": sp.Piecewise,
@@ -161,12 +162,15 @@ def parse_expression(text: str, names: Mapping[str, Any], *, parameter: str,
 
 def expanded_terms(expr: sp.Basic) -> int:
     """An upper bound on the number of terms of ``expr`` multiplied out: sums add, products
-    multiply, a power e of an n-term sum has at most C(n + e − 1, e) terms.
+    multiply, a power ±e of an n-term sum has at most C(n + e − 1, e) terms (``sp.expand``
+    multiplies out a denominator too, so a negative power counts like a positive one).
 
     >>> import sympy as sp
     >>> a, b, c = sp.symbols("a b c")
     >>> expanded_terms((a + b) * (a + c) + c), expanded_terms((a + b + c) ** 4)
     (5, 15)
+    >>> expanded_terms(1 / (a + b + c) ** 4)
+    15
     """
     if isinstance(expr, sp.Add):
         return sum(expanded_terms(arg) for arg in expr.args)
@@ -175,9 +179,9 @@ def expanded_terms(expr: sp.Basic) -> int:
         for arg in expr.args:
             count *= expanded_terms(arg)
         return count
-    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
-        base = expanded_terms(expr.base)
-        return comb(base + int(expr.exp) - 1, int(expr.exp)) if base > 1 else 1
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        base, exponent = expanded_terms(expr.base), abs(int(expr.exp))
+        return comb(base + exponent - 1, exponent) if base > 1 and exponent else 1
     if expr.args and not isinstance(expr, (sp.Indexed, sp.Symbol)):
         return max(expanded_terms(arg) if isinstance(arg, sp.Basic) else 1 for arg in expr.args)
     return 1
@@ -187,19 +191,22 @@ def _source(text: str, implicit_multiplication: bool) -> tuple[str, list[int]]:
     """The text ``ast.parse`` reads, and for each of its characters the column of ``text`` it
     comes from: '^' becomes '**' (a string holding '^' is refused anyway), leading blanks go,
     line breaks become blanks (one line, so columns are counted in ``text``),
-    and with ``implicit_multiplication`` a '*' joins two operands side by side ('2 a (b)').
+    and with ``implicit_multiplication`` a '*' joins two operands side by side ('2 a (b)',
+    'w[0] 7').
 
     >>> _source(" a^2", False)
     ('a**2', [1, 2, 2, 3])
     >>> _source("2 a (b)", True)[0]
     '2 *a *(b)'
+    >>> _source("w[0]7", True)[0]
+    'w[0]*7'
     """
     inserts: set[int] = set()
     if implicit_multiplication:
         previous = ""
         for match in re.finditer(r"\d+|[A-Za-z_]\w*|\S", text):
             token = match.group()
-            if (previous[-1:].isalnum() or previous[-1:] in ("_", ")")) and (
+            if (previous[-1:].isalnum() or previous[-1:] in ("_", ")", "]")) and (
                     token[0].isalnum() or token[0] in ("_", "(")):
                 inserts.add(match.start())
             previous = token
@@ -278,7 +285,9 @@ class _Builder:
     def _named(self, node: ast.Name) -> Any:
         if node.id in self.names:
             return self.names[node.id]
-        known = ", ".join(sorted(self.names))
+        ordered = sorted(self.names)
+        known = ", ".join(ordered[:MAX_LISTED]) + (f" and {len(ordered) - MAX_LISTED} more"
+                                                    if len(ordered) > MAX_LISTED else "")
         calls = f" and the functions {', '.join(sorted(self.functions, key=str))}" if self.functions else ""
         rule = f"is a function: call it, e.g. {node.id}(...)" if node.id in self.functions else (
             f"is not a known name; the names are {known or '(none)'}{calls}")

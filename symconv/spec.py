@@ -26,7 +26,15 @@ LAYOUTS = ("NCHW", "NHWC")
 IntOrTuple = int | Sequence[int]
 
 
-def _as_int(parameter: str, value: Any, minimum: int) -> int:
+def as_int(parameter: str, value: Any, minimum: int) -> int:
+    """``value`` as an int ≥ ``minimum`` (Python or NumPy integers; never a bool, float, text or
+    bytes), else SpecError "parameter=value: must be an integer ≥ minimum".
+
+    >>> as_int("batch", True, 1)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: batch=True: must be an integer ≥ 1
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
     if value < minimum:
@@ -44,7 +52,7 @@ def _per_axis(parameter: str, value: Any, dims: int, minimum: int) -> tuple[int,
             if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
                 raise SpecError(parameter, value, f"every entry must be an integer ≥ {minimum}")
         return tuple(int(v) for v in value)
-    return (_as_int(parameter, value, minimum),) * dims
+    return (as_int(parameter, value, minimum),) * dims
 
 
 def _dims_of(input_size: Any, kernel_size: Any) -> int:
@@ -135,9 +143,9 @@ class ConvSpec:
         put = object.__setattr__
         dims = _dims_of(self.input_size, self.kernel_size)
         put(self, "dims", dims)
-        c_in = _as_int("in_channels", self.in_channels, 1)
-        c_out = _as_int("out_channels", self.out_channels, 1)
-        groups = _as_int("groups", self.groups, 1)
+        c_in = as_int("in_channels", self.in_channels, 1)
+        c_out = as_int("out_channels", self.out_channels, 1)
+        groups = as_int("groups", self.groups, 1)
         if c_in % groups or c_out % groups:
             raise SpecError("groups", self.groups,
                             f"must divide in_channels={c_in} and out_channels={c_out}")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import cmath
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Number
 
@@ -71,7 +72,7 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise SpecError(where, value, f"each entry {OPERAND_RULE}")
     if isinstance(value, Number):
-        if not cmath.isfinite(complex(value)):
+        if not _finite(value):
             raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
         return value
     if isinstance(value, sp.Symbol):
@@ -81,6 +82,22 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
     return value
+
+
+def _finite(value: Number) -> bool:
+    """Whether a number is finite, decided exactly: an int or Fraction always is (10**400 too big
+    for a float is still finite), a SymPy number by its own ``is_finite``.
+
+    >>> _finite(10**400), _finite(Fraction(10**400, 3)), _finite(sp.Integer(10**400)), _finite(float("inf"))
+    (True, True, True, False)
+    """
+    if isinstance(value, (Integral, Fraction)):
+        return True
+    if isinstance(value, sp.Basic):
+        return bool(value.is_finite)
+    if isinstance(value, Decimal):  # Decimal("1e400") is finite, though no float holds it
+        return value.is_finite()
+    return cmath.isfinite(complex(value))
 
 
 def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
