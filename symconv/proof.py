@@ -36,7 +36,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .forms.im2col import _check_order, factor_shapes
-from .spec import ConvSpec
+from .spec import ConvSpec, check_spec
 from .symbols import check_shape, symbols, to_canonical_output
 
 
@@ -480,9 +480,10 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     """
     from . import backends  # backends use this module's Counterexample: import late
 
-    if not isinstance(spec, ConvSpec):
-        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    check_spec(spec)
     _check_order(order)
+    chosen = backends.choose(backend)
+    backends.check_memory(spec, chosen, memory_limit)  # before the symbols: they count too
     supplied, known = _supplied_forms(spec, order, toeplitz, im2col, kernel_matrix, output)
     exact = {s.form: s.value for s in supplied}
     forms = []
@@ -492,8 +493,6 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
         forms.append("toeplitz")
     if im2col is not None or kernel_matrix is not None or output is None and toeplitz is None:
         forms.append("im2col")
-    chosen = backends.choose(backend)
-    backends.check_memory(spec, chosen, memory_limit)
     # 1. each supplied form uses only its own symbols; 2. the products equal the definition
     # (the backend); 3. each supplied matrix is the layer's own, entry by entry
     start = time.perf_counter()
