@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     # before the proof: a bad path fails at once
     outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure})
+    if args.figure:  # before the proof: a figure too large to draw wastes no proof
+        from ..latex.figures import check_figure_size
+        check_figure_size(spec, args.figure_of, args.order)
     proof = _prove(spec, args)
     _exports(proof, args, outputs)
     if args.json:

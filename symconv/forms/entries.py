@@ -136,6 +136,7 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     """
     if isinstance(value, (str, bytes)):
         checked_entry(parameter, None, value)
+    _refuse_masked(parameter, value)
     array = np.asarray(value, dtype=object)
     if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
         raise SpecError(parameter, "a ragged nested sequence",
@@ -143,6 +144,20 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     for index, entry in np.ndenumerate(array):
         checked_entry(parameter, index, entry)
     return array
+
+
+def _refuse_masked(parameter: str, value: object) -> None:
+    """SpecError for a NumPy masked array: ``np.asarray`` would drop the mask and read the hidden
+    entries, so what is checked would not be what the caller sees.
+
+    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise SpecError(parameter, "a masked array", "masked entries have no value; pass a plain array "
+                                                     "(e.g. numpy.ma.filled(a, 0))")
 
 
 def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Integer:
@@ -184,6 +199,7 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     """
     if isinstance(value, (str, bytes)):
         exact_entry(parameter, None, value)
+    _refuse_masked(parameter, value)
     array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
     if shape is not None:
         check_shape(parameter, array, shape, layout)
