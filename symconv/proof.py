@@ -387,17 +387,15 @@ class Supplied:
         its expanded form, which equals it; an entry too large to expand (``sp.expand``
         multiplies out denominators too) is a SpecError, not a hang."""
         from .forms.entries import form_violation
-        from .parsing import MAX_TERMS, expanded_terms
+        from .parsing import expansion_error
         _, entries = _nonzeros(self.value)
         for index in sorted(entries):
             entry = entries[index]
             if form_violation(entry, self.allowed, self.operands, known) is None:
                 continue
-            terms = expanded_terms(entry)
-            if terms > MAX_TERMS:
-                raise SpecError(f"{self.parameter}[{', '.join(map(str, index))}]", _short(entry),
-                                f"would expand to about {terms} terms; at most {MAX_TERMS} are "
-                                "allowed (symconv.parsing.MAX_TERMS)")
+            too_large = expansion_error(entry)
+            if too_large:
+                raise SpecError(f"{self.parameter}[{', '.join(map(str, index))}]", _short(entry), too_large)
             why = form_violation(sp.expand(entry), self.allowed, self.operands, known)
             if why is None:
                 continue

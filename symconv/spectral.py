@@ -174,7 +174,12 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
     exact = boolean("exact", exact)
     axes = tuple(range(2, 2 + spec.dims))
     if not exact:
-        blocks = np.fft.ifftn(h.astype(np.complex128), axes=axes) * prod(spec.input_size)
+        try:
+            numbers = h.astype(np.complex128)
+        except (TypeError, OverflowError):  # a symbol, or an int beyond float64
+            raise SpecError("exact", exact, "floating point needs numbers (within float64) as weights; "
+                            "symbolic weights need exact=True") from None
+        blocks = np.fft.ifftn(numbers, axes=axes) * prod(spec.input_size)
         return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
             -1, spec.out_channels, spec.in_channels), exact=False)
     require_exact_sizes(spec.input_size)
