@@ -36,7 +36,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .forms.im2col import _check_order, factor_shapes
-from .spec import ConvSpec, check_spec
+from .spec import ConvSpec, boolean, check_spec
 from .symbols import check_shape, symbols, to_canonical_output
 
 
@@ -480,6 +480,7 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
 
     check_spec(spec)
     _check_order(order)
+    progress = boolean("progress", progress)
     chosen = backends.choose(backend)
     backends.check_memory(spec, chosen, memory_limit)  # before the symbols: they count too
     supplied, known = _supplied_forms(spec, order, toeplitz, im2col, kernel_matrix, output)

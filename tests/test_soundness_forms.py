@@ -459,3 +459,8 @@ def test_the_memory_estimate_counts_the_symbols():
     from symconv.backends import BYTES_PER_SYMBOL, estimate_bytes, exact as exact_backend
     spec = ConvSpec(2, 3, kernel_size=3, input_size=(5, 5))
     assert estimate_bytes(spec, "exact") == exact_backend.estimate_bytes(spec) + BYTES_PER_SYMBOL * (50 + 3 + 54)
+
+
+def test_a_truthy_progress_flag_is_refused():
+    with pytest.raises(SpecError, match=r"^progress='no': must be True or False$"):
+        symconv.prove(SMALL, progress="no")

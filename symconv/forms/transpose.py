@@ -226,8 +226,9 @@ def _partials(polynomial: sp.Expr) -> dict[sp.Symbol, list[sp.Expr]]:
 
 
 MAX_TRANSPOSE_TERMS = 50_000
-"""Default bound on the monomials of L = Σ_n ⟨g_n, y_n⟩ a transpose proof expands (about 0.5 ms
-each on 2 cores: 20 000 terms take 10 s); ``prove_transpose(max_terms=…)`` raises it."""
+"""Default bound on the monomials of L = Σ_n ⟨g_n, y_n⟩ a transpose proof expands (0.5–1 ms
+each on 2 shared cores: 20 000 terms took 10 s, so the bound is under a minute);
+``prove_transpose(max_terms=…)`` raises it."""
 
 
 def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.MatrixBase | None = None,
