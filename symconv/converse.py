@@ -23,13 +23,14 @@ from math import prod
 
 import numpy as np
 
+from . import backends
 from .errors import SpecError
 from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
 from .proof import (Counterexample, Proof, Supplied, check_supplied, compare_supplied, comparison,
                     first_difference, first_entry_difference)
-from .spec import ConvSpec
+from .spec import LAYOUTS, ConvSpec, as_int, boolean, check_spec
 from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
                       to_canonical_input, to_canonical_weight)
 
@@ -40,6 +41,26 @@ def _columns(spec: ConvSpec) -> np.ndarray:
                      for c in range(spec.in_channels)], dtype=np.int64)
 
 
+def _fc_spec(out_features: object, input_shape: object, bias: bool, layout: object,
+             in_features: int | None = None) -> ConvSpec:
+    """The conv (kernel = input, no padding) of an FC layer with ``out_features`` outputs on inputs
+    of ``input_shape`` ((C_in, *n) for NCHW, (*n, C_in) for NHWC); each argument validated by name
+    (``in_features``: W's column count that ∏input_shape must equal)."""
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
+        example = f"({in_features}, 1)" if in_features else "(C_in, n)"
+        raise SpecError("input_shape", input_shape, "must be a tuple with a channel axis and ≥ 1 spatial "
+                        f"axis, e.g. {example} for flat features")
+    shape = tuple(as_int("input_shape", n, 1) for n in input_shape)
+    if in_features is not None and prod(shape) != in_features:
+        raise SpecError("input_shape", input_shape, f"must have a channel axis and ≥ 1 spatial axis with "
+                        f"∏ = in_features = {in_features} (e.g. ({in_features}, 1) for flat features)")
+    if layout not in LAYOUTS:
+        raise SpecError("layout", layout, f"must be one of {LAYOUTS}")
+    channels, spatial = (shape[0], shape[1:]) if layout == "NCHW" else (shape[-1], shape[:-1])
+    return ConvSpec(channels, as_int("out_features", out_features, 1), kernel_size=spatial,
+                    input_size=spatial, bias=boolean("bias", bias), layout=layout)
+
+
 def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None,
                layout: str = "NCHW") -> tuple[ConvSpec, np.ndarray, np.ndarray | None]:
     """(spec, w, b): the conv equal to the FC layer W·vec(x) + b on inputs of ``input_shape``
@@ -47,14 +68,8 @@ def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None
     W = as_object_array("weight", weight)
     if W.ndim != 2:
         raise SpecError("weight.shape", W.shape, "must be (out_features, in_features)")
-    shape = tuple(input_shape)
-    if len(shape) < 2 or prod(shape) != W.shape[1]:
-        raise SpecError("input_shape", input_shape, f"must have a channel axis and ≥ 1 spatial axis with "
-                        f"∏ = in_features = {W.shape[1]} (e.g. ({W.shape[1]}, 1) for flat features)")
-    channels, spatial = (shape[0], shape[1:]) if layout == "NCHW" else (shape[-1], shape[:-1])
-    spec = ConvSpec(channels, W.shape[0], kernel_size=spatial, input_size=spatial,
-                    bias=bias is not None, layout=layout)
-    w = W[:, _columns(spec)].reshape(W.shape[0], channels, *spatial)
+    spec = _fc_spec(W.shape[0], input_shape, bias is not None, layout, W.shape[1])
+    w = W[:, _columns(spec)].reshape(W.shape[0], spec.in_channels, *spec.input_size)
     if bias is not None:
         bias = as_object_array("bias", bias)
         check_shape("bias", bias, (W.shape[0],), f"one bias per output feature, out_features = {W.shape[0]}")
@@ -63,6 +78,7 @@ def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None
 
 def fc_matrix(spec: ConvSpec, w: object) -> np.ndarray:
     """W (out_features, C_in·∏n) with W[o, col(c, i)] = w[o, c, i]: the inverse of ``fc_as_conv``."""
+    check_spec(spec)
     if spec.input_size != spec.kernel_size or spec.output_size != (1,) * spec.dims:
         raise SpecError("kernel_size", spec.kernel_size, f"an FC layer is a conv whose kernel covers the "
                         f"whole input (kernel_size = input_size = {spec.input_size}, no padding)")
@@ -75,6 +91,7 @@ def fc_matrix(spec: ConvSpec, w: object) -> np.ndarray:
 
 def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
     """W (C_out, C_in): the FC layer a 1×1 conv applies at every position (block-diagonal by group)."""
+    check_spec(spec)
     for name, value, ok in (("kernel_size", spec.kernel_size, all(k == 1 for k in spec.kernel_size)),
                             ("stride", spec.stride, all(s == 1 for s in spec.stride)),
                             ("padding", spec.padding, all(p == (0, 0) for p in spec.padding))):
@@ -134,10 +151,10 @@ def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool
                      layout: str = "NCHW", matrix: object = None) -> Proof:
     """Prove conv(x, w, b) = W·vec(x) + b with W = fc_matrix(w) (or ``matrix``), and that
     fc_as_conv(W) gives back w exactly, on symbols (forms "fc", then "fc_as_conv")."""
-    spec = fc_as_conv(np.zeros((out_features, prod(input_shape)), dtype=object), input_shape,
-                      np.zeros(out_features) if bias else None, layout)[0]
+    spec = _fc_spec(out_features, input_shape, bias, layout)
+    backends.check_memory(spec, "sympy", None)
     x, w, b = symbols(spec)
-    supplied = _supplied(spec, "fc_matrix", matrix, (out_features, prod(input_shape)), fc_matrix)
+    supplied = _supplied(spec, "fc_matrix", matrix, (spec.out_channels, prod(spec.input_shape)), fc_matrix)
     W = fc_matrix(spec, w) if matrix is None else supplied[0].value
     timings: dict[str, float] = {}
     found = _check_form(spec, supplied)
@@ -155,6 +172,7 @@ def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool
 def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
     """Prove conv(x, w, b) = W·X + b·1ᵀ, X = x with one column per position (the FC layer W at
     every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1"."""
+    backends.check_memory(check_spec(spec), "sympy", None)
     x, w, b = symbols(spec)
     W = conv1x1_as_fc(spec, w)
     supplied = _supplied(spec, "conv1x1_matrix", matrix, (spec.out_channels, spec.in_channels), conv1x1_as_fc)

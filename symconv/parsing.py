@@ -22,7 +22,8 @@ rule. The size of the work is bounded before SymPy sees it: ``MAX_TEXT`` charact
 ``MAX_NODES`` tree nodes, ``MAX_DEPTH`` nesting levels (a chain ``a + b + … `` is one level),
 a power of numbers at most ``MAX_BITS`` bits, a numeric exponent of a symbolic base at most
 ``MAX_EXPONENT`` in absolute value, a symbolic exponent linear with small integer
-coefficients, sum limits with small numbers, and at most ``MAX_TERMS`` terms when expanded.
+coefficients, sum limits with small numbers, and at most ``MAX_TERMS`` terms when expanded
+(``MAX_PRODUCT_TERMS`` where products or powers of sums are multiplied out: ``expansion_error``).
 
 Examples
 ========
@@ -62,6 +63,8 @@ MAX_BITS = 4096
 MAX_EXPONENT = 64
 MAX_SUM_NUMBER = 1024
 MAX_TERMS = 100_000
+MAX_PRODUCT_TERMS = 5_000
+MAX_LISTED = 20  # names listed in a message; more would bury the rule
 
 FUNCTIONS: Mapping[str, Callable[..., sp.Basic]] = {
     "Sum": sp.Sum, "KroneckerDelta": sp.KroneckerDelta, "Piecewise": sp.Piecewise,
@@ -152,21 +155,45 @@ def parse_expression(text: str, names: Mapping[str, Any], *, parameter: str,
         raise SpecError(parameter, _shorten(text), "must be one expression, not a tuple")
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise SpecError(parameter, _shorten(text), "is not finite (a division by zero?)")
-    terms = expanded_terms(result)
-    if terms > MAX_TERMS:
-        raise SpecError(parameter, _shorten(text), f"would expand to about {terms} terms; "
-                                                   f"at most {MAX_TERMS} are allowed")
+    too_large = expansion_error(result)
+    if too_large:
+        raise SpecError(parameter, _shorten(text), too_large)
     return result
+
+
+def expansion_error(expr: sp.Basic) -> str | None:
+    """Why multiplying ``expr`` out would take too long (None if it would not): more than
+    MAX_TERMS terms (``expanded_terms``), or more than MAX_PRODUCT_TERMS when products or powers
+    of sums must be multiplied out (SymPy's multinomial expansion costs about 0.4 ms a term,
+    a plain sum far less).
+
+    >>> import sympy as sp
+    >>> a = sp.symbols("a0:10")
+    >>> expansion_error(sp.Add(*a) ** 10)
+    'would expand to about 92378 terms; at most 5000 are allowed where products or powers of sums are multiplied out'
+    >>> expansion_error(sp.Add(*a) ** 2) is None
+    True
+    """
+    terms = expanded_terms(expr)
+    if terms > MAX_TERMS:
+        return f"would expand to about {terms} terms; at most {MAX_TERMS} are allowed"
+    if terms > MAX_PRODUCT_TERMS and any(term.has(sp.Add) for term in sp.Add.make_args(expr)):
+        return (f"would expand to about {terms} terms; at most {MAX_PRODUCT_TERMS} are allowed where "
+                "products or powers of sums are multiplied out")
+    return None
 
 
 def expanded_terms(expr: sp.Basic) -> int:
     """An upper bound on the number of terms of ``expr`` multiplied out: sums add, products
-    multiply, a power e of an n-term sum has at most C(n + e − 1, e) terms.
+    multiply, a power ±e of an n-term sum has at most C(n + e − 1, e) terms (``sp.expand``
+    multiplies out a denominator too, so a negative power counts like a positive one).
 
     >>> import sympy as sp
     >>> a, b, c = sp.symbols("a b c")
     >>> expanded_terms((a + b) * (a + c) + c), expanded_terms((a + b + c) ** 4)
     (5, 15)
+    >>> expanded_terms(1 / (a + b + c) ** 4)
+    15
     """
     if isinstance(expr, sp.Add):
         return sum(expanded_terms(arg) for arg in expr.args)
@@ -175,9 +202,9 @@ def expanded_terms(expr: sp.Basic) -> int:
         for arg in expr.args:
             count *= expanded_terms(arg)
         return count
-    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp > 0:
-        base = expanded_terms(expr.base)
-        return comb(base + int(expr.exp) - 1, int(expr.exp)) if base > 1 else 1
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        base, exponent = expanded_terms(expr.base), abs(int(expr.exp))
+        return comb(base + exponent - 1, exponent) if base > 1 and exponent else 1
     if expr.args and not isinstance(expr, (sp.Indexed, sp.Symbol)):
         return max(expanded_terms(arg) if isinstance(arg, sp.Basic) else 1 for arg in expr.args)
     return 1
@@ -187,19 +214,22 @@ def _source(text: str, implicit_multiplication: bool) -> tuple[str, list[int]]:
     """The text ``ast.parse`` reads, and for each of its characters the column of ``text`` it
     comes from: '^' becomes '**' (a string holding '^' is refused anyway), leading blanks go,
     line breaks become blanks (one line, so columns are counted in ``text``),
-    and with ``implicit_multiplication`` a '*' joins two operands side by side ('2 a (b)').
+    and with ``implicit_multiplication`` a '*' joins two operands side by side ('2 a (b)',
+    'w[0] 7').
 
     >>> _source(" a^2", False)
     ('a**2', [1, 2, 2, 3])
     >>> _source("2 a (b)", True)[0]
     '2 *a *(b)'
+    >>> _source("w[0]7", True)[0]
+    'w[0]*7'
     """
     inserts: set[int] = set()
     if implicit_multiplication:
         previous = ""
         for match in re.finditer(r"\d+|[A-Za-z_]\w*|\S", text):
             token = match.group()
-            if (previous[-1:].isalnum() or previous[-1:] in ("_", ")")) and (
+            if (previous[-1:].isalnum() or previous[-1:] in ("_", ")", "]")) and (
                     token[0].isalnum() or token[0] in ("_", "(")):
                 inserts.add(match.start())
             previous = token
@@ -278,7 +308,9 @@ class _Builder:
     def _named(self, node: ast.Name) -> Any:
         if node.id in self.names:
             return self.names[node.id]
-        known = ", ".join(sorted(self.names))
+        ordered = sorted(self.names)
+        known = ", ".join(ordered[:MAX_LISTED]) + (f" and {len(ordered) - MAX_LISTED} more"
+                                                    if len(ordered) > MAX_LISTED else "")
         calls = f" and the functions {', '.join(sorted(self.functions, key=str))}" if self.functions else ""
         rule = f"is a function: call it, e.g. {node.id}(...)" if node.id in self.functions else (
             f"is not a known name; the names are {known or '(none)'}{calls}")
@@ -401,5 +433,5 @@ def _describe(node: ast.AST) -> str:
     return kinds.get(type(node), type(node).__name__)
 
 
-__all__ = ["FUNCTIONS", "MAX_BITS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NODES", "MAX_TERMS",
-           "MAX_TEXT", "expanded_terms", "parse_expression", "symbol_table"]
+__all__ = ["FUNCTIONS", "MAX_BITS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NODES", "MAX_PRODUCT_TERMS",
+           "MAX_TERMS", "MAX_TEXT", "expanded_terms", "expansion_error", "parse_expression", "symbol_table"]

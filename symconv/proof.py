@@ -36,7 +36,7 @@ import sympy as sp
 
 from .errors import SpecError
 from .forms.im2col import _check_order, factor_shapes
-from .spec import ConvSpec
+from .spec import ConvSpec, boolean, check_spec
 from .symbols import check_shape, symbols, to_canonical_output
 
 
@@ -358,7 +358,8 @@ class Supplied:
     ``value`` holds exact entries (``symconv.forms.entries.exact_matrix``); ``own`` builds the
     layer's matrix it must equal (None: checked only through its product, e.g. an output); its
     entries may use only the ``allowed`` symbols (``operands`` names them, ``rule`` states the
-    rule). ``form`` names the check in counterexamples (``COMPARISONS``)."""
+    rule). ``form`` names the check in counterexamples (``COMPARISONS``); ``reference`` builds
+    what a counterexample shows as expected when there is no ``own`` (an output: the definition)."""
 
     form: str
     value: Any
@@ -366,30 +367,40 @@ class Supplied:
     allowed: frozenset
     operands: str
     rule: str
+    reference: Callable[[], Any] | None = None
+    parameter: str = ""
 
     @classmethod
     def of(cls, parameter: str, value: Any, shape: tuple[int, ...], layout: str, form: str,
-           own: Callable[[], Any] | None, allowed: frozenset, operands: str, rule: str) -> Supplied:
+           own: Callable[[], Any] | None, allowed: frozenset, operands: str, rule: str,
+           reference: Callable[[], Any] | None = None) -> Supplied:
         """The user's ``value`` for argument ``parameter`` with exact entries (TypeError or
         SpecError naming the entry otherwise) and the given ``shape`` (SpecError otherwise)."""
         from .forms.entries import exact_matrix
-        return cls(form, exact_matrix(parameter, value, shape, layout), own, allowed, operands, rule)
+        return cls(form, exact_matrix(parameter, value, shape, layout), own, allowed, operands, rule,
+                   reference, parameter)
 
     def violation(self, known: frozenset) -> Counterexample | None:
         """The first entry (row-major) that is not a polynomial in the allowed symbols: a
         counterexample whose ``reason`` names the entry's offending symbols and the rule. An
         entry written with other symbols that cancel ((x + 1)² − x² − 2x − 1 + w) is judged by
-        its expanded form, which equals it."""
+        its expanded form, which equals it; an entry too large to expand (``sp.expand``
+        multiplies out denominators too) is a SpecError, not a hang."""
         from .forms.entries import form_violation
+        from .parsing import expansion_error
         _, entries = _nonzeros(self.value)
         for index in sorted(entries):
             entry = entries[index]
             if form_violation(entry, self.allowed, self.operands, known) is None:
                 continue
+            too_large = expansion_error(entry)
+            if too_large:
+                raise SpecError(f"{self.parameter}[{', '.join(map(str, index))}]", _short(entry), too_large)
             why = form_violation(sp.expand(entry), self.allowed, self.operands, known)
             if why is None:
                 continue
-            found = counterexample_of(self.form, index, 0 if self.own is None else _entry(self.own(), index), entry)
+            build = self.own or self.reference
+            found = counterexample_of(self.form, index, 0 if build is None else _entry(build(), index), entry)
             if found is not None:
                 return replace(found, reason=f"{why}: {self.rule}")
         return None
@@ -397,6 +408,11 @@ class Supplied:
     def difference(self) -> Counterexample | None:
         """The first entry where the matrix differs from the layer's own (None without ``own``)."""
         return None if self.own is None else first_entry_difference(self.form, self.own(), self.value)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _entry(array: Any, index: tuple[int, ...]) -> Any:
@@ -421,7 +437,7 @@ WEIGHTS_ONLY = "must be a polynomial in the weights only"
 def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kernel_matrix: Any,
                     output: Any) -> tuple[list[Supplied], frozenset]:
     """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols."""
-    from .forms import im2col as own_im2col, kernel_matrix as own_kernel, toeplitz as own_toeplitz
+    from .forms import conv, im2col as own_im2col, kernel_matrix as own_kernel, toeplitz as own_toeplitz
 
     patches_shape, kernel_shape = factor_shapes(spec, order)
     x, w, b = symbols(spec)
@@ -434,7 +450,7 @@ def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kern
             ("kernel_matrix", kernel_matrix, kernel_shape, "kernel_matrix", lambda: own_kernel(spec, w, order),
              weights, "the weights", f"the kernel matrix K {WEIGHTS_ONLY}"),
             ("output", output, spec.output_shape, "output", None, weights | inputs | biases, "x, w and b",
-             "an output must be a polynomial in x, w and b only")]
+             "an output must be a polynomial in x, w and b only", lambda: conv(spec, x, w, b))]
     layout = f"{spec.layout} layout, {order} order"
     return [Supplied.of(parameter, value, shape, layout, *rest)
             for parameter, value, shape, *rest in rows if value is not None], weights | inputs | biases
@@ -462,9 +478,11 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     """
     from . import backends  # backends use this module's Counterexample: import late
 
-    if not isinstance(spec, ConvSpec):
-        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    check_spec(spec)
     _check_order(order)
+    progress = boolean("progress", progress)
+    chosen = backends.choose(backend)
+    backends.check_memory(spec, chosen, memory_limit)  # before the symbols: they count too
     supplied, known = _supplied_forms(spec, order, toeplitz, im2col, kernel_matrix, output)
     exact = {s.form: s.value for s in supplied}
     forms = []
@@ -474,8 +492,6 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
         forms.append("toeplitz")
     if im2col is not None or kernel_matrix is not None or output is None and toeplitz is None:
         forms.append("im2col")
-    chosen = backends.choose(backend)
-    backends.check_memory(spec, chosen, memory_limit)
     # 1. each supplied form uses only its own symbols; 2. the products equal the definition
     # (the backend); 3. each supplied matrix is the layer's own, entry by entry
     start = time.perf_counter()

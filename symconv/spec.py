@@ -17,6 +17,8 @@ from math import prod
 from numbers import Integral
 from typing import Any
 
+import numpy as np
+
 from .errors import SpecError
 from .pattern import PADDING_MODES, AxisPattern, Pattern
 
@@ -24,33 +26,81 @@ CONVENTIONS = ("cross-correlation", "convolution")
 LAYOUTS = ("NCHW", "NHWC")
 
 IntOrTuple = int | Sequence[int]
+MAX_EXTENT = 2**31 - 1
+"""The largest channel count, size, stride, dilation or padding (int32: beyond any real layer)."""
+MAX_ELEMENTS = 2**48
+"""The most elements x, w, y or T's nonzero pattern may have, so every count fits NumPy's int64."""
 
 
-def _as_int(parameter: str, value: Any, minimum: int) -> int:
+def as_int(parameter: str, value: Any, minimum: int) -> int:
+    """``value`` as an int ≥ ``minimum`` (Python or NumPy integers; never a bool, float, text or
+    bytes), else SpecError "parameter=value: must be an integer ≥ minimum".
+
+    >>> as_int("batch", True, 1)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: batch=True: must be an integer ≥ 1
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
     if value < minimum:
         raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
+    if value > MAX_EXTENT:
+        raise SpecError(parameter, value, f"must be at most {MAX_EXTENT} (symconv.spec.MAX_EXTENT)")
     return int(value)
+
+
+def boolean(parameter: str, value: Any) -> bool:
+    """``value`` if it is True or False (also NumPy's), else SpecError: 'no' is truthy, never a flag.
+
+    >>> boolean("exact", "no")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: exact='no': must be True or False
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise SpecError(parameter, value, "must be True or False")
+    return bool(value)
+
+
+def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
+    """``spec`` if it is a ConvSpec, else SpecError naming its type.
+
+    >>> check_spec("s")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: spec='str': must be a symconv.ConvSpec
+    """
+    if not isinstance(spec, ConvSpec):
+        raise SpecError(parameter, type(spec).__name__, "must be a symconv.ConvSpec")
+    return spec
+
+
+def _is_sequence(value: Any) -> bool:
+    """A tuple/list of per-axis values: text (str, bytes) is never one (b"ab" is not (97, 98))."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
 def _per_axis(parameter: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
     """An int (the same on every axis) or a tuple with one int per spatial axis."""
-    if isinstance(value, Sequence) and not isinstance(value, str):
+    if _is_sequence(value):
         if len(value) != dims:
             raise SpecError(parameter, value,
                             f"must be an int or a tuple of {dims} ints (one per spatial axis)")
         for v in value:
             if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
                 raise SpecError(parameter, value, f"every entry must be an integer ≥ {minimum}")
+            if v > MAX_EXTENT:
+                raise SpecError(parameter, value, f"every entry must be at most {MAX_EXTENT} "
+                                                  "(symconv.spec.MAX_EXTENT)")
         return tuple(int(v) for v in value)
-    return (_as_int(parameter, value, minimum),) * dims
+    return (as_int(parameter, value, minimum),) * dims
 
 
 def _dims_of(input_size: Any, kernel_size: Any) -> int:
     """The number of spatial axes: len(input_size), else len(kernel_size), else 1."""
     for parameter, value in (("input_size", input_size), ("kernel_size", kernel_size)):
-        if isinstance(value, Sequence) and not isinstance(value, str):
+        if _is_sequence(value):
             if len(value) not in (1, 2, 3):
                 raise SpecError(parameter, value, "must have 1, 2 or 3 spatial dimensions")
             return len(value)
@@ -72,12 +122,12 @@ def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tup
         raise SpecError("padding", padding, "a string padding must be 'valid' or 'same'")
     rule = (f"must be an int ≥ 0, 'valid', 'same', a tuple of {dims} ints, "
             f"or a tuple of {dims} (before, after) pairs")
-    if isinstance(padding, Sequence):
+    if _is_sequence(padding):
         if len(padding) != dims:
             raise SpecError("padding", padding, rule)
         pairs = []
         for p in padding:
-            if isinstance(p, Sequence) and not isinstance(p, str):
+            if _is_sequence(p):
                 if len(p) != 2:
                     raise SpecError("padding", padding, rule)
                 pairs.append((_padding_int(padding, p[0]), _padding_int(padding, p[1])))
@@ -92,6 +142,9 @@ def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tup
 def _padding_int(padding: Any, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
         raise SpecError("padding", padding, "every padding amount must be an integer ≥ 0")
+    if value > MAX_EXTENT:
+        raise SpecError("padding", padding, f"every padding amount must be at most {MAX_EXTENT} "
+                                            "(symconv.spec.MAX_EXTENT)")
     return int(value)
 
 
@@ -135,9 +188,9 @@ class ConvSpec:
         put = object.__setattr__
         dims = _dims_of(self.input_size, self.kernel_size)
         put(self, "dims", dims)
-        c_in = _as_int("in_channels", self.in_channels, 1)
-        c_out = _as_int("out_channels", self.out_channels, 1)
-        groups = _as_int("groups", self.groups, 1)
+        c_in = as_int("in_channels", self.in_channels, 1)
+        c_out = as_int("out_channels", self.out_channels, 1)
+        groups = as_int("groups", self.groups, 1)
         if c_in % groups or c_out % groups:
             raise SpecError("groups", self.groups,
                             f"must divide in_channels={c_in} and out_channels={c_out}")
@@ -173,6 +226,23 @@ class ConvSpec:
                             ("input_size", input_size), ("kernel_size", kernel),
                             ("stride", stride), ("dilation", dilation), ("padding", pads)):
             put(self, name, value)
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        """SpecError naming the parameter whose count passes MAX_ELEMENTS (x, w, y, and the
+        output-position × kernel-tap pairs of the index pattern)."""
+        counts = (("input_size", self.input_size, f"C_in·∏input_size (elements of x, C_in={self.in_channels})",
+                   self.in_channels * prod(self.input_size)),
+                  ("kernel_size", self.kernel_size, "C_out·C_in/groups·∏kernel_size (elements of w)",
+                   self.out_channels * self.in_per_group * prod(self.kernel_size)),
+                  ("input_size", self.input_size, "C_out·∏output_size (elements of y)",
+                   self.out_channels * prod(self.output_size)),
+                  ("input_size", self.input_size, "∏output_size·∏kernel_size (pattern entries)",
+                   prod(self.output_size) * prod(self.kernel_size)))
+        for name, value, what, count in counts:
+            if count > MAX_ELEMENTS:
+                raise SpecError(name, value, f"{what} = {count}, more than {MAX_ELEMENTS} = 2**48 "
+                                             "(symconv.spec.MAX_ELEMENTS)")
 
     # ---- the pattern -------------------------------------------------------------------
     @cached_property

@@ -46,7 +46,7 @@ from .errors import SpecError
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index, toeplitz
 from .proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference
-from .spec import ConvSpec
+from .spec import ConvSpec, as_int, boolean, check_spec
 from .symbols import check_shape, symbols, to_canonical_weight
 
 STATEMENT = ("U_out·T = D·U_in, so T = U_out⁻¹·D·U_in (U: the unnormalised DFT F on every channel; "
@@ -60,8 +60,7 @@ EXACT_SIZES = (1, 2, 3, 4, 6, 8, 12, 24)
 
 def require_circulant(spec: ConvSpec) -> None:
     """SpecError unless the layer is circular, stride 1, with output size = input size."""
-    if not isinstance(spec, ConvSpec):
-        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    check_spec(spec)
     if spec.padding_mode != "circular":
         raise SpecError("padding_mode", spec.padding_mode,
                         "T is block circulant (diagonalised by the DFT) only with circular padding")
@@ -172,9 +171,15 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
     h = kernel_symbol(spec, w)
     if exact is None:
         exact = not any(isinstance(v, (float, np.floating, complex)) for v in h.flat)
+    exact = boolean("exact", exact)
     axes = tuple(range(2, 2 + spec.dims))
     if not exact:
-        blocks = np.fft.ifftn(h.astype(np.complex128), axes=axes) * prod(spec.input_size)
+        try:
+            numbers = h.astype(np.complex128)
+        except (TypeError, OverflowError):  # a symbol, or an int beyond float64
+            raise SpecError("exact", exact, "floating point needs numbers (within float64) as weights; "
+                            "symbolic weights need exact=True") from None
+        blocks = np.fft.ifftn(numbers, axes=axes) * prod(spec.input_size)
         return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
             -1, spec.out_channels, spec.in_channels), exact=False)
     require_exact_sizes(spec.input_size)
@@ -199,8 +204,13 @@ def singular_values(spec: ConvSpec, weight: object) -> np.ndarray:
     if hasattr(weight, "detach"):  # a torch tensor, without importing torch
         weight = weight.detach().cpu().numpy()
     w = _real_weights(spec, weight)
-    blocks = dft_block_diagonalisation(spec, w.astype(object), exact=False).blocks
-    return np.sort(np.linalg.svd(blocks, compute_uv=False).reshape(-1))[::-1]
+    with np.errstate(all="ignore"):  # an overflow is reported below, by name
+        blocks = dft_block_diagonalisation(spec, w.astype(object), exact=False).blocks
+        values = np.linalg.svd(blocks, compute_uv=False).reshape(-1) if np.isfinite(blocks).all() else None
+    if values is None or not np.isfinite(values).all():
+        raise SpecError("weight", f"max |w| = {np.abs(w).max():g}", "the DFT or the singular values "
+                        "overflow float64; scale the weights down (σ(c·T) = |c|·σ(T))")
+    return np.sort(values)[::-1]
 
 
 def _real_weights(spec: ConvSpec, weight: object) -> np.ndarray:
@@ -223,9 +233,21 @@ def _real_weights(spec: ConvSpec, weight: object) -> np.ndarray:
         if isinstance(value, (str, bytes)):
             raise TypeError(f"{where}={value!r}: text is not evaluated; {rule}")
         real = isinstance(value, (Real, sp.Number)) and not isinstance(value, (bool, np.bool_))
-        if not real or not np.isfinite(float(value)):
+        if real and value == value and abs(value) < sp.oo and not np.isfinite(_float(value)):
+            text = str(value)
+            raise SpecError(where, text if len(text) <= 30 else f"{text[:20]}… ({len(text)} digits)",
+                            f"is beyond float64 (|value| < 1.8e308); {rule}")
+        if not real or not np.isfinite(_float(value)):
             raise SpecError(where, value, rule)
     return array.astype(np.float64)
+
+
+def _float(value: Real | sp.Number) -> float:
+    """``float(value)``, or inf when the value is beyond float64 (an int like 10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
 
 
 def _same(a: object, b: object) -> bool:
@@ -239,6 +261,7 @@ def is_block_circulant(spec: ConvSpec, T: object) -> bool:
     """True iff T (shape ``spec.toeplitz_shape``, rows/columns in the spec's vec order) is multi-level
     block circulant with C_out×C_in blocks: T[(o, out), (c, i)] = T[(o, 0), (c, (i − out) mod n)]
     on every axis. Works on SymPy matrices (canonical comparison) and numeric arrays (exact ==)."""
+    check_spec(spec)
     matrix = as_object_array("T", T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T)
     check_shape("T", matrix, spec.toeplitz_shape, spec.layout)
     if spec.output_size != spec.input_size:
@@ -256,10 +279,34 @@ def is_block_circulant(spec: ConvSpec, T: object) -> bool:
     return True
 
 
-def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBase | None = None) -> Proof:
+MAX_DFT_WORK = 1_000_000
+"""Default bound on the entry products of the two dense exact matrix products of a DFT proof
+(about 10–20 µs each on 2 cores: C_in = C_out = 2 on 8×8, 2·10⁶ products, takes 23 s)."""
+
+
+def dft_work(spec: ConvSpec) -> int:
+    """Entry products of U_{C_out}·T and D·U_{C_in}, dense (C·N)-square object matrices
+    (N = ∏input_size): (C_out·N)²·C_in·N + C_out·N·(C_in·N)².
+
+    >>> dft_work(ConvSpec(1, 1, 3, 4, padding=1, padding_mode="circular"))
+    128
+    """
+    n = prod(spec.input_size)
+    rows, cols = spec.out_channels * n, spec.in_channels * n
+    return rows * rows * cols + rows * cols * cols
+
+
+def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBase | None = None,
+                                max_work: int = MAX_DFT_WORK) -> Proof:
     """Prove U_{C_out}·T = D·U_{C_in} on symbolic weights with exact roots of unity (input sizes
-    in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz_matrix`` replaces T."""
+    in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz_matrix`` replaces T.
+    Above ``max_work`` entry products (``dft_work``) SpecError names the estimate before any work."""
     require_circulant(spec)
+    limit, work = as_int("max_work", max_work, 1), dft_work(spec)
+    if work > limit:
+        raise SpecError("input_size", spec.input_size, f"an exact DFT proof multiplies dense matrices: "
+                        f"about {work} entry products, more than max_work={limit}; pass a larger "
+                        "max_work to allow it")
     x, w, b = symbols(spec)
     supplied = [] if toeplitz_matrix is None else [Supplied.of(
         "toeplitz_matrix", toeplitz_matrix, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",

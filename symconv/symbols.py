@@ -45,6 +45,19 @@ def entry_key(symbol: sp.Basic) -> tuple[str, tuple[int, ...]]:
     return match.group(1), tuple(int(i) for i in match.group(2).split(","))
 
 
+def check_batch(batch: object) -> int | None:
+    """``batch`` (None: one sample, unbatched) unless it is not an integer ≥ 1 (SpecError).
+
+    >>> check_batch(0)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: batch=0: must be None or an integer ≥ 1
+    """
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, Integral) or batch < 1):
+        raise SpecError("batch", batch, "must be None or an integer ≥ 1")
+    return None if batch is None else int(batch)
+
+
 def symbols(spec: ConvSpec, batch: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Symbolic input, weight and bias for ``spec``, shaped for its layout.
 
@@ -61,9 +74,7 @@ def symbols(spec: ConvSpec, batch: int | None = None) -> tuple[np.ndarray, np.nd
     ((2, 2, 1, 2), array([b_{0}, b_{1}], dtype=object))
     """
     x_logical = (spec.in_channels, *spec.input_size)
-    if batch is not None:
-        if isinstance(batch, bool) or not isinstance(batch, Integral) or batch < 1:
-            raise SpecError("batch", batch, "must be None or an integer ≥ 1")
+    if check_batch(batch) is not None:
         x = tensor_symbols("x", (batch, *x_logical))
     else:
         x = tensor_symbols("x", x_logical)

@@ -193,3 +193,85 @@ def test_an_unwritable_directory_is_exit_2_one_line(tmp_path, capsys):
     assert _error_line(capsys).endswith(f"cannot write in {locked} (permission denied)")
     assert main(["notes", "--out", str(locked / "notes")]) == 2
     assert _error_line(capsys).endswith(f"cannot write in {locked} (permission denied)")
+
+
+# ---- adversarial review, issue 11: matrix files and sizes ------------------------------------
+BIG_SUM = "+".join(["w_{0,0,0}", "w_{0,0,1}", "w_{0,0,2}", "w_{0,1,0}", "w_{0,1,1}", "w_{0,1,2}",
+                    "x_{0,0}", "x_{0,1}", "x_{0,2}", "x_{1,0}"])
+OUT_LAYER = ["--in-channels", "2", "--kernel-size", "3", "--input-size", "5", "--no-bias"]
+
+
+def test_a_negative_power_that_would_hang_is_refused_at_once(tmp_path, capsys):
+    (tmp_path / "o.txt").write_text(f"1/({BIG_SUM})^64, 0, 0\n")
+    assert main(["prove", *OUT_LAYER, "--output", str(tmp_path / "o.txt")]) == 2
+    assert _error_line(capsys).endswith("entry 1: would expand to about 97082021465 terms; at most 100000 are allowed")
+
+
+def test_a_non_polynomial_output_shows_the_definitions_entry_as_expected(tmp_path, capsys):
+    (tmp_path / "o.txt").write_text("1/x_{0,0}, 0, 0\n")
+    assert main(["prove", *OUT_LAYER, "--output", str(tmp_path / "o.txt")]) == 1
+    out = capsys.readouterr().out
+    assert "depends on" not in out and "is not a polynomial in x, w and b (it divides by x_{0,0})" in out
+    assert ("expected (conv(x, w)): w_{0,0,0}*x_{0,0} + w_{0,0,1}*x_{0,1} + w_{0,0,2}*x_{0,2} + "
+            "w_{0,1,0}*x_{1,0} + w_{0,1,1}*x_{1,1} + w_{0,1,2}*x_{1,2}") in out
+
+
+def test_a_symbol_followed_by_a_digit_multiplies_after_many_symbols(tmp_path, capsys):
+    # 1 000 occurrences of b_{0} once fused a placeholder S1000 with the digit 7 after it
+    cancelling = " + b_{0} - b_{0}" * 500
+    (tmp_path / "o.txt").write_text(f"w_{{0,0,0}} x_{{0,0}} + w_{{0,0,1}} x_{{0,1}} + b_{{0}}{cancelling}"
+                                    " + b_{0}7 - 7 b_{0}, w_{0,0,0} x_{0,1} + w_{0,0,1} x_{0,2} + b_{0}\n")
+    assert main(["prove", *LAYER, "--output", str(tmp_path / "o.txt"), "--summary"]) == 0
+    assert capsys.readouterr().out.startswith("PROVED: conv(x, w, b) = the given output")
+
+
+def test_an_unknown_name_message_is_short(tmp_path, capsys):
+    (tmp_path / "o.txt").write_text("w_{0,0,0} x_{0,0} + w_{0,0,1} x_{0,1} + b_{0}, y, 0\n")
+    assert main(["prove", *LAYER, "--output", str(tmp_path / "o.txt")]) == 2
+    assert len(_error_line(capsys)) < 400
+
+
+def test_a_matrix_file_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    (tmp_path / "T.txt").write_text("\ufeffw_{0,0,0}, w_{0,0,1}, 0\n0, w_{0,0,0}, w_{0,0,1}\n", encoding="utf-8")
+    assert main(["prove", *LAYER, "--no-bias", "--toeplitz", str(tmp_path / "T.txt"), "--summary"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_a_matrix_flag_refuses_what_is_not_a_regular_file(tmp_path, capsys, kind):
+    path = {"device": "/dev/zero", "directory": str(tmp_path)}.get(kind, str(tmp_path / "fifo"))
+    if kind == "fifo":
+        os.mkfifo(path)
+    assert main(["prove", *LAYER, "--toeplitz", path]) == 2
+    assert _error_line(capsys) == (f"symconv prove: error: --toeplitz={path!r}: must be a regular file "
+                                   "(not a pipe, device or directory)")
+
+
+def test_a_matrix_file_above_the_size_limit_is_refused(tmp_path, monkeypatch, capsys):
+    from symconv.commands import _spec_args
+    monkeypatch.setattr(_spec_args, "MAX_MATRIX_BYTES", 10)
+    (tmp_path / "T.txt").write_text("w_{0,0,0}, w_{0,0,1}, 0\n0, w_{0,0,0}, w_{0,0,1}\n")
+    assert main(["prove", *LAYER, "--toeplitz", str(tmp_path / "T.txt")]) == 2
+    assert _error_line(capsys).endswith("has 48 bytes; a matrix file may have at most 10 "
+                                        "(symconv.commands._spec_args.MAX_MATRIX_BYTES)")
+
+
+def test_a_figure_too_large_is_refused_before_the_proof(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(prove, "_prove", lambda *args: pytest.fail("the proof ran"))
+    argv = ["prove", "--kernel-size", "3", "--input-size", "128,128", "--figure", str(tmp_path / "T.png")]
+    assert main(argv) == 2
+    assert _error_line(capsys) == ("symconv prove: error: figure='toeplitz': T is 15876 × 16384 = 260112384 cells, "
+                                   "more than the 16777216 a figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)")
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--input-size", "1000000000000000000000000000000", "--stride", "1000000000000000000000000000000"],
+     "input_size=1000000000000000000000000000000: must be at most "
+                                                     "2147483647 (symconv.spec.MAX_EXTENT)"),
+    (["--in-channels", "4611686018427387904", "--input-size", "3"], "in_channels=4611686018427387904: must be at most "
+                                                                     "2147483647 (symconv.spec.MAX_EXTENT)"),
+    (["--input-size", "100000,100000"], "a exact proof needs an estimated 10.1 TiB, more than the"),
+])
+def test_huge_sizes_fail_at_once_naming_the_parameter(capsys, argv, message):
+    assert main(["prove", "--kernel-size", "1", *argv]) == 2
+    assert message in _error_line(capsys)

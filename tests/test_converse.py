@@ -106,3 +106,24 @@ def test_rules():
         fc_as_conv(np.ones((2, 6)), (6,))
     with pytest.raises(SpecError, match="kernel covers the whole input"):
         fc_matrix(ConvSpec(1, 1, 2, 3), np.ones((1, 1, 2)))
+
+
+# ---- adversarial review, issue 11: arguments checked by name ----------------------------------------
+@pytest.mark.parametrize("call, message", [
+    (lambda: prove_fc_as_conv(True, (1, 2)), r"^out_features=True: must be an integer ≥ 1$"),
+    (lambda: prove_fc_as_conv(2.0, (1, 2)), r"^out_features=2.0: must be an integer ≥ 1$"),
+    (lambda: prove_fc_as_conv(-1, (1, 2)), r"^out_features=-1: must be an integer ≥ 1$"),
+    (lambda: prove_fc_as_conv(10**12, (1, 2)), r"^out_features=1000000000000: must be at most 2147483647 "),
+    (lambda: prove_fc_as_conv(2, 3), r"^input_shape=3: must be a tuple with a channel axis and ≥ 1 spatial axis"),
+    (lambda: prove_fc_as_conv(2, "12"), r"^input_shape='12': must be a tuple with a channel axis"),
+    (lambda: prove_fc_as_conv(2, (1, 2.0)), r"^input_shape=2.0: must be an integer ≥ 1$"),
+    (lambda: prove_fc_as_conv(2, (1, 2), bias="yes"), r"^bias='yes': must be True or False$"),
+    (lambda: prove_fc_as_conv(2, (1, 2), layout="XYZ"), r"^layout='XYZ': must be one of \('NCHW', 'NHWC'\)$"),
+    (lambda: prove_conv1x1_as_fc("s"), r"^spec='str': must be a symconv.ConvSpec$"),
+    (lambda: fc_matrix("s", [[1]]), r"^spec='str': must be a symconv.ConvSpec$"),
+    (lambda: conv1x1_as_fc("s", [[1]]), r"^spec='str': must be a symconv.ConvSpec$"),
+])
+def test_converse_arguments_are_checked_by_name(call, message):
+    with pytest.raises(SpecError, match=message):
+        call()
+    assert prove_fc_as_conv(np.int8(2), (1, 2), bias=False).holds

@@ -202,3 +202,33 @@ def test_check_claim_reads_a_string_claim_with_the_parser():
         check_claim("toeplitz", "w[t] + y")
     with pytest.raises(SpecError, match=r"^entry='G': is not a known name"):  # channel symbols need channels=True
         check_claim("toeplitz", "w[t] * G")
+
+
+# ---- adversarial review, issue 11 ----------------------------------------------------------------
+def test_a_negative_power_counts_like_a_positive_one():
+    a = sp.symbols("a0:10")
+    names = {str(s): s for s in a}
+    with pytest.raises(SpecError, match=r"would expand to about 97082021465 terms; at most 100000 are allowed"):
+        parse_expression("1/(" + "+".join(names) + ")^64", names, parameter="e")
+
+
+def test_products_of_sums_have_a_smaller_bound_than_plain_sums():
+    a = sp.symbols("a0:10")
+    names = {str(s): s for s in a}
+    with pytest.raises(SpecError, match=r"^e='\(a0\+.*: would expand to about 92378 terms; at most 5000 are "
+                                        r"allowed where products or powers of sums are multiplied out$"):
+        parse_expression("(" + "+".join(names) + ")^10", names, parameter="e")
+    assert parse_expression("(" + "+".join(names) + ")^2", names, parameter="e") == sp.Add(*a) ** 2
+
+
+def test_an_indexed_entry_followed_by_a_digit_multiplies():
+    w = sp.IndexedBase("w")
+    assert parse_expression("w[0]7 - 7 w[0]", {"w": w}, parameter="e", functions={},
+                            implicit_multiplication=True) == 0
+
+
+def test_an_unknown_name_lists_few_names():
+    names = {f"a{i}": sp.Symbol(f"a{i}") for i in range(3000)}
+    with pytest.raises(SpecError) as error:
+        parse_expression("zz", names, parameter="e")
+    assert "and 2980 more" in str(error.value) and len(str(error.value)) < 500

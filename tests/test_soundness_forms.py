@@ -10,6 +10,8 @@ nesting, inexact floats) are refused with an error naming the argument, the valu
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -394,3 +396,71 @@ def test_a_high_precision_float_is_read_exactly_not_rounded(value):
     _, w, _ = symconv.symbols(spec)
     with pytest.raises(SpecError, match="a float is accepted only with an integer value"):
         symconv.prove(spec, toeplitz=symconv.toeplitz(spec, w).applyfunc(lambda e: e * value))
+
+
+# ---- adversarial review, issue 11 ------------------------------------------------------------
+SMALL = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+
+
+@pytest.mark.parametrize("huge", [10**400, sp.Integer(10**400), Fraction(10**400, 3)], ids=["int", "Integer", "Fraction"])
+def test_huge_exact_numbers_are_finite_and_refute(huge):
+    x, w, _ = symconv.symbols(SMALL)
+    output = symconv.conv(SMALL, x, w)
+    output[0] = huge
+    found = symconv.prove(SMALL, output=output).counterexample
+    assert found.form == "output" and found.index == (0, 0) and found.obtained == sp.sympify(huge, strict=True)
+    T = np.array(symconv.toeplitz(SMALL, w).tolist(), dtype=object)
+    T[0, 2] = huge
+    assert not symconv.prove(SMALL, toeplitz=T).holds
+    assert symconv.prove(SMALL).holds
+
+
+def test_a_masked_array_is_refused_not_unmasked():
+    _, w, _ = symconv.symbols(SMALL)
+    T = np.ma.masked_array(np.array(symconv.toeplitz(SMALL, w).tolist(), dtype=object), mask=False)
+    with pytest.raises(SpecError, match=r"^toeplitz='a masked array': masked entries have no value; pass a plain "
+                                        r"array \(e.g. numpy.ma.filled\(a, 0\)\)$"):
+        symconv.prove(SMALL, toeplitz=T)
+
+
+def test_an_entry_too_large_to_expand_is_a_spec_error_not_a_hang():
+    spec = ConvSpec(2, 1, kernel_size=3, input_size=5, bias=False)
+    x, w, _ = symconv.symbols(spec)
+    output = symconv.conv(spec, x, w)
+    output[0, 0] = 1 / (sum(w.flat) + sum(x.flat[:4])) ** 64
+    with pytest.raises(SpecError, match=r"^output\[0, 0\]=.*: would expand to about 97082021465 terms; "
+                                        r"at most 100000 are allowed$"):
+        symconv.prove(spec, output=output)
+
+
+def test_a_non_polynomial_output_counterexample_expects_the_definition():
+    x, w, _ = symconv.symbols(SMALL)
+    output = symconv.conv(SMALL, x, w)
+    output[0, 1] = w[0, 0, 0] / x[0, 0]
+    found = symconv.prove(SMALL, output=output).counterexample
+    assert found.index == (0, 1) and found.expected == w[0, 0, 0] * x[0, 1] + w[0, 0, 1] * x[0, 2]
+    assert found.reason.startswith("= w_{0,0,0}/x_{0,0} is not a polynomial in x, w and b (it divides by x_{0,0})")
+
+
+def test_memory_is_checked_before_the_symbols_are_built(monkeypatch):
+    import symconv.proof as proof_module
+    monkeypatch.setattr(proof_module, "symbols", lambda *a, **k: pytest.fail("symbols built first"))
+    with pytest.raises(SpecError, match=r"more than the 976.6 KiB available \(memory_limit\)$"):
+        symconv.prove(ConvSpec(1, 1, 1, (1000, 1000)), memory_limit=10**6)
+
+
+def test_memory_limit_accepts_numpy_integers_and_refuses_bools():
+    assert symconv.prove(SMALL, memory_limit=np.int64(10**9)).holds
+    with pytest.raises(SpecError, match=r"^memory_limit=True: must be None or a number of bytes ≥ 1$"):
+        symconv.prove(SMALL, memory_limit=True)
+
+
+def test_the_memory_estimate_counts_the_symbols():
+    from symconv.backends import BYTES_PER_SYMBOL, estimate_bytes, exact as exact_backend
+    spec = ConvSpec(2, 3, kernel_size=3, input_size=(5, 5))
+    assert estimate_bytes(spec, "exact") == exact_backend.estimate_bytes(spec) + BYTES_PER_SYMBOL * (50 + 3 + 54)
+
+
+def test_a_truthy_progress_flag_is_refused():
+    with pytest.raises(SpecError, match=r"^progress='no': must be True or False$"):
+        symconv.prove(SMALL, progress="no")

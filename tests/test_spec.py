@@ -270,3 +270,24 @@ def test_a_ragged_array_is_refused_naming_the_argument() -> None:
     spec = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
     with pytest.raises(SpecError, match=r"^x='a ragged nested sequence': must be a rectangular array"):
         symconv.conv(spec, [[1, 2], [3]], [[[1, 2]]])
+
+
+# ---- adversarial review, issue 11: sizes, bytes ------------------------------------------------
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(padding=b"ab"), r"^padding=b'ab': every padding amount must be an integer ≥ 0$"),
+    (dict(input_size=b"\x05\x05"), r"^input_size=b'\\x05\\x05': must be an integer ≥ 1$"),
+    (dict(input_size=10**30, stride=10**30), r"^input_size=10{30}: must be at most 2147483647 \(symconv.spec.MAX_EXTENT\)$"),
+    (dict(input_size=(5, 2**31)), r"^input_size=\(5, 2147483648\): every entry must be at most 2147483647 "),
+    (dict(padding=2**31), r"^padding=2147483648: every padding amount must be at most 2147483647 "),
+    (dict(input_size=(2**30, 2**30)), r"^input_size=\(1073741824, 1073741824\): C_in·∏input_size \(elements of x, "
+                                      r"C_in=1\) = 1152921504606846976, more than 281474976710656 = 2\*\*48 "),
+])
+def test_bytes_are_not_sizes_and_huge_sizes_are_named(kwargs, message):
+    with pytest.raises(SpecError, match=message):
+        ConvSpec(1, 1, 1, **{"input_size": (5, 5), **kwargs})
+
+
+def test_the_size_rules_keep_large_real_layers():
+    stem = ConvSpec(3, 64, kernel_size=7, input_size=(224, 224), stride=2, padding=3)
+    assert stem.output_size == (112, 112)
+    assert ConvSpec(1, 1, 1, (100_000, 100_000)).input_size == (100_000, 100_000)

@@ -210,3 +210,37 @@ def test_flipped_kernel_refuted_with_radicals(size, coefficient):
     proof = prove_block_diagonalisation(spec, toeplitz_matrix=symconv.toeplitz(flipped, w))
     assert not proof.holds and proof.counterexample.index == (1, 0)
     assert sp.expand(proof.counterexample.difference - coefficient * (w[0, 0, 2] - w[0, 0, 0])) == 0
+
+
+# ---- adversarial review, issue 11 ----------------------------------------------------------------
+CIRC = ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="circular")
+
+
+def test_a_dft_proof_too_large_is_refused_before_any_work():
+    spec = ConvSpec(1, 1, 1, (24, 24), padding_mode="circular")
+    with pytest.raises(SpecError, match=r"^input_size=\(24, 24\): an exact DFT proof multiplies dense matrices: "
+                                        r"about 382205952 entry products, more than max_work=1000000; pass a "
+                                        r"larger max_work to allow it$"):
+        prove_block_diagonalisation(spec)
+    assert prove_block_diagonalisation(CIRC, max_work=128).holds
+
+
+@pytest.mark.parametrize("weight, message", [
+    (np.full((1, 1, 3), 1e308), r"^weight='max \|w\| = 1e\+308': the DFT or the singular values overflow float64"),
+    ([[[10**400, 0, 0]]], r"^weight\[0, 0, 0\]='10000000000000000000… \(401 digits\)': is beyond float64"),
+])
+def test_singular_values_never_return_nan_or_overflow(weight, message):
+    with pytest.raises(SpecError, match=message):
+        singular_values(CIRC, weight)
+    assert singular_values(CIRC, [[[1.0, 2.0, 3.0]]])[0] == pytest.approx(6.0)
+
+
+def test_flags_and_specs_are_checked_by_name():
+    w = symconv.symbols(CIRC)[1]
+    with pytest.raises(SpecError, match=r"^exact='no': must be True or False$"):
+        dft_block_diagonalisation(CIRC, w, exact="no")
+    with pytest.raises(SpecError, match=r"^exact=False: floating point needs numbers \(within float64\) as weights; "
+                                        r"symbolic weights need exact=True$"):
+        dft_block_diagonalisation(CIRC, w, exact=False)
+    with pytest.raises(SpecError, match=r"^spec='str': must be a symconv.ConvSpec$"):
+        is_block_circulant("s", [[1]])

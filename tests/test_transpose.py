@@ -279,3 +279,28 @@ def test_batch_shape_rules():
         input_gradient(spec, g[:0], w)
     with pytest.raises(SpecError, match=r"g.shape=\(1, 2, 2, 3\): must be \(2, 3\) or \(B, 2, 3\)"):
         bias_gradient(spec, g[None])
+
+
+# ---- adversarial review, issue 11: bounded work --------------------------------------------------
+def test_a_transpose_proof_too_large_is_refused_before_any_work(monkeypatch):
+    import symconv.forms.transpose as transpose_module
+    monkeypatch.setattr(transpose_module, "symbols", lambda *a, **k: pytest.fail("symbols built first"))
+    spec = ConvSpec(3, 3, 3, (64, 64), padding=1)
+    with pytest.raises(SpecError, match=r"^spec='2-D, C_in=3, .*': a transpose proof expands a loss of 337188 "
+                                        r"monomials \(batch × terms\), more than max_terms=50000; pass a larger "
+                                        r"max_terms to allow it$"):
+        prove_transpose(spec)
+    with pytest.raises(SpecError, match=r"^batch=True: must be None or an integer ≥ 1$"):
+        prove_transpose(spec, batch=True)
+
+
+def test_the_power_rule_derivatives_still_prove_and_refute():
+    spec = ConvSpec(2, 2, kernel_size=2, input_size=(3, 3), padding=1)
+    assert prove_transpose(spec, batch=2, max_terms=10_000).holds
+    x, w, b = symconv.symbols(spec)
+    g = upstream_symbols(spec)
+    wrong = weight_gradient(spec, x, g)
+    wrong[0, 0, 0, 0] += g[0, 0, 0] * x[0, 0, 0]
+    found = prove_transpose(spec, weight_grad=wrong).counterexample
+    assert found.form == "weight_gradient" and found.index == (0, 0, 0, 0)
+    assert found.extra == (g[0, 0, 0] * x[0, 0, 0],)

@@ -16,7 +16,11 @@ SpecError instead of running out of memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
+from numbers import Integral
 from typing import Any
+
+import numpy as np
 
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in Jupyter without ipywidgets
 
@@ -44,9 +48,16 @@ def choose(backend: str) -> str:
     return "exact" if backend == "auto" else backend
 
 
+BYTES_PER_SYMBOL = 1024
+"""A SymPy Symbol of symconv.symbols(spec) with its name and array slot (measured: ~630 B)."""
+
+
 def estimate_bytes(spec: ConvSpec, backend: str) -> int:
-    """Estimated peak memory of a proof of ``spec`` with ``backend`` ("sympy" or "exact")."""
-    return (exact if backend == "exact" else sympy_backend).estimate_bytes(spec)
+    """Estimated peak memory of a proof of ``spec`` with ``backend`` ("sympy" or "exact"):
+    the backend's work and the symbols x, w, b it is stated in."""
+    n_symbols = (spec.in_channels * prod(spec.input_size) + spec.out_channels
+                 + spec.out_channels * spec.in_per_group * prod(spec.kernel_size))
+    return (exact if backend == "exact" else sympy_backend).estimate_bytes(spec) + BYTES_PER_SYMBOL * n_symbols
 
 
 def available_bytes() -> int | None:
@@ -61,13 +72,14 @@ def available_bytes() -> int | None:
     return None
 
 
-def check_memory(spec: ConvSpec, backend: str, memory_limit: int | None) -> None:
-    """Raise SpecError naming the spec, the estimate and the limit if the proof would not fit."""
-    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, int)
-                                     or memory_limit < 1):
+def check_memory(spec: ConvSpec, backend: str, memory_limit: int | None, extra_bytes: int = 0) -> None:
+    """Raise SpecError naming the spec, the estimate and the limit if the proof (and
+    ``extra_bytes`` more, e.g. matrices read from files) would not fit."""
+    if memory_limit is not None and (isinstance(memory_limit, (bool, np.bool_))
+                                     or not isinstance(memory_limit, Integral) or memory_limit < 1):
         raise SpecError("memory_limit", memory_limit, "must be None or a number of bytes ≥ 1")
-    limit = available_bytes() if memory_limit is None else memory_limit
-    needed = estimate_bytes(spec, backend)
+    limit = available_bytes() if memory_limit is None else int(memory_limit)
+    needed = estimate_bytes(spec, backend) + extra_bytes
     if limit is not None and needed > limit:
         source = "memory_limit" if memory_limit is not None else "MemAvailable"
         raise SpecError("spec", spec.describe(),

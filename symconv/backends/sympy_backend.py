@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -71,4 +72,8 @@ def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str,
 
 
 def estimate_bytes(spec: ConvSpec) -> int:
-    return BYTES_PER_TERM * (spec.n_terms + spec.n_bias_terms)
+    """BYTES_PER_TERM per monomial of the definition, counted by arithmetic as every (output,
+    tap) pair (taps reading padding included): spec.n_terms would build the whole source table
+    of a layer too large to prove."""
+    connections = spec.out_channels * spec.in_per_group * prod(spec.output_size) * prod(spec.kernel_size)
+    return BYTES_PER_TERM * (connections + spec.n_bias_terms)

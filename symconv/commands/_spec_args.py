@@ -8,7 +8,9 @@ flags and parses them into a ConvSpec, so every command accepts the same spellin
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 from math import prod
 from typing import Any
 
@@ -156,6 +158,10 @@ MATRIX_FLAGS = {"toeplitz": "--toeplitz", "im2col": "--im2col", "kernel_matrix":
                 "output": "--output"}
 _SYMBOL = re.compile(r"([A-Za-z]\w*)_\{([^{}]*)\}")
 _ALLOWED = re.compile(r"[\s\d+\-*/^()]*")
+MAX_MATRIX_BYTES = 64 * 2**20
+"""The largest matrix file read, in bytes: every entry becomes a SymPy object of a dense matrix,
+so a larger file would exhaust memory before any check; check larger matrices through the Python
+API with a SymPy sparse matrix."""
 
 
 def add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,9 +191,18 @@ def matrices_from_args(args: argparse.Namespace, spec: ConvSpec, shapes: dict[st
 def read_matrix(path: str, flag: str, names: dict[str, sp.Symbol], shape: tuple[int, int]) -> sp.Matrix:
     """The matrix of a MATRIX_FORMAT file; SpecError naming the file, line and entry otherwise."""
     try:
-        text = open(path, encoding="utf-8").read()
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+            raise SpecError(flag, path, "must be a regular file (not a pipe, device or directory)")
+        if status.st_size > MAX_MATRIX_BYTES:
+            raise SpecError(flag, path, f"has {status.st_size} bytes; a matrix file may have at most "
+                                        f"{MAX_MATRIX_BYTES} (symconv.commands._spec_args.MAX_MATRIX_BYTES)")
+        with open(path, encoding="utf-8-sig") as file:  # -sig: a byte-order mark is not an entry
+            text = file.read(MAX_MATRIX_BYTES + 1)
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(flag, path, f"cannot be read ({error.__class__.__name__}: {error})") from None
+    if len(text) > MAX_MATRIX_BYTES:  # grew while read
+        raise SpecError(flag, path, f"a matrix file may have at most {MAX_MATRIX_BYTES} bytes")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
@@ -231,21 +246,23 @@ def _entry(text: str, where: str, flag: str, names: dict[str, sp.Symbol], column
         return names[text]
     rule = ("entries may use only integers, + - * / ^ ( ), spaces and the layer's symbols "
             "x_{c,...}, w_{o,c,...}, b_{o} with indices in range")
-    local: dict[str, sp.Symbol] = {}
 
-    def placeholder(match: re.Match) -> str:
+    def indexed(match: re.Match) -> str:
+        """x_{0, 1} as the tensor entry x_[0, 1] (same length: the parser's columns are the
+        entry's); a tensor entry ends in ']', so it cannot fuse with a digit that follows."""
         name = f"{match.group(1)}_{{{','.join(part.strip() for part in match.group(2).split(','))}}}"
         if name not in names:
             raise SpecError(flag, f"{where}: {match.group(0)}", "is not a symbol of this layer; " + rule)
-        key = f"S{len(local)}"
-        local[key] = names[name]
-        return key.ljust(len(match.group(0)))  # same length: the parser's columns are the entry's
+        return f"{match.group(1)}_[{match.group(2)}]"
 
     stripped = _SYMBOL.sub(" ", text)
     if not text or not _ALLOWED.fullmatch(stripped):
         raise SpecError(flag, f"{where}: {text!r}", rule)
-    source = _SYMBOL.sub(placeholder, text)
+    source = _SYMBOL.sub(indexed, text)
+    tensors = {f"{base}_": sp.IndexedBase(f"{base}_") for base, _ in _SYMBOL.findall(text)}
     try:
-        return parse_expression(source, local, parameter=flag, functions={}, implicit_multiplication=True)
+        parsed = parse_expression(source, tensors, parameter=flag, functions={}, implicit_multiplication=True)
     except SpecError as error:
         raise SpecError(flag, f"{where}: {text!r}", f"entry {column}: {error.rule}") from None
+    return parsed.xreplace({entry: names[f"{entry.base}{{{','.join(map(str, entry.indices))}}}"]
+                            for entry in parsed.atoms(sp.Indexed)})

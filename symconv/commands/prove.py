@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from math import prod
 from typing import Any
 
 from ..errors import SpecError
@@ -86,13 +87,23 @@ def proof_json(proof: Any) -> dict[str, Any]:
     }
 
 
+BYTES_PER_READ_ENTRY = 64
+"""A dense entry of a matrix file once read: its slots in the rows, the SymPy matrix and copies."""
+
+
 def _prove(spec: ConvSpec, args: argparse.Namespace) -> Any:
     """The proof, of symconv's forms or of the user's matrices read from the files given."""
     from ..forms.im2col import factor_shapes
     from ..proof import prove
+    from .. import backends
     patches, kernel = factor_shapes(spec, args.order)
-    given = matrices_from_args(args, spec, {"toeplitz": spec.toeplitz_shape, "im2col": patches,
-                                            "kernel_matrix": kernel, "output": spec.output_shape})
+    shapes = {"toeplitz": spec.toeplitz_shape, "im2col": patches, "kernel_matrix": kernel,
+              "output": spec.output_shape}
+    # before reading files (their symbols and dense entries count too) and before the proof
+    read = sum(BYTES_PER_READ_ENTRY * prod(shape) for keyword, shape in shapes.items()
+               if getattr(args, keyword) is not None)
+    backends.check_memory(spec, backends.choose(args.backend), None, read)
+    given = matrices_from_args(args, spec, shapes)
     return prove(spec, order=args.order, backend=args.backend,
                  progress=sys.stderr.isatty() and not args.json, **given)
 
@@ -122,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     # before the proof: a bad path fails at once
     outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure})
+    if args.figure:  # before the proof: a figure too large to draw wastes no proof
+        from ..latex.figures import check_figure_size
+        check_figure_size(spec, args.figure_of, args.order)
     proof = _prove(spec, args)
     _exports(proof, args, outputs)
     if args.json:

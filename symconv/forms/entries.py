@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import cmath
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 from numbers import Integral, Number
 
@@ -71,7 +72,7 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise SpecError(where, value, f"each entry {OPERAND_RULE}")
     if isinstance(value, Number):
-        if not cmath.isfinite(complex(value)):
+        if not _finite(value):
             raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
         return value
     if isinstance(value, sp.Symbol):
@@ -81,6 +82,22 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
     return value
+
+
+def _finite(value: Number) -> bool:
+    """Whether a number is finite, decided exactly: an int or Fraction always is (10**400 too big
+    for a float is still finite), a SymPy number by its own ``is_finite``.
+
+    >>> _finite(10**400), _finite(Fraction(10**400, 3)), _finite(sp.Integer(10**400)), _finite(float("inf"))
+    (True, True, True, False)
+    """
+    if isinstance(value, (Integral, Fraction)):
+        return True
+    if isinstance(value, sp.Basic):
+        return bool(value.is_finite)
+    if isinstance(value, Decimal):  # Decimal("1e400") is finite, though no float holds it
+        return value.is_finite()
+    return cmath.isfinite(complex(value))
 
 
 def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
@@ -119,6 +136,7 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     """
     if isinstance(value, (str, bytes)):
         checked_entry(parameter, None, value)
+    _refuse_masked(parameter, value)
     array = np.asarray(value, dtype=object)
     if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
         raise SpecError(parameter, "a ragged nested sequence",
@@ -126,6 +144,20 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     for index, entry in np.ndenumerate(array):
         checked_entry(parameter, index, entry)
     return array
+
+
+def _refuse_masked(parameter: str, value: object) -> None:
+    """SpecError for a NumPy masked array: ``np.asarray`` would drop the mask and read the hidden
+    entries, so what is checked would not be what the caller sees.
+
+    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise SpecError(parameter, "a masked array", "masked entries have no value; pass a plain array "
+                                                     "(e.g. numpy.ma.filled(a, 0))")
 
 
 def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Integer:
@@ -167,6 +199,7 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     """
     if isinstance(value, (str, bytes)):
         exact_entry(parameter, None, value)
+    _refuse_masked(parameter, value)
     array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
     if shape is not None:
         check_shape(parameter, array, shape, layout)

@@ -21,13 +21,14 @@ import numpy as np
 
 from ..errors import SpecError
 from ..forms import im2col
+from ..forms.im2col import factor_shapes
 from ..forms.toeplitz import toeplitz_entries
 from ..spec import ConvSpec
 from ..symbols import from_canonical_input, from_canonical_weight
 from .build import write_atomically
 from .structure import Level, patches_blocks, toeplitz_blocks
 
-__all__ = ["structure_matrix", "structure_figure", "structure_tikz", "figure_content", "write_figure",
+__all__ = ["MAX_FIGURE_CELLS", "check_figure_size", "structure_matrix", "structure_figure", "structure_tikz", "figure_content", "write_figure",
            "figure_files",
            "KINDS", "FORMATS"]
 
@@ -41,9 +42,32 @@ def _check_kind(kind: str) -> None:
         raise SpecError("kind", kind, f"must be one of {KINDS}")
 
 
+MAX_FIGURE_CELLS = 16 * 2**20
+"""The most cells (rows × columns) a figure's matrix may have: it is held densely (8 bytes per
+cell, 128 MiB at the limit), and a 150-dpi figure shows far fewer pixels anyway."""
+
+
+def check_figure_size(spec: ConvSpec, kind: str = "toeplitz", order: str = "unfold",
+                      max_cells: int = MAX_FIGURE_CELLS) -> None:
+    """SpecError naming the matrix, its shape and the limit if the figure of ``kind`` would hold
+    more than ``max_cells`` cells; by arithmetic, so the CLI can refuse before any proof runs.
+
+    >>> check_figure_size(ConvSpec(1, 1, 3, (128, 128)))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: figure='toeplitz': T is 15876 × 16384 = 260112384 cells, more than the 16777216 a figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)
+    """
+    _check_kind(kind)
+    rows, cols = spec.toeplitz_shape if kind == "toeplitz" else factor_shapes(spec, order)[0]
+    if rows * cols > max_cells:
+        name = "T" if kind == "toeplitz" else "P"
+        raise SpecError("figure", kind, f"{name} is {rows} × {cols} = {rows * cols} cells, more than the "
+                                        f"{max_cells} a figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)")
+
+
 def structure_matrix(spec: ConvSpec, kind: str = "toeplitz", order: str = "unfold") -> np.ndarray:
     """The integer matrix drawn by the figures (see the module docstring); 0 = structural zero."""
-    _check_kind(kind)
+    check_figure_size(spec, kind, order)
     if kind == "toeplitz":
         taps = np.arange(1, prod(spec.kernel_size) + 1).reshape(spec.kernel_size)
         w = np.broadcast_to(taps, (spec.out_channels, spec.in_per_group, *spec.kernel_size))
