@@ -103,9 +103,9 @@ def parse_summary(nb) -> dict[str, bool] | None:
 
 # ---- arguments ------------------------------------------------------------------------------------
 def default_directory() -> Path:
-    """``./derivations`` if it exists, else the one beside the package (an editable install)."""
-    here = Path.cwd() / "derivations"
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "derivations"
+    """``./derivations`` (the package points at nothing outside itself: run ``symconv notes`` in
+    a checkout, or name the notebooks or their directory)."""
+    return Path.cwd() / "derivations"
 
 
 def discover(paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
@@ -121,7 +121,8 @@ def discover(paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
             raise SpecError("notebook", str(entry), "must be an existing .ipynb file or a directory")
     if not found:
         raise SpecError("notebook", ", ".join(map(str, paths)) or str(default_directory()),
-                        "no .ipynb notebooks found")
+                        "no .ipynb notebooks found (name notebooks or a directory, or run in a "
+                        "checkout that has derivations/)")
     if len({p.stem for p in found}) != len(found):
         raise SpecError("notebook", ", ".join(map(str, found)), "notebook names must be distinct")
     return found

@@ -203,3 +203,13 @@ def test_a_command_alone_prints_its_usage(capsys):
     assert "--kernel-size K [K ...] --input-size N [N ...]" in " ".join(err.split())
     assert err.endswith("\nsymconv: error: the following arguments are required: "
                         "--kernel-size, --input-size\n")
+
+
+def test_notes_look_for_notebooks_in_the_working_directory_only(tmp_path, monkeypatch):
+    """The package points at nothing outside itself: outside a checkout, `symconv notes` without
+    notebooks is a clear error, not a look beside the installed package."""
+    from symconv import SpecError
+    from symconv.notes import discover
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match=r"derivations'?: must be an existing \.ipynb file or a directory"):
+        discover()
