@@ -464,3 +464,15 @@ def test_the_memory_estimate_counts_the_symbols():
 def test_a_truthy_progress_flag_is_refused():
     with pytest.raises(SpecError, match=r"^progress='no': must be True or False$"):
         symconv.prove(SMALL, progress="no")
+
+
+def test_the_reason_is_typeset_with_its_symbols_as_math(tex, tmp_path):
+    """A T that divides by an input: the document names the input symbols in math and compiles."""
+    from symconv.latex.build import compile_latex
+    spec = ConvSpec(1, 2, 3, (4, 4), padding=1)
+    x, w, _ = symconv.symbols(spec)
+    T = symconv.toeplitz(spec, w).as_mutable()
+    T[3, 0] = T[3, 0] + x[0, 0, 0] * w[0, 0, 1, 1] / x[0, 0, 1]
+    document = symconv.prove(spec, toeplitz=T).to_latex()
+    assert "The obtained entry depends on the inputs $x_{0,0,0}$, $x_{0,0,1}$: an FC" in document
+    assert compile_latex(document, tmp_path / "reason.pdf").exists()

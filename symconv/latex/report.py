@@ -141,12 +141,25 @@ def counterexample_section(cx: Any, label: str) -> str:
              f"${c.entry_latex('expected', cx.index)}$,",
              equation(body, label, fit=True)]
     if getattr(cx, "reason", ""):
-        lines.append(f"The obtained entry {escape_text(cx.reason)}.")
+        lines.append(f"The obtained entry {_reason_latex(cx.reason)}.")
     if cx.missing:
         lines.append("It lacks " + _term_list(cx.missing) + ".")
     if cx.extra:
         lines.append("It has instead " + _term_list(cx.extra) + ".")
     return "\n".join(lines)
+
+
+_SYMBOL = re.compile(r"([A-Za-z]+_\{[0-9,]+\})")
+
+
+def _reason_latex(reason: str) -> str:
+    r"""A counterexample's reason as text with its symbols (``x_{0,0,1}``) typeset as math.
+
+    >>> _reason_latex("depends on the inputs x_{0,0,0}, x_{0,0,1}: a rule_1")
+    'depends on the inputs $x_{0,0,0}$, $x_{0,0,1}$: a rule\\_1'
+    """
+    parts = _SYMBOL.split(reason)
+    return "".join(f"${part}$" if index % 2 else escape_text(part) for index, part in enumerate(parts))
 
 
 def _timings(result: Any) -> str:
