@@ -389,3 +389,12 @@ def test_sympy_claims_are_bounded_in_expanded_size():
     huge = (S.i + S.j + S.k + S.n + S.p + S.s + S.q + S.m) ** 16
     with pytest.raises(SpecError, match="entry=.*would expand to about .* terms"):
         check_claim("toeplitz", huge, deadline=5)
+
+
+def test_true_claim_with_shadowed_outer_limit_is_not_refuted():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    # SymPy: the first limit is innermost, the outer sum over t (0 … 0) only repeats it once
+    claim = sp.Sum(S.w[S.t] * sp.KroneckerDelta(S.i, S.t + S.j * S.s - S.p), (S.t, 0, S.k - 1), (S.t, 0, 0))
+    result = check_claim("toeplitz", claim, assume={"d": 1})
+    assert result.failure is None or result.failure.counterexample is None

@@ -269,7 +269,16 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     ``assume`` fixes sizes and hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` (or ``{"d": 1}``)
     for a claim about undilated, unstrided convolution. ``instances`` random instances (≥ 1)
     are drawn, plus instances at the claim's thresholds; ``deadline`` bounds the wall-clock
-    seconds (exceeded: NOT PROVED, see ``derivation``). Returns a Derivation;
+    seconds (exceeded: NOT PROVED, see ``derivation``).
+
+    Sums in ``entry`` mean what SymPy's ``Sum`` means: the FIRST limit is the innermost sum,
+    so ``Sum(f, (u, 0, t), (t, 0, k - 1))`` is Σ_{t=0}^{k−1} Σ_{u=0}^{t} f (a bound may read
+    the variables of the limits after it). A sum whose range may be
+    reversed (hi < lo − 1 not excluded by the hypotheses) is refused with a SpecError, since
+    SymPy then gives it a sign (Karr's convention) where symconv would read an empty sum.
+    Summation variables are renamed apart from the claim's symbols, so a sum over a symbol
+    named like an assumed hyperparameter (``d`` with ``{"d": 1}``) is its own variable.
+    Returns a Derivation;
     ``failure.counterexample`` carries the sizes, indices and the two values when the claim is
     refuted.
     """
@@ -292,7 +301,6 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     if stray:
         raise SpecError("entry", str(entry), f"uses symbols {sorted(map(str, stray))} not among "
                         f"symbols_for({form!r}, dims={dims})")
-    entry = bound_apart(entry, set(assume) | allowed)
     setting = ClaimSetting(form, dims, assume, channels, order)
     J = rules.flatten(layer.j, layer.m)
     C = layer.G * layer.Ci
@@ -322,6 +330,8 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     bound = layer.n if form == "toeplitz" else layer.k
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    # a summation variable named like an assumed or hypothesised symbol is its own variable
+    entry = bound_apart(entry, set(assume).union(*(h.free_symbols for h in hypotheses)))
     _limits_not_reversed(entry, [a for h in hypotheses for a in condition_atoms(h)])
     reference = reference_entry(form, dims, channels)
     try:  # thresholds of the reference too: instances where T (or P) is nonzero
