@@ -398,3 +398,13 @@ def test_true_claim_with_shadowed_outer_limit_is_not_refuted():
     claim = sp.Sum(S.w[S.t] * sp.KroneckerDelta(S.i, S.t + S.j * S.s - S.p), (S.t, 0, S.k - 1), (S.t, 0, 0))
     result = check_claim("toeplitz", claim, assume={"d": 1})
     assert result.failure is None or result.failure.counterexample is None
+
+
+def test_canonical_forms_refuse_huge_expansions():
+    from symconv.general.evaluate import LimitExceeded
+    from symconv.general.expr import same
+    symbols = sp.symbols("a:9")
+    started = time.perf_counter()
+    with pytest.raises(LimitExceeded, match="would expand to about"):
+        same(sp.Add(*symbols) ** 16, 0)
+    assert time.perf_counter() - started < 5

@@ -285,7 +285,26 @@ def _merge_product(term: sp.Expr) -> sp.Expr:
         s = _freshen(s)
         limits += list(s.limits)
         body = body * s.function
-    return sp.Sum(sp.expand(body), *limits)
+    return sp.Sum(bounded_expand(body), *limits)
+
+
+def bounded_expand(expr: sp.Basic) -> sp.Basic:
+    """sp.expand(expr), after the deadline check and the estimate of ``parsing.expanded_terms``:
+    more than ``parsing.MAX_TERMS`` terms raise ``evaluate.LimitExceeded`` (a derivation step
+    then ends NOT PROVED) instead of expanding for minutes.
+
+    >>> a, b = sp.symbols("a b")
+    >>> bounded_expand((a + b) ** 2)
+    a**2 + 2*a*b + b**2
+    """
+    from ..parsing import MAX_TERMS, expanded_terms
+    from .evaluate import LimitExceeded, check_deadline  # evaluate imports this module
+    check_deadline()
+    terms = expanded_terms(expr)
+    if terms > MAX_TERMS:
+        raise LimitExceeded(f"a canonical form would expand to about {terms} terms "
+                            f"(at most {MAX_TERMS})")
+    return sp.expand(expr)
 
 
 def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
@@ -300,7 +319,7 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
             mapping[v] = new
         body = canonical(expr.function.xreplace(mapping), depth + len(limits))
         terms = []
-        for term in sp.Add.make_args(sp.expand(body)):
+        for term in sp.Add.make_args(bounded_expand(body)):
             if isinstance(term, sp.Sum):
                 inner = _freshen(term)
                 renamed = sp.Sum(inner.function, *inner.limits, *reversed(limits))
@@ -311,13 +330,13 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         return sp.Add(*(_finish(t, depth) for t in terms))
     if isinstance(expr, (sp.Add, sp.Mul)):
         parts = [canonical(a, depth) for a in expr.args]
-        combined = sp.expand(sp.Add(*parts) if isinstance(expr, sp.Add) else sp.Mul(*parts))
+        combined = bounded_expand(sp.Add(*parts) if isinstance(expr, sp.Add) else sp.Mul(*parts))
         merged = [_merge_product(_merge_brackets(t)) for t in sp.Add.make_args(combined)]
         return sp.Add(*(_finish(t, depth) if isinstance(t, sp.Sum) else t for t in merged))
     if isinstance(expr, sp.Pow):
         # z^a·z^b and z^{a+b} stay different forms (SymPy neither splits nor merges symbolic
         # exponents of a base that may be 0): that identity is the rule "exponent rule"
-        return sp.expand(sp.Pow(canonical(expr.base, depth), sp.expand(canonical(expr.exp, depth))))
+        return bounded_expand(sp.Pow(canonical(expr.base, depth), sp.expand(canonical(expr.exp, depth))))
     if isinstance(expr, sp.KroneckerDelta):
         e = sp.expand(canonical(expr.args[0], depth) - canonical(expr.args[1], depth))
         if e.could_extract_minus_sign():
