@@ -309,3 +309,102 @@ def test_mutated_true_claims_never_hold(mutation):
     derivation = check_claim("toeplitz", claim)
     assert not derivation.holds, (kind, claim, derivation.summary())
     assert derivation.verdict in ("REFUTED", "NOT PROVED")
+
+
+# ---- issue 11: bound variables, SymPy's Sum semantics (review of the all-sizes engine) ------
+def _claim_symbols():
+    from symconv.general.claims import symbols_for
+    return symbols_for("toeplitz")
+
+
+def _normal_entry(S):
+    u = S.i - S.j * S.s + S.p
+    return sp.Piecewise((S.w[u], (0 <= u) & (u <= S.k - 1)), (0, True))
+
+
+def test_flattening_products_of_sums_renames_bound_variables_apart():
+    from symconv.general.claims import normal_form
+    S = _claim_symbols()
+    product = sp.Sum(sp.KroneckerDelta(S.t, S.i), (S.t, 0, S.k - 1)) * sp.Sum(S.w[S.t], (S.t, 0, S.k - 1))
+    result = normal_form(product, {})
+    # the true value is [0 ≤ i ≤ k−1]·Σ_t w[t], never k·w[i]·[…]
+    assert not result.has(S.w[S.i])
+    assert isinstance(result, sp.Sum) and result.function.has(sp.Indexed)
+
+
+def test_captured_bound_variable_claim_is_not_proved():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    A = sp.Sum(sp.KroneckerDelta(S.t, S.i), (S.t, 0, S.k - 1))
+    extra = A * sp.Sum(S.w[S.t], (S.t, 0, S.k - 1)) - A * sp.Sum(S.w[S.i], (S.t, 0, S.k - 1))
+    claim = _normal_entry(S) + sp.Piecewise((1, S.n >= 10**9), (0, True)) * extra
+    result = check_claim("toeplitz", claim, assume={"d": 1})
+    assert not result.holds
+    assert any("beyond the largest scanned size" in note for note in result.notes)
+    assert check_claim("toeplitz", _normal_entry(S), assume={"d": 1}).holds
+
+
+def test_multi_limit_sum_reads_first_limit_innermost():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    claim = _normal_entry(S) + sp.Sum(1, (S.t, 0, S.i), (S.i, 0, 0)) - sp.Sum(1, (S.t, 0, S.i), (S.j, 0, 0))
+    assert not check_claim("toeplitz", claim, assume={"d": 1}).holds
+
+
+def test_reversed_limits_are_refused():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    claim = _normal_entry(S) + sp.Sum(sp.KroneckerDelta(S.t, S.i), (S.t, S.i + 1, S.i - 1))
+    with pytest.raises(SpecError, match="entry=.*reversed"):
+        check_claim("toeplitz", claim, assume={"d": 1})
+
+
+def test_summation_variable_named_like_an_assumption():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    claim = sp.Sum(S.w[S.d] * sp.KroneckerDelta(S.i, S.d + S.j * S.s - S.p), (S.d, 0, S.k - 1))
+    assert check_claim("toeplitz", claim, assume={"d": 1}).holds
+
+
+def test_undecidable_side_conditions_respect_the_deadline():
+    from symconv.general import check_claim
+    from symconv.general.expr import Iverson
+    S = _claim_symbols()
+    n, k, s, p, q, i, j = S.n, S.k, S.s, S.p, S.q, S.i, S.j
+    extra = 0
+    for c in range(12):
+        u = sp.Symbol(f"u{c}", integer=True)
+        b = (n * k - s * p * q + c) ** 2 + (n * n - k * s - 3) ** 2 * (p * q - k + c) ** 2 + 1
+        extra += sp.Sum(sp.KroneckerDelta(u, sp.floor(i / b)) * sp.KroneckerDelta(n, 10**9 + c),
+                        (u, 0, k - 1))
+    started = time.perf_counter()
+    result = check_claim("toeplitz", _normal_entry(S) + extra, assume={"d": 1}, deadline=2)
+    assert not result.holds
+    assert time.perf_counter() - started < 2 + 4  # one z3 query (≤ 2 s) may be running
+
+
+def test_sympy_claims_are_bounded_in_expanded_size():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    huge = (S.i + S.j + S.k + S.n + S.p + S.s + S.q + S.m) ** 16
+    with pytest.raises(SpecError, match="entry=.*would expand to about .* terms"):
+        check_claim("toeplitz", huge, deadline=5)
+
+
+def test_true_claim_with_shadowed_outer_limit_is_not_refuted():
+    from symconv.general import check_claim
+    S = _claim_symbols()
+    # SymPy: the first limit is innermost, the outer sum over t (0 … 0) only repeats it once
+    claim = sp.Sum(S.w[S.t] * sp.KroneckerDelta(S.i, S.t + S.j * S.s - S.p), (S.t, 0, S.k - 1), (S.t, 0, 0))
+    result = check_claim("toeplitz", claim, assume={"d": 1})
+    assert result.failure is None or result.failure.counterexample is None
+
+
+def test_canonical_forms_refuse_huge_expansions():
+    from symconv.general.evaluate import LimitExceeded
+    from symconv.general.expr import same
+    symbols = sp.symbols("a:9")
+    started = time.perf_counter()
+    with pytest.raises(LimitExceeded, match="would expand to about"):
+        same(sp.Add(*symbols) ** 16, 0)
+    assert time.perf_counter() - started < 5

@@ -283,3 +283,40 @@ def test_a_derivation_step_names_the_procedure_of_its_side_conditions():
              if s.rule == "mixed-radix flattening bijection"]
     assert steps and all("side conditions: " in s.symbolic_detail for s in steps)
     assert "n - 1 ≥ 0: certificate and z3" in steps[0].symbolic_detail
+
+
+# ---- issue 11: flattening sums never captures a variable; SymPy's order of limits ------------
+def test_terms_renames_a_factors_bound_variable_apart():
+    import sympy as sp
+    from symconv.general import rules
+    t, i, k = sp.symbols("t i k", integer=True)
+    w = sp.IndexedBase("w")
+    product = sp.Sum(sp.KroneckerDelta(t, i), (t, 0, k - 1)) * sp.Sum(w[t], (t, 0, k - 1))
+    [(monomial, limits)] = rules.terms(product)
+    assert len({v for v, _, _ in limits}) == 2
+    captured = rules.terms(sp.Sum(w[i], (i, 0, k - 1)) * w[i])
+    [(monomial, limits)] = captured
+    assert limits[0][0] != i and monomial.has(w[i]) and monomial.has(w[limits[0][0]])
+    # the eliminated form keeps Σ_t w[t] (true value), not k·w[i]
+    [(monomial, limits)] = rules.terms(product)
+    [delta] = monomial.atoms(sp.KroneckerDelta)
+    [var] = delta.free_symbols - {i}
+    eliminated = rules.delta_elimination(rules.from_terms([(monomial, limits)]), [var])
+    assert not eliminated.has(w[i]) and isinstance(eliminated, sp.Sum)
+
+
+def test_terms_lists_sympy_limits_outermost_first():
+    import sympy as sp
+    from symconv.general import rules
+    t, i = sp.symbols("t i", integer=True)
+    [(_, limits)] = rules.terms(sp.Sum(1, (t, 0, i), (i, 0, 3)))
+    assert [v for v, _, _ in limits] == [i, t]
+    assert rules.from_terms([(sp.Integer(1), limits)]) == sp.Sum(1, (t, 0, i), (i, 0, 3))
+
+
+def test_evaluator_reads_the_first_limit_innermost():
+    import sympy as sp
+    from symconv.general.evaluate import Env, evaluate
+    t, i = sp.symbols("t i", integer=True)
+    e = sp.Sum(1, (t, 0, i), (i, 0, 3))
+    assert evaluate(e, Env({})) == e.doit() == 10

@@ -34,8 +34,9 @@ import sympy as sp
 from ..errors import SpecError
 from . import inputs, rules
 from .derivation import DEADLINE, Derivation, Instance, NoInstance, Prover
-from .evaluate import Env, array_tensor
-from .expr import brackets
+from .evaluate import Env, array_tensor, check_deadline
+from .arith import implied
+from .expr import bound_apart, brackets, condition_atoms
 from .setting import Layer, random_data
 
 CLAIM_BUDGET = 100_000
@@ -107,19 +108,23 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
 def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
     """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination over every summation variable
     that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
-    expr = sp.sympify(expr, strict=True).xreplace(assume)
+    expr = bound_apart(sp.sympify(expr, strict=True), set(assume)).xreplace(assume)
     expr = brackets(expr)
     changed = True
     while changed:
         changed = False
-        for _, limits in rules.terms(expr):
+        items = rules.terms(expr)
+        for index, (m, limits) in enumerate(items):
+            check_deadline()
             for v, _, _ in limits:
                 try:
-                    expr = rules.delta_elimination(expr, (v,))
-                    changed = True
-                    break
+                    eliminated = rules.delta_elimination(rules.from_terms([(m, limits)]), (v,))
                 except rules.RuleError:
                     continue
+                expr = rules.from_terms(items[:index]) + eliminated \
+                    + rules.from_terms(items[index + 1:])
+                changed = True
+                break
             if changed:
                 break
     return expr
@@ -231,6 +236,27 @@ def _claim_entry(entry: Any, form: str, dims: int, channels: bool) -> sp.Expr:
     return inputs.exact_expression(entry, "entry")
 
 
+def _limits_not_reversed(entry: sp.Basic, atoms: list[sp.Expr]) -> None:
+    """Every Sum of the claim has hi ≥ lo − 1 under the hypotheses and its enclosing ranges
+    (there symconv's reading, the integers lo ≤ u ≤ hi, agrees with SymPy's Karr convention,
+    which gives a reversed range a sign); else SpecError naming ``entry``."""
+    def walk(e: sp.Basic, known: list[sp.Expr]) -> None:
+        if isinstance(e, sp.Sum):
+            for v, lo, hi in reversed(e.limits):  # outermost first
+                walk(lo, known), walk(hi, known)
+                if not implied(hi - lo + 1, known)[0]:
+                    raise SpecError("entry", str(entry), f"the sum over {v} from {lo} to {hi} "
+                                    f"may be reversed ({hi} < {lo} - 1); symconv reads a sum as "
+                                    "the integers lo ≤ v ≤ hi, SymPy gives a reversed range a "
+                                    "sign (Karr): write limits with hi ≥ lo − 1")
+                known = known + [v - lo, hi - v]
+            walk(e.function, known)
+            return
+        for a in e.args:
+            walk(a, known)
+    walk(entry, atoms)
+
+
 def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None,
                 instances: int = 20, seed: int = 0, channels: bool = False,
                 order: str = "unfold", deadline: float = DEADLINE) -> Derivation:
@@ -243,7 +269,16 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     ``assume`` fixes sizes and hyperparameters, e.g. ``{S.d: 1, S.s: 1}`` (or ``{"d": 1}``)
     for a claim about undilated, unstrided convolution. ``instances`` random instances (≥ 1)
     are drawn, plus instances at the claim's thresholds; ``deadline`` bounds the wall-clock
-    seconds (exceeded: NOT PROVED, see ``derivation``). Returns a Derivation;
+    seconds (exceeded: NOT PROVED, see ``derivation``).
+
+    Sums in ``entry`` mean what SymPy's ``Sum`` means: the FIRST limit is the innermost sum,
+    so ``Sum(f, (u, 0, t), (t, 0, k - 1))`` is Σ_{t=0}^{k−1} Σ_{u=0}^{t} f (a bound may read
+    the variables of the limits after it). A sum whose range may be
+    reversed (hi < lo − 1 not excluded by the hypotheses) is refused with a SpecError, since
+    SymPy then gives it a sign (Karr's convention) where symconv would read an empty sum.
+    Summation variables are renamed apart from the claim's symbols, so a sum over a symbol
+    named like an assumed hyperparameter (``d`` with ``{"d": 1}``) is its own variable.
+    Returns a Derivation;
     ``failure.counterexample`` carries the sizes, indices and the two values when the claim is
     refuted.
     """
@@ -295,6 +330,9 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     bound = layer.n if form == "toeplitz" else layer.k
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    # a summation variable named like an assumed or hypothesised symbol is its own variable
+    entry = bound_apart(entry, set(assume).union(*(h.free_symbols for h in hypotheses)))
+    _limits_not_reversed(entry, [a for h in hypotheses for a in condition_atoms(h)])
     reference = reference_entry(form, dims, channels)
     try:  # thresholds of the reference too: instances where T (or P) is nonzero
         prover = Prover(f"claim-{form}", dims, title, setting, lhs, entry, instances, seed,

@@ -332,6 +332,12 @@ class Prover:
             self.notes.append(f"{len(missed)} threshold target(s) of the claim admit no instance "
                               f"within the hypotheses and the size budget (e.g. {example}); "
                               "there the symbolic check alone decides.")
+        limit = thresholds.SCAN_LIMIT.get(self.dims, min(thresholds.SCAN_LIMIT.values()))
+        beyond = [c for e in claims for c in thresholds.constants(e) if abs(c) > limit]
+        if beyond:  # the scan never reaches them, so no target (nor a missed one) exists
+            self.notes.append(f"the claim's constants reach {max(beyond, key=abs)}, beyond the "
+                              f"largest scanned size {limit}: no instance reaches those "
+                              "thresholds; there the symbolic check alone decides.")
 
     def _draw_target(self, target: thresholds.Target) -> Instance | None:
         for _ in range(TARGET_ATTEMPTS):
@@ -436,30 +442,34 @@ class Prover:
         """current = rhs by ``rule``: rhs is ``target`` if given, else the rewritten current."""
         if self.failure is not None or self._past_deadline(rule):
             return
-        lhs = self.current
-        with recorded_side_conditions() as conditions:
-            try:
-                rewritten = apply(lhs)
-            except RuleError as error:
-                rewritten, detail = None, f"the rule does not apply: {error}"
-        rhs = target if target is not None else rewritten
-        if rewritten is None:
-            ok = False
-            rhs = target if target is not None else self.statement[1]
-        elif target is None:
-            ok, detail = True, "rule applied; side conditions hold"
-        else:
-            ok = same(rewritten, target)
-            if not ok and two_sided:
+        # the symbolic check too runs under the deadline (z3 and the normal forms check it)
+        with self._limits(len(self.steps), rule):
+            lhs = self.current
+            with recorded_side_conditions() as conditions:
                 try:
-                    ok = same(rewritten, apply(target))
-                except RuleError:
-                    ok = False
-            detail = ("rule applied; the result has the canonical form of the right-hand side"
-                      if ok else "the rewritten left-hand side and the right-hand side have "
-                                 "different canonical forms")
-        if conditions:  # which procedure decided each side condition of the rule
-            detail += "; side conditions: " + "; ".join(dict.fromkeys(conditions))
+                    rewritten = apply(lhs)
+                except RuleError as error:
+                    rewritten, detail = None, f"the rule does not apply: {error}"
+            rhs = target if target is not None else rewritten
+            if rewritten is None:
+                ok = False
+                rhs = target if target is not None else self.statement[1]
+            elif target is None:
+                ok, detail = True, "rule applied; side conditions hold"
+            else:
+                ok = same(rewritten, target)
+                if not ok and two_sided:
+                    try:
+                        ok = same(rewritten, apply(target))
+                    except RuleError:
+                        ok = False
+                detail = ("rule applied; the result has the canonical form of the right-hand side"
+                          if ok else "the rewritten left-hand side and the right-hand side have "
+                                     "different canonical forms")
+            if conditions:  # which procedure decided each side condition of the rule
+                detail += "; side conditions: " + "; ".join(dict.fromkeys(conditions))
+        if self.failure is not None:
+            return
         self._record(Step(rule, justification, lhs, rhs, symbolic=ok, symbolic_detail=detail),
                      quantified)
         self.current = rhs

@@ -112,7 +112,7 @@ def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = No
                     hypotheses=hypotheses, claims=[entry, symbol], deadline=deadline)
     circular_entry_steps(prover, layer, out_sizes, setting.definitions, hypotheses)
     prover.step("exchange of finite sums", "all ranges are constant",
-                partial(rules.exchange, order=(layer.c, *layer.t, *layer.i)))
+                partial(rules.exchange, order=(*layer.t, layer.c, *layer.i)))
     prover.step("Kronecker-delta elimination",
                 "sum_{i=0}^{n-1} delta(i, u mod n) z^i = [0 <= u mod n <= n - 1] z^(u mod n)",
                 partial(rules.delta_elimination, variables=layer.i))

@@ -104,6 +104,16 @@ def check_deadline() -> None:
         bounds.check_deadline()
 
 
+def remaining_seconds() -> float | None:
+    """Seconds left before the enclosing ``limits`` block's deadline (None: no deadline);
+    LimitExceeded when none are left. Solvers called inside cap their timeouts by it."""
+    bounds = _LIMITS.get()
+    if bounds is None or bounds.deadline is None:
+        return None
+    bounds.check_deadline()
+    return bounds.deadline - time.perf_counter()
+
+
 def _spend(terms: int, what: sp.Basic) -> None:
     """Account ``terms`` summands to the current evaluation, before visiting them."""
     bounds = _LIMITS.get()
@@ -318,7 +328,8 @@ def _lookup(table: dict, name: str, kind: str):
 
 def _compile_sum(e: sp.Sum) -> Compiled:
     body = compile_expr(e.function)
-    bounds = [(v, compile_expr(lo), compile_expr(hi)) for v, lo, hi in e.limits]
+    # SymPy's semantics: the first limit is the innermost sum
+    bounds = [(v, compile_expr(lo), compile_expr(hi)) for v, lo, hi in reversed(e.limits)]
 
     def loop(env: Env, level: int = 0):
         if level == len(bounds):

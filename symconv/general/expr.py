@@ -5,7 +5,8 @@ Expressions are SymPy trees over *integer* symbols (``integer=True`` only — ne
 ``Sum``s, ``KroneckerDelta``, the Iverson bracket ``Iverson(cond)`` = [cond] ∈ {0, 1},
 ``Indexed`` tensor entries, ``floor``, ``Mod`` and the padding maps ``SourceMap``.
 Σ_{u=lo}^{hi} is the sum over the integers lo ≤ u ≤ hi (0 when hi < lo, as the evaluator
-computes it; not SymPy's Karr convention). Tensor entries and plain symbols are not integers.
+computes it; SymPy's Karr convention agrees only when hi ≥ lo − 1, so user claims must
+have such limits). As in SymPy, Sum(f, l_1, …, l_r) lists its limits innermost first. Tensor entries and plain symbols are not integers.
 
 ``canonical(e)`` is the form in which two expressions are compared (``same``):
 
@@ -215,11 +216,60 @@ def _bound(position: int) -> sp.Symbol:
 _fresh = count()
 
 
+def rename_apart(body: sp.Expr, limits, avoid=None) -> tuple[sp.Expr, list]:
+    """(body, limits) of a sum with every summation variable in ``avoid`` (all of them when
+    ``avoid`` is None) renamed to a fresh integer dummy ``_f…`` (α-renaming: the same sum).
+    Used wherever sums are merged or flattened, so no bound variable captures another's name
+    or a free symbol (Σ_t δ(t, i)·Σ_t w[t] is not Σ_{t,t} δ(t, i)·w[t]).
+
+    >>> t, i = integer_symbols("t i")
+    >>> body, limits = rename_apart(t * i, [(t, 0, i)], {t})
+    >>> limits[0][0] != t and body == limits[0][0] * i and limits[0][2] == i
+    True
+    """
+    mapping = {v: sp.Symbol(f"_f{next(_fresh)}", integer=True)
+               for v, _, _ in limits if avoid is None or v in avoid}
+    renamed = [(mapping.get(v, v), sp.sympify(lo).xreplace(mapping),
+                sp.sympify(hi).xreplace(mapping)) for v, lo, hi in limits]
+    return sp.sympify(body).xreplace(mapping), renamed
+
+
+def bound_apart(expr: sp.Basic, avoid=frozenset()) -> sp.Basic:
+    """``expr`` with every summation variable that is in ``avoid``, free in ``expr`` or bound
+    by an enclosing sum renamed apart (``rename_apart``), so a later substitution of a free
+    symbol (an assumption d = 1) never reaches a bound one and no sum shadows another.
+
+    >>> t, i = integer_symbols("t i")
+    >>> bound_apart(sp.Sum(t, (t, 0, 1)) * t).free_symbols == {t}
+    True
+    """
+    expr = sp.sympify(expr, strict=True)
+
+    def scoped(e: sp.Basic, bound: frozenset) -> sp.Basic:
+        if isinstance(e, sp.Sum):
+            body, rest, limits = e.function, list(e.limits), []
+            while rest:  # SymPy: the last limit is the outermost
+                v, lo, hi = rest.pop()
+                lo, hi = scoped(lo, bound), scoped(hi, bound)
+                if v in bound:
+                    _, [(new, _, _)] = rename_apart(0, [(v, lo, hi)])
+                    # the inner bounds and the body read this v, unless an inner limit rebinds it
+                    shadowed = any(r == v for r, _, _ in rest)
+                    rest = [(r, l.xreplace({v: new}), h.xreplace({v: new})) for r, l, h in rest]
+                    body = body if shadowed else body.xreplace({v: new})
+                    v = new
+                limits.append((v, lo, hi))
+                bound = bound | {v}
+            return sp.Sum(scoped(body, bound), *reversed(limits))
+        if not e.args:
+            return e
+        return e.func(*(scoped(a, bound) for a in e.args))
+    return scoped(expr, frozenset(avoid) | expr.free_symbols)
+
+
 def _freshen(s: sp.Sum) -> sp.Sum:
     """The same Sum with its dummies renamed apart (before merging two Sums into one)."""
-    mapping = {lim[0]: sp.Symbol(f"_f{next(_fresh)}", integer=True) for lim in s.limits}
-    body = s.function.xreplace(mapping)
-    limits = [(mapping[v], lo.xreplace(mapping), hi.xreplace(mapping)) for v, lo, hi in s.limits]
+    body, limits = rename_apart(s.function, s.limits)
     return sp.Sum(body, *limits)
 
 
@@ -235,39 +285,58 @@ def _merge_product(term: sp.Expr) -> sp.Expr:
         s = _freshen(s)
         limits += list(s.limits)
         body = body * s.function
-    return sp.Sum(sp.expand(body), *limits)
+    return sp.Sum(bounded_expand(body), *limits)
+
+
+def bounded_expand(expr: sp.Basic) -> sp.Basic:
+    """sp.expand(expr), after the deadline check and the estimate of ``parsing.expanded_terms``:
+    more than ``parsing.MAX_TERMS`` terms raise ``evaluate.LimitExceeded`` (a derivation step
+    then ends NOT PROVED) instead of expanding for minutes.
+
+    >>> a, b = sp.symbols("a b")
+    >>> bounded_expand((a + b) ** 2)
+    a**2 + 2*a*b + b**2
+    """
+    from ..parsing import MAX_TERMS, expanded_terms
+    from .evaluate import LimitExceeded, check_deadline  # evaluate imports this module
+    check_deadline()
+    terms = expanded_terms(expr)
+    if terms > MAX_TERMS:
+        raise LimitExceeded(f"a canonical form would expand to about {terms} terms "
+                            f"(at most {MAX_TERMS})")
+    return sp.expand(expr)
 
 
 def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
     """The canonical form described in the module docstring."""
     expr = sp.sympify(expr, strict=True)
     if isinstance(expr, sp.Sum):
-        mapping, limits = {}, []
-        for position, (v, lo, hi) in enumerate(expr.limits):
+        mapping, limits = {}, []  # outermost first; SymPy lists the innermost first
+        for position, (v, lo, hi) in enumerate(reversed(expr.limits)):
             new = _bound(depth + position)
             limits.append((new, canonical(lo.xreplace(mapping), depth),
                            canonical(hi.xreplace(mapping), depth)))
             mapping[v] = new
         body = canonical(expr.function.xreplace(mapping), depth + len(limits))
         terms = []
-        for term in sp.Add.make_args(sp.expand(body)):
+        for term in sp.Add.make_args(bounded_expand(body)):
             if isinstance(term, sp.Sum):
                 inner = _freshen(term)
-                renamed = sp.Sum(inner.function, *limits, *inner.limits)
+                renamed = sp.Sum(inner.function, *inner.limits, *reversed(limits))
             else:
-                renamed = sp.Sum(term, *limits)
+                renamed = sp.Sum(term, *reversed(limits))
             terms.append(renamed)
         # one more pass renames the merged limits by position
         return sp.Add(*(_finish(t, depth) for t in terms))
     if isinstance(expr, (sp.Add, sp.Mul)):
         parts = [canonical(a, depth) for a in expr.args]
-        combined = sp.expand(sp.Add(*parts) if isinstance(expr, sp.Add) else sp.Mul(*parts))
+        combined = bounded_expand(sp.Add(*parts) if isinstance(expr, sp.Add) else sp.Mul(*parts))
         merged = [_merge_product(_merge_brackets(t)) for t in sp.Add.make_args(combined)]
         return sp.Add(*(_finish(t, depth) if isinstance(t, sp.Sum) else t for t in merged))
     if isinstance(expr, sp.Pow):
         # z^a·z^b and z^{a+b} stay different forms (SymPy neither splits nor merges symbolic
         # exponents of a base that may be 0): that identity is the rule "exponent rule"
-        return sp.expand(sp.Pow(canonical(expr.base, depth), sp.expand(canonical(expr.exp, depth))))
+        return bounded_expand(sp.Pow(canonical(expr.base, depth), sp.expand(canonical(expr.exp, depth))))
     if isinstance(expr, sp.KroneckerDelta):
         e = sp.expand(canonical(expr.args[0], depth) - canonical(expr.args[1], depth))
         if e.could_extract_minus_sign():
@@ -315,11 +384,11 @@ def _finish(s: sp.Sum, depth: int) -> sp.Expr:
 def _rename(s: sp.Sum, depth: int) -> sp.Basic:
     mapping = {}
     limits = []
-    for position, (v, lo, hi) in enumerate(s.limits):
+    for position, (v, lo, hi) in enumerate(reversed(s.limits)):  # outermost first
         new = _bound(depth + position)
         limits.append((new, lo.xreplace(mapping), hi.xreplace(mapping)))
         mapping[v] = new
-    return sp.Sum(s.function.xreplace(mapping), *limits)
+    return sp.Sum(s.function.xreplace(mapping), *reversed(limits))
 
 
 def canonical_iverson(cond: sp.Basic, depth: int = 0) -> sp.Expr:

@@ -33,6 +33,7 @@ import sympy as sp
 from sympy.logic.boolalg import Boolean
 
 from ..errors import SpecError
+from ..parsing import MAX_TERMS, expanded_terms
 
 MAX_CLAIM_EXPONENT = 64
 """Largest numeric exponent of a non-number in a claim (the canonical form expands powers)."""
@@ -95,6 +96,10 @@ def exact_expression(value: Any, parameter: str) -> sp.Expr:
         raise SpecError(parameter, value, f"must be a SymPy expression, not {type(value).__name__}")
     for node in sp.preorder_traversal(value):
         _check_node(node, value, parameter)
+    terms = expanded_terms(value)  # the same bound as for text claims: canonical forms expand
+    if terms > MAX_TERMS:
+        raise SpecError(parameter, value, f"would expand to about {terms} terms; at most "
+                                          f"{MAX_TERMS} are allowed")
     return value
 
 

@@ -10,7 +10,9 @@ the rewritten expression with the step's stated right-hand side by canonical for
                           (division with remainder is a bijection; radices integer-valued
                           and ≥ 1 by hypothesis)
     exchange              Σ_A Σ_B f = Σ_B Σ_A f when no bound depends on a summation variable
-                          (rectangular index set), after linearity Σ(a+b)=Σa+Σb, c·Σf=Σc·f
+                          (rectangular index set), after linearity Σ(a+b)=Σa+Σb, c·Σf=Σc·f;
+                          the new order is listed as SymPy's Sum(f, *limits) lists limits:
+                          innermost first (so are the digits of mixed_radix)
     delta_elimination     Σ_{u=lo}^{hi} δ(u, e)·f(u) = [lo ≤ e ≤ hi]·f(e), e free of u
                           (δ(a, b) with a − b = ±u + r solved for u); u runs over the
                           integers of [lo, hi], so e must be integer-valued (u = i/2 never
@@ -42,7 +44,7 @@ from math import prod
 import sympy as sp
 
 from .arith import implied, integer_valued, normal_relation
-from .expr import Iverson, in_range, relations, relations_condition, same
+from .expr import Iverson, in_range, relations, relations_condition, rename_apart, same
 
 
 class RuleError(ValueError):
@@ -54,22 +56,39 @@ Limit = tuple[sp.Symbol, sp.Expr, sp.Expr]
 
 # ---- sums as (monomial, limits) terms ---------------------------------------------------------
 def terms(expr: sp.Basic) -> list[tuple[sp.Expr, list[Limit]]]:
-    """expr = Σ_terms Σ_limits monomial (linearity of finite sums; names are kept)."""
+    """expr = Σ_terms Σ_limits monomial (linearity of finite sums), limits outermost first
+    (SymPy's Sum(f, *limits) lists them innermost first). Names are kept unless two
+    would meet: an inner sum's variable that is already bound outside, or a factor's summation
+    variable that another factor uses (bound or free), is renamed apart first
+    (``expr.rename_apart``), so flattening never captures a variable.
+
+    >>> t, i = sp.symbols("t i", integer=True)
+    >>> w = sp.IndexedBase("w")
+    >>> [(m, [l[0] for l in ls]) for m, ls in terms(sp.Sum(w[t], (t, 0, 1)) * w[t])][0][1] != [t]
+    True
+    """
     expr = sp.sympify(expr, strict=True)
     if isinstance(expr, sp.Sum):
-        return [(m, [tuple(l) for l in expr.limits] + inner) for m, inner in terms(expr.function)]
+        outer = [tuple(l) for l in reversed(expr.limits)]  # SymPy: the first limit is innermost
+        names = {l[0] for l in outer}
+        return [(m, outer + inner) for m, inner in
+                (rename_apart(m, inner, names) for m, inner in terms(expr.function))]
     if isinstance(expr, sp.Add):
         return [t for a in expr.args for t in terms(a)]
     if isinstance(expr, sp.Mul):
         result: list[tuple[sp.Expr, list[Limit]]] = [(sp.Integer(1), [])]
-        for factor in expr.args:
-            result = [(m1 * m2, l1 + l2) for m1, l1 in result for m2, l2 in terms(factor)]
+        for index, factor in enumerate(expr.args):
+            others = set().union(*(f.free_symbols for n, f in enumerate(expr.args) if n != index))
+            parts = [rename_apart(m2, l2, others | {l[0] for _, l1 in result for l in l1})
+                     for m2, l2 in terms(factor)]
+            result = [(m1 * m2, l1 + l2) for m1, l1 in result for m2, l2 in parts]
         return result
     return [(expr, [])]
 
 
 def from_terms(items: Sequence[tuple[sp.Expr, Sequence[Limit]]]) -> sp.Expr:
-    return sp.Add(*(sp.Sum(m, *limits) if limits else m for m, limits in items))
+    """The sum of Σ_limits m (limits outermost first, as ``terms`` lists them)."""
+    return sp.Add(*(sp.Sum(m, *reversed(limits)) if limits else m for m, limits in items))
 
 
 # ---- definitions -------------------------------------------------------------------------------
@@ -160,7 +179,8 @@ def mixed_radix(expr: sp.Basic, var: sp.Symbol, digits: Sequence[sp.Symbol],
                           lambda e: high_part)
             m = m.replace(lambda e: isinstance(e, sp.Mod) and e.args[0] == var
                           and same(e.args[1], low), lambda e: low_part)
-        new_limits = [(d, sp.Integer(0), r - 1) for d, r in zip(digits, radices)]
+        # digits listed as a Sum lists its limits (SymPy: innermost first), like ``order``
+        new_limits = [(d, sp.Integer(0), r - 1) for d, r in zip(digits, radices)][::-1]
         out.append((m.xreplace({var: value}), limits[:position] + new_limits + limits[position + 1:]))
     return from_terms(out)
 
@@ -180,7 +200,8 @@ def exchange(expr: sp.Basic, order: Sequence[sp.Symbol]) -> sp.Expr:
         if len(ranked) != len(bound):
             raise RuleError(f"the order {list(order)} does not list the sums {names}")
         by_name = dict(zip(names, limits))
-        out.append((m, [by_name[v] for v in ranked]))
+        # ``order`` lists the sums as Sum(f, *limits) does: innermost first
+        out.append((m, [by_name[v] for v in reversed(ranked)]))
     return from_terms(out)
 
 

@@ -122,8 +122,10 @@ def _model(model: z3.ModelRef, expressions) -> tuple[tuple[str, int], ...]:
 
 
 def _solve(assertions: Sequence[z3.BoolRef], expressions, complete: bool) -> Answer:
+    from .evaluate import remaining_seconds  # the derivation's deadline caps each query
+    left = remaining_seconds()
     solver = z3.Solver()
-    solver.set("timeout", TIMEOUT_MS)
+    solver.set("timeout", TIMEOUT_MS if left is None else max(1, min(TIMEOUT_MS, int(left * 1000))))
     solver.add(*assertions)
     result = solver.check()
     if result == z3.unsat:

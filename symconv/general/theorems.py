@@ -609,7 +609,7 @@ def transpose(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                 partial(rules.unfold, definition=defs[str(layer.T.label)],
                         digits=(row_digits, col_of)))
     prover.step("exchange of finite sums", "all ranges are constant",
-                partial(rules.exchange, order=(gp, cp, *layer.i, g, h, *layer.j, *layer.t)))
+                partial(rules.exchange, order=(g, h, *layer.j, *layer.t, gp, cp, *layer.i)))
     prover.step("Kronecker-delta elimination",
                 "⌊(g'·Ci + c')/Ci⌋ = g' for 0 ≤ c' < Ci, so only the row group g = g' remains",
                 lambda e: rules.delta_elimination(_floor_digits(e, layer), (g,)))

@@ -81,7 +81,7 @@ def claim_atoms(expr: sp.Basic, limits: tuple = ()) -> list[Atom]:
     expr = sp.sympify(expr, strict=True)
     found: list[Atom] = []
     if isinstance(expr, sp.Sum):
-        inner = limits + tuple(tuple(limit) for limit in expr.limits)
+        inner = limits + tuple(tuple(limit) for limit in reversed(expr.limits))  # SymPy order
         for _, low, high in expr.limits:
             found += claim_atoms(low, limits) + claim_atoms(high, limits)
         return found + claim_atoms(expr.function, inner)
