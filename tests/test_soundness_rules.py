@@ -320,3 +320,18 @@ def test_evaluator_reads_the_first_limit_innermost():
     t, i = sp.symbols("t i", integer=True)
     e = sp.Sum(1, (t, 0, i), (i, 0, 3))
     assert evaluate(e, Env({})) == e.doit() == 10
+
+
+def test_an_unknown_under_a_cut_timeout_is_not_remembered(monkeypatch):
+    """z3's "unknown" from a query whose timeout a deadline cut short is asked again later with
+    the full timeout (a cached "unknown" could only lose proofs, but it must not)."""
+    from symconv.general import evaluate, smt
+    n = sp.Symbol("n", integer=True)
+    goal, atoms = n**3 - n, [n - 1]
+    monkeypatch.setattr(evaluate, "remaining_seconds", lambda: 1e-6)
+    first = smt.check(goal, atoms)
+    monkeypatch.setattr(evaluate, "remaining_seconds", lambda: None)
+    second = smt.check(goal, atoms)
+    assert second.status == smt.PROVED
+    if first.status == smt.UNKNOWN:
+        assert "by the deadline" in first.detail

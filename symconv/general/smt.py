@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 import sympy as sp
 import z3
@@ -124,8 +124,9 @@ def _model(model: z3.ModelRef, expressions) -> tuple[tuple[str, int], ...]:
 def _solve(assertions: Sequence[z3.BoolRef], expressions, complete: bool) -> Answer:
     from .evaluate import remaining_seconds  # the derivation's deadline caps each query
     left = remaining_seconds()
+    timeout = TIMEOUT_MS if left is None else max(1, min(TIMEOUT_MS, int(left * 1000)))
     solver = z3.Solver()
-    solver.set("timeout", TIMEOUT_MS if left is None else max(1, min(TIMEOUT_MS, int(left * 1000))))
+    solver.set("timeout", timeout)
     solver.add(*assertions)
     result = solver.check()
     if result == z3.unsat:
@@ -134,10 +135,35 @@ def _solve(assertions: Sequence[z3.BoolRef], expressions, complete: bool) -> Ans
         if not complete:
             return Answer(UNKNOWN, detail="a model, but some hypotheses were not translatable")
         return Answer(COUNTEREXAMPLE, _model(solver.model(), expressions))
-    return Answer(UNKNOWN, detail=solver.reason_unknown())
+    # an "unknown" under a timeout cut short by a deadline is not z3's answer to the question
+    return Answer(UNKNOWN, detail=solver.reason_unknown()
+                  + (f" (timeout cut to {timeout} ms by the deadline)" if timeout < TIMEOUT_MS else ""))
 
 
-@lru_cache(maxsize=8192)
+CACHE_SIZE = 8192
+
+
+def _definite_answers(function):
+    """Cache ``function``'s answers except an "unknown" of a query whose timeout a deadline cut
+    short (asked again with the full timeout, z3 may decide it)."""
+    cache: dict = {}
+
+    @wraps(function)
+    def cached(*key):
+        if key in cache:
+            return cache[key]
+        answer = function(*key)
+        if not (answer.status == UNKNOWN and "by the deadline" in answer.detail):
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[key] = answer
+        return answer
+
+    cached.cache_clear = cache.clear  # type: ignore[attr-defined]
+    return cached
+
+
+@_definite_answers
 def _check(goal: sp.Expr, atoms: frozenset[sp.Expr]) -> Answer:
     try:
         term, facts = _translate(goal)
@@ -160,7 +186,7 @@ def check(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> Answer:
     return _check(sp.expand(goal), frozenset(sp.expand(a) for a in atoms))
 
 
-@lru_cache(maxsize=8192)
+@_definite_answers
 def _equivalent(first: tuple[sp.Expr, bool], second: tuple[sp.Expr, bool]) -> Answer:
     try:
         (a, fa), (b, fb) = _translate(first[0]), _translate(second[0])
