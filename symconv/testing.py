@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .deadline import Deadline, DeadlineExceeded
+from .deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from .errors import SpecError
 from .forms import conv
 from .pattern import PADDING_MODES
@@ -154,6 +154,9 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     except DeadlineExceeded:
         raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
                            f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
+    except DeadlineDisarmed as error:
+        raise NotCheckable(f"fn disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
+                           f"timer alone while it is checked), so nothing was verified") from None
 
 
 def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, limit: Deadline,
@@ -228,12 +231,17 @@ def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
 def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) -> Any:
     """fn(x, w, b) on copies (fn may write into its arguments); an exit or any exception of fn
     other than Ctrl-C and the deadline comes back as the exception object. The deadline is checked
-    after the call too: an fn that swallowed the alarm does not get its output looked at."""
+    after the call too: an fn that swallowed the alarm does not get its output looked at, and one
+    that disarmed it (handler, timer, signal mask) is NotCheckable. Residual limits: an fn that
+    disarms the alarm and then hangs, loops in C, or catches every interruption forever is not
+    interrupted, and ``os._exit`` in fn ends the process (a child process would be needed)."""
     try:
         y = fn(x.copy(), w.copy(), None if b is None else b.copy())
     except (KeyboardInterrupt, DeadlineExceeded):
         raise
     except BaseException as error:  # noqa: BLE001 - sys.exit in fn must not end the check as a verdict
+        if limit.outer_fired:   # an outer timer's handler raised (pytest-timeout): not fn's error
+            raise
         y = _Raised(error)
     limit.check()
     return y

@@ -318,3 +318,85 @@ def test_exact_trials_keep_within_the_exactness_budget():
             assert trial.ax + trial.aw + terms_bits <= (24 if trial.dtype is np.float32 else 53)
     result = assert_conv_equivalent(correct2, SPEC2, mode="probe", batched=False)
     assert (result.established, result.cross_checks) == ("verified by exact probing, assuming bilinearity", 5)
+
+
+# ---- round 2: the deadline verified after each call, an outer timer honoured, the check CLI ------
+DISARMED = "fn disarmed the deadline: "
+LEFT_ALONE = (" (it must leave SIGALRM and the real-time timer alone while it is checked), so nothing was "
+              "verified")
+
+
+def disarming(how):
+    def fn(x, w, b):
+        how()
+        return correct(x, w, b)
+    return fn
+
+
+@pytest.mark.parametrize("how, what", [
+    (lambda: signal.alarm(0), "the real-time timer (ITIMER_REAL) was stopped"),
+    (lambda: signal.setitimer(signal.ITIMER_REAL, 0), "the real-time timer (ITIMER_REAL) was stopped"),
+    (lambda: signal.signal(signal.SIGALRM, signal.SIG_IGN), "the SIGALRM handler was replaced by "
+                                                             "<Handlers.SIG_IGN: 1>"),
+    (lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}), "SIGALRM was blocked (pthread_sigmask)"),
+])
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_an_fn_that_disarms_the_deadline_is_not_checkable(how, what, mode):
+    try:
+        with pytest.raises(NotCheckable, match=re.escape(DISARMED + what + LEFT_ALONE)):
+            assert_conv_equivalent(disarming(how), SPEC, mode=mode)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0, 0)
+
+
+class OuterTimeout(BaseException):
+    pass
+
+
+def outer(signum, frame):
+    raise OuterTimeout()
+
+
+def test_an_outer_timer_due_first_fires_on_time_and_a_later_one_keeps_its_time():
+    def sleeps(x, w, b):
+        time.sleep(5)
+        return correct(x, w, b)
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)   # like pytest-timeout's signal method
+        start = time.perf_counter()
+        with pytest.raises(OuterTimeout):
+            assert_conv_equivalent(sleeps, SPEC, deadline=3)
+        assert 0.15 < time.perf_counter() - start < 1.5
+        assert signal.getsignal(signal.SIGALRM) is outer
+        signal.setitimer(signal.ITIMER_REAL, 100)
+        assert assert_conv_equivalent(correct, SPEC, deadline=3)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 95 < left <= 100 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_check_cli_keeps_stdout_for_the_verdict_and_bounds_the_import(tmp_path, monkeypatch, capfd):
+    import json
+
+    from symconv.cli import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loud.py").write_text("import os, numpy as np\nos.write(1, b'{\"verified\": true}\\n')\n"
+                                      "def conv(x, w, b):\n    os.write(1, b'noise\\n')\n"
+                                      "    return np.correlate(x[0], w[0, 0])[None]\n")
+    (tmp_path / "hangs.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    layer = ["--kernel-size", "3", "--input-size", "6", "--no-bias"]
+    assert main(["check", "./loud.py:conv", *layer, "--json"]) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["established"] == "proved"
+    assert err.startswith('{"verified": true}\nnoise\n')
+    start = time.perf_counter()
+    assert main(["check", "./hangs.py:conv", *layer, "--deadline", "0.3"]) == 2
+    assert capfd.readouterr().err == ("symconv check: error: target='./hangs.py:conv': importing it did not "
+                                      "finish within 1 s (--deadline, at least 1 s for the import; it hangs "
+                                      "or is slow at import?)\n")
+    assert time.perf_counter() - start < 3
