@@ -33,7 +33,9 @@ and no weight_norm/spectral_norm; containers are walked only when exactly ``nn.S
 from __future__ import annotations
 
 import copy
+import sys
 import time
+import types
 import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
@@ -65,6 +67,8 @@ def _torch():
         import torch
     except ImportError as error:  # pragma: no cover - torch is installed in the test venv
         raise ImportError("symconv.interop needs PyTorch: pip install torch") from error
+    if _SNAPSHOT is None:
+        _take_snapshot()
     return torch
 
 
@@ -93,7 +97,10 @@ HOOKS = {"_forward_hooks": "forward hook", "_forward_pre_hooks": "forward pre-ho
 GLOBAL_HOOKS = {"_global_forward_hooks": "register_module_forward_hook",
                 "_global_forward_pre_hooks": "register_module_forward_pre_hook",
                 "_global_backward_hooks": "register_module_full_backward_hook",
-                "_global_backward_pre_hooks": "register_module_full_backward_pre_hook"}
+                "_global_backward_pre_hooks": "register_module_full_backward_pre_hook",
+                "_global_parameter_registration_hooks": "register_module_parameter_registration_hook",
+                "_global_buffer_registration_hooks": "register_module_buffer_registration_hook",
+                "_global_module_registration_hooks": "register_module_module_registration_hook"}
 
 
 def _known_classes() -> tuple[type, ...]:
@@ -159,32 +166,100 @@ def _refuse_altered(position: str, module: Any) -> None:
 
 
 FORWARD_METHODS = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl",
-                   "__getattr__", "__deepcopy__", "__reduce_ex__", "__reduce__")
+                   "__getattr__", "__deepcopy__", "__reduce_ex__", "__reduce__", "_check_input_dim",
+                   "_output_padding")
 FUNCTIONAL = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
               "linear", "pad", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-              "adaptive_avg_pool2d", "adaptive_avg_pool3d", "batch_norm", "dropout", "flatten")
+              "adaptive_avg_pool2d", "adaptive_avg_pool3d", "batch_norm", "dropout", "flatten",
+              "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "prelu",
+              "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid", "tanh", "silu", "mish",
+              "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish", "hardshrink", "softshrink",
+              "tanhshrink", "logsigmoid", "threshold")
+_SNAPSHOT: dict[str, tuple[dict[str, Any], frozenset | None]] | None = None
 
 
 def _torch_own(function: Any) -> bool:
-    """Absent, C code (a builtin or a slot of object), or Python code in torch's package directory
-    (not a patch made elsewhere)."""
-    import types
-    torch = _torch()
+    """Absent, C code (a builtin or a slot of object), or a Python function whose code file lies in
+    torch's package directory (both paths resolved, so a symlinked install is torch's and
+    ``torchvision/`` is not) and whose globals are the dict of the torch module it names (not a
+    copy with other globals, e.g. ``types.FunctionType(torch_code, evil_globals)``). A patch that
+    forges its code's file name is caught by ``_changed_since_snapshot`` when made after torch was
+    first used here; one made before is out of reach."""
+    torch = sys.modules.get("torch")
     if function is None or isinstance(function, (types.BuiltinFunctionType, types.MethodDescriptorType,
                                                  types.WrapperDescriptorType)):
         return True
-    code = getattr(getattr(function, "__func__", function), "__code__", None)
-    root = str(Path(torch.__file__).parent)
-    return code is not None and str(Path(code.co_filename).resolve()).startswith(root)
+    function = getattr(function, "__func__", function)
+    code, namespace = getattr(function, "__code__", None), getattr(function, "__globals__", None)
+    if torch is None or code is None or not isinstance(namespace, dict):
+        return False
+    root = Path(torch.__file__).parent.resolve()
+    home = sys.modules.get(namespace.get("__name__", ""))
+    return (Path(code.co_filename).resolve().is_relative_to(root) and home is not None
+            and vars(home) is namespace and Path(getattr(home, "__file__", "") or "/").resolve().is_relative_to(root))
+
+
+def _namespaces() -> list[tuple[str, Any]]:
+    """The namespaces that decide what torch's layers compute: the class dicts of the known
+    classes, their bases, Tensor and Parameter; the modules defining them (with their globals
+    such as ``F``), torch and torch.nn.functional."""
+    torch = sys.modules["torch"]
+    classes = {base for cls in (*_known_classes(), torch.nn.Parameter, torch.Tensor)
+               for base in cls.__mro__ if base is not object}
+    modules = {sys.modules[c.__module__] for c in classes if c.__module__ in sys.modules}
+    modules |= {torch, torch.nn.functional}
+    return ([(module.__name__, vars(module)) for module in sorted(modules, key=lambda m: m.__name__)]
+            + [(_class_name(cls), vars(cls)) for cls in sorted(classes, key=_class_name)])
+
+
+def _recordable(value: Any) -> bool:
+    return isinstance(value, (types.ModuleType, type)) or (callable(value) and _torch_own(value))
+
+
+def _take_snapshot() -> None:
+    """Record the functions, classes and modules of ``_namespaces`` (and each class dict's keys) as
+    torch has them when symconv.interop first uses torch: what every later check compares with."""
+    global _SNAPSHOT
+    _SNAPSHOT = {}   # before _namespaces, which calls _torch
+    _SNAPSHOT.update({name: ({key: value for key, value in list(namespace.items()) if _recordable(value)},
+                             frozenset(namespace) if isinstance(namespace, types.MappingProxyType) else None)
+                      for name, namespace in _namespaces()})
+
+
+def _changed_since_snapshot() -> str | None:
+    """The first function, class or module of torch's namespaces that is not the object recorded by
+    ``_take_snapshot`` (a module global such as ``torch.nn.modules.conv.F`` swapped, a class
+    method or Tensor method patched or added), else None. Strict (any other object) for the
+    forward path: FORWARD_METHODS of every class, Tensor's, Parameter's and torch.nn.functional's
+    dicts and the globals of the modules defining the layers. Elsewhere (torch's top level, other
+    methods of nn.Module) torch patches itself (torch._dynamo replaces ``torch.manual_seed`` and
+    ``Module.__init__``), so there a replacement must only be torch's own code (``_torch_own``)."""
+    torch = sys.modules["torch"]
+    strict_spaces = {_class_name(c) for c in (*torch.Tensor.__mro__[:-1], torch.nn.Parameter)} | {"torch.nn.functional"}
+    for name, namespace in _namespaces():
+        recorded, keys = _SNAPSHOT.get(name, ({}, None))
+        is_class = keys is not None
+        changed = [key for key, value in recorded.items() if namespace.get(key) is not value]
+        changed += sorted(set(namespace) - keys) if is_class else []
+        for key in changed:
+            strict = name in strict_spaces or key in FORWARD_METHODS or not (is_class or name == "torch")
+            value = namespace.get(key)
+            if strict or key not in namespace or (callable(value) and not _torch_own(value)):
+                return f"{name}.{key}"
+    return None
 
 
 def refuse_foreign_code(model: Any) -> None:
     """SpecError when a method on the forward path of a layer's class (FORWARD_METHODS), or a
-    functional op torch's layers call (FUNCTIONAL), is not torch's own code: a class-level patch
-    made after import changes what every such layer computes. (``prove_network`` first compares
-    with torch, which refutes a patch that shows, then calls this for the ones that hide.)"""
+    functional op torch's layers call (FUNCTIONAL), is not torch's own code, when a module that
+    defines a torch layer has a global ``F`` other than torch.nn.functional, or when any function,
+    class or module of torch's namespaces (``_namespaces``: class dicts incl. Tensor's, module
+    globals, torch, torch.nn.functional) is not the object it was when symconv.interop first used
+    torch: a patch changes what every such layer computes. (``prove_network`` first compares with
+    torch, which refutes a patch that shows, then calls this for the ones that hide.)"""
     import inspect
-    functional = _torch().nn.functional
+    torch = _torch()
+    functional = torch.nn.functional
     for position, module in [("model", model), *_children(model, "model")]:
         cls = type(module)
         for name in FORWARD_METHODS:
@@ -198,6 +273,14 @@ def refuse_foreign_code(model: Any) -> None:
         if not _torch_own(getattr(functional, name, None)):
             raise SpecError("torch.nn.functional", name, "is not torch's own function (patched?), so "
                             "torch's layers may compute something else; only unaltered torch is converted")
+    for name, namespace in _namespaces():
+        if "F" in namespace and namespace["F"] is not functional:
+            raise SpecError(f"{name}.F", "another object", "is not torch.nn.functional (whatever it is "
+                            "named), so torch's layers may compute something else; only unaltered torch is converted")
+    if (changed := _changed_since_snapshot()) is not None:
+        raise SpecError(changed, "replaced", "is not the object torch had when symconv.interop first used "
+                        "torch (a patch?), so torch's layers may compute something else; only unaltered "
+                        "torch is converted")
 
 
 def _refuse_foreign_tensors(position: str, module: Any) -> None:
@@ -232,14 +315,16 @@ def _refuse_torch_modes() -> None:
 
 
 def _refuse_global_hooks() -> None:
-    """SpecError when torch's global module hooks are registered: they run on every module."""
+    """SpecError when torch's global module hooks are registered: they run on every module's
+    forward, or change every parameter, buffer or submodule registered (the MLP to_mlp builds too)."""
     registry = _torch().nn.modules.module
     for attribute, how in GLOBAL_HOOKS.items():
         hooks = getattr(registry, attribute, {})
         if hooks:
             raise SpecError(f"torch.nn.modules.module.{attribute}", f"{len(hooks)} hook(s)",
-                            f"global module hooks ({how}) run on every module's forward, so a network "
-                            f"may not compute what its layers say; remove them first")
+                            f"global module hooks ({how}) run on every module's forward or registration, "
+                            f"so a network (or the MLP built for it) may not compute what its layers say; "
+                            f"remove them first")
 
 
 def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...],
@@ -745,7 +830,7 @@ def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
 
 # ---- what torch computes: each layer's map against torch running the layer ------------------------------
 TORCH_SAMPLES = 3   # random integer inputs per comparison
-TORCH_BATCH = 5     # the larger batch of the comparison of the model itself, in its own dtype
+TORCH_BATCHES = (1, 5, 16)   # the batch sizes of the comparison of the model itself, in its own dtype
 TORCH_RANGE = 3     # their entries, and the integer weights of the exact check, lie in [−3, 3]
 TORCH_RTOL = 1e-9   # float64 check: |torch − map| ≤ TORCH_RTOL·(|A|·|x| + |c|) entrywise
 
@@ -773,7 +858,13 @@ def _step_map(step: Step, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return v * s + t, np.abs(v * s) + np.abs(t) + np.abs(mean), 3
     A, c = _affine(step, params)
     terms = int((A != 0).sum(axis=1).max(initial=0)) + 1
-    return v @ A.T + c, np.abs(v) @ np.abs(A).T + np.abs(c), terms
+    magnitudes = np.abs(A)
+    if step.kind == "conv" and step.spec.padding_mode != "zeros":
+        # an entry of T·R may sum several taps reading the same input (reflect, replicate, circular):
+        # torch rounds each product, so the bound is Σ|w_k|·|x|, the map built from |w|, not |A|
+        magnitudes = _affine(step, {"w": np.abs(params["w"]), "b": None})[0]
+        terms = max(terms, step.spec.in_per_group * prod(step.spec.kernel_size) + 1)
+    return v @ A.T + c, np.abs(v) @ magnitudes.T + np.abs(c), terms
 
 
 def _float64(tensor: Any) -> np.ndarray:
@@ -859,15 +950,25 @@ def rounding_tolerance(dtype: Any) -> Any:
 
 def _own_dtype_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step],
                         seed: int) -> TorchMismatch | None:
-    """The ORIGINAL model (no copy), in its own dtype, with autograd enabled, on non-integer random
-    inputs in [−8, 8) of batch sizes 1 and TORCH_BATCH: each layer against its map within
-    ``rounding_tolerance``, and model(x) exactly against its layers run one after the other."""
+    """The ORIGINAL model (no copy), in its own dtype, as it is used: with autograd on (training) and
+    off (``torch.no_grad()``, inference), on non-integer random inputs in [−8, 8) of each batch
+    size of TORCH_BATCHES: each layer against its map within ``rounding_tolerance``, and model(x)
+    exactly against its layers run one after the other."""
     torch = _torch()
     dtype = _dtype(model)
     rng = np.random.default_rng(seed + 1)
-    check = f"the model itself in {dtype}, autograd on, non-integer inputs (rounding tolerance of {dtype})"
-    with torch.enable_grad():
-        for n in (1, TORCH_BATCH):
+    for grad, mode in ((True, "on"), (False, "off")):
+        check = f"the model itself in {dtype}, autograd {mode}, non-integer inputs (rounding tolerance of {dtype})"
+        if found := _run_own_dtype(model, input_shape, steps, rng, dtype, grad, check):
+            return found
+    return None
+
+
+def _run_own_dtype(model: Any, input_shape: tuple[int, ...], steps: list[Step], rng: np.random.Generator,
+                   dtype: Any, grad: bool, check: str) -> TorchMismatch | None:
+    torch = _torch()
+    with torch.set_grad_enabled(grad):
+        for n in TORCH_BATCHES:
             x = v = torch.as_tensor(rng.uniform(-8, 8, size=(n, *input_shape))).to(dtype)
             for step in steps:
                 out = _run_layer(step, step.module, v)
@@ -912,12 +1013,16 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] |
        product and partial sum is an integer (a dyadic fraction for pools) far below 2⁵³, so
        float64 arithmetic is exact in any summation order and the outputs compare with ==.
 
-    4. the model itself, not a copy, in its own dtype with autograd on, on non-integer inputs of
-       batch sizes 1 and TORCH_BATCH (``_own_dtype_mismatch``, within ``rounding_tolerance``):
-       what the model computes in use, not only what a float64 copy computes;
+    4. the model itself, not a copy, in its own dtype with autograd on and off, on non-integer
+       inputs of batch sizes TORCH_BATCHES = (1, 5, 16) (``_own_dtype_mismatch``, within
+       ``rounding_tolerance``): what the model computes in use, not only what a float64 copy computes;
 
     and finally ``refuse_foreign_code``: a class method or functional op that is not torch's own
-    code is refused with a SpecError even when every comparison passed (it may hide from them).
+    code, a swapped module global ``F``, or any torch function, class method or module replaced
+    since symconv.interop first used torch is refused with a SpecError even when every comparison
+    passed (it may hide from them). Residual limit: a patch made before symconv first used torch
+    that forges its code's file name and globals, or is C code, and that hides from all four
+    comparisons (e.g. wrong only for batches above 16 or after some number of calls) is not found.
 
     Not exact: BatchNorm (γ/√(v + ε) is irrational) and pools with other divisors are covered by
     check 1 only. An activation, applied unchanged by the MLP, is checked in 1 to act on each entry
@@ -992,3 +1097,7 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     timings["mlp"] = time.perf_counter() - start
     return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names, holds=found is None,
                         counterexample=found, outputs=len(expected), timings=timings)
+
+
+if "torch" in sys.modules:   # record torch as it is when symconv.interop is imported (see _take_snapshot)
+    _torch()

@@ -24,14 +24,18 @@ integer, e.g. an untouched 0); a batched fn gets a batch of two samples with dis
 each proved, and an unbatched fn is called a second time on fresh symbols, which must give the
 same polynomials (an fn that ignores its inputs or caches is refuted).
 
-Both modes then run **random exact trials** (``_exact_trials``): fn on float64 inputs that are
-dyadic fractions with odd numerators (never integers) of magnitude up to 2^EXACT_MAGNITUDE_BITS,
-batches of 1 and EXACT_BATCH samples when batched, compared exactly with the definition
-evaluated on Python integers. Their numerators have ``a`` bits (module constant EXACT_BITS, fewer
-for big kernels) with 2a + bitlength(terms + 1) ≤ 53, so every product and partial sum of the
-layer is exact in float64 in any order, but products need 2a > 24 bits: code that rounds
-(float32/16/bfloat16, FFT), clips, rounds its inputs, takes a dtype-dependent fast path, or
-misbehaves for large values or large batches fails them. ``deadline`` bounds the whole check
+Both modes then run **random exact trials** (``_exact_trials``, ``_exact_plan``), from a fresh
+random seed per check (named in a failure; ``seed=`` repeats it): balanced dyadic fractions (odd
+numerators, never integers); full-precision x (about 40 significant bits, up to ±2^20) with a
+narrow w, and the reverse; integers up to ±2^20; values exact in float32 sent as float32 arrays;
+batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared exactly with the
+definition evaluated on Python integers. Numerator bits obey ax + aw + bitlength(terms + 1) ≤ 53
+(24 for float32), so every product and partial sum of the layer is exact in the trial's dtype in
+any order, while a float64 product needs more than 24 bits: code that rounds (float32/16/bfloat16,
+FFT), quantises, clips or rounds its inputs, takes a dtype- or value-dependent path (integer
+images, float32), or misbehaves for large values or batches above 8 fails them. What they cannot
+catch: an fn that changes its behaviour after a number of calls, or only for inputs unlike all of
+these. ``deadline`` bounds the whole check
 (SIGALRM in the main thread, so a sleeping fn is interrupted; between calls otherwise); past it
 a NotCheckable, never "verified". Layers too large to check are refused up front.
 
@@ -44,6 +48,7 @@ stride or dilation, weight channel axes swapped, bias missing) — names it.
 from __future__ import annotations
 
 import numbers
+import secrets
 from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -55,7 +60,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .deadline import Deadline, DeadlineExceeded
+from .deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from .errors import SpecError
 from .forms import conv
 from .pattern import PADDING_MODES
@@ -70,9 +75,11 @@ SHOWN_TERMS = 4     # terms listed per output
 PROBE_TRIALS = 3    # random integer inputs that test the bilinearity assumption
 PROBE_RANGE = 3     # their entries lie in [−PROBE_RANGE, PROBE_RANGE]
 PROBE_DEADLINE = 300.0   # seconds a check may take by default
-EXACT_BITS = 20          # numerator bits of the random exact trials (fewer for big kernels)
-EXACT_MAGNITUDE_BITS = 5  # their values reach ±2^5 = ±32
-EXACT_BATCH = 8          # the larger batch of the exact trials for a batched fn
+EXACT_BITS = 20          # numerator bits of the balanced exact trials (fewer for big kernels)
+EXACT_NARROW_BITS = 8    # the narrow operand of a full-precision exact trial
+EXACT_MAGNITUDE_BITS = 20  # full-precision and integer trial values reach ±2^20
+EXACT_BATCH = 17         # the larger batch of the exact trials for a batched fn (above 8 and 16)
+EXACT_REFERENCE_TERMS = 2_000_000  # products of the exact reference per trial before samples are drawn
 MAX_TERMS = 5_000_000    # symbolic mode: products w·x a check may build
 PROBE_MEMORY = 2**30     # probe mode: bytes of one-hot inputs and responses a check may hold
 
@@ -110,7 +117,7 @@ class CheckResult:
 
 def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
                            mode: str = "symbolic", *, batched: bool = False,
-                           deadline: float = PROBE_DEADLINE) -> CheckResult:
+                           deadline: float = PROBE_DEADLINE, seed: int | None = None) -> CheckResult:
     """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
 
     Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
@@ -119,7 +126,9 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     ``spec.layout``. With ``batched=True`` fn takes x with a leading sample axis and returns y
     with one (probing then sends all one-hot inputs in one call). ``deadline`` (seconds, default
     PROBE_DEADLINE) bounds the whole check: past it a NotCheckable, never "verified" (SIGALRM
-    interrupts a call of fn in the main thread; elsewhere it is checked between calls).
+    interrupts a call of fn in the main thread; elsewhere it is checked between calls). ``seed``
+    draws the random exact trials; None (default) draws a fresh one per check, which a failure
+    message names so that ``seed=`` repeats it.
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -141,13 +150,17 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     try:
         with Deadline(deadline) as limit:
             limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
-            return _check(fn, spec, mode, batched, limit)
+            return _check(fn, spec, mode, batched, limit, _check_seed(seed))
     except DeadlineExceeded:
         raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
                            f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
+    except DeadlineDisarmed as error:
+        raise NotCheckable(f"fn disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
+                           f"timer alone while it is checked), so nothing was verified") from None
 
 
-def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, limit: Deadline) -> CheckResult:
+def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, limit: Deadline,
+           seed: int) -> CheckResult:
     __tracebackhide__ = True
     x, w, b = symbols(spec)
     if mode == "symbolic":
@@ -165,7 +178,7 @@ def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, lim
         if not proof.holds:
             raise AssertionError(_difference_message(spec, y, mode, on) + _diagnosis(spec, y, (x, w, b)))
     cross_checks = len(runs) - 1 if mode == "symbolic" and not batched else 0   # the fresh symbols
-    cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober)
+    cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober, seed)
     return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode], outputs=proof.outputs,
                        terms=proof.terms, calls=calls, seconds=limit.elapsed(), cross_checks=cross_checks)
 
@@ -195,6 +208,15 @@ def _check_deadline(deadline: Any) -> None:
         raise SpecError("deadline", deadline, "must be a positive finite number of seconds")
 
 
+def _check_seed(seed: Any) -> int:
+    """The seed of the random exact trials: ``seed``, or a fresh one when None."""
+    if seed is None:
+        return secrets.randbits(63)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise SpecError("seed", seed, "must be a non-negative integer, or None for a fresh one")
+    return int(seed)
+
+
 def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
     if not isinstance(spec, ConvSpec):
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
@@ -209,12 +231,17 @@ def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
 def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) -> Any:
     """fn(x, w, b) on copies (fn may write into its arguments); an exit or any exception of fn
     other than Ctrl-C and the deadline comes back as the exception object. The deadline is checked
-    after the call too: an fn that swallowed the alarm does not get its output looked at."""
+    after the call too: an fn that swallowed the alarm does not get its output looked at, and one
+    that disarmed it (handler, timer, signal mask) is NotCheckable. Residual limits: an fn that
+    disarms the alarm and then hangs, loops in C, or catches every interruption forever is not
+    interrupted, and ``os._exit`` in fn ends the process (a child process would be needed)."""
     try:
         y = fn(x.copy(), w.copy(), None if b is None else b.copy())
     except (KeyboardInterrupt, DeadlineExceeded):
         raise
     except BaseException as error:  # noqa: BLE001 - sys.exit in fn must not end the check as a verdict
+        if limit.outer_fired:   # an outer timer's handler raised (pytest-timeout): not fn's error
+            raise
         y = _Raised(error)
     limit.check()
     return y
@@ -466,20 +493,6 @@ def _check_bilinear(run: _Prober, spec: ConvSpec, const, lin_x, lin_w, lin_b, bi
                     f"nonlinear, stateful or random)")
 
 
-def _exact_bits(spec: ConvSpec) -> tuple[int, int]:
-    """(a, f): the random exact trials use numerators below 2^a and values numerator/2^f (weights
-    and inputs; biases numerator/2^2f with numerators below 2^2a). An output sums ``terms`` =
-    (C_in/groups)·∏k products below 2^2a plus a bias, so with 2a + bitlength(terms + 1) ≤ 53 every
-    partial sum, in any order, is an integer multiple of 2^-2f below 2^53·2^-2f: exact in float64.
-
-    >>> _exact_bits(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))   # 27 terms: 20-bit numerators
-    (20, 15)
-    """
-    terms = spec.in_per_group * prod(spec.kernel_size)
-    a = min(EXACT_BITS, (53 - (terms + 1).bit_length()) // 2)
-    return a, max(1, a - EXACT_MAGNITUDE_BITS)
-
-
 def _exact_number(value: Any) -> Fraction | None:
     """The exact value of a real number fn returned (a float by its binary value), else None."""
     if isinstance(value, (bool, np.bool_)):
@@ -494,25 +507,73 @@ def _exact_number(value: Any) -> Fraction | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Trial:
+    """One kind of random exact input: x = m/2^fx with |m| < 2^ax, w = m/2^fw with |m| < 2^aw,
+    bias m/2^(fx+fw) with |m| < 2^(ax+aw), as ``dtype`` arrays. Numerators are odd when the
+    denominator is not 1, so no value is an integer; with f = 0 they are any integers. An output
+    sums ``terms`` products below 2^(ax+aw) and a bias, each a multiple of 2^-(fx+fw), so with
+    ax + aw + bitlength(terms + 1) ≤ significand bits (53 float64, 24 float32) every partial sum,
+    in any order, is exact in ``dtype``."""
+
+    name: str
+    ax: int
+    fx: int
+    aw: int
+    fw: int
+    dtype: type = np.float64
+    samples: int = 1   # the batch of a batched fn
+
+    def describe(self) -> str:
+        values = lambda a, f: f"odd m/2^{f}, |m| < 2^{a}" if f else f"integers below 2^{a}"  # noqa: E731
+        return (f"{self.name}: x {values(self.ax, self.fx)}, w {values(self.aw, self.fw)}, "
+                f"{np.dtype(self.dtype).name}")
+
+
+def _exact_plan(spec: ConvSpec) -> list[_Trial]:
+    """The random exact trials for ``spec`` (see ``_Trial`` for the exactness budget): balanced
+    dyadic fractions up to ±2^5; full-precision x (about 40 bits, 20 of them fractional, up to
+    ±2^20) with narrow w, and the reverse; integers up to ±2^20; values exact in float32 passed
+    as float32 arrays (omitted when the kernel is too large for any). Batched, two of them send
+    EXACT_BATCH samples.
+
+    >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))]
+    [(20, 15, 20, 15), (40, 20, 8, 4), (8, 4, 40, 20), (20, 0, 20, 0), (9, 6, 9, 6)]
+    """
+    terms_bits = (spec.in_per_group * prod(spec.kernel_size) + 1).bit_length()
+    budget, single = 53 - terms_bits, (24 - terms_bits) // 2
+    half, narrow = min(EXACT_BITS, budget // 2), min(EXACT_NARROW_BITS, budget // 2)
+    wide = budget - narrow
+    fraction = lambda a, magnitude: max(1, a - magnitude)  # noqa: E731 - f for values up to ±2^magnitude
+    wide_f, narrow_f = fraction(wide, min(EXACT_MAGNITUDE_BITS, wide // 2)), fraction(narrow, narrow // 2)
+    plan = [_Trial("balanced dyadic fractions", half, fraction(half, 5), half, fraction(half, 5)),
+            _Trial("full-precision x, narrow w", wide, wide_f, narrow, narrow_f, samples=EXACT_BATCH),
+            _Trial("narrow x, full-precision w", narrow, narrow_f, wide, wide_f, samples=3),
+            _Trial("integer values", half, 0, half, 0, samples=EXACT_BATCH)]
+    if single >= 2:
+        plan.append(_Trial("values exact in float32", single, fraction(single, 3), single,
+                           fraction(single, 3), np.float32, samples=2))
+    return plan
+
+
 def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool,
-                  limit: Deadline, run: _Prober | None = None) -> int:
-    """Call fn on random exact float64 inputs (``_exact_bits``; odd numerators, so no value is an
-    integer, magnitudes up to 2^EXACT_MAGNITUDE_BITS) — batches of 1 and EXACT_BATCH when
-    batched — and compare every output exactly with the definition evaluated on Python integers
-    (seed 2). An fn on symbols that fails on floats gets the same values as SymPy Rationals.
-    Returns the number of calls of fn; AssertionError at the first differing output."""
+                  limit: Deadline, run: _Prober | None, seed: int) -> int:
+    """Call fn on the random exact inputs of ``_exact_plan`` (drawn from ``seed``, a fresh one per
+    check unless given) and compare outputs exactly with the definition evaluated on Python
+    integers: every sample when that costs at most EXACT_REFERENCE_TERMS products, else the last
+    and two random ones. An fn on symbols that fails on floats gets the same values as SymPy
+    Rationals. Returns the number of calls of fn; AssertionError at the first differing output."""
     __tracebackhide__ = True
-    a, f = _exact_bits(spec)
-    rng = np.random.default_rng(2)
-    odd = lambda shape: 2 * rng.integers(-2 ** (a - 1), 2 ** (a - 1), size=shape) + 1  # noqa: E731
+    rng = np.random.default_rng(seed)
+    cost = prod(spec.output_shape) * spec.in_per_group * prod(spec.kernel_size)
     calls = 0
-    for n in (1, EXACT_BATCH) if batched else (2,):
-        X, W = odd((n, *spec.input_shape)), odd(spec.weight_shape)
-        B = odd(spec.out_channels) * 2 ** a if spec.bias else None
-        x, w = X / 2.0 ** f, W / 2.0 ** f
-        b = None if B is None else B / 2.0 ** (2 * f)
-        what = (f"random dyadic fractions m/2^{f} with odd |m| < 2^{a} (bias m/2^{2 * f}), seed 2, "
-                f"{'a batch of ' if batched else ''}{n} sample(s)")
+    for trial in _exact_plan(spec):
+        n = trial.samples if batched else 1
+        X, W = _numerators(rng, (n, *spec.input_shape), trial.ax, trial.fx), _numerators(rng, spec.weight_shape, trial.aw, trial.fw)
+        B = _numerators(rng, (spec.out_channels,), trial.ax + trial.aw, trial.fx + trial.fw) if spec.bias else None
+        x, w = (X / 2.0 ** trial.fx).astype(trial.dtype), (W / 2.0 ** trial.fw).astype(trial.dtype)
+        b = None if B is None else (B / 2.0 ** (trial.fx + trial.fw)).astype(trial.dtype)
+        what = f"{trial.describe()}, seed {seed}, {'a batch of ' if batched else ''}{n} sample(s)"
         limit.check()
         if run is not None:
             ys = run(x, w, b, what, integral=False).reshape(n, *run.shape)
@@ -520,11 +581,20 @@ def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bo
         else:
             ys, made = _numeric_outputs(fn, spec, (x, w, b), batched, what, limit)
             calls += made
+        checked = range(n) if n * cost <= EXACT_REFERENCE_TERMS else sorted(
+            {n - 1, *rng.choice(n - 1, size=min(2, n - 1), replace=False).tolist()})
         Wo, Bo = W.astype(object), None if B is None else B.astype(object)
-        for k in range(n):
+        for k in checked:
             reference = conv(spec, X[k].astype(object), Wo, Bo)
-            _compare_exact(spec, mode, ys[k], reference, 2 ** (2 * f), what, k)
+            _compare_exact(spec, mode, ys[k], reference, 2 ** (trial.fx + trial.fw), what, k)
     return calls
+
+
+def _numerators(rng: np.random.Generator, shape: tuple[int, ...], bits: int, fraction: int) -> np.ndarray:
+    """Random integers of |m| < 2^bits, odd when ``fraction`` > 0 (so m/2^fraction is no integer)."""
+    if fraction:
+        return 2 * rng.integers(-2 ** (bits - 1), 2 ** (bits - 1), size=shape) + 1
+    return rng.integers(1 - 2 ** bits, 2 ** bits, size=shape)
 
 
 def _numeric_outputs(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
@@ -578,9 +648,9 @@ def _compare_exact(spec: ConvSpec, mode: str, y: np.ndarray, reference: np.ndarr
             shown = f"{float(obtained)!r}" if obtained is not None else repr(value)
             raise AssertionError(
                 f"{_header(spec, mode)}: fn differs from the layer at a random exact input ({what}; "
-                f"sample {sample}): y[{','.join(map(str, index))}] = {shown}, the convolution gives "
+                f"sample {sample}; seed= repeats it): y[{','.join(map(str, index))}] = {shown}, the convolution gives "
                 f"{float(expected)!r} exactly (every product and sum of these inputs is exact in "
-                f"float64): fn rounds (float32/float16/bfloat16, FFT), clips or rounds its inputs, "
+                f"their dtype): fn rounds (float32/float16/bfloat16, FFT), clips or rounds its inputs, "
                 f"ignores an input, takes another path for other values, dtypes or batch sizes, or "
                 f"is not bilinear (rounding or non-bilinear code)")
 

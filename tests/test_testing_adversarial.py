@@ -52,7 +52,7 @@ def test_probing_refuses_a_batched_fn_that_is_wrong_for_large_batches():
     def big_batches_wrong(x, w, b):
         return np.stack([correct(s, w, b) for s in x]) + (len(x) >= 8)
 
-    with pytest.raises(AssertionError, match=re.escape(DIFFERS) + r".*a batch of 8 sample\(s\)"):
+    with pytest.raises(AssertionError, match=re.escape(DIFFERS) + r".*a batch of 17 sample\(s\)"):
         assert_conv_equivalent(big_batches_wrong, SPEC, mode="probe", batched=True)
 
 
@@ -67,8 +67,8 @@ def test_float64_torch_is_still_verified_batched_and_not():
     for batched in (False, True):
         result = assert_conv_equivalent(torch_conv, spec, mode="probe", batched=batched)
         assert result.established == "verified by exact probing, assuming bilinearity"
-        assert result.cross_checks == 2   # batch sizes 1 and 8, or two single samples
-        assert "2 cross-check call(s) passed" in str(result)
+        assert result.cross_checks == 5   # five exact trials: one call each, batched or not
+        assert "5 cross-check call(s) passed" in str(result)
 
 
 def test_symbolic_mode_refuses_a_float_fast_path_and_an_fn_ignoring_its_inputs():
@@ -97,7 +97,7 @@ def test_symbolic_mode_calls_fn_again_on_fresh_symbols():
                                              r"stale w_\{0,0,0\}·stale x_\{0,0\}"):
         assert_conv_equivalent(cached, spec)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec)
-    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 3)
+    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 6)   # fresh symbols + 5 exact trials
 
 
 def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
@@ -112,7 +112,7 @@ def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
                                                        "terms w_{0,0,0}·x_{1,0,0}")):
         assert_conv_equivalent(mixes_samples, spec, batched=True)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec, batched=True)
-    assert (result.established, result.cross_checks) == ("proved", 2)
+    assert (result.established, result.cross_checks) == ("proved", 5)
 
 
 @pytest.mark.parametrize("mode", ["symbolic", "probe"])
@@ -232,3 +232,171 @@ def test_check_applies_a_tiny_deadline_in_symbolic_mode(target, capsys):
     assert captured.err.endswith("symconv check: error: the check did not finish within deadline=1e-300 s, "
                                  "so nothing was verified (fn hangs or is slow?); pass a larger deadline= "
                                  "(seconds), use batched=True, or check a smaller layer\n")
+
+
+# ---- round 2: exact trials with integer, float32, full-precision and large-batch inputs --------
+SPEC2 = symconv.ConvSpec(2, 3, kernel_size=3, input_size=(5, 5))
+
+
+def correct2(x, w, b):
+    """The layer SPEC2 on object, float64 or float32 arrays, in their own dtype."""
+    y = np.empty((3, 3, 3), dtype=x.dtype)
+    for o, i, j in np.ndindex(y.shape):
+        y[o, i, j] = (w[o] * x[:, i:i + 3, j:j + 3]).sum() + b[o]
+    return y
+
+
+def numeric(change):
+    """correct2, with ``change`` applied to (x, w, b) whenever fn runs on numbers, not symbols."""
+    return lambda x, w, b: correct2(*(change(x, w, b) if x.dtype != object else (x, w, b)))
+
+
+ROUND2_WRONG = {   # fn, the trial that refutes it in both modes
+    "rounds its inputs to float32": (numeric(lambda x, w, b: (x.astype(np.float32).astype(float),
+                                                               w.astype(np.float32).astype(float), b)),
+                                     "full-precision x, narrow w: x odd m/2^20, |m| < 2^40"),
+    "Q16 fixed point": (numeric(lambda x, w, b: (np.round(x * 2**16) / 2**16, np.round(w * 2**16) / 2**16, b)),
+                        "full-precision x, narrow w: x odd m/2^20, |m| < 2^40"),
+    "clips to [-64, 64]": (numeric(lambda x, w, b: (np.clip(x, -64, 64), np.clip(w, -64, 64), b)),
+                           "full-precision x, narrow w: x odd m/2^20, |m| < 2^40"),
+    "wrong in float32": (lambda x, w, b: correct2(x, w, b) + 1 if x.dtype == np.float32 else correct2(x, w, b),
+                         "values exact in float32: x odd m/2^6, |m| < 2^9, w odd m/2^6, |m| < 2^9, float32"),
+}
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+@pytest.mark.parametrize("name", ROUND2_WRONG)
+def test_exact_trials_refute_rounding_quantising_clipping_and_float32_paths(name, mode):
+    fn, trial = ROUND2_WRONG[name]
+    with pytest.raises(AssertionError, match=re.escape(f"{DIFFERS} ({trial}")):
+        assert_conv_equivalent(fn, SPEC2, mode=mode)
+
+
+def test_exact_trials_refute_an_integer_image_fast_path_in_symbolic_mode():
+    def integer_path(x, w, b):   # flipped kernel when every input is an integer
+        integral = x.dtype != object and np.all(x == np.round(x))
+        return correct2(x, w[..., ::-1, ::-1] if integral else w, b)
+
+    with pytest.raises(AssertionError, match=re.escape(f"{DIFFERS} (integer values: x integers below 2^20, "
+                                                       f"w integers below 2^20, float64, seed 7, 1 sample(s); "
+                                                       f"sample 0; seed= repeats it)")):
+        assert_conv_equivalent(integer_path, SPEC2, seed=7)
+
+
+def test_exact_trials_send_a_batch_above_eight_and_check_every_sample():
+    def chunked(x, w, b):   # a chunked path that loses samples from index 8 on
+        y = np.stack([correct2(s, w, b) for s in x])
+        y[8:] = 0
+        return y
+
+    with pytest.raises(AssertionError, match=re.escape("a batch of 17 sample(s); sample 8; seed= repeats it)")):
+        assert_conv_equivalent(chunked, SPEC2, batched=True)   # probing refutes it already
+
+
+def test_exact_trials_draw_a_fresh_seed_per_check_and_seed_repeats_one():
+    def seeds():
+        with pytest.raises(AssertionError) as caught:
+            assert_conv_equivalent(ROUND2_WRONG["Q16 fixed point"][0], SPEC2)
+        return int(re.search(r"seed (\d+)", str(caught.value)).group(1))
+
+    first, second = seeds(), seeds()
+    assert first != second
+    with pytest.raises(AssertionError) as caught:
+        assert_conv_equivalent(ROUND2_WRONG["Q16 fixed point"][0], SPEC2, seed=first)
+    assert f"seed {first}," in str(caught.value)
+    with pytest.raises(SpecError, match=re.escape("seed=-1: must be a non-negative integer, or None for a "
+                                                  "fresh one")):
+        assert_conv_equivalent(correct2, SPEC2, seed=-1)
+
+
+def test_exact_trials_keep_within_the_exactness_budget():
+    from symconv.testing import _exact_plan
+    for spec in (SPEC2, symconv.ConvSpec(64, 1, kernel_size=(5, 5, 5), input_size=(5, 5, 5)),
+                 symconv.ConvSpec(512, 1, kernel_size=9, input_size=9)):
+        terms_bits = (spec.in_per_group * int(np.prod(spec.kernel_size)) + 1).bit_length()
+        for trial in _exact_plan(spec):
+            assert trial.ax + trial.aw + terms_bits <= (24 if trial.dtype is np.float32 else 53)
+    result = assert_conv_equivalent(correct2, SPEC2, mode="probe", batched=False)
+    assert (result.established, result.cross_checks) == ("verified by exact probing, assuming bilinearity", 5)
+
+
+# ---- round 2: the deadline verified after each call, an outer timer honoured, the check CLI ------
+DISARMED = "fn disarmed the deadline: "
+LEFT_ALONE = (" (it must leave SIGALRM and the real-time timer alone while it is checked), so nothing was "
+              "verified")
+
+
+def disarming(how):
+    def fn(x, w, b):
+        how()
+        return correct(x, w, b)
+    return fn
+
+
+@pytest.mark.parametrize("how, what", [
+    (lambda: signal.alarm(0), "the real-time timer (ITIMER_REAL) was stopped"),
+    (lambda: signal.setitimer(signal.ITIMER_REAL, 0), "the real-time timer (ITIMER_REAL) was stopped"),
+    (lambda: signal.signal(signal.SIGALRM, signal.SIG_IGN), "the SIGALRM handler was replaced by "
+                                                             "<Handlers.SIG_IGN: 1>"),
+    (lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}), "SIGALRM was blocked (pthread_sigmask)"),
+])
+@pytest.mark.parametrize("mode", ["symbolic", "probe"])
+def test_an_fn_that_disarms_the_deadline_is_not_checkable(how, what, mode):
+    try:
+        with pytest.raises(NotCheckable, match=re.escape(DISARMED + what + LEFT_ALONE)):
+            assert_conv_equivalent(disarming(how), SPEC, mode=mode)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0, 0)
+
+
+class OuterTimeout(BaseException):
+    pass
+
+
+def outer(signum, frame):
+    raise OuterTimeout()
+
+
+def test_an_outer_timer_due_first_fires_on_time_and_a_later_one_keeps_its_time():
+    def sleeps(x, w, b):
+        time.sleep(5)
+        return correct(x, w, b)
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)   # like pytest-timeout's signal method
+        start = time.perf_counter()
+        with pytest.raises(OuterTimeout):
+            assert_conv_equivalent(sleeps, SPEC, deadline=3)
+        assert 0.15 < time.perf_counter() - start < 1.5
+        assert signal.getsignal(signal.SIGALRM) is outer
+        signal.setitimer(signal.ITIMER_REAL, 100)
+        assert assert_conv_equivalent(correct, SPEC, deadline=3)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 95 < left <= 100 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_check_cli_keeps_stdout_for_the_verdict_and_bounds_the_import(tmp_path, monkeypatch, capfd):
+    import json
+
+    from symconv.cli import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loud.py").write_text("import os, numpy as np\nos.write(1, b'{\"verified\": true}\\n')\n"
+                                      "def conv(x, w, b):\n    os.write(1, b'noise\\n')\n"
+                                      "    return np.correlate(x[0], w[0, 0])[None]\n")
+    (tmp_path / "hangs.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    layer = ["--kernel-size", "3", "--input-size", "6", "--no-bias"]
+    assert main(["check", "./loud.py:conv", *layer, "--json"]) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["established"] == "proved"
+    assert err.startswith('{"verified": true}\nnoise\n')
+    start = time.perf_counter()
+    assert main(["check", "./hangs.py:conv", *layer, "--deadline", "0.3"]) == 2
+    assert capfd.readouterr().err == ("symconv check: error: target='./hangs.py:conv': importing it did not "
+                                      "finish within 1 s (--deadline, at least 1 s for the import; it hangs "
+                                      "or is slow at import?)\n")
+    assert time.perf_counter() - start < 3

@@ -8,12 +8,15 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from ..errors import SpecError
-from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, assert_conv_equivalent
+from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, _check_deadline, assert_conv_equivalent
 from ._spec_args import add_spec_arguments, spec_from_args
 
 HELP = "check a convolution function fn(x, w, b) against the definition (prove or probe it)"
@@ -95,14 +98,60 @@ def result_json(result: CheckResult | None, message: str | None, args: argparse.
     }
 
 
+IMPORT_MINIMUM = 1.0   # seconds the import of the target gets at least, whatever --deadline says
+
+
+def load_within(target: str, deadline: float) -> Any:
+    """``load(target)`` under a ``Deadline`` of max(deadline, IMPORT_MINIMUM) seconds: an import
+    that hangs, or disarms the alarm, is a SpecError naming the target, not a hang of the command."""
+    bound = max(deadline, IMPORT_MINIMUM)
+    try:
+        with Deadline(bound) as limit:
+            found = load(target)
+            limit.check()
+    except DeadlineExceeded:
+        raise SpecError("target", target, f"importing it did not finish within {bound:g} s (--deadline, at "
+                                          f"least {IMPORT_MINIMUM:g} s for the import; it hangs or is slow "
+                                          f"at import?)") from None
+    except DeadlineDisarmed as error:
+        raise SpecError("target", target, f"importing it disarmed the deadline: {error}") from None
+    return found
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send sys.stdout AND file descriptor 1 (``os.write(1, …)``, C code, subprocesses) to stderr
+    (os.dup2), restoring both afterwards, so that stdout holds only the verdict."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:   # no file descriptor 1 to protect
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for stream in {sys.stdout, sys.__stdout__} - {None}:
+            with contextlib.suppress(Exception):
+                stream.flush()   # what the target buffered goes to stderr, before fd 1 is back
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def run(args: argparse.Namespace) -> int:
     """Exit 0 verified, 1 refuted, 2 not checkable. What the target prints while it is imported and
-    checked goes to stderr, so stdout holds only the verdict (with --json: one JSON object, also
-    for exit 2)."""
+    checked goes to stderr (``stdout_to_stderr``), so stdout holds only the verdict (with --json:
+    one JSON object, also for exit 2). The import and the check each run under --deadline.
+    Residual limit: ``os._exit`` in the target ends the process with its status and no verdict
+    (only a child process could catch that)."""
     spec = spec_from_args(args)
+    _check_deadline(args.deadline)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            fn = load(args.target)
+        with stdout_to_stderr():
+            fn = load_within(args.target, args.deadline)
             result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched,
                                                      deadline=args.deadline), None
     except (NotCheckable, SpecError) as error:
