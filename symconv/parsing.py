@@ -64,6 +64,7 @@ MAX_EXPONENT = 64
 MAX_SUM_NUMBER = 1024
 MAX_TERMS = 100_000
 MAX_PRODUCT_TERMS = 5_000
+MAX_TOTAL_PRODUCT_TERMS = 20_000  # over all entries of one matrix: about 8 s of sp.expand
 MAX_LISTED = 20  # names listed in a message; more would bury the rule
 
 FUNCTIONS: Mapping[str, Callable[..., sp.Basic]] = {
@@ -177,10 +178,46 @@ def expansion_error(expr: sp.Basic) -> str | None:
     terms = expanded_terms(expr)
     if terms > MAX_TERMS:
         return f"would expand to about {terms} terms; at most {MAX_TERMS} are allowed"
-    if terms > MAX_PRODUCT_TERMS and any(term.has(sp.Add) for term in sp.Add.make_args(expr)):
+    if terms > MAX_PRODUCT_TERMS and _multiplied_out(expr):
         return (f"would expand to about {terms} terms; at most {MAX_PRODUCT_TERMS} are allowed where "
                 "products or powers of sums are multiplied out")
     return None
+
+
+def _multiplied_out(expr: sp.Basic) -> bool:
+    return any(term.has(sp.Add) for term in sp.Add.make_args(expr))
+
+
+def check_expansion(parameter: str, entries: Mapping[tuple[int, ...], Any]) -> None:
+    """SpecError naming ``parameter[index]`` for the first entry (row-major) too large to multiply
+    out (``expansion_error``), or naming ``parameter`` when the entries with products or powers
+    of sums would together expand to more than MAX_TOTAL_PRODUCT_TERMS terms: each entry within
+    its budget can still add up to minutes over a matrix.
+
+    >>> a = sp.symbols("a0:10")
+    >>> check_expansion("T", {(0, 0): a[0], (0, 1): sp.Add(*a) ** 10})
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: T[0, 1]='(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9)**10': would expand to about 92378 terms; at most 5000 are allowed where products or powers of sums are multiplied out
+    >>> check_expansion("T", {(0, k): sp.Add(*a) ** 4 for k in range(30)})
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: T='30 entries with products or powers of sums': would expand to about 715 terms each, 21450 in all; at most 20000 are allowed over a matrix
+    """
+    total, counted = 0, 0
+    for index in sorted(entries):
+        entry = entries[index]
+        if not isinstance(entry, sp.Basic) or entry.is_Atom:
+            continue
+        too_large = expansion_error(entry)
+        if too_large:
+            raise SpecError(f"{parameter}[{', '.join(map(str, index))}]", _shorten(str(entry)), too_large)
+        if _multiplied_out(entry):
+            total, counted = total + expanded_terms(entry), counted + 1
+    if total > MAX_TOTAL_PRODUCT_TERMS:
+        raise SpecError(parameter, f"{counted} entries with products or powers of sums",
+                        f"would expand to about {total // counted} terms each, {total} in all; at most "
+                        f"{MAX_TOTAL_PRODUCT_TERMS} are allowed over a matrix")
 
 
 def expanded_terms(expr: sp.Basic) -> int:

@@ -377,25 +377,23 @@ class Supplied:
         """The user's ``value`` for argument ``parameter`` with exact entries (TypeError or
         SpecError naming the entry otherwise) and the given ``shape`` (SpecError otherwise)."""
         from .forms.entries import exact_matrix
-        return cls(form, exact_matrix(parameter, value, shape, layout), own, allowed, operands, rule,
-                   reference, parameter)
+        from .parsing import check_expansion
+        exact = exact_matrix(parameter, value, shape, layout)
+        check_expansion(parameter, _nonzeros(exact)[1])  # before anything expands an entry
+        return cls(form, exact, own, allowed, operands, rule, reference, parameter)
 
     def violation(self, known: frozenset) -> Counterexample | None:
         """The first entry (row-major) that is not a polynomial in the allowed symbols: a
         counterexample whose ``reason`` names the entry's offending symbols and the rule. An
         entry written with other symbols that cancel ((x + 1)² − x² − 2x − 1 + w) is judged by
         its expanded form, which equals it; an entry too large to expand (``sp.expand``
-        multiplies out denominators too) is a SpecError, not a hang."""
+        multiplies out denominators too) was refused by ``Supplied.of``, not left to hang."""
         from .forms.entries import form_violation
-        from .parsing import expansion_error
         _, entries = _nonzeros(self.value)
         for index in sorted(entries):
             entry = entries[index]
             if form_violation(entry, self.allowed, self.operands, known) is None:
                 continue
-            too_large = expansion_error(entry)
-            if too_large:
-                raise SpecError(f"{self.parameter}[{', '.join(map(str, index))}]", _short(entry), too_large)
             why = form_violation(sp.expand(entry), self.allowed, self.operands, known)
             if why is None:
                 continue
@@ -408,11 +406,6 @@ class Supplied:
     def difference(self) -> Counterexample | None:
         """The first entry where the matrix differs from the layer's own (None without ``own``)."""
         return None if self.own is None else first_entry_difference(self.form, self.own(), self.value)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _entry(array: Any, index: tuple[int, ...]) -> Any:

@@ -43,6 +43,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import SpecError
+from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index, toeplitz
 from .proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference
@@ -168,10 +169,13 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
     input size in EXACT_SIZES; otherwise D_f = N·ifftn(h) in floating point.
     """
     require_circulant(spec)
-    h = kernel_symbol(spec, w)
+    w = as_object_array("w", w)
+    check_shape("w", w, spec.weight_shape, spec.layout)
     if exact is None:
-        exact = not any(isinstance(v, (float, np.floating, complex)) for v in h.flat)
+        exact = not any(isinstance(v, (float, np.floating, complex)) for v in w.flat)
     exact = boolean("exact", exact)
+    # exact algebra on 0.1 would be about 0.1000000000000000055…: refuse it, as prove does
+    h = kernel_symbol(spec, exact_matrix("w", w) if exact else w)
     axes = tuple(range(2, 2 + spec.dims))
     if not exact:
         try:
@@ -251,10 +255,16 @@ def _float(value: Real | sp.Number) -> float:
 
 
 def _same(a: object, b: object) -> bool:
-    """Exact equality of two entries: canonical expanded difference for symbols, == for numbers."""
-    if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
-        return sp.expand(sp.sympify(a, strict=True) - sp.sympify(b, strict=True)) == 0
-    return a == b
+    """Exact equality of two entries: the canonical expanded difference of their exact values
+    (``binary_value``: a float is its binary rational, so np.float64(2**53) ≠ 2**53 + 1, which
+    NumPy's ``==`` calls equal after rounding).
+
+    >>> _same(np.float64(2**53), 2**53 + 1), _same(np.float32(0.5), sp.Rational(1, 2))
+    (False, True)
+    """
+    if type(a) is int and type(b) is int:  # the common case, exact already
+        return a == b
+    return sp.expand(binary_value(a) - binary_value(b)) == 0
 
 
 def is_block_circulant(spec: ConvSpec, T: object) -> bool:

@@ -476,3 +476,40 @@ def test_the_reason_is_typeset_with_its_symbols_as_math(tex, tmp_path):
     document = symconv.prove(spec, toeplitz=T).to_latex()
     assert "The obtained entry depends on the inputs $x_{0,0,0}$, $x_{0,0,1}$: an FC" in document
     assert compile_latex(document, tmp_path / "reason.pdf").exists()
+
+
+EXPANDING = ConvSpec(2, 1, kernel_size=3, input_size=5)
+
+
+def test_a_polynomial_entry_too_large_to_expand_is_refused_before_any_expansion():
+    x, w, b = symconv.symbols(EXPANDING)
+    T = sp.Matrix(symconv.toeplitz(EXPANDING, w))
+    T[0, 0] += sp.Add(*w.flat) ** 20  # a polynomial in the weights: no form violation to stop it
+    with pytest.raises(SpecError, match=r"^toeplitz\[0, 0\]='w_\{0,0,0\} \+ .*: would expand to about 53131 "
+                                        r"terms; at most 5000 are allowed where products or powers of sums"):
+        symconv.prove(EXPANDING, toeplitz=T)
+    y = symconv.conv(EXPANDING, x, w, b)
+    y[0, 0] += sp.Add(*x.flat, *w.flat, *b.flat) ** 25
+    with pytest.raises(SpecError, match=r"^output\[0, 0\]=.*: would expand to about 103077446713 terms; "
+                                        r"at most 100000 are allowed$"):
+        symconv.prove(EXPANDING, output=y)
+
+
+def test_many_entries_within_their_budget_are_refused_together():
+    x, w, b = symconv.symbols(EXPANDING)
+    T = sp.Matrix(symconv.toeplitz(EXPANDING, w))
+    s = sp.Add(*w.flat)
+    zero = sp.Add(s ** 5, *(-s ** 4 * v for v in w.flat), evaluate=False)  # 1008 terms, within 5000
+    for r, c in np.ndindex(T.shape):
+        T[r, c] += zero
+    with pytest.raises(SpecError, match=r"^toeplitz='30 entries with products or powers of sums': would expand to "
+                                        r"about 1008 terms each, 30258 in all; at most 20000 are allowed over a matrix$"):
+        symconv.prove(EXPANDING, toeplitz=T)
+
+
+def test_transpose_matrix_too_large_to_expand_is_refused():
+    x, w, b = symconv.symbols(EXPANDING)
+    Tt = sp.Matrix(symconv.toeplitz(EXPANDING, w)).T
+    Tt[0, 0] += sp.Add(*w.flat) ** 20
+    with pytest.raises(SpecError, match=r"would expand to about 53131 terms; at most 5000 are allowed"):
+        prove_transpose(EXPANDING, matrix=Tt)

@@ -244,3 +244,34 @@ def test_flags_and_specs_are_checked_by_name():
         dft_block_diagonalisation(CIRC, w, exact=False)
     with pytest.raises(SpecError, match=r"^spec='str': must be a symconv.ConvSpec$"):
         is_block_circulant("s", [[1]])
+
+
+def _circulant_numbers(first_row: list) -> np.ndarray:
+    n = len(first_row)
+    return np.array([[first_row[(j - i) % n] for j in range(n)] for i in range(n)], dtype=object)
+
+
+CIRCULAR_4 = ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="circular")
+
+
+@pytest.mark.parametrize("rounded", [np.float64(2**53), np.int64(2**53)])
+def test_is_block_circulant_compares_numpy_scalars_exactly(rounded):
+    T = _circulant_numbers([2**53, 1, 0, 0])
+    T[0, 0] = rounded  # NumPy's == calls 2**53 equal to 2**53 + 1 after rounding to float64
+    assert is_block_circulant(CIRCULAR_4, T)
+    T[1, 1] = 2**53 + 1
+    assert not is_block_circulant(CIRCULAR_4, T)
+
+
+def test_is_block_circulant_compares_float32_exactly():
+    T = _circulant_numbers([2**24, 1, 0, 0])
+    T[0, 0] = np.float32(2**24)
+    T[1, 1] = 2**24 + 1  # np.float32(16777216) == 16777217 is True in NumPy
+    assert not is_block_circulant(CIRCULAR_4, T)
+
+
+def test_exact_dft_refuses_non_integer_floats():
+    with pytest.raises(SpecError, match=r"^w\[0, 0, 0\]=0.1: a float is accepted only with an integer value"):
+        dft_block_diagonalisation(CIRCULAR_4, np.array([[[0.1, 0.2, 0.3]]]), exact=True)
+    blocks = dft_block_diagonalisation(CIRCULAR_4, np.array([[[1.0, 2.0, 3.0]]]), exact=True).blocks
+    assert all(not entry.atoms(sp.Float) for entry in blocks.flat)

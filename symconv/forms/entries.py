@@ -172,19 +172,38 @@ def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Int
     >>> _integral_float("x", np.longdouble(2) ** 60 + 1) == 2**60 + 1
     True
     """
-    if isinstance(value, sp.Float):
-        finite = bool(value.is_finite)
-        exact = sp.Rational(value) if finite else None  # the mpf's exact binary value
-    else:
-        finite = bool(np.isfinite(value))
-        exact = sp.Rational(*value.as_integer_ratio()) if finite else None
+    finite = bool(value.is_finite) if isinstance(value, sp.Float) else bool(np.isfinite(value))
     if not finite:
         raise SpecError(where, value, f"not a finite number; each entry {RULE}")
+    exact = binary_value(value)
     if exact.q != 1:
         raise SpecError(where, value, "a float is accepted only with an integer value: it is a "
                         "binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction "
                         "or sympy.Rational")
     return sp.Integer(exact.p)
+
+
+def binary_value(value: Number | sp.Expr) -> sp.Expr:
+    """The exact value of a finite number or SymPy expression, never rounded: a float (Python,
+    NumPy of any width, Decimal, SymPy ``Float``) is the rational its binary digits spell, a complex
+    number its two parts. Comparing these decides equality; ``==`` on NumPy scalars rounds first
+    (np.float64(2**53) == 2**53 + 1 is True).
+
+    >>> binary_value(np.float64(2**53)) == 2**53 + 1, binary_value(0.5), binary_value(np.complex64(1.5 - 2j))
+    (False, 1/2, 3/2 - 2*I)
+    >>> binary_value(sp.Float(0.25) * sp.Symbol("w"))
+    w/4
+    """
+    if isinstance(value, sp.Float):
+        return sp.Rational(value)  # the mpf's exact binary value
+    if isinstance(value, sp.Basic):
+        floats = value.atoms(sp.Float)
+        return value.xreplace({f: sp.Rational(f) for f in floats}) if floats else value
+    if isinstance(value, (Integral, Fraction)):
+        return sp.sympify(value, strict=True)
+    if isinstance(value, (complex, np.complexfloating)):
+        return binary_value(value.real) + sp.I * binary_value(value.imag)
+    return sp.Rational(*value.as_integer_ratio())
 
 
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
