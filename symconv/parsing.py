@@ -139,7 +139,7 @@ def parse_expression(text: str, names: Mapping[str, Any], *, parameter: str,
     if digits:  # before Python's own limit (4300 digits) speaks of hexadecimal
         raise SpecError(parameter, _shorten(digits.group()),
                         f"integers may have at most {MAX_BITS} bits (column {digits.start() + 1})")
-    source, origin = _source(text, implicit_multiplication)
+    source, origin = _source(text, implicit_multiplication, parameter)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
@@ -188,36 +188,42 @@ def _multiplied_out(expr: sp.Basic) -> bool:
     return any(term.has(sp.Add) for term in sp.Add.make_args(expr))
 
 
-def check_expansion(parameter: str, entries: Mapping[tuple[int, ...], Any]) -> None:
-    """SpecError naming ``parameter[index]`` for the first entry (row-major) too large to multiply
-    out (``expansion_error``), or naming ``parameter`` when the entries with products or powers
-    of sums would together expand to more than MAX_TOTAL_PRODUCT_TERMS terms: each entry within
-    its budget can still add up to minutes over a matrix.
+class ExpansionBudget:
+    """The multiplying-out budget of one matrix, spent entry by entry (``spend``) before anything
+    expands: SpecError naming the entry when it alone is too large (``expansion_error``), or
+    naming the matrix once its entries with products or powers of sums would together expand to
+    more than MAX_TOTAL_PRODUCT_TERMS terms (each entry within its budget can still add up to
+    minutes over a matrix); spent while a file is read, it stops the reading there.
 
     >>> a = sp.symbols("a0:10")
-    >>> check_expansion("T", {(0, 0): a[0], (0, 1): sp.Add(*a) ** 10})
+    >>> ExpansionBudget("T").spend("T[0, 1]", sp.Add(*a) ** 10)
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: T[0, 1]='(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9)**10': would expand to about 92378 terms; at most 5000 are allowed where products or powers of sums are multiplied out
-    >>> check_expansion("T", {(0, k): sp.Add(*a) ** 4 for k in range(30)})
+    >>> budget = ExpansionBudget("T")
+    >>> for k in range(30):
+    ...     budget.spend(f"T[0, {k}]", sp.Add(*a) ** 4)
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: T='30 entries with products or powers of sums': would expand to about 715 terms each, 21450 in all; at most 20000 are allowed over a matrix
+    symconv.errors.SpecError: T='28 entries with products or powers of sums, up to T[0, 27]': would expand to about 20020 terms (715 each); at most 20000 are allowed over a matrix
     """
-    total, counted = 0, 0
-    for index in sorted(entries):
-        entry = entries[index]
+
+    def __init__(self, parameter: str) -> None:
+        self.parameter, self.total, self.counted = parameter, 0, 0
+
+    def spend(self, where: str, entry: Any) -> None:
         if not isinstance(entry, sp.Basic) or entry.is_Atom:
-            continue
+            return
         too_large = expansion_error(entry)
         if too_large:
-            raise SpecError(f"{parameter}[{', '.join(map(str, index))}]", _shorten(str(entry)), too_large)
-        if _multiplied_out(entry):
-            total, counted = total + expanded_terms(entry), counted + 1
-    if total > MAX_TOTAL_PRODUCT_TERMS:
-        raise SpecError(parameter, f"{counted} entries with products or powers of sums",
-                        f"would expand to about {total // counted} terms each, {total} in all; at most "
-                        f"{MAX_TOTAL_PRODUCT_TERMS} are allowed over a matrix")
+            raise SpecError(where, _shorten(str(entry)), too_large)
+        if not _multiplied_out(entry):
+            return
+        self.total, self.counted = self.total + expanded_terms(entry), self.counted + 1
+        if self.total > MAX_TOTAL_PRODUCT_TERMS:
+            raise SpecError(self.parameter, f"{self.counted} entries with products or powers of sums, up to {where}",
+                            f"would expand to about {self.total} terms ({self.total // self.counted} each); at "
+                            f"most {MAX_TOTAL_PRODUCT_TERMS} are allowed over a matrix")
 
 
 def expanded_terms(expr: sp.Basic) -> int:
@@ -247,25 +253,33 @@ def expanded_terms(expr: sp.Basic) -> int:
     return 1
 
 
-def _source(text: str, implicit_multiplication: bool) -> tuple[str, list[int]]:
+def _source(text: str, implicit_multiplication: bool, parameter: str) -> tuple[str, list[int]]:
     """The text ``ast.parse`` reads, and for each of its characters the column of ``text`` it
     comes from: '^' becomes '**' (a string holding '^' is refused anyway), leading blanks go,
     line breaks become blanks (one line, so columns are counted in ``text``),
     and with ``implicit_multiplication`` a '*' joins two operands side by side ('2 a (b)',
-    'w[0] 7').
+    'w[0] 7'), but never two numbers: '1 000' reads as a thousand to a person (SpecError).
 
-    >>> _source(" a^2", False)
+    >>> _source(" a^2", False, "e")
     ('a**2', [1, 2, 2, 3])
-    >>> _source("2 a (b)", True)[0]
+    >>> _source("2 a (b)", True, "e")[0]
     '2 *a *(b)'
-    >>> _source("w[0]7", True)[0]
+    >>> _source("w[0]7", True, "e")[0]
     'w[0]*7'
+    >>> _source("1 000 w", True, "e")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: e='1 000 w': two numbers side by side are not multiplied (is '1 000' a thousand?): write one number, or a '*' between them (column 3)
     """
     inserts: set[int] = set()
     if implicit_multiplication:
         previous = ""
         for match in re.finditer(r"\d+|[A-Za-z_]\w*|\S", text):
             token = match.group()
+            if previous.isdecimal() and token.isdecimal():
+                raise SpecError(parameter, _shorten(text), "two numbers side by side are not multiplied (is "
+                                f"'1 000' a thousand?): write one number, or a '*' between them "
+                                f"(column {match.start() + 1})")
             if (previous[-1:].isalnum() or previous[-1:] in ("_", ")", "]")) and (
                     token[0].isalnum() or token[0] in ("_", "(")):
                 inserts.add(match.start())
@@ -294,12 +308,17 @@ class _Builder:
                  functions: Mapping[str, Callable[..., sp.Basic]], parameter: str):
         self.source, self.origin, self.text, self.names = source, origin, text, names
         self.functions, self.parameter = functions, parameter
+        self.encoded = source.encode()  # ast counts columns in UTF-8 bytes
+
+    def _segment(self, node: ast.AST) -> str:
+        """``ast.get_source_segment`` of the one-line source, which re-splits the whole source at
+        every call (0.5 ms a literal on a 1 kB entry: a minute for a 800 kB matrix file)."""
+        return self.encoded[node.col_offset:node.end_col_offset].decode()
 
     def refuse(self, node: ast.AST, rule: str) -> SpecError:
         """SpecError quoting the user's text of ``node`` and its column."""
-        encoded = self.source.encode()  # ast counts columns in UTF-8 bytes
-        start = len(encoded[:node.col_offset].decode(errors="ignore"))
-        end = len(encoded[:node.end_col_offset].decode(errors="ignore"))
+        start = len(self.encoded[:node.col_offset].decode(errors="ignore"))
+        end = len(self.encoded[:node.end_col_offset].decode(errors="ignore"))
         first, last = self.origin[start], self.origin[max(end - 1, start)]
         return SpecError(self.parameter, _shorten(self.text[first:last + 1]),
                          f"{rule} (column {first + 1})")
@@ -328,7 +347,7 @@ class _Builder:
         value = node.value
         if isinstance(value, bool):
             return sp.true if value else sp.false
-        if isinstance(value, int) and (ast.get_source_segment(self.source, node) or "").isdecimal():
+        if isinstance(value, int) and self._segment(node).isdecimal():
             if value.bit_length() > MAX_BITS:
                 raise self.refuse(node, f"integers may have at most {MAX_BITS} bits")
             return sp.Integer(value)

@@ -377,9 +377,11 @@ class Supplied:
         """The user's ``value`` for argument ``parameter`` with exact entries (TypeError or
         SpecError naming the entry otherwise) and the given ``shape`` (SpecError otherwise)."""
         from .forms.entries import exact_matrix
-        from .parsing import check_expansion
+        from .parsing import ExpansionBudget
         exact = exact_matrix(parameter, value, shape, layout)
-        check_expansion(parameter, _nonzeros(exact)[1])  # before anything expands an entry
+        budget, entries = ExpansionBudget(parameter), _nonzeros(exact)[1]
+        for index in sorted(entries):  # before anything expands an entry
+            budget.spend(f"{parameter}[{', '.join(map(str, index))}]", entries[index])
         return cls(form, exact, own, allowed, operands, rule, reference, parameter)
 
     def violation(self, known: frozenset) -> Counterexample | None:

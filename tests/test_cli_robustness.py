@@ -275,3 +275,45 @@ def test_a_figure_too_large_is_refused_before_the_proof(tmp_path, monkeypatch, c
 def test_huge_sizes_fail_at_once_naming_the_parameter(capsys, argv, message):
     assert main(["prove", "--kernel-size", "1", *argv]) == 2
     assert message in _error_line(capsys)
+
+
+# ---- adversarial review round 2, issue 11 -----------------------------------------------------
+@pytest.mark.parametrize("entry, column", [("1 000 w_{0,0,0}", 3), ("2 3 w_{0,0,1} - 5 w_{0,0,1}", 3)])
+def test_two_numbers_side_by_side_are_refused_not_multiplied(tmp_path, capsys, entry, column):
+    (tmp_path / "T.txt").write_text(f"{entry}, w_{{0,0,1}}, 0\n0, w_{{0,0,0}}, w_{{0,0,1}}\n")
+    assert main(["prove", *LAYER, "--no-bias", "--toeplitz", str(tmp_path / "T.txt")]) == 2
+    assert _error_line(capsys).endswith(f"entry 1: two numbers side by side are not multiplied (is '1 000' a "
+                                        f"thousand?): write one number, or a '*' between them (column {column})")
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x1c", "\x85", "\u2028"])
+def test_only_a_line_feed_ends_a_row(tmp_path, capsys, separator):
+    (tmp_path / "T.txt").write_text(f"w_{{0,0,0}}, w_{{0,0,1}}, 0{separator}0, w_{{0,0,0}}, w_{{0,0,1}}\n",
+                                    newline="")
+    assert main(["prove", *LAYER, "--no-bias", "--toeplitz", str(tmp_path / "T.txt")]) == 2
+    assert _error_line(capsys).endswith(f"T.txt:1: U+{ord(separator):04X}': only spaces and tabs may separate the "
+                                        "parts of a row; a row ends at a line feed ('\\n' or '\\r\\n')")
+
+
+def test_crlf_rows_still_prove(tmp_path, capsys):
+    (tmp_path / "T.txt").write_text("w_{0,0,0}, w_{0,0,1}, 0\r\n0, w_{0,0,0}, w_{0,0,1}\r\n", newline="")
+    assert main(["prove", *LAYER, "--no-bias", "--toeplitz", str(tmp_path / "T.txt")]) == 0
+
+
+def test_a_matrix_file_too_large_to_expand_in_all_is_refused_while_read(tmp_path, capsys):
+    weights = [f"w_{{0,0,{k}}}" for k in range(3)] + [f"w_{{0,1,{k}}}" for k in range(3)]
+    s = "(" + "+".join(weights) + ")"
+    zero = f"{s}^5 - " + " - ".join(f"{s}^4 {v}" for v in weights)  # 1008 terms, within 5000
+    (tmp_path / "o.txt").write_text("".join(", ".join([zero] * 3) + "\n" for _ in range(1000)))
+    assert main(["prove", *OUT_LAYER, "--output", str(tmp_path / "o.txt")]) == 2
+    assert _error_line(capsys).endswith(f"--output='20 entries with products or powers of sums, up to "
+                                        f"{tmp_path / 'o.txt'}:7 entry 2': would expand to about 20160 terms "
+                                        "(1008 each); at most 20000 are allowed over a matrix")
+
+
+def test_latex_dash_is_not_a_file_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", *LAYER, "--latex", "-"]) == 2
+    assert _error_line(capsys).endswith("--latex='-': standard output is not supported; give a file name "
+                                        "(./- for a file named '-')")
+    assert _files(tmp_path) == []

@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..parsing import parse_expression
+from ..parsing import ExpansionBudget, parse_expression
 from ..pattern import PADDING_MODES
 from ..spec import CONVENTIONS, LAYOUTS, ConvSpec
 from ..symbols import symbols
@@ -158,6 +158,7 @@ MATRIX_FLAGS = {"toeplitz": "--toeplitz", "im2col": "--im2col", "kernel_matrix":
                 "output": "--output"}
 _SYMBOL = re.compile(r"([A-Za-z]\w*)_\{([^{}]*)\}")
 _ALLOWED = re.compile(r"[\s\d+\-*/^()]*")
+_ODD_SPACE = re.compile(r"[^\S \t]")  # white space other than a space or a tab
 MAX_MATRIX_BYTES = 64 * 2**20
 """The largest matrix file read, in bytes: every entry becomes a SymPy object of a dense matrix,
 so a larger file would exhaust memory before any check; check larger matrices through the Python
@@ -203,12 +204,20 @@ def read_matrix(path: str, flag: str, names: dict[str, sp.Symbol], shape: tuple[
         raise SpecError(flag, path, f"cannot be read ({error.__class__.__name__}: {error})") from None
     if len(text) > MAX_MATRIX_BYTES:  # grew while read
         raise SpecError(flag, path, f"a matrix file may have at most {MAX_MATRIX_BYTES} bytes")
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    rows, budget = [], ExpansionBudget(flag)
+    # only a line end ('\n'; open() made '\r\n' and '\r' one) ends a row: str.splitlines would also
+    # split at \f, \x1c, \x85, U+2028, and inside an entry they would be blanks that multiply
+    for number, line in enumerate(text.split("\n"), start=1):
+        odd = _ODD_SPACE.search(line)
+        if odd:
+            raise SpecError(flag, f"{path}:{number}: U+{ord(odd.group()):04X}", "only spaces and tabs may separate "
+                            "the parts of a row; a row ends at a line feed ('\\n' or '\\r\\n')")
         line = line.split("#", 1)[0].strip()
         if line:
             rows.append([_entry(entry, f"{path}:{number}", flag, names, column)
                          for column, entry in enumerate(_split(line), start=1)])
+            for column, entry in enumerate(rows[-1], start=1):  # stop reading a file too large to expand
+                budget.spend(f"{path}:{number} entry {column}", entry)
     n_rows, n_cols = shape
     if len(rows) != n_rows:
         raise SpecError(flag, f"{path}: {len(rows)} rows", f"must have {n_rows} rows of {n_cols} entries")

@@ -62,7 +62,14 @@ def check_output_path(parameter: str, path: str | os.PathLike, directory: bool =
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: --latex='/': is a directory; give a file name
+    >>> check_output_path("--latex", "-")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: --latex='-': standard output is not supported; give a file name (./- for a file named '-')
     """
+    if os.fspath(path) == "-":  # the usual spelling of stdout: writing a file named '-' would surprise
+        raise SpecError(parameter, "-", "standard output is not supported; give a file name (./- for a file "
+                                        "named '-')")
     path = Path(path)
     if directory and path.exists() and not path.is_dir():
         raise SpecError(parameter, str(path), "exists and is not a directory")
