@@ -11,7 +11,7 @@ Output size per axis (PyTorch's formula):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from math import prod
 from numbers import Integral
@@ -64,15 +64,34 @@ def boolean(parameter: str, value: Any) -> bool:
 
 
 def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
-    """``spec`` if it is a ConvSpec, else SpecError naming its type.
+    """``spec`` if it is a valid ConvSpec, else SpecError naming its type, or the field that breaks
+    a rule. A frozen dataclass can still be changed with ``object.__setattr__``; a proof about a
+    changed spec would state one layer and prove another (its cached index pattern), so the
+    fields are validated again (a ConvSpec rebuilt from them, 25 µs) and must be what
+    construction made of them.
 
     >>> check_spec("s")
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: spec='str': must be a symconv.ConvSpec
+    >>> spec = ConvSpec(1, 1, kernel_size=2, input_size=3)
+    >>> _ = spec.output_size
+    >>> object.__setattr__(spec, "kernel_size", (1,))
+    >>> check_spec(spec)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: spec='1-D, C_in=1, C_out=1, input=3, kernel=1, bias': was changed after construction: the index pattern it holds was computed from other fields; build a new ConvSpec, e.g. with dataclasses.replace
     """
     if not isinstance(spec, ConvSpec):
         raise SpecError(parameter, type(spec).__name__, "must be a symconv.ConvSpec")
+    names = [f.name for f in fields(ConvSpec)]
+    rebuilt = ConvSpec(**{name: getattr(spec, name) for name in names if name != "dims"})
+    rule = "was changed after construction{}; build a new ConvSpec, e.g. with dataclasses.replace"
+    changed = [f"{name}={getattr(spec, name)!r}" for name in names if getattr(spec, name) != getattr(rebuilt, name)]
+    if changed:  # valid values, but not as construction stores them (kernel_size=5 for (5,))
+        raise SpecError(parameter, ", ".join(changed), rule.format(""))
+    if spec.__dict__.get("pattern", rebuilt.pattern) != rebuilt.pattern:
+        raise SpecError(parameter, spec.describe(), rule.format(": the index pattern it holds was computed from other fields"))
     return spec
 
 

@@ -10,6 +10,7 @@ nesting, inexact floats) are refused with an error naming the argument, the valu
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -514,3 +515,24 @@ def test_transpose_matrix_too_large_to_expand_is_refused():
     Tt[0, 0] += sp.Add(*w.flat) ** 20
     with pytest.raises(SpecError, match=r"would expand to about 53131 terms; at most 5000 are allowed"):
         prove_transpose(EXPANDING, matrix=Tt)
+
+
+def _tampered(field: str, value: object) -> ConvSpec:
+    spec = ConvSpec(1, 1, kernel_size=2, input_size=3)
+    assert spec.output_size == (2,)  # caches the index pattern
+    object.__setattr__(spec, field, value)  # a frozen dataclass can still be changed
+    return spec
+
+
+@pytest.mark.parametrize("prover", [symconv.prove, prove_transpose])
+@pytest.mark.parametrize("field, value, message", [
+    ("kernel_size", (5,), "kernel_size=(5,): the dilated kernel must fit in the padded input"),
+    ("stride", (0,), "stride=(0,): every entry must be an integer ≥ 1"),
+    ("in_channels", 0, "in_channels=0: must be an integer ≥ 1"),
+    ("kernel_size", 2, "spec='kernel_size=2': was changed after construction; build a new ConvSpec"),
+    ("kernel_size", (1,), "spec='1-D, C_in=1, C_out=1, input=3, kernel=1, bias': was changed after construction: "
+                          "the index pattern it holds was computed from other fields; build a new ConvSpec"),
+])
+def test_a_spec_changed_after_construction_is_refused(prover, field, value, message):
+    with pytest.raises(SpecError, match="^" + re.escape(message)):
+        prover(_tampered(field, value))

@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..spec import ConvSpec, as_int
+from ..spec import ConvSpec, as_int, check_spec
 from ..symbols import (check_batch, check_shape, from_canonical_input, from_canonical_output,
                        from_canonical_weight, symbols, tensor_symbols, to_canonical_input,
                        to_canonical_output, to_canonical_weight)
@@ -251,8 +251,7 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     """
     from ..proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference  # late: proof imports forms
 
-    if not isinstance(spec, ConvSpec):
-        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    check_spec(spec)
     if matrix is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
         raise SpecError("input_grad", "given with matrix", "pass matrix (a claimed Tᵀ) or input_grad "
                         "(a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
