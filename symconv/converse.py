@@ -22,6 +22,7 @@ from collections.abc import Callable
 from math import prod
 
 import numpy as np
+import sympy as sp
 
 from . import backends
 from .errors import SpecError
@@ -108,10 +109,12 @@ def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
     return W
 
 
-def _affine(W: np.ndarray, v: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """W·v + b entry by entry as linear-time sums."""
+def _affine(W: np.ndarray | sp.MatrixBase, v: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """W·v + b entry by entry as linear-time sums (a SymPy matrix by its rows of entries: iterating
+    one yields entries, not rows)."""
+    rows = W.tolist() if isinstance(W, sp.MatrixBase) else W
     return np.array([add_terms([a * x for a, x in zip(row, v) if a != 0] + ([b[o]] if b is not None else []))
-                     for o, row in enumerate(W)], dtype=object)
+                     for o, row in enumerate(rows)], dtype=object)
 
 
 def _check_against_conv(spec: ConvSpec, form: str, obtained: np.ndarray,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 import torch.nn.functional as F
 
@@ -127,3 +128,17 @@ def test_converse_arguments_are_checked_by_name(call, message):
     with pytest.raises(SpecError, match=message):
         call()
     assert prove_fc_as_conv(np.int8(2), (1, 2), bias=False).holds
+
+
+@pytest.mark.parametrize("matrix_class", [sp.Matrix, sp.SparseMatrix, sp.ImmutableMatrix])
+def test_a_sympy_matrix_is_read_by_rows_not_entries(matrix_class):
+    spec = ConvSpec(1, 2, kernel_size=3, input_size=3)
+    w = symconv.symbols(spec)[1]
+    assert prove_fc_as_conv(2, (1, 3), matrix=matrix_class(fc_matrix(spec, w))).holds
+    swapped = fc_matrix(spec, w)
+    swapped[0, 0], swapped[0, 1] = swapped[0, 1], swapped[0, 0]
+    found = prove_fc_as_conv(2, (1, 3), matrix=matrix_class(swapped)).counterexample
+    assert found is not None and found.form == "fc"
+    one_by_one = ConvSpec(2, 3, kernel_size=1, input_size=(2, 2))
+    w = symconv.symbols(one_by_one)[1]
+    assert prove_conv1x1_as_fc(one_by_one, matrix=matrix_class(conv1x1_as_fc(one_by_one, w))).holds

@@ -536,3 +536,23 @@ def _tampered(field: str, value: object) -> ConvSpec:
 def test_a_spec_changed_after_construction_is_refused(prover, field, value, message):
     with pytest.raises(SpecError, match="^" + re.escape(message)):
         prover(_tampered(field, value))
+
+
+MASKED_RULE = "masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))"
+
+
+def test_masked_rows_or_entries_are_refused_at_any_depth():
+    x, w, _ = symconv.symbols(SMALL)
+    T = symconv.toeplitz(SMALL, w)
+    rows = [np.ma.masked_array(np.array(list(T.row(r)), dtype=object), mask=[1, 1, 1]) for r in range(2)]
+    with pytest.raises(SpecError, match=re.escape(f"toeplitz='a masked array': {MASKED_RULE}")):
+        symconv.prove(SMALL, toeplitz=rows)
+    listed = [[w[0, 0, 0], w[0, 0, 1], np.ma.masked], [0, w[0, 0, 0], w[0, 0, 1]]]
+    array = np.empty((2, 3), dtype=object)
+    array[:] = T.tolist()
+    array[0, 2] = np.ma.masked
+    for value in (listed, array):
+        with pytest.raises(SpecError, match=re.escape(f"toeplitz='numpy.ma.masked': {MASKED_RULE}")):
+            symconv.prove(SMALL, toeplitz=value)
+    array[0, 2] = 0
+    assert symconv.prove(SMALL, toeplitz=array).holds

@@ -138,7 +138,9 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
         checked_entry(parameter, None, value)
     _refuse_masked(parameter, value)
     array = np.asarray(value, dtype=object)
-    if any(isinstance(entry, (list, tuple, np.ndarray)) for entry in array.flat):
+    nested = next((entry for entry in array.flat if isinstance(entry, (list, tuple, np.ndarray))), None)
+    if nested is not None:
+        _refuse_masked(parameter, nested)
         raise SpecError(parameter, "a ragged nested sequence",
                         "must be a rectangular array of numbers or SymPy expressions")
     for index, entry in np.ndenumerate(array):
@@ -147,17 +149,25 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
 
 
 def _refuse_masked(parameter: str, value: object) -> None:
-    """SpecError for a NumPy masked array: ``np.asarray`` would drop the mask and read the hidden
+    """SpecError for a NumPy masked array, at any depth of nested lists and tuples (rows), or
+    ``numpy.ma.masked`` as an entry: ``np.asarray`` would drop the mask and read the hidden
     entries, so what is checked would not be what the caller sees.
 
     >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
+    >>> _refuse_masked("toeplitz", [[1, 2], [3, np.ma.masked]])
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: toeplitz='numpy.ma.masked': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
     """
-    if isinstance(value, np.ma.MaskedArray):
-        raise SpecError(parameter, "a masked array", "masked entries have no value; pass a plain array "
-                                                     "(e.g. numpy.ma.filled(a, 0))")
+    if value is np.ma.masked or isinstance(value, np.ma.MaskedArray):
+        raise SpecError(parameter, "numpy.ma.masked" if value is np.ma.masked else "a masked array",
+                        "masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))")
+    if isinstance(value, (list, tuple)):  # an object array's entries: as_object_array's scan
+        for part in value:
+            _refuse_masked(parameter, part)
 
 
 def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Integer:
