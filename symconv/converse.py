@@ -31,7 +31,7 @@ from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
 from .proof import (Counterexample, Proof, Supplied, check_supplied, compare_supplied, comparison,
                     first_difference, first_entry_difference)
-from .spec import LAYOUTS, ConvSpec, as_int, boolean, check_spec
+from .spec import LAYOUTS, ConvSpec, as_int, boolean, check_spec, one_of
 from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
                       to_canonical_input, to_canonical_weight)
 
@@ -55,8 +55,7 @@ def _fc_spec(out_features: object, input_shape: object, bias: bool, layout: obje
     if in_features is not None and prod(shape) != in_features:
         raise SpecError("input_shape", input_shape, f"must have a channel axis and ≥ 1 spatial axis with "
                         f"∏ = in_features = {in_features} (e.g. ({in_features}, 1) for flat features)")
-    if layout not in LAYOUTS:
-        raise SpecError("layout", layout, f"must be one of {LAYOUTS}")
+    one_of("layout", layout, LAYOUTS)
     channels, spatial = (shape[0], shape[1:]) if layout == "NCHW" else (shape[-1], shape[:-1])
     return ConvSpec(channels, as_int("out_features", out_features, 1), kernel_size=spatial,
                     input_size=spatial, bias=boolean("bias", bias), layout=layout)

@@ -63,6 +63,20 @@ def boolean(parameter: str, value: Any) -> bool:
     return bool(value)
 
 
+def one_of(parameter: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of the ``allowed`` strings, else SpecError (never NumPy's "truth value
+    of an array is ambiguous" from ``in``, for an array of strings).
+
+    >>> one_of("backend", np.array(["exact"]), ("auto", "exact"))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: backend=array(['exact'], dtype='<U5'): must be one of ('auto', 'exact')
+    """
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(parameter, value, f"must be one of {allowed}")
+    return value
+
+
 def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
     """``spec`` if it is a valid ConvSpec, else SpecError naming its type, or the field that breaks
     a rule. A frozen dataclass can still be changed with ``object.__setattr__``; a proof about a
@@ -217,12 +231,9 @@ class ConvSpec:
         kernel = _per_axis("kernel_size", self.kernel_size, dims, 1)
         stride = _per_axis("stride", self.stride, dims, 1)
         dilation = _per_axis("dilation", self.dilation, dims, 1)
-        if self.padding_mode not in PADDING_MODES:
-            raise SpecError("padding_mode", self.padding_mode, f"must be one of {PADDING_MODES}")
-        if self.convention not in CONVENTIONS:
-            raise SpecError("convention", self.convention, f"must be one of {CONVENTIONS}")
-        if self.layout not in LAYOUTS:
-            raise SpecError("layout", self.layout, f"must be one of {LAYOUTS}")
+        one_of("padding_mode", self.padding_mode, PADDING_MODES)
+        one_of("convention", self.convention, CONVENTIONS)
+        one_of("layout", self.layout, LAYOUTS)
         if not isinstance(self.bias, bool):
             raise SpecError("bias", self.bias, "must be True or False")
         pads = _padding_pairs(self.padding, dims, kernel, stride, dilation)

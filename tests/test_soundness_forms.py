@@ -556,3 +556,11 @@ def test_masked_rows_or_entries_are_refused_at_any_depth():
             symconv.prove(SMALL, toeplitz=value)
     array[0, 2] = 0
     assert symconv.prove(SMALL, toeplitz=array).holds
+
+
+@pytest.mark.parametrize("keyword, allowed", [("backend", "('auto', 'sympy', 'exact')"), ("order", "('unfold', 'paper')")])
+def test_a_choice_must_be_a_string_not_an_array(keyword, allowed):
+    value = np.array(["exact", "sympy"] if keyword == "backend" else ["unfold", "paper"])
+    with pytest.raises(SpecError, match="^" + re.escape(f"{keyword}={value!r}: must be one of {allowed}") + "$"):
+        symconv.prove(SMALL, **{keyword: value})
+    assert symconv.prove(SMALL, **{keyword: np.str_(value[0])}).holds

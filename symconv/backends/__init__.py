@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in Jupyter without ipywidgets
 
 from ..errors import SpecError
-from ..spec import ConvSpec
+from ..spec import ConvSpec, one_of
 from . import exact, sympy_backend
 
 BACKENDS = ("auto", "sympy", "exact")
@@ -43,9 +43,7 @@ class Given:
 
 def choose(backend: str) -> str:
     """The backend to run: the one asked for; "exact" for "auto" (faster at every size, above)."""
-    if backend not in BACKENDS:
-        raise SpecError("backend", backend, f"must be one of {BACKENDS}")
-    return "exact" if backend == "auto" else backend
+    return "exact" if one_of("backend", backend, BACKENDS) == "auto" else backend
 
 
 BYTES_PER_SYMBOL = 1024

@@ -21,8 +21,7 @@ from math import prod
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
-from ..spec import ConvSpec
+from ..spec import ConvSpec, one_of
 from ..symbols import check_shape, to_canonical_input, to_canonical_weight
 from .entries import checked_matrix
 from .operands import add_terms, as_object_array, operands, output_array
@@ -31,8 +30,7 @@ ORDERS = ("unfold", "paper")
 
 
 def _check_order(order: str) -> None:
-    if order not in ORDERS:
-        raise SpecError("order", order, f"must be one of {ORDERS}")
+    one_of("order", order, ORDERS)
 
 
 def _patches(spec: ConvSpec, xc: np.ndarray, zero: object = 0) -> np.ndarray:
