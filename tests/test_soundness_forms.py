@@ -564,3 +564,19 @@ def test_a_choice_must_be_a_string_not_an_array(keyword, allowed):
     with pytest.raises(SpecError, match="^" + re.escape(f"{keyword}={value!r}: must be one of {allowed}") + "$"):
         symconv.prove(SMALL, **{keyword: value})
     assert symconv.prove(SMALL, **{keyword: np.str_(value[0])}).holds
+
+
+def test_a_gradient_with_a_foreign_symbol_shows_the_true_gradient_as_expected():
+    from symconv.forms.transpose import input_gradient
+    x, w, _ = symconv.symbols(SMALL)
+    g = upstream_symbols(SMALL, None)
+    claimed = weight_gradient(SMALL, x, g).copy()
+    claimed[0, 0, 0] += w[0, 0, 0]
+    found = prove_transpose(SMALL, weight_grad=claimed).counterexample
+    assert found.reason == ("depends on the weight w_{0,0,0}: ∂L/∂w must be a polynomial in x and g only")
+    assert found.expected == g[0, 0] * x[0, 0] + g[0, 1] * x[0, 1]
+    claimed = input_gradient(SMALL, g, w).copy()
+    claimed[0, 0] += x[0, 1]
+    found = prove_transpose(SMALL, input_grad=claimed).counterexample
+    assert found.reason == "depends on the input x_{0,1}: ∂L/∂x must be a polynomial in w and g only"
+    assert found.expected == g[0, 0] * w[0, 0, 0]

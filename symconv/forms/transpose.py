@@ -266,10 +266,12 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     weights, inputs, upstream = frozenset(w.flat), frozenset(x.flat), frozenset(g.flat)
     rows = [("matrix", matrix, spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix",
              lambda: toeplitz(spec, w).T, weights, "the weights", "Tᵀ must be a polynomial in the weights only"),
+            # no own matrix to equal, but a counterexample shows the true gradient as expected
             ("weight_grad", weight_grad, spec.weight_shape, spec.layout, "weight_gradient", None,
-             inputs | upstream, "x and g", "∂L/∂w must be a polynomial in x and g only"),
+             inputs | upstream, "x and g", "∂L/∂w must be a polynomial in x and g only",
+             lambda: weight_gradient(spec, x, g)),
             ("input_grad", input_grad, x.shape, spec.layout, "input_gradient", None, weights | upstream,
-             "w and g", "∂L/∂x must be a polynomial in w and g only")]
+             "w and g", "∂L/∂x must be a polynomial in w and g only", lambda: input_gradient(spec, g, w))]
     supplied = {row[0]: Supplied.of(*row) for row in rows if row[1] is not None}
     matrix, weight_grad, input_grad = (supplied[name].value if name in supplied else None
                                        for name in ("matrix", "weight_grad", "input_grad"))
