@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 import time
 from unittest import mock
 
@@ -232,3 +233,14 @@ def test_an_unknown_name_lists_few_names():
     with pytest.raises(SpecError) as error:
         parse_expression("zz", names, parameter="e")
     assert "and 2980 more" in str(error.value) and len(str(error.value)) < 500
+
+
+@pytest.mark.parametrize("text, column", [("1 000 a", 3), ("a + 2 3", 7), ("(2) 3 4", 7)])
+def test_two_numbers_side_by_side_are_refused_with_implicit_multiplication(text, column):
+    a = sp.Symbol("a")
+    with pytest.raises(SpecError, match="^" + re.escape(
+            f"entry={text!r}: two numbers side by side are not multiplied (is '1 000' a thousand?): write one "
+            f"number, or a '*' between them (column {column})") + "$"):
+        parse_expression(text, {"a": a}, parameter="entry", functions={}, implicit_multiplication=True)
+    assert parse_expression("10 a (2) 3", {"a": a}, parameter="entry", functions={},
+                            implicit_multiplication=True) == 60 * a
