@@ -28,14 +28,27 @@ Both modes then run **random exact trials** (``_exact_trials``, ``_exact_plan``)
 random seed per check (named in a failure; ``seed=`` repeats it): balanced dyadic fractions (odd
 numerators, never integers); full-precision x (about 40 significant bits, up to ±2^20) with a
 narrow w, and the reverse; integers up to ±2^20; values exact in float32 sent as float32 arrays;
-batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared exactly with the
-definition evaluated on Python integers. Numerator bits obey ax + aw + bitlength(terms + 1) ≤ 53
-(24 for float32), so every product and partial sum of the layer is exact in the trial's dtype in
-any order, while a float64 product needs more than 24 bits: code that rounds (float32/16/bfloat16,
-FFT), quantises, clips or rounds its inputs, takes a dtype- or value-dependent path (integer
-images, float32), or misbehaves for large values or batches above 8 fails them. What they cannot
-catch: an fn that changes its behaviour after a number of calls, or only for inputs unlike all of
-these. ``deadline`` bounds the whole check
+value patterns that reach value-dependent branches (small integers in [−3, 3]: values in
+{−1, 0, 1}; windows that sum to exactly 0 through ± cancellations; a whole zero region beside
+non-zero values; all x < 0; x ≤ 0 in one region and ≥ 0 in the other with w ≤ 0); int64 arrays,
+a uint8 image with dyadic float64 w, int32 arrays; and non-contiguous views of x and w (Fortran
+order read backwards); batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared
+exactly with the definition evaluated on Python integers. Numerator bits obey ax + aw +
+bitlength(terms + 1) ≤ 53 (31 for int32, 24 for float32), so every product and partial sum of the
+layer is exact in the trial's dtype in any order, while a float64 product needs more than 24
+bits: code that rounds (float32/16/bfloat16, FFT), quantises, clips or rounds its inputs, keeps
+an accumulator in the input's dtype (uint8 images), assumes C-contiguous strides, takes a dtype-
+or value-dependent path (``win.sum() == 0``, ``win.max() == 0``), or misbehaves for large values
+or batches above 8 fails them. An fn that *raises* on integer arrays or views (torch refuses a
+uint8 x with float w, and negative strides) skips that trial in probe mode: refusing is no wrong
+answer. fn always gets copies; one that writes into its arguments is refused (NotCheckable).
+
+The limit, plainly: symbolic mode proves the computation fn performs *on symbols*. A branch on a
+value (``if win.sum() == 0``) is decided by SymPy structurally on symbols (``==`` compares
+expressions, so it is False), and probing sees only 0/1 and small-integer inputs; such code is
+covered only by the random trials, which make the branches above likely but cannot prove that
+no other value takes another path. What they cannot catch: an fn that changes its behaviour after
+a number of calls, or only for inputs unlike all of these. ``deadline`` bounds the whole check
 (SIGALRM in the main thread, so a sleeping fn is interrupted; between calls otherwise); past it
 a NotCheckable, never "verified". Layers too large to check are refused up front.
 
