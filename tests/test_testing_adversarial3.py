@@ -119,3 +119,26 @@ def test_an_fn_that_flips_its_weight_in_place_is_refused(mode, shown):
             f"fn modified its argument w in place: w[0,0,0] was {shown}; a layer must not write into its "
             f"inputs (the caller's w would be corrupted): copy it first")):
         assert_conv_equivalent(flips_in_place, spec, mode=mode)
+
+
+def test_conv_check_fixture_repeats_a_seed(conv_check):
+    with pytest.raises(AssertionError, match=re.escape("x uint8, w and b float64, seed 5, 1 sample(s)")):
+        conv_check(accumulates_in_x_dtype, SPEC_INT, seed=5)
+    assert conv_check(lambda x, w, b: accumulates_in_x_dtype(x.astype(np.result_type(x, w)), w, b), SPEC_INT, seed=5)
+
+
+def test_check_cli_repeats_a_seed(tmp_path, monkeypatch, capsys):
+    from symconv.cli import main
+    (tmp_path / "mine_int.py").write_text(
+        "import numpy as np\n"
+        "def conv(x, w, b):\n"
+        "    y = np.zeros((3, 3, 4), dtype=x.dtype)\n"
+        "    for o, i, j in np.ndindex(y.shape):\n"
+        "        y[o, i, j] = (x[:, i:i + 3, j:j + 3] * w[o]).sum() + b[o]\n"
+        "    return y\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    layer = ["--in-channels", "2", "--out-channels", "3", "--kernel-size", "3,3", "--input-size", "5,6"]
+    assert main(["check", "mine_int:conv", *layer, "--seed", "5"]) == 1
+    assert "x uint8, w and b float64, seed 5, 1 sample(s); sample 0; seed= repeats it)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):   # argparse: exit 2, one line
+        main(["check", "mine_int:conv", *layer, "--seed", "five"])
