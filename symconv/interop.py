@@ -10,9 +10,12 @@ vec(y) = A·vec(x) + c:
                            output_padding for an input of size m), keeping the columns of T's
                            rows whose output lies inside m; c = b ⊗ 1
     AvgPool{1,2,3}d        a depthwise conv (groups = C) with every weight 1/divisor, no bias
+                           (divisor_override, or ∏K; count_include_pad=False only without padding
+                           or with divisor_override; ceil_mode=True only where it gives floor
+                           mode's output size, i.e. no window overhangs)
     AdaptiveAvgPool{1,2,3}d  on an axis with input n and output m where m divides n, the windows
                            [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) are all [i·n/m, (i+1)·n/m): AvgPool with
-                           kernel = stride = n/m; otherwise the window sizes vary (refused)
+                           kernel = stride = n/m; otherwise their widths or steps vary (refused)
     Linear                 A = W, c = b
     BatchNorm (eval)       A = diag(s ⊗ 1), c = (β − μ·s) ⊗ 1 with s = γ/√(var + ε); folded into
                            the affine map before it when there is one: s·A, s·c + (β − μ·s)
@@ -391,18 +394,36 @@ def transposed_of(module: Any, input_size: Any) -> ConvSpec:
 
 def _avgpool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[ConvSpec, object]:
     """AvgPool as a depthwise conv: (spec, the weight value 1/divisor)."""
-    if module.ceil_mode:
-        raise SpecError(position, "ceil_mode=True", "an AvgPool with ceil_mode=True has windows that "
-                        "overhang the input (a varying divisor); only ceil_mode=False is a convolution")
     kernel = module.kernel_size
     padding = module.padding
-    if not module.count_include_pad and np.any(np.asarray(padding) != 0):
+    override = getattr(module, "divisor_override", None)   # torch then divides by it, whatever the padding
+    if not module.count_include_pad and not override and np.any(np.asarray(padding) != 0):
         raise SpecError(position, "count_include_pad=False", "with padding the divisor varies near the "
                         "border, so the pool is not a convolution; use count_include_pad=True or padding=0")
     spec = ConvSpec(shape[0], shape[0], kernel, shape[1:], stride=module.stride or kernel,
                     padding=padding, groups=shape[0], bias=False)
-    divisor = getattr(module, "divisor_override", None) or prod(spec.kernel_size)
+    if module.ceil_mode and (ceil := _ceil_mode_size(spec)) != spec.output_size:
+        raise SpecError(position, "ceil_mode=True", f"on input size {spec.input_size} ceil_mode gives output "
+                        f"size {ceil}, floor mode {spec.output_size}: the extra windows overhang the input "
+                        f"(a varying divisor), so the pool is not a convolution; use ceil_mode=False")
+    divisor = override or prod(spec.kernel_size)
     return spec, sp.Rational(1, divisor)
+
+
+def _ceil_mode_size(spec: ConvSpec) -> tuple[int, ...]:
+    """torch's pooling output size with ceil_mode=True: ⌈(n + 2p − d·(K − 1) − 1)/s⌉ + 1, less one
+    when the last window would start beyond the input and its left padding ((m − 1)·s ≥ n + p).
+
+    >>> _ceil_mode_size(ConvSpec(1, 1, 3, 7, stride=2, groups=1, bias=False))   # floor mode also 3
+    (3,)
+    >>> _ceil_mode_size(ConvSpec(1, 1, 3, 6, stride=2, groups=1, bias=False))   # floor mode 2
+    (3,)
+    """
+    sizes = []
+    for n, k, s, d, (p, _) in zip(spec.input_size, spec.kernel_size, spec.stride, spec.dilation, spec.padding):
+        m = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+        sizes.append(m - 1 if (m - 1) * s >= n + p else m)
+    return tuple(sizes)
 
 
 def _adaptive_pool_spec(module: Any, position: str, shape: tuple[int, ...]) -> tuple[ConvSpec, object]:
@@ -413,11 +434,15 @@ def _adaptive_pool_spec(module: Any, position: str, shape: tuple[int, ...]) -> t
     targets = tuple(n if m is None else int(m) for n, m in zip(shape[1:], requested))
     for n, m in zip(shape[1:], targets):
         if m < 1 or n % m:
-            widths = sorted({-(-(i + 1) * n // m) - i * n // m for i in range(m)}) if m >= 1 else []
+            starts = [i * n // m for i in range(max(m, 0))]
+            widths = sorted({-(-(i + 1) * n // m) - start for i, start in enumerate(starts)})
+            why = (f"have varying widths {widths}" if len(widths) > 1 else
+                   f"start at {starts}, steps {sorted({b - a for a, b in zip(starts, starts[1:])})} (no "
+                   f"fixed stride)" if widths else "do not exist")
             raise SpecError(position, f"{type(module).__name__}(output_size={module.output_size})",
                             f"on input size {shape[1:]} the pooling windows [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) of "
-                            f"axis n={n}, m={m} have varying widths {widths}, so it is no convolution; "
-                            f"only output sizes that divide the input size (fixed windows n/m) are converted")
+                            f"axis n={n}, m={m} {why}, so it is no convolution; only output sizes that "
+                            f"divide the input size (fixed windows n/m) are converted")
     kernel = tuple(n // m for n, m in zip(shape[1:], targets))
     spec = ConvSpec(shape[0], shape[0], kernel, shape[1:], stride=kernel, groups=shape[0], bias=False)
     return spec, sp.Rational(1, prod(kernel))
@@ -536,6 +561,10 @@ def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, 
     if type(module) is getattr(nn, name, None) and (name in ELEMENTWISE or name == "PReLU"
                                                     and module.num_parameters == 1):
         return "elementwise", None, None
+    if type(module) is nn.PReLU:
+        raise SpecError(position, f"PReLU(num_parameters={module.num_parameters})", "one slope per channel is "
+                        "a different function per channel, but the proof's activation σ_ℓ is one function "
+                        "applied to every feature of layer ℓ; only PReLU(num_parameters=1) is converted")
     rule = ("max pooling is not linear (max(a, b) is not a linear map) and not elementwise: "
             if "MaxPool" in name else f"{name} ") + NOT_LINEAR_RULE
     raise SpecError(position, name, rule)
@@ -671,7 +700,10 @@ def _object_diag(values: np.ndarray) -> np.ndarray:
 
 
 def _dtype(model: Any) -> Any:
-    return next((p.dtype for p in model.parameters()), _torch().get_default_dtype())
+    """The dtype the model computes in: that of its parameters, else of its floating buffers (a
+    BatchNorm with affine=False has only buffers), else torch's default dtype."""
+    tensors = (*model.parameters(), *(b for b in model.buffers() if b.is_floating_point()))
+    return next((t.dtype for t in tensors), _torch().get_default_dtype())
 
 
 def _linear_module(A: np.ndarray, c: np.ndarray, dtype: Any, sparse: bool, bias: bool = True) -> Any:
@@ -734,8 +766,9 @@ def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False, dtype
         else [nn.Flatten()]
     for kind, A, c in mlp_layers(steps):
         modules.append(_linear_module(A, c, dtype, sparse) if kind == "affine" else copy.deepcopy(A.module))
-    if steps and len(steps[-1].out_shape) > 1:
-        modules.append(nn.Unflatten(1, steps[-1].out_shape))
+    out_shape = steps[-1].out_shape if steps else valid_shape("input_shape", input_shape)
+    if len(out_shape) > 1:
+        modules.append(nn.Unflatten(1, out_shape))
     return nn.Sequential(*modules)
 
 
@@ -991,8 +1024,8 @@ def _run_layer(step: Step, layer: Any, v: Any) -> Any:
     except (RuntimeError, TypeError, ValueError, IndexError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SpecError(step.position, type(step.module).__name__, f"torch cannot run the layer on inputs "
-                        f"of shape {tuple(v.shape)}: {type(error).__name__}: {first} (its attributes "
-                        f"disagree with its weights?)") from None
+                        f"of shape {tuple(v.shape)} ({v.dtype}): {type(error).__name__}: {first} (its "
+                        f"attributes disagree with its weights, or its tensors have mixed dtypes?)") from None
 
 
 def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Step] | None = None,

@@ -137,19 +137,21 @@ def conv_spec() -> ConvSpec:
 
 @pytest.fixture
 def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
-    """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False, deadline=None)``:
-    assert that fn computes the layer (the test's ``conv_spec`` when spec is None) and return the
-    CheckResult; ``deadline`` (seconds) defaults to ``symconv.testing.PROBE_DEADLINE``."""
+    """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False, deadline=None,
+    seed=None)``: assert that fn computes the layer (the test's ``conv_spec`` when spec is None)
+    and return the CheckResult; ``deadline`` (seconds) defaults to
+    ``symconv.testing.PROBE_DEADLINE``; ``seed`` repeats the random exact trials a failure names."""
     from .testing import PROBE_DEADLINE, assert_conv_equivalent
     results = request.config.stash[_RESULTS]
 
     def check(fn: Callable[..., Any], spec: ConvSpec | None = None, layout: str | None = None,
               mode: str = "symbolic", batched: bool = False,
-              deadline: float | None = None) -> CheckResult:
+              deadline: float | None = None, seed: int | None = None) -> CheckResult:
         __tracebackhide__ = True
         layer = spec if spec is not None else request.getfixturevalue("conv_spec")
         result = assert_conv_equivalent(fn, layer, layout=layout, mode=mode, batched=batched,
-                                        deadline=PROBE_DEADLINE if deadline is None else deadline)
+                                        deadline=PROBE_DEADLINE if deadline is None else deadline,
+                                        seed=seed)
         results.append(result)
         return result
 

@@ -28,14 +28,27 @@ Both modes then run **random exact trials** (``_exact_trials``, ``_exact_plan``)
 random seed per check (named in a failure; ``seed=`` repeats it): balanced dyadic fractions (odd
 numerators, never integers); full-precision x (about 40 significant bits, up to ±2^20) with a
 narrow w, and the reverse; integers up to ±2^20; values exact in float32 sent as float32 arrays;
-batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared exactly with the
-definition evaluated on Python integers. Numerator bits obey ax + aw + bitlength(terms + 1) ≤ 53
-(24 for float32), so every product and partial sum of the layer is exact in the trial's dtype in
-any order, while a float64 product needs more than 24 bits: code that rounds (float32/16/bfloat16,
-FFT), quantises, clips or rounds its inputs, takes a dtype- or value-dependent path (integer
-images, float32), or misbehaves for large values or batches above 8 fails them. What they cannot
-catch: an fn that changes its behaviour after a number of calls, or only for inputs unlike all of
-these. ``deadline`` bounds the whole check
+value patterns that reach value-dependent branches (small integers in [−3, 3]: values in
+{−1, 0, 1}; windows that sum to exactly 0 through ± cancellations; a whole zero region beside
+non-zero values; all x < 0; x ≤ 0 in one region and ≥ 0 in the other with w ≤ 0); int64 arrays,
+a uint8 image with dyadic float64 w, int32 arrays; and non-contiguous views of x and w (Fortran
+order read backwards); batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared
+exactly with the definition evaluated on Python integers. Numerator bits obey ax + aw +
+bitlength(terms + 1) ≤ 53 (31 for int32, 24 for float32), so every product and partial sum of the
+layer is exact in the trial's dtype in any order, while a float64 product needs more than 24
+bits: code that rounds (float32/16/bfloat16, FFT), quantises, clips or rounds its inputs, keeps
+an accumulator in the input's dtype (uint8 images), assumes C-contiguous strides, takes a dtype-
+or value-dependent path (``win.sum() == 0``, ``win.max() == 0``), or misbehaves for large values
+or batches above 8 fails them. An fn that *raises* on integer arrays or views (torch refuses a
+uint8 x with float w, and negative strides) skips that trial in probe mode: refusing is no wrong
+answer. fn always gets copies; one that writes into its arguments is refused (NotCheckable).
+
+The limit, plainly: symbolic mode proves the computation fn performs *on symbols*. A branch on a
+value (``if win.sum() == 0``) is decided by SymPy structurally on symbols (``==`` compares
+expressions, so it is False), and probing sees only 0/1 and small-integer inputs; such code is
+covered only by the random trials, which make the branches above likely but cannot prove that
+no other value takes another path. What they cannot catch: an fn that changes its behaviour after
+a number of calls, or only for inputs unlike all of these. ``deadline`` bounds the whole check
 (SIGALRM in the main thread, so a sleeping fn is interrupted; between calls otherwise); past it
 a NotCheckable, never "verified". Layers too large to check are refused up front.
 
@@ -88,6 +101,10 @@ class NotCheckable(TypeError):
     """``fn`` cannot be checked in the requested mode: it fails on symbols or on a probe input,
     returns something that is no real array (None, complex, NaN, inf, bool, str, object), rounds
     on 0/1 inputs, or probing outlasts its deadline."""
+
+
+class _RaisedOnProbe(NotCheckable):
+    """fn raised on a probe input (the exact trials skip integer arrays and views an fn refuses)."""
 
 
 @dataclass(frozen=True)
@@ -235,8 +252,9 @@ def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) ->
     that disarmed it (handler, timer, signal mask) is NotCheckable. Residual limits: an fn that
     disarms the alarm and then hangs, loops in C, or catches every interruption forever is not
     interrupted, and ``os._exit`` in fn ends the process (a child process would be needed)."""
+    sent = {name: _copy(a) for name, a in zip("xwb", (x, w, b))}
     try:
-        y = fn(x.copy(), w.copy(), None if b is None else b.copy())
+        y = fn(sent["x"], sent["w"], sent["b"])
     except (KeyboardInterrupt, DeadlineExceeded):
         raise
     except BaseException as error:  # noqa: BLE001 - sys.exit in fn must not end the check as a verdict
@@ -244,7 +262,44 @@ def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) ->
             raise
         y = _Raised(error)
     limit.check()
+    for name, original in zip("xwb", (x, w, b)):
+        _refuse_modified(name, original, sent[name])
     return y
+
+
+def _copy(a: np.ndarray | None) -> np.ndarray | None:
+    """A fresh copy of ``a`` in the same memory layout: C-contiguous, or the non-contiguous view
+    of ``_strided`` (so a non-contiguous trial input reaches fn as one)."""
+    if a is None:
+        return None
+    return a.copy() if a.flags.c_contiguous else _strided(a)
+
+
+def _strided(a: np.ndarray) -> np.ndarray:
+    """The values of ``a`` as a non-contiguous view: a Fortran-order buffer read backwards along
+    the last axis, twice as long as needed, so code that wrongly assumes C-contiguous strides
+    reads wrong values, never memory outside the buffer."""
+    buffer = np.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype, order="F")
+    view = buffer[..., a.shape[-1] - 1::-1]
+    view[...] = a
+    return view
+
+
+def _refuse_modified(name: str, original: np.ndarray | None, sent: np.ndarray | None) -> None:
+    """NotCheckable when fn wrote into its argument ``name``: a layer that modifies its input or
+    weight corrupts the caller's arrays, and its later calls see other values."""
+    if original is None or sent is None:
+        return
+    try:
+        changed = sent.shape != original.shape or np.argwhere(sent != original)
+    except Exception:  # noqa: BLE001 - fn stored something that cannot even be compared
+        changed = True
+    if isinstance(changed, np.ndarray) and not changed.size:
+        return
+    where = (f": {name}[{','.join(map(str, changed[0]))}] was {original[tuple(changed[0])]!r}, is now "
+             f"{sent[tuple(changed[0])]!r}" if isinstance(changed, np.ndarray) else "")
+    raise NotCheckable(f"fn modified its argument {name} in place{where}; a layer must not write into "
+                       f"its inputs (the caller's {name} would be corrupted): copy it first")
 
 
 @dataclass(frozen=True)
@@ -386,7 +441,7 @@ class _Prober:
         self.calls += 1
         y = _call_fn(self.fn, self.limit, x, w, b)
         if isinstance(y, _Raised):
-            raise NotCheckable(f"fn raised {y.error!r} on the probe input ({what}): float64 arrays x "
+            raise _RaisedOnProbe(f"fn raised {y.error!r} on the probe input ({what}): float64 arrays x "
                                f"{x.shape}, w {w.shape}, b {None if b is None else b.shape}") from y.error
         return _real_output(y, what)
 
@@ -510,11 +565,14 @@ def _exact_number(value: Any) -> Fraction | None:
 @dataclass(frozen=True)
 class _Trial:
     """One kind of random exact input: x = m/2^fx with |m| < 2^ax, w = m/2^fw with |m| < 2^aw,
-    bias m/2^(fx+fw) with |m| < 2^(ax+aw), as ``dtype`` arrays. Numerators are odd when the
-    denominator is not 1, so no value is an integer; with f = 0 they are any integers. An output
-    sums ``terms`` products below 2^(ax+aw) and a bias, each a multiple of 2^-(fx+fw), so with
-    ax + aw + bitlength(terms + 1) ≤ significand bits (53 float64, 24 float32) every partial sum,
-    in any order, is exact in ``dtype``."""
+    bias m/2^(fx+fw) with |m| < 2^(ax+aw), as ``dtype`` arrays (x as ``x_dtype`` if given).
+    Numerators are odd when the denominator is not 1, so no value is an integer; with f = 0 they
+    are any integers (``unsigned``: 0 … 2^ax − 1). An output sums ``terms`` products below
+    2^(ax+aw) and a bias, each a multiple of 2^-(fx+fw), so with ax + aw + bitlength(terms + 1) ≤
+    significand bits (53 float64 and int64 results compared as float64, 31 int32, 24 float32)
+    every partial sum, in any order, is exact in the dtype. A ``pattern`` other than "uniform"
+    draws integers of magnitude ≤ PATTERN_RANGE with a structure that reaches value-dependent
+    branches (see ``_patterned``); ``views`` sends x and w as non-contiguous views."""
 
     name: str
     ax: int
@@ -523,22 +581,55 @@ class _Trial:
     fw: int
     dtype: type = np.float64
     samples: int = 1   # the batch of a batched fn
+    x_dtype: type | None = None
+    pattern: str = "uniform"
+    views: bool = False
+    unsigned: bool = False
+
+    @property
+    def may_refuse(self) -> bool:
+        """Integer arrays or non-contiguous views (torch.from_numpy refuses negative strides): an
+        fn may refuse them (raise); it must not get them wrong."""
+        return self.views or np.dtype(self.x_dtype or self.dtype).kind in "iu"
 
     def describe(self) -> str:
         values = lambda a, f: f"odd m/2^{f}, |m| < 2^{a}" if f else f"integers below 2^{a}"  # noqa: E731
-        return (f"{self.name}: x {values(self.ax, self.fx)}, w {values(self.aw, self.fw)}, "
-                f"{np.dtype(self.dtype).name}")
+        dtypes = np.dtype(self.dtype).name
+        if self.x_dtype is not None:
+            dtypes = f"x {np.dtype(self.x_dtype).name}, w and b {dtypes}"
+        if self.pattern != "uniform":
+            return f"{self.name}, {dtypes}"
+        x = f"integers 0 … 2^{self.ax} − 1" if self.unsigned else values(self.ax, self.fx)
+        return f"{self.name}: x {x}, w {values(self.aw, self.fw)}, {dtypes}"
+
+
+PATTERN_RANGE = 3   # patterned trials: integers in [−3, 3]; an output is below 9·terms + 3, exact
+PATTERNS = {        # pattern: its name in failure messages
+    "ternary": "values in {−1, 0, 1}",
+    "telescoping": "windows summing to exactly 0 (x = differences of a sparse v along the last "
+                   "axis, so ± entries cancel)",
+    "half zero": "a whole zero region beside non-zero values",
+    "negative": "all x < 0",
+    "signs by region": "x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0",
+}
 
 
 def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     """The random exact trials for ``spec`` (see ``_Trial`` for the exactness budget): balanced
     dyadic fractions up to ±2^5; full-precision x (about 40 bits, 20 of them fractional, up to
     ±2^20) with narrow w, and the reverse; integers up to ±2^20; values exact in float32 passed
-    as float32 arrays (omitted when the kernel is too large for any). Batched, two of them send
-    EXACT_BATCH samples.
+    as float32 arrays (omitted when the kernel is too large for any); the value patterns of
+    ``PATTERNS`` (small integers that make windows sum to 0, whole regions zero or of one sign);
+    int64 arrays, a uint8 image with dyadic w, int32 arrays (when the kernel leaves room); and
+    non-contiguous views of balanced fractions. Batched, two of them send EXACT_BATCH samples.
 
-    >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))]
+    >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))][:5]
     [(20, 15, 20, 15), (40, 20, 8, 4), (8, 4, 40, 20), (20, 0, 20, 0), (9, 6, 9, 6)]
+    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))][5:]  # doctest: +NORMALIZE_WHITESPACE
+    ['values in {−1, 0, 1}', 'windows summing to exactly 0 (x = differences of a sparse v along
+     the last axis, so ± entries cancel)', 'a whole zero region beside non-zero values',
+     'all x < 0', 'x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0', 'int64 arrays',
+     'uint8 image, dyadic w', 'int32 arrays', 'non-contiguous views (Fortran order, negative strides)']
     """
     terms_bits = (spec.in_per_group * prod(spec.kernel_size) + 1).bit_length()
     budget, single = 53 - terms_bits, (24 - terms_bits) // 2
@@ -553,7 +644,56 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     if single >= 2:
         plan.append(_Trial("values exact in float32", single, fraction(single, 3), single,
                            fraction(single, 3), np.float32, samples=2))
+    plan += [_Trial(name, 2, 0, 2, 0, pattern=pattern, samples=3) for pattern, name in PATTERNS.items()]
+    image = min(EXACT_BITS, budget - 8)
+    plan += [_Trial("int64 arrays", half, 0, half, 0, np.int64, samples=2),
+             _Trial("uint8 image, dyadic w", 8, 0, image, fraction(image, 5), x_dtype=np.uint8,
+                    unsigned=True, samples=2)]
+    if (int32 := (31 - terms_bits) // 2) >= 2:
+        plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
+    plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
+                       half, fraction(half, 5), views=True, samples=2))
     return plan
+
+
+def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tuple:
+    """The integer numerators X (n, *input_shape), W, B (or None) of one trial."""
+    if trial.pattern != "uniform":
+        return _patterned(rng, spec, trial.pattern, n)
+    X = (rng.integers(0, 2 ** trial.ax, size=(n, *spec.input_shape)) if trial.unsigned
+         else _numerators(rng, (n, *spec.input_shape), trial.ax, trial.fx))
+    W = _numerators(rng, spec.weight_shape, trial.aw, trial.fw)
+    B = _numerators(rng, (spec.out_channels,), trial.ax + trial.aw, trial.fx + trial.fw) if spec.bias else None
+    return X, W, B
+
+
+def _patterned(rng: np.random.Generator, spec: ConvSpec, pattern: str, n: int) -> tuple:
+    """Small integers (|v| ≤ PATTERN_RANGE) shaped to reach value-dependent code: ``PATTERNS``.
+    Regions split the input at a random position of a random spatial axis."""
+    r = PATTERN_RANGE
+    shape = (n, spec.in_channels, *spec.input_size)   # canonical (n, C, *in); moved for NHWC below
+    W = rng.integers(-r, r + 1, size=spec.weight_shape)
+    B = rng.integers(-r, r + 1, size=spec.out_channels) if spec.bias else None
+    nonzero = rng.integers(1, r + 1, size=shape) * rng.choice((-1, 1), size=shape)
+    axis = 2 + int(rng.integers(spec.dims))
+    cut = int(rng.integers(1, shape[axis])) if shape[axis] > 1 else 1
+    first = (np.arange(shape[axis]) < cut).reshape((-1,) + (1,) * (len(shape) - 1 - axis))
+    if pattern == "ternary":
+        X, W = rng.integers(-1, 2, size=shape), rng.integers(-1, 2, size=spec.weight_shape)
+        B = None if B is None else rng.integers(-1, 2, size=spec.out_channels)
+    elif pattern == "telescoping":   # Σ over a run of the last axis of v[i] − v[i−1] is v[end] − v[start−1]
+        v = rng.integers(1, r + 1, size=shape) * (rng.random(shape) < 0.3)
+        v[..., -1] = 0   # so every whole row, and each run between zeros of v, sums to 0
+        X = np.diff(v, axis=-1, prepend=0)
+    elif pattern == "half zero":
+        X = np.where(first, nonzero, 0)
+    elif pattern == "negative":
+        X = -np.abs(nonzero)
+    else:   # "signs by region"
+        X, W = np.where(first, -np.abs(nonzero), np.abs(nonzero)), -np.abs(W)
+    if spec.layout == "NHWC":
+        X = np.ascontiguousarray(np.moveaxis(X, 1, -1))
+    return X, W, B
 
 
 def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool,
@@ -562,21 +702,30 @@ def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bo
     check unless given) and compare outputs exactly with the definition evaluated on Python
     integers: every sample when that costs at most EXACT_REFERENCE_TERMS products, else the last
     and two random ones. An fn on symbols that fails on floats gets the same values as SymPy
-    Rationals. Returns the number of calls of fn; AssertionError at the first differing output."""
+    Rationals; an fn that raises in probe mode on integer arrays or non-contiguous views skips
+    that trial (refusing them is no wrong answer). Returns the number of calls of fn; AssertionError at the first
+    differing output."""
     __tracebackhide__ = True
     rng = np.random.default_rng(seed)
     cost = prod(spec.output_shape) * spec.in_per_group * prod(spec.kernel_size)
     calls = 0
     for trial in _exact_plan(spec):
         n = trial.samples if batched else 1
-        X, W = _numerators(rng, (n, *spec.input_shape), trial.ax, trial.fx), _numerators(rng, spec.weight_shape, trial.aw, trial.fw)
-        B = _numerators(rng, (spec.out_channels,), trial.ax + trial.aw, trial.fx + trial.fw) if spec.bias else None
-        x, w = (X / 2.0 ** trial.fx).astype(trial.dtype), (W / 2.0 ** trial.fw).astype(trial.dtype)
-        b = None if B is None else (B / 2.0 ** (trial.fx + trial.fw)).astype(trial.dtype)
+        X, W, B = _draw(rng, spec, trial, n)
+        x = (X / 2.0 ** trial.fx if trial.fx else X).astype(trial.x_dtype or trial.dtype)
+        w = (W / 2.0 ** trial.fw if trial.fw else W).astype(trial.dtype)
+        b = None if B is None else (B / 2.0 ** (trial.fx + trial.fw) if trial.fx + trial.fw else B).astype(trial.dtype)
+        if trial.views:
+            x, w = _strided(x), _strided(w)
         what = f"{trial.describe()}, seed {seed}, {'a batch of ' if batched else ''}{n} sample(s)"
         limit.check()
         if run is not None:
-            ys = run(x, w, b, what, integral=False).reshape(n, *run.shape)
+            try:
+                ys = run(x, w, b, what, integral=False).reshape(n, *run.shape)
+            except _RaisedOnProbe:
+                if trial.may_refuse:
+                    continue
+                raise
             calls += 1 if batched else n
         else:
             ys, made = _numeric_outputs(fn, spec, (x, w, b), batched, what, limit)

@@ -233,6 +233,7 @@ def ndimage_2d(spec: ConvSpec, op=scipy.ndimage.correlate, fault: str | None = N
     def fn(x, w, b):
         w, _ = planted(spec, fault, w)
         mode = NDIMAGE_MODE[spec.padding_mode]
+        x = x.astype(np.result_type(x, w))   # ndimage's output takes the input's dtype (uint8 images)
         y = [sum(op(x[c], w[o, c], mode=mode) for c in range(spec.in_channels))
              + (0 if b is None else b[o]) for o in range(spec.out_channels)]
         return np.array(y)

@@ -48,6 +48,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                        help="fn takes x with a leading batch axis and returns y with one")
     check.add_argument("--deadline", type=float, default=PROBE_DEADLINE, metavar="SECONDS",
                        help=f"stop the check after this many seconds, verifying nothing (default {PROBE_DEADLINE:g})")
+    check.add_argument("--seed", type=int, default=None, metavar="N",
+                       help="repeat the random exact trials of a failure that names seed N (default: a fresh one)")
     check.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.set_defaults(run=run)
 
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         with stdout_to_stderr():
             fn = load_within(args.target, args.deadline)
             result, message = assert_conv_equivalent(fn, spec, mode=args.mode, batched=args.batched,
-                                                     deadline=args.deadline), None
+                                                     deadline=args.deadline, seed=args.seed), None
     except (NotCheckable, SpecError) as error:
         hint = str(error).replace("mode='probe'", "--mode probe").replace("\n", " ")
         if args.json:
