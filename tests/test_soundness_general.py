@@ -408,3 +408,132 @@ def test_canonical_forms_refuse_huge_expansions():
     with pytest.raises(LimitExceeded, match="would expand to about"):
         same(sp.Add(*symbols) ** 16, 0)
     assert time.perf_counter() - started < 5
+
+
+# ---- round 2 (reports/adv-general-2.md): binder hygiene, SymPy's folding, evaluation ----------
+from symconv.general.claims import normal_form, reference_entry  # noqa: E402
+from symconv.general.evaluate import Unsupported  # noqa: E402
+from symconv.general.expr import Iverson, canonical, hygienic, substitute  # noqa: E402
+
+GUARD = "Piecewise((1, n >= 1000), (0, True))"
+T_TEXT = "Sum(w[t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
+
+
+def test_sibling_sum_binder_is_not_captured_by_delta_elimination():
+    """Finding 1: Σ_t δ(t, j)·([Σ_t j ≥ 2] − [Σ_t t ≥ 2]) is [2j ≥ 2] − 0 ≠ 0 from n ≥ 1000."""
+    claim = (f"{T_TEXT} + {GUARD} * Sum(KroneckerDelta(t, j), (t, 0, n)) * (Piecewise((1, Sum(j, "
+             "(t, 0, 1)) >= 2), (0, True)) - Piecewise((1, Sum(t, (t, 0, 1)) >= 2), (0, True)))")
+    assert check_claim("toeplitz", claim, instances=5).verdict != "PROVED"
+    t, j = S.t, S.j
+    e = sp.Sum(sp.KroneckerDelta(t, j), (t, 0, 9)) * (Iverson(sp.Sum(j, (t, 0, 1)) >= 2)
+                                                        - Iverson(sp.Sum(t, (t, 0, 1)) >= 2))
+    assert evaluate(normal_form(e, {}), Env({j: 5})) == 1 == evaluate(e, Env({j: 5}))
+
+
+def test_delta_to_an_empty_sum_is_not_folded_by_sympy():
+    """Finding 2: δ(j, −Σ_{t=j}^{j−1} 1/3) is δ(j, 0), 1 at j = 0; SymPy folded it to 0."""
+    claim = f"{T_TEXT} + {GUARD} * KroneckerDelta(j, Piecewise((Sum(-1/3, (t, j, j - 1)), n > 0), (0, True)))"
+    assert check_claim("toeplitz", claim, instances=5).verdict != "PROVED"
+    k, n, j, u = S.k, S.n, S.j, U
+    e = sp.KroneckerDelta(-k**2 + bracket(1, k >= n),
+                          bracket(sp.Sum(sp.Rational(-1, 3), (u, j, j - 1)), sp.Ne(n, -1)))
+    env = Env({n: 7, k: 0, j: -6})
+    assert evaluate(canonical(e), env) == 1 == evaluate(e, env)
+
+
+def test_user_binder_named_like_a_canonical_bound_variable_is_not_captured():
+    """Finding 3: a user's bound variable named _b0 is not canonical's position-0 variable."""
+    a, c = sp.Symbol("a", integer=True), sp.Symbol("_b0", integer=True)
+    x = sp.Sum(Iverson(sp.Sum(c - a, (c, 0, 1)) >= 0), (a, 0, 1)) - sp.Sum(1, (a, 0, 1))
+    assert evaluate(canonical(x), Env({})) == -1 == evaluate(x, Env({}))
+    claim = reference_entry("toeplitz", 1) + Iverson(S.n >= 1000) * x
+    assert check_claim("toeplitz", claim, instances=5).verdict != "PROVED"
+    layer = Layer(1)
+    p = Iverson(sp.Sum(Iverson(sp.Sum(c - a, (c, 0, 1)) >= 0), (a, 0, 1)) >= 2)  # 0
+    q = Iverson(sp.Sum(1, (a, 0, 1)) >= 2)  # 1
+    entry = layer.entry() * (1 + Iverson(layer.n[0] >= 1000) * (p - q))
+    assert prove_general("toeplitz", entry=entry).verdict != "PROVED"
+
+
+def test_substitution_and_hygiene_respect_binders():
+    t, j = S.t, S.j
+    assert substitute(sp.Sum(j, (t, 0, 1)) + t, {t: j}).doit() == 3 * j
+    assert substitute(sp.Sum(t, (t, 0, 1)), {t: j}) == sp.Sum(t, (t, 0, 1))
+    e = hygienic(sp.Sum(t, (t, 0, 1)) * sp.Sum(sp.Sum(t, (t, 0, j)), (t, 0, 1)) + t)
+    binders = [l[0] for s in e.atoms(sp.Sum) for l in s.limits]
+    assert len(set(binders)) == len(binders) == 3 and t not in binders and t in e.free_symbols
+
+
+def test_mod_by_zero_refutes_with_a_counterexample():
+    """Finding 4: Mod(k, n − 5) at n = 5 is undefined: REFUTED, not a ZeroDivisionError."""
+    derivation = check_claim("toeplitz", f"{T_TEXT} + Mod(k, n - 5)", assume={"n": 5})
+    assert derivation.verdict == "REFUTED" and "modulo by zero" in derivation.summary()
+    with pytest.raises(EvaluationError, match="modulo by zero"):
+        evaluate(sp.Mod(S.k, S.n - 5, evaluate=False), Env({S.k: 3, S.n: 5}))
+
+
+def test_a_numeric_sum_in_a_guard_is_not_a_type_error():
+    """Finding 5: [Σ_a 1 ≥ 2] in a user's entry (= 1) ends PROVED or NOT PROVED, no TypeError."""
+    a = sp.Symbol("a", integer=True)
+    entry = Layer(1).entry() * bracket(1, sp.Sum(1, (a, 0, 1)) >= 2)
+    assert prove_general("toeplitz", entry=entry).verdict in ("PROVED", "NOT PROVED")
+    from symconv.general.arith import implied
+    assert implied(sp.Sum(1, (a, 0, 1)) - 2, [])[0] is False  # not decided, never guessed
+
+
+@pytest.mark.parametrize("extra", ["ceiling(n/2) - (n + 1)//2", "Abs(n) - n", "Max(n, 0) - n"])
+def test_true_claims_with_ceiling_abs_max_are_not_refuted(extra):
+    """Finding 6: ceiling, Abs, Max are evaluated exactly; these true claims are not REFUTED."""
+    assert check_claim("toeplitz", f"{T_TEXT} + {extra}", instances=5).verdict != "REFUTED"
+
+
+def test_ceiling_abs_evaluate_exactly_and_unsupported_nodes_refute_nothing():
+    n = S.n
+    for value in range(-7, 8):
+        env = Env({n: value})
+        assert evaluate(sp.ceiling(sp.Rational(1, 3) * n), env) == -((-value) // 3)
+        assert evaluate(sp.Abs(n - 2), env) == abs(value - 2)
+    with pytest.raises(Unsupported):
+        evaluate(sp.sin(n), Env({n: 1}))
+    assert issubclass(Unsupported, LimitExceeded) and not issubclass(Unsupported, EvaluationError)
+
+
+_J, _N = sp.symbols("j n", integer=True)
+_T, _V = sp.symbols("t v", integer=True)
+
+
+@st.composite
+def _expressions(draw, depth=3):
+    """Small trees with nested and sibling sums over the same two names, brackets over sums
+    and δ factors (limits with hi ≥ lo − 1, so SymPy's doit agrees with the evaluator)."""
+    leaves = st.sampled_from([_J, _N, _T, _V, sp.Integer(0), sp.Integer(1), sp.Integer(2), sp.Integer(-1)])
+    if depth == 0:
+        return draw(leaves)
+    kind = draw(st.sampled_from(["leaf", "sum", "sum", "delta", "bracket", "piecewise", "add", "mul"]))
+    sub = _expressions(depth - 1)
+    if kind == "leaf":
+        return draw(leaves)
+    if kind == "sum":
+        v = draw(st.sampled_from([_T, _V]))
+        return sp.Sum(draw(sub), (v, 0, draw(st.sampled_from([sp.Integer(1), sp.Integer(2), _N]))))
+    if kind == "delta":
+        return sp.KroneckerDelta(draw(sub), draw(sub))
+    if kind == "bracket":
+        return Iverson(sp.Ge(draw(sub), draw(sub)))
+    if kind == "piecewise":
+        return bracket(draw(sub), sp.Ge(draw(sub), draw(sub)))
+    a, b = draw(sub), draw(sub)
+    return a + b if kind == "add" else a * b
+
+
+@settings(max_examples=80, deadline=None)
+@given(_expressions(), st.integers(-3, 3), st.integers(0, 3), st.integers(-2, 3), st.integers(-2, 3))
+def test_canonical_and_normal_form_keep_the_value(e, j, n, t, v):
+    """canonical(E) and normal_form(E) evaluate to E's value (and SymPy's doit agrees with the
+    evaluator on E) at random integer points: no capture, no shadowing, no folding."""
+    env = Env({_J: j, _N: n, _T: t, _V: v})
+    value = evaluate(e, env)
+    if not e.has(Iverson):  # SymPy's subs respects bound variables
+        assert sp.sympify(e).subs({_J: j, _N: n, _T: t, _V: v}).doit() == value
+    assert evaluate(canonical(e), env) == value
+    assert evaluate(normal_form(e, {}), env) == value

@@ -164,9 +164,11 @@ def implied(goal: sp.Expr, atoms: Sequence[sp.Expr],
     rule (a certificate and no z3 counterexample, or a z3 proof), else (False, reason); the
     reason names the procedures and a z3 counterexample's values."""
     goal = sp.expand(goal)
-    if goal.is_number:
+    if goal.is_Rational:
         ok = bool(goal >= 0)
         return ok, f"{goal} ≥ 0" if ok else f"{goal} < 0"
+    if goal.is_number:  # a closed Sum, Abs, …: SymPy's comparison would guess or raise
+        return False, f"{goal} ≥ 0 not decided (a number that is not a rational literal)"
     certified, why = certificate(goal, atoms, eliminate)
     answer = smt.check(goal, tuple(atoms))
     if answer.status == smt.COUNTEREXAMPLE:
@@ -215,7 +217,7 @@ def certificate(goal: sp.Expr, atoms: Sequence[sp.Expr],
         return False, f"{goal} > 0 is not an integer condition"
     for h in atoms:
         gap = sp.expand(normal - h)
-        if gap.is_number and gap >= 0:
+        if gap.is_Rational and gap >= 0:
             return True, f"{goal} = ({h}) + {gap} with {h} ≥ 0 a hypothesis"
     if not eliminate:
         found = linear_certificate(normal, atoms)
@@ -246,7 +248,7 @@ def _slack_certificate(e: sp.Expr, atoms: Sequence[sp.Expr],
     e = sp.expand(e.xreplace(shifts))
     poly = sp.Poly(e, *sorted(e.free_symbols, key=str)) if e.free_symbols else None
     coefficients = poly.coeffs() if poly is not None else [e]
-    ok = all(c.is_number and c >= 0 for c in coefficients)
+    ok = all(c.is_Rational and c >= 0 for c in coefficients)
     note = f"after eliminating {[str(v) for v, _ in eliminate]} and shifting to nonnegative " \
            f"variables: {e}"
     return bool(ok), note + (" (all coefficients ≥ 0)" if ok else " (a negative coefficient)")
@@ -259,7 +261,7 @@ def _lower_bound(v: sp.Symbol, atoms: Sequence[sp.Expr]) -> sp.Expr | None:
         h = sp.expand(h)
         if h.coeff(v) == 1:
             rest = sp.expand(h - v)
-            if rest.is_number and (best is None or -rest > best):
+            if rest.is_Rational and (best is None or -rest > best):
                 best = -rest
     return best
 
@@ -303,7 +305,7 @@ def linear_certificate(goal: sp.Expr, atoms: Sequence[sp.Expr]) -> str | None:
     combination = sp.expand(sum(sp.Rational(wt.numerator, wt.denominator) * rows[i]
                                 for i, wt in weights.items()))
     mu = weights.get(len(rows) - 1, 0)
-    if not (combination.is_number and combination < 0 and mu > 0):
+    if not (combination.is_Rational and combination < 0 and mu > 0):
         return None
     used = " + ".join(f"{sp.Rational(wt.numerator, wt.denominator)}·({rows[i]})"
                       for i, wt in sorted(weights.items()) if i < len(rows) - 1)

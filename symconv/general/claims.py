@@ -36,7 +36,7 @@ from . import inputs, rules
 from .derivation import DEADLINE, Derivation, Instance, NoInstance, Prover
 from .evaluate import Env, array_tensor, check_deadline
 from .arith import implied
-from .expr import bound_apart, brackets, condition_atoms
+from .expr import brackets, condition_atoms, hygienic
 from .setting import Layer, random_data
 
 CLAIM_BUDGET = 100_000
@@ -108,8 +108,11 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
 def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
     """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination over every summation variable
     that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
-    expr = bound_apart(sp.sympify(expr, strict=True), set(assume)).xreplace(assume)
-    expr = brackets(expr)
+    expr = hygienic(brackets(sp.sympify(expr, strict=True)), set(assume))
+    try:
+        expr = expr.xreplace(assume)
+    except ZeroDivisionError:  # SymPy's Mod(k, 0): left to the instances, where it is undefined
+        pass
     changed = True
     while changed:
         changed = False
@@ -331,7 +334,7 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     for i, n in zip(second, bound):
         hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
     # a summation variable named like an assumed or hypothesised symbol is its own variable
-    entry = bound_apart(entry, set(assume).union(*(h.free_symbols for h in hypotheses)))
+    entry = hygienic(brackets(entry), set(assume).union(*(h.free_symbols for h in hypotheses)))
     _limits_not_reversed(entry, [a for h in hypotheses for a in condition_atoms(h)])
     reference = reference_entry(form, dims, channels)
     try:  # thresholds of the reference too: instances where T (or P) is nonzero

@@ -54,6 +54,11 @@ class LimitExceeded(RuntimeError):
     says nothing either way, so a derivation that meets one is NOT PROVED (never refuted)."""
 
 
+class Unsupported(LimitExceeded):
+    """A node the evaluator has no rule for: like an exceeded limit it says nothing about the
+    claim (its value may well be defined), so it refutes nothing."""
+
+
 MAX_TERMS = 10 ** 6
 """Summands one top-level evaluation may visit (nested sums and defined tensors included)."""
 MAX_POWER_BITS = 100_000
@@ -232,16 +237,28 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
     if isinstance(e, sp.Not):
         inner = compile_expr(e.args[0])
         return lambda env: not inner(env)
+    if isinstance(e, sp.ITE):  # SymPy writes a Piecewise inside a condition this way
+        test, then, otherwise = (compile_expr(a) for a in e.args)
+        return lambda env: then(env) if test(env) else otherwise(env)
     if e is sp.true or e is sp.false:
         value = bool(e)
         return lambda env: value
     if isinstance(e, SourceMap):
         return compile_expr(e.piecewise())
-    if isinstance(e, sp.floor):
+    if isinstance(e, (sp.floor, sp.ceiling)):
         return _compile_floor(e)
     if isinstance(e, sp.Mod):
         a, b = (compile_expr(x) for x in e.args)
-        return lambda env: a(env) % b(env)
+
+        def mod(env: Env):
+            divisor = b(env)
+            if divisor == 0:
+                raise EvaluationError(f"{e}: modulo by zero")
+            return a(env) % divisor  # the sign of the divisor, as SymPy's Mod
+        return mod
+    if isinstance(e, sp.Abs):
+        inner = compile_expr(e.args[0])
+        return lambda env: abs(inner(env))
     if isinstance(e, (sp.Max, sp.Min)):
         parts = [compile_expr(a) for a in e.args]
         pick = max if isinstance(e, sp.Max) else min
@@ -265,20 +282,27 @@ def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
         name = str(e.func)
         args = [compile_expr(a) for a in e.args]
         return lambda env: _lookup(env.functions, name, "function")(*(f(env) for f in args))
-    raise EvaluationError(f"cannot evaluate {type(e).__name__}: {e}")
+    raise Unsupported(f"cannot evaluate {type(e).__name__}: {e}")
 
 
-def _compile_floor(e: sp.floor) -> Compiled:
-    """⌊a/b⌋ as a // b when a and b are integers (exact, no Fraction built; b ≠ 0)."""
+def _compile_floor(e: sp.floor | sp.ceiling) -> Compiled:
+    """⌊a/b⌋ as a // b when a and b are integers (exact, no Fraction built; b ≠ 0), and
+    ⌈a/b⌉ = −⌊−a/b⌋.
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> evaluate(sp.ceiling(n / 2) + sp.floor(-n / 2), Env({n: 7}))
+    0
+    """
     numerator, denominator = (compile_expr(part) for part in e.args[0].as_numer_denom())
+    sign = -1 if isinstance(e, sp.ceiling) else 1
 
     def floor(env: Env):
-        a, b = numerator(env), denominator(env)
+        a, b = sign * numerator(env), denominator(env)
         if b == 0:
             raise EvaluationError(f"{e}: division by zero")
         if isinstance(a, int) and isinstance(b, int):
-            return a // b
-        return math.floor(Fraction(a) / Fraction(b))
+            return sign * (a // b)
+        return sign * math.floor(Fraction(a) / Fraction(b))
     return floor
 
 

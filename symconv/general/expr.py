@@ -199,26 +199,73 @@ def relations_condition(rels: list[tuple[sp.Expr, bool]]) -> sp.Basic:
     """The conjunction of the relations (deduplicated and sorted)."""
     unique = sorted({(sp.expand(e), bool(strict)) for e, strict in rels},
                     key=lambda r: (sp.default_sort_key(r[0]), r[1]))
-    return sp.And(*(sp.Gt(e, 0) if strict else sp.Ge(e, 0) for e, strict in unique))
+    # unevaluated: SymPy's relational evaluation decides by assumption inference
+    return sp.And(*((sp.Gt if strict else sp.Ge)(e, 0, evaluate=False) for e, strict in unique))
 
 
 # ---- canonical form ----------------------------------------------------------------------------
-_BOUND = {}
+_BOUND: dict[int, sp.Dummy] = {}
 
 
-def _bound(position: int) -> sp.Symbol:
-    """The canonical name of the bound variable at nesting position ``position``."""
+def _bound(position: int) -> sp.Dummy:
+    """The canonical bound variable at nesting position ``position``: one cached ``Dummy``
+    per position (printed ``_b0``, …). Dummies compare by identity, so no user symbol, even
+    one named ``_b0``, is ever equal to it."""
     if position not in _BOUND:
-        _BOUND[position] = sp.Symbol(f"_b{position}", integer=True)
+        _BOUND[position] = sp.Dummy(f"b{position}", integer=True)
     return _BOUND[position]
 
 
 _fresh = count()
 
 
+def fresh(name: str = "f") -> sp.Dummy:
+    """A new integer ``Dummy`` (equal to nothing else there is or will be)."""
+    return sp.Dummy(f"{name}{next(_fresh)}", integer=True)
+
+
+def substitute(expr: sp.Basic, mapping: dict) -> sp.Basic:
+    """expr with every free occurrence of a key of ``mapping`` replaced by its value at once,
+    avoiding capture: a Sum's bound variable is never replaced (the key is shadowed there), and
+    a bound variable that occurs free in a value being substituted into its scope is first
+    renamed to a ``fresh`` dummy (α-renaming, the same sum). ``xreplace`` does neither:
+    Σ_t j with t ↦ j would become Σ_j j.
+
+    >>> t, j = integer_symbols("t j")
+    >>> substitute(sp.Sum(j, (t, 0, 1)) + t, {t: j}).doit(), substitute(sp.Sum(t, (t, 0, 1)), {t: j})
+    (3*j, Sum(t, (t, 0, 1)))
+    """
+    mapping = {k: sp.sympify(v, strict=True) for k, v in mapping.items()}
+
+    def walk(e: sp.Basic, m: dict) -> sp.Basic:
+        if not m:
+            return e
+        if e in m:
+            return m[e]
+        if isinstance(e, sp.Sum):
+            body, rest, limits = e.function, list(e.limits), []
+            while rest:  # SymPy: the last limit is the outermost
+                v, lo, hi = rest.pop()
+                lo, hi = walk(lo, m), walk(hi, m)
+                m = {k: val for k, val in m.items() if v not in k.free_symbols}
+                if any(v in val.free_symbols for k, val in m.items() if k != val):
+                    new = fresh(str(v).lstrip("_"))
+                    shadowed = any(r == v for r, _, _ in rest)
+                    rest = [(r, l.xreplace({v: new}), h.xreplace({v: new})) for r, l, h in rest]
+                    body = body if shadowed else body.xreplace({v: new})  # new is fresh
+                    v = new
+                limits.append((v, lo, hi))
+            return sp.Sum(walk(body, m), *reversed(limits))
+        if not e.args:
+            return e
+        return e.func(*(walk(a, m) for a in e.args))
+    return walk(sp.sympify(expr, strict=True), mapping)
+
+
 def rename_apart(body: sp.Expr, limits, avoid=None) -> tuple[sp.Expr, list]:
     """(body, limits) of a sum with every summation variable in ``avoid`` (all of them when
-    ``avoid`` is None) renamed to a fresh integer dummy ``_f…`` (α-renaming: the same sum).
+    ``avoid`` is None) renamed to a ``fresh`` integer dummy (α-renaming: the same sum; a fresh
+    name occurs nowhere, so the plain replacement captures nothing).
     Used wherever sums are merged or flattened, so no bound variable captures another's name
     or a free symbol (Σ_t δ(t, i)·Σ_t w[t] is not Σ_{t,t} δ(t, i)·w[t]).
 
@@ -227,44 +274,64 @@ def rename_apart(body: sp.Expr, limits, avoid=None) -> tuple[sp.Expr, list]:
     >>> limits[0][0] != t and body == limits[0][0] * i and limits[0][2] == i
     True
     """
-    mapping = {v: sp.Symbol(f"_f{next(_fresh)}", integer=True)
-               for v, _, _ in limits if avoid is None or v in avoid}
+    mapping = {v: fresh() for v, _, _ in limits if avoid is None or v in avoid}
     renamed = [(mapping.get(v, v), sp.sympify(lo).xreplace(mapping),
                 sp.sympify(hi).xreplace(mapping)) for v, lo, hi in limits]
     return sp.sympify(body).xreplace(mapping), renamed
 
 
 def bound_apart(expr: sp.Basic, avoid=frozenset()) -> sp.Basic:
-    """``expr`` with every summation variable that is in ``avoid``, free in ``expr`` or bound
-    by an enclosing sum renamed apart (``rename_apart``), so a later substitution of a free
-    symbol (an assumption d = 1) never reaches a bound one and no sum shadows another.
+    """``expr`` with its summation variables made distinct from one another and from every
+    symbol in ``avoid`` or free in ``expr``: each binder met a second time (nested or sibling
+    sums over the same name) or named like such a symbol is renamed to a ``fresh`` dummy
+    (α-renaming). Afterwards no sum shadows another, no substitution of a free symbol (an
+    assumption d = 1) reaches a bound one, and flattening sums into one captures nothing.
 
     >>> t, i = integer_symbols("t i")
     >>> bound_apart(sp.Sum(t, (t, 0, 1)) * t).free_symbols == {t}
     True
+    >>> e = bound_apart(sp.Sum(i, (t, 0, 1)) * sp.Sum(t, (t, 0, 1)))
+    >>> len({l[0] for s in e.atoms(sp.Sum) for l in s.limits})
+    2
     """
     expr = sp.sympify(expr, strict=True)
+    used = set(avoid) | expr.free_symbols
 
-    def scoped(e: sp.Basic, bound: frozenset) -> sp.Basic:
+    def scoped(e: sp.Basic) -> sp.Basic:
         if isinstance(e, sp.Sum):
             body, rest, limits = e.function, list(e.limits), []
             while rest:  # SymPy: the last limit is the outermost
                 v, lo, hi = rest.pop()
-                lo, hi = scoped(lo, bound), scoped(hi, bound)
-                if v in bound:
-                    _, [(new, _, _)] = rename_apart(0, [(v, lo, hi)])
+                lo, hi = scoped(lo), scoped(hi)
+                if v in used:
+                    new = fresh()
                     # the inner bounds and the body read this v, unless an inner limit rebinds it
                     shadowed = any(r == v for r, _, _ in rest)
                     rest = [(r, l.xreplace({v: new}), h.xreplace({v: new})) for r, l, h in rest]
-                    body = body if shadowed else body.xreplace({v: new})
+                    body = body if shadowed else body.xreplace({v: new})  # new is fresh
                     v = new
+                used.add(v)
                 limits.append((v, lo, hi))
-                bound = bound | {v}
-            return sp.Sum(scoped(body, bound), *reversed(limits))
+            return sp.Sum(scoped(body), *reversed(limits))
         if not e.args:
             return e
-        return e.func(*(scoped(a, bound) for a in e.args))
-    return scoped(expr, frozenset(avoid) | expr.free_symbols)
+        return e.func(*(scoped(a) for a in e.args))
+    return scoped(expr)
+
+
+def hygienic(expr: sp.Basic, avoid=frozenset()) -> sp.Basic:
+    """``expr`` with EVERY summation variable renamed to a ``fresh`` dummy (``bound_apart``),
+    the entry point for a user's expression: afterwards no binder equals another binder, a
+    free symbol, a symbol in ``avoid`` or any name symconv uses internally.
+
+    >>> t = integer_symbols("t")[0]
+    >>> e = hygienic(sp.Sum(t, (t, 0, 1)))
+    >>> e.limits[0][0] != t and e.function == e.limits[0][0]
+    True
+    """
+    expr = sp.sympify(expr, strict=True)
+    binders = {l[0] for s in expr.atoms(sp.Sum) for l in s.limits}
+    return bound_apart(expr, set(avoid) | binders)
 
 
 def _freshen(s: sp.Sum) -> sp.Sum:
@@ -314,10 +381,10 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         mapping, limits = {}, []  # outermost first; SymPy lists the innermost first
         for position, (v, lo, hi) in enumerate(reversed(expr.limits)):
             new = _bound(depth + position)
-            limits.append((new, canonical(lo.xreplace(mapping), depth),
-                           canonical(hi.xreplace(mapping), depth)))
+            limits.append((new, canonical(substitute(lo, mapping), depth),
+                           canonical(substitute(hi, mapping), depth)))
             mapping[v] = new
-        body = canonical(expr.function.xreplace(mapping), depth + len(limits))
+        body = canonical(substitute(expr.function, mapping), depth + len(limits))
         terms = []
         for term in sp.Add.make_args(bounded_expand(body)):
             if isinstance(term, sp.Sum):
@@ -341,18 +408,22 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         e = sp.expand(canonical(expr.args[0], depth) - canonical(expr.args[1], depth))
         if e.could_extract_minus_sign():
             e = -e
-        return sp.KroneckerDelta(e, 0)
+        # decided only when e is a literal number: SymPy's own evaluation infers from
+        # assumptions and folded δ(−Σ_{u=j}^{j−1} 1/3, 0), an empty sum, to 0
+        if e.is_Number:
+            return sp.Integer(1 if e == 0 else 0)
+        return sp.KroneckerDelta(e, 0, evaluate=False)
     if isinstance(expr, Iverson):
         return canonical_iverson(expr.args[0], depth)
     if isinstance(expr, sp.Piecewise):
         if len(expr.args) == 2 and expr.args[1].cond is sp.true and expr.args[1].expr == 0:
             value, cond = expr.args[0]
             return canonical(sp.Mul(value, Iverson(cond), evaluate=False), depth)
-        return sp.Piecewise(*((canonical(v, depth), c) for v, c in expr.args))
+        return sp.Piecewise(*((canonical(v, depth), c) for v, c in expr.args), evaluate=False)
     if isinstance(expr, sp.Indexed):
         return expr.base[tuple(sp.expand(canonical(i, depth)) for i in expr.indices)]
     if isinstance(expr, (sp.floor, sp.Mod, SourceMap)) or isinstance(expr, sp.core.function.AppliedUndef):
-        return expr.func(*(sp.expand(canonical(a, depth)) for a in expr.args))
+        return expr.func(*(sp.expand(canonical(a, depth)) for a in expr.args), evaluate=False)
     return expr
 
 
@@ -386,9 +457,9 @@ def _rename(s: sp.Sum, depth: int) -> sp.Basic:
     limits = []
     for position, (v, lo, hi) in enumerate(reversed(s.limits)):  # outermost first
         new = _bound(depth + position)
-        limits.append((new, lo.xreplace(mapping), hi.xreplace(mapping)))
+        limits.append((new, substitute(lo, mapping), substitute(hi, mapping)))
         mapping[v] = new
-    return sp.Sum(s.function.xreplace(mapping), *reversed(limits))
+    return sp.Sum(substitute(s.function, mapping), *reversed(limits))
 
 
 def canonical_iverson(cond: sp.Basic, depth: int = 0) -> sp.Expr:
@@ -398,9 +469,9 @@ def canonical_iverson(cond: sp.Basic, depth: int = 0) -> sp.Expr:
     except ValueError:
         return Iverson(cond)
     rels = [normal_relation(canonical(e, depth), strict) for e, strict in rels]
-    if any(e.is_number and (e < 0 or (strict and e <= 0)) for e, strict in rels):
+    if any(e.is_Rational and (e < 0 or (strict and e <= 0)) for e, strict in rels):
         return sp.Integer(0)
-    rels = [(e, strict) for e, strict in rels if not e.is_number]
+    rels = [(e, strict) for e, strict in rels if not e.is_Rational]  # true numeric relations
     return Iverson(relations_condition(rels)) if rels else sp.Integer(1)
 
 

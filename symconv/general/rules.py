@@ -44,7 +44,7 @@ from math import prod
 import sympy as sp
 
 from .arith import implied, integer_valued, normal_relation
-from .expr import Iverson, in_range, relations, relations_condition, rename_apart, same
+from .expr import Iverson, in_range, relations, relations_condition, rename_apart, same, substitute
 
 
 class RuleError(ValueError):
@@ -138,7 +138,7 @@ def unfold(expr: sp.Basic, definition: Definition,
                 raise RuleError(f"{entry}: index {index} is not the mixed-radix value "
                                 f"{definition.flat(slot, digits[slot])} of its digits")
             values.update(zip(symbols, digits[slot]))
-        return definition.body.xreplace(values)
+        return substitute(definition.body, values)
     found = {e for e in sp.sympify(expr, strict=True).atoms(sp.Indexed) if e.base == definition.base}
     return sp.sympify(expr, strict=True).xreplace({e: replace(e) for e in found})
 
@@ -181,7 +181,7 @@ def mixed_radix(expr: sp.Basic, var: sp.Symbol, digits: Sequence[sp.Symbol],
                           and same(e.args[1], low), lambda e: low_part)
         # digits listed as a Sum lists its limits (SymPy: innermost first), like ``order``
         new_limits = [(d, sp.Integer(0), r - 1) for d, r in zip(digits, radices)][::-1]
-        out.append((m.xreplace({var: value}), limits[:position] + new_limits + limits[position + 1:]))
+        out.append((substitute(m, {var: value}), limits[:position] + new_limits + limits[position + 1:]))
     return from_terms(out)
 
 
@@ -228,7 +228,7 @@ def delta_elimination(expr: sp.Basic, variables: Sequence[sp.Symbol],
                             if not integer_valued(bound, local):
                                 raise RuleError(f"{bound} is not integer-valued, so "
                                                 f"δ({var}, {value}) cannot be eliminated")
-                        rest = (m / factor).xreplace({var: value})
+                        rest = substitute(m / factor, {var: value})
                         out.append((rest * in_range(value, lo, hi),
                                     limits[:position] + limits[position + 1:]))
                         used = True

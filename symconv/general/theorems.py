@@ -13,7 +13,7 @@ import sympy as sp
 from . import core, inputs, rules
 from .arith import implied
 from .derivation import DEADLINE, DRAW_ATTEMPTS, Derivation, NoInstance, Prover
-from .expr import Iverson, SourceMap, brackets, condition_atoms, in_range, integer_symbols
+from .expr import Iverson, SourceMap, brackets, bound_apart, condition_atoms, in_range, integer_symbols
 from ..errors import SpecError
 from ..pattern import PADDING_MODES
 from .setting import ConvSetting, Layer, axis_names
@@ -21,7 +21,9 @@ from .setting import ConvSetting, Layer, axis_names
 
 def claimed(value, parameter: str) -> sp.Expr | None:
     """A user's expression (an entry, a source map, …) validated as one exact expression."""
-    return None if value is None else inputs.exact_expression(value, parameter)
+    # binders met twice or named like a free symbol are renamed apart; the others keep their
+    # names, which the derivation's steps (exchange order) refer to
+    return None if value is None else bound_apart(inputs.exact_expression(value, parameter))
 
 
 def hypothesis_atoms(hypotheses) -> list[sp.Expr]:
