@@ -526,7 +526,7 @@ def _expressions(draw, depth=3):
     return a + b if kind == "add" else a * b
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # fixed examples: bounded time in CI
 @given(_expressions(), st.integers(-3, 3), st.integers(0, 3), st.integers(-2, 3), st.integers(-2, 3))
 def test_canonical_and_normal_form_keep_the_value(e, j, n, t, v):
     """canonical(E) and normal_form(E) evaluate to E's value (and SymPy's doit agrees with the
