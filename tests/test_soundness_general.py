@@ -537,3 +537,44 @@ def test_canonical_and_normal_form_keep_the_value(e, j, n, t, v):
         assert sp.sympify(e).subs({_J: j, _N: n, _T: t, _V: v}).doit() == value
     assert evaluate(canonical(e), env) == value
     assert evaluate(normal_form(e, {}), env) == value
+
+
+def test_a_sum_inside_a_summation_bound_is_not_captured_by_canonical_names():
+    """Adversarial round 3: canonical gave the Sum in a bound the name of the outer limit it
+    refers to, so Σ_a Σ_{u ≤ Σ_x a} 1 (= k²) and Σ_a Σ_{u ≤ Σ_x x} 1 (= 2k) had one form."""
+    from symconv.general.expr import same
+    from symconv.general.setting import Layer
+    k = Layer(1).k[0]
+    a, x, u = sp.symbols("a x u", integer=True)
+    first = sp.Sum(1, (u, 0, sp.Sum(a, (x, 0, 1))), (a, 0, k - 1))
+    second = sp.Sum(1, (u, 0, sp.Sum(x, (x, 0, 1))), (a, 0, k - 1))
+    assert not same(first, second)
+    assert same(first, first.xreplace({x: sp.Symbol("y", integer=True)}))
+
+
+def test_user_expressions_with_a_sum_in_a_summation_bound_are_refused():
+    """The same construction hidden behind n ≥ 10¹² (beyond every instance) is refused by name
+    through prove_general(entry=) and check_claim, never PROVED."""
+    from symconv.general import check_claim, prove_general
+    from symconv.general.claims import reference_entry
+    from symconv.general.expr import Iverson
+    from symconv.general.setting import Layer
+    layer = Layer(1)
+    k, n = layer.k[0], layer.n[0]
+    a, x, u = sp.symbols("a x u", integer=True)
+    guard = Iverson(n >= 10**12)
+    delta = sp.KroneckerDelta(sp.Sum(guard, (u, 0, sp.Sum(a, (x, 0, 1))), (a, 0, k - 1)),
+                              sp.Sum(guard, (u, 0, sp.Sum(x, (x, 0, 1))), (a, 0, k - 1)))
+    rule = "has a Sum inside a summation bound"
+    with pytest.raises(SpecError, match=rule):
+        prove_general("toeplitz", entry=layer.entry() * delta)
+    with pytest.raises(SpecError, match=rule):
+        check_claim("toeplitz", reference_entry("toeplitz", 1) * delta)
+
+
+def test_a_goal_with_a_non_polynomial_atom_gets_no_slack_certificate():
+    """arith's slack certificate refuses (no PolynomialError) a goal with Mod of its variables."""
+    from symconv.general.arith import certificate
+    k = sp.Symbol("k", integer=True)
+    ok, reason = certificate(k - 1 + sp.Mod(k, 2), [k - 1])
+    assert not ok and reason.endswith("is not a polynomial in its variables")

@@ -246,7 +246,10 @@ def _slack_certificate(e: sp.Expr, atoms: Sequence[sp.Expr],
             return False, f"{v} has no lower bound among the hypotheses"
         shifts[v] = lower + sp.Dummy(f"{v}_hat", integer=True)
     e = sp.expand(e.xreplace(shifts))
-    poly = sp.Poly(e, *sorted(e.free_symbols, key=str)) if e.free_symbols else None
+    try:
+        poly = sp.Poly(e, *sorted(e.free_symbols, key=str)) if e.free_symbols else None
+    except sp.PolynomialError:  # a Sum, Mod, … of the variables: no slack certificate
+        return False, f"{e} is not a polynomial in its variables"
     coefficients = poly.coeffs() if poly is not None else [e]
     ok = all(c.is_Rational and c >= 0 for c in coefficients)
     note = f"after eliminating {[str(v) for v, _ in eliminate]} and shifting to nonnegative " \

@@ -379,10 +379,13 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
     expr = sp.sympify(expr, strict=True)
     if isinstance(expr, sp.Sum):
         mapping, limits = {}, []  # outermost first; SymPy lists the innermost first
+        # a bound is canonicalised past every position this Sum names: a Sum inside a bound
+        # must not take _bound(depth + position), already the name of an outer limit in it
+        past = depth + len(expr.limits)
         for position, (v, lo, hi) in enumerate(reversed(expr.limits)):
             new = _bound(depth + position)
-            limits.append((new, canonical(substitute(lo, mapping), depth),
-                           canonical(substitute(hi, mapping), depth)))
+            limits.append((new, canonical(substitute(lo, mapping), past),
+                           canonical(substitute(hi, mapping), past)))
             mapping[v] = new
         body = canonical(substitute(expr.function, mapping), depth + len(limits))
         terms = []

@@ -104,6 +104,10 @@ def exact_expression(value: Any, parameter: str) -> sp.Expr:
 
 
 def _check_node(node: sp.Basic, value: sp.Expr, parameter: str) -> None:
+    if isinstance(node, sp.Sum) and any(bound.has(sp.Sum) for _, *ends in node.limits
+                                        for bound in ends):
+        raise SpecError(parameter, value, "has a Sum inside a summation bound; write the bound "
+                                          "as a closed form")
     if isinstance(node, sp.Float):
         raise SpecError(parameter, value, f"contains the floating-point number {node}; write "
                                           "exact numbers, e.g. sp.Rational(1, 10) or sp.Integer(2)")
