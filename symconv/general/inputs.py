@@ -33,6 +33,7 @@ import sympy as sp
 from sympy.logic.boolalg import Boolean
 
 from ..errors import SpecError
+from ..spec import boolean
 from ..parsing import MAX_TERMS, expanded_terms
 
 MAX_CLAIM_EXPONENT = 64
@@ -65,9 +66,8 @@ def seconds(value: Any, parameter: str = "deadline") -> float:
 
 
 def flag(value: Any, parameter: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise SpecError(parameter, value, "must be True or False")
-    return bool(value)
+    """True or False (also NumPy's): ``spec.boolean``, in this module's argument order."""
+    return boolean(parameter, value)
 
 
 def exact_expression(value: Any, parameter: str) -> sp.Expr:
