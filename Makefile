@@ -8,7 +8,7 @@ NOTES_OUT ?= notes-out
 DOCS_OUT ?= $(NOTES_OUT)/api
 DOCS_BUILD ?= build/docs
 
-.PHONY: notes test bench docs
+.PHONY: notes test bench docs lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,11 @@ docs: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/general.py
+
+# Code hygiene, run by CI: lint and import order, types of the core, no import cycle (imports inside
+# functions counted), no module over 500 lines and no function over 60.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check symconv tests tools benchmarks
+	$(BIN)/mypy
+	$(BIN)/python tools/import_cycles.py
+	$(BIN)/python tools/code_size.py
