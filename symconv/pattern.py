@@ -33,6 +33,29 @@ NONE = -1
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 
 
+def kernel_span(kernel: int, dilation: int) -> int:
+    """d·(K − 1) + 1: how many consecutive padded positions one output position reads through.
+
+    >>> kernel_span(3, 2)
+    5
+    """
+    return dilation * (kernel - 1) + 1
+
+
+def smallest_input_size(out_size: int, kernel: int, stride: int, dilation: int, pad_total: int) -> int:
+    """n_min = (O − 1)·s − (p_before + p_after) + d·(K − 1) + 1: the smallest input size with O outputs.
+
+    The sizes n_min, …, n_min + s − 1 all have O outputs (the floor in ``AxisPattern.out_size``);
+    the transposed convolution's output_padding picks among them.
+
+    >>> smallest_input_size(4, 3, 2, 1, 2)      # 7 and 8 both give 4 outputs
+    7
+    >>> AxisPattern(7, 3, stride=2, pad_before=1, pad_after=1).out_size
+    4
+    """
+    return (out_size - 1) * stride - pad_total + kernel_span(kernel, dilation)
+
+
 @dataclass(frozen=True)
 class AxisPattern:
     """The index pattern of one spatial axis: u = s·o + d·k − p_before, then src(u).
@@ -62,7 +85,7 @@ class AxisPattern:
     @property
     def out_size(self) -> int:
         """⌊(n + p_before + p_after − d·(K − 1) − 1) / s⌋ + 1."""
-        span = self.dilation * (self.kernel - 1) + 1
+        span = kernel_span(self.kernel, self.dilation)
         return (self.size + self.pad_before + self.pad_after - span) // self.stride + 1
 
     def padded_position(self, out: np.ndarray | int, tap: np.ndarray | int) -> np.ndarray | int:
