@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any
+
+import numpy as np
 
 
 class SpecError(ValueError):
@@ -17,3 +21,74 @@ class SpecError(ValueError):
         self.value = value
         self.rule = rule
         super().__init__(f"{parameter}={value!r}: {rule}")
+
+
+# The checks below are the only place a rule about an argument's type is written: every public
+# function validates through them, so the same rule always reads the same.
+
+def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int | None = None,
+            limit_name: str = "") -> int:
+    """``value`` as an int (Python, NumPy or SymPy integers; never a bool, float, text or bytes)
+    with ``minimum ≤ value ≤ maximum`` where given, else SpecError naming the rule.
+
+    >>> integer("batch", True, minimum=1)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: batch=True: must be an integer ≥ 1
+    >>> integer("instances", "3")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: instances='3': must be an integer
+    """
+    rule = "must be an integer" if minimum is None else f"must be an integer ≥ {minimum}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise SpecError(parameter, value, rule)
+    if minimum is not None and value < minimum:
+        raise SpecError(parameter, value, rule)
+    if maximum is not None and value > maximum:
+        raise SpecError(parameter, value, f"must be at most {maximum}" + (f" ({limit_name})" if limit_name else ""))
+    return int(value)
+
+
+def boolean(parameter: str, value: Any) -> bool:
+    """``value`` if it is True or False (also NumPy's), else SpecError: 'no' is truthy, never a flag.
+
+    >>> boolean("exact_roots", "no")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: exact_roots='no': must be True or False
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise SpecError(parameter, value, "must be True or False")
+    return bool(value)
+
+
+def one_of(parameter: str, value: Any, allowed: tuple[str, ...], note: str = "") -> str:
+    """``value`` if it is one of the ``allowed`` strings, else SpecError (never NumPy's "truth value
+    of an array is ambiguous" from ``in``, for an array of strings). ``note`` ends the rule.
+
+    >>> one_of("backend", np.array(["exact"]), ("auto", "exact"))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: backend=array(['exact'], dtype='<U5'): must be one of ('auto', 'exact')
+    >>> one_of("layout", "NWHC", ("NCHW", "NHWC"), note="or None for spec.layout")
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: layout='NWHC': must be one of ('NCHW', 'NHWC'), or None for spec.layout
+    """
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(parameter, value, f"must be one of {allowed}" + (f", {note}" if note else ""))
+    return value
+
+
+def seconds(parameter: str, value: Any) -> float:
+    """A finite number of seconds > 0 (a deadline), else SpecError.
+
+    >>> seconds("deadline", float("inf"))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: deadline=inf: must be a number of seconds > 0 (finite)
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or float(value) <= 0:
+        raise SpecError(parameter, value, "must be a number of seconds > 0 (finite)")
+    return float(value)

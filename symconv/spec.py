@@ -17,9 +17,7 @@ from math import prod
 from numbers import Integral
 from typing import Any
 
-import numpy as np
-
-from .errors import SpecError
+from .errors import SpecError, boolean, integer, one_of  # noqa: F401  (boolean, one_of: re-exported)
 from .pattern import PADDING_MODES, AxisPattern, Pattern
 
 CONVENTIONS = ("cross-correlation", "convolution")
@@ -33,48 +31,14 @@ MAX_ELEMENTS = 2**48
 
 
 def as_int(parameter: str, value: Any, minimum: int) -> int:
-    """``value`` as an int ≥ ``minimum`` (Python or NumPy integers; never a bool, float, text or
-    bytes), else SpecError "parameter=value: must be an integer ≥ minimum".
+    """``value`` as an int with ``minimum ≤ value ≤ MAX_EXTENT`` (``errors.integer``'s rule).
 
     >>> as_int("batch", True, 1)
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: batch=True: must be an integer ≥ 1
     """
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
-    if value < minimum:
-        raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
-    if value > MAX_EXTENT:
-        raise SpecError(parameter, value, f"must be at most {MAX_EXTENT} (symconv.spec.MAX_EXTENT)")
-    return int(value)
-
-
-def boolean(parameter: str, value: Any) -> bool:
-    """``value`` if it is True or False (also NumPy's), else SpecError: 'no' is truthy, never a flag.
-
-    >>> boolean("exact", "no")
-    Traceback (most recent call last):
-    ...
-    symconv.errors.SpecError: exact='no': must be True or False
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise SpecError(parameter, value, "must be True or False")
-    return bool(value)
-
-
-def one_of(parameter: str, value: Any, allowed: tuple[str, ...]) -> str:
-    """``value`` if it is one of the ``allowed`` strings, else SpecError (never NumPy's "truth value
-    of an array is ambiguous" from ``in``, for an array of strings).
-
-    >>> one_of("backend", np.array(["exact"]), ("auto", "exact"))
-    Traceback (most recent call last):
-    ...
-    symconv.errors.SpecError: backend=array(['exact'], dtype='<U5'): must be one of ('auto', 'exact')
-    """
-    if not isinstance(value, str) or value not in allowed:
-        raise SpecError(parameter, value, f"must be one of {allowed}")
-    return value
+    return integer(parameter, value, minimum, MAX_EXTENT, "symconv.spec.MAX_EXTENT")
 
 
 def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
@@ -91,10 +55,11 @@ def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
     >>> spec = ConvSpec(1, 1, kernel_size=2, input_size=3)
     >>> _ = spec.output_size
     >>> object.__setattr__(spec, "kernel_size", (1,))
-    >>> check_spec(spec)
+    >>> check_spec(spec)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: spec='1-D, C_in=1, C_out=1, input=3, kernel=1, bias': was changed after construction: the index pattern it holds was computed from other fields; build a new ConvSpec, e.g. with dataclasses.replace
+    symconv.errors.SpecError: spec='1-D, C_in=1, C_out=1, input=3, kernel=1, bias': was changed after
+    construction: the index pattern it holds was computed from other fields; build a new ConvSpec, ...
     """
     if not isinstance(spec, ConvSpec):
         raise SpecError(parameter, type(spec).__name__, "must be a symconv.ConvSpec")
@@ -105,7 +70,8 @@ def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
     if changed:  # valid values, but not as construction stores them (kernel_size=5 for (5,))
         raise SpecError(parameter, ", ".join(changed), rule.format(""))
     if spec.__dict__.get("pattern", rebuilt.pattern) != rebuilt.pattern:
-        raise SpecError(parameter, spec.describe(), rule.format(": the index pattern it holds was computed from other fields"))
+        raise SpecError(parameter, spec.describe(),
+                        rule.format(": the index pattern it holds was computed from other fields"))
     return spec
 
 
