@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING, Any
 from .errors import SpecError
 
 if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
+    from .converse import conv1x1_as_fc, fc_as_conv
     from .forms import conv, im2col, im2col_conv, kernel_matrix, toeplitz, toeplitz_conv
+    from .forms.transpose import bias_gradient, conv_transpose, input_gradient, prove_transpose, weight_gradient
+    from .general import prove_general
     from .proof import Counterexample, Proof, prove
     from .spec import ConvSpec
+    from .spectral import singular_values
     from .symbols import symbols
 
 # Every public name loads its module on first use, so that ``import symconv`` imports neither
@@ -82,7 +86,10 @@ class _Package(ModuleType):
 
 sys.modules[__name__].__class__ = _Package
 
+# Literal, so linters and type checkers read it; tests/test_public_api.py keeps it equal to _LAZY's names.
 __all__ = [
-    "ConvSpec", "Counterexample", "Proof", "SpecError", "conv", "im2col", "im2col_conv",
-    "kernel_matrix", "prove", "symbols", "toeplitz", "toeplitz_conv",
+    "ConvSpec", "Counterexample", "Proof", "SpecError", "bias_gradient", "conv", "conv1x1_as_fc",
+    "conv_transpose", "fc_as_conv", "im2col", "im2col_conv", "input_gradient", "kernel_matrix", "prove",
+    "prove_general", "prove_transpose", "singular_values", "symbols", "toeplitz", "toeplitz_conv",
+    "weight_gradient",
 ]

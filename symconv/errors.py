@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 from typing import Any
-
-import numpy as np
 
 
 class SpecError(ValueError):
@@ -58,7 +57,9 @@ def boolean(parameter: str, value: Any) -> bool:
     ...
     symconv.errors.SpecError: exact_roots='no': must be True or False
     """
-    if not isinstance(value, bool | np.bool_):
+    # NumPy's bool when NumPy is loaded (no value can be one otherwise): ``import symconv`` stays light
+    numpy = sys.modules.get("numpy")
+    if not (isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_))):
         raise SpecError(parameter, value, "must be True or False")
     return bool(value)
 
@@ -67,6 +68,7 @@ def one_of(parameter: str, value: Any, allowed: tuple[str, ...], note: str = "")
     """``value`` if it is one of the ``allowed`` strings, else SpecError (never NumPy's "truth value
     of an array is ambiguous" from ``in``, for an array of strings). ``note`` ends the rule.
 
+    >>> import numpy as np
     >>> one_of("backend", np.array(["exact"]), ("auto", "exact"))
     Traceback (most recent call last):
     ...
