@@ -1,5 +1,5 @@
 """Honesty audit: tests that kill mutants of the proof-critical code that the rest of the suite
-let through (a proof path that cannot fail is a defect, DESIGN.md "Honest proofs").
+let through (a proof path that cannot fail is a defect: docs/architecture, "Proof rules").
 
 Each test names the wrong implementation it rejects. They were written by mutation testing:
 every test here passes on symconv and fails on the mutant it names.

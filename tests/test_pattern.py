@@ -101,7 +101,7 @@ def test_matrix_by_hand() -> None:
 @settings(max_examples=60, deadline=None)
 @given(axis_patterns())
 def test_one_channel_toeplitz_is_the_weighted_sum_of_pattern_slices(axis: AxisPattern) -> None:
-    """T = Σ_k w_k Π[k] (DESIGN.md) for one channel in 1-D."""
+    """T = Σ_k w_k Π[k] (docs/architecture) for one channel in 1-D."""
     spec = symconv.ConvSpec(1, 1, axis.kernel, axis.size, stride=axis.stride,
                             padding=((axis.pad_before, axis.pad_after),), dilation=axis.dilation,
                             padding_mode=axis.mode, bias=False)
