@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import SpecError
+from ..errors import SpecError, integer
 
 HELP = "prove a theorem for all sizes at once (symbolic n, k, s, p, d, channels, groups)"
 
@@ -29,7 +29,8 @@ examples:
   symconv general circulant --dims 2 --latex circulant.tex --pdf circulant.pdf
   symconv general dft --dims 2 --pdf dft.pdf
   symconv general toeplitz --claim "Sum(w[t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
-  symconv general toeplitz --claim "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))" --assume d=1
+  symconv general toeplitz --assume d=1 \\
+      --claim "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))"
 
 --claim checks a closed form for an entry of one channel block: T[j, i] (toeplitz) or P[t, j]
 (im2col; --order paper: P[j, t]), in the symbols n k s d p q m j i t w x (suffixed _1, _2, _3
@@ -79,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
     options = {"seed": args.seed}
     if args.instances is not None:
-        if args.instances < 1:
-            raise SpecError("--instances", args.instances, "must be an integer ≥ 1")
-        options["instances"] = args.instances
+        options["instances"] = integer("--instances", args.instances, minimum=1)
     if args.order is not None:
         if args.theorem != "im2col":
             raise SpecError("--order", args.order, "only applies to the theorem im2col")

@@ -36,10 +36,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import notes
-    from ..errors import SpecError
+    from ..errors import SpecError, integer
 
-    if args.timeout is not None and args.timeout < 1:
-        raise SpecError("timeout", args.timeout, "must be an integer ≥ 1 (seconds)")
+    if args.timeout is not None:
+        integer("timeout", args.timeout, minimum=1)
     missing = [m for m in ("nbclient", "nbconvert", "nbformat", "ipykernel") if not _importable(m)]
     if missing:
         raise SpecError("notes", ", ".join(missing),

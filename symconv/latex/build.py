@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, one_of
 
 ENGINES = ("pdflatex", "xelatex")
 # Debian packages: nbconvert's template needs latex-extra; TikZ figures need pictures.
@@ -189,8 +189,7 @@ def compile_latex(source: str, pdf_path: str | os.PathLike, engine: str = "pdfla
 
     ``extra_files`` maps file names to contents placed beside the document (figures, inputs).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine={engine!r}: must be one of {ENGINES}")
+    one_of("engine", engine, ENGINES)
     if not tex_available(engine):
         raise TexNotFound(missing_tex_message(engine))
     pdf_path = Path(pdf_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, one_of
 from ..forms import im2col
 from ..forms.im2col import factor_shapes
 from ..forms.toeplitz import toeplitz_entries
@@ -28,7 +28,8 @@ from ..symbols import from_canonical_input, from_canonical_weight
 from .build import write_atomically
 from .structure import Level, patches_blocks, toeplitz_blocks
 
-__all__ = ["MAX_FIGURE_CELLS", "check_figure_size", "structure_matrix", "structure_figure", "structure_tikz", "figure_content", "write_figure",
+__all__ = ["MAX_FIGURE_CELLS", "check_figure_size", "structure_matrix", "structure_figure", "structure_tikz",
+           "figure_content", "write_figure",
            "figure_files",
            "KINDS", "FORMATS"]
 
@@ -38,8 +39,7 @@ _LEGEND = {"toeplitz": "1 + kernel tap", "im2col": "1 + input position"}
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise SpecError("kind", kind, f"must be one of {KINDS}")
+    one_of("kind", kind, KINDS)
 
 
 MAX_FIGURE_CELLS = 16 * 2**20
@@ -52,10 +52,11 @@ def check_figure_size(spec: ConvSpec, kind: str = "toeplitz", order: str = "unfo
     """SpecError naming the matrix, its shape and the limit if the figure of ``kind`` would hold
     more than ``max_cells`` cells; by arithmetic, so the CLI can refuse before any proof runs.
 
-    >>> check_figure_size(ConvSpec(1, 1, 3, (128, 128)))
+    >>> check_figure_size(ConvSpec(1, 1, 3, (128, 128)))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: figure='toeplitz': T is 15876 × 16384 = 260112384 cells, more than the 16777216 a figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)
+    symconv.errors.SpecError: figure='toeplitz': T is 15876 × 16384 = 260112384 cells, more than the 16777216 a
+    figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)
     """
     _check_kind(kind)
     rows, cols = spec.toeplitz_shape if kind == "toeplitz" else factor_shapes(spec, order)[0]
@@ -104,8 +105,7 @@ def structure_figure(spec: ConvSpec, kind: str = "toeplitz", fmt: str = "pdf",
     """The figure as PDF or PNG bytes: nonzeros coloured (zeros white), block boundaries drawn
     (thicker for coarser levels), the shape in the title."""
     _check_kind(kind)
-    if fmt not in FORMATS:
-        raise SpecError("fmt", fmt, f"must be one of {FORMATS}")
+    one_of("fmt", fmt, FORMATS)
     try:
         import matplotlib
     except ImportError as error:  # pragma: no cover - depends on the environment
