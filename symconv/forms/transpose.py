@@ -28,13 +28,14 @@ from numbers import Integral
 import numpy as np
 import sympy as sp
 
+from ..connections import connections
 from ..errors import SpecError
+from ..pattern import smallest_input_size
 from ..spec import ConvSpec, as_int, check_spec
 from ..symbols import (check_batch, check_shape, from_canonical_input, from_canonical_output,
                        from_canonical_weight, symbols, tensor_symbols, to_canonical_input,
                        to_canonical_output, to_canonical_weight)
 from .definition import conv
-from .im2col import _patches
 from .entries import checked_matrix
 from .operands import add_terms, as_object_array
 from .toeplitz import toeplitz, toeplitz_entries
@@ -60,26 +61,21 @@ def _upstream(spec: ConvSpec, g: object) -> tuple[np.ndarray, bool]:
 
 
 def _scatter(spec: ConvSpec, g: np.ndarray, w: object) -> np.ndarray:
-    """Σ_{o,out,t} w[o, c, τ(t)]·g_n[o, out] placed at (g(o)·C_in/groups + c, src(out, t)); canonical
-    g (B, C_out, ∏out) → canonical x̂ (B, C_in, ∏in)."""
+    """Σ_{o,out,t} w[o, c, τ(t)]·g_n[o, out] placed at (g(o)·C_in/groups + c, src(out, t)): the
+    scatter of w[a]·g_n[r] to i over the connections (r, a, i); canonical g (B, C_out, ∏out) →
+    canonical x̂ (B, C_in, ∏in)."""
     wf = as_object_array("w", w)
     check_shape("w", wf, spec.weight_shape, spec.layout)
-    wf = to_canonical_weight(spec, wf).reshape(spec.out_channels, spec.in_per_group, -1)
-    taps = spec.pattern.weight_taps
-    cg = spec.in_per_group
-    placed: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for out, row in enumerate(spec.pattern.source_table):
-            for t, src in enumerate(row):
-                if src >= 0:
-                    for c in range(cg):
-                        placed[(first + c, int(src))].append((o, c, int(taps[t]), out))
-    x = np.empty((len(g), spec.in_channels, prod(spec.input_size)), dtype=object)
+    weights = to_canonical_weight(spec, wf).reshape(-1)
+    table = connections(spec)
+    order, starts = table.grouped_by(table.input, spec.in_channels * prod(spec.input_size))
+    placed = weights[table.weight[order]]
+    x = np.empty((len(g), spec.in_channels * prod(spec.input_size)), dtype=object)
     for n, gn in enumerate(g):
-        for index in np.ndindex(*x.shape[1:]):
-            x[(n, *index)] = add_terms([wf[o, c, k] * gn[o, out] for o, c, k, out in placed.get(index, ())])
-    return x
+        products = placed * gn.reshape(-1)[table.row[order]]
+        for i in range(x.shape[1]):
+            x[n, i] = add_terms(list(products[starts[i]:starts[i + 1]]))
+    return x.reshape(len(g), spec.in_channels, -1)
 
 
 def _output_padding(spec: ConvSpec, output_padding: object) -> tuple[int, ...]:
@@ -98,7 +94,7 @@ def transposed_size(spec: ConvSpec, output_padding: object = 0) -> tuple[int, ..
     """PyTorch's transposed-convolution size per axis:
     (out − 1)·s − (p_before + p_after) + d·(K − 1) + 1 + output_padding."""
     ops = _output_padding(spec, output_padding)
-    size = tuple((o - 1) * s - (pb + pa) + d * (k - 1) + 1 + op
+    size = tuple(smallest_input_size(o, k, s, d, pb + pa) + op
                  for o, s, (pb, pa), d, k, op in zip(spec.output_size, spec.stride, spec.padding,
                                                      spec.dilation, spec.kernel_size, ops))
     if min(size) < 1:
@@ -181,17 +177,14 @@ def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
     if x_batched != g_batched or len(xc) != len(gc):
         raise SpecError("g.shape", np.shape(g), f"must have the same batch axis as x (x.shape="
                         f"{np.shape(x)}): one upstream gradient per sample")
-    q = np.stack([_patches(spec, xn.reshape(spec.in_channels, -1)) for xn in xc])  # (B, C_in, ∏K, ∏out)
-    cg, n_taps = spec.in_per_group, prod(spec.kernel_size)
-    dw = np.empty((spec.out_channels, cg, n_taps), dtype=object)
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for c in range(cg):
-            for t in range(n_taps):
-                dw[o, c, spec.pattern.weight_taps[t]] = add_terms(
-                    [gv * p for gn, qn in zip(gc, q) for gv, p in zip(gn[o], qn[first + c, t])
-                     if gv != 0 and p != 0])
-    return from_canonical_weight(spec, dw.reshape(spec.out_channels, cg, *spec.kernel_size))
+    # dw[a] = Σ_n Σ g_n[r]·x_n[i] over the connections (r, a, i): the scatter of g·x to a
+    table = connections(spec)
+    shape = (spec.out_channels, spec.in_per_group, *spec.kernel_size)
+    order, starts = table.grouped_by(table.weight, prod(shape))
+    products = [gn.reshape(-1)[table.row[order]] * xn.reshape(-1)[table.input[order]] for gn, xn in zip(gc, xc)]
+    dw = np.array([add_terms([p for part in products for p in part[starts[a]:starts[a + 1]] if p != 0])
+                   for a in range(prod(shape))], dtype=object)
+    return from_canonical_weight(spec, dw.reshape(shape))
 
 
 def bias_gradient(spec: ConvSpec, g: object) -> np.ndarray:
