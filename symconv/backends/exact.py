@@ -22,9 +22,10 @@ the *canonical form*: two such polynomials are equal iff their canonical arrays 
 Each form's polynomial is obtained by actually executing that form's own construction on the
 integer ids of the symbols, vectorised in NumPy:
 
-* definition: y[o, out] = b[o] + Σ_{c,t} w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)]
-  over the source table and weight taps of the pattern;
-* Toeplitz: the nonzeros of T as COO triples (row_index(o, out), column_index(c, i), weight id),
+* definition: y[o, out] = b[o] + Σ_{c,t} w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)],
+  one monomial w_a·x_i per connection (r, a, i) of ``symconv.connections`` (built per chunk);
+* Toeplitz: the nonzeros of T as COO triples (row_index(o, out), column_index(c, i), weight id)
+  scattered from the same connections,
   then the product T·vec(x): every nonzero times vec(x)[column], where vec(x) is the id array
   laid out by the form's own vec; the output (o, out) reads row row_index(o, out). Row r of T is
   built from the (o, out) with row_index(o, out) = r, which is all of that row because
@@ -33,8 +34,8 @@ integer ids of the symbols, vectorised in NumPy:
   matrices) on id arrays, and y[o, ·] = Σ_j K[o, j] · P[j, ·] is executed per group as the join
   over the shared index j (``group_factors``).
 
-Only the shared index core (``symconv.pattern`` and the layout maps) is common to the forms, and
-that core is checked against PyTorch in the tests. Every output of every form is compared, none
+Only the shared index core (``symconv.pattern``, ``symconv.connections`` and the layout maps) is
+common to the forms, and that core is checked against PyTorch in the tests. Every output of every form is compared, none
 is sampled; the first differing row is reported as the same ``Counterexample`` the SymPy backend
 gives (rebuilt in SymPy for that one row only).
 
