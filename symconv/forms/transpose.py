@@ -37,6 +37,7 @@ from ..symbols import (check_batch, check_shape, from_canonical_input, from_cano
                        to_canonical_output, to_canonical_weight)
 from .definition import conv
 from .entries import checked_matrix
+from .im2col import group_factors, kernel_array, patch_array
 from .operands import add_terms, as_object_array
 from .toeplitz import toeplitz, toeplitz_entries
 
@@ -170,20 +171,23 @@ def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase |
 
 def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
     """∂L/∂w = Σ_n g_n·P_nᵀ per group, reshaped to w's shape (the spec's layout):
-    dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · P_n[(g(o)·C_in/groups + c)·∏K + t, out].
+    dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · P_n[(g(o)·C_in/groups + c)·∏K + t, out], with P and
+    the rows of o's group those of ``symconv.forms.im2col`` (unfold order).
     x and g are both unbatched or both batched with the same B (summed, as autograd does)."""
     xc, x_batched = _samples("x", x, spec.input_shape, spec, to_canonical_input)
     gc, g_batched = _upstream(spec, g)
     if x_batched != g_batched or len(xc) != len(gc):
         raise SpecError("g.shape", np.shape(g), f"must have the same batch axis as x (x.shape="
                         f"{np.shape(x)}): one upstream gradient per sample")
-    # dw[a] = Σ_n Σ g_n[r]·x_n[i] over the connections (r, a, i): the scatter of g·x to a
-    table = connections(spec)
     shape = (spec.out_channels, spec.in_per_group, *spec.kernel_size)
-    order, starts = table.grouped_by(table.weight, prod(shape))
-    products = [gn.reshape(-1)[table.row[order]] * xn.reshape(-1)[table.input[order]] for gn, xn in zip(gc, xc)]
-    dw = np.array([add_terms([p for part in products for p in part[starts[a]:starts[a + 1]] if p != 0])
-                   for a in range(prod(shape))], dtype=object)
+    # K of weight ids: ∂L/∂K[o, j] = Σ_n Σ_out g_n[o, out]·P_n[j of o's group, out] is ∂L/∂w at K[o, j]
+    ids = kernel_array(spec, np.arange(prod(shape)).reshape(spec.out_channels, spec.in_per_group, -1), "unfold")
+    patches = [patch_array(spec, xn.reshape(spec.in_channels, -1), "unfold") for xn in xc]
+    dw = np.empty(prod(shape), dtype=object)
+    for o in range(spec.out_channels):
+        rows = [group_factors(spec, pn, ids, o, "unfold")[1] for pn in patches]
+        for j, a in enumerate(ids[o]):
+            dw[a] = add_terms([gv * p for gn, rn in zip(gc, rows) for gv, p in zip(gn[o], rn[j]) if gv != 0 and p != 0])
     return from_canonical_weight(spec, dw.reshape(shape))
 
 
