@@ -102,7 +102,7 @@ def connections_of_rows(spec: ConvSpec, rows: np.ndarray) -> Connections:
     return Connections(row, weight[reads], inputs[reads], n_out, n_in)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)   # bounded: a table holds 24 bytes per connection
 def connections(spec: ConvSpec) -> Connections:
     """The connections of every output row, cached per spec (a ConvSpec is compared by its fields).
 
