@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 from . import backends
+from .connections import connections_of_rows
 from .errors import SpecError
 from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
@@ -100,11 +101,10 @@ def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
                             "kernel_size 1, stride 1 and no padding")
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
-    wc = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_per_group)
+    # W[o, c] = T[(o, 0), (c, 0)]: the scatter of w[a] to (o, c) over the connections at position 0
+    table = connections_of_rows(spec, np.arange(spec.out_channels) * prod(spec.output_size))
     W = np.zeros((spec.out_channels, spec.in_channels), dtype=object)
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * spec.in_per_group
-        W[o, first:first + spec.in_per_group] = wc[o]
+    W[table.outputs()[0], table.inputs()[0]] = to_canonical_weight(spec, w).reshape(-1)[table.weight]
     return W
 
 

@@ -12,9 +12,12 @@ and the padded position is mapped back to an input index by the padding mode:
     reflect    src(u) = −u if u < 0;  2(n−1) − u if u ≥ n;  else u   (mirror, edge not repeated)
     replicate  src(u) = min(max(u, 0), n − 1)
 
-The index pattern is Π[k, o, i] = [src(u(o, k)) = i] (Hayashi et al., NeurIPS 2019). Every
-form symconv builds (definition, Toeplitz/FC matrix, im2col, transpose, gradients) is a view of
-``AxisPattern.table`` and ``Pattern.source_table``; nothing else in the package computes an index.
+The index pattern is Π[k, o, i] = [src(u(o, k)) = i] (Hayashi et al., NeurIPS 2019). It is the
+first layer of the core; the second, ``symconv.connections``, joins ``Pattern.source_table`` and
+``Pattern.weight_taps`` with the channel/group map into the table of (output row, weight, input)
+triples of every connection that reads a real input. Every form symconv builds (definition,
+Toeplitz/FC matrix, im2col, transpose, gradients, the spectral kernel symbol, the converse) is a
+gather or scatter over these two modules' tables; nothing else in the package computes an index.
 """
 
 from __future__ import annotations

@@ -15,15 +15,19 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from math import prod
 from numbers import Integral
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from .errors import SpecError, boolean, integer, one_of  # noqa: F401  (boolean, one_of: re-exported)
-from .pattern import PADDING_MODES, AxisPattern, Pattern
+from .pattern import PADDING_MODES, AxisPattern, Pattern, kernel_span
 
 CONVENTIONS = ("cross-correlation", "convolution")
 LAYOUTS = ("NCHW", "NHWC")
 
 IntOrTuple = int | Sequence[int]
+Index = TypeVar("Index", int, np.ndarray)
+"""An index, or an integer array of indices that index arithmetic maps elementwise."""
 MAX_EXTENT = 2**31 - 1
 """The largest channel count, size, stride, dilation or padding (int32: beyond any real layer)."""
 MAX_ELEMENTS = 2**48
@@ -116,7 +120,7 @@ def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tup
             if any(s != 1 for s in stride):
                 raise SpecError("padding", padding,
                                 f"'same' needs stride 1 on every axis (PyTorch's rule), stride={stride}")
-            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            totals = [kernel_span(k, d) - 1 for k, d in zip(kernel, dilation)]  # d·(K − 1)
             return tuple((t // 2, t - t // 2) for t in totals)
         raise SpecError("padding", padding, "a string padding must be 'valid' or 'same'")
     rule = (f"must be an int ≥ 0, 'valid', 'same', a tuple of {dims} ints, "
@@ -213,10 +217,10 @@ class ConvSpec:
                                 f"circular padding must be ≤ the input size on every axis "
                                 f"(axis {axis}: pad {max(before, after)}, size {n})")
         for axis, (n, k, d, (before, after)) in enumerate(zip(input_size, kernel, dilation, pads)):
-            if d * (k - 1) + 1 > n + before + after:
+            if kernel_span(k, d) > n + before + after:
                 raise SpecError("kernel_size", self.kernel_size,
                                 f"the dilated kernel must fit in the padded input "
-                                f"(axis {axis}: dilation·(kernel−1)+1 = {d * (k - 1) + 1} > "
+                                f"(axis {axis}: dilation·(kernel−1)+1 = {kernel_span(k, d)} > "
                                 f"input {n} + padding {before + after})")
         for name, value in (("in_channels", c_in), ("out_channels", c_out), ("groups", groups),
                             ("input_size", input_size), ("kernel_size", kernel),
@@ -264,8 +268,8 @@ class ConvSpec:
     def out_per_group(self) -> int:
         return self.out_channels // self.groups
 
-    def group_of(self, out_channel: int) -> int:
-        """g(o) = ⌊o / (C_out/groups)⌋."""
+    def group_of(self, out_channel: Index) -> Index:
+        """g(o) = ⌊o / (C_out/groups)⌋ (of one channel, or elementwise of an integer array)."""
         return out_channel // self.out_per_group
 
     @property

@@ -42,6 +42,7 @@ from numbers import Real
 import numpy as np
 import sympy as sp
 
+from .connections import connections_of_rows
 from .errors import SpecError
 from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
@@ -76,18 +77,16 @@ def require_circulant(spec: ConvSpec) -> None:
 
 def kernel_symbol(spec: ConvSpec, w: object) -> np.ndarray:
     """h (C_out, C_in, *n): the first block row of T, h[o, c, m] = Σ_{t: src(0,t)=m} w[o, c, τ(t)]
-    (zero for c outside the group of o)."""
+    (zero for c outside the group of o): the scatter of w[a] to (o, i) over the connections
+    (r, a, i) of the rows r = o·∏out at output position 0."""
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
-    wf = to_canonical_weight(spec, w).reshape(spec.out_channels, spec.in_per_group, -1)
-    collected: dict[tuple[int, int, int], list] = {}
-    cg = spec.in_per_group
-    for o in range(spec.out_channels):
-        for t, src in enumerate(spec.pattern.source_table[0]):
-            for c in range(cg):
-                key = (o, spec.group_of(o) * cg + c, int(src))
-                collected.setdefault(key, []).append(wf[o, c, spec.pattern.weight_taps[t]])
-    h = np.zeros((spec.out_channels, spec.in_channels, prod(spec.input_size)), dtype=object)
+    weights = to_canonical_weight(spec, w).reshape(-1)
+    table = connections_of_rows(spec, np.arange(spec.out_channels) * prod(spec.output_size))
+    collected: dict[tuple[int, int], list] = {}
+    for o, i, a in zip(table.outputs()[0].tolist(), table.input.tolist(), table.weight.tolist()):
+        collected.setdefault((o, i), []).append(weights[a])
+    h = np.zeros((spec.out_channels, spec.in_channels * prod(spec.input_size)), dtype=object)
     for key, terms in collected.items():
         h[key] = add_terms(terms)
     return h.reshape(spec.out_channels, spec.in_channels, *spec.input_size)

@@ -22,9 +22,10 @@ the *canonical form*: two such polynomials are equal iff their canonical arrays 
 Each form's polynomial is obtained by actually executing that form's own construction on the
 integer ids of the symbols, vectorised in NumPy:
 
-* definition: y[o, out] = b[o] + Σ_{c,t} w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)]
-  over the source table and weight taps of the pattern;
-* Toeplitz: the nonzeros of T as COO triples (row_index(o, out), column_index(c, i), weight id),
+* definition: y[o, out] = b[o] + Σ_{c,t} w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)],
+  one monomial w_a·x_i per connection (r, a, i) of ``symconv.connections`` (built per chunk);
+* Toeplitz: the nonzeros of T as COO triples (row_index(o, out), column_index(c, i), weight id)
+  scattered from the same connections,
   then the product T·vec(x): every nonzero times vec(x)[column], where vec(x) is the id array
   laid out by the form's own vec; the output (o, out) reads row row_index(o, out). Row r of T is
   built from the (o, out) with row_index(o, out) = r, which is all of that row because
@@ -33,8 +34,8 @@ integer ids of the symbols, vectorised in NumPy:
   matrices) on id arrays, and y[o, ·] = Σ_j K[o, j] · P[j, ·] is executed per group as the join
   over the shared index j (``group_factors``).
 
-Only the shared index core (``symconv.pattern`` and the layout maps) is common to the forms, and
-that core is checked against PyTorch in the tests. Every output of every form is compared, none
+Only the shared index core (``symconv.pattern``, ``symconv.connections`` and the layout maps) is
+common to the forms, and that core is checked against PyTorch in the tests. Every output of every form is compared, none
 is sampled; the first differing row is reported as the same ``Counterexample`` the SymPy backend
 gives (rebuilt in SymPy for that one row only).
 
@@ -57,6 +58,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..connections import connections_of_rows
 from ..errors import SpecError
 from ..forms.im2col import group_factors, kernel_array, patch_array
 from ..forms.toeplitz import _vec, column_index, row_index
@@ -133,15 +135,11 @@ def _grid_terms(spec: ConvSpec, basis: Basis, rows: np.ndarray, w: np.ndarray, x
 
 # ---- the forms, each by its own construction ------------------------------------------------
 def definition_terms(spec: ConvSpec, basis: Basis, r0: int, r1: int) -> Terms:
-    """y[o, out] = b[o] + Σ_{c, t: src(out,t) ≠ none} w[o, c, τ(t)] · x[g(o)·cg + c, src(out, t)]."""
+    """y[o, out] = b[o] + Σ_{c, t: src(out,t) ≠ none} w[o, c, τ(t)] · x[g(o)·cg + c, src(out, t)]:
+    one monomial w_a · x_i per connection (r, a, i) of rows r0..r1 (``symconv.connections``)."""
     rows = np.arange(r0, r1)
-    o, out = np.divmod(rows, basis.n_out)
-    cg, n_in = spec.in_per_group, prod(spec.input_size)
-    src = spec.pattern.source_table[out][:, None, :]                        # (R, 1, T)
-    channel = np.arange(cg)[None, :, None]
-    w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
-    x = (spec.group_of(o)[:, None, None] * cg + channel) * n_in + src      # (R, cg, T)
-    return _grid_terms(spec, basis, rows, w, x, src >= 0)
+    table = connections_of_rows(spec, rows)
+    return _with_bias(spec, basis, rows, Terms(table.row, table.weight, table.input))
 
 
 class Toeplitz:
@@ -158,6 +156,9 @@ class Toeplitz:
         self.t_rows = t_rows
         x_ids = np.arange(basis.n_x).reshape(spec.in_channels, -1)
         self.vec_x = _vec(spec, x_ids)                        # vec(x) as ids, the form's own layout
+        channels, positions = np.arange(spec.in_channels)[:, None], np.arange(prod(spec.input_size))[None, :]
+        columns = np.asarray(column_index(spec, channels, positions)).reshape(-1)   # by input id c·∏in + i
+        self.x_of_input = self.vec_x[columns]      # vec(x)[column_index(c, i)], composed once per input
         self.coo = None if given is None else self._convert(given)
 
     def _convert(self, matrix: Any) -> tuple[np.ndarray, ...]:
@@ -179,17 +180,14 @@ class Toeplitz:
             row, col, w, coef = self.coo
             lo, hi = np.searchsorted(row, [r0, r1])
             product = Terms(row[lo:hi], w[lo:hi], self.vec_x[col[lo:hi]], coef[lo:hi])
-            return _plus_bias(spec, basis, product, r0, r1)
+            return _with_bias(spec, basis, np.arange(r0, r1), product)
         rows = np.arange(r0, r1)
-        o, out = np.divmod(rows, basis.n_out)
-        cg = spec.in_per_group
-        src = spec.pattern.source_table[out][:, None, :]                    # (R, 1, T)
-        channel = np.arange(cg)[None, :, None]
-        # T[(o, out), (c, i)] = Σ_t w[o, c − g(o)·cg, τ(t)] · [src(out, t) = i] in row row_index(o, out)
-        t_rows = self.t_rows[rows]
-        col = column_index(spec, spec.group_of(o)[:, None, None] * cg + channel, np.maximum(src, 0))
-        w = (o[:, None, None] * cg + channel) * prod(spec.kernel_size) + spec.pattern.weight_taps
-        return _grid_terms(spec, basis, self.output_of_row[t_rows], w, self.vec_x[col], src >= 0)
+        table = connections_of_rows(spec, rows)
+        # T's nonzeros: w_a at (row_index(o, out), column_index(c, i)) for each connection (r, a, i),
+        # times vec(x)[column], read by the output (o, out) from row row_index(o, out)
+        read_by = np.repeat(self.output_of_row[self.t_rows[rows]], np.diff(table.row_starts(r0, r1)))
+        product = Terms(read_by, table.weight, self.x_of_input[table.input])
+        return _with_bias(spec, basis, rows, product)
 
 
 class Im2col:
@@ -245,14 +243,14 @@ class Output:
         return Terms(self.row[lo:hi], self.w[lo:hi], self.x[lo:hi], self.coef[lo:hi])
 
 
-def _plus_bias(spec: ConvSpec, basis: Basis, terms: Terms, r0: int, r1: int) -> Terms:
-    """terms + b[o] at every output (o, out) of rows r0..r1."""
+def _with_bias(spec: ConvSpec, basis: Basis, rows: np.ndarray, terms: Terms) -> Terms:
+    """terms (sorted by row) with b_o · 1 after the last monomial of each output row (o, out) of
+    ``rows``: b_o's id n_w + o is above every weight's, so sorted keys stay sorted."""
     if not spec.bias:
         return terms
-    rows = np.arange(r0, r1)
-    bias = Terms(rows, basis.n_w + rows // basis.n_out, np.full_like(rows, basis.n_x),
-                 None if terms.coef is None else np.ones_like(rows))
-    return _concat([terms, bias])
+    at = np.searchsorted(terms.row, rows, side="right")
+    return Terms(np.insert(terms.row, at, rows), np.insert(terms.w, at, basis.n_w + rows // basis.n_out),
+                 np.insert(terms.x, at, basis.n_x), None if terms.coef is None else np.insert(terms.coef, at, 1))
 
 
 def _concat(parts: list[Terms]) -> Terms:

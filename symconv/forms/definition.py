@@ -3,7 +3,8 @@
     y[o, out] = b[o] + Σ_{c < C_in/groups} Σ_{t : src(out, t) ≠ none}
                 w[o, c, τ(t)] · x[g(o)·C_in/groups + c, src(out, t)]
 
-with src the pattern's source table and τ the weight tap (t, or t mirrored for true convolution).
+with src the pattern's source table and τ the weight tap (t, or t mirrored for true convolution):
+the gather of w[a]·x[i] into row r over the connections (r, a, i) of ``symconv.connections``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from math import prod
 
 import numpy as np
 
+from ..connections import connections
 from ..spec import ConvSpec
 from .operands import add_terms, operands, output_array
 
@@ -37,17 +39,14 @@ def conv(spec: ConvSpec, x: object, w: object, b: object = None) -> np.ndarray:
            [[10, 5]]], dtype=object)
     """
     ops = operands(spec, x, w, b)
-    table = spec.pattern.source_table
-    taps = spec.pattern.weight_taps
-    cg = spec.in_per_group
-    reads = [[(t, int(src)) for t, src in enumerate(row) if src >= 0] for row in table]
-    y = np.empty((ops.x.shape[0], spec.out_channels, prod(spec.output_size)), dtype=object)
+    table = connections(spec)
+    n_out = prod(spec.output_size)
+    starts = table.row_starts(0, spec.out_channels * n_out)
+    weights = ops.w.reshape(-1)[table.weight]
+    y = np.empty((ops.x.shape[0], spec.out_channels * n_out), dtype=object)
     for n, xn in enumerate(ops.x):
-        for o in range(spec.out_channels):
-            first = spec.group_of(o) * cg
-            bias = [ops.b[o]] if ops.b is not None else []
-            for out, row in enumerate(reads):
-                y[n, o, out] = add_terms(
-                    [ops.w[o, c, taps[t]] * xn[first + c, src] for c in range(cg) for t, src in row]
-                    + bias)
-    return output_array(spec, y, ops.batched)
+        products = weights * xn.reshape(-1)[table.input]       # one term w[a]·x[i] per connection
+        for r in range(len(starts) - 1):
+            bias = [ops.b[r // n_out]] if ops.b is not None else []
+            y[n, r] = add_terms(list(products[starts[r]:starts[r + 1]]) + bias)
+    return output_array(spec, y.reshape(len(y), spec.out_channels, n_out), ops.batched)

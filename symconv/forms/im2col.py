@@ -21,6 +21,7 @@ from math import prod
 import numpy as np
 import sympy as sp
 
+from ..connections import channel_map
 from ..spec import ConvSpec, one_of
 from ..symbols import check_shape, to_canonical_input, to_canonical_weight
 from .entries import checked_matrix
@@ -65,11 +66,12 @@ def kernel_array(spec: ConvSpec, wf: np.ndarray, order: str) -> np.ndarray:
 def group_factors(spec: ConvSpec, P: np.ndarray, K: np.ndarray, o: int,
                   order: str) -> tuple[np.ndarray, np.ndarray]:
     """(k, rows) with y[o, out] = b[o] + Σ_j k[j] · rows[j, out]: K's row (column) of o and the
-    rows (columns) of P of o's group, both in the shared order of the summation index j."""
-    g, cg, n_taps = spec.group_of(o), spec.in_per_group, prod(spec.kernel_size)
-    if order == "unfold":
-        return K[o], P[g * cg * n_taps:(g + 1) * cg * n_taps]          # (cg·∏K,), (cg·∏K, ∏out)
-    cols = np.array([t * spec.in_channels + g * cg + c for t in range(n_taps) for c in range(cg)])
+    rows (columns) of P of o's group, both in the shared order of the summation index j.
+    o's input channels are ``channel_map(spec)[o]``, consecutive."""
+    channels, n_taps = channel_map(spec)[o], prod(spec.kernel_size)
+    if order == "unfold":                                            # j = c·∏K + t, P row ch·∏K + t
+        return K[o], P[channels[0] * n_taps:(channels[-1] + 1) * n_taps]   # (cg·∏K,), (cg·∏K, ∏out)
+    cols = (np.arange(n_taps)[:, None] * spec.in_channels + channels).reshape(-1)  # j = t·cg + c
     return K[:, o], P[:, cols].T                                      # (∏K·cg,), (∏K·cg, ∏out)
 
 
@@ -140,7 +142,8 @@ def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: s
     n_out = prod(spec.output_size)
     y = np.empty((ops.x.shape[0], spec.out_channels, n_out), dtype=object)
     for n, xn in enumerate(ops.x):
-        P = patch_array(spec, xn, order) if patches is None else np.array(checked_matrix("patches", patches), dtype=object)
+        P = (patch_array(spec, xn, order) if patches is None
+             else np.array(checked_matrix("patches", patches), dtype=object))
         check_shape("patches", P, p_shape, f"{order} order")
         for o in range(spec.out_channels):
             k_row, rows = group_factors(spec, P, K, o, order)

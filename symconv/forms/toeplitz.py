@@ -18,20 +18,21 @@ from math import prod
 import numpy as np
 import sympy as sp
 
-from ..spec import ConvSpec
+from ..connections import connections
+from ..spec import ConvSpec, Index
+from ..symbols import check_shape, to_canonical_weight
 from .entries import checked_matrix
 from .operands import add_terms, as_object_array, operands, output_array
-from ..symbols import check_shape, to_canonical_weight
 
 
-def row_index(spec: ConvSpec, o: int, out: int) -> int:
+def row_index(spec: ConvSpec, o: Index, out: Index) -> Index:
     """Row of output (channel o, flat position out) in vec(y) for the spec's layout."""
     if spec.layout == "NHWC":
         return out * spec.out_channels + o
     return o * prod(spec.output_size) + out
 
 
-def column_index(spec: ConvSpec, c: int, i: int) -> int:
+def column_index(spec: ConvSpec, c: Index, i: Index) -> Index:
     """Column of input (channel c, flat position i) in vec(x) for the spec's layout."""
     if spec.layout == "NHWC":
         return i * spec.in_channels + c
@@ -39,23 +40,16 @@ def column_index(spec: ConvSpec, c: int, i: int) -> int:
 
 
 def toeplitz_entries(spec: ConvSpec, w: object) -> dict[tuple[int, int], object]:
-    """{(row, column): T entry} for the nonzero pattern of T (entries are sums of weights)."""
+    """{(row, column): T entry} for the nonzero pattern of T (entries are sums of weights): the
+    scatter of w[a] to (row_index(o, out), column_index(c, i)) over the connections."""
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
-    wc = to_canonical_weight(spec, w)
-    wf = wc.reshape(spec.out_channels, spec.in_per_group, -1)
-    table = spec.pattern.source_table
-    taps = spec.pattern.weight_taps
-    cg = spec.in_per_group
+    weights = to_canonical_weight(spec, w).reshape(-1)
+    table = connections(spec)
+    rows, columns = row_index(spec, *table.outputs()), column_index(spec, *table.inputs())
     collected: dict[tuple[int, int], list] = defaultdict(list)
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for out, row in enumerate(table):
-            r = row_index(spec, o, out)
-            for t, src in enumerate(row):
-                if src >= 0:
-                    for c in range(cg):
-                        collected[(r, column_index(spec, first + c, int(src)))].append(wf[o, c, taps[t]])
+    for r, c, a in zip(rows.tolist(), columns.tolist(), table.weight.tolist()):
+        collected[(r, c)].append(weights[a])
     return {key: add_terms(terms) for key, terms in collected.items()}
 
 

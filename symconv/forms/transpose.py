@@ -28,14 +28,16 @@ from numbers import Integral
 import numpy as np
 import sympy as sp
 
+from ..connections import connections
 from ..errors import SpecError
+from ..pattern import smallest_input_size
 from ..spec import ConvSpec, as_int, check_spec
 from ..symbols import (check_batch, check_shape, from_canonical_input, from_canonical_output,
                        from_canonical_weight, symbols, tensor_symbols, to_canonical_input,
                        to_canonical_output, to_canonical_weight)
 from .definition import conv
-from .im2col import _patches
 from .entries import checked_matrix
+from .im2col import group_factors, kernel_array, patch_array
 from .operands import add_terms, as_object_array
 from .toeplitz import toeplitz, toeplitz_entries
 
@@ -60,26 +62,21 @@ def _upstream(spec: ConvSpec, g: object) -> tuple[np.ndarray, bool]:
 
 
 def _scatter(spec: ConvSpec, g: np.ndarray, w: object) -> np.ndarray:
-    """Σ_{o,out,t} w[o, c, τ(t)]·g_n[o, out] placed at (g(o)·C_in/groups + c, src(out, t)); canonical
-    g (B, C_out, ∏out) → canonical x̂ (B, C_in, ∏in)."""
+    """Σ_{o,out,t} w[o, c, τ(t)]·g_n[o, out] placed at (g(o)·C_in/groups + c, src(out, t)): the
+    scatter of w[a]·g_n[r] to i over the connections (r, a, i); canonical g (B, C_out, ∏out) →
+    canonical x̂ (B, C_in, ∏in)."""
     wf = as_object_array("w", w)
     check_shape("w", wf, spec.weight_shape, spec.layout)
-    wf = to_canonical_weight(spec, wf).reshape(spec.out_channels, spec.in_per_group, -1)
-    taps = spec.pattern.weight_taps
-    cg = spec.in_per_group
-    placed: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for out, row in enumerate(spec.pattern.source_table):
-            for t, src in enumerate(row):
-                if src >= 0:
-                    for c in range(cg):
-                        placed[(first + c, int(src))].append((o, c, int(taps[t]), out))
-    x = np.empty((len(g), spec.in_channels, prod(spec.input_size)), dtype=object)
+    weights = to_canonical_weight(spec, wf).reshape(-1)
+    table = connections(spec)
+    order, starts = table.grouped_by(table.input, spec.in_channels * prod(spec.input_size))
+    placed = weights[table.weight[order]]
+    x = np.empty((len(g), spec.in_channels * prod(spec.input_size)), dtype=object)
     for n, gn in enumerate(g):
-        for index in np.ndindex(*x.shape[1:]):
-            x[(n, *index)] = add_terms([wf[o, c, k] * gn[o, out] for o, c, k, out in placed.get(index, ())])
-    return x
+        products = placed * gn.reshape(-1)[table.row[order]]
+        for i in range(x.shape[1]):
+            x[n, i] = add_terms(list(products[starts[i]:starts[i + 1]]))
+    return x.reshape(len(g), spec.in_channels, -1)
 
 
 def _output_padding(spec: ConvSpec, output_padding: object) -> tuple[int, ...]:
@@ -98,7 +95,7 @@ def transposed_size(spec: ConvSpec, output_padding: object = 0) -> tuple[int, ..
     """PyTorch's transposed-convolution size per axis:
     (out − 1)·s − (p_before + p_after) + d·(K − 1) + 1 + output_padding."""
     ops = _output_padding(spec, output_padding)
-    size = tuple((o - 1) * s - (pb + pa) + d * (k - 1) + 1 + op
+    size = tuple(smallest_input_size(o, k, s, d, pb + pa) + op
                  for o, s, (pb, pa), d, k, op in zip(spec.output_size, spec.stride, spec.padding,
                                                      spec.dilation, spec.kernel_size, ops))
     if min(size) < 1:
@@ -174,24 +171,24 @@ def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase |
 
 def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
     """∂L/∂w = Σ_n g_n·P_nᵀ per group, reshaped to w's shape (the spec's layout):
-    dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · P_n[(g(o)·C_in/groups + c)·∏K + t, out].
+    dw[o, c, τ(t)] = Σ_n Σ_out g_n[o, out] · P_n[(g(o)·C_in/groups + c)·∏K + t, out], with P and
+    the rows of o's group those of ``symconv.forms.im2col`` (unfold order).
     x and g are both unbatched or both batched with the same B (summed, as autograd does)."""
     xc, x_batched = _samples("x", x, spec.input_shape, spec, to_canonical_input)
     gc, g_batched = _upstream(spec, g)
     if x_batched != g_batched or len(xc) != len(gc):
         raise SpecError("g.shape", np.shape(g), f"must have the same batch axis as x (x.shape="
                         f"{np.shape(x)}): one upstream gradient per sample")
-    q = np.stack([_patches(spec, xn.reshape(spec.in_channels, -1)) for xn in xc])  # (B, C_in, ∏K, ∏out)
-    cg, n_taps = spec.in_per_group, prod(spec.kernel_size)
-    dw = np.empty((spec.out_channels, cg, n_taps), dtype=object)
+    shape = (spec.out_channels, spec.in_per_group, *spec.kernel_size)
+    # K of weight ids: ∂L/∂K[o, j] = Σ_n Σ_out g_n[o, out]·P_n[j of o's group, out] is ∂L/∂w at K[o, j]
+    ids = kernel_array(spec, np.arange(prod(shape)).reshape(spec.out_channels, spec.in_per_group, -1), "unfold")
+    patches = [patch_array(spec, xn.reshape(spec.in_channels, -1), "unfold") for xn in xc]
+    dw = np.empty(prod(shape), dtype=object)
     for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for c in range(cg):
-            for t in range(n_taps):
-                dw[o, c, spec.pattern.weight_taps[t]] = add_terms(
-                    [gv * p for gn, qn in zip(gc, q) for gv, p in zip(gn[o], qn[first + c, t])
-                     if gv != 0 and p != 0])
-    return from_canonical_weight(spec, dw.reshape(spec.out_channels, cg, *spec.kernel_size))
+        rows = [group_factors(spec, pn, ids, o, "unfold")[1] for pn in patches]
+        for j, a in enumerate(ids[o]):
+            dw[a] = add_terms([gv * p for gn, rn in zip(gc, rows) for gv, p in zip(gn[o], rn[j]) if gv != 0 and p != 0])
+    return from_canonical_weight(spec, dw.reshape(shape))
 
 
 def bias_gradient(spec: ConvSpec, g: object) -> np.ndarray:
