@@ -24,6 +24,9 @@ derivation NOT PROVED, with the reason "deadline of N s exceeded at step K (rule
 cap met) and no counterexample — never PROVED, never REFUTED. The deadline is checked between
 steps and inside every evaluation and comparison loop; a single SymPy call of a symbolic check
 is not interrupted.
+
+This module is the engine (``Prover``); what it returns, ``Derivation`` with its ``Step``s,
+``Failure`` and ``GeneralCounterexample``, is in ``results`` (re-exported here).
 """
 
 from __future__ import annotations

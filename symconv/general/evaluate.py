@@ -2,7 +2,7 @@
 
 ``compile_expr(e)`` turns a SymPy tree into a Python closure ``f(env)`` evaluated with exact
 integers (and ``Fraction`` where a division appears), so concrete checks never go through
-SymPy's ``doit``/``simplify`` (see the traps in DESIGN.md) and never wrap a negative index:
+SymPy's ``doit``/``simplify`` (see the traps in docs/architecture.rst) and never wrap a negative index:
 finite sums loop over their concrete ranges, δ and [cond] are decided exactly, and tensor
 entries are looked up through ``env.tensors[name](indices)``, which checks every index.
 Products evaluate their δ, [cond] and Piecewise factors first (guards) and stop at the first

@@ -127,6 +127,11 @@ class Definitions(dict):
         """The definition of the tensor ``base``."""
         return self[str(base.label)]
 
+    def add(self, definition: Definition) -> Definition:
+        """Define (or redefine) ``definition.base``; returns the definition."""
+        self[definition.name] = definition
+        return definition
+
 
 def flatten(digits: Sequence[sp.Expr], radices: Sequence[sp.Expr | None]) -> sp.Expr:
     """Σ_a digit_a · ∏_{b>a} radix_b (row-major mixed radix)."""

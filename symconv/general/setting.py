@@ -402,7 +402,8 @@ class ConvSetting:
         self.shown = layer.shown + ([layer.c, *layer.i] if columns else [])
         self.out_sizes = out_sizes or [layer.out_size(a) for a in range(layer.dims)]
         self.definitions = layer.definitions(entry)
-        self.definitions.update({d.name: d for d in extra})
+        for definition in extra:
+            self.definitions.add(definition)
         self.functions = functions or {}
 
     @property

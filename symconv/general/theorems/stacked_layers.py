@@ -95,14 +95,13 @@ def network_definitions(one: Layer, two: Layer, bias: bool, claim: sp.Expr | Non
     defs = Definitions({**one.definitions(), **two.definitions()})
     R2, C2 = two.flat_row, two.flat_column
     layer_one_out = one.biased_output_vector if bias else one.output_vector
-    defs[str(two.input_vector.label)] = Definition(two.input_vector, (((C2, None),),), SIGMA(layer_one_out[C2]),
-                                                   "σ elementwise: vec σ(y₁) = σ(vec y₁)")
+    defs.add(Definition(two.input_vector, (((C2, None),),), SIGMA(layer_one_out[C2]),
+                        "σ elementwise: vec σ(y₁) = σ(vec y₁)"))
     inner = one.fc_output[C2] + (one.bias_vector[C2] if bias else 0)
     default = sp.Sum(two.T[R2, C2] * SIGMA(inner), (C2, 0, two.n_in - 1)) + (
         two.bias_vector[R2] if bias else 0)
-    network = Definition(notation.tensor("Nb" if bias else "N"), (((R2, None),),),
-                         default if claim is None else claim, "FC network")
-    defs[network.name] = network
+    defs.add(Definition(notation.tensor("Nb" if bias else "N"), (((R2, None),),),
+                        default if claim is None else claim, "FC network"))
     return defs
 
 
