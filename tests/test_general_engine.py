@@ -155,8 +155,8 @@ def test_floor_and_mod_are_exact():
 def test_a_wrong_rule_is_caught_by_the_concrete_check():
     layer = Layer(1)
     setting = ConvSetting(layer)
-    lhs = layer.Tx[layer.row()]
-    prover = Prover("broken", 1, "a rule with a bug", setting, lhs, layer.vy[layer.row()],
+    lhs = layer.fc_output[layer.row()]
+    prover = Prover("broken", 1, "a rule with a bug", setting, lhs, layer.output_vector[layer.row()],
                     instances=20)
     definition = setting.definitions["Tx"]
     # off-by-one in a rule implementation: its result is used without a target

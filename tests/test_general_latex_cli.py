@@ -104,7 +104,8 @@ def test_cli_pdf_failure_leaves_no_file(tmp_path, monkeypatch, tex):
 
 
 def test_cli_channel_claims_and_padding_modes(capsys):
-    claim = "KroneckerDelta(floor(c/Ci), g)*Sum(w[Co*g + h, c - Ci*g, t]*KroneckerDelta(i, s*j + d*t - p), (t, 0, k - 1))"
+    claim = ("KroneckerDelta(floor(c/Ci), g)*Sum(w[Co*g + h, c - Ci*g, t]*KroneckerDelta(i, s*j + d*t - p), "
+             "(t, 0, k - 1))")
     assert main(["general", "toeplitz", "--claim", claim, "--channels"]) == 0
     assert main(["general", "toeplitz", "--claim", claim.replace("floor(c/Ci)", "floor(c/Co)"),
                  "--channels", "--instances", "30"]) == 1

@@ -135,9 +135,9 @@ def test_diagnosis_names_the_one_axis_the_kernel_is_flipped_along(axis: int) -> 
 def _prover(rhs=None, instances: int = 6) -> tuple:
     layer = Layer(1)
     setting = ConvSetting(layer)
-    lhs = layer.Tx[layer.row()]
+    lhs = layer.fc_output[layer.row()]
     prover = Prover("audit", 1, "an audit derivation", setting, lhs,
-                    layer.vy[layer.row()] if rhs is None else rhs, instances=instances)
+                    layer.output_vector[layer.row()] if rhs is None else rhs, instances=instances)
     return prover, setting.definitions["Tx"], layer
 
 

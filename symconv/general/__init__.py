@@ -11,12 +11,13 @@ random exact instances (and tied to symconv's concrete forms at the drawn sizes)
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 from ..errors import SpecError
 from . import dft, theorems
 from .claims import check_claim, symbols_for
-from .derivation import ConcreteCheck, Counterexample, Derivation, Failure, Step
+from .derivation import ConcreteCheck, Derivation, Failure, GeneralCounterexample, Step
 from .dft import dft_symbols
 
 THEOREMS = {
@@ -46,22 +47,35 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
     step K"). An option the theorem does not take is a SpecError naming it; so is a value of
     the wrong type (SpecError(option, value, rule)).
 
-    >>> prove_general("toeplitz", instance=3)
+    >>> prove_general("toeplitz", instance=3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: options=['instance']: not accepted by 'toeplitz'; it accepts ['entry', 'out_size', 'instances', 'seed', 'padding_mode', 'source', 'deadline']
+    symconv.errors.SpecError: options=['instance']: not accepted by 'toeplitz'; it accepts ['entry', ...]
     """
     if theorem not in THEOREMS:
         raise SpecError("theorem", theorem, f"must be one of {tuple(THEOREMS)}")
     if isinstance(dims, bool) or not isinstance(dims, int) or dims not in (1, 2, 3):
         raise SpecError("dims", dims, "must be 1, 2 or 3")
     function = THEOREMS[theorem]
-    accepted = [name for name in inspect.signature(function).parameters if name != "dims"]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise SpecError("options", unknown, f"not accepted by {theorem!r}; it accepts {accepted}")
-    return function(dims, **options)
+    signature = inspect.signature(function)
+    try:  # bound before the call: a TypeError raised inside the theorem is not an option error
+        bound = signature.bind(dims, **options)
+    except TypeError:
+        accepted = [name for name in signature.parameters if name != "dims"]
+        unknown = sorted(set(options) - set(accepted))
+        raise SpecError("options", unknown, f"not accepted by {theorem!r}; it accepts {accepted}") from None
+    return function(*bound.args, **bound.kwargs)
 
 
-__all__ = ["THEOREMS", "ConcreteCheck", "Counterexample", "Derivation", "Failure", "Step",
+def __getattr__(name: str) -> Any:
+    """``Counterexample``, the old name of ``GeneralCounterexample`` (deprecated: it clashed with
+    ``symconv.Counterexample`` of concrete proofs; removed in the next release)."""
+    if name == "Counterexample":
+        warnings.warn("symconv.general.Counterexample is deprecated, use "
+                      "symconv.general.GeneralCounterexample", DeprecationWarning, stacklevel=2)
+        return GeneralCounterexample
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["THEOREMS", "ConcreteCheck", "Derivation", "Failure", "GeneralCounterexample", "Step",
            "check_claim", "dft_symbols", "prove_general", "symbols_for"]

@@ -330,7 +330,7 @@ def _eliminate(table, variables):
                 return row
         if not remaining or len(table) > MAX_ROWS:
             return None
-        def cost(v):
+        def cost(v, table=table):
             pos = sum(1 for c, _, _ in table if c.get(v, 0) > 0)
             neg = sum(1 for c, _, _ in table if c.get(v, 0) < 0)
             return pos * neg - pos - neg

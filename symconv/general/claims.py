@@ -21,6 +21,7 @@ range, ``instances`` < 1, a ``deadline`` that is not a positive number of second
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Mapping
 from functools import partial
@@ -32,12 +33,15 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from ..forms.im2col import ORDERS
 from . import inputs, rules
+from .arith import implied
 from .derivation import DEADLINE, Derivation, Instance, NoInstance, Prover
 from .evaluate import Env, array_tensor, check_deadline
-from .arith import implied
 from .expr import brackets, condition_atoms, hygienic
 from .setting import Layer, random_data
+from .theorems.citations import proved
+from .theorems.im2col_product import im2col_definitions
 
 CLAIM_BUDGET = 100_000
 """Cost budget of a claim's instance (see setting.DrawRanges): only one entry is evaluated,
@@ -90,7 +94,6 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
     if channels:
         if form == "toeplitz":
             return layer.entry()
-        from .theorems import im2col_definitions
         return im2col_definitions(layer, "unfold")[0].body
     free = _channel_free(layer)
     if form == "toeplitz":
@@ -98,7 +101,6 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
         user = sp.IndexedBase("w")
         return entry.replace(lambda e: isinstance(e, sp.Indexed) and e.base == layer.w,
                              lambda e: user[e.indices[2:]])
-    from .theorems import im2col_definitions
     p_def = im2col_definitions(layer, "unfold")[0]
     user = sp.IndexedBase("x")
     return p_def.body.xreplace(free).replace(
@@ -106,13 +108,12 @@ def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
 
 
 def normal_form(expr: sp.Basic, assume: dict) -> sp.Expr:
-    """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination over every summation variable
-    that occurs in a δ with coefficient ±1 (rules.delta_elimination, side conditions checked)."""
+    """Assumptions substituted, Piecewise guards as brackets, then Kronecker-delta elimination
+    over every summation variable that occurs in a δ with coefficient ±1
+    (rules.delta_elimination, side conditions checked)."""
     expr = hygienic(brackets(sp.sympify(expr, strict=True)), set(assume))
-    try:
+    with contextlib.suppress(ZeroDivisionError):  # SymPy's Mod(k, 0): left to the instances
         expr = expr.xreplace(assume)
-    except ZeroDivisionError:  # SymPy's Mod(k, 0): left to the instances, where it is undefined
-        pass
     changed = True
     while changed:
         changed = False
@@ -186,7 +187,6 @@ class ClaimSetting:
 
 def _by_theorem(entry: sp.Basic, form: str, dims: int, reference: sp.Expr) -> sp.Expr:
     """An entry of T (or P) is the reference formula, by the theorem ``form`` (proved here)."""
-    from .theorems import proved
     if not isinstance(entry, sp.Indexed) or str(entry.base.label) not in ("T", "P"):
         raise rules.RuleError(f"{entry} is not an entry of T or P")
     if not proved(form.split("-")[0], dims) or not proved(form, dims):
@@ -286,7 +286,6 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     refuted.
     """
     _check(form, dims)
-    from .theorems import ORDERS
     if order not in ORDERS or (order != "unfold" and form != "im2col"):
         raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
     channels = inputs.flag(channels, "channels")
@@ -295,44 +294,10 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     entry = _claim_entry(entry, form, dims, channels)
     layer = Layer(dims)
     assume = _assumptions(assume, layer, channels)
-    allowed = set(layer.n + layer.k + layer.s + layer.d + layer.p + layer.q + layer.m
-                  + layer.j + layer.i + layer.t)
-    if channels:
-        allowed |= {layer.G, layer.Ci, layer.Co, layer.g, layer.h, layer.c}
-    stray = {s for s in entry.free_symbols
-             if isinstance(s, sp.Symbol) and s not in allowed and str(s) not in ("w", "x")}
-    if stray:
-        raise SpecError("entry", str(entry), f"uses symbols {sorted(map(str, stray))} not among "
-                        f"symbols_for({form!r}, dims={dims})")
+    _no_stray_symbols(entry, layer, form, channels)
     setting = ClaimSetting(form, dims, assume, channels, order)
-    J = rules.flatten(layer.j, layer.m)
-    C = layer.G * layer.Ci
-    if form == "toeplitz":
-        lhs = sp.IndexedBase("T")[(layer.row(), layer.column()) if channels
-                                  else (J, rules.flatten(layer.i, layer.n))]
-        title = f"claim: an entry formula of T ({dims}-D)"
-    else:
-        taps = ((layer.c, *layer.t), (C, *layer.k)) if channels else (layer.t, layer.k)
-        if order == "paper":
-            taps = ((*layer.t, layer.c), (*layer.k, C)) if channels else taps
-            lhs = sp.IndexedBase("P")[J, rules.flatten(*taps)]
-        else:
-            lhs = sp.IndexedBase("P")[rules.flatten(*taps), J]
-        title = f"claim: an entry formula of the im2col matrix P ({order} order, {dims}-D)"
-    hypotheses = layer.size_hypotheses()
-    if channels:
-        hypotheses += [sp.Le(0, layer.g), sp.Le(layer.g, layer.G - 1), sp.Le(0, layer.h),
-                       sp.Le(layer.h, layer.Co - 1), sp.Le(0, layer.c), sp.Le(layer.c, C - 1)]
-    else:
-        hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
-    hypotheses = [h for h in hypotheses if h is not sp.true]
-    hypotheses += [sp.Eq(k, v) for k, v in assume.items()]
-    for j, m in zip(layer.j, layer.m):
-        hypotheses += [sp.Le(0, j), sp.Le(j, m - 1)]
-    second = layer.i if form == "toeplitz" else layer.t
-    bound = layer.n if form == "toeplitz" else layer.k
-    for i, n in zip(second, bound):
-        hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    lhs, title = _claimed_entry_of(layer, form, channels, order)
+    hypotheses = _claim_hypotheses(layer, form, channels, assume)
     # a summation variable named like an assumed or hypothesised symbol is its own variable
     entry = hygienic(brackets(entry), set(assume).union(*(h.free_symbols for h in hypotheses)))
     _limits_not_reversed(entry, [a for h in hypotheses for a in condition_atoms(h)])
@@ -348,15 +313,63 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
                 "the proved entry formula" + ("" if channels else " for one channel")
                 + "; compared with symconv's matrix",
                 partial(_by_theorem, form=cited, dims=dims, reference=reference))
-    normal = normal_form(reference, assume)
-    if normal != reference:
+    if normal_form(reference, assume) != reference:
         prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "
                     + ", ".join(f"{k} = {v}" for k, v in assume.items()),
                     lambda e: normal_form(e, assume))
     prover.step("the claim", "both sides in normal form, compared canonically",
                 lambda e: normal_form(e, assume), target=entry, two_sided=True)
-    definitions = [(m, layer.out_size(a), "output size") for a, m in enumerate(layer.m)]
-    return prover.finish(definitions)
+    return prover.finish([(m, layer.out_size(a), "output size") for a, m in enumerate(layer.m)])
+
+
+def _no_stray_symbols(entry: sp.Expr, layer: Layer, form: str, channels: bool) -> None:
+    """SpecError naming ``entry`` if it uses a symbol that is not one of the claim's."""
+    allowed = set(layer.n + layer.k + layer.s + layer.d + layer.p + layer.q + layer.m
+                  + layer.j + layer.i + layer.t)
+    if channels:
+        allowed |= {layer.G, layer.Ci, layer.Co, layer.g, layer.h, layer.c}
+    stray = {s for s in entry.free_symbols
+             if isinstance(s, sp.Symbol) and s not in allowed and str(s) not in ("w", "x")}
+    if stray:
+        raise SpecError("entry", str(entry), f"uses symbols {sorted(map(str, stray))} not among "
+                        f"symbols_for({form!r}, dims={layer.dims})")
+
+
+def _claimed_entry_of(layer: Layer, form: str, channels: bool, order: str) -> tuple[sp.Expr, str]:
+    """The entry of T or P the claim is about (the statement's lhs), and the title."""
+    J = rules.flatten(layer.j, layer.m)
+    C = layer.G * layer.Ci
+    if form == "toeplitz":
+        lhs = sp.IndexedBase("T")[(layer.row(), layer.column()) if channels
+                                  else (J, rules.flatten(layer.i, layer.n))]
+        return lhs, f"claim: an entry formula of T ({layer.dims}-D)"
+    taps = ((layer.c, *layer.t), (C, *layer.k)) if channels else (layer.t, layer.k)
+    if order == "paper":
+        taps = ((*layer.t, layer.c), (*layer.k, C)) if channels else taps
+        lhs = sp.IndexedBase("P")[J, rules.flatten(*taps)]
+    else:
+        lhs = sp.IndexedBase("P")[rules.flatten(*taps), J]
+    return lhs, f"claim: an entry formula of the im2col matrix P ({order} order, {layer.dims}-D)"
+
+
+def _claim_hypotheses(layer: Layer, form: str, channels: bool, assume: dict) -> list[sp.Basic]:
+    """The sizes' hypotheses (one channel unless ``channels``), the assumptions, and the
+    ranges of the row and column indices of the claimed entry."""
+    hypotheses = layer.size_hypotheses()
+    if channels:
+        hypotheses += [sp.Le(0, layer.g), sp.Le(layer.g, layer.G - 1), sp.Le(0, layer.h),
+                       sp.Le(layer.h, layer.Co - 1), sp.Le(0, layer.c), sp.Le(layer.c, layer.G * layer.Ci - 1)]
+    else:
+        hypotheses = [h.xreplace(_channel_free(layer)) for h in hypotheses]
+    hypotheses = [h for h in hypotheses if h is not sp.true]
+    hypotheses += [sp.Eq(k, v) for k, v in assume.items()]
+    for j, m in zip(layer.j, layer.m):
+        hypotheses += [sp.Le(0, j), sp.Le(j, m - 1)]
+    second = layer.i if form == "toeplitz" else layer.t
+    bound = layer.n if form == "toeplitz" else layer.k
+    for i, n in zip(second, bound):
+        hypotheses += [sp.Le(0, i), sp.Le(i, n - 1)]
+    return hypotheses
 
 
 __all__ = ["check_claim", "normal_form", "reference_entry", "symbols_for"]

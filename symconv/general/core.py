@@ -82,9 +82,9 @@ def compare_transpose(instance, setting) -> str | None:
     layer, env = setting.layer, instance.env()
     spec = layer.spec(instance.values)
     w = tensor_array(env, str(layer.w.label), spec.weight_shape)
-    gamma = tensor_array(env, str(layer.gamma.label), spec.output_shape)
+    gamma = tensor_array(env, str(layer.output_gradient.label), spec.output_shape)
     expected = np.array(toeplitz(spec, w).tolist(), dtype=object).T.dot(gamma.reshape(-1))
-    lookup = env.tensors[str(layer.vz.label)]
+    lookup = env.tensors[str(layer.transposed_output_vector.label)]
     z = [lookup((column,)) for column in range(len(expected))]
     check_deadline()
     for column, (value, got) in enumerate(zip(expected, z)):

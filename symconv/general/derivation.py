@@ -24,6 +24,9 @@ derivation NOT PROVED, with the reason "deadline of N s exceeded at step K (rule
 cap met) and no counterexample — never PROVED, never REFUTED. The deadline is checked between
 steps and inside every evaluation and comparison loop; a single SymPy call of a symbolic check
 is not interrupted.
+
+This module is the engine (``Prover``); what it returns, ``Derivation`` with its ``Step``s,
+``Failure`` and ``GeneralCounterexample``, is in ``results`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -41,7 +43,11 @@ from . import inputs, thresholds
 from .arith import recorded_side_conditions
 from .evaluate import Env, EvaluationError, LimitExceeded, check_deadline, evaluate, limits
 from .expr import same
+from .results import ConcreteCheck, Derivation, Failure, GeneralCounterexample, Step
 from .rules import RuleError
+
+__all__ = ["DEADLINE", "DRAW_ATTEMPTS", "ConcreteCheck", "Derivation", "Failure", "GeneralCounterexample",
+           "Instance", "NoInstance", "Prover", "Step"]
 
 SEARCH_INSTANCES = 300
 """Extra instances tried for a counterexample when only the symbolic check failed."""
@@ -56,161 +62,6 @@ DEADLINE = 120.0
 
 class NoInstance(RuntimeError):
     """A setting cannot draw an instance with the values pinned for it."""
-
-
-@dataclass(frozen=True)
-class ConcreteCheck:
-    """Both sides of a step on one instance (``values`` are the sizes and indices drawn)."""
-
-    values: dict[str, int]
-    lhs: Any
-    rhs: Any
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error and self.lhs == self.rhs
-
-
-@dataclass
-class Step:
-    rule: str
-    justification: str
-    lhs: sp.Basic
-    rhs: sp.Basic
-    part: str = "main"
-    symbolic: bool = False
-    symbolic_detail: str = ""
-    concrete: list[ConcreteCheck] = field(default_factory=list)
-    quantified: list = field(default_factory=list)
-    """(variable, low, high) drawn per instance besides the statement's (lemma steps)."""
-
-    @property
-    def expression(self) -> sp.Basic:
-        return self.rhs
-
-    @property
-    def ok(self) -> bool:
-        return self.symbolic and all(c.ok for c in self.concrete)
-
-
-@dataclass(frozen=True)
-class Counterexample:
-    """Sizes and indices (``values``) at which the two sides differ, with both values, also
-    evaluated on symbolic tensor entries (``lhs_symbolic``/``rhs_symbolic``) when possible."""
-
-    values: dict[str, int]
-    lhs: Any
-    rhs: Any
-    lhs_symbolic: Any = None
-    rhs_symbolic: Any = None
-    error: str = ""
-
-    def __str__(self) -> str:
-        at = ", ".join(f"{k}={v}" for k, v in self.values.items())
-        if self.error:
-            return f"at {at}: {self.error}"
-        text = f"at {at}: lhs = {self.lhs}, rhs = {self.rhs}"
-        if self.lhs_symbolic is not None:
-            text += f" (symbolically lhs = {self.lhs_symbolic}, rhs = {self.rhs_symbolic})"
-        return text
-
-
-@dataclass(frozen=True)
-class Failure:
-    step: int
-    rule: str
-    reason: str
-    counterexample: Counterexample | None
-
-    def __str__(self) -> str:
-        text = f"step {self.step + 1} ({self.rule}) fails: {self.reason}"
-        if self.counterexample is not None:
-            text += f"\n  counterexample {self.counterexample}"
-        else:
-            text += "\n  no concrete counterexample found: the claim is not proved (nor refuted)"
-        return text
-
-
-@dataclass
-class Derivation:
-    """A general theorem: hypotheses, statement lhs = rhs, the checked steps, the verdict."""
-
-    theorem: str
-    dims: int
-    title: str
-    hypotheses: list[sp.Basic]
-    definitions: list[tuple[sp.Basic, sp.Basic, str]]
-    statement: tuple[sp.Basic, sp.Basic]
-    steps: list[Step]
-    holds: bool
-    failure: Failure | None
-    core_checks: list[str]
-    instances: int
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-    notation: list[tuple[tuple, tuple]] = field(default_factory=list)
-    """(digits, radices) of flat indices printed as ⟨digits⟩ in LaTeX."""
-    threshold_instances: int = 0
-    """How many of the ``instances`` were drawn at thresholds of the claims (the rest random)."""
-
-    def __bool__(self) -> bool:
-        return self.holds
-
-    @property
-    def refuted(self) -> bool:
-        """Not only unproved: a concrete counterexample was found."""
-        return self.failure is not None and self.failure.counterexample is not None
-
-    @property
-    def verdict(self) -> str:
-        return "PROVED" if self.holds else "REFUTED" if self.refuted else "NOT PROVED"
-
-    def summary(self) -> str:
-        verdict = self.verdict
-        at = (f"{self.instances} instances, {self.threshold_instances} of them at thresholds of "
-              f"the claim" if self.threshold_instances else f"{self.instances} random instances")
-        line = (f"{verdict}: {self.title} (dims={self.dims}; {len(self.steps)} steps, each "
-                f"checked symbolically and on {at}; {self.seconds:.2f} s)")
-        return line if self.failure is None else f"{line}\n{self.failure}"
-
-    def __repr__(self) -> str:
-        main = [s for s in self.steps if s.part == "main"]
-        where = "" if self.failure is None else f", fails at step {self.failure.step + 1} " \
-            f"({self.failure.rule})"
-        return (f"<Derivation {self.theorem!r} dims={self.dims}: {self.verdict}; "
-                f"{len(main)} steps + {len(self.steps) - len(main)} lemmas{where}>")
-
-    def _repr_latex_(self) -> str:
-        """Jupyter: the verdict and the main chain as one align* (MathJax), a rule per step."""
-        from .latex import chain_latex
-        return chain_latex(self)
-
-    def to_latex(self, standalone: bool = True) -> str:
-        from .latex import derivation_latex
-        return derivation_latex(self, standalone=standalone)
-
-    def to_json(self) -> dict[str, Any]:
-        failure = None
-        if self.failure is not None:
-            ce = self.failure.counterexample
-            failure = {"step": self.failure.step + 1, "rule": self.failure.rule,
-                       "reason": self.failure.reason,
-                       "counterexample": None if ce is None else {
-                           "values": ce.values, "error": ce.error,
-                           **{key: None if value is None else str(value) for key, value in (
-                               ("lhs", ce.lhs), ("rhs", ce.rhs), ("lhs_symbolic", ce.lhs_symbolic),
-                               ("rhs_symbolic", ce.rhs_symbolic))}}}
-        return {"theorem": self.theorem, "dims": self.dims, "holds": self.holds,
-                "statement": [str(self.statement[0]), str(self.statement[1])],
-                "hypotheses": [str(h) for h in self.hypotheses],
-                "steps": [{"rule": s.rule, "justification": s.justification, "part": s.part,
-                           "lhs": str(s.lhs), "rhs": str(s.rhs), "symbolic": s.symbolic,
-                           "symbolic_detail": s.symbolic_detail,
-                           "concrete_checks": len(s.concrete),
-                           "concrete_ok": all(c.ok for c in s.concrete)} for s in self.steps],
-                "core_checks": self.core_checks, "instances": self.instances,
-                "threshold_instances": self.threshold_instances, "failure": failure, "seconds": round(self.seconds, 4)}
 
 
 class Instance:
@@ -381,13 +232,13 @@ class Prover:
         except (EvaluationError, LimitExceeded):
             return None, None
 
-    def _counterexample(self, check: ConcreteCheck, instance: Instance, lhs, rhs) -> Counterexample:
+    def _counterexample(self, check: ConcreteCheck, instance: Instance, lhs, rhs) -> GeneralCounterexample:
         if check.error:
-            return Counterexample(check.values, None, None, error=check.error)
+            return GeneralCounterexample(check.values, None, None, error=check.error)
         ls, rs = self._symbolic_values(instance, check.values, lhs, rhs)
-        return Counterexample(check.values, check.lhs, check.rhs, ls, rs)
+        return GeneralCounterexample(check.values, check.lhs, check.rhs, ls, rs)
 
-    def _search(self, lhs, rhs, quantified: Quantified) -> Counterexample | None:
+    def _search(self, lhs, rhs, quantified: Quantified) -> GeneralCounterexample | None:
         """More random instances, for a counterexample to a step whose symbolic check failed
         (none found within the limits: None)."""
         rng = random.Random(12345)
@@ -497,7 +348,7 @@ class Prover:
                 problem = compare(instance)
                 if problem:
                     self.failure = Failure(len(self.steps), rule, problem,
-                                           Counterexample(instance.described(), None, None,
+                                           GeneralCounterexample(instance.described(), None, None,
                                                           error=problem))
                     break
         if self.failure is not None:

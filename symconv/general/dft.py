@@ -27,14 +27,15 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from . import core, rules
+from . import core, notation, rules
 from .cyclic import CyclicElement
 from .derivation import DEADLINE, Derivation, Instance, Prover
 from .evaluate import array_tensor
 from .expr import brackets
 from .rules import Definition
 from .setting import ConvSetting, Layer, Tensors, axis_names, random_data
-from .theorems import circular_entry_steps, claimed, hypothesis_atoms
+from .theorems import circular_entry_steps, claimed
+from .theorems.common import inequality_atoms, size_definitions
 
 
 def dft_symbols(dims: int = 1) -> SimpleNamespace:
@@ -44,10 +45,9 @@ def dft_symbols(dims: int = 1) -> SimpleNamespace:
     and z, e.g. ``dft_symbols(1).default`` the true one."""
     layer = Layer(dims, padding_mode="circular", same=True)
     z = tuple(sp.Symbol(name) for name in axis_names("z", dims).split())
-    Lam, nu = sp.IndexedBase("Lambda"), sp.IndexedBase("nu")
-    default = sp.KroneckerDelta(sp.floor(layer.c / layer.Ci), layer.g) * layer.tap_sum(
-        layer.w[(layer.o, layer.c - layer.g * layer.Ci, *layer.t)]
-        * sp.Mul(*(za ** (d * t - p) for za, d, t, p in zip(z, layer.d, layer.t, layer.p))))
+    Lam, nu = notation.tensor("Lambda"), notation.tensor("nu")
+    default = layer.channel_block(layer.c, sp.Mul(*(
+        za ** layer.position(a, j=0) for a, za in enumerate(z))))
     return SimpleNamespace(layer=layer, z=z, Lambda=Lam, nu=nu, default=default)
 
 
@@ -98,8 +98,7 @@ def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = No
     setting = DFTSetting(names, entry, out_sizes, extra=(lam,))
     orders = [sp.Eq(za ** n, 1) for za, n in zip(z, layer.n)]
     hypotheses = layer.size_hypotheses() + layer.index_hypotheses() + orders
-    atoms = hypothesis_atoms([h for h in hypotheses if not isinstance(h, sp.Eq)])
-    row_digits, col_digits = (layer.g, layer.h, *layer.j), (layer.c, *layer.i)
+    atoms = inequality_atoms(hypotheses)
     channels = (layer.c, 0, layer.G * layer.Ci - 1)
     lhs = sp.Sum(layer.T[layer.row(), layer.column()] * nu[layer.c]
                  * sp.Mul(*(za ** i for za, i in zip(z, layer.i))),
@@ -138,8 +137,5 @@ def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = No
             "modulo X^n − 1), which implies it for every n-th root of unity z. With "
             "z = exp(2πi·f/n) the vectors (z^i)_i are the DFT vectors: T is block-diagonalised "
             "by the DFT, with the C_out × C_in blocks Λ(z).")
-    return prover.finish([(m, size, "output size") for m, size in zip(layer.m, out_sizes)],
-                         notes=[note],
-                         notation=[((layer.g, layer.h), (layer.G, layer.Co)),
-                                   (row_digits, (layer.G, layer.Co, *layer.m)),
-                                   (col_digits, (layer.G * layer.Ci, *layer.n))])
+    return prover.finish(size_definitions(layer, out_sizes), notes=[note],
+                         notation=[((layer.g, layer.h), (layer.G, layer.Co)), *layer.flat_notation])

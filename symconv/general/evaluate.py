@@ -2,7 +2,7 @@
 
 ``compile_expr(e)`` turns a SymPy tree into a Python closure ``f(env)`` evaluated with exact
 integers (and ``Fraction`` where a division appears), so concrete checks never go through
-SymPy's ``doit``/``simplify`` (see the traps in DESIGN.md) and never wrap a negative index:
+SymPy's ``doit``/``simplify`` (see the traps in docs/architecture.rst) and never wrap a negative index:
 finite sums loop over their concrete ranges, δ and [cond] are decided exactly, and tensor
 entries are looked up through ``env.tensors[name](indices)``, which checks every index.
 Products evaluate their δ, [cond] and Piecewise factors first (guards) and stop at the first
@@ -22,19 +22,16 @@ raises ``LimitExceeded``, which is *not* an ``EvaluationError``: it refutes noth
 >>> n, u = sp.symbols("n u", integer=True)
 >>> evaluate(sp.Sum(u, (u, 1, n)), Env({n: 4}))
 10
->>> evaluate(sp.Sum(u, (u, 0, 10**9)), Env({}))
+>>> evaluate(sp.Sum(u, (u, 0, 10**9)), Env({}))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-symconv.general.evaluate.LimitExceeded: the sum over u has 1000000001 terms at this instance; one evaluation may visit at most 1000000 (MAX_TERMS)
+symconv.general.budget.LimitExceeded: the sum over u has 1000000001 terms at this instance; one evaluation ...
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -42,16 +39,16 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from .budget import MAX_TERMS, LimitExceeded, check_deadline, current, limits, remaining_seconds
 from .expr import Iverson, SourceMap
+
+__all__ = ["MAX_POWER_BITS", "MAX_RING_EXPONENT", "MAX_TERMS", "Env", "EvaluationError",
+           "LimitExceeded", "Unsupported", "array_tensor", "check_deadline", "compile_expr",
+           "evaluate", "limits", "remaining_seconds"]
 
 
 class EvaluationError(ValueError):
     """An expression cannot be evaluated on an instance (free symbol, index out of range)."""
-
-
-class LimitExceeded(RuntimeError):
-    """An evaluation would exceed a limit (terms, size of a power, the deadline): the instance
-    says nothing either way, so a derivation that meets one is NOT PROVED (never refuted)."""
 
 
 class Unsupported(LimitExceeded):
@@ -59,76 +56,17 @@ class Unsupported(LimitExceeded):
     claim (its value may well be defined), so it refutes nothing."""
 
 
-MAX_TERMS = 10 ** 6
-"""Summands one top-level evaluation may visit (nested sums and defined tensors included)."""
 MAX_POWER_BITS = 100_000
 """Largest power of a number an evaluation builds (about 30 000 decimal digits)."""
 MAX_RING_EXPONENT = 4096
 """Largest exponent of a ring element other than a unit ±X^e, or of a symbolic value."""
 
 
-@dataclass
-class Limits:
-    """The limits of the evaluations in a context: an absolute ``time.perf_counter`` deadline
-    (None: none) with its length in seconds for messages, the terms left to the current
-    top-level evaluation, and the evaluation depth (defined tensors evaluate inside one)."""
-
-    deadline: float | None = None
-    seconds: float | None = None
-    max_terms: int = MAX_TERMS
-    left: int = MAX_TERMS
-    depth: int = 0
-
-    def check_deadline(self) -> None:
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise LimitExceeded(f"deadline of {self.seconds:g} s exceeded")
-
-
-_LIMITS: ContextVar[Limits | None] = ContextVar("symconv_evaluation_limits", default=None)
-
-
-@contextmanager
-def limits(seconds: float | None = None, started: float | None = None,
-           max_terms: int = MAX_TERMS) -> Iterator[Limits]:
-    """Evaluations inside the block stop at ``started + seconds`` (perf_counter time; now by
-    default) and visit at most ``max_terms`` summands each."""
-    start = time.perf_counter() if started is None else started
-    bounds = Limits(None if seconds is None else start + seconds, seconds, max_terms, max_terms)
-    token = _LIMITS.set(bounds)
-    try:
-        yield bounds
-    finally:
-        _LIMITS.reset(token)
-
-
-def check_deadline() -> None:
-    """Raise LimitExceeded if the enclosing ``limits`` block's deadline has passed (for loops
-    that do not go through ``evaluate``, e.g. the comparisons with symconv's matrices)."""
-    bounds = _LIMITS.get()
-    if bounds is not None:
-        bounds.check_deadline()
-
-
-def remaining_seconds() -> float | None:
-    """Seconds left before the enclosing ``limits`` block's deadline (None: no deadline);
-    LimitExceeded when none are left. Solvers called inside cap their timeouts by it."""
-    bounds = _LIMITS.get()
-    if bounds is None or bounds.deadline is None:
-        return None
-    bounds.check_deadline()
-    return bounds.deadline - time.perf_counter()
-
-
 def _spend(terms: int, what: sp.Basic) -> None:
     """Account ``terms`` summands to the current evaluation, before visiting them."""
-    bounds = _LIMITS.get()
-    if bounds is None:
-        return
-    if terms > bounds.left:
-        raise LimitExceeded(f"the sum over {what} has {terms} terms at this instance; one "
-                            f"evaluation may visit at most {bounds.max_terms} (MAX_TERMS)")
-    bounds.left -= terms
-    bounds.check_deadline()
+    bounds = current()
+    if bounds is not None:
+        bounds.spend(terms, what)
 
 
 @dataclass
@@ -147,7 +85,7 @@ _CACHE: dict[sp.Basic, Compiled] = {}
 def evaluate(expr: sp.Basic, env: Env) -> Any:
     """The exact value of ``expr`` on ``env``, within the limits of the context (module
     docstring; outside any ``limits`` block: MAX_TERMS and no deadline)."""
-    bounds = _LIMITS.get()
+    bounds = current()
     if bounds is None:
         with limits():
             return evaluate(expr, env)
@@ -178,111 +116,138 @@ def compile_expr(expr: sp.Basic) -> Compiled:
     return cached
 
 
-def _compile(e: sp.Basic) -> Compiled:  # noqa: C901 - one case per node type
+def _compile(e: sp.Basic) -> Compiled:
+    """The closure of one node: numbers and truth values here, every other node by the first entry
+    of ``_COMPILERS`` whose type it has (Unsupported when none)."""
     if e.is_Integer:
         value = int(e)
         return lambda env: value
     if e.is_Rational:
-        value = Fraction(int(e.p), int(e.q))
-        return lambda env: value
-    if isinstance(e, sp.Symbol):
-        def symbol(env: Env, e=e):
-            try:
-                return env.values[e]
-            except KeyError:
-                raise EvaluationError(f"no value for the symbol {e}") from None
-        return symbol
-    if isinstance(e, sp.Add):
-        parts = [compile_expr(a) for a in e.args]
-        return lambda env: sum(f(env) for f in parts)
-    if isinstance(e, sp.Mul):
-        cheap = [a for a in e.args if isinstance(a, (sp.KroneckerDelta, Iverson, sp.Piecewise))]
-        ordered = [compile_expr(a) for a in cheap + [a for a in e.args if a not in cheap]]
-
-        guards, factors = ordered[:len(cheap)], ordered[len(cheap):]
-
-        def product(env: Env):
-            result = 1
-            for f in guards:
-                value = f(env)
-                if value == 0:
-                    return 0
-                result = result * value
-            for f in factors:
-                result = result * f(env)
-            return result
-        return product
-    if isinstance(e, sp.Pow):
-        return _compile_power(e)
-    if isinstance(e, sp.Sum):
-        return _compile_sum(e)
-    if isinstance(e, sp.KroneckerDelta):
-        a, b = (compile_expr(x) for x in e.args)
-        return lambda env: 1 if a(env) == b(env) else 0
-    if isinstance(e, Iverson):
-        cond = compile_expr(e.args[0])
-        return lambda env: 1 if cond(env) else 0
-    if isinstance(e, (sp.Ge, sp.Gt, sp.Le, sp.Lt, sp.Eq, sp.Ne)):
-        a, b = compile_expr(e.lhs), compile_expr(e.rhs)
-        op = {sp.Ge: lambda u, v: u >= v, sp.Gt: lambda u, v: u > v, sp.Le: lambda u, v: u <= v,
-              sp.Lt: lambda u, v: u < v, sp.Eq: lambda u, v: u == v,
-              sp.Ne: lambda u, v: u != v}[type(e)]
-        return lambda env: op(a(env), b(env))
-    if isinstance(e, sp.And):
-        parts = [compile_expr(a) for a in e.args]
-        return lambda env: all(f(env) for f in parts)
-    if isinstance(e, sp.Or):
-        parts = [compile_expr(a) for a in e.args]
-        return lambda env: any(f(env) for f in parts)
-    if isinstance(e, sp.Not):
-        inner = compile_expr(e.args[0])
-        return lambda env: not inner(env)
-    if isinstance(e, sp.ITE):  # SymPy writes a Piecewise inside a condition this way
-        test, then, otherwise = (compile_expr(a) for a in e.args)
-        return lambda env: then(env) if test(env) else otherwise(env)
+        fraction = Fraction(int(e.p), int(e.q))
+        return lambda env: fraction
     if e is sp.true or e is sp.false:
-        value = bool(e)
-        return lambda env: value
-    if isinstance(e, SourceMap):
-        return compile_expr(e.piecewise())
-    if isinstance(e, (sp.floor, sp.ceiling)):
-        return _compile_floor(e)
-    if isinstance(e, sp.Mod):
-        a, b = (compile_expr(x) for x in e.args)
-
-        def mod(env: Env):
-            divisor = b(env)
-            if divisor == 0:
-                raise EvaluationError(f"{e}: modulo by zero")
-            return a(env) % divisor  # the sign of the divisor, as SymPy's Mod
-        return mod
-    if isinstance(e, sp.Abs):
-        inner = compile_expr(e.args[0])
-        return lambda env: abs(inner(env))
-    if isinstance(e, (sp.Max, sp.Min)):
-        parts = [compile_expr(a) for a in e.args]
-        pick = max if isinstance(e, sp.Max) else min
-        return lambda env: pick(f(env) for f in parts)
-    if isinstance(e, sp.Piecewise):
-        pieces = [(compile_expr(v), compile_expr(c)) for v, c in e.args]
-
-        def piecewise(env: Env):
-            for value, cond in pieces:
-                if cond(env):
-                    return value(env)
-            raise EvaluationError(f"no branch of {e} applies")
-        return piecewise
-    if isinstance(e, sp.Indexed):
-        name = str(e.base.label)
-        indices = [compile_expr(i) for i in e.indices]
-
-        return lambda env: _lookup(env.tensors, name, "tensor")(
-            tuple(_integer(f(env), e) for f in indices))
-    if isinstance(e, AppliedUndef):
-        name = str(e.func)
-        args = [compile_expr(a) for a in e.args]
-        return lambda env: _lookup(env.functions, name, "function")(*(f(env) for f in args))
+        truth = bool(e)
+        return lambda env: truth
+    for types, compiler in _COMPILERS:
+        if isinstance(e, types):
+            return compiler(e)
     raise Unsupported(f"cannot evaluate {type(e).__name__}: {e}")
+
+
+def _compile_symbol(e: sp.Symbol) -> Compiled:
+    def symbol(env: Env):
+        try:
+            return env.values[e]
+        except KeyError:
+            raise EvaluationError(f"no value for the symbol {e}") from None
+    return symbol
+
+
+def _compile_add(e: sp.Add) -> Compiled:
+    parts = _compile_args(e)
+    return lambda env: sum(f(env) for f in parts)
+
+
+def _compile_product(e: sp.Mul) -> Compiled:
+    """δ, [cond] and Piecewise factors first (guards): the first zero guard ends the product;
+    the other factors are all evaluated (0·(1/w) at w = 0 is undefined, module docstring)."""
+    cheap = [a for a in e.args if isinstance(a, (sp.KroneckerDelta, Iverson, sp.Piecewise))]
+    guards = [compile_expr(a) for a in cheap]
+    factors = [compile_expr(a) for a in e.args if a not in cheap]
+
+    def product(env: Env):
+        result = 1
+        for f in guards:
+            value = f(env)
+            if value == 0:
+                return 0
+            result = result * value
+        for f in factors:
+            result = result * f(env)
+        return result
+    return product
+
+
+def _compile_args(e: sp.Basic) -> list[Compiled]:
+    return [compile_expr(a) for a in e.args]
+
+
+_RELATIONS: dict[type, Callable[[Any, Any], bool]] = {
+    sp.Ge: lambda u, v: u >= v, sp.Gt: lambda u, v: u > v, sp.Le: lambda u, v: u <= v,
+    sp.Lt: lambda u, v: u < v, sp.Eq: lambda u, v: u == v, sp.Ne: lambda u, v: u != v}
+
+
+def _compile_relation(e: sp.Rel) -> Compiled:
+    a, b = compile_expr(e.lhs), compile_expr(e.rhs)
+    op = _RELATIONS[type(e)]
+    return lambda env: op(a(env), b(env))
+
+
+def _compile_delta(e: sp.KroneckerDelta) -> Compiled:
+    a, b = _compile_args(e)
+    return lambda env: 1 if a(env) == b(env) else 0
+
+
+def _compile_bracket(e: Iverson) -> Compiled:
+    cond = compile_expr(e.args[0])
+    return lambda env: 1 if cond(env) else 0
+
+
+def _compile_connective(e: sp.Basic) -> Compiled:
+    """And, Or, Not, and ITE (SymPy writes a Piecewise inside a condition this way)."""
+    parts = _compile_args(e)
+    if isinstance(e, sp.Not):
+        return lambda env: not parts[0](env)
+    if isinstance(e, sp.ITE):
+        test, then, otherwise = parts
+        return lambda env: then(env) if test(env) else otherwise(env)
+    combine = all if isinstance(e, sp.And) else any
+    return lambda env: combine(f(env) for f in parts)
+
+
+def _compile_mod(e: sp.Mod) -> Compiled:
+    a, b = _compile_args(e)
+
+    def mod(env: Env):
+        divisor = b(env)
+        if divisor == 0:
+            raise EvaluationError(f"{e}: modulo by zero")
+        return a(env) % divisor  # the sign of the divisor, as SymPy's Mod
+    return mod
+
+
+def _compile_extremum(e: sp.Basic) -> Compiled:
+    """Abs, Max and Min."""
+    parts = _compile_args(e)
+    if isinstance(e, sp.Abs):
+        return lambda env: abs(parts[0](env))
+    pick = max if isinstance(e, sp.Max) else min
+    return lambda env: pick(f(env) for f in parts)
+
+
+def _compile_piecewise(e: sp.Piecewise) -> Compiled:
+    pieces = [(compile_expr(v), compile_expr(c)) for v, c in e.args]
+
+    def piecewise(env: Env):
+        for value, cond in pieces:
+            if cond(env):
+                return value(env)
+        raise EvaluationError(f"no branch of {e} applies")
+    return piecewise
+
+
+def _compile_entry(e: sp.Indexed) -> Compiled:
+    """A tensor entry, looked up with every index evaluated to an integer."""
+    name = str(e.base.label)
+    indices = [compile_expr(i) for i in e.indices]
+    return lambda env: _lookup(env.tensors, name, "tensor")(
+        tuple(_integer(f(env), e) for f in indices))
+
+
+def _compile_call(e: AppliedUndef) -> Compiled:
+    name = str(e.func)
+    args = _compile_args(e)
+    return lambda env: _lookup(env.functions, name, "function")(*(f(env) for f in args))
 
 
 def _compile_floor(e: sp.floor | sp.ceiling) -> Compiled:
@@ -377,6 +342,27 @@ def _compile_sum(e: sp.Sum) -> Compiled:
 
 
 _MISSING = object()
+
+
+_COMPILERS: list[tuple[type | tuple[type, ...], Callable[[Any], Compiled]]] = [
+    (sp.Symbol, _compile_symbol),
+    (sp.Add, _compile_add),
+    (sp.Mul, _compile_product),
+    (sp.Pow, _compile_power),
+    (sp.Sum, _compile_sum),
+    (sp.KroneckerDelta, _compile_delta),
+    (Iverson, _compile_bracket),
+    ((sp.Ge, sp.Gt, sp.Le, sp.Lt, sp.Eq, sp.Ne), _compile_relation),
+    ((sp.And, sp.Or, sp.Not, sp.ITE), _compile_connective),
+    (SourceMap, lambda e: compile_expr(e.piecewise())),
+    ((sp.floor, sp.ceiling), _compile_floor),
+    (sp.Mod, _compile_mod),
+    ((sp.Abs, sp.Max, sp.Min), _compile_extremum),
+    (sp.Piecewise, _compile_piecewise),
+    (sp.Indexed, _compile_entry),
+    (AppliedUndef, _compile_call),
+]
+"""Node type → compiler, tried in order (the first match compiles the node)."""
 
 
 def array_tensor(name: str, array: Any) -> Callable[[tuple[int, ...]], Any]:

@@ -6,7 +6,8 @@ Expressions are SymPy trees over *integer* symbols (``integer=True`` only — ne
 ``Indexed`` tensor entries, ``floor``, ``Mod`` and the padding maps ``SourceMap``.
 Σ_{u=lo}^{hi} is the sum over the integers lo ≤ u ≤ hi (0 when hi < lo, as the evaluator
 computes it; SymPy's Karr convention agrees only when hi ≥ lo − 1, so user claims must
-have such limits). As in SymPy, Sum(f, l_1, …, l_r) lists its limits innermost first. Tensor entries and plain symbols are not integers.
+have such limits). As in SymPy, Sum(f, l_1, …, l_r) lists its limits innermost first.
+Tensor entries and plain symbols are not integers.
 
 ``canonical(e)`` is the form in which two expressions are compared (``same``):
 
@@ -28,7 +29,8 @@ integer shift under its integrality condition); different forms prove nothing �
 a derivation searches for a concrete counterexample. ``simplify`` is never used.
 
 >>> n = integer_symbols("n")[0]
->>> same(Iverson(n > sp.Rational(17, 2)), Iverson(n >= 9)), same(Iverson(n > sp.Rational(17, 2)), Iverson(n >= sp.Rational(19, 2)))
+>>> half = sp.Rational(17, 2)
+>>> same(Iverson(n > half), Iverson(n >= 9)), same(Iverson(n > half), Iverson(n >= half + 1))
 (True, False)
 """
 
@@ -40,6 +42,7 @@ import sympy as sp
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
 from .arith import integer_valued, normal_relation
+from .budget import LimitExceeded, check_deadline
 
 
 def integer_symbols(names: str) -> tuple[sp.Symbol, ...]:
@@ -357,7 +360,7 @@ def _merge_product(term: sp.Expr) -> sp.Expr:
 
 def bounded_expand(expr: sp.Basic) -> sp.Basic:
     """sp.expand(expr), after the deadline check and the estimate of ``parsing.expanded_terms``:
-    more than ``parsing.MAX_TERMS`` terms raise ``evaluate.LimitExceeded`` (a derivation step
+    more than ``parsing.MAX_TERMS`` terms raise ``budget.LimitExceeded`` (a derivation step
     then ends NOT PROVED) instead of expanding for minutes.
 
     >>> a, b = sp.symbols("a b")
@@ -365,7 +368,6 @@ def bounded_expand(expr: sp.Basic) -> sp.Basic:
     a**2 + 2*a*b + b**2
     """
     from ..parsing import MAX_TERMS, expanded_terms
-    from .evaluate import LimitExceeded, check_deadline  # evaluate imports this module
     check_deadline()
     terms = expanded_terms(expr)
     if terms > MAX_TERMS:
@@ -425,7 +427,7 @@ def canonical(expr: sp.Basic, depth: int = 0) -> sp.Basic:
         return sp.Piecewise(*((canonical(v, depth), c) for v, c in expr.args), evaluate=False)
     if isinstance(expr, sp.Indexed):
         return expr.base[tuple(sp.expand(canonical(i, depth)) for i in expr.indices)]
-    if isinstance(expr, (sp.floor, sp.Mod, SourceMap)) or isinstance(expr, sp.core.function.AppliedUndef):
+    if isinstance(expr, (sp.floor, sp.Mod, SourceMap, sp.core.function.AppliedUndef)):
         return expr.func(*(sp.expand(canonical(a, depth)) for a in expr.args), evaluate=False)
     return expr
 

@@ -2,9 +2,9 @@
 step carries ``\\text{(rule)}``; a standalone document (``symconv.latex.document.standalone``)
 that compiles with pdflatex and xelatex (ASCII only).
 
-Tensor names print as in the text: xt → x̃ (``\\tilde{x}``), v → vec(x), Tx → (T vec x),
-Gamma → Γ; per-group channel counts Ci, Co → Ĉ_in, Ĉ_out; mixed-radix flat indices that a
-theorem registered print as ⟨digits⟩ (``Derivation.notation``).
+Tensor names print as in the text, by the one table of ``notation``: xt → x̃ (``\\tilde{x}``),
+v → vec(x), Tx → (T vec x), Gamma → Γ; per-group channel counts Ci, Co → Ĉ_in, Ĉ_out;
+mixed-radix flat indices that a theorem registered print as ⟨digits⟩ (``Derivation.notation``).
 """
 
 from __future__ import annotations
@@ -14,26 +14,11 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..latex.document import escape_text, standalone as standalone_document
+from ..latex.document import escape_text
+from ..latex.document import standalone as standalone_document
 from .expr import Iverson, latex_condition
+from .notation import LATEX, STACKED, SYMBOL_LATEX
 from .rules import flatten
-
-BASES = {
-    "xt": r"\tilde{x}", "v": r"\operatorname{vec}(x)", "vy": r"\operatorname{vec}(y)",
-    "Tx": r"(T \operatorname{vec} x)", "gamma": r"\gamma", "vgamma": r"\operatorname{vec}(\gamma)",
-    "vz": r"\operatorname{vec}(z)", "Gamma": r"\Gamma", "KP": r"(K P)",
-    "N": r"\bigl(T^{(2)} \sigma(T^{(1)} \operatorname{vec} x)\bigr)",
-    "T0": r"T^{0}", "Rp": "R", "T0R": r"(T^{0} R)", "vyb": r"\operatorname{vec}(y + b)",
-    "beta": r"(b \otimes \mathbf{1})",
-    "Nb": (r"\bigl(T^{(2)} \sigma(T^{(1)} \operatorname{vec} x + b^{(1)} \otimes \mathbf{1}) + b^{(2)} "
-           r"\otimes \mathbf{1}\bigr)"),
-    "nu": r"\nu", "Lambda": r"\Lambda(z)",
-}
-TAGGED = {"Tx": r"(T^{L} \operatorname{vec} x^{L})", "v": r"\operatorname{vec}(x^{L})",
-          "vy": r"\operatorname{vec}(y^{L})", "vyb": r"\operatorname{vec}(y^{L} + b^{L})",
-          "beta": r"(b^{L} \otimes \mathbf{1})"}
-"""Names of stacked layers' tensors, L the layer ((1), (2)); layer 1 reads the network input x."""
-SYMBOLS = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 
 UNICODE = {"σ": r"\sigma", "γ": r"\gamma", "Γ": r"\Gamma", "δ": r"\delta", "Σ": r"\Sigma",
            "∏": r"\prod", "₁": "_1", "₂": "_2", "≥": r"\ge", "≤": r"\le", "≠": r"\neq",
@@ -78,20 +63,20 @@ class DerivationPrinter(LatexPrinter):
         if not match:
             return None
         base, layer, axis = match.groups()
-        if base in TAGGED:
-            text = TAGGED[base].replace("L", f"({layer})")
+        if base in STACKED:
+            text = STACKED[base].replace("L", f"({layer})")
             return text.replace("x^{(1)}", "x")
-        if not (base in BASES or base in SYMBOLS or len(base) <= 2):
+        if not (base in LATEX or base in SYMBOL_LATEX or len(base) <= 2):
             return None
         if (base, layer) == ("x", "1"):
             return "x"
-        inner = BASES.get(base) or SYMBOLS.get(base) or base
+        inner = LATEX.get(base) or SYMBOL_LATEX.get(base) or base
         return inner + (f"_{{{axis}}}" if axis else "") + f"^{{({layer})}}"
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name
-        if name in SYMBOLS:
-            return SYMBOLS[name]
+        if name in SYMBOL_LATEX:
+            return SYMBOL_LATEX[name]
         tagged = self._tagged(name)
         if tagged:
             return tagged
@@ -106,7 +91,7 @@ class DerivationPrinter(LatexPrinter):
 
     def _print_Indexed(self, expr):
         label = str(expr.base.label)
-        base = BASES.get(label) or self._tagged(label) or label
+        base = LATEX.get(label) or self._tagged(label) or label
         indices = ", ".join(self._print_index(i) for i in expr.indices)
         return f"{base}_{{{indices}}}"
 

@@ -114,6 +114,25 @@ class Definition:
         return flatten(digits, radices)
 
 
+class Definitions(dict):
+    """The definitions of a theorem by name (``Definition.name``, the tensor's label), looked
+    up by the tensor itself with ``of``.
+
+    >>> T = sp.IndexedBase("T")
+    >>> Definitions({"T": Definition(T, (), sp.Integer(0))}).of(T).text
+    ''
+    """
+
+    def of(self, base: sp.IndexedBase) -> Definition:
+        """The definition of the tensor ``base``."""
+        return self[str(base.label)]
+
+    def add(self, definition: Definition) -> Definition:
+        """Define (or redefine) ``definition.base``; returns the definition."""
+        self[definition.name] = definition
+        return definition
+
+
 def flatten(digits: Sequence[sp.Expr], radices: Sequence[sp.Expr | None]) -> sp.Expr:
     """Σ_a digit_a · ∏_{b>a} radix_b (row-major mixed radix)."""
     total = sp.Integer(0)
@@ -175,10 +194,10 @@ def mixed_radix(expr: sp.Basic, var: sp.Symbol, digits: Sequence[sp.Symbol],
         if lo != 0 or not same(hi, prod(radices, start=sp.Integer(1)) - 1):
             raise RuleError(f"the range of {var} is [{lo}, {hi}], not [0, {prod(radices) - 1}]")
         for low, high_part, low_part in splits:
-            m = m.replace(lambda e: isinstance(e, sp.floor) and same(e.args[0], var / low),
-                          lambda e: high_part)
-            m = m.replace(lambda e: isinstance(e, sp.Mod) and e.args[0] == var
-                          and same(e.args[1], low), lambda e: low_part)
+            m = m.replace(lambda e, low=low: isinstance(e, sp.floor) and same(e.args[0], var / low),
+                          lambda e, high_part=high_part: high_part)
+            m = m.replace(lambda e, low=low: isinstance(e, sp.Mod) and e.args[0] == var
+                          and same(e.args[1], low), lambda e, low_part=low_part: low_part)
         # digits listed as a Sum lists its limits (SymPy: innermost first), like ``order``
         new_limits = [(d, sp.Integer(0), r - 1) for d, r in zip(digits, radices)][::-1]
         out.append((substitute(m, {var: value}), limits[:position] + new_limits + limits[position + 1:]))

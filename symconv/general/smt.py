@@ -40,6 +40,8 @@ from functools import lru_cache, wraps
 import sympy as sp
 import z3
 
+from .budget import remaining_seconds  # the derivation's deadline caps each query
+
 TIMEOUT_MS = 2000
 """Per-query limit; past it z3's answer is "unknown"."""
 MAX_POWER = 8
@@ -122,7 +124,6 @@ def _model(model: z3.ModelRef, expressions) -> tuple[tuple[str, int], ...]:
 
 
 def _solve(assertions: Sequence[z3.BoolRef], expressions, complete: bool) -> Answer:
-    from .evaluate import remaining_seconds  # the derivation's deadline caps each query
     left = remaining_seconds()
     timeout = TIMEOUT_MS if left is None else max(1, min(TIMEOUT_MS, int(left * 1000)))
     solver = z3.Solver()

@@ -150,6 +150,20 @@ def _group_sentence(spec: ConvSpec) -> str:
     return f", with ${rule}$ the group of output channel $o$"
 
 
+def _reflect_map(u: str, n: int) -> str:
+    r"""The reflect padding map at position ``u`` of an axis of size ``n``, printed from its one
+    symbolic definition (``general.setting.source_map``): −u, 2(n − 1) − u or u by cases.
+
+    >>> text = _reflect_map("u", 5)
+    >>> "- u & " in text, "8 - u & " in text, text.endswith(r"u & \text{otherwise} \end{cases}")
+    (True, True, True)
+    """
+    import sympy as sp
+
+    from ..general.setting import source_map  # loaded only for a reflect-padded layer
+    return sp.latex(source_map("reflect", sp.Symbol(u, integer=True), sp.Integer(n)).piecewise())
+
+
 def _padding_rule(spec: ConvSpec, f: Formulas, label: str) -> str:
     """The extension x̃ of x to padded positions, per padding mode."""
     d, pos = spec.dims, ", ".join(POS[:spec.dims])
@@ -159,7 +173,7 @@ def _padding_rule(spec: ConvSpec, f: Formulas, label: str) -> str:
                 rf"\\ 0 & \text{{otherwise}} \end{{cases}}")
         return "and the padding reads zeros:\n" + equation(body, label)
     maps = {"circular": lambda u, n: rf"{u} \bmod {n}",
-            "reflect": lambda u, n: rf"{n - 1} - \lvert {n - 1} - \lvert {u} \rvert \rvert",
+            "reflect": _reflect_map,
             "replicate": lambda u, n: rf"\min(\max({u}, 0), {n - 1})"}[spec.padding_mode]
     sigma = ", ".join(rf"\sigma_{{{a + 1}}}({u})" for a, u in enumerate(POS[:d]))
     maps_text = r",\quad ".join(rf"\sigma_{{{a + 1}}}({u}) = {maps(u, n)}"
