@@ -8,6 +8,8 @@ every diagnosis is checked against a fault we planted.
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import re
 from dataclasses import replace
 
@@ -305,5 +307,8 @@ def test_fn_that_writes_into_its_arguments_cannot_corrupt_the_check(mode):
 
 
 def test_docstring_examples():
-    results = doctest.testmod(symconv.testing, optionflags=doctest.ELLIPSIS)
-    assert (results.failed, results.attempted) == (0, 7)
+    package = symconv.testing   # the examples of every module of the package
+    modules = [package, *(importlib.import_module(f"{package.__name__}.{info.name}")
+                          for info in pkgutil.iter_modules(package.__path__))]
+    results = [doctest.testmod(module, optionflags=doctest.ELLIPSIS) for module in modules]
+    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 7)

@@ -312,7 +312,7 @@ def test_exact_trials_draw_a_fresh_seed_per_check_and_seed_repeats_one():
 
 
 def test_exact_trials_keep_within_the_exactness_budget():
-    from symconv.testing import _exact_plan
+    from symconv.testing.trials import _exact_plan
     for spec in (SPEC2, symconv.ConvSpec(64, 1, kernel_size=(5, 5, 5), input_size=(5, 5, 5)),
                  symconv.ConvSpec(512, 1, kernel_size=9, input_size=9)):
         terms_bits = (spec.in_per_group * int(np.prod(spec.kernel_size)) + 1).bit_length()
