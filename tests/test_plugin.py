@@ -7,8 +7,8 @@ import re
 
 import pytest
 import torch  # noqa: F401  imported here once: pytester's in-process runs drop modules they
-#                           import, and re-importing torch in one process crashes it
 
+#                           import, and re-importing torch in one process crashes it
 from symconv import ConvSpec, SpecError
 from symconv.pytest_plugin import spec_id, specs_of
 from tests.test_testing import one_torch_thread  # noqa: F401  (autouse)

@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 import scipy.signal
 import sympy as sp
+import torch
 from hypothesis import given, settings
 
 import symconv
@@ -174,7 +174,7 @@ def test_transposed_kernel_axes_are_diagnosed_for_square_and_rectangular_kernels
     for kernel in ((3, 3), (2, 3)):
         spec = ConvSpec(2, 3, kernel, (5, 6), bias=False)
         swapped = replace(spec, kernel_size=kernel[::-1])
-        fn = lambda x, w, b: symconv.conv(swapped, x, w.swapaxes(2, 3))  # noqa: E731
+        fn = lambda x, w, b, swapped=swapped: symconv.conv(swapped, x, w.swapaxes(2, 3))  # noqa: E731
         with pytest.raises(AssertionError) as error:
             assert_conv_equivalent(fn, spec)
         assert diagnoses(error) == ["Diagnosis: kernel axes transposed: fn reads the kernel's "

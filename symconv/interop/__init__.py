@@ -61,11 +61,11 @@ from .torch_check import torch_mismatch
 from .torch_code import ELEMENTWISE, FORWARD_METHODS, FUNCTIONAL
 from .unaltered import GLOBAL_HOOKS, HOOKS, refuse_foreign_code
 
-__all__ = ["ELEMENTWISE", "FORWARD_METHODS", "FUNCTIONAL", "GLOBAL_HOOKS", "HOOKS", "MAX_DENSE_ENTRIES",
-           "MAX_FEATURES", "NETWORK_STATEMENT", "NOT_LINEAR_RULE", "TORCH_BATCHES", "TORCH_RANGE",
-           "TORCH_RTOL", "TORCH_SAMPLES", "NetworkProof", "NetworkStep", "TorchMismatch", "mlp_layers",
-           "network_steps", "paper_network", "prove_network", "refuse_foreign_code", "rounding_tolerance",
-           "run_mlp", "spec_of", "to_linear", "to_mlp", "torch_mismatch", "transposed_of", "valid_shape"]
+__all__ = ["to_linear", "to_mlp", "prove_network", "NetworkProof", "NETWORK_STATEMENT", "torch_mismatch",
+           "TorchMismatch", "rounding_tolerance", "refuse_foreign_code", "network_steps", "NetworkStep",
+           "mlp_layers", "run_mlp", "spec_of", "transposed_of", "valid_shape", "paper_network", "ELEMENTWISE",
+           "NOT_LINEAR_RULE", "HOOKS", "GLOBAL_HOOKS", "FORWARD_METHODS", "FUNCTIONAL", "MAX_FEATURES",
+           "MAX_DENSE_ENTRIES", "TORCH_SAMPLES", "TORCH_BATCHES", "TORCH_RANGE", "TORCH_RTOL"]
 
 DEPRECATED = {"Step": "NetworkStep"}   # old name: new name, kept for one release
 

@@ -85,7 +85,7 @@ from .trials import (
                      PATTERNS,
 )
 
-__all__ = ["ESTABLISHED", "EXACT_BATCH", "EXACT_BITS", "EXACT_MAGNITUDE_BITS", "EXACT_NARROW_BITS",
-           "EXACT_REFERENCE_TERMS", "MAX_TERMS", "MODES", "PATTERNS", "PATTERN_RANGE", "PROBE_DEADLINE",
-           "PROBE_MEMORY", "PROBE_RANGE", "PROBE_TRIALS", "SHOWN_OUTPUTS", "SHOWN_TERMS", "CheckResult",
-           "NotCheckable", "assert_conv_equivalent"]
+__all__ = ["assert_conv_equivalent", "CheckResult", "NotCheckable", "MODES", "ESTABLISHED", "PROBE_DEADLINE",
+           "MAX_TERMS", "PROBE_MEMORY", "PROBE_TRIALS", "PROBE_RANGE", "EXACT_BITS", "EXACT_NARROW_BITS",
+           "EXACT_MAGNITUDE_BITS", "EXACT_BATCH", "EXACT_REFERENCE_TERMS", "PATTERN_RANGE", "PATTERNS",
+           "SHOWN_OUTPUTS", "SHOWN_TERMS"]
