@@ -29,48 +29,6 @@ from .torch_code import _torch
 from .unaltered import _children, refuse_foreign_code
 
 
-def _own_dtype_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[NetworkStep],
-                        seed: int) -> TorchMismatch | None:
-    """The ORIGINAL model (no copy), in its own dtype, as it is used: with autograd on (training) and
-    off (``torch.no_grad()``, inference), on non-integer random inputs in [−8, 8) of each batch
-    size of TORCH_BATCHES: each layer against its map within ``rounding_tolerance``, and model(x)
-    exactly against its layers run one after the other."""
-    dtype = _dtype(model)
-    rng = np.random.default_rng(seed + 1)
-    for grad, mode in ((True, "on"), (False, "off")):
-        check = f"the model itself in {dtype}, autograd {mode}, non-integer inputs (rounding tolerance of {dtype})"
-        if found := _run_own_dtype(model, input_shape, steps, rng, dtype, grad, check):
-            return found
-    return None
-
-
-def _run_own_dtype(model: Any, input_shape: tuple[int, ...], steps: list[NetworkStep], rng: np.random.Generator,
-                   dtype: Any, grad: bool, check: str) -> TorchMismatch | None:
-    torch = _torch()
-    with torch.set_grad_enabled(grad):
-        for n in TORCH_BATCHES:
-            x = v = torch.as_tensor(rng.uniform(-8, 8, size=(n, *input_shape))).to(dtype)
-            for step in steps:
-                out = _run_layer(step, step.module, v)
-                if found := _compare(step, v, out, rounding_tolerance(dtype), f"{check}, batch {n}"):
-                    return found
-                v = out
-            whole = _run_layer(NetworkStep("model", model, "identity", input_shape, input_shape), model, x)
-            if found := _chain_mismatch(model, steps, whole, v, f"model(x) exactly against its layers one "
-                                                                f"after the other ({check}, batch {n})"):
-                return found
-    return None
-
-
-def _chain_mismatch(model: Any, steps: list[NetworkStep], whole: Any, v: Any, check: str) -> TorchMismatch | None:
-    """``whole`` = model(x) exactly against ``v``, the output of its layers run one after the other on x
-    (what nn.Sequential's forward is: the same torch calls, so bitwise equal)."""
-    if steps and (tuple(whole.shape) != tuple(v.shape) or not _torch().equal(whole, v)):
-        root = NetworkStep("model", model, "identity", steps[-1].out_shape, steps[-1].out_shape)
-        return _compare(root, v, whole, 0.0, check)
-    return None
-
-
 def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[NetworkStep] | None = None,
                    seed: int = 0) -> TorchMismatch | None:
     """The first place where torch computes something else than the layers' maps, or None.
@@ -152,4 +110,46 @@ def _integer_mismatch(steps: list[NetworkStep], draw: Callable[[tuple[int, ...]]
         if found := _compare(replace(step, module=layer), xi, _run_layer(step, layer, xi), 0.0,
                              "exactly, on integer weights and inputs (every value exact in float64)"):
             return found
+    return None
+
+
+def _own_dtype_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[NetworkStep],
+                        seed: int) -> TorchMismatch | None:
+    """The ORIGINAL model (no copy), in its own dtype, as it is used: with autograd on (training) and
+    off (``torch.no_grad()``, inference), on non-integer random inputs in [−8, 8) of each batch
+    size of TORCH_BATCHES: each layer against its map within ``rounding_tolerance``, and model(x)
+    exactly against its layers run one after the other."""
+    dtype = _dtype(model)
+    rng = np.random.default_rng(seed + 1)
+    for grad, mode in ((True, "on"), (False, "off")):
+        check = f"the model itself in {dtype}, autograd {mode}, non-integer inputs (rounding tolerance of {dtype})"
+        if found := _run_own_dtype(model, input_shape, steps, rng, dtype, grad, check):
+            return found
+    return None
+
+
+def _run_own_dtype(model: Any, input_shape: tuple[int, ...], steps: list[NetworkStep], rng: np.random.Generator,
+                   dtype: Any, grad: bool, check: str) -> TorchMismatch | None:
+    torch = _torch()
+    with torch.set_grad_enabled(grad):
+        for n in TORCH_BATCHES:
+            x = v = torch.as_tensor(rng.uniform(-8, 8, size=(n, *input_shape))).to(dtype)
+            for step in steps:
+                out = _run_layer(step, step.module, v)
+                if found := _compare(step, v, out, rounding_tolerance(dtype), f"{check}, batch {n}"):
+                    return found
+                v = out
+            whole = _run_layer(NetworkStep("model", model, "identity", input_shape, input_shape), model, x)
+            if found := _chain_mismatch(model, steps, whole, v, f"model(x) exactly against its layers one "
+                                                                f"after the other ({check}, batch {n})"):
+                return found
+    return None
+
+
+def _chain_mismatch(model: Any, steps: list[NetworkStep], whole: Any, v: Any, check: str) -> TorchMismatch | None:
+    """``whole`` = model(x) exactly against ``v``, the output of its layers run one after the other on x
+    (what nn.Sequential's forward is: the same torch calls, so bitwise equal)."""
+    if steps and (tuple(whole.shape) != tuple(v.shape) or not _torch().equal(whole, v)):
+        root = NetworkStep("model", model, "identity", steps[-1].out_shape, steps[-1].out_shape)
+        return _compare(root, v, whole, 0.0, check)
     return None
