@@ -433,7 +433,7 @@ from pathlib import Path  # noqa: E402
 
 import torch.nn.modules.conv as conv_module  # noqa: E402
 
-from symconv.interop import _torch_own  # noqa: E402
+from symconv.interop.torch_code import _torch_own  # noqa: E402
 
 TORCH_ROOT = Path(torch.__file__).parent
 FOREIGN = "is not torch's own code (defined in "

@@ -8,14 +8,16 @@ every diagnosis is checked against a fault we planted.
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 import scipy.signal
 import sympy as sp
+import torch
 from hypothesis import given, settings
 
 import symconv
@@ -172,7 +174,7 @@ def test_transposed_kernel_axes_are_diagnosed_for_square_and_rectangular_kernels
     for kernel in ((3, 3), (2, 3)):
         spec = ConvSpec(2, 3, kernel, (5, 6), bias=False)
         swapped = replace(spec, kernel_size=kernel[::-1])
-        fn = lambda x, w, b: symconv.conv(swapped, x, w.swapaxes(2, 3))  # noqa: E731
+        fn = lambda x, w, b, swapped=swapped: symconv.conv(swapped, x, w.swapaxes(2, 3))  # noqa: E731
         with pytest.raises(AssertionError) as error:
             assert_conv_equivalent(fn, spec)
         assert diagnoses(error) == ["Diagnosis: kernel axes transposed: fn reads the kernel's "
@@ -305,5 +307,8 @@ def test_fn_that_writes_into_its_arguments_cannot_corrupt_the_check(mode):
 
 
 def test_docstring_examples():
-    results = doctest.testmod(symconv.testing, optionflags=doctest.ELLIPSIS)
-    assert (results.failed, results.attempted) == (0, 7)
+    package = symconv.testing   # the examples of every module of the package
+    modules = [package, *(importlib.import_module(f"{package.__name__}.{info.name}")
+                          for info in pkgutil.iter_modules(package.__path__))]
+    results = [doctest.testmod(module, optionflags=doctest.ELLIPSIS) for module in modules]
+    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 7)

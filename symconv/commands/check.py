@@ -16,7 +16,8 @@ from typing import Any
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from ..errors import SpecError
-from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, _check_deadline, assert_conv_equivalent
+from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, assert_conv_equivalent
+from ..testing.assertions import _check_deadline
 from ._spec_args import add_spec_arguments, spec_from_args
 
 HELP = "check a convolution function fn(x, w, b) against the definition (prove or probe it)"

@@ -1,0 +1,133 @@
+"""The symbolic proof network(x) = MLP(vec x) (``prove_network``): every weight, bias,
+BatchNorm statistic and input a symbol, each activation an undefined elementwise function σ_ℓ."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import SpecError
+from ..forms.definition import conv
+from ..forms.transpose import conv_transpose
+from ..proof import Counterexample, PrintsItself, first_entry_difference
+from ..symbols import tensor_symbols
+from .mlp import _parameters, mlp_layers
+from .specs import valid_shape
+from .steps import NetworkStep, network_steps
+from .torch_check import torch_mismatch
+
+NETWORK_STATEMENT = "network(x) = MLP(vec x) (Linear + elementwise σ)"
+
+
+@dataclass(frozen=True, repr=False)
+class NetworkProof(PrintsItself):
+    """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ;
+    prints itself (``to_latex``, ``_repr_latex_``, a one-line repr) like every symconv result."""
+
+    statement: str
+    layers: tuple[str, ...]
+    holds: bool
+    counterexample: Counterexample | None
+    outputs: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+    def setting(self) -> str:
+        return " → ".join(self.layers)
+
+    def summary(self) -> str:
+        verdict = "PROVED" if self.holds else "REFUTED"
+        line = (f"{verdict}: {self.statement} [{self.setting()}; {self.outputs} outputs, "
+                f"{sum(self.timings.values()):.3f} s]")
+        return line if self.holds else f"{line}\n{self.counterexample}"
+
+
+def _activation(number: int) -> Any:
+    """σ_ℓ: an undefined SymPy function applied elementwise."""
+    return np.vectorize(sp.Function(f"sigma_{number}"), otypes=[object])
+
+
+def _network_definition(steps: list[NetworkStep], x: np.ndarray) -> np.ndarray:
+    """The network by each layer's own definition, on symbols (the reference side)."""
+    for number, step in enumerate(steps, start=1):
+        p = _parameters(step, number)
+        if step.kind in ("conv", "avgpool"):
+            x = conv(step.spec, x, p["w"], p["b"])
+        elif step.kind == "convtranspose":  # the scatter definition, not Tᵀ
+            x = conv_transpose(step.spec, x, p["w"], step.module.output_padding)
+            x = x + (p["b"].reshape(-1, *[1] * (x.ndim - 1)) if p["b"] is not None else 0)
+        elif step.kind == "linear":
+            x = np.dot(p["w"], x) + (p["b"] if p["b"] is not None else 0)
+        elif step.kind == "batchnorm":
+            x = x * p["scale"].reshape(-1, *[1] * (x.ndim - 1)) + p["shift"].reshape(-1, *[1] * (x.ndim - 1))
+        elif step.kind == "flatten":
+            x = x.reshape(-1)
+        elif step.kind == "elementwise":
+            x = _activation(number)(x)
+    return x.reshape(-1)
+
+
+def _valid_layers(layers: Any) -> list[tuple[str, Any, Any]]:
+    """``layers=`` of prove_network: a list of ("affine", A, c) with A 2-D and c 1-D of A's rows, and
+    ("elementwise", step, ℓ) with ℓ an int; else SpecError naming the entry."""
+    if not isinstance(layers, (list, tuple)):
+        raise SpecError("layers", type(layers).__name__, "must be a list like mlp_layers(...) returns")
+    for i, layer in enumerate(layers):
+        ok = isinstance(layer, tuple) and len(layer) == 3
+        if ok and layer[0] == "affine":
+            A, c = np.asarray(layer[1], dtype=object), np.asarray(layer[2], dtype=object)
+            ok = A.ndim == 2 and c.shape == (A.shape[0],)
+        elif ok:
+            ok = layer[0] == "elementwise" and isinstance(layer[2], int) and not isinstance(layer[2], bool)
+        if not ok:
+            raise SpecError(f"layers[{i}]", repr(layer)[:80], "must be ('affine', A (2-D), c (1-D, one per "
+                            "row of A)) or ('elementwise', step, layer number)")
+    return list(layers)
+
+
+def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
+    """vec(x) through the MLP layers (A·v + c, σ_ℓ elementwise), on symbols."""
+    for kind, A, c in layers:
+        v = np.dot(A, v) + c if kind == "affine" else _activation(c)(v)
+    return v
+
+
+def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None) -> NetworkProof:
+    """Prove model(x) = to_mlp(model)(x) on symbols: x, every weight, bias and BatchNorm statistic
+    symbolic, each activation an undefined elementwise function σ_ℓ (so the proof holds for any
+    activation). Entries are compared as canonical expanded forms (expansion reaches inside σ's
+    argument, so σ(p) = σ(q) is decided as p = q). ``layers`` replaces the MLP (see ``mlp_layers``).
+
+    The symbolic proof is about each layer's map as read from its attributes; that this map is
+    what torch computes is checked first (``torch_mismatch``: only unaltered torch classes are
+    accepted, then each layer is compared with torch running it, exactly where float64 is exact).
+    A difference there refutes the proof with a ``TorchMismatch`` naming the layer."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    steps = network_steps(model, input_shape)
+    input_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
+    layer_names = tuple(type(s.module).__name__ for s in steps)
+    mismatch = torch_mismatch(model, input_shape, steps)
+    timings["torch"] = time.perf_counter() - start
+    if mismatch is not None:
+        return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names,
+                            holds=False, counterexample=mismatch,
+                            outputs=prod(steps[-1].out_shape) if steps else prod(input_shape), timings=timings)
+    start = time.perf_counter()
+    x = tensor_symbols("x", tuple(input_shape))
+    expected = _network_definition(steps, x)
+    mlp = mlp_layers(steps, symbolic=True) if layers is None else _valid_layers(layers)
+    obtained = run_mlp(mlp, x.reshape(-1))
+    timings["build"] = time.perf_counter() - start
+    start = time.perf_counter()
+    found = first_entry_difference("mlp", expected, obtained)
+    timings["mlp"] = time.perf_counter() - start
+    return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names, holds=found is None,
+                        counterexample=found, outputs=len(expected), timings=timings)

@@ -1,0 +1,141 @@
+"""``assert_conv_equivalent``: the check of fn in one call, its arguments validated, its size and
+time bounded."""
+
+from __future__ import annotations
+
+import numbers
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from math import prod
+from typing import Any
+
+from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
+from ..errors import SpecError
+from ..proof import prove
+from ..spec import LAYOUTS, ConvSpec
+from ..symbols import symbols
+from .diagnosis import _diagnosis
+from .probe import _probe, _Prober
+from .reports import _difference_message, _shape_message
+from .results import ESTABLISHED, MODES, CheckResult, NotCheckable
+from .symbolic import _run_on_symbols
+from .trials import _exact_trials
+
+PROBE_DEADLINE = 300.0   # seconds a check may take by default
+
+
+MAX_TERMS = 5_000_000    # symbolic mode: products w·x a check may build
+PROBE_MEMORY = 2**30     # probe mode: bytes of one-hot inputs and responses a check may hold
+
+
+def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
+                           mode: str = "symbolic", *, batched: bool = False,
+                           deadline: float = PROBE_DEADLINE, seed: int | None = None) -> CheckResult:
+    """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
+
+    Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
+    "NHWC" — x (*in, C_in), w (*k, C_in/groups, C_out) (HWIO), y (*out, C_out); b is (C_out,) or
+    None (``spec.bias``). ``layout=None`` uses ``spec.layout``; an explicit ``layout`` wins over
+    ``spec.layout``. With ``batched=True`` fn takes x with a leading sample axis and returns y
+    with one (probing then sends all one-hot inputs in one call). ``deadline`` (seconds, default
+    PROBE_DEADLINE) bounds the whole check: past it a NotCheckable, never "verified" (SIGALRM
+    interrupts a call of fn in the main thread; elsewhere it is checked between calls). ``seed``
+    draws the random exact trials; None (default) draws a fresh one per check, which a failure
+    message names so that ``seed=`` repeats it.
+
+    >>> import numpy as np, symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
+    >>> result = assert_conv_equivalent(lambda x, w, b: np.correlate(x[0], w[0, 0])[None], spec)
+    >>> print(result)  # doctest: +ELLIPSIS
+    proved: fn computes the convolution [1-D, ...; 4 outputs, 12 terms, 1 call(s) of fn, ... s]
+    >>> assert_conv_equivalent(lambda x, w, b: np.convolve(x[0], w[0, 0], "valid")[None], spec)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    AssertionError: fn does not compute the convolution [1-D, C_in=1, ..., no bias, NCHW]: 4 of 4 outputs differ.
+      y[0,0] lacks w_{0,0,0}·x_{0,0}, w_{0,0,2}·x_{0,2}; has w_{0,0,0}·x_{0,2}, w_{0,0,2}·x_{0,0} instead
+    ...
+    """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this module's
+    spec = _with_layout(spec, layout)
+    if mode not in MODES:
+        raise SpecError("mode", mode, f"must be one of {MODES}")
+    _check_deadline(deadline)
+    _refuse_too_large(spec, mode)
+    try:
+        with Deadline(deadline) as limit:
+            limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
+            return _check(fn, spec, mode, batched, limit, _check_seed(seed))
+    except DeadlineExceeded:
+        raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
+                           f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
+    except DeadlineDisarmed as error:
+        raise NotCheckable(f"fn disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
+                           f"timer alone while it is checked), so nothing was verified") from None
+
+
+def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, limit: Deadline,
+           seed: int) -> CheckResult:
+    __tracebackhide__ = True
+    x, w, b = symbols(spec)
+    if mode == "symbolic":
+        runs, calls = _run_on_symbols(fn, spec, (x, w, b), batched, limit), 1
+        prober: _Prober | None = None
+    else:
+        y, calls, prober = _probe(fn, spec, (x, w, b), batched, limit)
+        runs = [(y, "")]
+    proof = None
+    for y, source in runs:   # every sample (batched) or call (fresh symbols), in the original symbols
+        on = f" (on {source})" if source else ""
+        if y.shape != spec.output_shape:
+            raise AssertionError(_shape_message(spec, y, mode) + on + _diagnosis(spec, y, (x, w, b)))
+        proof = prove(spec, output=y)
+        if not proof.holds:
+            raise AssertionError(_difference_message(spec, y, mode, on) + _diagnosis(spec, y, (x, w, b)))
+    cross_checks = len(runs) - 1 if mode == "symbolic" and not batched else 0   # the fresh symbols
+    cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober, seed)
+    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode], outputs=proof.outputs,
+                       terms=proof.terms, calls=calls, seconds=limit.elapsed(), cross_checks=cross_checks)
+
+
+def _refuse_too_large(spec: ConvSpec, mode: str) -> None:
+    """SpecError before anything is built when the check would not fit: symbolic mode builds
+    C_out·∏out·(C_in/groups)·∏k products w·x; probing holds (1 + |x|)·(|x| + 2·|y|) float64s."""
+    nx, ny = prod(spec.input_shape), prod(spec.output_shape)
+    if mode == "symbolic":
+        terms = ny * spec.in_per_group * prod(spec.kernel_size)
+        if terms > MAX_TERMS:
+            raise SpecError("spec", spec.describe(), f"symbolic mode would build {ny} outputs · "
+                            f"{spec.in_per_group}·{prod(spec.kernel_size)} = {terms} products w·x, more "
+                            f"than MAX_TERMS={MAX_TERMS}; check a smaller layer (the same code at a "
+                            f"smaller input size)")
+    else:
+        needed = 8 * (1 + nx) * (nx + 2 * ny)
+        if needed > PROBE_MEMORY:
+            raise SpecError("spec", spec.describe(), f"probing needs 8·(1 + {nx})·({nx} + 2·{ny}) = "
+                            f"{needed / 2**30:.2f} GiB of one-hot inputs and responses, more than "
+                            f"PROBE_MEMORY={PROBE_MEMORY / 2**30:g} GiB; probe a smaller layer")
+
+
+def _check_deadline(deadline: Any) -> None:
+    if (isinstance(deadline, bool) or not isinstance(deadline, numbers.Real)
+            or not 0 < float(deadline) < float("inf")):
+        raise SpecError("deadline", deadline, "must be a positive finite number of seconds")
+
+
+def _check_seed(seed: Any) -> int:
+    """The seed of the random exact trials: ``seed``, or a fresh one when None."""
+    if seed is None:
+        return secrets.randbits(63)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise SpecError("seed", seed, "must be a non-negative integer, or None for a fresh one")
+    return int(seed)
+
+
+def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
+    if not isinstance(spec, ConvSpec):
+        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    if layout is None or layout == spec.layout:
+        return spec
+    if layout not in LAYOUTS:
+        raise SpecError("layout", layout, f"must be one of {LAYOUTS}, or None for spec.layout")
+    return replace(spec, layout=layout)
