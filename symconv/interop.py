@@ -52,7 +52,7 @@ from .errors import SpecError
 from .forms.definition import conv
 from .forms.toeplitz import row_index, toeplitz_entries
 from .forms.transpose import conv_transpose, transposed_spec
-from .proof import Comparison, Counterexample, PrintsItself, first_entry_difference
+from .result import Comparison, Counterexample, NetworkResult, first_entry_difference
 from .spec import ConvSpec
 from .symbols import tensor_symbols
 
@@ -787,7 +787,7 @@ NETWORK_STATEMENT = "network(x) = MLP(vec x) (Linear + elementwise σ)"
 
 
 @dataclass(frozen=True, repr=False)
-class NetworkProof(PrintsItself):
+class NetworkProof(NetworkResult):
     """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ;
     prints itself (``to_latex``, ``_repr_latex_``, a one-line repr) like every symconv result."""
 
