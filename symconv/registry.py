@@ -60,9 +60,9 @@ class Registry:
         naming the type when there is none."""
         found = self._find(cls)
         if found is None and not _loaded[0]:
-            _loaded[0] = True
             for load in LOADERS:
                 load()
+            _loaded[0] = True  # after the loaders: one that failed is retried on the next look-up
             found = self._find(cls)
         if found is None:
             raise SpecError("result", cls.__name__, f"is not a symconv result with a {self.what}")
