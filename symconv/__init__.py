@@ -15,13 +15,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError
+from .registry import LOADERS as _PRINTER_LOADERS
 
 if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
     from .converse import conv1x1_as_fc, fc_as_conv
     from .forms import conv, im2col, im2col_conv, kernel_matrix, toeplitz, toeplitz_conv
     from .forms.transpose import bias_gradient, conv_transpose, input_gradient, prove_transpose, weight_gradient
     from .general import prove_general
-    from .proof import Counterexample, Proof, prove
+    from .proof import prove
+    from .result import Counterexample, Proof
     from .spec import ConvSpec
     from .spectral import singular_values
     from .symbols import symbols
@@ -34,7 +36,7 @@ _LAZY = {
     "symbols": "symconv.symbols",
     "conv": "symconv.forms", "im2col": "symconv.forms", "im2col_conv": "symconv.forms",
     "kernel_matrix": "symconv.forms", "toeplitz": "symconv.forms", "toeplitz_conv": "symconv.forms",
-    "Counterexample": "symconv.proof", "Proof": "symconv.proof", "prove": "symconv.proof",
+    "Counterexample": "symconv.result", "Proof": "symconv.result", "prove": "symconv.proof",
     "prove_general": "symconv.general",
     "singular_values": "symconv.spectral",
     "conv_transpose": "symconv.forms.transpose",
@@ -85,6 +87,15 @@ class _Package(ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+
+def _register_latex_printers() -> None:
+    """Results print through ``symconv.registry``, which the LaTeX package fills when imported: the
+    package (not the results, which LaTeX imports) loads it on the first ``to_latex`` or display."""
+    from . import latex  # noqa: F401 - importing it registers the printers
+
+
+_PRINTER_LOADERS.append(_register_latex_printers)
 
 # Literal, so linters and type checkers read it; tests/test_public_api.py keeps it equal to _LAZY's names.
 __all__ = [

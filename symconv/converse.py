@@ -30,11 +30,27 @@ from .errors import SpecError
 from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
-from .proof import (Counterexample, Proof, Supplied, check_supplied, compare_supplied, comparison,
-                    first_difference, first_entry_difference)
+from .result import (
+    Conv1x1AsFCProof,
+    ConverseProof,
+    Counterexample,
+    FCAsConvProof,
+    Supplied,
+    check_supplied,
+    compare_supplied,
+    comparison,
+    first_difference,
+    first_entry_difference,
+)
 from .spec import LAYOUTS, ConvSpec, as_int, boolean, check_spec, one_of
-from .symbols import (check_shape, from_canonical_output, from_canonical_weight, symbols,
-                      to_canonical_input, to_canonical_weight)
+from .symbols import (
+    check_shape,
+    from_canonical_output,
+    from_canonical_weight,
+    symbols,
+    to_canonical_input,
+    to_canonical_weight,
+)
 
 
 def _columns(spec: ConvSpec) -> np.ndarray:
@@ -141,16 +157,16 @@ def _check_form(spec: ConvSpec, supplied: list[Supplied]) -> Counterexample | No
     return check_supplied(supplied, frozenset(x.flat) | frozenset(w.flat) | frozenset(() if b is None else b))
 
 
-def _proof(spec: ConvSpec, statement: str, forms: tuple[str, ...], found: Counterexample | None,
-           timings: dict[str, float], matrix: np.ndarray | None) -> Proof:
-    """The proof; ``matrix`` is the W supplied to it (None: symconv's own was checked)."""
-    return Proof(spec=spec, statement=statement, forms=forms, holds=found is None, counterexample=found,
-                 terms=spec.n_terms + spec.n_bias_terms, outputs=int(np.prod(spec.output_shape)),
-                 timings=timings, given={} if matrix is None else {"matrix": matrix})
+def _proof(kind: type[ConverseProof], spec: ConvSpec, statement: str, forms: tuple[str, ...],
+           found: Counterexample | None, timings: dict[str, float], matrix: np.ndarray | None) -> ConverseProof:
+    """The proof of ``kind``; ``matrix`` is the W supplied to it (None: symconv's own was checked)."""
+    return kind(spec=spec, statement=statement, forms=forms, holds=found is None, counterexample=found,
+                terms=spec.n_terms + spec.n_bias_terms, outputs=int(np.prod(spec.output_shape)),
+                timings=timings, given={} if matrix is None else {"matrix": matrix})
 
 
 def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool = True,
-                     layout: str = "NCHW", matrix: object = None) -> Proof:
+                     layout: str = "NCHW", matrix: object = None) -> ConverseProof:
     """Prove conv(x, w, b) = W·vec(x) + b with W = fc_matrix(w) (or ``matrix``), and that
     fc_as_conv(W) gives back w exactly, on symbols (forms "fc", then "fc_as_conv")."""
     spec = _fc_spec(out_features, input_shape, bias, layout)
@@ -168,10 +184,10 @@ def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool
         timings["fc_as_conv"] = time.perf_counter() - start
     fc = comparison("fc", bias=spec.bias)
     statement = f"{fc.expected} = {fc.obtained}; fc_as_conv(W) = w"
-    return _proof(spec, statement, ("fc", "fc_as_conv"), found, timings, None if matrix is None else W)
+    return _proof(FCAsConvProof, spec, statement, ("fc", "fc_as_conv"), found, timings, None if matrix is None else W)
 
 
-def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
+def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> ConverseProof:
     """Prove conv(x, w, b) = W·X + b·1ᵀ, X = x with one column per position (the FC layer W at
     every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1"."""
     backends.check_memory(check_spec(spec), "sympy", None)
@@ -189,4 +205,4 @@ def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> Proof:
     found = found or compare_supplied(supplied)
     per_position = comparison("conv1x1", bias=spec.bias)
     statement = f"{per_position.expected} = {per_position.obtained} (the FC layer W at every position)"
-    return _proof(spec, statement, ("conv1x1",), found, timings, None if matrix is None else W)
+    return _proof(Conv1x1AsFCProof, spec, statement, ("conv1x1",), found, timings, None if matrix is None else W)

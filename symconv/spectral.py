@@ -28,12 +28,13 @@ elements evaluate automatically to a rational times a basis element (√2·√3 
 √3·√6 = 3√2, √a·√a = a, i·i = −1); ``expand`` distributes, and Add collects equal m·β. So
 ``expand(a − b) == 0`` holds iff a = b in K[w] — a decision, not a heuristic. Other sizes need
 other fields (ζ_5 needs √5 and nested √(10 + 2√5), ζ_7 a cubic irrationality) where SymPy's radicals
-have no such unique form, so they are refused (SpecError); floats remain available (exact=False).
+have no such unique form, so they are refused (SpecError); floats remain available (exact_roots=False).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from math import prod
@@ -46,8 +47,16 @@ from .connections import connections_of_rows
 from .errors import SpecError
 from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
-from .forms.toeplitz import column_index, row_index, toeplitz
-from .proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference
+from .forms.toeplitz import column_index, row_index
+from .forms.toeplitz import toeplitz as own_toeplitz
+from .result import (
+    BlockDiagonalisationProof,
+    Supplied,
+    check_supplied,
+    compare_supplied,
+    first_entry_difference,
+    renamed_keyword,
+)
 from .spec import ConvSpec, as_int, boolean, check_spec
 from .symbols import check_shape, symbols, to_canonical_weight
 
@@ -102,7 +111,7 @@ def require_exact_sizes(input_size: tuple[int, ...]) -> None:
     if any(n not in EXACT_SIZES for n in input_size):
         raise SpecError("input_size", tuple(input_size),
                         f"exact roots of unity are used only for sizes dividing 24, {EXACT_SIZES} (their "
-                        f"roots lie in Q(i, √2, √3), where expanded forms are canonical); pass exact=False "
+                        f"roots lie in Q(i, √2, √3), where expanded forms are canonical); pass exact_roots=False "
                         f"for floats")
 
 
@@ -128,11 +137,18 @@ def _root(spec: ConvSpec, exponents: np.ndarray) -> sp.Expr:
 
 @dataclass(frozen=True)
 class BlockDiagonalisation:
-    """U_{C_out}·T = D·U_{C_in}: ``blocks[f]`` is D_f (C_out × C_in); exact (SymPy radicals) or float."""
+    """U_{C_out}·T = D·U_{C_in}: ``blocks[f]`` is D_f (C_out × C_in); with ``exact_roots`` exact
+    roots of unity (SymPy radicals), else floating point."""
 
     spec: ConvSpec
     blocks: np.ndarray
-    exact: bool
+    exact_roots: bool
+
+    @property
+    def exact(self) -> bool:
+        """The former name of ``exact_roots`` (deprecated: it read like ``backend="exact"``)."""
+        warnings.warn("BlockDiagonalisation.exact is deprecated: read exact_roots", DeprecationWarning, stacklevel=2)
+        return self.exact_roots
 
     def dft(self, side: str) -> np.ndarray:
         """U_C[(f, c), (c', i)] = [c = c']·F[f, i] for side "input" (columns in vec(x) order, C = C_in)
@@ -141,7 +157,7 @@ class BlockDiagonalisation:
         channels, index = ((spec.in_channels, column_index) if side == "input"
                            else (spec.out_channels, row_index))
         n = len(freqs)
-        if self.exact:
+        if self.exact_roots:
             F = np.array([[_root(spec, f * i) for i in freqs] for f in freqs], dtype=object)
         else:
             phase = sum(np.outer(freqs[:, a], freqs[:, a]) / spec.input_size[a] for a in range(spec.dims))
@@ -160,19 +176,23 @@ class BlockDiagonalisation:
         return D
 
 
-def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = None) -> BlockDiagonalisation:
+def dft_block_diagonalisation(spec: ConvSpec, w: object, exact_roots: bool | None = None, *,
+                              exact: bool | None = None) -> BlockDiagonalisation:
     """The DFT block-diagonalisation of a circular, stride-1 layer's T (module docstring):
     D_f[o, c] = Σ_m h[o, c, m]·exp(+2πi Σ_a f_a·m_a/n_a).
 
-    ``exact`` (default: True unless w holds floats) uses exact roots of unity and needs every
-    input size in EXACT_SIZES; otherwise D_f = N·ifftn(h) in floating point.
+    ``exact_roots`` (default: True unless w holds floats; ``exact`` is its deprecated former name)
+    uses exact roots of unity and needs every input size in EXACT_SIZES; otherwise D_f =
+    N·ifftn(h) in floating point. (Both are exact about T: the flag picks the arithmetic of the
+    roots of unity, not a proof backend.)
     """
     require_circulant(spec)
+    exact_roots = renamed_keyword("exact_roots", exact_roots, "exact", exact)
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
-    if exact is None:
-        exact = not any(isinstance(v, (float, np.floating, complex)) for v in w.flat)
-    exact = boolean("exact", exact)
+    if exact_roots is None:
+        exact_roots = not any(isinstance(v, (float, np.floating, complex)) for v in w.flat)
+    exact = boolean("exact_roots", exact_roots)
     # exact algebra on 0.1 would be about 0.1000000000000000055…: refuse it, as prove does
     h = kernel_symbol(spec, exact_matrix("w", w) if exact else w)
     axes = tuple(range(2, 2 + spec.dims))
@@ -180,11 +200,11 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
         try:
             numbers = h.astype(np.complex128)
         except (TypeError, OverflowError):  # a symbol, or an int beyond float64
-            raise SpecError("exact", exact, "floating point needs numbers (within float64) as weights; "
-                            "symbolic weights need exact=True") from None
+            raise SpecError("exact_roots", exact, "floating point needs numbers (within float64) as weights; "
+                            "symbolic weights need exact_roots=True") from None
         blocks = np.fft.ifftn(numbers, axes=axes) * prod(spec.input_size)
         return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
-            -1, spec.out_channels, spec.in_channels), exact=False)
+            -1, spec.out_channels, spec.in_channels), exact_roots=False)
     require_exact_sizes(spec.input_size)
     freqs = _frequencies(spec)
     hm = h.reshape(spec.out_channels, spec.in_channels, -1)
@@ -193,7 +213,7 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact: bool | None = No
         phases = [_root(spec, -f * m) for m in freqs]
         for o, c in np.ndindex(spec.out_channels, spec.in_channels):
             blocks[k, o, c] = sp.expand(add_terms([hv * ph for hv, ph in zip(hm[o, c], phases) if hv != 0] or [0]))
-    return BlockDiagonalisation(spec, blocks, exact=True)
+    return BlockDiagonalisation(spec, blocks, exact_roots=True)
 
 
 def singular_values(spec: ConvSpec, weight: object) -> np.ndarray:
@@ -208,7 +228,7 @@ def singular_values(spec: ConvSpec, weight: object) -> np.ndarray:
         weight = weight.detach().cpu().numpy()
     w = _real_weights(spec, weight)
     with np.errstate(all="ignore"):  # an overflow is reported below, by name
-        blocks = dft_block_diagonalisation(spec, w.astype(object), exact=False).blocks
+        blocks = dft_block_diagonalisation(spec, w.astype(object), exact_roots=False).blocks
         values = np.linalg.svd(blocks, compute_uv=False).reshape(-1) if np.isfinite(blocks).all() else None
     if values is None or not np.isfinite(values).all():
         raise SpecError("weight", f"max |w| = {np.abs(w).max():g}", "the DFT or the singular values "
@@ -305,35 +325,38 @@ def dft_work(spec: ConvSpec) -> int:
     return rows * rows * cols + rows * cols * cols
 
 
-def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz_matrix: sp.MatrixBase | None = None,
-                                max_work: int = MAX_DFT_WORK) -> Proof:
+def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None,
+                                max_work: int = MAX_DFT_WORK,
+                                toeplitz_matrix: sp.MatrixBase | None = None) -> BlockDiagonalisationProof:
     """Prove U_{C_out}·T = D·U_{C_in} on symbolic weights with exact roots of unity (input sizes
-    in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz_matrix`` replaces T.
-    Above ``max_work`` entry products (``dft_work``) SpecError names the estimate before any work."""
+    in EXACT_SIZES), entry by entry as canonical expanded forms; ``toeplitz`` (as in ``prove``;
+    ``toeplitz_matrix`` is its deprecated former name) replaces T. Above ``max_work`` entry
+    products (``dft_work``) SpecError names the estimate before any work."""
     require_circulant(spec)
+    claimed = renamed_keyword("toeplitz", toeplitz, "toeplitz_matrix", toeplitz_matrix)
     limit, work = as_int("max_work", max_work, 1), dft_work(spec)
     if work > limit:
         raise SpecError("input_size", spec.input_size, f"an exact DFT proof multiplies dense matrices: "
                         f"about {work} entry products, more than max_work={limit}; pass a larger "
                         "max_work to allow it")
     x, w, b = symbols(spec)
-    supplied = [] if toeplitz_matrix is None else [Supplied.of(
-        "toeplitz_matrix", toeplitz_matrix, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",
-        lambda: toeplitz(spec, w), frozenset(w.flat), "the weights",
+    supplied = [] if claimed is None else [Supplied.of(
+        "toeplitz", claimed, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",
+        lambda: own_toeplitz(spec, w), frozenset(w.flat), "the weights",
         "an FC weight matrix must be a polynomial in the weights only")]
     timings: dict[str, float] = {}
     # the supplied T uses the weights only; U_out·T = D·U_in; T is the layer's own
     found = check_supplied(supplied, frozenset(x.flat) | frozenset(w.flat) | frozenset(() if b is None else b))
     if found is None:
         start = time.perf_counter()
-        diag = dft_block_diagonalisation(spec, w, exact=True)
-        T = toeplitz(spec, w) if toeplitz_matrix is None else supplied[0].value
+        diag = dft_block_diagonalisation(spec, w, exact_roots=True)
+        T = own_toeplitz(spec, w) if claimed is None else supplied[0].value
         left = np.dot(diag.dft("output"), np.asarray(T.tolist(), dtype=object))
         right = np.dot(diag.block_diagonal(), diag.dft("input"))
         timings["build"] = time.perf_counter() - start
         start = time.perf_counter()
         found = first_entry_difference("dft", right, left) or compare_supplied(supplied)
         timings["dft"] = time.perf_counter() - start
-    return Proof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None, counterexample=found,
-                 terms=spec.n_terms, outputs=prod(spec.toeplitz_shape), timings=timings,
-                 given={} if toeplitz_matrix is None else {"toeplitz_matrix": toeplitz_matrix})
+    return BlockDiagonalisationProof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None,
+                                     counterexample=found, terms=spec.n_terms, outputs=prod(spec.toeplitz_shape),
+                                     timings=timings, given={} if claimed is None else {"toeplitz": claimed})

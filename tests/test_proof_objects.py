@@ -48,7 +48,7 @@ def _transpose_refuted():
     _, w, _ = symconv.symbols(SPEC)
     wrong = symconv.toeplitz(SPEC, w).T.as_mutable()
     wrong[0, 0] = 0
-    return prove_transpose(SPEC, matrix=wrong)
+    return prove_transpose(SPEC, toeplitz_transpose=wrong)
 
 
 def _weight_gradient_refuted():
@@ -64,7 +64,7 @@ def _dft_refuted():
     _, w, _ = symconv.symbols(CIRCULAR)
     T = symconv.toeplitz(CIRCULAR, w).as_mutable()
     T[0, 0] = 0
-    return prove_block_diagonalisation(CIRCULAR, toeplitz_matrix=T)
+    return prove_block_diagonalisation(CIRCULAR, toeplitz=T)
 
 
 def _network_refuted():
@@ -175,9 +175,9 @@ def test_given_output_is_shown():
 
 def test_transpose_and_dft_proofs_keep_and_show_what_they_checked(results):
     transpose, dft = results["transpose-refuted"], results["dft-refuted"]
-    assert set(transpose.given) == {"matrix"} and transpose.given["matrix"][0, 0] == 0
+    assert set(transpose.given) == {"toeplitz_transpose"} and transpose.given["toeplitz_transpose"][0, 0] == 0
     assert set(results["weight-gradient-refuted"].given) == {"weight_grad"}
-    assert set(dft.given) == {"toeplitz_matrix"} and dft.given["toeplitz_matrix"][0, 0] == 0
+    assert set(dft.given) == {"toeplitz"} and dft.given["toeplitz"][0, 0] == 0
     for result, name in ((transpose, r"$T^{\top}$"), (dft, "$T$")):
         source = result.to_latex()
         assert f"{name} (supplied to the proof, the matrix it checked)" in source
@@ -188,7 +188,8 @@ def test_transpose_and_dft_proofs_keep_and_show_what_they_checked(results):
     assert r"checked the $\partial L / \partial w$ supplied to it instead of symconv's $g P^{\top}$." in source
     assert r"$P$ (symconv's construction) is" in source and "supplied to it instead of symconv's $T" not in source
     with pytest.raises(symconv.SpecError, match="input_grad"):
-        prove_transpose(SPEC, matrix=transpose.given["matrix"], input_grad=np.zeros(SPEC.input_shape))
+        prove_transpose(SPEC, toeplitz_transpose=transpose.given["toeplitz_transpose"],
+                        input_grad=np.zeros(SPEC.input_shape))
 
 
 # ---- repr and the Jupyter display ----------------------------------------------------------------------

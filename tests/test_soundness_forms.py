@@ -150,12 +150,12 @@ def test_prove_transpose_checks_its_matrix_and_gradients_as_forms() -> None:
     x, w, _ = symconv.symbols(spec)
     g = upstream_symbols(spec)
     Tt = symconv.toeplitz(spec, w).T
-    assert prove_transpose(spec, matrix=Tt).holds
+    assert prove_transpose(spec, toeplitz_transpose=Tt).holds
     dx = Tt * sp.Matrix(g.reshape(-1))
     divided = sp.zeros(*Tt.shape)
     for c in range(Tt.shape[0]):
         divided[c, 0] = dx[c] / g[0, 0]                     # (Tᵀ·g)_c / g_0: Tᵀ·vec(g) unchanged
-    found = prove_transpose(spec, matrix=divided).counterexample
+    found = prove_transpose(spec, toeplitz_transpose=divided).counterexample
     assert (found.form, found.index) == ("transpose_matrix", (1, 0))  # row 0 is w_0·g_0/g_0 = w_0
     assert found.reason.startswith("depends on the upstream gradients g_{0,0}, g_{0,1}")
     grad = weight_gradient(spec, x, g)
@@ -170,12 +170,12 @@ def test_prove_transpose_checks_its_matrix_and_gradients_as_forms() -> None:
 def test_prove_block_diagonalisation_checks_its_matrix_as_a_form() -> None:
     x, w, _ = symconv.symbols(CIRCULAR)
     T = symconv.toeplitz(CIRCULAR, w)
-    assert prove_block_diagonalisation(CIRCULAR, toeplitz_matrix=T).holds
+    assert prove_block_diagonalisation(CIRCULAR, toeplitz=T).holds
     bad = T.copy()
     bad[0, 0] = bad[0, 0] * x[0, 1] / x[0, 1] + x[0, 2] - x[0, 2]   # cancels: still the layer's T
-    assert prove_block_diagonalisation(CIRCULAR, toeplitz_matrix=bad).holds
+    assert prove_block_diagonalisation(CIRCULAR, toeplitz=bad).holds
     bad[0, 1] = bad[0, 1] * x[0, 0]
-    found = prove_block_diagonalisation(CIRCULAR, toeplitz_matrix=bad).counterexample
+    found = prove_block_diagonalisation(CIRCULAR, toeplitz=bad).counterexample
     assert (found.form, found.index) == ("toeplitz_matrix", (0, 1))
     assert found.reason.startswith("depends on the input x_{0,0}")
 
@@ -514,7 +514,7 @@ def test_transpose_matrix_too_large_to_expand_is_refused():
     Tt = sp.Matrix(symconv.toeplitz(EXPANDING, w)).T
     Tt[0, 0] += sp.Add(*w.flat) ** 20
     with pytest.raises(SpecError, match=r"would expand to about 53131 terms; at most 5000 are allowed"):
-        prove_transpose(EXPANDING, matrix=Tt)
+        prove_transpose(EXPANDING, toeplitz_transpose=Tt)
 
 
 def _tampered(field: str, value: object) -> ConvSpec:

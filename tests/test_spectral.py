@@ -83,7 +83,7 @@ def test_exact_blocks_agree_with_fft(size):
     spec = ConvSpec(2, 3, kernel_size=3, input_size=size, padding=1, padding_mode="circular")
     w = np.random.default_rng(0).integers(-5, 6, size=spec.weight_shape)
     exact = dft_block_diagonalisation(spec, w.astype(object)).blocks
-    floats = dft_block_diagonalisation(spec, w.astype(np.float64).astype(object), exact=False).blocks
+    floats = dft_block_diagonalisation(spec, w.astype(np.float64).astype(object), exact_roots=False).blocks
     as_complex = np.vectorize(lambda v: complex(sp.N(v, 30)), otypes=[complex])(exact)
     assert np.abs(as_complex - floats).max() < 1e-12
     assert all(_in_basis(v) for v in exact.flat)
@@ -144,10 +144,10 @@ def test_zero_padded_T_refuted_by_dft_proof():
     zeros = ConvSpec(2, 2, kernel_size=3, input_size=4, padding=1)
     _, w, _ = symconv.symbols(spec)
     T = symconv.toeplitz(zeros, w)
-    proof = prove_block_diagonalisation(spec, toeplitz_matrix=T)
+    proof = prove_block_diagonalisation(spec, toeplitz=T)
     assert not proof.holds
     assert proof.counterexample.index == (0, 0) and proof.counterexample.missing == (w[0, 0, 2],)
-    assert proof.given["toeplitz_matrix"] is T          # the report shows the T that was checked
+    assert proof.given["toeplitz"] is T          # the report shows the T that was checked
     assert "$T$ (supplied to the proof, the matrix it checked)" in proof.to_latex()
     assert prove_block_diagonalisation(spec).given == {}
 
@@ -190,7 +190,7 @@ def test_exact_sizes_rule(size):
         prove_block_diagonalisation(spec)
     with pytest.raises(SpecError):
         dft_block_diagonalisation(spec, np.ones(spec.weight_shape, dtype=object))
-    floats = dft_block_diagonalisation(spec, np.ones(spec.weight_shape, dtype=object), exact=False)
+    floats = dft_block_diagonalisation(spec, np.ones(spec.weight_shape, dtype=object), exact_roots=False)
     assert floats.blocks.shape == (np.prod(spec.input_size), 1, 1)
 
 
@@ -207,7 +207,7 @@ def test_flipped_kernel_refuted_with_radicals(size, coefficient):
     flipped = ConvSpec(1, 1, kernel_size=3, input_size=size, padding=1, padding_mode="circular",
                        bias=False, convention="convolution")
     _, w, _ = symconv.symbols(spec)
-    proof = prove_block_diagonalisation(spec, toeplitz_matrix=symconv.toeplitz(flipped, w))
+    proof = prove_block_diagonalisation(spec, toeplitz=symconv.toeplitz(flipped, w))
     assert not proof.holds and proof.counterexample.index == (1, 0)
     assert sp.expand(proof.counterexample.difference - coefficient * (w[0, 0, 2] - w[0, 0, 0])) == 0
 
@@ -237,11 +237,11 @@ def test_singular_values_never_return_nan_or_overflow(weight, message):
 
 def test_flags_and_specs_are_checked_by_name():
     w = symconv.symbols(CIRC)[1]
-    with pytest.raises(SpecError, match=r"^exact='no': must be True or False$"):
-        dft_block_diagonalisation(CIRC, w, exact="no")
-    with pytest.raises(SpecError, match=r"^exact=False: floating point needs numbers \(within float64\) as weights; "
-                                        r"symbolic weights need exact=True$"):
-        dft_block_diagonalisation(CIRC, w, exact=False)
+    with pytest.raises(SpecError, match=r"^exact_roots='no': must be True or False$"):
+        dft_block_diagonalisation(CIRC, w, exact_roots="no")
+    with pytest.raises(SpecError, match=r"^exact_roots=False: floating point needs numbers \(within float64\) as "
+                                        r"weights; symbolic weights need exact_roots=True$"):
+        dft_block_diagonalisation(CIRC, w, exact_roots=False)
     with pytest.raises(SpecError, match=r"^spec='str': must be a symconv.ConvSpec$"):
         is_block_circulant("s", [[1]])
 
@@ -272,6 +272,6 @@ def test_is_block_circulant_compares_float32_exactly():
 
 def test_exact_dft_refuses_non_integer_floats():
     with pytest.raises(SpecError, match=r"^w\[0, 0, 0\]=0.1: a float is accepted only with an integer value"):
-        dft_block_diagonalisation(CIRCULAR_4, np.array([[[0.1, 0.2, 0.3]]]), exact=True)
-    blocks = dft_block_diagonalisation(CIRCULAR_4, np.array([[[1.0, 2.0, 3.0]]]), exact=True).blocks
+        dft_block_diagonalisation(CIRCULAR_4, np.array([[[0.1, 0.2, 0.3]]]), exact_roots=True)
+    blocks = dft_block_diagonalisation(CIRCULAR_4, np.array([[[1.0, 2.0, 3.0]]]), exact_roots=True).blocks
     assert all(not entry.atoms(sp.Float) for entry in blocks.flat)

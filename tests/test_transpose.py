@@ -141,7 +141,7 @@ def test_off_by_one_transposed_matrix_refuted():
     _, w, _ = symconv.symbols(spec)
     Tt = symconv.toeplitz(spec, w).T
     shifted = sp.SparseMatrix(Tt.rows, Tt.cols, {((r + 1) % Tt.rows, c): v for (r, c), v in Tt.todok().items()})
-    proof = prove_transpose(spec, matrix=shifted)
+    proof = prove_transpose(spec, toeplitz_transpose=shifted)
     assert not proof.holds
     ce = proof.counterexample
     assert ce.form == "transpose" and ce.index == (0, 0, 0) and ce.difference != 0
@@ -152,7 +152,7 @@ def test_transpose_not_transposed_refuted():
     """T itself (not Tᵀ) cannot pass for a square layer whose T is not symmetric."""
     spec = ConvSpec(1, 1, kernel_size=3, input_size=5, padding=1, bias=False)
     _, w, _ = symconv.symbols(spec)
-    proof = prove_transpose(spec, matrix=symconv.toeplitz(spec, w))
+    proof = prove_transpose(spec, toeplitz_transpose=symconv.toeplitz(spec, w))
     assert not proof.holds and proof.counterexample.form == "transpose"
 
 

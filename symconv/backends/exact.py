@@ -62,6 +62,7 @@ from ..connections import connections_of_rows
 from ..errors import SpecError
 from ..forms.im2col import group_factors, kernel_array, patch_array
 from ..forms.toeplitz import _vec, column_index, row_index
+from ..result.compare import counterexample_of
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_input, to_canonical_output, to_canonical_weight
 
@@ -423,7 +424,6 @@ def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str, bar: Any
     Chunks of output rows are checked in increasing order, every form against the same
     canonical definition, so the first differing row of a form is found in the SymPy backend's
     scan order; forms are reported in the order given, like the SymPy backend."""
-    from ..proof import counterexample_of  # proof dispatches to this module: import late
 
     basis = Basis.of(spec)
     step = basis.rows_per_chunk(spec)

@@ -31,10 +31,20 @@ import sympy as sp
 from ..connections import connections
 from ..errors import SpecError
 from ..pattern import smallest_input_size
+from ..result import Supplied, TransposeProof, check_supplied, compare_supplied, first_entry_difference, renamed_keyword
 from ..spec import ConvSpec, as_int, check_spec
-from ..symbols import (check_batch, check_shape, from_canonical_input, from_canonical_output,
-                       from_canonical_weight, symbols, tensor_symbols, to_canonical_input,
-                       to_canonical_output, to_canonical_weight)
+from ..symbols import (
+    check_batch,
+    check_shape,
+    from_canonical_input,
+    from_canonical_output,
+    from_canonical_weight,
+    symbols,
+    tensor_symbols,
+    to_canonical_input,
+    to_canonical_output,
+    to_canonical_weight,
+)
 from .definition import conv
 from .entries import checked_matrix
 from .im2col import group_factors, kernel_array, patch_array
@@ -228,61 +238,44 @@ each on 2 shared cores: 20 000 terms took 10 s, so the bound is under a minute);
 ``prove_transpose(max_terms=…)`` raises it."""
 
 
-def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.MatrixBase | None = None,
-                    weight_grad: object = None, input_grad: object = None,
-                    max_terms: int = MAX_TRANSPOSE_TERMS):
-    """Prove on symbols x, w, b, g, by canonical expanded forms, that
-    (a) Tᵀ·vec(g_n) equals the transposed convolution by its scatter definition,
-    (b) Σ_n g_n·P_nᵀ equals ∂L/∂w (SymPy differentiation of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩),
-    (c) Tᵀ·vec(g_n) equals ∂L/∂x_n, and Σ_n g_n·1 equals ∂L/∂b.
-
-    ``batch=B`` proves it for a batch of B samples (x_{n,c,…}, g_{n,o,…}), where the parameter
-    gradients are sums over the batch. ``matrix`` (a claimed Tᵀ), ``weight_grad`` / ``input_grad``
-    (claimed gradients in the symbols of ``symbols(spec, batch)`` and ``upstream_symbols(spec,
-    batch)``) replace symconv's to check your own (``matrix`` or ``input_grad``, not both); the
-    proof keeps them in ``given``. Returns a ``symconv.Proof`` whose counterexample index is
-    ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight gradient.
-
-    Before any work the loss's monomials (B·(n_terms + n_bias_terms)) are counted; above
-    ``max_terms`` SpecError names the count and the limit.
-    """
-    from ..proof import Proof, Supplied, check_supplied, compare_supplied, first_entry_difference  # late: proof imports forms
-
-    check_spec(spec)
-    if matrix is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
-        raise SpecError("input_grad", "given with matrix", "pass matrix (a claimed Tᵀ) or input_grad "
-                        "(a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
-    given = {"matrix": matrix, "weight_grad": weight_grad, "input_grad": input_grad}
-    limit = as_int("max_terms", max_terms, 1)
-    terms = (check_batch(batch) or 1) * (spec.n_terms + spec.n_bias_terms)
-    if terms > limit:
-        raise SpecError("spec", spec.describe(), f"a transpose proof expands a loss of {terms} monomials "
-                        f"(batch × terms), more than max_terms={limit}; pass a larger max_terms to allow it")
-    x, w, b = symbols(spec, batch=batch)
-    g = upstream_symbols(spec, batch)
+def _claims(spec: ConvSpec, x: np.ndarray, w: np.ndarray, g: np.ndarray, claimed: dict[str, object]) -> dict:
+    """{keyword: Supplied} of the Tᵀ and gradients the user claimed (exact entries, shapes checked):
+    each may use only its own symbols, and Tᵀ must be the layer's own."""
     weights, inputs, upstream = frozenset(w.flat), frozenset(x.flat), frozenset(g.flat)
-    rows = [("matrix", matrix, spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix",
+    rows = [("toeplitz_transpose", spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix",
              lambda: toeplitz(spec, w).T, weights, "the weights", "Tᵀ must be a polynomial in the weights only"),
             # no own matrix to equal, but a counterexample shows the true gradient as expected
-            ("weight_grad", weight_grad, spec.weight_shape, spec.layout, "weight_gradient", None,
+            ("weight_grad", spec.weight_shape, spec.layout, "weight_gradient", None,
              inputs | upstream, "x and g", "∂L/∂w must be a polynomial in x and g only",
              lambda: weight_gradient(spec, x, g)),
-            ("input_grad", input_grad, x.shape, spec.layout, "input_gradient", None, weights | upstream,
+            ("input_grad", x.shape, spec.layout, "input_gradient", None, weights | upstream,
              "w and g", "∂L/∂x must be a polynomial in w and g only", lambda: input_gradient(spec, g, w))]
-    supplied = {row[0]: Supplied.of(*row) for row in rows if row[1] is not None}
-    matrix, weight_grad, input_grad = (supplied[name].value if name in supplied else None
-                                       for name in ("matrix", "weight_grad", "input_grad"))
-    timings: dict[str, float] = {}
+    return {name: Supplied.of(name, claimed[name], *rest) for name, *rest in rows if claimed[name] is not None}
+
+
+def _transpose_statement(spec: ConvSpec, batch: int | None) -> str:
+    """What ``prove_transpose`` states, for one sample or a batch of ``batch``."""
+    if batch is None:
+        return ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
+                + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
+    return (f"for a batch of {batch}, L = Σ_n ⟨g_n, y_n⟩: Tᵀ·vec(g_n) = conv_transpose(g_n, w); "
+            "Σ_n g_n·P_nᵀ = ∂L/∂w; Tᵀ·vec(g_n) = ∂L/∂x_n" + ("; Σ_n g_n·1 = ∂L/∂b" if spec.bias else ""))
+
+
+def _transpose_checks(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: np.ndarray,
+                      values: dict[str, object], timings: dict[str, float]) -> dict:
+    """{form: build () -> (expected, obtained)}: the scatter definition against Tᵀ·vec(g), and each
+    gradient by differentiation of the expanded loss against its closed form (or the user's)."""
     start = time.perf_counter()
     loss = sp.expand(sp.Add(*[gv * yv for gv, yv in zip(g.flat, conv(spec, x, w, b).flat)]))
     timings["definition"] = time.perf_counter() - start
-
     partials = _partials(loss)
 
     def derivative(array: np.ndarray) -> np.ndarray:
         return np.vectorize(lambda s: add_terms(partials.get(s, [])), otypes=[object])(array)
 
-    tx = input_gradient(spec, g, w, matrix=matrix) if input_grad is None else input_grad
+    weight_grad, input_grad = values.get("weight_grad"), values.get("input_grad")
+    tx = input_gradient(spec, g, w, matrix=values.get("toeplitz_transpose")) if input_grad is None else input_grad
     leading = x.shape[:x.ndim - spec.dims - 1]
     scatter = from_canonical_input(spec, _scatter(spec, _upstream(spec, g)[0], w).reshape(
         *leading, spec.in_channels, *spec.input_size))
@@ -295,25 +288,55 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, matrix: sp.Matr
     }
     if spec.bias:
         checks["bias_gradient"] = lambda: (derivative(b), bias_gradient(spec, g))
+    return checks
+
+
+def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transpose: sp.MatrixBase | None = None,
+                    weight_grad: object = None, input_grad: object = None,
+                    max_terms: int = MAX_TRANSPOSE_TERMS, matrix: sp.MatrixBase | None = None) -> TransposeProof:
+    """Prove on symbols x, w, b, g, by canonical expanded forms, that
+    (a) Tᵀ·vec(g_n) equals the transposed convolution by its scatter definition,
+    (b) Σ_n g_n·P_nᵀ equals ∂L/∂w (SymPy differentiation of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩),
+    (c) Tᵀ·vec(g_n) equals ∂L/∂x_n, and Σ_n g_n·1 equals ∂L/∂b.
+
+    ``batch=B`` proves it for a batch of B samples (x_{n,c,…}, g_{n,o,…}), where the parameter
+    gradients are sums over the batch. ``toeplitz_transpose`` (a claimed Tᵀ; formerly ``matrix``,
+    deprecated), ``weight_grad`` / ``input_grad`` (claimed gradients in the symbols of
+    ``symbols(spec, batch)`` and ``upstream_symbols(spec, batch)``) replace symconv's to check your
+    own (``toeplitz_transpose`` or ``input_grad``, not both); the proof keeps them in ``given``.
+    The counterexample index is ([n,] c, *in) for input-shaped forms and (o, c, *k) for the weight
+    gradient. Before any work the loss's monomials (B·(n_terms + n_bias_terms)) are counted; above
+    ``max_terms`` SpecError names the count and the limit.
+    """
+    check_spec(spec)
+    toeplitz_transpose = renamed_keyword("toeplitz_transpose", toeplitz_transpose, "matrix", matrix)
+    if toeplitz_transpose is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
+        raise SpecError("input_grad", "given with toeplitz_transpose", "pass toeplitz_transpose (a claimed Tᵀ) "
+                        "or input_grad (a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
+    given = {"toeplitz_transpose": toeplitz_transpose, "weight_grad": weight_grad, "input_grad": input_grad}
+    limit = as_int("max_terms", max_terms, 1)
+    samples = check_batch(batch) or 1
+    if samples * (spec.n_terms + spec.n_bias_terms) > limit:
+        raise SpecError("spec", spec.describe(), f"a transpose proof expands a loss of "
+                        f"{samples * (spec.n_terms + spec.n_bias_terms)} monomials (batch × terms), more than "
+                        f"max_terms={limit}; pass a larger max_terms to allow it")
+    x, w, b = symbols(spec, batch=batch)
+    g = upstream_symbols(spec, batch)
+    supplied = _claims(spec, x, w, g, given)
+    timings: dict[str, float] = {}
+    checks = _transpose_checks(spec, x, w, b, g, {k: s.value for k, s in supplied.items()}, timings)
     # the supplied forms use only their own symbols; every identity holds; Tᵀ is the layer's own
-    found = check_supplied(list(supplied.values()), weights | inputs | upstream | frozenset(() if b is None else b))
+    found = check_supplied(list(supplied.values()), frozenset(x.flat) | frozenset(w.flat) | frozenset(g.flat)
+                           | frozenset(() if b is None else b))
     for form, build in checks.items() if found is None else ():
         start = time.perf_counter()
-        expected, obtained = build()
-        found = first_entry_difference(form, expected, obtained)
+        found = first_entry_difference(form, *build())
         timings[form] = time.perf_counter() - start
         if found is not None:
             break
     found = found or compare_supplied(list(supplied.values()))
-    if batch is None:
-        statement = ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
-                     + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
-    else:
-        statement = (f"for a batch of {batch}, L = Σ_n ⟨g_n, y_n⟩: Tᵀ·vec(g_n) = conv_transpose(g_n, w); "
-                     "Σ_n g_n·P_nᵀ = ∂L/∂w; Tᵀ·vec(g_n) = ∂L/∂x_n" + ("; Σ_n g_n·1 = ∂L/∂b" if spec.bias else ""))
-    samples = 1 if batch is None else batch
-    outputs = (samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape)
-               + (spec.out_channels if spec.bias else 0))
-    return Proof(spec=spec, statement=statement, forms=tuple(checks), holds=found is None,
-                 counterexample=found, terms=samples * spec.n_terms, outputs=outputs, timings=timings,
-                 given={name: value for name, value in given.items() if value is not None}, batch=batch)
+    outputs = samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape) + (spec.out_channels if spec.bias else 0)
+    return TransposeProof(spec=spec, statement=_transpose_statement(spec, batch), forms=tuple(checks),
+                          holds=found is None, counterexample=found, terms=samples * spec.n_terms, outputs=outputs,
+                          timings=timings, given={name: value for name, value in given.items() if value is not None},
+                          batch=batch)

@@ -208,7 +208,7 @@ def compare_spectral(instance, setting) -> str | None:
     except EvaluationError as error:
         return f"Lambda: {error}"
     w = tensor_array(env, str(setting.layer.w.label), spec.weight_shape)
-    blocks = dft_block_diagonalisation(spec, w, exact=True).blocks
+    blocks = dft_block_diagonalisation(spec, w, exact_roots=True).blocks
     for k, f in enumerate(product(*(range(n) for n in orders))):
         check_deadline()
         tables = tuple(tuple(roots_of_unity(n)[(-fa * e) % n] for e in range(n))

@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..proof import Comparison, Counterexample
+from ..result import Comparison, Counterexample
 from .mlp import _affine, _parameters, _per_feature
 from .steps import NetworkStep
 from .torch_code import _float64, _torch

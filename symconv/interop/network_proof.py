@@ -14,7 +14,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..forms.definition import conv
 from ..forms.transpose import conv_transpose
-from ..proof import Counterexample, PrintsItself, first_entry_difference
+from ..result import Counterexample, NetworkResult, first_entry_difference
 from ..symbols import tensor_symbols
 from .mlp import _parameters, mlp_layers
 from .specs import valid_shape
@@ -25,7 +25,7 @@ NETWORK_STATEMENT = "network(x) = MLP(vec x) (Linear + elementwise σ)"
 
 
 @dataclass(frozen=True, repr=False)
-class NetworkProof(PrintsItself):
+class NetworkProof(NetworkResult):
     """network(x) = mlp(vec x) for symbolic x and parameters, activations undefined functions σ_ℓ;
     prints itself (``to_latex``, ``_repr_latex_``, a one-line repr) like every symconv result."""
 
@@ -35,9 +35,6 @@ class NetworkProof(PrintsItself):
     counterexample: Counterexample | None
     outputs: int
     timings: dict[str, float] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return self.holds
 
     def setting(self) -> str:
         return " → ".join(self.layers)

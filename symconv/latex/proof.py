@@ -12,6 +12,7 @@ the other kinds).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from math import prod
 from typing import Any
@@ -19,18 +20,18 @@ from typing import Any
 from ..errors import SpecError
 from ..forms import im2col, kernel_matrix, toeplitz
 from ..forms.im2col import ORDERS
+from ..registry import DOCUMENTS, REPORTS
+from ..result import ConvProof, Result
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
-from . import results
 from .document import escape_text
 from .layer import OUT, POS, TAP, Formulas, definition_section, layer_setting, tuple_text
-from .report import PAR, Report, document, equation, matrix_equation
+from .report import PAR, Report, ReportPrinter, document, equation, matrix_equation
 from .structure import kernel_blocks, patches_blocks, toeplitz_blocks
 
-__all__ = ["proof_to_latex", "report_statement", "FIGURE_KINDS"]
+__all__ = ["proof_to_latex", "report_options", "report_statement", "FIGURE_KINDS"]
 
 FIGURE_KINDS = ("toeplitz", "im2col")
-CONV_FORMS = ("toeplitz", "im2col", "output")
 _PATCH_RULES = {"unfold": "Horizontal rules separate the input channels, vertical ones the output rows.",
                 "paper": "Horizontal rules separate the output rows, vertical ones the kernel taps."}
 _KERNEL_RULES = {"unfold": "Rules separate the groups (rows) and input channels (columns).",
@@ -77,8 +78,8 @@ def _im2col_entries(spec: ConvSpec, f: Formulas, order: str, label: str) -> str:
         product = (rf"y_{{o,\, {outs}}} = {bias}\sum_{{m=0}}^{{{cg * n_taps - 1}}}"
                    rf" K_{{o,m}}\, P_{{{first},\; {outs}}}")
     else:
-        p_entry = (rf"P_{{{outs},\; {f.tex(f.flat(TAP[:d], spec.kernel_size, spec.in_channels) + [(1, 'c')], zero=no_c)}}}"
-                   rf" = {f.x_padded(channel)}")
+        taps = f.flat(TAP[:d], spec.kernel_size, spec.in_channels) + [(1, "c")]
+        p_entry = rf"P_{{{outs},\; {f.tex(taps, zero=no_c)}}} = {f.x_padded(channel)}"
         k_entry = (rf"K_{{{f.tex(f.flat(TAP[:d], spec.kernel_size, cg) + [(1, 'c')], zero=no_local)},\; o}}"
                    rf" = {f.weight(f.local_channel())}")
         column = f.tex([(spec.in_channels, "t"), (cg if spec.groups > 1 else 0, "g(o)"), (1, "c")],
@@ -237,28 +238,27 @@ def _given_output(proof: Any, max_size: int, label: str) -> str:
         r"y^{\mathrm{given}}", y, max_size, label, "supplied to the proof")
 
 
-REPORTS = {"conv": conv_report, **results.REPORTS}
-STATEMENTS = {"conv": conv_statement, **results.STATEMENTS}
+REPORTS.register(ConvProof)(ReportPrinter(conv_report, conv_statement))
 COMMON = ("standalone", "max_size", "label_prefix", "max_terms", "title")
-
-
-def kind_of(result: Any) -> str:
-    """Which report prints ``result``: "conv" (``prove``), or a kind of ``symconv.latex.results``."""
-    forms = set(getattr(result, "forms", ()))
-    if forms and forms <= set(CONV_FORMS):
-        return "conv"
-    found = results.kind_of(result)
-    if found is None:
-        raise SpecError("proof", sorted(forms) or type(result).__name__,
-                        "is not a symconv result this module can print")
-    return found
 
 
 def report_statement(result: Any) -> list[str]:
     """The statement of any result as ``aligned`` rows (for the Jupyter display)."""
-    return STATEMENTS[kind_of(result)](result)
+    return REPORTS.lookup(type(result)).statement(result)
 
 
+def report_options(build: Any) -> tuple[str, ...]:
+    """The options a report builder takes besides (result, max_size, label_prefix, max_terms): its
+    further parameters that can be passed by keyword.
+
+    >>> report_options(conv_report)
+    ('figures', 'order', 'toeplitz_matrix', 'patches', 'kernel')
+    """
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in list(inspect.signature(build).parameters.values())[4:] if p.kind in by_keyword)
+
+
+@DOCUMENTS.register(Result)
 def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
                    label_prefix: str = "symconv", max_terms: int = 10, title: str | None = None,
                    **options: Any) -> str:
@@ -281,11 +281,10 @@ def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
         raise SpecError("max_size", max_size, "must be an integer ≥ 2")
     if not isinstance(label_prefix, str) or not label_prefix.replace("-", "").replace(":", "").isalnum():
         raise SpecError("label_prefix", label_prefix, "must be letters, digits, '-' or ':'")
-    kind = kind_of(proof)
-    build = REPORTS[kind]
-    allowed = build.__code__.co_varnames[4:build.__code__.co_argcount]
+    build = REPORTS.lookup(type(proof)).build
+    allowed = report_options(build)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise SpecError("options", unknown, f"a {kind} result takes {', '.join(COMMON + allowed)}")
+        raise SpecError("options", unknown, f"a {type(proof).__name__} takes {', '.join(COMMON + allowed)}")
     report = build(proof, max_size, label_prefix, max_terms, **options)
     return document(proof, report, standalone, label_prefix, title)

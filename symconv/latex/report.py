@@ -7,8 +7,9 @@ quantities compared, and the method. ``document`` lays every report out the same
     setting · Statement (proved|refuted), numbered · sections · Verdict (method, then q.e.d. or
     the counterexample) · the time of each step
 
-Counterexamples print generically from ``symconv.proof.COMPARISONS`` (which quantity was
-compared with which), so a new kind of result needs a ``Report``, never a new layout.
+Counterexamples print generically from ``symconv.result.COMPARISONS`` (which quantity was
+compared with which), so a new kind of result needs a ``Report``, never a new layout: a
+``ReportPrinter`` registered for its type in ``symconv.registry.REPORTS`` (found along the MRO).
 ``result_display`` is the short Jupyter form (``_repr_latex_``): statement, verdict and
 counterexample as display math, ASCII only so nbconvert's LaTeX export compiles it too.
 """
@@ -16,17 +17,21 @@ counterexample as display math, ASCII only so nbconvert's LaTeX export compiles 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from .document import escape_text, fragment, standalone as standalone_document
+from ..registry import DISPLAYS, REPORTS
+from ..result import Counterexample, Result
+from .document import escape_text, fragment
+from .document import standalone as standalone_document
 from .expr import latex_expr, latex_terms
 from .matrix import latex_matrix
 
-__all__ = ["Report", "document", "equation", "matrix_equation", "counterexample_display",
+__all__ = ["Report", "ReportPrinter", "document", "equation", "matrix_equation", "counterexample_display",
            "result_display", "broken"]
 
 PAR = "\n"  # a paragraph break in the body (parts are joined by newlines)
@@ -56,6 +61,16 @@ class Report:
     sections: list[tuple[str, str]] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
     packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportPrinter:
+    """How one type of result prints (registered in ``symconv.registry.REPORTS``): ``build(result,
+    max_size, label_prefix, max_terms, **options)`` makes its ``Report`` (options beyond the first
+    four are keyword parameters of ``build``), ``statement(result)`` its statement as ``aligned`` rows."""
+
+    build: Callable[..., Report]
+    statement: Callable[[Any], list[str]]
 
 
 def equation(body: str, label: str, fit: bool = False) -> str:
@@ -205,6 +220,7 @@ def _display(rows: list[str]) -> str:
     return "$$\\begin{aligned} " + r" \\ ".join(rows) + " \\end{aligned}$$"
 
 
+@DISPLAYS.register(Counterexample)
 def counterexample_display(cx: Any) -> str:
     """A counterexample as display math (Jupyter ``_repr_latex_``)."""
     index = ",".join(map(str, cx.index))
@@ -213,11 +229,11 @@ def counterexample_display(cx: Any) -> str:
     return _display(rows)
 
 
+@DISPLAYS.register(Result)
 def result_display(result: Any) -> str:
     """Statement, verdict and counterexample as display math (Jupyter ``_repr_latex_``)."""
-    from .proof import report_statement  # the statement of each kind of result
     verdict = r"\textbf{Proved}" if result.holds else r"\textbf{Refuted}"
-    statement = report_statement(result)
+    statement = REPORTS.lookup(type(result)).statement(result)
     rows = [rf"&{verdict}\text{{: }}", *statement]
     if result.counterexample is not None:
         index = ",".join(map(str, result.counterexample.index))

@@ -1,12 +1,15 @@
 r"""The reports of the results beyond ``prove`` (``symconv.latex.proof`` prints ``prove``'s own),
 laid out by the one skeleton of ``symconv.latex.report``:
 
-    transpose   ``forms.transpose.prove_transpose``: with L = ⟨g, y⟩, ∂L/∂x = Tᵀ·vec(g) =
-                conv_transpose(g, w), ∂L/∂w = g·Pᵀ, ∂L/∂b = g·1; shows Tᵀ and P
-    converse    ``converse.prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b, fc_as_conv(W) = w; and
-                ``converse.prove_conv1x1_as_fc``: conv(x, w, b) = W·X + b·1ᵀ; shows W
-    dft         ``spectral.prove_block_diagonalisation``: U_out·T = D·U_in; shows T and the blocks D_f
-    network     ``interop.prove_network``: network(x) = MLP(vec x); lists the layers and what each becomes
+    TransposeProof     ``forms.transpose.prove_transpose``: with L = ⟨g, y⟩, ∂L/∂x = Tᵀ·vec(g) =
+                       conv_transpose(g, w), ∂L/∂w = g·Pᵀ, ∂L/∂b = g·1; shows Tᵀ and P
+    ConverseProof      ``converse.prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b, fc_as_conv(W) = w;
+                       ``converse.prove_conv1x1_as_fc``: conv(x, w, b) = W·X + b·1ᵀ; shows W
+    BlockDiagonalisationProof  ``spectral.prove_block_diagonalisation``: U_out·T = D·U_in; shows T, D_f
+    NetworkResult      ``interop.prove_network``: network(x) = MLP(vec x); the layers and what each becomes
+
+Each builder is registered for its result type in ``symconv.registry.REPORTS`` (a subclass gets
+its parent's builder).
 
 Labels besides the skeleton's (``statement``, ``counterexample``) and the layer's
 (``definition``, ``padding``, ``worked``): ``loss``, ``transpose``, ``patches``, ``weight-gradient``,
@@ -19,22 +22,21 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-
 from ..converse import conv1x1_as_fc, fc_matrix
 from ..forms import im2col, toeplitz
-from ..proof import COMPARISONS
+from ..registry import REPORTS
+from ..result import COMPARISONS, BlockDiagonalisationProof, ConverseProof, NetworkResult, TransposeProof
 from ..spec import ConvSpec
 from ..spectral import dft_block_diagonalisation
 from ..symbols import symbols
 from .document import escape_text
 from .layer import OUT, POS, TAP, Formulas, definition_section, layer_setting
 from .matrix import latex_matrix
-from .report import PAR, Report, equation, matrix_equation
+from .report import PAR, Report, ReportPrinter, equation, matrix_equation
 from .structure import patches_blocks, toeplitz_blocks
 
-__all__ = ["REPORTS", "STATEMENTS", "kind_of"]
+__all__ = ["converse_report", "dft_report", "network_report", "transpose_report"]
 
-TRANSPOSE_FORMS = ("transpose", "weight_gradient", "input_gradient", "bias_gradient")
 _CHECKED = "symconv's construction, the matrix the proof checked"
 
 
@@ -51,20 +53,6 @@ def _canonical_method(symbol_names: str, entries: str) -> str:
     return (f"Both sides of each equation were expanded into canonical polynomials in {symbol_names} "
             f"and compared {entries}; two polynomials are equal if and only if their expanded "
             "difference is zero.")
-
-
-def kind_of(result: Any) -> str | None:
-    """"transpose", "converse", "dft" or "network" (None for a result not printed here)."""
-    if hasattr(result, "layers") and not hasattr(result, "spec"):
-        return "network"
-    forms = set(getattr(result, "forms", ()))
-    if forms and forms <= set(TRANSPOSE_FORMS):
-        return "transpose"
-    if forms & {"fc", "fc_as_conv", "conv1x1"}:
-        return "converse"
-    if forms == {"dft"}:
-        return "dft"
-    return None
 
 
 # ---- transposed convolution and gradients -------------------------------------------------------
@@ -91,30 +79,28 @@ def _supplied(proof: Any, key: str) -> str:
         if key in proof.given else ""
 
 
-def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
-    spec: ConvSpec = proof.spec
-    label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
-    f = Formulas(spec)
-    x, w, _ = symbols(spec)
-    batched = proof.batch is not None
-    n = "n, " if batched else ""  # the sample index of a batch
+def _loss(spec: ConvSpec, batch: int | None) -> tuple[str, str]:
+    """(the loss written out, its short name): L = ⟨g, y⟩, or L = Σ_n ⟨g_n, y_n⟩ for a batch."""
     outs = ", ".join(OUT[:spec.dims])
-    if batched:
-        loss_tex = (rf"L = \sum_{{n=0}}^{{{proof.batch - 1}}} \langle g_{{n}}, y_{{n}} \rangle = "
-                    rf"\sum_{{n, o, {outs}}} g_{{n, o, {outs}}}\, y_{{n, o, {outs}}}")
-        loss_name = r"L = \sum_n \langle g_n, y_n \rangle"
-    else:
-        loss_tex = rf"L = \langle g, y \rangle = \sum_{{o, {outs}}} g_{{o, {outs}}}\, y_{{o, {outs}}}"
-        loss_name = r"L = \langle g, y \rangle"
-    pos = ", ".join(POS[:spec.dims])
+    if batch is None:
+        return (rf"L = \langle g, y \rangle = \sum_{{o, {outs}}} g_{{o, {outs}}}\, y_{{o, {outs}}}",
+                r"L = \langle g, y \rangle")
+    return (rf"L = \sum_{{n=0}}^{{{batch - 1}}} \langle g_{{n}}, y_{{n}} \rangle = "
+            rf"\sum_{{n, o, {outs}}} g_{{n, o, {outs}}}\, y_{{n, o, {outs}}}", r"L = \sum_n \langle g_n, y_n \rangle")
+
+
+def _transpose_section(proof: Any, f: Formulas, max_size: int, label: Any) -> str:
+    """The scatter definition of conv_transpose and the matrix Tᵀ the proof checked."""
+    spec: ConvSpec = proof.spec
+    outs, pos = ", ".join(OUT[:spec.dims]), ", ".join(POS[:spec.dims])
     scatter = (rf"\mathrm{{conv\_transpose}}(g, w)_{{c, {pos}}} = \sum_{{o, {outs}}} {f.tap_sums()} "
                rf"{f.weight(f.group_local())}\, g_{{o, {outs}}}\, {f.reads()}")
     group = (", the sum over the output channels $o$ of the group of $c$" if spec.groups > 1 else "")
-    per_sample = " It is applied to each sample, $g = g_n$." if batched else ""
-    shown = proof.given.get("matrix", toeplitz(spec, w).T)
-    origin = ("supplied to the proof, the matrix it checked" if "matrix" in proof.given
+    per_sample = " It is applied to each sample, $g = g_n$." if proof.batch is not None else ""
+    shown = proof.given.get("toeplitz_transpose", toeplitz(spec, symbols(spec)[1]).T)
+    origin = ("supplied to the proof, the matrix it checked" if "toeplitz_transpose" in proof.given
               else "symconv's construction" if "input_grad" in proof.given else _CHECKED)
-    transpose_text = "\n".join([
+    return "\n".join([
         "The transposed convolution scatters each upstream entry back through the kernel taps that "
         "produced it:", equation(scatter, label("transpose")),
         f"(with $[\\cdot]$ the indicator{group}).{per_sample} Its matrix is $T^{{\\top}}$, shown with the "
@@ -122,37 +108,65 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
         matrix_equation(r"T^{\top}", shown, max_size, label("transposed-matrix"), origin,
                         [(c, r) for r, c in toeplitz_blocks(spec)]),
         _supplied(proof, "input_grad")])
-    with_g = "an upstream gradient $g_n$ of the shape of $y_n$ per sample" if batched else \
-        "an upstream gradient $g$ of the shape of $y$"
+
+
+def _weight_gradient_section(proof: Any, f: Formulas, max_size: int, label: Any) -> str:
+    """∂L/∂w per group as a sum over the patches, and the patch matrix P."""
+    spec: ConvSpec = proof.spec
+    batched = proof.batch is not None
+    n, outs = "n, " if batched else "", ", ".join(OUT[:spec.dims])
+    product = r"$\sum_n g_n\,P_n^{\top}$, $P_n$ the patches of sample $n$" if batched else r"$g\,P^{\top}$"
+    return "\n".join([
+        r"With the im2col patch matrix $P$ (PyTorch's \texttt{unfold} order), per group,",
+        equation(rf"\frac{{\partial L}}{{\partial {f.weight(f.local_channel())}}} = "
+                 rf"\sum_{{{n}{outs}}} g_{{{n}o, {outs}}}\, {f.x_padded(n + f.group_channel())}",
+                 label("weight-gradient")),
+        f"which is the row $o$ of {product} at the column of $(c, "
+        + ", ".join(TAP[:spec.dims]) + ")$. For this layer" + (" and the first sample" if batched else "") + ",",
+        matrix_equation("P" + ("_{0}" if batched else ""), im2col(spec, symbols(spec)[0]), max_size,
+                        label("patches"), "symconv's construction" if "weight_grad" in proof.given else _CHECKED,
+                        patches_blocks(spec)),
+        _supplied(proof, "weight_grad")])
+
+
+def _bias_gradient_section(proof: Any, label: Any) -> str:
+    spec: ConvSpec = proof.spec
+    batched = proof.batch is not None
+    n, outs = "n, " if batched else "", ", ".join(OUT[:spec.dims])
+    ones = r"({\textstyle\sum_{n}} g_{n}\,\mathbf{1})" if batched else r"(g\,\mathbf{1})"
+    return equation(rf"\frac{{\partial L}}{{\partial b_{{o}}}} = \sum_{{{n}{outs}}} g_{{{n}o, {outs}}} = {ones}_{{o}}",
+                    label("bias-gradient"))
+
+
+def _upstream(spec: ConvSpec, batch: int | None) -> str:
+    """The setting's mention of the upstream gradient g (and of the batch)."""
+    sample = "n, " if batch is not None else ""
+    upstream = ", upstream gradient $g_{" + sample + "o," + ",".join(OUT[:spec.dims]) + "}$"
+    if batch is not None:
+        upstream += (f" (a batch of {batch} samples $n$: the input is $x_{{n,c,"
+                     + ",".join(POS[:spec.dims]) + "}$)")
+    return upstream
+
+
+def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> Report:
+    spec: ConvSpec = proof.spec
+    label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
+    f = Formulas(spec)
+    loss_tex, loss_name = _loss(spec, proof.batch)
+    with_g = ("an upstream gradient $g_n$ of the shape of $y_n$ per sample" if proof.batch is not None else
+              "an upstream gradient $g$ of the shape of $y$")
     sections = [("The definition", definition_section(spec, label_prefix, max_terms)
                  + f"\nWith {with_g}, the loss is\n" + equation(loss_tex, label("loss"))),
-                (r"The transposed convolution", transpose_text)]
+                (r"The transposed convolution", _transpose_section(proof, f, max_size, label))]
     if "weight_gradient" in proof.forms:
-        product = r"$\sum_n g_n\,P_n^{\top}$, $P_n$ the patches of sample $n$" if batched else r"$g\,P^{\top}$"
-        sections.append(("The weight gradient", "\n".join([
-            r"With the im2col patch matrix $P$ (PyTorch's \texttt{unfold} order), per group,",
-            equation(rf"\frac{{\partial L}}{{\partial {f.weight(f.local_channel())}}} = "
-                     rf"\sum_{{{n}{outs}}} g_{{{n}o, {outs}}}\, {f.x_padded(n + f.group_channel())}",
-                     label("weight-gradient")),
-            f"which is the row $o$ of {product} at the column of $(c, "
-            + ", ".join(TAP[:spec.dims]) + ")$. For this layer" + (" and the first sample" if batched else "") + ",",
-            matrix_equation("P" + ("_{0}" if batched else ""), im2col(spec, x), max_size, label("patches"),
-                            "symconv's construction" if "weight_grad" in proof.given else _CHECKED,
-                            patches_blocks(spec)),
-            _supplied(proof, "weight_grad")])))
+        sections.append(("The weight gradient", _weight_gradient_section(proof, f, max_size, label)))
     if "bias_gradient" in proof.forms:
-        ones = r"({\textstyle\sum_{n}} g_{n}\,\mathbf{1})" if batched else r"(g\,\mathbf{1})"
-        sections.append(("The bias gradient", equation(
-            rf"\frac{{\partial L}}{{\partial b_{{o}}}} = \sum_{{{n}{outs}}} g_{{{n}o, {outs}}} = {ones}_{{o}}",
-            label("bias-gradient"))))
+        sections.append(("The bias gradient", _bias_gradient_section(proof, label)))
     method = ("$L$ was expanded into a canonical polynomial in $x$, $w$, $b$, $g$ and differentiated "
-              "exactly (SymPy). " + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
-    upstream = ", upstream gradient $g_{" + n + "o," + ",".join(OUT[:spec.dims]) + "}$"
-    if batched:
-        upstream += (f" (a batch of {proof.batch} samples $n$: the input is $x_{{n,c,"
-                     + ",".join(POS[:spec.dims]) + "}$)")
+              "exactly (SymPy). "
+              + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
     return Report(title=f"A {spec.dims}-D transposed convolution and the gradients of a convolution",
-                  setting_heading="The layer", setting=layer_setting(spec, upstream),
+                  setting_heading="The layer", setting=layer_setting(spec, _upstream(spec, proof.batch)),
                   quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + f", $g$, with ${loss_name}$",
                   statement=transpose_statement(proof), method=method, size=f"{proof.outputs} entries",
                   sections=sections, refs=["definition", "loss"])
@@ -239,7 +253,7 @@ def dft_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> 
     f_, pos = ", ".join(f"f_{a + 1}" for a in range(d)), ", ".join(POS[:d])
     phase = " + ".join(rf"\frac{{f_{a + 1} {POS[a]}}}{{{n}}}" for a, n in enumerate(spec.input_size))
     m_phase = " + ".join(rf"\frac{{f_{a + 1} m_{a + 1}}}{{{n}}}" for a, n in enumerate(spec.input_size))
-    T = proof.given.get("toeplitz_matrix", toeplitz(spec, w))
+    T = proof.given.get("toeplitz", toeplitz(spec, w))
     parts = [
         f"With $N = {prod(spec.input_size)}$ positions, the DFT matrix and its channel-wise extension are",
         equation(rf"F_{{({f_}),\,({pos})}} = e^{{-2\pi \mathrm{{i}} ({phase})}}, \qquad "
@@ -250,11 +264,11 @@ def dft_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> 
                  label("blocks")),
         "For this layer",
         matrix_equation("T", T, max_size, label("toeplitz"),
-                        "supplied to the proof, the matrix it checked" if "toeplitz_matrix" in proof.given
+                        "supplied to the proof, the matrix it checked" if "toeplitz" in proof.given
                         else _CHECKED, toeplitz_blocks(spec))]
     n_freq = prod(spec.input_size)
     if n_freq * spec.out_channels <= max_size:
-        blocks = dft_block_diagonalisation(spec, w, exact=True).blocks
+        blocks = dft_block_diagonalisation(spec, w, exact_roots=True).blocks
         rows = r" \\ ".join(rf"D_{{{k}}} &= {latex_matrix(block)}" for k, block in enumerate(blocks))
         parts += ["The blocks of $D$ (exact roots of unity) are",
                   equation(rf"\begin{{aligned}} {rows} \end{{aligned}}", label("dft-blocks"), fit=True)]
@@ -330,7 +344,7 @@ def network_report(proof: Any, max_size: int, label_prefix: str, max_terms: int)
                   sections=[("The MLP", mlp)])
 
 
-REPORTS = {"transpose": transpose_report, "converse": converse_report, "dft": dft_report,
-           "network": network_report}
-STATEMENTS = {"transpose": transpose_statement, "converse": converse_statement, "dft": dft_statement,
-              "network": network_statement}
+REPORTS.register(TransposeProof)(ReportPrinter(transpose_report, transpose_statement))
+REPORTS.register(ConverseProof)(ReportPrinter(converse_report, converse_statement))
+REPORTS.register(BlockDiagonalisationProof)(ReportPrinter(dft_report, dft_statement))
+REPORTS.register(NetworkResult)(ReportPrinter(network_report, network_statement))

@@ -8,7 +8,7 @@ import numpy as np
 import sympy as sp
 
 from ..forms import conv
-from ..proof import Counterexample, counterexample_of
+from ..result import Counterexample, counterexample_of
 from ..spec import ConvSpec
 from ..symbols import entry_key, symbols, to_canonical_output
 
