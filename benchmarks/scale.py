@@ -100,27 +100,31 @@ def prove_sympy(spec: symconv.ConvSpec) -> bool:
 
 
 def prove_symengine(spec: symconv.ConvSpec) -> bool:
-    """Native symengine: the definition and the sparse rows of T as Adds; expand(a − b) == 0."""
+    """Native symengine: the definition and the sparse rows of T as Adds; expand(a − b) == 0.
+
+    The indices come from symconv's connections table (the one copy of the index formula); the
+    algebra, which is what this baseline measures, is symengine's."""
     import symengine as se
 
-    n_taps, n_in, n_out = prod(spec.kernel_size), prod(spec.input_size), prod(spec.output_size)
-    cg = spec.in_per_group
-    xs = [se.Symbol(f"x{i}") for i in range(spec.in_channels * n_in)]
-    ws = [se.Symbol(f"w{a}") for a in range(spec.out_channels * cg * n_taps)]
+    from symconv.connections import connections
+
+    table = connections(spec)
+    xs = [se.Symbol(f"x{i}") for i in range(spec.in_channels * prod(spec.input_size))]
+    ws = [se.Symbol(f"w{a}") for a in range(prod(spec.weight_shape))]
     bs = [se.Symbol(f"b{o}") if spec.bias else se.Integer(0) for o in range(spec.out_channels)]
-    table, taps = spec.pattern.source_table.tolist(), spec.pattern.weight_taps.tolist()
-    for o in range(spec.out_channels):
-        first = spec.group_of(o) * cg
-        for out, row in enumerate(table):
-            reads = [(c, t, src) for c in range(cg) for t, src in enumerate(row) if src >= 0]
-            direct = se.Add(*[ws[(o * cg + c) * n_taps + taps[t]] * xs[(first + c) * n_in + src]
-                              for c, t, src in reads], bs[o])
-            t_row = defaultdict(list)     # column → the weights summed in T's entry
-            for c, t, src in reads:
-                t_row[(first + c) * n_in + src].append(ws[(o * cg + c) * n_taps + taps[t]])
-            by_t = se.Add(*[se.Add(*entry) * xs[col] for col, entry in t_row.items()], bs[o])
-            if se.expand(direct - by_t) != 0:
-                return False
+    rows = spec.out_channels * table.n_out
+    starts = table.row_starts(0, rows).tolist()
+    weights, inputs = table.weight.tolist(), table.input.tolist()
+    for r in range(rows):
+        reads = list(zip(weights[starts[r]:starts[r + 1]], inputs[starts[r]:starts[r + 1]]))
+        bias = bs[r // table.n_out]
+        direct = se.Add(*[ws[a] * xs[i] for a, i in reads], bias)
+        t_row = defaultdict(list)     # column → the weights summed in T's entry
+        for a, i in reads:
+            t_row[i].append(ws[a])
+        by_t = se.Add(*[se.Add(*entry) * xs[col] for col, entry in t_row.items()], bias)
+        if se.expand(direct - by_t) != 0:
+            return False
     return True
 
 

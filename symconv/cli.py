@@ -20,7 +20,6 @@ import sys
 import traceback
 
 from . import __version__, commands
-from .errors import SpecError
 
 EXIT_PROVED, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -34,14 +34,16 @@ Examples
 Sum(KroneckerDelta(i, j + t)*w[t], (t, 0, k - 1))
 >>> parse_expression("i^2 + 1/2", names, parameter="--claim")
 i**2 + 1/2
->>> parse_expression("__import__('os')", names, parameter="--claim")
+>>> parse_expression("__import__('os')", names, parameter="--claim")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-symconv.errors.SpecError: --claim='__import__': is not a function that may be called; allowed: Abs, And, Eq, Ge, Gt, KroneckerDelta, Le, Lt, Max, Min, Mod, Ne, Not, Or, Piecewise, Rational, Sum, ceiling, floor (column 1)
->>> parse_expression("9^9^9^9", names, parameter="--claim")
+symconv.errors.SpecError: --claim='__import__': is not a function that may be called; allowed: Abs, And, Eq, Ge, Gt,
+KroneckerDelta, Le, Lt, Max, Min, Mod, Ne, Not, Or, Piecewise, Rational, Sum, ceiling, floor (column 1)
+>>> parse_expression("9^9^9^9", names, parameter="--claim")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-symconv.errors.SpecError: --claim='9^9^9': a power of numbers may have at most 4096 bits, this one has about 1549681956 (column 3)
+symconv.errors.SpecError: --claim='9^9^9': a power of numbers may have at most 4096 bits, this one has about
+1549681956 (column 3)
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def parse_expression(text: str, names: Mapping[str, Any], *, parameter: str,
     if len(text) > MAX_TEXT:
         raise SpecError(parameter, _shorten(text), f"may have at most {MAX_TEXT} characters, "
                                                    f"it has {len(text)}")
-    digits = re.search(r"\d{%d,}" % (len(str(2 ** MAX_BITS)) + 1), text)
+    digits = re.search(rf"\d{{{len(str(2 ** MAX_BITS)) + 1},}}", text)
     if digits:  # before Python's own limit (4300 digits) speaks of hexadecimal
         raise SpecError(parameter, _shorten(digits.group()),
                         f"integers may have at most {MAX_BITS} bits (column {digits.start() + 1})")
@@ -196,16 +198,18 @@ class ExpansionBudget:
     minutes over a matrix); spent while a file is read, it stops the reading there.
 
     >>> a = sp.symbols("a0:10")
-    >>> ExpansionBudget("T").spend("T[0, 1]", sp.Add(*a) ** 10)
+    >>> ExpansionBudget("T").spend("T[0, 1]", sp.Add(*a) ** 10)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: T[0, 1]='(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9)**10': would expand to about 92378 terms; at most 5000 are allowed where products or powers of sums are multiplied out
+    symconv.errors.SpecError: T[0, 1]='(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9)**10': would expand to about
+    92378 terms; at most 5000 are allowed where products or powers of sums are multiplied out
     >>> budget = ExpansionBudget("T")
-    >>> for k in range(30):
+    >>> for k in range(30):  # doctest: +NORMALIZE_WHITESPACE
     ...     budget.spend(f"T[0, {k}]", sp.Add(*a) ** 4)
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: T='28 entries with products or powers of sums, up to T[0, 27]': would expand to about 20020 terms (715 each); at most 20000 are allowed over a matrix
+    symconv.errors.SpecError: T='28 entries with products or powers of sums, up to T[0, 27]': would expand to about
+    20020 terms (715 each); at most 20000 are allowed over a matrix
     """
 
     def __init__(self, parameter: str) -> None:
@@ -266,10 +270,11 @@ def _source(text: str, implicit_multiplication: bool, parameter: str) -> tuple[s
     '2 *a *(b)'
     >>> _source("w[0]7", True, "e")[0]
     'w[0]*7'
-    >>> _source("1 000 w", True, "e")
+    >>> _source("1 000 w", True, "e")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: e='1 000 w': two numbers side by side are not multiplied (is '1 000' a thousand?): write one number, or a '*' between them (column 3)
+    symconv.errors.SpecError: e='1 000 w': two numbers side by side are not multiplied (is '1 000' a thousand?):
+    write one number, or a '*' between them (column 3)
     """
     inserts: set[int] = set()
     if implicit_multiplication:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from math import prod
 from numbers import Real
 
@@ -115,7 +115,7 @@ def require_exact_sizes(input_size: tuple[int, ...]) -> None:
                         f"for floats")
 
 
-@lru_cache(maxsize=None)
+@cache
 def roots_of_unity(n: int) -> tuple[sp.Expr, ...]:
     """(ω^0, …, ω^(n−1)), ω = exp(−2πi/n), as exact Q-combinations of {1, √2, √3, √6} × {1, i}
     (n in EXACT_SIZES; SpecError otherwise).
@@ -242,10 +242,11 @@ def _real_weights(spec: ConvSpec, weight: object) -> np.ndarray:
     floating point, so symbols, NaN and infinities have none.
 
     >>> spec = ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="circular")
-    >>> singular_values(spec, [[[1, sp.Symbol("a"), 0]]])
+    >>> singular_values(spec, [[[1, sp.Symbol("a"), 0]]])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: weight[0, 0, 1]=a: singular values need finite real numbers (floats); for symbolic weights use dft_block_diagonalisation or prove_block_diagonalisation
+    symconv.errors.SpecError: weight[0, 0, 1]=a: singular values need finite real numbers (floats); for symbolic
+    weights use dft_block_diagonalisation or prove_block_diagonalisation
     """
     array = as_object_array("weight", weight)
     check_shape("weight", array, spec.weight_shape, spec.layout)

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv.backends import choose, estimate_bytes, exact
-from symconv.symbols import (from_canonical_input, to_canonical_input, to_canonical_output,
-                             to_canonical_weight)
+from symconv.symbols import from_canonical_input, to_canonical_input, to_canonical_output, to_canonical_weight
 from tests.strategies import conv_specs, integer_operands
 from tests.torch_reference import torch_conv
 
@@ -191,7 +190,10 @@ def test_canonical_merges_duplicates_and_drops_zeros() -> None:
     terms = exact.Terms(row=np.array([1, 0, 1, 0, 0]), w=np.array([0, 1, 0, 0, 1]),
                         x=np.array([1, 0, 1, 1, 0]), coef=np.array([2, 1, -2, 5, 1]))
     form = exact.canonical(terms, basis, r0=0)
-    key = lambda r, a, i: (r * basis.W + a) * basis.X + i
+
+    def key(r, a, i):
+        return (r * basis.W + a) * basis.X + i
+
     assert form.keys.tolist() == [key(0, 0, 1), key(0, 1, 0)]
     assert form.coef.tolist() == [5, 2]
     other = exact.canonical(exact.Terms(np.array([0]), np.array([0]), np.array([1])), basis, 0)

@@ -10,9 +10,8 @@ import torch.nn.functional as F
 
 import symconv
 from symconv import ConvSpec, SpecError
+from symconv.converse import conv1x1_as_fc, fc_as_conv, fc_matrix, prove_conv1x1_as_fc, prove_fc_as_conv
 from symconv.symbols import to_canonical_weight
-from symconv.converse import (conv1x1_as_fc, fc_as_conv, fc_matrix, prove_conv1x1_as_fc,
-                              prove_fc_as_conv)
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 

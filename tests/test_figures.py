@@ -9,8 +9,7 @@ import symconv
 from symconv.latex import proof_to_latex
 from symconv.latex.build import compile_latex
 from symconv.latex.document import standalone
-from symconv.latex.figures import (figure_files, structure_figure, structure_matrix, structure_tikz,
-                                   write_figure)
+from symconv.latex.figures import figure_files, structure_figure, structure_matrix, structure_tikz, write_figure
 
 SPEC = symconv.ConvSpec(2, 2, 3, (5, 5), padding=1, groups=2)
 

@@ -19,8 +19,15 @@ from hypothesis import given, settings
 import symconv
 from symconv import ConvSpec
 from tests.strategies import GRID_SPECS, conv_specs, integer_operands
-from tests.torch_reference import (channels_first_w, channels_first_x, padded, torch_conv,
-                                   torch_patches, torch_toeplitz, torch_unfold_matrix)
+from tests.torch_reference import (
+    channels_first_w,
+    channels_first_x,
+    padded,
+    torch_conv,
+    torch_patches,
+    torch_toeplitz,
+    torch_unfold_matrix,
+)
 
 GRID = GRID_SPECS
 IDS = [f"{i}:{s.describe()}" for i, s in enumerate(GRID)]
@@ -186,12 +193,12 @@ def test_toeplitz_by_hand_and_index_functions() -> None:
     _, w, _ = symconv.symbols(spec)
     a, b_, c, d = w[0, 0, 0, 0], w[0, 0, 0, 1], w[0, 0, 1, 0], w[0, 0, 1, 1]
     T = symconv.toeplitz(spec, w)
-    assert T == sp.Matrix([
+    assert sp.Matrix([
         [a, b_, 0, c, d, 0, 0, 0, 0],
         [0, a, b_, 0, c, d, 0, 0, 0],
         [0, 0, 0, a, b_, 0, c, d, 0],
         [0, 0, 0, 0, a, b_, 0, c, d],
-    ])
+    ]) == T
     from symconv.forms.toeplitz import column_index, row_index
     nchw = ConvSpec(2, 3, 1, (2, 2))
     nhwc = ConvSpec(2, 3, 1, (2, 2), layout="NHWC")

@@ -199,6 +199,8 @@ def test_bad_document_options_raise_spec_error(bad):
 
 def test_standalone_and_fragment_wrap_a_body():
     doc = standalone("$x$", title="A & B")
-    assert doc.startswith(r"\documentclass") and r"\section*{A \& B}" in doc and doc.rstrip().endswith(r"\end{document}")
+    assert doc.startswith(r"\documentclass") and r"\section*{A \& B}" in doc
+    assert doc.rstrip().endswith(r"\end{document}")
     assert doc.index("hyperref") > doc.index("amsmath")
-    assert fragment("$x$").splitlines()[0] == r"% symconv LaTeX fragment. Needs in the preamble: \usepackage{amsmath, graphicx}"
+    assert fragment("$x$").splitlines()[0] == (r"% symconv LaTeX fragment. Needs in the preamble: "
+                                               r"\usepackage{amsmath, graphicx}")

@@ -14,8 +14,16 @@ from hypothesis import strategies as st
 
 from symconv.errors import SpecError
 from symconv.general import check_claim, symbols_for
-from symconv.parsing import (FUNCTIONS, MAX_BITS, MAX_DEPTH, MAX_NODES, MAX_TEXT, expanded_terms,
-                             parse_expression, symbol_table)
+from symconv.parsing import (
+    FUNCTIONS,
+    MAX_BITS,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_TEXT,
+    expanded_terms,
+    parse_expression,
+    symbol_table,
+)
 
 S = symbols_for("toeplitz")
 NAMES = symbol_table(vars(S).values())

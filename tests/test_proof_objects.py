@@ -254,7 +254,8 @@ def test_documents_state_the_claim_and_the_verdict(results, documents):
 def test_refuted_transpose_document_names_the_compared_entries(documents, results):
     source = documents["transpose-refuted"]
     index = ",".join(map(str, results["transpose-refuted"].counterexample.index))
-    assert rf"(T^{{\top}} \mathrm{{vec}}(g))_{{{index}}}$ differs from $\mathrm{{conv\_transpose}}(g, w)_{{{index}}}" in source
+    assert (rf"(T^{{\top}} \mathrm{{vec}}(g))_{{{index}}}$ differs from "
+            rf"$\mathrm{{conv\_transpose}}(g, w)_{{{index}}}") in source
     source = documents["weight-gradient-refuted"]
     assert r"(g P^{\top})_{0,0,1,1}$ differs from $\frac{\partial \langle g, y \rangle}{\partial w_{0,0,1,1}}" in source
 

@@ -14,7 +14,6 @@ import symconv
 from symconv import ConvSpec
 from tests.strategies import GRID_SPECS, conv_specs
 
-
 BACKENDS = ("sympy", "exact")
 
 

@@ -81,7 +81,8 @@ def test_p_over_x_with_k_times_x_is_refuted() -> None:
                             "the patch matrix P must be a polynomial in the inputs only")
     found = refuted(SPEC, im2col=forms["im2col"], kernel_matrix=K)
     assert (found.form, found.index) == ("kernel_matrix", (0, 0))
-    assert found.reason == "depends on the input x_{0,0,0}: the kernel matrix K must be a polynomial in the weights only"
+    assert found.reason == ("depends on the input x_{0,0,0}: the kernel matrix K must be a polynomial in the "
+                            "weights only")
     assert str(found).startswith("kernel_matrix: K[0,0] depends on the input x_{0,0,0}")
 
 
@@ -130,7 +131,8 @@ def test_minus_k_with_minus_p_is_refuted_after_its_product_passes() -> None:
     ("toeplitz", lambda x, w: sp.sqrt(w[0, 0, 0, 0]), (0, 0), "= sqrt(w_{0,0,0,0}) is not a polynomial in the weights"),
     ("toeplitz", lambda x, w: sp.Symbol("z") * w[0, 0, 0, 0], (0, 0),
      "depends on z, not a symbol of symconv.symbols(spec)"),
-    ("im2col", lambda x, w: w[0, 0, 0, 0] * x[0, 0, 0], (0, 0), "depends on the weight w_{0,0,0,0}: the patch matrix P"),
+    ("im2col", lambda x, w: w[0, 0, 0, 0] * x[0, 0, 0], (0, 0),
+     "depends on the weight w_{0,0,0,0}: the patch matrix P"),
     ("kernel_matrix", lambda x, w: w[0, 0, 0, 0] / w[0, 0, 0, 1], (0, 0),
      "= w_{0,0,0,0}/w_{0,0,0,1} is not a polynomial in the weights (it divides by w_{0,0,0,1})"),
     ("output", lambda x, w: sp.exp(x[0, 0, 0]), (0, 0, 0), "= exp(x_{0,0,0}) is not a polynomial in x, w and b"),
@@ -403,7 +405,8 @@ def test_a_high_precision_float_is_read_exactly_not_rounded(value):
 SMALL = ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
 
 
-@pytest.mark.parametrize("huge", [10**400, sp.Integer(10**400), Fraction(10**400, 3)], ids=["int", "Integer", "Fraction"])
+@pytest.mark.parametrize("huge", [10**400, sp.Integer(10**400), Fraction(10**400, 3)],
+                         ids=["int", "Integer", "Fraction"])
 def test_huge_exact_numbers_are_finite_and_refute(huge):
     x, w, _ = symconv.symbols(SMALL)
     output = symconv.conv(SMALL, x, w)
@@ -457,7 +460,8 @@ def test_memory_limit_accepts_numpy_integers_and_refuses_bools():
 
 
 def test_the_memory_estimate_counts_the_symbols():
-    from symconv.backends import BYTES_PER_SYMBOL, estimate_bytes, exact as exact_backend
+    from symconv.backends import BYTES_PER_SYMBOL, estimate_bytes
+    from symconv.backends import exact as exact_backend
     spec = ConvSpec(2, 3, kernel_size=3, input_size=(5, 5))
     assert estimate_bytes(spec, "exact") == exact_backend.estimate_bytes(spec) + BYTES_PER_SYMBOL * (50 + 3 + 54)
 
@@ -503,7 +507,8 @@ def test_many_entries_within_their_budget_are_refused_together():
     zero = sp.Add(s ** 5, *(-s ** 4 * v for v in w.flat), evaluate=False)  # 1008 terms, within 5000
     for r, c in np.ndindex(T.shape):
         T[r, c] += zero
-    with pytest.raises(SpecError, match=r"^toeplitz='20 entries with products or powers of sums, up to toeplitz\[1, 9\]': "
+    with pytest.raises(SpecError, match=r"^toeplitz='20 entries with products or powers of sums, "
+                                        r"up to toeplitz\[1, 9\]': "
                                         r"would expand to about 20172 terms \(1008 each\); at most 20000 are allowed "
                                         r"over a matrix$"):
         symconv.prove(EXPANDING, toeplitz=T)
@@ -558,7 +563,8 @@ def test_masked_rows_or_entries_are_refused_at_any_depth():
     assert symconv.prove(SMALL, toeplitz=array).holds
 
 
-@pytest.mark.parametrize("keyword, allowed", [("backend", "('auto', 'sympy', 'exact')"), ("order", "('unfold', 'paper')")])
+@pytest.mark.parametrize("keyword, allowed", [("backend", "('auto', 'sympy', 'exact')"),
+                                              ("order", "('unfold', 'paper')")])
 def test_a_choice_must_be_a_string_not_an_array(keyword, allowed):
     value = np.array(["exact", "sympy"] if keyword == "backend" else ["unfold", "paper"])
     with pytest.raises(SpecError, match="^" + re.escape(f"{keyword}={value!r}: must be one of {allowed}") + "$"):

@@ -23,8 +23,7 @@ import symconv
 from symconv import SpecError
 from symconv.general import check_claim, prove_general, symbols_for
 from symconv.general.derivation import DEADLINE
-from symconv.general.evaluate import (MAX_POWER_BITS, MAX_TERMS, Env, EvaluationError,
-                                      LimitExceeded, evaluate, limits)
+from symconv.general.evaluate import MAX_POWER_BITS, MAX_TERMS, Env, EvaluationError, LimitExceeded, evaluate, limits
 from symconv.general.setting import DRAW_RANGES, ConvSetting, Layer
 from symconv.general.thresholds import claim_atoms, divides_by_data, targets
 
@@ -319,7 +318,7 @@ def _claim_symbols():
 
 def _normal_entry(S):
     u = S.i - S.j * S.s + S.p
-    return sp.Piecewise((S.w[u], (0 <= u) & (u <= S.k - 1)), (0, True))
+    return sp.Piecewise((S.w[u], (u >= 0) & (u <= S.k - 1)), (0, True))
 
 
 def test_flattening_products_of_sums_renames_bound_variables_apart():
@@ -368,9 +367,8 @@ def test_summation_variable_named_like_an_assumption():
 
 def test_undecidable_side_conditions_respect_the_deadline():
     from symconv.general import check_claim
-    from symconv.general.expr import Iverson
     S = _claim_symbols()
-    n, k, s, p, q, i, j = S.n, S.k, S.s, S.p, S.q, S.i, S.j
+    n, k, s, p, q, i = S.n, S.k, S.s, S.p, S.q, S.i
     extra = 0
     for c in range(12):
         u = sp.Symbol(f"u{c}", integer=True)

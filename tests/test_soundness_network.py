@@ -15,9 +15,16 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from symconv import SpecError
+from symconv.interop import (
+    TorchMismatch,
+    network_steps,
+    paper_network,
+    prove_network,
+    to_linear,
+    to_mlp,
+    torch_mismatch,
+)
 from tests.strategies import conv_specs
-from symconv.interop import (TorchMismatch, network_steps, paper_network, prove_network, to_linear, to_mlp,
-                             torch_mismatch)
 
 CONVERTERS = {"prove_network": prove_network, "to_mlp": to_mlp, "network_steps": network_steps}
 
@@ -427,7 +434,6 @@ def test_a_layer_whose_dense_matrix_would_not_fit_is_refused():
 
 
 # ---- round 2: torch's module globals, function globals, resolved paths, snapshot, real-use runs ----
-import sys  # noqa: E402
 import types  # noqa: E402
 from pathlib import Path  # noqa: E402
 

@@ -288,6 +288,7 @@ def test_a_derivation_step_names_the_procedure_of_its_side_conditions():
 # ---- issue 11: flattening sums never captures a variable; SymPy's order of limits ------------
 def test_terms_renames_a_factors_bound_variable_apart():
     import sympy as sp
+
     from symconv.general import rules
     t, i, k = sp.symbols("t i k", integer=True)
     w = sp.IndexedBase("w")
@@ -307,6 +308,7 @@ def test_terms_renames_a_factors_bound_variable_apart():
 
 def test_terms_lists_sympy_limits_outermost_first():
     import sympy as sp
+
     from symconv.general import rules
     t, i = sp.symbols("t i", integer=True)
     [(_, limits)] = rules.terms(sp.Sum(1, (t, 0, i), (i, 0, 3)))
@@ -316,6 +318,7 @@ def test_terms_lists_sympy_limits_outermost_first():
 
 def test_evaluator_reads_the_first_limit_innermost():
     import sympy as sp
+
     from symconv.general.evaluate import Env, evaluate
     t, i = sp.symbols("t i", integer=True)
     e = sp.Sum(1, (t, 0, i), (i, 0, 3))

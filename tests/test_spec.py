@@ -276,7 +276,8 @@ def test_a_ragged_array_is_refused_naming_the_argument() -> None:
 @pytest.mark.parametrize("kwargs, message", [
     (dict(padding=b"ab"), r"^padding=b'ab': every padding amount must be an integer ≥ 0$"),
     (dict(input_size=b"\x05\x05"), r"^input_size=b'\\x05\\x05': must be an integer ≥ 1$"),
-    (dict(input_size=10**30, stride=10**30), r"^input_size=10{30}: must be at most 2147483647 \(symconv.spec.MAX_EXTENT\)$"),
+    (dict(input_size=10**30, stride=10**30),
+     r"^input_size=10{30}: must be at most 2147483647 \(symconv.spec.MAX_EXTENT\)$"),
     (dict(input_size=(5, 2**31)), r"^input_size=\(5, 2147483648\): every entry must be at most 2147483647 "),
     (dict(padding=2**31), r"^padding=2147483648: every padding amount must be at most 2147483647 "),
     (dict(input_size=(2**30, 2**30)), r"^input_size=\(1073741824, 1073741824\): C_in·∏input_size \(elements of x, "

@@ -11,9 +11,15 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
-from symconv.spectral import (EXACT_SIZES, dft_block_diagonalisation, is_block_circulant,
-                              kernel_symbol, prove_block_diagonalisation, roots_of_unity,
-                              singular_values)
+from symconv.spectral import (
+    EXACT_SIZES,
+    dft_block_diagonalisation,
+    is_block_circulant,
+    kernel_symbol,
+    prove_block_diagonalisation,
+    roots_of_unity,
+    singular_values,
+)
 
 BASIS = {sp.Integer(1), sp.sqrt(2), sp.sqrt(3), sp.sqrt(6)}
 
@@ -136,7 +142,8 @@ def test_zero_padding_is_not_block_circulant():
     for mode in ("reflect", "replicate"):
         other = ConvSpec(2, 2, 3, (4, 4), padding=1, padding_mode=mode)
         assert not is_block_circulant(other, symconv.toeplitz(other, w))
-        assert not is_block_circulant(other, _float_T(other, np.random.default_rng(1).standard_normal(other.weight_shape)))
+        floats = np.random.default_rng(1).standard_normal(other.weight_shape)
+        assert not is_block_circulant(other, _float_T(other, floats))
 
 
 def test_zero_padded_T_refuted_by_dft_proof():

@@ -12,9 +12,16 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
+from symconv.forms.transpose import (
+    bias_gradient,
+    conv_transpose,
+    input_gradient,
+    prove_transpose,
+    transposed_size,
+    upstream_symbols,
+    weight_gradient,
+)
 from symconv.latex.build import compile_latex
-from symconv.forms.transpose import (bias_gradient, conv_transpose, input_gradient, prove_transpose,
-                                     transposed_size, upstream_symbols, weight_gradient)
 from tests.strategies import conv_specs, integer_operands
 from tests.torch_reference import padded
 
@@ -110,15 +117,19 @@ def test_batched_proofs_name_the_batched_quantities():
     assert proof.counterexample.headline() == "weight_gradient: (Σ_n g_n·P_nᵀ)[0,0,0,0] differs from (∂L/∂w)[0,0,0,0]"
     assert str(proof.counterexample).splitlines()[1].startswith("  expected (∂L/∂w): ")
     source = proof.to_latex()
-    assert r"$({\textstyle\sum_{n}} g_{n} P_{n}^{\top})_{0,0,0,0}$ differs from $\frac{\partial L}{\partial w_{0,0,0,0}}$" in source
+    assert (r"$({\textstyle\sum_{n}} g_{n} P_{n}^{\top})_{0,0,0,0}$ differs from "
+            r"$\frac{\partial L}{\partial w_{0,0,0,0}}$") in source
     statement = source[source.index("Statement ("):source.index(r"\label{symconv:statement}")]
-    assert r"\frac{\partial L}{\partial x_{n}} &= T^{\top} \mathrm{vec}(g_{n}) = \mathrm{conv\_transpose}(g_{n}, w)" in statement
+    assert (r"\frac{\partial L}{\partial x_{n}} &= T^{\top} \mathrm{vec}(g_{n}) "
+            r"= \mathrm{conv\_transpose}(g_{n}, w)") in statement
     assert r"\frac{\partial L}{\partial b} &= {\textstyle\sum_{n}} g_{n}\, \mathbf{1}" in statement
     assert r"L = \sum_n \langle g_n, y_n \rangle" in statement and r"\langle g," not in source
     assert "partial L" in proof._repr_latex_() and r"\langle g," not in proof._repr_latex_()
     proof = prove_transpose(spec, batch=2, input_grad=input_gradient(spec, g[::-1], w))
-    assert proof.counterexample.headline() == "transpose: (Tᵀ·vec(g_0))[0,0,0] differs from conv_transpose(g_0, w)[0,0,0]"
-    assert r"$(T^{\top} \mathrm{vec}(g_{0}))_{0,0,0}$ differs from $\mathrm{conv\_transpose}(g_{0}, w)_{0,0,0}$" in proof.to_latex()
+    assert proof.counterexample.headline() == ("transpose: (Tᵀ·vec(g_0))[0,0,0] differs from "
+                                               "conv_transpose(g_0, w)[0,0,0]")
+    assert (r"$(T^{\top} \mathrm{vec}(g_{0}))_{0,0,0}$ differs from "
+            r"$\mathrm{conv\_transpose}(g_{0}, w)_{0,0,0}$") in proof.to_latex()
 
 
 @pytest.mark.parametrize("engine", ["pdflatex", "xelatex"])

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ConvSpec
-from ._spec_args import (MATRIX_FORMAT, add_matrix_arguments, add_spec_arguments, matrices_from_args,
-                         spec_from_args)
+from ._spec_args import MATRIX_FORMAT, add_matrix_arguments, add_spec_arguments, matrices_from_args, spec_from_args
 
 HELP = "prove conv = FC layer (Toeplitz T) = im2col product for one layer; export LaTeX/PDF"
 
@@ -93,9 +92,9 @@ BYTES_PER_READ_ENTRY = 64
 
 def _prove(spec: ConvSpec, args: argparse.Namespace) -> Any:
     """The proof, of symconv's forms or of the user's matrices read from the files given."""
+    from .. import backends
     from ..forms.im2col import factor_shapes
     from ..proof import prove
-    from .. import backends
     patches, kernel = factor_shapes(spec, args.order)
     shapes = {"toeplitz": spec.toeplitz_shape, "im2col": patches, "kernel_matrix": kernel,
               "output": spec.output_shape}

@@ -87,10 +87,7 @@ def latex_terms(expr: Any, max_terms: int | None = None) -> list[str]:
             continue
         sign = "-" if coefficient < 0 else "+"
         magnitude = -coefficient if coefficient < 0 else coefficient
-        if monomial and magnitude == 1:
-            body = monomial
-        else:
-            body = f"{sp.latex(magnitude)} {monomial}".strip()
+        body = monomial if monomial and magnitude == 1 else f"{sp.latex(magnitude)} {monomial}".strip()
         out.append(f"{sign} {body}")
     if not out:
         return ["0"]
