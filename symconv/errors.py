@@ -26,9 +26,10 @@ class SpecError(ValueError):
 # function validates through them, so the same rule always reads the same.
 
 def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int | None = None,
-            limit_name: str = "") -> int:
+            limit_name: str = "", note: str = "") -> int:
     """``value`` as an int (Python, NumPy or SymPy integers; never a bool, float, text or bytes)
-    with ``minimum ≤ value ≤ maximum`` where given, else SpecError naming the rule.
+    with ``minimum ≤ value ≤ maximum`` where given, else SpecError naming the rule; ``note`` ends
+    the rule (what else the parameter accepts).
 
     >>> integer("batch", True, minimum=1)
     Traceback (most recent call last):
@@ -40,6 +41,7 @@ def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int
     symconv.errors.SpecError: instances='3': must be an integer
     """
     rule = "must be an integer" if minimum is None else f"must be an integer ≥ {minimum}"
+    rule += f", {note}" if note else ""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, rule)
     if minimum is not None and value < minimum:

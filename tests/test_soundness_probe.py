@@ -130,13 +130,13 @@ def test_the_check_command_passes_its_deadline(tmp_path, monkeypatch, capsys):
     assert main(["check", "slow:fn", *layer, "--deadline", "0.05"]) == 2
     assert "symconv check: error: probing did not finish within deadline=0.05 s" in capsys.readouterr().err
     assert main(["check", "slow:fn", *layer, "--deadline", "0"]) == 2
-    assert "deadline=0.0: must be a positive finite number of seconds" in capsys.readouterr().err
+    assert "--deadline=0.0: must be a number of seconds > 0 (finite)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("deadline", [0, -1, float("nan"), float("inf"), "5", True, None])
 def test_deadline_is_validated(deadline):
-    with pytest.raises(SpecError, match=re.escape(f"deadline={deadline!r}: must be a positive finite number "
-                                                  f"of seconds")):
+    with pytest.raises(SpecError, match=re.escape(f"deadline={deadline!r}: must be a number of seconds > 0 "
+                                                  f"(finite)")):
         assert_conv_equivalent(floats(SPEC), SPEC, mode="probe", deadline=deadline)
 
 

@@ -306,7 +306,7 @@ def test_exact_trials_draw_a_fresh_seed_per_check_and_seed_repeats_one():
     with pytest.raises(AssertionError) as caught:
         assert_conv_equivalent(ROUND2_WRONG["Q16 fixed point"][0], SPEC2, seed=first)
     assert f"seed {first}," in str(caught.value)
-    with pytest.raises(SpecError, match=re.escape("seed=-1: must be a non-negative integer, or None for a "
+    with pytest.raises(SpecError, match=re.escape("seed=-1: must be an integer ≥ 0, or None for a "
                                                   "fresh one")):
         assert_conv_equivalent(correct2, SPEC2, seed=-1)
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
-from ..errors import SpecError
+from ..errors import SpecError, seconds
 from ..testing import MODES, PROBE_DEADLINE, CheckResult, NotCheckable, assert_conv_equivalent
-from ..testing.assertions import _check_deadline
 from ._spec_args import add_spec_arguments, spec_from_args
 
 HELP = "check a convolution function fn(x, w, b) against the definition (prove or probe it)"
@@ -151,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     Residual limit: ``os._exit`` in the target ends the process with its status and no verdict
     (only a child process could catch that)."""
     spec = spec_from_args(args)
-    _check_deadline(args.deadline)
+    seconds("--deadline", args.deadline)
     try:
         with stdout_to_stderr():
             fn = load_within(args.target, args.deadline)

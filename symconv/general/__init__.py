@@ -14,7 +14,7 @@ import inspect
 import warnings
 from typing import Any
 
-from ..errors import SpecError
+from ..errors import SpecError, one_of
 from . import dft, theorems
 from .claims import check_claim, symbols_for
 from .derivation import ConcreteCheck, Derivation, Failure, GeneralCounterexample, Step
@@ -52,8 +52,7 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
     ...
     symconv.errors.SpecError: options=['instance']: not accepted by 'toeplitz'; it accepts ['entry', ...]
     """
-    if theorem not in THEOREMS:
-        raise SpecError("theorem", theorem, f"must be one of {tuple(THEOREMS)}")
+    one_of("theorem", theorem, tuple(THEOREMS))
     if isinstance(dims, bool) or not isinstance(dims, int) or dims not in (1, 2, 3):
         raise SpecError("dims", dims, "must be 1, 2 or 3")
     function = THEOREMS[theorem]

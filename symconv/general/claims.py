@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import SpecError, boolean, integer, one_of, seconds
 from ..forms.im2col import ORDERS
 from . import inputs, rules
 from .arith import implied
@@ -81,8 +81,7 @@ def symbols_for(form: str, dims: int = 1, channels: bool = False) -> SimpleNames
 
 
 def _check(form: str, dims: int) -> None:
-    if form not in FORMS:
-        raise SpecError("form", form, f"must be one of {FORMS}")
+    one_of("form", form, FORMS)
     if isinstance(dims, bool) or dims not in (1, 2, 3):
         raise SpecError("dims", dims, "must be 1, 2 or 3")
 
@@ -288,9 +287,9 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     _check(form, dims)
     if order not in ORDERS or (order != "unfold" and form != "im2col"):
         raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
-    channels = inputs.flag(channels, "channels")
-    instances, seed = inputs.count(instances, "instances"), inputs.integer(seed, "seed")
-    deadline = inputs.seconds(deadline, "deadline")
+    channels = boolean("channels", channels)
+    instances, seed = integer("instances", instances, minimum=1), integer("seed", seed)
+    deadline = seconds("deadline", deadline)
     entry = _claim_entry(entry, form, dims, channels)
     layer = Layer(dims)
     assume = _assumptions(assume, layer, channels)

@@ -39,7 +39,8 @@ from typing import Any
 
 import sympy as sp
 
-from . import inputs, thresholds
+from ..errors import integer, seconds
+from . import thresholds
 from .arith import recorded_side_conditions
 from .evaluate import Env, EvaluationError, LimitExceeded, check_deadline, evaluate, limits
 from .expr import same
@@ -100,14 +101,14 @@ class Prover:
                  rhs: sp.Basic, instances: int = 6, seed: int = 0,
                  hypotheses: Sequence[sp.Basic] = (), claims: Sequence[sp.Basic | None] = (),
                  deadline: float = DEADLINE):
-        count = inputs.count(instances, "instances")
-        self.deadline = inputs.seconds(deadline, "deadline")
+        count = integer("instances", instances, minimum=1)
+        self.deadline = seconds("deadline", deadline)
         self.started = time.perf_counter()
         self.theorem, self.dims, self.title, self.setting = theorem, dims, title, setting
         self.statement = (lhs, rhs)
         self.hypotheses = list(hypotheses)
         self.current = lhs
-        self.rng = random.Random(inputs.integer(seed, "seed"))
+        self.rng = random.Random(integer("seed", seed))
         self.steps: list[Step] = []
         self.failure: Failure | None = None
         self.core_checks: list[str] = []

@@ -1,5 +1,5 @@
-"""Validation of the arguments of general derivations: claims are exact SymPy expressions,
-counts are integers ≥ 1, deadlines positive numbers of seconds. Every refusal is a
+"""Validation of the expressions general derivations take: claims are exact SymPy expressions.
+Every refusal is a
 ``SpecError(parameter, value, rule)`` naming the argument, never an error from inside SymPy.
 
 Why exact: the concrete checks evaluate claims with exact integers and fractions; a Float
@@ -15,17 +15,15 @@ w[0]/2
 Traceback (most recent call last):
 ...
 symconv.errors.SpecError: entry=1.0*w[0]: contains the floating-point number 1.00000000000000; write exact numbers, ...
->>> count(0, "instances")
-Traceback (most recent call last):
-...
-symconv.errors.SpecError: instances=0: must be an integer ≥ 1
+
+Counts, seeds, deadlines and flags are checked by ``symconv.errors`` (``integer``, ``seconds``,
+``boolean``), as every argument of symconv is.
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -34,40 +32,11 @@ from sympy.logic.boolalg import Boolean
 
 from ..errors import SpecError
 from ..parsing import MAX_TERMS, expanded_terms
-from ..spec import boolean
 
 MAX_CLAIM_EXPONENT = 64
 """Largest numeric exponent of a non-number in a claim (the canonical form expands powers)."""
 INEXACT = (sp.NumberSymbol, sp.core.numbers.ImaginaryUnit, sp.core.numbers.Infinity,
            sp.core.numbers.NegativeInfinity, sp.core.numbers.ComplexInfinity, sp.core.numbers.NaN)
-
-
-def integer(value: Any, parameter: str) -> int:
-    """An integer (Python, NumPy or SymPy; not a bool, not a float with an integral value)."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, sp.Integer)):
-        raise SpecError(parameter, value, "must be an integer")
-    return int(value)
-
-
-def count(value: Any, parameter: str, minimum: int = 1) -> int:
-    """An integer ≥ ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, sp.Integer)) \
-            or int(value) < minimum:
-        raise SpecError(parameter, value, f"must be an integer ≥ {minimum}")
-    return int(value)
-
-
-def seconds(value: Any, parameter: str = "deadline") -> float:
-    """A finite number of seconds > 0."""
-    if isinstance(value, bool) or not isinstance(value, (Real, sp.Rational)) \
-            or not math.isfinite(float(value)) or float(value) <= 0:
-        raise SpecError(parameter, value, "must be a number of seconds > 0 (finite)")
-    return float(value)
-
-
-def flag(value: Any, parameter: str) -> bool:
-    """True or False (also NumPy's): ``spec.boolean``, in this module's argument order."""
-    return boolean(parameter, value)
 
 
 def exact_expression(value: Any, parameter: str) -> sp.Expr:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from math import prod
 from typing import Any
 
-from ..errors import SpecError
+from ..errors import SpecError, integer, one_of
 from ..forms import im2col, kernel_matrix, toeplitz
 from ..forms.im2col import ORDERS
 from ..registry import DOCUMENTS, REPORTS
@@ -179,8 +179,7 @@ def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int, fi
     """
     spec: ConvSpec = proof.spec
     order = proof.order if order is None else order
-    if order not in ORDERS:
-        raise SpecError("order", order, f"must be one of {ORDERS}")
+    one_of("order", order, ORDERS)
     if order != proof.order and {"im2col", "kernel_matrix"} & set(proof.given):
         raise SpecError("order", order, f"must be the order the proof checked ({proof.order!r}): "
                                         "the matrices supplied to it are in that order")
@@ -277,8 +276,7 @@ def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
     im2col layout shown; ``toeplitz_matrix``, ``patches``, ``kernel`` — matrices to show instead
     of the ones the proof checked.
     """
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 2:
-        raise SpecError("max_size", max_size, "must be an integer ≥ 2")
+    integer("max_size", max_size, minimum=2)
     if not isinstance(label_prefix, str) or not label_prefix.replace("-", "").replace(":", "").isalnum():
         raise SpecError("label_prefix", label_prefix, "must be letters, digits, '-' or ':'")
     build = REPORTS.lookup(type(proof)).build

@@ -3,7 +3,6 @@ time bounded."""
 
 from __future__ import annotations
 
-import numbers
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,7 +10,7 @@ from math import prod
 from typing import Any
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
-from ..errors import SpecError
+from ..errors import SpecError, integer, one_of, seconds
 from ..proof import prove
 from ..spec import LAYOUTS, ConvSpec
 from ..symbols import symbols
@@ -57,9 +56,8 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     spec = _with_layout(spec, layout)
-    if mode not in MODES:
-        raise SpecError("mode", mode, f"must be one of {MODES}")
-    _check_deadline(deadline)
+    one_of("mode", mode, MODES)
+    seconds("deadline", deadline)
     _refuse_too_large(spec, mode)
     try:
         with Deadline(deadline) as limit:
@@ -116,19 +114,11 @@ def _refuse_too_large(spec: ConvSpec, mode: str) -> None:
                             f"PROBE_MEMORY={PROBE_MEMORY / 2**30:g} GiB; probe a smaller layer")
 
 
-def _check_deadline(deadline: Any) -> None:
-    if (isinstance(deadline, bool) or not isinstance(deadline, numbers.Real)
-            or not 0 < float(deadline) < float("inf")):
-        raise SpecError("deadline", deadline, "must be a positive finite number of seconds")
-
-
 def _check_seed(seed: Any) -> int:
     """The seed of the random exact trials: ``seed``, or a fresh one when None."""
     if seed is None:
         return secrets.randbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise SpecError("seed", seed, "must be a non-negative integer, or None for a fresh one")
-    return int(seed)
+    return integer("seed", seed, minimum=0, note="or None for a fresh one")
 
 
 def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
@@ -136,6 +126,4 @@ def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
         raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
     if layout is None or layout == spec.layout:
         return spec
-    if layout not in LAYOUTS:
-        raise SpecError("layout", layout, f"must be one of {LAYOUTS}, or None for spec.layout")
-    return replace(spec, layout=layout)
+    return replace(spec, layout=one_of("layout", layout, LAYOUTS, note="or None for spec.layout"))

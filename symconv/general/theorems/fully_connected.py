@@ -7,7 +7,7 @@ from functools import partial
 
 import sympy as sp
 
-from ...errors import SpecError
+from ...errors import SpecError, one_of
 from ...pattern import PADDING_MODES
 from .. import core, rules
 from ..derivation import DEADLINE, Derivation, Prover
@@ -31,8 +31,7 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     padding p before and q after (``padding_mode`` zeros, circular, reflect or replicate;
     ``source`` claims another src(u) for T's entry, in the symbols u and n), stride, dilation,
     channels and groups."""
-    if padding_mode not in PADDING_MODES:
-        raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES}")
+    one_of("padding_mode", padding_mode, PADDING_MODES)
     if source is not None and padding_mode == "zeros":
         raise SpecError("source", source, "applies to the padding modes other than zeros")
     entry, source = claimed(entry, "entry"), claimed(source, "source")

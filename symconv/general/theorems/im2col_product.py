@@ -7,7 +7,7 @@ from functools import partial
 
 import sympy as sp
 
-from ...errors import SpecError
+from ...errors import one_of
 from ...forms.im2col import ORDERS
 from .. import core, notation, rules
 from ..derivation import DEADLINE, Derivation, Prover
@@ -70,8 +70,7 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
            instances: int = 6, seed: int = 0, deadline: float = DEADLINE) -> Derivation:
     """The im2col product equals the definition: per group g, K·P restricted to the group's
     rows of P is y (``order='unfold'``: PyTorch's F.unfold; ``'paper'``: Ma & Lu's Algorithm 1)."""
-    if order not in ORDERS:
-        raise SpecError("order", order, f"must be one of {ORDERS}")
+    one_of("order", order, ORDERS)
     entry = claimed(entry, "entry")
     layer = Layer(dims)
     sizes = claimed_out_sizes(layer, out_size)

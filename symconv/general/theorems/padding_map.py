@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
-from ...errors import SpecError
+from ...errors import one_of
 from ...pattern import PADDING_MODES
 from .. import core, notation, rules
 from ..derivation import DEADLINE, Derivation, Prover
@@ -54,8 +54,7 @@ def padding(dims: int = 1, padding_mode: str = "reflect", source: sp.Expr | None
     without padding on the padded input (size N = n + p + q), R the 0/1 matrix of the padding
     map, R[(c', r), (c, i)] = δ(c', c)·Π_a δ(i_a, src(r_a − p_a)), so that R·vec x = vec of the
     padded input. ``source`` claims another src(u) (in the symbols u and n) for R."""
-    if padding_mode not in PADDING_MODES[1:]:
-        raise SpecError("padding_mode", padding_mode, f"must be one of {PADDING_MODES[1:]}")
+    one_of("padding_mode", padding_mode, PADDING_MODES[1:])
     source = claimed(source, "source")
     layer = Layer(dims, padding_mode, claimed_source=source)
     sizes = default_out_sizes(layer)

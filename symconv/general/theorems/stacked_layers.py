@@ -8,7 +8,8 @@ from functools import partial
 import numpy as np
 import sympy as sp
 
-from .. import inputs, notation, rules
+from ...errors import boolean
+from .. import notation, rules
 from ..derivation import DEADLINE, DRAW_ATTEMPTS, Derivation, Instance, NoInstance, Prover
 from ..evaluate import Env, EvaluationError
 from ..rules import Definition, Definitions
@@ -113,7 +114,7 @@ def nonlinear(dims: int = 1, network: sp.Expr | None = None, instances: int = 6,
 
     ``network`` replaces the FC network's entry N[R₂] (a claim in the symbols R2, C2, T2, Tx,
     sigma, beta, beta2 of ``network_symbols``)."""
-    claim, bias = claimed(network, "network"), inputs.flag(bias, "bias")
+    claim, bias = claimed(network, "network"), boolean("bias", bias)
     one, two = Layer(dims, tag="1"), Layer(dims, tag="2")
     defs = network_definitions(one, two, bias, claim)
     N = notation.tensor("Nb" if bias else "N")
