@@ -19,7 +19,11 @@ author = "the symconv developers"
 release = version = symconv.__version__
 copyright = "symconv developers, MIT licence"
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.doctest", "sphinx.ext.mathjax"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.doctest", "sphinx.ext.mathjax",
+              "myst_parser"]
+# docs/architecture.md is Markdown, readable on its own in the repository; $…$ and $$…$$ are math.
+myst_enable_extensions = ["dollarmath"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 root_doc = "index"
 
