@@ -36,7 +36,8 @@ import cmath
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
-from numbers import Integral, Number
+from numbers import Complex, Integral, Number
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -46,6 +47,9 @@ from ..errors import SpecError
 from ..symbols import check_shape, entry_key
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
+Entry = Any
+"""An entry of a form's object array: a number or a SymPy expression (NumPy types object-array
+entries as Any and SymPy ships no types, so to mypy this is Any; the name says what it holds)."""
 RULE = ("must be an exact number (int, fractions.Fraction, a float with an integer value) or a "
         "SymPy expression")
 
@@ -54,7 +58,7 @@ def _where(parameter: str, index: tuple[int, ...] | None) -> str:
     return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
 
 
-def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> object:
+def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> Entry:
     """``value`` unchanged if it is a number (finite) or a SymPy expression; TypeError for text,
     SpecError naming ``parameter[index]``, the value and the rule for anything else (None, bool,
     NaN, relations, truth values, matrices, sets). Operands of the forms (x, w, b) may hold
@@ -97,7 +101,9 @@ def _finite(value: Number) -> bool:
         return bool(value.is_finite)
     if isinstance(value, Decimal):  # Decimal("1e400") is finite, though no float holds it
         return value.is_finite()
-    return cmath.isfinite(complex(value))
+    if isinstance(value, Complex):  # Python's and NumPy's floats and complex numbers
+        return cmath.isfinite(complex(value))
+    raise TypeError(f"{type(value).__name__} is a numbers.Number with no complex value")
 
 
 def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
@@ -213,11 +219,13 @@ def binary_value(value: Number | sp.Expr) -> sp.Expr:
         return sp.sympify(value, strict=True)
     if isinstance(value, (complex, np.complexfloating)):
         return binary_value(value.real) + sp.I * binary_value(value.imag)
-    return sp.Rational(*value.as_integer_ratio())
+    if isinstance(value, (float, np.floating, Decimal)):
+        return sp.Rational(*value.as_integer_ratio())
+    raise TypeError(f"{type(value).__name__} is a numbers.Number with no exact binary value")
 
 
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
-                 layout: str = "") -> object:
+                 layout: str = "") -> np.ndarray | sp.MatrixBase:
     """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
     naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``. A SymPy matrix
     stays a SymPy matrix of its class (only its nonzeros are visited, so a large sparse T stays
@@ -234,17 +242,17 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
         check_shape(parameter, array, shape, layout)
     if isinstance(array, sp.MatrixBase):
         entries = array.todok()
-        converted = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
-        if all(converted[key] is entry for key, entry in entries.items()):
+        exact = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
+        if all(exact[key] is entry for key, entry in entries.items()):
             return array
-        return type(array)(sp.SparseMatrix(array.rows, array.cols, converted))
+        return type(array)(sp.SparseMatrix(array.rows, array.cols, exact))
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
     return converted
 
 
-def checked_matrix(parameter: str, matrix: object) -> object:
+def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
     """A matrix for evaluating a form (``toeplitz_conv(matrix=…)``, ``im2col_conv(patches=…)``):
     a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
     ``as_object_array``. Floats stay floats: evaluation is not a proof.
