@@ -21,7 +21,6 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in Jupyter without ipywidgets
 
 from ..errors import SpecError

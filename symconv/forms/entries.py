@@ -24,10 +24,11 @@ Examples
 --------
 >>> exact_entry("T", (0, 0), 2.0)
 2
->>> exact_entry("T", (0, 1), "w_{0,0,0}")
+>>> exact_entry("T", (0, 1), "w_{0,0,0}")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from symconv.symbols(spec)
+TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from
+symconv.symbols(spec)
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     NaN, relations, truth values, matrices, sets). Operands of the forms (x, w, b) may hold
     floats: evaluating a layer on floats is allowed, proving about them is not (``exact_entry``).
 
-    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))
+    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry
+    must be a finite number or a SymPy expression
     """
     where = _where(parameter, index)
     if isinstance(value, (str, bytes)):
@@ -82,7 +84,8 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, sp.Symbol):
         return value
     if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
-        raise SpecError(where, value, f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
+        raise SpecError(where, value,
+                        f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
     return value
@@ -114,10 +117,11 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be a finite number or a SymPy expression
-    >>> exact_entry("P", (1, 1), 0.1)
+    >>> exact_entry("P", (1, 1), 0.1)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction,
+    rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
     """
     value = checked_entry(parameter, index, value)
     where = _where(parameter, index)
@@ -159,14 +163,16 @@ def _refuse_masked(parameter: str, value: object) -> None:
     ``numpy.ma.masked`` as an entry: ``np.asarray`` would drop the mask and read the hidden
     entries, so what is checked would not be what the caller sees.
 
-    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))
+    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
-    >>> _refuse_masked("toeplitz", [[1, 2], [3, np.ma.masked]])
+    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g.
+    numpy.ma.filled(a, 0))
+    >>> _refuse_masked("toeplitz", [[1, 2], [3, np.ma.masked]])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: toeplitz='numpy.ma.masked': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
+    symconv.errors.SpecError: toeplitz='numpy.ma.masked': masked entries have no value; pass a plain array (e.g.
+    numpy.ma.filled(a, 0))
     """
     if value is np.ma.masked or isinstance(value, np.ma.MaskedArray):
         raise SpecError(parameter, "numpy.ma.masked" if value is np.ma.masked else "a masked array",
@@ -181,10 +187,11 @@ def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Int
     to float64 first: Float('1.99999999999999999999', 30) is not 2, a long double 2**60 + 1 is
     not 2**60).
 
-    >>> _integral_float("x", sp.Float("1.99999999999999999999", 30))
+    >>> _integral_float("x", sp.Float("1.99999999999999999999", 30))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: x=1.99999999999999999999...: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    symconv.errors.SpecError: x=1.99999999999999999999...: a float is accepted only with an integer value: it is a
+    binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
     >>> _integral_float("x", np.longdouble(2) ** 60 + 1) == 2**60 + 1
     True
     """
@@ -257,10 +264,11 @@ def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase
     a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
     ``as_object_array``. Floats stay floats: evaluation is not a proof.
 
-    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))
+    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy expression
+    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy
+    expression
     """
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
@@ -288,8 +296,10 @@ def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
     >>> form_violation(w * x / x, frozenset({w}), "the weights")
     >>> form_violation(w / x, frozenset({w}), "the weights", frozenset({x}))
     'depends on the input x_{0,0}'
-    >>> form_violation(sp.Symbol("x_{0,0}", real=True) * w, frozenset({w}), "the weights", frozenset({x}))
-    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other assumptions?)'
+    >>> lookalike = sp.Symbol("x_{0,0}", real=True)
+    >>> form_violation(lookalike * w, frozenset({w}), "the weights", frozenset({x}))  # doctest: +NORMALIZE_WHITESPACE
+    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other
+    assumptions?)'
     >>> form_violation(1 / w, frozenset({w}), "the weights")
     '= 1/w_{0,0,0} is not a polynomial in the weights (it divides by w_{0,0,0})'
     >>> form_violation(sp.sqrt(w), frozenset({w}), "the weights")

@@ -14,9 +14,8 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..spec import ConvSpec
+from ..symbols import check_shape, from_canonical_output, to_canonical_input, to_canonical_weight
 from .entries import Entry, as_object_array
-from ..symbols import (check_shape, from_canonical_output, to_canonical_input,
-                       to_canonical_weight)
 
 
 @dataclass(frozen=True)
