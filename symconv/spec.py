@@ -26,6 +26,9 @@ CONVENTIONS = ("cross-correlation", "convolution")
 LAYOUTS = ("NCHW", "NHWC")
 
 IntOrTuple = int | Sequence[int]
+"""A per-axis argument: one int for every spatial axis, or a sequence of one int per axis."""
+Padding = int | str | Sequence[int | Sequence[int]]
+"""``padding``: an int, 'valid', 'same', one int per axis, or one (before, after) pair per axis."""
 Index = TypeVar("Index", int, np.ndarray)
 """An index, or an integer array of indices that index arithmetic maps elementwise."""
 MAX_EXTENT = 2**31 - 1
@@ -91,9 +94,9 @@ def _per_axis(parameter: str, value: Any, dims: int, minimum: int) -> tuple[int,
             raise SpecError(parameter, value,
                             f"must be an int or a tuple of {dims} ints (one per spatial axis)")
         for v in value:
-            if isinstance(v, bool) or not isinstance(v, Integral) or v < minimum:
+            if isinstance(v, bool) or not isinstance(v, Integral) or int(v) < minimum:
                 raise SpecError(parameter, value, f"every entry must be an integer ≥ {minimum}")
-            if v > MAX_EXTENT:
+            if int(v) > MAX_EXTENT:
                 raise SpecError(parameter, value, f"every entry must be at most {MAX_EXTENT} "
                                                   "(symconv.spec.MAX_EXTENT)")
         return tuple(int(v) for v in value)
@@ -143,15 +146,15 @@ def _padding_pairs(padding: Any, dims: int, kernel: tuple[int, ...], stride: tup
 
 
 def _padding_int(padding: Any, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < 0:
         raise SpecError("padding", padding, "every padding amount must be an integer ≥ 0")
-    if value > MAX_EXTENT:
+    if int(value) > MAX_EXTENT:
         raise SpecError("padding", padding, f"every padding amount must be at most {MAX_EXTENT} "
                                             "(symconv.spec.MAX_EXTENT)")
     return int(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ConvSpec:
     """A convolution layer: ``y[o, out] = b[o] + Σ_{c,k} w[o, c, k] · x[g(o)·C_in/groups + c,
     src(s·out + d·k − p)]`` (PyTorch's cross-correlation; ``convention='convolution'`` flips k).
@@ -175,56 +178,61 @@ class ConvSpec:
 
     in_channels: int
     out_channels: int
-    kernel_size: IntOrTuple
-    input_size: IntOrTuple
-    stride: IntOrTuple = 1
-    padding: Any = 0
-    dilation: IntOrTuple = 1
-    groups: int = 1
-    bias: bool = True
-    padding_mode: str = "zeros"
-    convention: str = "cross-correlation"
-    layout: str = "NCHW"
+    kernel_size: tuple[int, ...]
+    input_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+    groups: int
+    bias: bool
+    padding_mode: str
+    convention: str
+    layout: str
     dims: int = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, input_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1,
+                 bias: bool = True, padding_mode: str = "zeros", convention: str = "cross-correlation",
+                 layout: str = "NCHW") -> None:
+        """Validate the arguments and store them normalised: the fields hold tuples (one entry per
+        spatial axis, padding as (before, after) pairs) whatever form the arguments took."""
         put = object.__setattr__
-        dims = _dims_of(self.input_size, self.kernel_size)
+        dims = _dims_of(input_size, kernel_size)
         put(self, "dims", dims)
-        c_in = as_int("in_channels", self.in_channels, 1)
-        c_out = as_int("out_channels", self.out_channels, 1)
-        groups = as_int("groups", self.groups, 1)
-        if c_in % groups or c_out % groups:
-            raise SpecError("groups", self.groups,
-                            f"must divide in_channels={c_in} and out_channels={c_out}")
-        input_size = _per_axis("input_size", self.input_size, dims, 1)
-        kernel = _per_axis("kernel_size", self.kernel_size, dims, 1)
-        stride = _per_axis("stride", self.stride, dims, 1)
-        dilation = _per_axis("dilation", self.dilation, dims, 1)
-        one_of("padding_mode", self.padding_mode, PADDING_MODES)
-        one_of("convention", self.convention, CONVENTIONS)
-        one_of("layout", self.layout, LAYOUTS)
-        if not isinstance(self.bias, bool):
-            raise SpecError("bias", self.bias, "must be True or False")
-        pads = _padding_pairs(self.padding, dims, kernel, stride, dilation)
-        for axis, (n, (before, after)) in enumerate(zip(input_size, pads)):
-            if self.padding_mode == "reflect" and max(before, after) >= n:
-                raise SpecError("padding", self.padding,
+        c_in = as_int("in_channels", in_channels, 1)
+        c_out = as_int("out_channels", out_channels, 1)
+        n_groups = as_int("groups", groups, 1)
+        if c_in % n_groups or c_out % n_groups:
+            raise SpecError("groups", groups, f"must divide in_channels={c_in} and out_channels={c_out}")
+        sizes = _per_axis("input_size", input_size, dims, 1)
+        kernel = _per_axis("kernel_size", kernel_size, dims, 1)
+        strides = _per_axis("stride", stride, dims, 1)
+        dilations = _per_axis("dilation", dilation, dims, 1)
+        one_of("padding_mode", padding_mode, PADDING_MODES)
+        one_of("convention", convention, CONVENTIONS)
+        one_of("layout", layout, LAYOUTS)
+        if not isinstance(bias, bool):
+            raise SpecError("bias", bias, "must be True or False")
+        pads = _padding_pairs(padding, dims, kernel, strides, dilations)
+        for axis, (n, (before, after)) in enumerate(zip(sizes, pads)):
+            if padding_mode == "reflect" and max(before, after) >= n:
+                raise SpecError("padding", padding,
                                 f"reflect padding must be < the input size on every axis "
                                 f"(axis {axis}: pad {max(before, after)}, size {n})")
-            if self.padding_mode == "circular" and max(before, after) > n:
-                raise SpecError("padding", self.padding,
+            if padding_mode == "circular" and max(before, after) > n:
+                raise SpecError("padding", padding,
                                 f"circular padding must be ≤ the input size on every axis "
                                 f"(axis {axis}: pad {max(before, after)}, size {n})")
-        for axis, (n, k, d, (before, after)) in enumerate(zip(input_size, kernel, dilation, pads)):
+        for axis, (n, k, d, (before, after)) in enumerate(zip(sizes, kernel, dilations, pads)):
             if kernel_span(k, d) > n + before + after:
-                raise SpecError("kernel_size", self.kernel_size,
+                raise SpecError("kernel_size", kernel_size,
                                 f"the dilated kernel must fit in the padded input "
                                 f"(axis {axis}: dilation·(kernel−1)+1 = {kernel_span(k, d)} > "
                                 f"input {n} + padding {before + after})")
-        for name, value in (("in_channels", c_in), ("out_channels", c_out), ("groups", groups),
-                            ("input_size", input_size), ("kernel_size", kernel),
-                            ("stride", stride), ("dilation", dilation), ("padding", pads)):
+        for name, value in (("in_channels", c_in), ("out_channels", c_out), ("kernel_size", kernel),
+                            ("input_size", sizes), ("stride", strides), ("padding", pads),
+                            ("dilation", dilations), ("groups", n_groups), ("bias", bias),
+                            ("padding_mode", padding_mode), ("convention", convention), ("layout", layout)):
             put(self, name, value)
         self._check_counts()
 

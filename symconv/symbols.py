@@ -74,10 +74,8 @@ def symbols(spec: ConvSpec, batch: int | None = None) -> tuple[np.ndarray, np.nd
     ((2, 2, 1, 2), array([b_{0}, b_{1}], dtype=object))
     """
     x_logical = (spec.in_channels, *spec.input_size)
-    if check_batch(batch) is not None:
-        x = tensor_symbols("x", (batch, *x_logical))
-    else:
-        x = tensor_symbols("x", x_logical)
+    samples = check_batch(batch)
+    x = tensor_symbols("x", x_logical if samples is None else (samples, *x_logical))
     w = tensor_symbols("w", (spec.out_channels, spec.in_per_group, *spec.kernel_size))
     b = tensor_symbols("b", (spec.out_channels,)) if spec.bias else None
     return from_canonical_input(spec, x), from_canonical_weight(spec, w), b

@@ -201,16 +201,17 @@ class Im2col:
         w_ids = np.arange(basis.n_w).reshape(spec.out_channels, spec.in_per_group, -1)
         self.P = patch_array(spec, x_ids, order, zero=-1)      # −1 marks a zero of the padding
         self.K = kernel_array(spec, w_ids, order)
-        self.P_coef = self.K_coef = None                       # None: every coefficient is 1
+        self.coefs: tuple[np.ndarray, np.ndarray] | None = None   # P's and K's; None: every one is 1
         if patches is not None or kernel is not None:
             ids = SymbolIds.of(spec)
-            self.P, self.P_coef = (_single_terms(patches, ids.input_ids) if patches is not None
-                                   else (self.P, np.ones_like(self.P)))
-            self.K, self.K_coef = (_single_terms(kernel, ids.weight_ids) if kernel is not None
-                                   else (self.K, np.ones_like(self.K)))
-            bound = _max_abs(self.K_coef) * _max_abs(self.P_coef) * max(self.K.shape)
+            self.P, p_coef = (_single_terms(patches, ids.input_ids) if patches is not None
+                              else (self.P, np.ones_like(self.P)))
+            self.K, k_coef = (_single_terms(kernel, ids.weight_ids) if kernel is not None
+                              else (self.K, np.ones_like(self.K)))
+            bound = _max_abs(k_coef) * _max_abs(p_coef) * max(self.K.shape)
             if bound >= 1 << 62:
                 raise NotRepresentable("the coefficients of K·P could overflow int64")
+            self.coefs = (p_coef, k_coef)
 
     def terms(self, r0: int, r1: int) -> Terms:
         parts = []
@@ -220,8 +221,8 @@ class Im2col:
             k, rows = group_factors(self.spec, self.P, self.K, o, self.order)
             p = rows[:, out0:out1].T                  # (L, J): each output's sum runs over j
             coef = None
-            if self.P_coef is not None:
-                k_coef, p_coef = group_factors(self.spec, self.P_coef, self.K_coef, o, self.order)
+            if self.coefs is not None:
+                k_coef, p_coef = group_factors(self.spec, *self.coefs, o, self.order)
                 coef = k_coef[None, :] * p_coef[:, out0:out1].T
             out_rows = o * self.basis.n_out + np.arange(out0, out1)
             parts.append(_grid_terms(self.spec, self.basis, out_rows, k[None, :], p,
@@ -236,7 +237,7 @@ class Output:
         ids = SymbolIds.of(spec)
         y = to_canonical_output(spec, np.asarray(given, dtype=object)).reshape(basis.rows)
         terms = [(r, a, i, k) for r, value in enumerate(y) for a, i, k in _bilinear(value, ids)]
-        columns = list(zip(*terms)) if terms else [[]] * 4
+        columns = list(zip(*terms)) if terms else [()] * 4
         self.row, self.w, self.x, self.coef = (np.array(c, dtype=np.int64) for c in columns)
 
     def terms(self, r0: int, r1: int) -> Terms:
@@ -259,7 +260,8 @@ def _concat(parts: list[Terms]) -> Terms:
         return parts[0]
     coef = (None if all(p.coef is None for p in parts) else
             np.concatenate([np.ones_like(p.row) if p.coef is None else p.coef for p in parts]))
-    return Terms(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("row", "w", "x")), coef)
+    row, w, x = (np.concatenate([getattr(p, f) for p in parts]) for f in ("row", "w", "x"))
+    return Terms(row, w, x, coef)
 
 
 # ---- canonical form and comparison ------------------------------------------------------------

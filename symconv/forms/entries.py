@@ -24,10 +24,11 @@ Examples
 --------
 >>> exact_entry("T", (0, 0), 2.0)
 2
->>> exact_entry("T", (0, 1), "w_{0,0,0}")
+>>> exact_entry("T", (0, 1), "w_{0,0,0}")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from symconv.symbols(spec)
+TypeError: T[0, 1]='w_{0,0,0}': text is not evaluated (sympify would eval it); pass SymPy expressions built from
+symconv.symbols(spec)
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ import cmath
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
-from numbers import Integral, Number
+from numbers import Complex, Integral, Number
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -46,6 +48,9 @@ from ..errors import SpecError
 from ..symbols import check_shape, entry_key
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
+Entry = Any
+"""An entry of a form's object array: a number or a SymPy expression (NumPy types object-array
+entries as Any and SymPy ships no types, so to mypy this is Any; the name says what it holds)."""
 RULE = ("must be an exact number (int, fractions.Fraction, a float with an integer value) or a "
         "SymPy expression")
 
@@ -54,16 +59,17 @@ def _where(parameter: str, index: tuple[int, ...] | None) -> str:
     return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
 
 
-def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> object:
+def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> Entry:
     """``value`` unchanged if it is a number (finite) or a SymPy expression; TypeError for text,
     SpecError naming ``parameter[index]``, the value and the rule for anything else (None, bool,
     NaN, relations, truth values, matrices, sets). Operands of the forms (x, w, b) may hold
     floats: evaluating a layer on floats is allowed, proving about them is not (``exact_entry``).
 
-    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))
+    >>> checked_entry("w", (0, 0, 1), sp.Interval(0, 1))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry must be a finite number or a SymPy expression
+    symconv.errors.SpecError: w[0, 0, 1]=Interval(0, 1): Interval is not a number or a SymPy expression; each entry
+    must be a finite number or a SymPy expression
     """
     where = _where(parameter, index)
     if isinstance(value, (str, bytes)):
@@ -78,7 +84,8 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, sp.Symbol):
         return value
     if not isinstance(value, sp.Expr) or isinstance(value, MatrixExpr):
-        raise SpecError(where, value, f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
+        raise SpecError(where, value,
+                        f"{type(value).__name__} is not a number or a SymPy expression; each entry {OPERAND_RULE}")
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise SpecError(where, value, f"not a finite number; each entry {OPERAND_RULE}")
     return value
@@ -97,7 +104,9 @@ def _finite(value: Number) -> bool:
         return bool(value.is_finite)
     if isinstance(value, Decimal):  # Decimal("1e400") is finite, though no float holds it
         return value.is_finite()
-    return cmath.isfinite(complex(value))
+    if isinstance(value, Complex):  # Python's and NumPy's floats and complex numbers
+        return cmath.isfinite(complex(value))
+    raise TypeError(f"{type(value).__name__} is a numbers.Number with no complex value")
 
 
 def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> sp.Expr:
@@ -108,10 +117,11 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: P[1, 0]=nan: not a finite number; each entry must be a finite number or a SymPy expression
-    >>> exact_entry("P", (1, 1), 0.1)
+    >>> exact_entry("P", (1, 1), 0.1)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    symconv.errors.SpecError: P[1, 1]=0.1: a float is accepted only with an integer value: it is a binary fraction,
+    rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
     """
     value = checked_entry(parameter, index, value)
     where = _where(parameter, index)
@@ -153,14 +163,16 @@ def _refuse_masked(parameter: str, value: object) -> None:
     ``numpy.ma.masked`` as an entry: ``np.asarray`` would drop the mask and read the hidden
     entries, so what is checked would not be what the caller sees.
 
-    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))
+    >>> _refuse_masked("toeplitz", np.ma.masked_array([1, 2], mask=[0, 1]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
-    >>> _refuse_masked("toeplitz", [[1, 2], [3, np.ma.masked]])
+    symconv.errors.SpecError: toeplitz='a masked array': masked entries have no value; pass a plain array (e.g.
+    numpy.ma.filled(a, 0))
+    >>> _refuse_masked("toeplitz", [[1, 2], [3, np.ma.masked]])  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: toeplitz='numpy.ma.masked': masked entries have no value; pass a plain array (e.g. numpy.ma.filled(a, 0))
+    symconv.errors.SpecError: toeplitz='numpy.ma.masked': masked entries have no value; pass a plain array (e.g.
+    numpy.ma.filled(a, 0))
     """
     if value is np.ma.masked or isinstance(value, np.ma.MaskedArray):
         raise SpecError(parameter, "numpy.ma.masked" if value is np.ma.masked else "a masked array",
@@ -175,10 +187,11 @@ def _integral_float(where: str, value: float | np.floating | sp.Float) -> sp.Int
     to float64 first: Float('1.99999999999999999999', 30) is not 2, a long double 2**60 + 1 is
     not 2**60).
 
-    >>> _integral_float("x", sp.Float("1.99999999999999999999", 30))
+    >>> _integral_float("x", sp.Float("1.99999999999999999999", 30))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: x=1.99999999999999999999...: a float is accepted only with an integer value: it is a binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    symconv.errors.SpecError: x=1.99999999999999999999...: a float is accepted only with an integer value: it is a
+    binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
     >>> _integral_float("x", np.longdouble(2) ** 60 + 1) == 2**60 + 1
     True
     """
@@ -213,11 +226,13 @@ def binary_value(value: Number | sp.Expr) -> sp.Expr:
         return sp.sympify(value, strict=True)
     if isinstance(value, (complex, np.complexfloating)):
         return binary_value(value.real) + sp.I * binary_value(value.imag)
-    return sp.Rational(*value.as_integer_ratio())
+    if isinstance(value, (float, np.floating, Decimal)):
+        return sp.Rational(*value.as_integer_ratio())
+    raise TypeError(f"{type(value).__name__} is a numbers.Number with no exact binary value")
 
 
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
-                 layout: str = "") -> object:
+                 layout: str = "") -> np.ndarray | sp.MatrixBase:
     """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
     naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``. A SymPy matrix
     stays a SymPy matrix of its class (only its nonzeros are visited, so a large sparse T stays
@@ -234,25 +249,26 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
         check_shape(parameter, array, shape, layout)
     if isinstance(array, sp.MatrixBase):
         entries = array.todok()
-        converted = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
-        if all(converted[key] is entry for key, entry in entries.items()):
+        exact = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
+        if all(exact[key] is entry for key, entry in entries.items()):
             return array
-        return type(array)(sp.SparseMatrix(array.rows, array.cols, converted))
+        return type(array)(sp.SparseMatrix(array.rows, array.cols, exact))
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
     return converted
 
 
-def checked_matrix(parameter: str, matrix: object) -> object:
+def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
     """A matrix for evaluating a form (``toeplitz_conv(matrix=…)``, ``im2col_conv(patches=…)``):
     a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
     ``as_object_array``. Floats stay floats: evaluation is not a proof.
 
-    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))
+    >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy expression
+    symconv.errors.SpecError: matrix[0, 1]=zoo: not a finite number; each entry must be a finite number or a SymPy
+    expression
     """
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
@@ -280,8 +296,10 @@ def form_violation(value: sp.Expr, allowed: frozenset[sp.Symbol], operands: str,
     >>> form_violation(w * x / x, frozenset({w}), "the weights")
     >>> form_violation(w / x, frozenset({w}), "the weights", frozenset({x}))
     'depends on the input x_{0,0}'
-    >>> form_violation(sp.Symbol("x_{0,0}", real=True) * w, frozenset({w}), "the weights", frozenset({x}))
-    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other assumptions?)'
+    >>> lookalike = sp.Symbol("x_{0,0}", real=True)
+    >>> form_violation(lookalike * w, frozenset({w}), "the weights", frozenset({x}))  # doctest: +NORMALIZE_WHITESPACE
+    'depends on x_{0,0}, not a symbol of symconv.symbols(spec) (named like one of them, but a different Symbol: other
+    assumptions?)'
     >>> form_violation(1 / w, frozenset({w}), "the weights")
     '= 1/w_{0,0,0} is not a polynomial in the weights (it divides by w_{0,0,0})'
     >>> form_violation(sp.sqrt(w), frozenset({w}), "the weights")

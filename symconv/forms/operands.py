@@ -15,7 +15,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..spec import ConvSpec
 from ..symbols import check_shape, from_canonical_output, to_canonical_input, to_canonical_weight
-from .entries import as_object_array
+from .entries import Entry, as_object_array
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def operands(spec: ConvSpec, x: object, w: object, b: object = None) -> Operands
         b = as_object_array("b", b)
         check_shape("b", b, (spec.out_channels,), spec.layout)
     elif b is not None:
-        raise SpecError("b", f"an array of shape {np.shape(b)}", "the spec has bias=False: pass b=None")
+        raise SpecError("b", f"an array of shape {np.shape(b)}",  # type: ignore[call-overload]  # any object has a shape
+                        "the spec has bias=False: pass b=None")
     xc = to_canonical_input(spec, x if batched else x[None])
     wc = to_canonical_weight(spec, w)
     return Operands(
@@ -59,7 +60,7 @@ def output_array(spec: ConvSpec, flat: np.ndarray, batched: bool) -> np.ndarray:
     return y if batched else y[0]
 
 
-def add_terms(terms: list) -> object:
+def add_terms(terms: list[Entry]) -> Entry:
     """Σ terms: one SymPy Add (linear time) when symbolic, Python's sum for plain numbers."""
     if any(isinstance(t, sp.Basic) for t in terms):
         return sp.Add(*terms)

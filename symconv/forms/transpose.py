@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from math import prod
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -96,9 +98,10 @@ def _output_padding(spec: ConvSpec, output_padding: object) -> tuple[int, ...]:
     values = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,) * spec.dims
     if len(values) != spec.dims or any(isinstance(v, bool) or not isinstance(v, Integral) for v in values):
         raise SpecError("output_padding", output_padding, rule)
-    if any(not 0 <= v < max(s, d) for v, s, d in zip(values, spec.stride, spec.dilation)):
+    ints = tuple(int(v) for v in values if isinstance(v, Integral))  # every one is, as just checked
+    if any(not 0 <= v < max(s, d) for v, s, d in zip(ints, spec.stride, spec.dilation)):
         raise SpecError("output_padding", output_padding, rule)
-    return tuple(int(v) for v in values)
+    return ints
 
 
 def transposed_size(spec: ConvSpec, output_padding: object = 0) -> tuple[int, ...]:
@@ -187,8 +190,10 @@ def weight_gradient(spec: ConvSpec, x: object, g: object) -> np.ndarray:
     xc, x_batched = _samples("x", x, spec.input_shape, spec, to_canonical_input)
     gc, g_batched = _upstream(spec, g)
     if x_batched != g_batched or len(xc) != len(gc):
-        raise SpecError("g.shape", np.shape(g), f"must have the same batch axis as x (x.shape="
-                        f"{np.shape(x)}): one upstream gradient per sample")
+        # np.shape reads any object (a scalar's shape is ()); NumPy's stubs accept only array-likes
+        g_shape, x_shape = np.shape(g), np.shape(x)  # type: ignore[call-overload]
+        raise SpecError("g.shape", g_shape, f"must have the same batch axis as x (x.shape="
+                        f"{x_shape}): one upstream gradient per sample")
     shape = (spec.out_channels, spec.in_per_group, *spec.kernel_size)
     # K of weight ids: ∂L/∂K[o, j] = Σ_n Σ_out g_n[o, out]·P_n[j of o's group, out] is ∂L/∂w at K[o, j]
     ids = kernel_array(spec, np.arange(prod(shape)).reshape(spec.out_channels, spec.in_per_group, -1), "unfold")
@@ -238,19 +243,22 @@ each on 2 shared cores: 20 000 terms took 10 s, so the bound is under a minute);
 ``prove_transpose(max_terms=…)`` raises it."""
 
 
-def _claims(spec: ConvSpec, x: np.ndarray, w: np.ndarray, g: np.ndarray, claimed: dict[str, object]) -> dict:
+def _claims(spec: ConvSpec, x: np.ndarray, w: np.ndarray, g: np.ndarray,
+            claimed: dict[str, object]) -> dict[str, Supplied]:
     """{keyword: Supplied} of the Tᵀ and gradients the user claimed (exact entries, shapes checked):
     each may use only its own symbols, and Tᵀ must be the layer's own."""
     weights, inputs, upstream = frozenset(w.flat), frozenset(x.flat), frozenset(g.flat)
-    rows = [("toeplitz_transpose", spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix",
-             lambda: toeplitz(spec, w).T, weights, "the weights", "Tᵀ must be a polynomial in the weights only"),
-            # no own matrix to equal, but a counterexample shows the true gradient as expected
-            ("weight_grad", spec.weight_shape, spec.layout, "weight_gradient", None,
-             inputs | upstream, "x and g", "∂L/∂w must be a polynomial in x and g only",
-             lambda: weight_gradient(spec, x, g)),
-            ("input_grad", x.shape, spec.layout, "input_gradient", None, weights | upstream,
-             "w and g", "∂L/∂x must be a polynomial in w and g only", lambda: input_gradient(spec, g, w))]
-    return {name: Supplied.of(name, claimed[name], *rest) for name, *rest in rows if claimed[name] is not None}
+    # keyword: (shape, layout, form, own, allowed, operands, rule, reference), as Supplied.of takes them
+    rows: dict[str, tuple[tuple[int, ...], str, str, Callable[[], Any] | None, frozenset, str, str,
+                          Callable[[], Any] | None]] = {
+        "toeplitz_transpose": (spec.toeplitz_shape[::-1], "Tᵀ", "transpose_matrix", lambda: toeplitz(spec, w).T,
+                               weights, "the weights", "Tᵀ must be a polynomial in the weights only", None),
+        # no own matrix to equal, but a counterexample shows the true gradient as expected
+        "weight_grad": (spec.weight_shape, spec.layout, "weight_gradient", None, inputs | upstream, "x and g",
+                        "∂L/∂w must be a polynomial in x and g only", lambda: weight_gradient(spec, x, g)),
+        "input_grad": (x.shape, spec.layout, "input_gradient", None, weights | upstream, "w and g",
+                       "∂L/∂x must be a polynomial in w and g only", lambda: input_gradient(spec, g, w))}
+    return {name: Supplied.of(name, claimed[name], *rest) for name, rest in rows.items() if claimed[name] is not None}
 
 
 def _transpose_statement(spec: ConvSpec, batch: int | None) -> str:
@@ -263,7 +271,8 @@ def _transpose_statement(spec: ConvSpec, batch: int | None) -> str:
 
 
 def _transpose_checks(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: np.ndarray,
-                      values: dict[str, object], timings: dict[str, float]) -> dict:
+                      values: dict[str, np.ndarray | sp.MatrixBase],
+                      timings: dict[str, float]) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
     """{form: build () -> (expected, obtained)}: the scatter definition against Tᵀ·vec(g), and each
     gradient by differentiation of the expanded loss against its closed form (or the user's)."""
     start = time.perf_counter()
@@ -286,7 +295,7 @@ def _transpose_checks(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarra
                                                         else weight_grad)),
         "input_gradient": lambda: (to_canonical_input(spec, derivative(x)), to_canonical_input(spec, tx)),
     }
-    if spec.bias:
+    if b is not None:  # symbols(spec) gives b exactly when spec.bias
         checks["bias_gradient"] = lambda: (derivative(b), bias_gradient(spec, g))
     return checks
 

@@ -41,7 +41,7 @@ class Supplied:
     what a counterexample shows as expected when there is no ``own`` (an output: the definition)."""
 
     form: str
-    value: Any
+    value: np.ndarray | sp.MatrixBase
     own: Callable[[], Any] | None
     allowed: frozenset
     operands: str
