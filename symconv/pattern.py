@@ -28,7 +28,7 @@ from math import prod
 
 import numpy as np
 
-from .errors import SpecError
+from .errors import one_of
 
 NONE = -1
 """Marker in source tables for "reads a zero of the padding" (zeros mode only)."""
@@ -99,16 +99,15 @@ class AxisPattern:
         """src(u): the input index a padded position reads, or NONE for a zero of the padding."""
         n = self.size
         u = np.asarray(u, dtype=np.int64)
+        one_of("mode", self.mode, PADDING_MODES)  # ConvSpec validates it; this guards direct use of the class
         if self.mode == "zeros":
             result = np.where((u >= 0) & (u < n), u, NONE)
         elif self.mode == "circular":
             result = np.mod(u, n)
         elif self.mode == "reflect":
             result = np.where(u < 0, -u, np.where(u >= n, 2 * (n - 1) - u, u))
-        elif self.mode == "replicate":
+        else:  # replicate
             result = np.clip(u, 0, n - 1)
-        else:  # ConvSpec validates the mode; this guards direct use of the class.
-            raise SpecError("mode", self.mode, f"must be one of {PADDING_MODES}")
         return result if result.ndim else int(result)
 
     @cached_property

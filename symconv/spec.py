@@ -211,8 +211,7 @@ class ConvSpec:
         one_of("padding_mode", padding_mode, PADDING_MODES)
         one_of("convention", convention, CONVENTIONS)
         one_of("layout", layout, LAYOUTS)
-        if not isinstance(bias, bool):
-            raise SpecError("bias", bias, "must be True or False")
+        bias = boolean("bias", bias)
         pads = _padding_pairs(padding, dims, kernel, strides, dilations)
         for axis, (n, (before, after)) in enumerate(zip(sizes, pads)):
             if padding_mode == "reflect" and max(before, after) >= n:

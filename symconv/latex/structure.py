@@ -20,10 +20,10 @@ Level = tuple[int | None, int | None]
 def toeplitz_blocks(spec: ConvSpec) -> list[Level]:
     out_inner, in_inner = prod(spec.output_size[1:]), prod(spec.input_size[1:])
     if spec.layout == "NHWC":
-        levels = [(out_inner * spec.out_channels, in_inner * spec.in_channels)] if spec.dims > 1 else []
+        levels: list[Level] = [(out_inner * spec.out_channels, in_inner * spec.in_channels)] if spec.dims > 1 else []
         return levels + [(spec.out_channels, spec.in_channels)]
-    levels = [(prod(spec.output_size), prod(spec.input_size))]
-    return levels + ([(out_inner, in_inner)] if spec.dims > 1 else [])
+    outer: list[Level] = [(prod(spec.output_size), prod(spec.input_size))]
+    return outer + ([(out_inner, in_inner)] if spec.dims > 1 else [])
 
 
 def patches_blocks(spec: ConvSpec, order: str = "unfold") -> list[Level]:
