@@ -49,6 +49,7 @@ The package, one job per module:
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -73,6 +74,10 @@ DEPRECATED = {"Step": "NetworkStep"}   # old name: new name, kept for one releas
 def __getattr__(name: str) -> Any:
     if name in DEPRECATED:
         new = DEPRECATED[name]
+        # ``from symconv.interop import Step`` looks the name up twice: importlib's hasattr probe of
+        # the from-list, then the import itself; the probe stays silent, so the warning comes once
+        if sys._getframe(1).f_code.co_name == "_handle_fromlist":
+            return globals()[new]
         warnings.warn(f"symconv.interop.{name} is deprecated, use symconv.interop.{new} (symconv.general "
                       f"has its own Step); the old name goes in the next release", DeprecationWarning,
                       stacklevel=2)
