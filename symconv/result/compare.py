@@ -17,9 +17,9 @@ True
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field, replace
-from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -253,7 +253,7 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
 def _zero(value: Any) -> bool:
     """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked: an
     object of another type may answer anything (one whose ``!=`` says False would vanish unseen)."""
-    return isinstance(value, (Number, sp.Basic)) and value == 0
+    return isinstance(value, (numbers.Number, sp.Basic)) and value == 0
 
 
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
