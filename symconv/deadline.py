@@ -111,8 +111,12 @@ class Deadline:
             outer = signal.getitimer(signal.ITIMER_REAL)[0]
             first = min(self.seconds, outer) if outer else self.seconds
             self._outer_due = self.started + outer if outer and outer < self.seconds else None
-            # at least 1 µs: setitimer rounds a tinier delay to 0, which would disarm the timer
-            timer = signal.setitimer(signal.ITIMER_REAL, max(first, 1e-6), REPEAT)
+            try:   # at least 1 µs: setitimer rounds a tinier delay to 0, which would disarm the timer
+                timer = signal.setitimer(signal.ITIMER_REAL, max(first, 1e-6), REPEAT)
+            except BaseException:   # not armed: the caller's handler goes back, as if never entered
+                signal.signal(signal.SIGALRM, handler)
+                self._outer_due = None
+                raise
             self._previous = (handler, timer)
         self._inside = True
         return self

@@ -85,14 +85,26 @@ def one_of(parameter: str, value: Any, allowed: tuple[str, ...], note: str = "")
     return value
 
 
+# The longest deadline: setitimer takes a C time_t of seconds, 32 bits wide on some platforms
+# (2**31 − 1 s, about 68 years), and Python's own conversion overflows near 1e10 s on others; 1e8 s
+# (about 3 years) is below every such limit, and no check is meant to run that long.
+MAX_SECONDS = 1e8
+
+
 def seconds(parameter: str, value: Any) -> float:
-    """A finite number of seconds > 0 (a deadline), else SpecError.
+    """A finite number of seconds, 0 < value ≤ MAX_SECONDS (a deadline), else SpecError.
 
     >>> seconds("deadline", float("inf"))
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: deadline=inf: must be a number of seconds > 0 (finite)
+    >>> seconds("deadline", 1e12)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: deadline=1000000000000.0: must be at most 100000000.0 s (MAX_SECONDS)
     """
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or float(value) <= 0:
         raise SpecError(parameter, value, "must be a number of seconds > 0 (finite)")
+    if float(value) > MAX_SECONDS:
+        raise SpecError(parameter, value, f"must be at most {MAX_SECONDS} s (MAX_SECONDS)")
     return float(value)

@@ -126,6 +126,8 @@ def _claim(args: argparse.Namespace, options: dict):
         symbol = names.get(name.strip())
         if symbol is None or symbol in (names["w"], names["x"]) or not _is_integer(value.strip()):
             raise SpecError("--assume", args.assume, "must be NAME=INTEGER pairs, e.g. d=1,s=1")
+        if symbol in assume:   # one value per name: a second would silently replace the first
+            raise SpecError("--assume", args.assume, f"{name.strip()} given twice")
         assume[symbol] = int(value)
     return check_claim(args.theorem, entry, dims=args.dims, assume=assume,
                        channels=args.channels, **options)

@@ -19,6 +19,7 @@ from . import dft, theorems
 from .claims import check_claim, symbols_for
 from .derivation import ConcreteCheck, Derivation, Failure, GeneralCounterexample, Step
 from .dft import dft_symbols
+from .inputs import spatial_dims
 
 THEOREMS = {
     "toeplitz": theorems.toeplitz,
@@ -53,8 +54,7 @@ def prove_general(theorem: str, dims: int = 1, **options: Any) -> Derivation:
     symconv.errors.SpecError: options=['instance']: not accepted by 'toeplitz'; it accepts ['entry', ...]
     """
     one_of("theorem", theorem, tuple(THEOREMS))
-    if isinstance(dims, bool) or not isinstance(dims, int) or dims not in (1, 2, 3):
-        raise SpecError("dims", dims, "must be 1, 2 or 3")
+    dims = spatial_dims(dims)
     function = THEOREMS[theorem]
     signature = inspect.signature(function)
     try:  # bound before the call: a TypeError raised inside the theorem is not an option error

@@ -66,7 +66,7 @@ def symbols_for(form: str, dims: int = 1, channels: bool = False) -> SimpleNames
     >>> C.w[C.o, C.c - C.g * C.Ci, C.t]
     w[Co*g + h, -Ci*g + c, t]
     """
-    _check(form, dims)
+    dims, channels = _check(form, dims), boolean("channels", channels)
     layer = Layer(dims)
     one = lambda z: z[0] if dims == 1 else z  # noqa: E731
     names = SimpleNamespace(
@@ -80,10 +80,10 @@ def symbols_for(form: str, dims: int = 1, channels: bool = False) -> SimpleNames
     return names
 
 
-def _check(form: str, dims: int) -> None:
+def _check(form: str, dims: Any) -> int:
+    """``dims`` as an int once ``form`` and ``dims`` are valid, else SpecError."""
     one_of("form", form, FORMS)
-    if isinstance(dims, bool) or dims not in (1, 2, 3):
-        raise SpecError("dims", dims, "must be 1, 2 or 3")
+    return inputs.spatial_dims(dims)
 
 
 def reference_entry(form: str, dims: int, channels: bool = False) -> sp.Expr:
@@ -284,7 +284,7 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
     ``failure.counterexample`` carries the sizes, indices and the two values when the claim is
     refuted.
     """
-    _check(form, dims)
+    dims = _check(form, dims)
     if order not in ORDERS or (order != "unfold" and form != "im2col"):
         raise SpecError("order", order, f"must be one of {ORDERS} (paper: im2col only)")
     channels = boolean("channels", channels)

@@ -17,7 +17,7 @@ Traceback (most recent call last):
 symconv.errors.SpecError: entry=1.0*w[0]: contains the floating-point number 1.00000000000000; write exact numbers, ...
 
 Counts, seeds, deadlines and flags are checked by ``symconv.errors`` (``integer``, ``seconds``,
-``boolean``), as every argument of symconv is.
+``boolean``), as every argument of symconv is; the number of spatial dimensions by ``spatial_dims``.
 """
 
 from __future__ import annotations
@@ -30,13 +30,34 @@ import numpy as np
 import sympy as sp
 from sympy.logic.boolalg import Boolean
 
-from ..errors import SpecError
+from ..errors import SpecError, integer
 from ..parsing import MAX_TERMS, expanded_terms
 
 MAX_CLAIM_EXPONENT = 64
 """Largest numeric exponent of a non-number in a claim (the canonical form expands powers)."""
 INEXACT = (sp.NumberSymbol, sp.core.numbers.ImaginaryUnit, sp.core.numbers.Infinity,
            sp.core.numbers.NegativeInfinity, sp.core.numbers.ComplexInfinity, sp.core.numbers.NaN)
+
+
+def spatial_dims(value: Any) -> int:
+    """``dims`` of prove_general, check_claim, symbols_for and ``symbolic general --dims``: an
+    integer (Python, NumPy or SymPy, ``errors.integer``) that is 1, 2 or 3, else SpecError.
+
+    >>> spatial_dims(np.int64(2)), spatial_dims(sp.Integer(3))
+    (2, 3)
+    >>> spatial_dims(1.0)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: dims=1.0: must be an integer
+    >>> spatial_dims(np.int64(4))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: dims=4: must be 1, 2 or 3
+    """
+    dims = integer("dims", value)
+    if dims not in (1, 2, 3):
+        raise SpecError("dims", dims, "must be 1, 2 or 3")
+    return dims
 
 
 def exact_expression(value: Any, parameter: str) -> sp.Expr:

@@ -38,9 +38,10 @@ The package, one job per module:
     unaltered       refusing altered modules, hooks, torch modes and foreign torch code
     specs           torch layers as ConvSpecs (conv, transposed conv, pools); valid_shape
     steps           reading the network: one NetworkStep per layer, with its shapes
-    mlp             each layer's affine map (A, c); to_linear, to_mlp
+    mlp             each layer's affine map (A, c), nn.Linear modules holding one
     mismatch        one layer against torch running it (TorchMismatch, rounding_tolerance)
     torch_check     the whole model against torch (torch_mismatch)
+    convert         to_linear, to_mlp: checked against torch as prove_network checks, then built
     network_proof   the symbolic proof network(x) = MLP(vec x) (prove_network)
 
 ``Step``, the old name of ``NetworkStep``, still imports from here with a DeprecationWarning
@@ -49,11 +50,13 @@ The package, one job per module:
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
+from .convert import to_linear, to_mlp
 from .mismatch import TORCH_BATCHES, TORCH_RANGE, TORCH_RTOL, TORCH_SAMPLES, TorchMismatch, rounding_tolerance
-from .mlp import mlp_layers, paper_network, to_linear, to_mlp
+from .mlp import mlp_layers, paper_network
 from .network_proof import NETWORK_STATEMENT, NetworkProof, prove_network, run_mlp
 from .specs import MAX_FEATURES, spec_of, transposed_of, valid_shape
 from .steps import MAX_DENSE_ENTRIES, NOT_LINEAR_RULE, NetworkStep, network_steps
@@ -73,6 +76,10 @@ DEPRECATED = {"Step": "NetworkStep"}   # old name: new name, kept for one releas
 def __getattr__(name: str) -> Any:
     if name in DEPRECATED:
         new = DEPRECATED[name]
+        # ``from symconv.interop import Step`` looks the name up twice: importlib's hasattr probe of
+        # the from-list, then the import itself; the probe stays silent, so the warning comes once
+        if sys._getframe(1).f_code.co_name == "_handle_fromlist":
+            return globals()[new]
         warnings.warn(f"symconv.interop.{name} is deprecated, use symconv.interop.{new} (symconv.general "
                       f"has its own Step); the old name goes in the next release", DeprecationWarning,
                       stacklevel=2)

@@ -45,6 +45,33 @@ def _step_map(step: NetworkStep, v: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         s, t = _per_feature(step, params["scale"]), _per_feature(step, params["shift"])
         mean = _per_feature(step, _float64(step.module.running_mean) * params["scale"])
         return v * s + t, np.abs(v * s) + np.abs(t) + np.abs(mean), 3
+    A, c, magnitudes, terms = _affine_bound(step, params)
+    return v @ A.T + c, np.abs(v) @ magnitudes.T + np.abs(c), terms
+
+
+Bound = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+MAPS: dict[tuple, Bound] = {}
+"""``_affine_bound``'s results (other than Linear's) for the comparison running (torch_mismatch
+clears it when done): one layer is compared up to seven times, and building a large A takes seconds.
+The key holds the layer's kind, spec and exact weights, so a layer whose weights changed between
+comparisons is built anew."""
+
+
+def _affine_bound(step: NetworkStep, params: dict[str, Any]) -> Bound:
+    """(A, c, the matrix whose product with |v| bounds the sum of |terms|, the most terms an output
+    sums) of a conv, transposed conv, pool or linear layer with these parameters; kept in MAPS but
+    for Linear (A is w: nothing to build, and hashing a large w would cost more than that)."""
+    w, b = params["w"], params["b"]
+    if step.kind == "linear":
+        return _build_bound(step, params)
+    key = (step.kind, step.spec, getattr(step.module, "output_padding", None), w.dtype.str, w.shape,
+           w.tobytes(), None if b is None else b.tobytes())
+    if key not in MAPS:
+        MAPS[key] = _build_bound(step, params)
+    return MAPS[key]
+
+
+def _build_bound(step: NetworkStep, params: dict[str, Any]) -> Bound:
     A, c = _affine(step, params)
     terms = int((A != 0).sum(axis=1).max(initial=0)) + 1
     magnitudes = np.abs(A)
@@ -53,7 +80,7 @@ def _step_map(step: NetworkStep, v: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         # torch rounds each product, so the bound is Σ|w_k|·|x|, the map built from |w|, not |A|
         magnitudes = _affine(step, {"w": np.abs(params["w"]), "b": None})[0]
         terms = max(terms, step.spec.in_per_group * prod(step.spec.kernel_size) + 1)
-    return v @ A.T + c, np.abs(v) @ magnitudes.T + np.abs(c), terms
+    return A, c, magnitudes, terms
 
 
 def _elementwise_mismatch(step: NetworkStep, v: Any, out: Any) -> TorchMismatch | None:

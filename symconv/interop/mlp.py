@@ -1,10 +1,9 @@
 """Each linear layer as its affine map vec(y) = A·vec(x) + c (numeric, or on symbols for the
-proof), BatchNorm folded into the map before it, and the MLP as torch modules (``to_linear``,
-``to_mlp``)."""
+proof), BatchNorm folded into the map before it, and nn.Linear layers holding them (``to_linear``
+and ``to_mlp`` in ``convert`` build networks of them)."""
 
 from __future__ import annotations
 
-import copy
 import warnings
 from math import prod
 from typing import Any
@@ -12,15 +11,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
 from ..forms.toeplitz import row_index, toeplitz_entries
 from ..forms.transpose import transposed_spec
 from ..spec import ConvSpec
 from ..symbols import tensor_symbols
-from .specs import valid_shape
-from .steps import NetworkStep, _family, network_steps
+from .steps import NetworkStep
 from .torch_code import _float64, _torch
-from .unaltered import _refuse_altered, refuse_foreign_code
 
 
 def _parameters(step: NetworkStep, symbolic: int | None) -> dict[str, Any]:
@@ -40,8 +36,9 @@ def _parameters(step: NetworkStep, symbolic: int | None) -> dict[str, Any]:
     if kind == "batchnorm":
         c = m.num_features
         if symbolic is None:
-            gamma = _float64(m.weight) if m.affine else np.ones(c)
-            beta = _float64(m.bias) if m.affine else np.zeros(c)
+            # a weight or bias set to None is γ = 1 or β = 0 in torch's batch_norm, as affine=False
+            gamma = np.ones(c) if m.weight is None else _float64(m.weight)
+            beta = np.zeros(c) if m.bias is None else _float64(m.bias)
             scale = gamma / np.sqrt(_float64(m.running_var) + m.eps)
             return {"scale": scale, "shift": beta - _float64(m.running_mean) * scale}
         gamma, beta, mean, var = (tensor_symbols(f"{n}^{{({symbolic})}}", (c,))
@@ -146,51 +143,6 @@ def _linear_module(A: np.ndarray, c: np.ndarray, dtype: Any, sparse: bool, bias:
     layer.bias = (torch.nn.Parameter(torch.as_tensor(np.asarray(c, dtype=np.float64)).to(dtype),
                                      requires_grad=False) if bias else None)
     return layer
-
-
-def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
-    """An ``nn.Linear`` equal to ``conv_module`` on flattened inputs of spatial size ``input_size``:
-    for a Conv{1,2,3}d weight T (C_out·∏out × C_in·∏in, including the padding map for padding_mode
-    ≠ 'zeros'), for a ConvTranspose{1,2,3}d weight Tᵀ of the conv it transposes (incl.
-    output_padding); bias b ⊗ 1. ``linear(x.flatten(1)) == conv_module(x).flatten(1)``.
-    ``sparse=True`` stores the weight as a sparse CSR tensor (F.linear supports it)."""
-    _refuse_altered("conv_module", conv_module)
-    family = _family(conv_module)
-    if family is None or family[0] not in ("conv", "convtranspose"):
-        raise SpecError("conv_module", type(conv_module).__name__,
-                        "must be a torch.nn.Conv1d/2d/3d or ConvTranspose1d/2d/3d")
-    dims = family[1]
-    size = valid_shape("input_size", input_size)
-    size = size * dims if len(size) == 1 and not isinstance(input_size, (tuple, list)) else size
-    valid_shape("input_size", size, dims)
-    (step,) = network_steps(conv_module, (conv_module.in_channels, *size))
-    refuse_foreign_code(conv_module)
-    (_, A, c), = mlp_layers([step])
-    return _linear_module(A, c, conv_module.weight.dtype, sparse, bias=conv_module.bias is not None)
-
-
-def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False, dtype: Any = None) -> Any:
-    """An equivalent ``nn.Sequential``: Flatten (if inputs are not flat), then Linear and the
-    activations, and Unflatten back when the network does not end flat. ``input_shape`` is one
-    sample's shape, e.g. (1, 28, 28). The Linear layers have ``dtype`` (default: that of the
-    model's parameters, or torch's default dtype for a model without any)."""
-    torch = _torch()
-    nn = torch.nn
-    steps = network_steps(model, input_shape)
-    refuse_foreign_code(model)
-    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point
-                                  and not dtype.is_complex):
-        raise SpecError("dtype", dtype, "must be None or a real floating torch.dtype (torch.float32, "
-                        "torch.float64, …)")
-    dtype = dtype or _dtype(model)
-    modules = [] if len(steps[0].in_shape if steps else valid_shape("input_shape", input_shape)) == 1 \
-        else [nn.Flatten()]
-    for kind, A, c in mlp_layers(steps):
-        modules.append(_linear_module(A, c, dtype, sparse) if kind == "affine" else copy.deepcopy(A.module))
-    out_shape = steps[-1].out_shape if steps else valid_shape("input_shape", input_shape)
-    if len(out_shape) > 1:
-        modules.append(nn.Unflatten(1, out_shape))
-    return nn.Sequential(*modules)
 
 
 def paper_network(dtype: Any = None, channels: int = 128, kernel: int = 4, size: int = 28) -> Any:

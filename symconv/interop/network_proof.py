@@ -13,6 +13,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..forms.definition import conv
+from ..forms.entries import exact_matrix
 from ..forms.transpose import conv_transpose
 from ..result import Counterexample, NetworkResult, first_entry_difference
 from ..symbols import tensor_symbols
@@ -71,22 +72,45 @@ def _network_definition(steps: list[NetworkStep], x: np.ndarray) -> np.ndarray:
     return x.reshape(-1)
 
 
-def _valid_layers(layers: Any) -> list[tuple[str, Any, Any]]:
-    """``layers=`` of prove_network: a list of ("affine", A, c) with A 2-D and c 1-D of A's rows, and
-    ("elementwise", step, ℓ) with ℓ an int; else SpecError naming the entry."""
+def _valid_layers(layers: Any, features: int) -> list[tuple[str, Any, Any]]:
+    """``layers=`` of prove_network, for ``features`` inputs: a list of ("affine", A, c) with A 2-D,
+    as many columns as the layer before has outputs, and c 1-D with one entry per row of A, and
+    ("elementwise", step, ℓ) with ℓ an int; else SpecError naming the entry. Every entry of A and c
+    goes through ``exact_entry``, as prove's supplied matrices do: a number or a SymPy expression
+    (text is never evaluated, a float only with an integer value, converted exactly), so the
+    comparison is of canonical polynomials, never of objects whose ``==`` or arithmetic could lie.
+
+    >>> _valid_layers([("affine", [[1, 0.5]], [0])], 2)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: layers[0][1][0, 1]=0.5: a float is accepted only with an integer value: it is a
+    binary fraction, rarely the number meant (0.1 ≠ 1/10); write fractions.Fraction or sympy.Rational
+    """
     if not isinstance(layers, (list, tuple)):
         raise SpecError("layers", type(layers).__name__, "must be a list like mlp_layers(...) returns")
+    valid: list[tuple[str, Any, Any]] = []
     for i, layer in enumerate(layers):
-        ok = isinstance(layer, tuple) and len(layer) == 3
+        ok = isinstance(layer, tuple) and len(layer) == 3 and isinstance(layer[0], str)
         if ok and layer[0] == "affine":
-            A, c = np.asarray(layer[1], dtype=object), np.asarray(layer[2], dtype=object)
+            A, c = _exact_array(f"layers[{i}][1]", layer[1]), _exact_array(f"layers[{i}][2]", layer[2])
             ok = A.ndim == 2 and c.shape == (A.shape[0],)
+            if ok and A.shape[1] != features:
+                raise SpecError(f"layers[{i}][1].shape", A.shape, f"must have {features} columns, the "
+                                f"features the layer before it gives")
+            layer, features = ("affine", A, c), (A.shape[0] if ok else features)
         elif ok:
             ok = layer[0] == "elementwise" and isinstance(layer[2], int) and not isinstance(layer[2], bool)
         if not ok:
             raise SpecError(f"layers[{i}]", repr(layer)[:80], "must be ('affine', A (2-D), c (1-D, one per "
                             "row of A)) or ('elementwise', step, layer number)")
-    return list(layers)
+        valid.append(layer)
+    return valid
+
+
+def _exact_array(parameter: str, value: Any) -> np.ndarray:
+    """``value`` as an object array of exact entries (``exact_matrix``; a SymPy matrix too)."""
+    exact = exact_matrix(parameter, value)
+    return np.array(exact.tolist(), dtype=object) if isinstance(exact, sp.MatrixBase) else exact
 
 
 def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
@@ -120,7 +144,7 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     start = time.perf_counter()
     x = tensor_symbols("x", tuple(input_shape))
     expected = _network_definition(steps, x)
-    mlp = mlp_layers(steps, symbolic=True) if layers is None else _valid_layers(layers)
+    mlp = mlp_layers(steps, symbolic=True) if layers is None else _valid_layers(layers, x.size)
     obtained = run_mlp(mlp, x.reshape(-1))
     timings["build"] = time.perf_counter() - start
     start = time.perf_counter()

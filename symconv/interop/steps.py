@@ -124,7 +124,7 @@ def _classify(position: str, module: Any, shape: tuple[int, ...]) -> tuple[str, 
                             f"gets shape {shape} (put a Flatten before it)")
         return "linear", None, None
     if type(module) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
-        if module.training or module.running_mean is None:
+        if module.training or module.running_mean is None or module.running_var is None:
             raise SpecError(position, name, "BatchNorm must be in eval mode with running statistics "
                             "(model.eval()): in training mode it normalises by batch statistics, "
                             "which is not a fixed affine map")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .mismatch import (
+    MAPS,
     TORCH_BATCHES,
     TORCH_RANGE,
     TORCH_RTOL,
@@ -72,11 +73,14 @@ def torch_mismatch(model: Any, input_shape: tuple[int, ...], steps: list[Network
     rng = np.random.default_rng(seed)
     draw = lambda shape: torch.as_tensor(  # noqa: E731 - integers, as float64
         rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=shape).astype(np.float64))
-    with torch.no_grad():
-        if found := _float64_mismatch(model, input_shape, steps, draw) or _integer_mismatch(steps, draw):
+    try:
+        with torch.no_grad():
+            if found := _float64_mismatch(model, input_shape, steps, draw) or _integer_mismatch(steps, draw):
+                return found
+        if found := _own_dtype_mismatch(model, input_shape, steps, seed):
             return found
-    if found := _own_dtype_mismatch(model, input_shape, steps, seed):
-        return found
+    finally:
+        MAPS.clear()   # the layers' dense maps: memory, not needed after the comparison
     refuse_foreign_code(model)
     return None
 

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -246,20 +247,28 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
     if isinstance(array, sp.MatrixBase):
         return array.shape, dict(array.todok())
     array = np.asarray(array, dtype=object)
-    return array.shape, {index: v for index, v in np.ndenumerate(array) if v != 0}
+    return array.shape, {index: v for index, v in np.ndenumerate(array) if not _zero(v)}
+
+
+def _zero(value: Any) -> bool:
+    """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked: an
+    object of another type may answer anything (one whose ``!=`` says False would vanish unseen)."""
+    return isinstance(value, (numbers.Number, sp.Basic)) and value == 0
 
 
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
     """Compare two arrays (or SymPy matrices) of the same shape entry by entry (canonical forms),
     in row-major order; the counterexample's index is the array index. Entries that are the same
-    expression tree are equal without expanding them (identical trees denote the same value)."""
+    expression tree are equal without expanding them (identical trees denote the same value: SymPy's
+    structural ``==``; any other ``==`` may lie, so other entries go to ``counterexample_of``, whose
+    ``sympify(strict=True)`` refuses what is not a number or a SymPy object)."""
     shape, e = nonzeros(expected)
     o_shape, o = nonzeros(obtained)
     if o_shape != shape:
         raise SpecError(f"{form}.shape", o_shape, f"must be {shape}")
     for index in sorted(e.keys() | o.keys()):
         a, b = e.get(index, 0), o.get(index, 0)
-        if a is b or a == b:
+        if a is b or (isinstance(a, sp.Basic) and isinstance(b, sp.Basic) and a == b):
             continue
         found = counterexample_of(form, index, a, b)
         if found is not None:

@@ -10,7 +10,7 @@ from math import prod
 from typing import Any
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
-from ..errors import SpecError, integer, one_of, seconds
+from ..errors import SpecError, boolean, integer, one_of, seconds
 from ..proof import prove
 from ..spec import LAYOUTS, ConvSpec
 from ..symbols import symbols
@@ -57,6 +57,7 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     spec = _with_layout(spec, layout)
     one_of("mode", mode, MODES)
+    batched = boolean("batched", batched)   # "yes" or 1 is no flag (the conv_check fixture comes here too)
     seconds("deadline", deadline)
     _refuse_too_large(spec, mode)
     try:

@@ -18,7 +18,9 @@ SHOWN_TERMS = 4     # terms listed per output
 
 def _header(spec: ConvSpec, mode: str) -> str:
     how = " (found by exact probing)" if mode == "probe" else ""
-    return f"fn does not compute the convolution [{spec.describe()}, {spec.layout}]{how}"
+    described = spec.describe()   # it names a layout other than NCHW itself: name each layout once
+    layer = described if described.endswith(spec.layout) else f"{described}, {spec.layout}"
+    return f"fn does not compute the convolution [{layer}]{how}"
 
 
 def _shape_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
