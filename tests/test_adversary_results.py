@@ -91,6 +91,10 @@ def test_to_latex_refuses_a_matrix_the_proof_did_not_check():
         prove(LINE).to_latex(kernel_matrix=[["w_{0,0,0}", "w_{0,0,1}"]])
     with pytest.raises(SpecError, match=r"^toeplitz.shape=\(1, 3\): must be \(2, 3\)"):
         prove(LINE).to_latex(toeplitz=[[1, 2, 3]])
+    only_t = prove(LINE, toeplitz=toeplitz(LINE, w))
+    with pytest.raises(SpecError, match=re.escape("im2col='a matrix': this proof did not check the im2col form (it "
+                                                  "checked toeplitz), so it shows no such matrix")):
+        only_t.to_latex(im2col=im2col(LINE, x))
 
 
 @pytest.mark.parametrize("old, new, bad", [("toeplitz_matrix", "toeplitz", lambda: sp.zeros(2, 3)),

@@ -234,6 +234,24 @@ def _im2col_section(proof: Any, f: Formulas, order: str, P: tuple[Any, str], K: 
                         _KERNEL_RULES[order])])
 
 
+def _display_options(proof: Any, *pairs: tuple[Any, Any]) -> tuple[dict[str, str], list[Any]]:
+    """({option: the keyword it was passed under}, [T, P, K]) from the (new, deprecated) pairs of
+    T, P, K; an option for a form the proof did not check is a SpecError, never dropped silently."""
+    passed, values = {}, []
+    for (new, old, form), (value, former) in zip(_DISPLAY_OPTIONS, pairs):
+        passed[new] = old if former is not None else new  # the errors name the keyword used
+        values.append(renamed_keyword(new, value, old, former))
+        if values[-1] is not None and form not in proof.forms:
+            raise SpecError(passed[new], "a matrix", f"this proof did not check the {form} form (it checked "
+                                                     f"{', '.join(proof.forms)}), so it shows no such matrix")
+    return passed, values
+
+
+_DISPLAY_OPTIONS = (("toeplitz", "toeplitz_matrix", "toeplitz"), ("im2col", "patches", "im2col"),
+                    ("kernel_matrix", "kernel", "im2col"))
+"""(option, its deprecated former name, the form whose matrix it shows)."""
+
+
 def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int | None, figures: Any = None,
                 order: str | None = None, toeplitz: Any = None, im2col: Any = None, kernel_matrix: Any = None,
                 toeplitz_matrix: Any = None, patches: Any = None, kernel: Any = None) -> Report:
@@ -248,13 +266,8 @@ def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int | N
     cannot show matrices supplied to the proof, nor ones passed here.
     """
     spec: ConvSpec = proof.spec
-    # the keyword the user passed each under, for the errors (``_shown``)
-    passed = {new: old if value is not None else new for new, old, value in
-              (("toeplitz", "toeplitz_matrix", toeplitz_matrix), ("im2col", "patches", patches),
-               ("kernel_matrix", "kernel", kernel))}
-    toeplitz = renamed_keyword("toeplitz", toeplitz, "toeplitz_matrix", toeplitz_matrix)
-    im2col = renamed_keyword("im2col", im2col, "patches", patches)
-    kernel_matrix = renamed_keyword("kernel_matrix", kernel_matrix, "kernel", kernel)
+    passed, (toeplitz, im2col, kernel_matrix) = _display_options(
+        proof, (toeplitz, toeplitz_matrix), (im2col, patches), (kernel_matrix, kernel))
     order = proof.order if order is None else order
     one_of("order", order, ORDERS)
     shown = {"im2col", "kernel_matrix"} & set(proof.given) or (im2col, kernel_matrix) != (None, None)
@@ -309,7 +322,7 @@ def _given_output(proof: Any, max_size: int, label: str) -> str:
 
 REPORTS.register(ConvProof)(ReportPrinter(conv_report, conv_statement))
 COMMON = ("standalone", "max_size", "label_prefix", "max_terms", "title")
-DEPRECATED_OPTIONS = ("toeplitz_matrix", "patches", "kernel")  # still accepted, no longer listed
+DEPRECATED_OPTIONS = tuple(old for _, old, _ in _DISPLAY_OPTIONS)  # still accepted, no longer listed
 
 
 def report_statement(result: Any) -> list[str]:
