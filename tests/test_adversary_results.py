@@ -160,6 +160,7 @@ def test_non_zero_padding_is_not_called_conv_transpose():
     source = proof.to_latex()
     assert r"\mathrm{scatter}_{\mathrm{reflect}}(g, w)" in source and r"\mathrm{conv\_transpose}" not in source
     assert "not PyTorch's transposed convolution, which pads with zeros" in source
+    assert r"\section*{A 1-D adjoint through reflect padding and the gradients of a convolution}" in source
 
 
 @pytest.mark.parametrize("spec, output_padding", [

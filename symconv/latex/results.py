@@ -164,7 +164,8 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
               "an upstream gradient $g$ of the shape of $y$")
     sections = [("The definition", definition_section(spec, label_prefix, max_terms)
                  + f"\nWith {with_g}, the loss is\n" + equation(loss_tex, label("loss"))),
-                (r"The transposed convolution", _transpose_section(proof, f, max_size, label))]
+                ("The transposed convolution" if spec.padding_mode == "zeros" else "The adjoint scatter",
+                 _transpose_section(proof, f, max_size, label))]
     if "weight_gradient" in proof.forms:
         sections.append(("The weight gradient", _weight_gradient_section(proof, f, max_size, label)))
     if "bias_gradient" in proof.forms:
@@ -172,7 +173,8 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
     method = ("$L$ was expanded into a canonical polynomial in $x$, $w$, $b$, $g$ and differentiated "
               "exactly (SymPy). "
               + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
-    return Report(title=f"A {spec.dims}-D transposed convolution and the gradients of a convolution",
+    what = "transposed convolution" if spec.padding_mode == "zeros" else f"adjoint through {spec.padding_mode} padding"
+    return Report(title=f"A {spec.dims}-D {what} and the gradients of a convolution",
                   setting_heading="The layer", setting=layer_setting(spec, _upstream(spec, proof.batch)),
                   quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + f", $g$, with ${loss_name}$",
                   statement=transpose_statement(proof), method=method, size=f"{proof.outputs} entries",
