@@ -343,9 +343,9 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
                         f"about {work} entry products, more than max_work={limit}; pass a larger "
                         "max_work to allow it")
     x, w, b = symbols(spec)
-    supplied = [] if claimed is None else [Supplied.of(
-        "toeplitz", claimed, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",
-        lambda: own_toeplitz(spec, w), frozenset(w.flat), "the weights",
+    supplied = [] if claimed is None else [Supplied.of(  # errors name the keyword the user passed
+        "toeplitz" if toeplitz_matrix is None else "toeplitz_matrix", claimed, spec.toeplitz_shape, spec.layout,
+        "toeplitz_matrix", lambda: own_toeplitz(spec, w), frozenset(w.flat), "the weights",
         "an FC weight matrix must be a polynomial in the weights only")]
     timings: dict[str, float] = {}
     # the supplied T uses the weights only; U_out·T = D·U_in; T is the layer's own
@@ -362,4 +362,4 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
         timings["dft"] = time.perf_counter() - start
     return BlockDiagonalisationProof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None,
                                      counterexample=found, terms=spec.n_terms, outputs=prod(spec.toeplitz_shape),
-                                     timings=timings, given={s.parameter: s.value for s in supplied})
+                                     timings=timings, given={} if claimed is None else {"toeplitz": supplied[0].value})

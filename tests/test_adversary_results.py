@@ -286,6 +286,8 @@ def test_prove_transpose_names_the_keyword_passed():
     with pytest.warns(DeprecationWarning), pytest.raises(SpecError, match=r"^matrix.shape=\(1, 2\): must be "
                                                                           r"\(3, 2\)"):
         prove_transpose(LINE, matrix=[[1, 2]])
+    with pytest.warns(DeprecationWarning), pytest.raises(SpecError, match=r"^toeplitz_matrix.shape=\(1, 1\)"):
+        prove_block_diagonalisation(CIRCULAR, toeplitz_matrix=[[1]])
     with pytest.raises(SpecError, match=r"^toeplitz_transpose.shape=\(1, 2\)"):
         prove_transpose(LINE, toeplitz_transpose=[[1, 2]])
     T = toeplitz(LINE, _weights(LINE)).T
