@@ -133,8 +133,7 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     variant = "paper" if order == "paper" else ""
     names = [comparison(f, variant, spec.bias).obtained if f != "output" else "the given output" for f in forms]
     statement = " = ".join([comparison("toeplitz", bias=spec.bias).expected, *names])
-    given = {"toeplitz": toeplitz, "im2col": im2col, "kernel_matrix": kernel_matrix, "output": output}
     return ConvProof(spec=spec, statement=statement, forms=tuple(forms), holds=found is None,
                      counterexample=found, terms=spec.n_terms + spec.n_bias_terms,
                      outputs=int(np.prod(spec.output_shape)), timings=timings, backend=label,
-                     given={name: value for name, value in given.items() if value is not None}, order=order)
+                     given={s.parameter: s.value for s in supplied}, order=order)  # the immutable copies checked

@@ -106,13 +106,13 @@ def _frequencies(spec: ConvSpec) -> np.ndarray:
     return np.array(list(np.ndindex(*spec.input_size)), dtype=np.int64).reshape(-1, spec.dims)
 
 
-def require_exact_sizes(input_size: tuple[int, ...]) -> None:
-    """SpecError unless every size divides 24 (the exact roots of unity are canonical only there)."""
+def require_exact_sizes(input_size: tuple[int, ...], instead: str = "") -> None:
+    """SpecError unless every size divides 24 (the exact roots of unity are canonical only there);
+    ``instead`` ends the rule with what the caller offers instead (its own parameters only)."""
     if any(n not in EXACT_SIZES for n in input_size):
         raise SpecError("input_size", tuple(input_size),
                         f"exact roots of unity are used only for sizes dividing 24, {EXACT_SIZES} (their "
-                        f"roots lie in Q(i, √2, √3), where expanded forms are canonical); pass exact_roots=False "
-                        f"for floats")
+                        f"roots lie in Q(i, √2, √3), where expanded forms are canonical){instead}")
 
 
 @cache
@@ -205,7 +205,7 @@ def dft_block_diagonalisation(spec: ConvSpec, w: object, exact_roots: bool | Non
         blocks = np.fft.ifftn(numbers, axes=axes) * prod(spec.input_size)
         return BlockDiagonalisation(spec, np.moveaxis(blocks, axes, range(spec.dims)).reshape(
             -1, spec.out_channels, spec.in_channels), exact_roots=False)
-    require_exact_sizes(spec.input_size)
+    require_exact_sizes(spec.input_size, "; pass exact_roots=False for floats")
     freqs = _frequencies(spec)
     hm = h.reshape(spec.out_channels, spec.in_channels, -1)
     blocks = np.empty((len(freqs), spec.out_channels, spec.in_channels), dtype=object)
@@ -334,6 +334,8 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
     ``toeplitz_matrix`` is its deprecated former name) replaces T. Above ``max_work`` entry
     products (``dft_work``) SpecError names the estimate before any work."""
     require_circulant(spec)
+    require_exact_sizes(spec.input_size, "; a proof needs them (dft_block_diagonalisation(exact_roots=False) "
+                        "and singular_values compute in floating point, without proof)")
     claimed = renamed_keyword("toeplitz", toeplitz, "toeplitz_matrix", toeplitz_matrix)
     limit, work = as_int("max_work", max_work, 1), dft_work(spec)
     if work > limit:
@@ -341,9 +343,9 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
                         f"about {work} entry products, more than max_work={limit}; pass a larger "
                         "max_work to allow it")
     x, w, b = symbols(spec)
-    supplied = [] if claimed is None else [Supplied.of(
-        "toeplitz", claimed, spec.toeplitz_shape, spec.layout, "toeplitz_matrix",
-        lambda: own_toeplitz(spec, w), frozenset(w.flat), "the weights",
+    supplied = [] if claimed is None else [Supplied.of(  # errors name the keyword the user passed
+        "toeplitz" if toeplitz_matrix is None else "toeplitz_matrix", claimed, spec.toeplitz_shape, spec.layout,
+        "toeplitz_matrix", lambda: own_toeplitz(spec, w), frozenset(w.flat), "the weights",
         "an FC weight matrix must be a polynomial in the weights only")]
     timings: dict[str, float] = {}
     # the supplied T uses the weights only; U_out·T = D·U_in; T is the layer's own
@@ -360,4 +362,4 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
         timings["dft"] = time.perf_counter() - start
     return BlockDiagonalisationProof(spec=spec, statement=STATEMENT, forms=("dft",), holds=found is None,
                                      counterexample=found, terms=spec.n_terms, outputs=prod(spec.toeplitz_shape),
-                                     timings=timings, given={} if claimed is None else {"toeplitz": claimed})
+                                     timings=timings, given={} if claimed is None else {"toeplitz": supplied[0].value})

@@ -179,10 +179,11 @@ def test_refuted_proof_typesets_the_counterexample_and_compiles(tex, xetex, tmp_
     proof, T = _refuted_proof()
     assert not proof.holds
     source = proof_to_latex(proof)                       # the matrix checked is shown by default
-    assert proof.given["toeplitz"] is T and source == proof_to_latex(proof, toeplitz_matrix=T)
+    assert proof.given["toeplitz"] == T and source == proof_to_latex(proof, toeplitz=T)
     assert "(supplied to the proof, the matrix it checked)" in source and "Toeplitz matrix." not in source
-    other = proof_to_latex(proof, toeplitz_matrix=symconv.toeplitz(proof.spec, symconv.symbols(proof.spec)[1]))
-    assert r"(as passed to \texttt{to\_latex})" in other
+    with pytest.raises(symconv.SpecError, match=r"^toeplitz='a matrix with \[0, 1\] = w_\{0,0,1,2\}': is not the "
+                                                r"matrix this proof checked"):  # a document shows only what was checked
+        proof_to_latex(proof, toeplitz=symconv.toeplitz(proof.spec, symconv.symbols(proof.spec)[1]))
     assert r"\label{symconv:counterexample}" in source and r"\textbf{false}" in source
     assert "w_{0,0,1,2} x_{0,0,1}" in source              # the missing term is named
     assert r"\text{expected} - \text{obtained}" in source

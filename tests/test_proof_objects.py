@@ -160,8 +160,9 @@ def test_proof_carries_the_supplied_matrices_and_shows_them(results):
     wrong = proof.given["toeplitz"]
     assert set(proof.given) == {"toeplitz"} and wrong[1, 0] == symconv.symbols(LINE)[1][0, 0, 1]
     source = proof.to_latex()
-    assert "$T$ (supplied to the proof, the matrix it checked)" in source
-    row = re.search(r"T = \\begin\{bmatrix\} (.*?) \\end\{bmatrix\}", source).group(1).split(r" \\ ")[1]
+    assert r"$T^{\mathrm{supplied}}$ (supplied to the proof, the matrix it checked)" in source
+    shown = re.search(r"T\^\{\\mathrm\{supplied\}\} = \\begin\{bmatrix\} (.*?) \\end\{bmatrix\}", source)
+    row = shown.group(1).split(r" \\ ")[1]
     assert row.split(" & ")[:2] == ["w_{0,0,1}", "w_{0,0,2}"]      # the user's shifted row is what is shown
     assert "Each channel block is a Toeplitz matrix." not in source
     assert "(symconv's construction, the matrix the proof checked)" in results["conv"].to_latex()
@@ -178,7 +179,7 @@ def test_transpose_and_dft_proofs_keep_and_show_what_they_checked(results):
     assert set(transpose.given) == {"toeplitz_transpose"} and transpose.given["toeplitz_transpose"][0, 0] == 0
     assert set(results["weight-gradient-refuted"].given) == {"weight_grad"}
     assert set(dft.given) == {"toeplitz"} and dft.given["toeplitz"][0, 0] == 0
-    for result, name in ((transpose, r"$T^{\top}$"), (dft, "$T$")):
+    for result, name in ((transpose, r"$(T^{\top})^{\mathrm{supplied}}$"), (dft, r"$T^{\mathrm{supplied}}$")):
         source = result.to_latex()
         assert f"{name} (supplied to the proof, the matrix it checked)" in source
         matrix = source.split(rf"\displaystyle {name.strip('$')} = ", 1)[1]

@@ -154,8 +154,8 @@ def test_zero_padded_T_refuted_by_dft_proof():
     proof = prove_block_diagonalisation(spec, toeplitz=T)
     assert not proof.holds
     assert proof.counterexample.index == (0, 0) and proof.counterexample.missing == (w[0, 0, 2],)
-    assert proof.given["toeplitz"] is T          # the report shows the T that was checked
-    assert "$T$ (supplied to the proof, the matrix it checked)" in proof.to_latex()
+    assert proof.given["toeplitz"] == T          # the report shows the T that was checked (a copy)
+    assert r"$T^{\mathrm{supplied}}$ (supplied to the proof, the matrix it checked)" in proof.to_latex()
     assert prove_block_diagonalisation(spec).given == {}
 
 

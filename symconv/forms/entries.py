@@ -234,12 +234,17 @@ def binary_value(value: Number | sp.Expr) -> sp.Expr:
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
                  layout: str = "") -> np.ndarray | sp.MatrixBase:
     """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
-    naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``. A SymPy matrix
-    stays a SymPy matrix of its class (only its nonzeros are visited, so a large sparse T stays
-    cheap); anything else becomes an object array. Ragged nesting and text are refused by name.
+    naming ``parameter.shape`` otherwise) with every entry through ``exact_entry``, as an immutable
+    copy: what a proof checks and keeps is never the caller's object, which they may edit later. A
+    SymPy matrix becomes an immutable SymPy matrix, dense or sparse as given (only its nonzeros are
+    visited, so a large sparse T stays cheap); anything else a read-only object array. Ragged
+    nesting and text are refused by name.
 
     >>> exact_matrix("K", [[1, 2.0]], (1, 2))
     array([[1, 2]], dtype=object)
+    >>> mine = sp.Matrix([[1, 2]]); kept = exact_matrix("K", mine); mine[0, 0] = 7
+    >>> kept, exact_matrix("K", np.array([[1, 2]])).flags.writeable
+    (Matrix([[1, 2]]), False)
     """
     if isinstance(value, (str, bytes)):
         exact_entry(parameter, None, value)
@@ -250,12 +255,15 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     if isinstance(array, sp.MatrixBase):
         entries = array.todok()
         exact = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
-        if all(exact[key] is entry for key, entry in entries.items()):
+        sparse = isinstance(array, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
+        immutable = sp.ImmutableSparseMatrix if sparse else sp.ImmutableDenseMatrix
+        if isinstance(array, immutable) and all(exact[key] is entry for key, entry in entries.items()):
             return array
-        return type(array)(sp.SparseMatrix(array.rows, array.cols, exact))
+        return immutable(sp.SparseMatrix(array.rows, array.cols, exact))
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
+    converted.flags.writeable = False
     return converted
 
 

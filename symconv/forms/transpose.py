@@ -33,7 +33,16 @@ import sympy as sp
 from ..connections import connections
 from ..errors import SpecError
 from ..pattern import smallest_input_size
-from ..result import Supplied, TransposeProof, check_supplied, compare_supplied, first_entry_difference, renamed_keyword
+from ..result import (
+    Supplied,
+    TransposeProof,
+    adjoint_name,
+    adjoint_note,
+    check_supplied,
+    compare_supplied,
+    first_entry_difference,
+    renamed_keyword,
+)
 from ..spec import ConvSpec, as_int, check_spec
 from ..symbols import (
     check_batch,
@@ -244,9 +253,10 @@ each on 2 shared cores: 20 000 terms took 10 s, so the bound is under a minute);
 
 
 def _claims(spec: ConvSpec, x: np.ndarray, w: np.ndarray, g: np.ndarray,
-            claimed: dict[str, object]) -> dict[str, Supplied]:
+            claimed: dict[str, object], keyword: str = "toeplitz_transpose") -> dict[str, Supplied]:
     """{keyword: Supplied} of the Tᵀ and gradients the user claimed (exact entries, shapes checked):
-    each may use only its own symbols, and Tᵀ must be the layer's own."""
+    each may use only its own symbols, and Tᵀ must be the layer's own. ``keyword`` is the name Tᵀ
+    was passed under (its errors name it)."""
     weights, inputs, upstream = frozenset(w.flat), frozenset(x.flat), frozenset(g.flat)
     # keyword: (shape, layout, form, own, allowed, operands, rule, reference), as Supplied.of takes them
     rows: dict[str, tuple[tuple[int, ...], str, str, Callable[[], Any] | None, frozenset, str, str,
@@ -258,15 +268,20 @@ def _claims(spec: ConvSpec, x: np.ndarray, w: np.ndarray, g: np.ndarray,
                         "∂L/∂w must be a polynomial in x and g only", lambda: weight_gradient(spec, x, g)),
         "input_grad": (x.shape, spec.layout, "input_gradient", None, weights | upstream, "w and g",
                        "∂L/∂x must be a polynomial in w and g only", lambda: input_gradient(spec, g, w))}
-    return {name: Supplied.of(name, claimed[name], *rest) for name, rest in rows.items() if claimed[name] is not None}
+    passed = {"toeplitz_transpose": keyword}
+    return {name: Supplied.of(passed.get(name, name), claimed[name], *rest)
+            for name, rest in rows.items() if claimed[name] is not None}
 
 
 def _transpose_statement(spec: ConvSpec, batch: int | None) -> str:
-    """What ``prove_transpose`` states, for one sample or a batch of ``batch``."""
+    """What ``prove_transpose`` states, for one sample or a batch of ``batch``: Tᵀ·vec(g) is named
+    for this layer (``adjoint_name``: conv_transpose with its output_padding, or for another
+    padding mode than zeros the scatter through its padding map)."""
+    note = adjoint_note(spec)
     if batch is None:
-        return ("Tᵀ·vec(g) = conv_transpose(g, w); g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
+        return (f"Tᵀ·vec(g) = {adjoint_name(spec)[0]}{note}; g·Pᵀ = ∂⟨g, y⟩/∂w; Tᵀ·vec(g) = ∂⟨g, y⟩/∂x"
                 + ("; g·1 = ∂⟨g, y⟩/∂b" if spec.bias else ""))
-    return (f"for a batch of {batch}, L = Σ_n ⟨g_n, y_n⟩: Tᵀ·vec(g_n) = conv_transpose(g_n, w); "
+    return (f"for a batch of {batch}, L = Σ_n ⟨g_n, y_n⟩: Tᵀ·vec(g_n) = {adjoint_name(spec, 'g_n')[0]}{note}; "
             "Σ_n g_n·P_nᵀ = ∂L/∂w; Tᵀ·vec(g_n) = ∂L/∂x_n" + ("; Σ_n g_n·1 = ∂L/∂b" if spec.bias else ""))
 
 
@@ -318,10 +333,11 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transp
     ``max_terms`` SpecError names the count and the limit.
     """
     check_spec(spec)
+    keyword = "matrix" if matrix is not None else "toeplitz_transpose"  # errors name the keyword passed
     toeplitz_transpose = renamed_keyword("toeplitz_transpose", toeplitz_transpose, "matrix", matrix)
     if toeplitz_transpose is not None and input_grad is not None:  # both claim Tᵀ·vec(g): one would go unchecked
-        raise SpecError("input_grad", "given with toeplitz_transpose", "pass toeplitz_transpose (a claimed Tᵀ) "
-                        "or input_grad (a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
+        raise SpecError("input_grad", "a claimed ∂L/∂x", f"cannot be checked together with {keyword}= (a "
+                        "claimed Tᵀ): both claim Tᵀ·vec(g) and the proof checks one of them; pass one")
     given = {"toeplitz_transpose": toeplitz_transpose, "weight_grad": weight_grad, "input_grad": input_grad}
     limit = as_int("max_terms", max_terms, 1)
     samples = check_batch(batch) or 1
@@ -331,7 +347,7 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transp
                         f"max_terms={limit}; pass a larger max_terms to allow it")
     x, w, b = symbols(spec, batch=batch)
     g = upstream_symbols(spec, batch)
-    supplied = _claims(spec, x, w, g, given)
+    supplied = _claims(spec, x, w, g, given, keyword)
     timings: dict[str, float] = {}
     checks = _transpose_checks(spec, x, w, b, g, {k: s.value for k, s in supplied.items()}, timings)
     # the supplied forms use only their own symbols; every identity holds; Tᵀ is the layer's own
@@ -347,5 +363,5 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transp
     outputs = samples * prod(spec.input_shape) * 2 + prod(spec.weight_shape) + (spec.out_channels if spec.bias else 0)
     return TransposeProof(spec=spec, statement=_transpose_statement(spec, batch), forms=tuple(checks),
                           holds=found is None, counterexample=found, terms=samples * spec.n_terms, outputs=outputs,
-                          timings=timings, given={name: value for name, value in given.items() if value is not None},
+                          timings=timings, given={name: s.value for name, s in supplied.items()},  # the copies checked
                           batch=batch)

@@ -182,7 +182,7 @@ def _padding_rule(spec: ConvSpec, f: Formulas, label: str) -> str:
             + equation(rf"\tilde{{x}}_{{c, {pos}}} = x_{{c, {sigma}}},\qquad {maps_text}", label, fit=True))
 
 
-def worked_entry(spec: ConvSpec, y: np.ndarray, label: str, max_terms: int) -> str:
+def worked_entry(spec: ConvSpec, y: np.ndarray, label: str, max_terms: int | None) -> str:
     """The first output by the definition, expanded: what each form must reproduce."""
     first = to_canonical_output(spec, y).reshape(spec.out_channels, -1)[0, 0]
     index = ", ".join(["0"] * (spec.dims + 1))
@@ -199,7 +199,7 @@ def layer_setting(spec: ConvSpec, extra: str = "") -> str:
         + "}$" + (", bias $b_{o}$" if spec.bias else "") + extra + " are independent symbols."])
 
 
-def definition_section(spec: ConvSpec, label_prefix: str, max_terms: int) -> str:
+def definition_section(spec: ConvSpec, label_prefix: str, max_terms: int | None) -> str:
     """The definition y = conv(x, w, b) with the numbers substituted, the padding rule, the
     first output expanded; labels ``definition``, ``padding``, ``worked``."""
     f = Formulas(spec)

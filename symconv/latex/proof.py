@@ -17,11 +17,17 @@ from collections.abc import Mapping
 from math import prod
 from typing import Any
 
-from ..errors import SpecError, integer, one_of
-from ..forms import im2col, kernel_matrix, toeplitz
+import numpy as np
+import sympy as sp
+
+from ..errors import SpecError, boolean, integer, one_of
+from ..forms import im2col as own_im2col
+from ..forms import kernel_matrix as own_kernel
+from ..forms import toeplitz as own_toeplitz
+from ..forms.entries import exact_matrix
 from ..forms.im2col import ORDERS
 from ..registry import DOCUMENTS, REPORTS
-from ..result import ConvProof, Result
+from ..result import ConvProof, Result, renamed_keyword
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
 from .document import escape_text
@@ -145,18 +151,32 @@ def _figures(spec: ConvSpec, figures: Any, prefix: str, order: str) -> str:
 
 
 SUPPLIED = "supplied to the proof, the matrix it checked"
-PASSED = r"as passed to \texttt{to\_latex}"
 CONSTRUCTED = "symconv's construction, the matrix the proof checked"
 
 
-def _shown(option: Any, given: Any, build: Any) -> tuple[Any, str]:
-    """(matrix, which one it is): an explicit ``to_latex`` option, else the matrix supplied to the
-    proof (the one it checked), else symconv's construction (which the proof then checked)."""
-    if option is not None:
-        return option, SUPPLIED if option is given else PASSED
-    if given is not None:
-        return given, SUPPLIED
-    return build(), CONSTRUCTED
+def _dense(matrix: Any) -> np.ndarray:
+    return np.asarray(matrix.tolist() if isinstance(matrix, sp.MatrixBase) else matrix, dtype=object)
+
+
+def _shown(keyword: str, option: Any, given: Any, build: Any) -> tuple[Any, str]:
+    """(matrix, which one it is): the matrix the proof checked — the one supplied to it
+    (``proof.given``), else symconv's construction. A document shows only what was checked, so a
+    ``to_latex`` option naming the matrix must equal it exactly: its entries are validated like a
+    supplied matrix's (``exact_matrix``: text is never evaluated) and compared entry by entry as
+    canonical polynomials, expand(a − b) = 0; anything else is a SpecError."""
+    checked, origin = (given, SUPPLIED) if given is not None else (build(), CONSTRUCTED)
+    if option is None:
+        return checked, origin
+    mine = _dense(checked)
+    theirs = _dense(exact_matrix(keyword, option, mine.shape, "the checked matrix's"))
+    for index, entry in np.ndenumerate(theirs):
+        same = entry == mine[index] or sp.expand(entry - sp.sympify(mine[index], strict=True)) == 0
+        if not same:  # structurally equal entries need no expansion
+            where = ", ".join(map(str, index))
+            raise SpecError(keyword, f"a matrix with [{where}] = {entry}",
+                            f"is not the matrix this proof checked (its [{where}] is {mine[index]}); a proof "
+                            f"document shows only the matrices it checked: omit {keyword}=")
+    return checked, origin
 
 
 def conv_statement(proof: Any) -> list[str]:
@@ -166,48 +186,111 @@ def conv_statement(proof: Any) -> list[str]:
     return [proof.comparison("toeplitz").quantity_latex("expected") + " &= " + " = ".join(sides)]
 
 
-def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int, figures: Any = None,
-                order: str | None = None, toeplitz_matrix: Any = None, patches: Any = None,
-                kernel: Any = None) -> Report:
+REFUTED = r"^{\mathrm{supplied}}"
+"""The mark of a supplied matrix in a refuted proof: the formulas define the layer's own T, P, K,
+and what was supplied is shown apart, as the claim found false, never as the matrix they define."""
+
+
+def _name(proof: Any, symbol: str, origin: str) -> str:
+    """``symbol``, or ``symbol^{supplied}`` for a matrix supplied to a refuted proof."""
+    return symbol + REFUTED if origin == SUPPLIED and not proof.holds else symbol
+
+
+def _claim_false(names: list[str]) -> str:
+    shown = " and ".join(f"${name}$" for name in names)
+    return (f"The proof checked the claim that {shown}, supplied to it, "
+            f"{'is' if len(names) == 1 else 'are'} the layer's; the claim is false (see the counterexample).")
+
+
+def _fc_section(proof: Any, f: Formulas, T: Any, origin: str, max_size: int, label: Any) -> str:
+    """T's entry formula, vec(y) = T·vec(x) (+ b⊗1) and the matrix T checked; a supplied T of a
+    refuted proof is shown as the claim found false (``_name``)."""
+    spec: ConvSpec = proof.spec
+    bias = ((r" + b \otimes \mathbf{1}_{" + str(prod(spec.output_size)) + "}" if spec.layout == "NCHW"
+             else r" + \mathbf{1}_{" + str(prod(spec.output_size)) + r"} \otimes b") if spec.bias else "")
+    name = _name(proof, "T", origin)
+    claimed = name != "T"
+    return "\n".join([
+        _toeplitz_entry(spec, f, label("toeplitz-entry")), PAR,
+        _claim_false([name]) + " It claims" if claimed else "Then",
+        equation(r"\mathrm{vec}(y) = " + name + r"\, \mathrm{vec}(x)" + bias, label("fc")),
+        f"with $\\mathrm{{vec}}$ stacking {spec.layout} arrays row-major, and",
+        matrix_equation(name, T, max_size, label("toeplitz"), origin, toeplitz_blocks(spec), _block_rules(spec),
+                        _structure_claim(spec) if origin == CONSTRUCTED else "")])
+
+
+def _im2col_section(proof: Any, f: Formulas, order: str, P: tuple[Any, str], K: tuple[Any, str], max_size: int,
+                    label: Any) -> str:
+    """The entry formulas of P and K and the (matrix, origin) pairs ``P`` and ``K`` checked."""
+    spec: ConvSpec = proof.spec
+    p_name, k_name = _name(proof, "P", P[1]), _name(proof, "K", K[1])
+    claimed = [name for name in (p_name, k_name) if REFUTED in name]
+    return "\n".join([
+        _im2col_entries(spec, f, order, label("im2col-entry")), PAR,
+        _claim_false(claimed) + " For this layer," if claimed else "For this layer,",
+        matrix_equation(p_name, P[0], max_size, label("patches"), P[1], patches_blocks(spec, order),
+                        _PATCH_RULES[order]),
+        matrix_equation(k_name, K[0], max_size, label("kernel"), K[1], kernel_blocks(spec, order),
+                        _KERNEL_RULES[order])])
+
+
+def _display_options(proof: Any, *pairs: tuple[Any, Any]) -> tuple[dict[str, str], list[Any]]:
+    """({option: the keyword it was passed under}, [T, P, K]) from the (new, deprecated) pairs of
+    T, P, K; an option for a form the proof did not check is a SpecError, never dropped silently."""
+    passed, values = {}, []
+    for (new, old, form), (value, former) in zip(_DISPLAY_OPTIONS, pairs):
+        passed[new] = old if former is not None else new  # the errors name the keyword used
+        values.append(renamed_keyword(new, value, old, former))
+        if values[-1] is not None and form not in proof.forms:
+            raise SpecError(passed[new], "a matrix", f"this proof did not check the {form} form (it checked "
+                                                     f"{', '.join(proof.forms)}), so it shows no such matrix")
+    return passed, values
+
+
+_DISPLAY_OPTIONS = (("toeplitz", "toeplitz_matrix", "toeplitz"), ("im2col", "patches", "im2col"),
+                    ("kernel_matrix", "kernel", "im2col"))
+"""(option, its deprecated former name, the form whose matrix it shows)."""
+
+
+def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int | None, figures: Any = None,
+                order: str | None = None, toeplitz: Any = None, im2col: Any = None, kernel_matrix: Any = None,
+                toeplitz_matrix: Any = None, patches: Any = None, kernel: Any = None) -> Report:
     """The report of ``prove``: the definition, then each form checked, with its matrices.
 
     The matrices shown are the ones the proof checked: the user's (``proof.given``) where they
-    were supplied, symconv's construction otherwise; ``toeplitz_matrix``, ``patches`` (P) and
-    ``kernel`` (K) show others instead, and the text says which each is. ``order`` (default: the
-    order the proof checked) is the im2col layout shown; another order than the proof's cannot
-    show matrices supplied to the proof.
+    were supplied, symconv's construction otherwise (the text says which). ``toeplitz`` (T),
+    ``im2col`` (P) and ``kernel_matrix`` (K) — formerly ``toeplitz_matrix``, ``patches`` and
+    ``kernel``, deprecated — are accepted only when exactly equal to the matrix checked (SpecError
+    otherwise): a proof document never shows a matrix the proof did not check. ``order`` (default:
+    the order the proof checked) is the im2col layout shown; another order than the proof's
+    cannot show matrices supplied to the proof, nor ones passed here.
     """
     spec: ConvSpec = proof.spec
+    passed, (toeplitz, im2col, kernel_matrix) = _display_options(
+        proof, (toeplitz, toeplitz_matrix), (im2col, patches), (kernel_matrix, kernel))
     order = proof.order if order is None else order
     one_of("order", order, ORDERS)
-    if order != proof.order and {"im2col", "kernel_matrix"} & set(proof.given):
+    shown = {"im2col", "kernel_matrix"} & set(proof.given) or (im2col, kernel_matrix) != (None, None)
+    if order != proof.order and shown:
         raise SpecError("order", order, f"must be the order the proof checked ({proof.order!r}): "
-                                        "the matrices supplied to it are in that order")
+                                        "the matrices supplied to it or shown are in that order")
     label = lambda name: f"{label_prefix}:{name}"  # noqa: E731 - a one-line naming rule
     f = Formulas(spec)
     x, w, _ = symbols(spec)
     given = proof.given
     sections = [("The definition", definition_section(spec, label_prefix, max_terms))]
     if "toeplitz" in proof.forms:
-        T, shown_origin = _shown(toeplitz_matrix, given.get("toeplitz"), lambda: toeplitz(spec, w))
-        bias = ((r" + b \otimes \mathbf{1}_{" + str(prod(spec.output_size)) + "}" if spec.layout == "NCHW"
-                 else r" + \mathbf{1}_{" + str(prod(spec.output_size)) + r"} \otimes b") if spec.bias else "")
-        sections.append(("The fully connected layer", "\n".join([
-            _toeplitz_entry(spec, f, label("toeplitz-entry")), PAR, "Then",
-            equation(r"\mathrm{vec}(y) = T\, \mathrm{vec}(x)" + bias, label("fc")),
-            f"with $\\mathrm{{vec}}$ stacking {spec.layout} arrays row-major, and",
-            matrix_equation("T", T, max_size, label("toeplitz"),
-                            shown_origin, toeplitz_blocks(spec), _block_rules(spec),
-                            _structure_claim(spec) if shown_origin == CONSTRUCTED else "")])))
+        T, origin = _shown(passed["toeplitz"], toeplitz, given.get("toeplitz"), lambda: own_toeplitz(spec, w))
+        sections.append(("The fully connected layer", _fc_section(proof, f, T, origin, max_size, label)))
     if "im2col" in proof.forms:
-        P, p_origin = _shown(patches, given.get("im2col"), lambda: im2col(spec, x, order=order))
-        K, k_origin = _shown(kernel, given.get("kernel_matrix"), lambda: kernel_matrix(spec, w, order=order))
-        sections.append(("The im2col product", "\n".join([
-            _im2col_entries(spec, f, order, label("im2col-entry")), PAR, "For this layer,",
-            matrix_equation("P", P, max_size, label("patches"), p_origin, patches_blocks(spec, order),
-                            _PATCH_RULES[order]),
-            matrix_equation("K", K, max_size, label("kernel"), k_origin, kernel_blocks(spec, order),
-                            _KERNEL_RULES[order])])))
+        P, p_origin = _shown(passed["im2col"], im2col, given.get("im2col"), lambda: own_im2col(spec, x, order=order))
+        K, k_origin = _shown(passed["kernel_matrix"], kernel_matrix, given.get("kernel_matrix"),
+                             lambda: own_kernel(spec, w, order=order))
+        if order != proof.order:  # shown in another layout than the one checked
+            p_origin = k_origin = (f"symconv's construction in the {order} order; the proof checked the "
+                                   f"{proof.order} order")
+        sections.append(("The im2col product", _im2col_section(proof, f, order, (P, p_origin), (K, k_origin),
+                                                                max_size, label)))
     if "output" in proof.forms:
         sections.append(("The given output", _given_output(proof, max_size, label("given-output"))))
     if figures is not None:
@@ -239,6 +322,7 @@ def _given_output(proof: Any, max_size: int, label: str) -> str:
 
 REPORTS.register(ConvProof)(ReportPrinter(conv_report, conv_statement))
 COMMON = ("standalone", "max_size", "label_prefix", "max_terms", "title")
+DEPRECATED_OPTIONS = tuple(old for _, old, _ in _DISPLAY_OPTIONS)  # still accepted, no longer listed
 
 
 def report_statement(result: Any) -> list[str]:
@@ -251,7 +335,7 @@ def report_options(build: Any) -> tuple[str, ...]:
     further parameters that can be passed by keyword.
 
     >>> report_options(conv_report)
-    ('figures', 'order', 'toeplitz_matrix', 'patches', 'kernel')
+    ('figures', 'order', 'toeplitz', 'im2col', 'kernel_matrix', 'toeplitz_matrix', 'patches', 'kernel')
     """
     by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return tuple(p.name for p in list(inspect.signature(build).parameters.values())[4:] if p.kind in by_keyword)
@@ -259,7 +343,7 @@ def report_options(build: Any) -> tuple[str, ...]:
 
 @DOCUMENTS.register(Result)
 def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
-                   label_prefix: str = "symconv", max_terms: int = 10, title: str | None = None,
+                   label_prefix: str = "symconv", max_terms: int | None = 10, title: str | None = None,
                    **options: Any) -> str:
     r"""Any symconv result as LaTeX: a complete ``article`` (``standalone=True``) or a fragment
     to paste into a paper (needs ``amsmath`` and ``graphicx``; ``tikz`` with ``figures="tikz"``).
@@ -273,16 +357,26 @@ def proof_to_latex(proof: Any, standalone: bool = True, max_size: int = 16,
     Options of ``prove``'s results (see ``conv_report``): ``figures`` — None, ``"tikz"`` (inline
     pictures) or a mapping ``{"toeplitz": "t.pdf", "im2col": "p.png"}`` of image files to
     ``\includegraphics`` (``symconv.latex.figures.write_figures`` makes them); ``order`` — the
-    im2col layout shown; ``toeplitz_matrix``, ``patches``, ``kernel`` — matrices to show instead
-    of the ones the proof checked.
+    im2col layout shown; ``toeplitz``, ``im2col``, ``kernel_matrix`` (formerly ``toeplitz_matrix``,
+    ``patches``, ``kernel``) — accepted only when equal to the matrix the proof checked.
+
+    Every option is checked here, for every kind of result: ``standalone`` True or False,
+    ``max_size`` an integer ≥ 2, ``max_terms`` an integer ≥ 1 or None, ``title`` a str or None
+    (SpecError naming the option otherwise).
     """
-    integer("max_size", max_size, minimum=2)
+    standalone = boolean("standalone", standalone)
+    max_size = integer("max_size", max_size, minimum=2)
+    if max_terms is not None:  # None: every term of the worked example
+        max_terms = integer("max_terms", max_terms, minimum=1, note="or None for every term")
+    if title is not None and not isinstance(title, str):
+        raise SpecError("title", title, "must be text (a str) or None")
     if not isinstance(label_prefix, str) or not label_prefix.replace("-", "").replace(":", "").isalnum():
         raise SpecError("label_prefix", label_prefix, "must be letters, digits, '-' or ':'")
     build = REPORTS.lookup(type(proof)).build
     allowed = report_options(build)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise SpecError("options", unknown, f"a {type(proof).__name__} takes {', '.join(COMMON + allowed)}")
+        current = tuple(name for name in allowed if name not in DEPRECATED_OPTIONS)
+        raise SpecError("options", unknown, f"a {type(proof).__name__} takes {', '.join(COMMON + current)}")
     report = build(proof, max_size, label_prefix, max_terms, **options)
     return document(proof, report, standalone, label_prefix, title)

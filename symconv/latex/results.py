@@ -93,19 +93,26 @@ def _transpose_section(proof: Any, f: Formulas, max_size: int, label: Any) -> st
     """The scatter definition of conv_transpose and the matrix Tᵀ the proof checked."""
     spec: ConvSpec = proof.spec
     outs, pos = ", ".join(OUT[:spec.dims]), ", ".join(POS[:spec.dims])
-    scatter = (rf"\mathrm{{conv\_transpose}}(g, w)_{{c, {pos}}} = \sum_{{o, {outs}}} {f.tap_sums()} "
+    name = proof.comparison("transpose").expected_entry.replace("g_{#}", "g").replace("_{@}", "")
+    scatter = (rf"{name}_{{c, {pos}}} = \sum_{{o, {outs}}} {f.tap_sums()} "
                rf"{f.weight(f.group_local())}\, g_{{o, {outs}}}\, {f.reads()}")
     group = (", the sum over the output channels $o$ of the group of $c$" if spec.groups > 1 else "")
     per_sample = " It is applied to each sample, $g = g_n$." if proof.batch is not None else ""
     shown = proof.given.get("toeplitz_transpose", toeplitz(spec, symbols(spec)[1]).T)
+    claimed = "toeplitz_transpose" in proof.given and not proof.holds  # a refuted claim is not Tᵀ
     origin = ("supplied to the proof, the matrix it checked" if "toeplitz_transpose" in proof.given
               else "symconv's construction" if "input_grad" in proof.given else _CHECKED)
+    name = r"(T^{\top})^{\mathrm{supplied}}" if claimed else r"T^{\top}"
     return "\n".join([
-        "The transposed convolution scatters each upstream entry back through the kernel taps that "
-        "produced it:", equation(scatter, label("transpose")),
-        f"(with $[\\cdot]$ the indicator{group}).{per_sample} Its matrix is $T^{{\\top}}$, shown with the "
-        "blocks of $T$ transposed:",
-        matrix_equation(r"T^{\top}", shown, max_size, label("transposed-matrix"), origin,
+        ("The transposed convolution" if spec.padding_mode == "zeros" else
+         f"Through the {escape_text(spec.padding_mode)} padding map (not PyTorch's transposed convolution, "
+         "which pads with zeros), the adjoint")
+        + " scatters each upstream entry back through the kernel taps that produced it:",
+        equation(scatter, label("transpose")),
+        f"(with $[\\cdot]$ the indicator{group}).{per_sample} Its matrix is $T^{{\\top}}$"
+        + (f". The proof checked the claim that ${name}$, supplied to it, is $T^{{\\top}}$; the claim is false (see "
+           "the counterexample). It is shown" if claimed else ", shown") + " with the blocks of $T$ transposed:",
+        matrix_equation(name, shown, max_size, label("transposed-matrix"), origin,
                         [(c, r) for r, c in toeplitz_blocks(spec)]),
         _supplied(proof, "input_grad")])
 
@@ -157,7 +164,8 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
               "an upstream gradient $g$ of the shape of $y$")
     sections = [("The definition", definition_section(spec, label_prefix, max_terms)
                  + f"\nWith {with_g}, the loss is\n" + equation(loss_tex, label("loss"))),
-                (r"The transposed convolution", _transpose_section(proof, f, max_size, label))]
+                ("The transposed convolution" if spec.padding_mode == "zeros" else "The adjoint scatter",
+                 _transpose_section(proof, f, max_size, label))]
     if "weight_gradient" in proof.forms:
         sections.append(("The weight gradient", _weight_gradient_section(proof, f, max_size, label)))
     if "bias_gradient" in proof.forms:
@@ -165,7 +173,8 @@ def transpose_report(proof: Any, max_size: int, label_prefix: str, max_terms: in
     method = ("$L$ was expanded into a canonical polynomial in $x$, $w$, $b$, $g$ and differentiated "
               "exactly (SymPy). "
               + _canonical_method("$x$, $w$, $b$, $g$", f"entry by entry ({proof.outputs} entries)"))
-    return Report(title=f"A {spec.dims}-D transposed convolution and the gradients of a convolution",
+    what = "transposed convolution" if spec.padding_mode == "zeros" else f"adjoint through {spec.padding_mode} padding"
+    return Report(title=f"A {spec.dims}-D {what} and the gradients of a convolution",
                   setting_heading="The layer", setting=layer_setting(spec, _upstream(spec, proof.batch)),
                   quantifier="For all $x$, $w$" + (", $b$" if spec.bias else "") + f", $g$, with ${loss_name}$",
                   statement=transpose_statement(proof), method=method, size=f"{proof.outputs} entries",
@@ -254,26 +263,33 @@ def dft_report(proof: Any, max_size: int, label_prefix: str, max_terms: int) -> 
     phase = " + ".join(rf"\frac{{f_{a + 1} {POS[a]}}}{{{n}}}" for a, n in enumerate(spec.input_size))
     m_phase = " + ".join(rf"\frac{{f_{a + 1} m_{a + 1}}}{{{n}}}" for a, n in enumerate(spec.input_size))
     T = proof.given.get("toeplitz", toeplitz(spec, w))
+    supplied = "toeplitz" in proof.given
+    name = "T" if proof.holds or not supplied else r"T^{\mathrm{supplied}}"  # a refuted claim is not T
+    row = "the first block row of $T$" if name == "T" else "the first block row of the layer's own $T$ (of $w$)"
     parts = [
         f"With $N = {prod(spec.input_size)}$ positions, the DFT matrix and its channel-wise extension are",
         equation(rf"F_{{({f_}),\,({pos})}} = e^{{-2\pi \mathrm{{i}} ({phase})}}, \qquad "
                  rf"(U_C)_{{(f, c),\,(c', u)}} = [c = c']\, F_{{f, u}}", label("dft")),
         "(rows frequency-major), and $D = \\mathrm{diag}_f(D_f)$ holds the DFT of the kernel's symbol "
-        "$h_{o,c,m} = T_{(o, 0), (c, m)}$, the first block row of $T$:",
+        f"$h_{{o,c,m}} = T_{{(o, 0), (c, m)}}$, {row}:",
         equation(rf"(D_f)_{{o, c}} = \sum_{{m}} h_{{o, c, m}}\, e^{{2\pi \mathrm{{i}} ({m_phase})}}",
                  label("blocks")),
-        "For this layer",
-        matrix_equation("T", T, max_size, label("toeplitz"),
-                        "supplied to the proof, the matrix it checked" if "toeplitz" in proof.given
-                        else _CHECKED, toeplitz_blocks(spec))]
+        "For this layer" if name == "T" else
+        f"The proof checked the claim that ${name}$, supplied to it, is this $T$ (so that "
+        f"$U_{{C_{{\\mathrm{{out}}}}}}\\, {name} = D\\, U_{{C_{{\\mathrm{{in}}}}}}$); the claim is false (see the "
+        "counterexample). The supplied matrix is",
+        matrix_equation(name, T, max_size, label("toeplitz"),
+                        "supplied to the proof, the matrix it checked" if supplied else _CHECKED,
+                        toeplitz_blocks(spec))]
     n_freq = prod(spec.input_size)
     if n_freq * spec.out_channels <= max_size:
         blocks = dft_block_diagonalisation(spec, w, exact_roots=True).blocks
         rows = r" \\ ".join(rf"D_{{{k}}} &= {latex_matrix(block)}" for k, block in enumerate(blocks))
         parts += ["The blocks of $D$ (exact roots of unity) are",
                   equation(rf"\begin{{aligned}} {rows} \end{{aligned}}", label("dft-blocks"), fit=True)]
-    parts.append("The singular values of $T$ are therefore those of the blocks $D_f$ together "
-                 "(Sedghi, Gupta and Long, ICLR 2019).")
+    if proof.holds:  # a refuted identity proves nothing about the singular values
+        parts.append("The singular values of $T$ are therefore those of the blocks $D_f$ together "
+                     "(Sedghi, Gupta and Long, ICLR 2019).")
     return Report(title="Circular convolution: the DFT block-diagonalises T", setting_heading="The layer",
                   setting=layer_setting(spec), quantifier="For all $w$",
                   statement=dft_statement(proof),

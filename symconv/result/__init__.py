@@ -25,10 +25,13 @@ from .kinds import (
                       Proof,
                       Result,
                       TransposeProof,
+                      adjoint_name,
+                      adjoint_note,
 )
 from .supplied import WEIGHTS_ONLY, Supplied, check_supplied, compare_supplied, renamed_keyword
 
 __all__ = ["COMPARISONS", "VARIANTS", "WEIGHTS_ONLY", "BlockDiagonalisationProof", "Comparison", "Conv1x1AsFCProof",
            "ConvProof", "ConverseProof", "Counterexample", "FCAsConvProof", "NetworkResult", "PrintsItself", "Proof",
-           "Result", "Supplied", "TransposeProof", "check_supplied", "compare_supplied", "comparison",
-           "counterexample_of", "first_difference", "first_entry_difference", "renamed_keyword"]
+           "Result", "Supplied", "TransposeProof", "adjoint_name", "adjoint_note", "check_supplied",
+           "compare_supplied", "comparison", "counterexample_of", "first_difference", "first_entry_difference",
+           "renamed_keyword"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from ..pattern import smallest_input_size
 from ..registry import DISPLAYS, DOCUMENTS
 from ..spec import ConvSpec
 from .compare import Comparison, Counterexample, comparison
@@ -126,12 +127,54 @@ class ConvProof(Proof):
     matrices: ClassVar[tuple[str, ...] | None] = ("toeplitz", "im2col", "kernel_matrix", "output")
 
 
+def adjoint_name(spec: ConvSpec, g: str = "g", g_tex: str = "g") -> tuple[str, str]:
+    """What Tᵀ·vec(g) is, as (text, LaTeX), ``g`` naming the upstream gradient: PyTorch's
+    ``conv_transpose`` for zero padding, with the ``output_padding`` that gives back this layer's
+    input size, n − n_min (``pattern.smallest_input_size``: several n have the same output size);
+    for another padding mode the adjoint scatter through its padding map, since PyTorch's
+    ``conv_transpose`` pads with zeros and is a different map there.
+
+    >>> adjoint_name(ConvSpec(1, 1, kernel_size=2, input_size=5, stride=2))[0]
+    'conv_transpose(g, w, output_padding=1)'
+    >>> adjoint_name(ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="reflect"))[0]
+    'scatter_reflect(g, w)'
+    """
+    if spec.padding_mode != "zeros":
+        return (f"scatter_{spec.padding_mode}({g}, w)",
+                rf"\mathrm{{scatter}}_{{\mathrm{{{spec.padding_mode}}}}}({g_tex}, w)")
+    extra = tuple(n - smallest_input_size(o, k, s, d, pb + pa) for n, o, k, s, d, (pb, pa) in zip(
+        spec.input_size, spec.output_size, spec.kernel_size, spec.stride, spec.dilation, spec.padding))
+    if not any(extra):
+        return f"conv_transpose({g}, w)", rf"\mathrm{{conv\_transpose}}({g_tex}, w)"
+    shown = str(extra[0]) if spec.dims == 1 else f"({', '.join(map(str, extra))})"
+    return (f"conv_transpose({g}, w, output_padding={shown})",
+            rf"\mathrm{{conv\_transpose}}({g_tex}, w;\, \mathrm{{output\_padding}} = {shown})")
+
+
+def adjoint_note(spec: ConvSpec) -> str:
+    """What ``adjoint_name`` means for a padding mode other than zeros (empty for zeros)."""
+    return ("" if spec.padding_mode == "zeros" else
+            f" (the adjoint scatter through the {spec.padding_mode} padding map; PyTorch's conv_transpose "
+            "pads with zeros, a different map)")
+
+
 @dataclass(frozen=True, repr=False)
 class TransposeProof(Proof):
-    """``prove_transpose``: Tᵀ·vec(g) = conv_transpose(g, w) and the gradients of L = Σ_n ⟨g_n, y_n⟩
-    (forms "transpose", "weight_gradient", "input_gradient", "bias_gradient")."""
+    """``prove_transpose``: Tᵀ·vec(g) = conv_transpose(g, w) (``adjoint_name``: with this layer's
+    output_padding; for another padding mode than zeros the scatter through its padding map) and
+    the gradients of L = Σ_n ⟨g_n, y_n⟩ (forms "transpose", "weight_gradient", "input_gradient",
+    "bias_gradient")."""
 
     matrices: ClassVar[tuple[str, ...] | None] = ("toeplitz_transpose", "weight_grad", "input_grad")
+
+    def comparison(self, form: str) -> Comparison:
+        """As ``Proof.comparison``, with the transposed convolution named for this layer."""
+        found = super().comparison(form)
+        if form != "transpose":
+            return found
+        batched = self.batch is not None
+        text, tex = adjoint_name(self.spec, "g_#" if batched else "g", "g_{#}" if batched else "g")
+        return replace(found, expected=text, expected_entry=tex + "_{@}")
 
 
 @dataclass(frozen=True, repr=False)
