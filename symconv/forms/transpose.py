@@ -31,10 +31,10 @@ import numpy as np
 import sympy as sp
 
 from ..connections import connections
-from ..errors import SpecError
+from ..errors import SpecError, work_limit
 from ..pattern import smallest_input_size
 from ..result import Supplied, TransposeProof, check_supplied, compare_supplied, first_entry_difference, renamed_keyword
-from ..spec import ConvSpec, as_int, check_spec
+from ..spec import ConvSpec, check_spec
 from ..symbols import (
     check_batch,
     check_shape,
@@ -323,12 +323,9 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transp
         raise SpecError("input_grad", "given with toeplitz_transpose", "pass toeplitz_transpose (a claimed Tᵀ) "
                         "or input_grad (a claimed Tᵀ·vec(g)), not both: the proof checks one of them")
     given = {"toeplitz_transpose": toeplitz_transpose, "weight_grad": weight_grad, "input_grad": input_grad}
-    limit = as_int("max_terms", max_terms, 1)
     samples = check_batch(batch) or 1
-    if samples * (spec.n_terms + spec.n_bias_terms) > limit:
-        raise SpecError("spec", spec.describe(), f"a transpose proof expands a loss of "
-                        f"{samples * (spec.n_terms + spec.n_bias_terms)} monomials (batch × terms), more than "
-                        f"max_terms={limit}; pass a larger max_terms to allow it")
+    work_limit("max_terms", max_terms, samples * (spec.n_terms + spec.n_bias_terms), "spec", spec.describe(),
+               "a transpose proof expands a loss of {} monomials (batch × terms)")
     x, w, b = symbols(spec, batch=batch)
     g = upstream_symbols(spec, batch)
     supplied = _claims(spec, x, w, g, given)
