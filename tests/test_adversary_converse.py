@@ -4,15 +4,19 @@ matrix in the form evaluators (issue 12)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from math import prod
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import symconv.proof
 from symconv import ConvSpec, SpecError
+from symconv.cli import main
 from symconv.converse import MAX_CONVERSE_TERMS, fc_as_conv, prove_conv1x1_as_fc, prove_fc_as_conv
 
 
@@ -100,3 +104,70 @@ def test_the_bound_is_checked_by_name(limit, rule):
 ])
 def test_fc_errors_name_the_arguments_passed(call, message):
     _refused_at_once(call, message)
+
+
+# ---- finding 6: the CLI never writes over a file it reads ----------------------------------------
+LAYER = ["prove", "--kernel-size", "2", "--input-size", "3", "--no-bias"]
+T_FILE = "w_{0,0,0}, w_{0,0,1}, 0\n0, w_{0,0,0}, w_{0,0,1}\n"   # this layer's own T
+INPUT_FLAGS = ("--toeplitz", "--im2col", "--kernel-matrix", "--output")
+OUTPUT_FLAGS = ("--latex", "--pdf", "--figure")
+
+
+def _spelling(tmp_path: Path, how: str) -> str:
+    """The input file in.txt as an output path: by name, ./, ../dir/, absolute, a symlink, a hard link."""
+    links = {"symlink": os.symlink, "hard link": os.link}
+    if how in links:
+        links[how](tmp_path / "in.txt", tmp_path / "alias.txt")
+        return "alias.txt"
+    return {"name": "in.txt", "./": "./in.txt", "../": f"../{tmp_path.name}/in.txt",
+            "absolute": str(tmp_path / "in.txt")}[how]
+
+
+@pytest.mark.parametrize("how", ["name", "./", "../", "absolute", "symlink", "hard link"])
+@pytest.mark.parametrize("output", OUTPUT_FLAGS)
+@pytest.mark.parametrize("given", INPUT_FLAGS)
+def test_an_output_naming_an_input_file_is_refused_before_any_work(tmp_path, monkeypatch, capsys, given, output,
+                                                                   how):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text(T_FILE)
+    path = _spelling(tmp_path, how)
+    called = []
+    monkeypatch.setattr(symconv.proof, "prove", lambda *a, **k: called.append(1))   # no proof may start
+    assert main([*LAYER, given, "in.txt", output, path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"symconv prove: error: {output}={path!r}: is the input file of {given}, which it would " \
+                           "overwrite\n"
+    assert (tmp_path / "in.txt").read_text() == T_FILE and not called
+
+
+def test_an_input_given_through_a_symlink_is_protected_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "T.txt").write_text(T_FILE)
+    os.symlink(tmp_path / "T.txt", tmp_path / "link.txt")
+    assert main([*LAYER, "--toeplitz", "link.txt", "--latex", "T.txt"]) == 2
+    assert capsys.readouterr().err == ("symconv prove: error: --latex='T.txt': is the input file of --toeplitz, "
+                                       "which it would overwrite\n")
+    assert (tmp_path / "T.txt").read_text() == T_FILE
+
+
+def test_the_issue_command_no_longer_replaces_its_input(tmp_path, monkeypatch, capsys):
+    """``symconv prove ... --toeplitz T.txt --latex T.txt`` proved, exited 0 and replaced T.txt."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "T.txt").write_text(T_FILE)
+    assert main([*LAYER, "--toeplitz", "T.txt", "--latex", "T.txt"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert (tmp_path / "T.txt").read_text() == T_FILE
+    # negative control: another output file is written and the same input is proved
+    assert main([*LAYER, "--toeplitz", "T.txt", "--latex", "T.tex"]) == 0
+    assert capsys.readouterr().out.startswith("PROVED")
+    assert (tmp_path / "T.tex").read_text().startswith("\\documentclass") and (tmp_path / "T.txt").read_text() == T_FILE
+
+
+def test_two_outputs_through_a_symlink_are_one_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.tex").write_text("mine")
+    os.symlink(tmp_path / "a.tex", tmp_path / "b.tex")
+    assert main([*LAYER, "--latex", "a.tex", "--figure", "b.tex"]) == 2
+    assert capsys.readouterr().err == "symconv prove: error: --figure='b.tex': is also the file of --latex\n"
+    assert (tmp_path / "a.tex").read_text() == "mine"
