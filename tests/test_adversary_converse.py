@@ -10,14 +10,18 @@ import time
 from math import prod
 from pathlib import Path
 
+import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import symconv
 import symconv.proof
 from symconv import ConvSpec, SpecError
 from symconv.cli import main
 from symconv.converse import MAX_CONVERSE_TERMS, fc_as_conv, prove_conv1x1_as_fc, prove_fc_as_conv
+from symconv.forms.transpose import input_gradient, upstream_symbols
 
 
 def _refused_at_once(call, message: str) -> None:
@@ -171,3 +175,73 @@ def test_two_outputs_through_a_symlink_are_one_file(tmp_path, monkeypatch, capsy
     assert main([*LAYER, "--latex", "a.tex", "--figure", "b.tex"]) == 2
     assert capsys.readouterr().err == "symconv prove: error: --figure='b.tex': is also the file of --latex\n"
     assert (tmp_path / "a.tex").read_text() == "mine"
+
+
+# ---- issue 12: one keyword for a user-supplied matrix in the form evaluators ---------------------
+def _wrong(matrix) -> sp.Matrix:
+    """``matrix`` with one entry changed: a result computed from it differs from symconv's own."""
+    changed = sp.Matrix(matrix)
+    changed[0, 0] += 1
+    return changed
+
+
+def _renamed_calls():
+    """(function, new keyword, old keyword, a wrong matrix for that role, the arguments before it)."""
+    spec = ConvSpec(2, 2, kernel_size=2, input_size=(3, 3), padding=1)
+    x, w, b = symconv.symbols(spec)
+    g = upstream_symbols(spec)
+    T = symconv.toeplitz(spec, w)
+    return [(symconv.toeplitz_conv, "toeplitz", "matrix", _wrong(T), (spec, x, w, b), {}),
+            (symconv.im2col_conv, "im2col", "patches", _wrong(symconv.im2col(spec, x, "paper")), (spec, x, w, b),
+             {"order": "paper"}),
+            (symconv.im2col_conv, "kernel_matrix", "kernel", _wrong(symconv.kernel_matrix(spec, w)), (spec, x, w, b),
+             {}),
+            (input_gradient, "toeplitz_transpose", "matrix", _wrong(T.T), (spec, g, w), {})]
+
+
+@pytest.mark.parametrize("function, new, old, matrix, args, options", _renamed_calls(),
+                         ids=["toeplitz_conv", "im2col_conv-im2col", "im2col_conv-kernel_matrix", "input_gradient"])
+def test_a_former_keyword_warns_and_reaches_the_same_role(function, new, old, matrix, args, options):
+    own = function(*args, **options)
+    renamed = function(*args, **options, **{new: matrix})
+    assert not np.array_equal(renamed, own)            # the supplied matrix is used, not symconv's
+    with pytest.warns(DeprecationWarning) as caught:
+        former = function(*args, **options, **{old: matrix})
+    assert [str(w.message) for w in caught] == [f"{old}= is deprecated: pass {new}= (the same argument)"]
+    assert caught[0].filename == __file__              # points at the caller's line
+    assert np.array_equal(former, renamed)
+
+
+@pytest.mark.parametrize("function, new, old, matrix, args, options", _renamed_calls(),
+                         ids=["toeplitz_conv", "im2col_conv-im2col", "im2col_conv-kernel_matrix", "input_gradient"])
+def test_a_former_and_a_new_keyword_together_are_refused(function, new, old, matrix, args, options):
+    with pytest.raises(SpecError) as raised:
+        function(*args, **options, **{new: matrix, old: matrix})
+    assert str(raised.value) == f"{old}='given with {new}': is the former name of {new}=, pass {new}= only"
+
+
+def test_the_new_keywords_keep_the_former_positions():
+    """toeplitz_conv's 5th argument, im2col_conv's 6th and 7th, input_gradient's 4th: the same roles."""
+    (_, _, _, T, args, _), (_, _, _, P, _, _), (_, _, _, K, _, _), (_, _, _, Tt, grad_args, _) = _renamed_calls()
+    assert np.array_equal(symconv.toeplitz_conv(*args, T), symconv.toeplitz_conv(*args, toeplitz=T))
+    assert np.array_equal(symconv.im2col_conv(*args, "paper", P), symconv.im2col_conv(*args, order="paper", im2col=P))
+    assert np.array_equal(symconv.im2col_conv(*args, "unfold", None, K), symconv.im2col_conv(*args, kernel_matrix=K))
+    assert np.array_equal(input_gradient(*grad_args, Tt), input_gradient(*grad_args, toeplitz_transpose=Tt))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda s, x, w: symconv.toeplitz_conv(s, x, w, toeplitz=sp.zeros(3, 3)),
+     "toeplitz.shape=(3, 3): must be (4, 4) for this spec (NCHW layout)"),
+    (lambda s, x, w: symconv.im2col_conv(s, x, w, im2col=sp.zeros(2, 2)),
+     "im2col.shape=(2, 2): must be (1, 4) for this spec (unfold order layout)"),
+    (lambda s, x, w: symconv.im2col_conv(s, x, w, kernel_matrix=sp.zeros(2, 2)),
+     "kernel_matrix.shape=(2, 2): must be (1, 1) for this spec (unfold order layout)"),
+    (lambda s, x, w: input_gradient(s, x, w, toeplitz_transpose=sp.zeros(3, 3)),
+     "toeplitz_transpose.shape=(3, 3): must be (4, 4) for this spec (Tᵀ layout)"),
+])
+def test_the_new_keywords_name_themselves_in_errors(call, message):
+    spec = ConvSpec(1, 1, kernel_size=1, input_size=(2, 2), bias=False)
+    x, w, _ = symconv.symbols(spec)
+    with pytest.raises(SpecError) as raised:
+        call(spec, x, w)
+    assert str(raised.value) == message
