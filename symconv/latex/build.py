@@ -91,7 +91,7 @@ def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name one file: ``os.path.samefile`` where both exist (a symlink, a hard
     link, a ./ spelling), else the same fully resolved path (symlinks followed).
 
-    >>> _same_file("a.tex", "./sub/../a.tex"), _same_file("a.tex", "b.tex")
+    >>> _same_file("a.tex", "./a.tex"), _same_file("a.tex", "b.tex")
     (True, False)
     """
     try:
