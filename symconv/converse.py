@@ -12,7 +12,8 @@ position p, with W[o, g(o)·C_in/groups + c] = w[o, c] (zero outside the group: 
 as matrices y = W·X + b·1ᵀ with X = x with one column per position.
 
 The proofs compare each side with the definition conv(x, w, b) as canonical expanded polynomials
-(forms "fc" and "conv1x1" of ``symconv.proof.COMPARISONS``), on symbols.
+(forms "fc" and "conv1x1" of ``symconv.proof.COMPARISONS``), on symbols; a proof of more than
+``max_terms`` terms (default ``MAX_CONVERSE_TERMS``) is refused before it starts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sympy as sp
 
 from . import backends
 from .connections import connections_of_rows
-from .errors import SpecError
+from .errors import SpecError, work_limit
 from .forms.definition import conv
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index
@@ -42,7 +43,7 @@ from .result import (
     first_difference,
     first_entry_difference,
 )
-from .spec import LAYOUTS, ConvSpec, as_int, boolean, check_spec, one_of
+from .spec import LAYOUTS, MAX_ELEMENTS, ConvSpec, as_int, boolean, check_spec, one_of
 from .symbols import (
     check_shape,
     from_canonical_output,
@@ -51,6 +52,11 @@ from .symbols import (
     to_canonical_input,
     to_canonical_weight,
 )
+
+MAX_CONVERSE_TERMS = 200_000
+"""Default bound on the terms (products w·x and biases) a converse proof expands (70–125 µs each
+on 2 shared cores: 27 030 terms took 2.5 s, 198 000 took 22–25 s, so the bound is under half a
+minute); ``max_terms=…`` raises it."""
 
 
 def _columns(spec: ConvSpec) -> np.ndarray:
@@ -63,19 +69,29 @@ def _fc_spec(out_features: object, input_shape: object, bias: bool, layout: obje
              in_features: int | None = None) -> ConvSpec:
     """The conv (kernel = input, no padding) of an FC layer with ``out_features`` outputs on inputs
     of ``input_shape`` ((C_in, *n) for NCHW, (*n, C_in) for NHWC); each argument validated by name
-    (``in_features``: W's column count that ∏input_shape must equal)."""
+    (``in_features``: W's column count that ∏input_shape must equal). Errors name the FC layer's
+    arguments, never the conv's kernel_size or in_channels, which the caller did not pass."""
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
         example = f"({in_features}, 1)" if in_features else "(C_in, n)"
         raise SpecError("input_shape", input_shape, "must be a tuple with a channel axis and ≥ 1 spatial "
                         f"axis, e.g. {example} for flat features")
-    shape = tuple(as_int("input_shape", n, 1) for n in input_shape)
+    try:
+        shape = tuple(as_int("input_shape", n, 1) for n in input_shape)
+    except SpecError as error:  # the shape as passed, not the one entry, so the caller can find it
+        raise SpecError("input_shape", input_shape, f"every entry {error.rule}") from None
     if in_features is not None and prod(shape) != in_features:
         raise SpecError("input_shape", input_shape, f"must have a channel axis and ≥ 1 spatial axis with "
                         f"∏ = in_features = {in_features} (e.g. ({in_features}, 1) for flat features)")
+    outputs = as_int("out_features", out_features, 1)
+    # W's entries: the most of ConvSpec's element counts here (w; x, y and the pattern are fewer)
+    if outputs * prod(shape) > MAX_ELEMENTS:
+        raise SpecError("input_shape", input_shape, f"out_features·∏input_shape (entries of W, out_features="
+                        f"{outputs}) = {outputs * prod(shape)}, more than {MAX_ELEMENTS} = 2**48 "
+                        "(symconv.spec.MAX_ELEMENTS)")
     one_of("layout", layout, LAYOUTS)
     channels, spatial = (shape[0], shape[1:]) if layout == "NCHW" else (shape[-1], shape[:-1])
-    return ConvSpec(channels, as_int("out_features", out_features, 1), kernel_size=spatial,
-                    input_size=spatial, bias=boolean("bias", bias), layout=layout)
+    return ConvSpec(channels, outputs, kernel_size=spatial, input_size=spatial, bias=boolean("bias", bias),
+                    layout=layout)
 
 
 def fc_as_conv(weight: object, input_shape: tuple[int, ...], bias: object = None,
@@ -106,8 +122,8 @@ def fc_matrix(spec: ConvSpec, w: object) -> np.ndarray:
     return W
 
 
-def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
-    """W (C_out, C_in): the FC layer a 1×1 conv applies at every position (block-diagonal by group)."""
+def _require_1x1(spec: ConvSpec) -> ConvSpec:
+    """``spec`` if it is a ConvSpec with kernel_size 1, stride 1 and no padding, else SpecError."""
     check_spec(spec)
     for name, value, ok in (("kernel_size", spec.kernel_size, all(k == 1 for k in spec.kernel_size)),
                             ("stride", spec.stride, all(s == 1 for s in spec.stride)),
@@ -115,6 +131,12 @@ def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
         if not ok:
             raise SpecError(name, value, "a conv is the same FC layer at every position only with "
                             "kernel_size 1, stride 1 and no padding")
+    return spec
+
+
+def conv1x1_as_fc(spec: ConvSpec, w: object) -> np.ndarray:
+    """W (C_out, C_in): the FC layer a 1×1 conv applies at every position (block-diagonal by group)."""
+    _require_1x1(spec)
     w = as_object_array("w", w)
     check_shape("w", w, spec.weight_shape, spec.layout)
     # W[o, c] = T[(o, 0), (c, 0)]: the scatter of w[a] to (o, c) over the connections at position 0
@@ -166,10 +188,24 @@ def _proof(kind: type[ConverseProof], spec: ConvSpec, statement: str, forms: tup
 
 
 def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool = True,
-                     layout: str = "NCHW", matrix: object = None) -> ConverseProof:
+                     layout: str = "NCHW", matrix: object = None, *,
+                     max_terms: int = MAX_CONVERSE_TERMS) -> ConverseProof:
     """Prove conv(x, w, b) = W·vec(x) + b with W = fc_matrix(w) (or ``matrix``), and that
-    fc_as_conv(W) gives back w exactly, on symbols (forms "fc", then "fc_as_conv")."""
+    fc_as_conv(W) gives back w exactly, on symbols (forms "fc", then "fc_as_conv"). Before any
+    work the terms (out_features·∏input_shape products, and the biases) are counted; above
+    ``max_terms`` SpecError names the count and the limit.
+
+    >>> prove_fc_as_conv(3, (2, 10), max_terms=60)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: input_shape=(2, 10): an FC layer of out_features=3 is proved by
+    expanding 63 terms (products w·x and biases), more than max_terms=60; pass a larger max_terms to
+    allow it
+    """
     spec = _fc_spec(out_features, input_shape, bias, layout)
+    work_limit("max_terms", max_terms, spec.n_terms + spec.n_bias_terms, "input_shape", input_shape,
+               f"an FC layer of out_features={spec.out_channels} is proved by expanding {{}} terms (products w·x "
+               "and biases)")
     backends.check_memory(spec, "sympy", None)
     x, w, b = symbols(spec)
     supplied = _supplied(spec, "fc_matrix", matrix, (spec.out_channels, prod(spec.input_shape)), fc_matrix)
@@ -187,10 +223,15 @@ def prove_fc_as_conv(out_features: int, input_shape: tuple[int, ...], bias: bool
     return _proof(FCAsConvProof, spec, statement, ("fc", "fc_as_conv"), found, timings, None if matrix is None else W)
 
 
-def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None) -> ConverseProof:
+def prove_conv1x1_as_fc(spec: ConvSpec, matrix: object = None, *,
+                        max_terms: int = MAX_CONVERSE_TERMS) -> ConverseProof:
     """Prove conv(x, w, b) = W·X + b·1ᵀ, X = x with one column per position (the FC layer W at
-    every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1"."""
-    backends.check_memory(check_spec(spec), "sympy", None)
+    every position p: y[:, p] = W·x[:, p] + b), W = conv1x1_as_fc(w) (or ``matrix``); form "conv1x1".
+    Before any work the terms (``spec.n_terms + spec.n_bias_terms``) are counted; above
+    ``max_terms`` SpecError names the count and the limit."""
+    work_limit("max_terms", max_terms, _require_1x1(spec).n_terms + spec.n_bias_terms, "spec", spec.describe(),
+               "a 1×1 conv is proved an FC layer by expanding {} terms (products w·x and biases)")
+    backends.check_memory(spec, "sympy", None)
     x, w, b = symbols(spec)
     W = conv1x1_as_fc(spec, w)
     supplied = _supplied(spec, "conv1x1_matrix", matrix, (spec.out_channels, spec.in_channels), conv1x1_as_fc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
@@ -108,3 +109,46 @@ def seconds(parameter: str, value: Any) -> float:
     if float(value) > MAX_SECONDS:
         raise SpecError(parameter, value, f"must be at most {MAX_SECONDS} s (MAX_SECONDS)")
     return float(value)
+
+def renamed_keyword(new: str, value: Any, old: str, old_value: Any) -> Any:
+    """The argument of keyword ``new``, also accepted for one release under its former name
+    ``old`` (a DeprecationWarning names ``new``); both given: SpecError, one would go unchecked.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed_keyword("toeplitz", None, "toeplitz_matrix", 7), str(caught[0].message)
+    (7, 'toeplitz_matrix= is deprecated: pass toeplitz= (the same argument)')
+    >>> renamed_keyword("toeplitz", 1, "matrix", 2)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: matrix='given with toeplitz': is the former name of toeplitz=, pass toeplitz= only
+    """
+    if old_value is None:
+        return value
+    if value is not None:
+        raise SpecError(old, f"given with {new}", f"is the former name of {new}=, pass {new}= only")
+    warnings.warn(f"{old}= is deprecated: pass {new}= (the same argument)", DeprecationWarning, stacklevel=3)
+    return old_value
+
+
+def work_limit(limit_name: str, limit: Any, count: int, parameter: str, value: Any, work: str) -> int:
+    """``limit`` (an integer ≥ 1, the option ``limit_name``) if the ``count`` units of ``work`` a
+    proof is about to do stay within it, else SpecError(parameter, value, …) naming the work, the
+    count and the option that raises the limit: a proof too large is refused before it starts, not
+    left to run for hours. ``work`` holds ``{}`` where the count goes.
+
+    >>> work_limit("max_terms", 10, 12, "spec", "1-D", "a proof expands {} terms")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: spec='1-D': a proof expands 12 terms, more than max_terms=10; pass a
+    larger max_terms to allow it
+    >>> work_limit("max_terms", 12, 12, "spec", "1-D", "a proof expands {} terms")
+    12
+    """
+    bound = integer(limit_name, limit, minimum=1)
+    if count > bound:
+        raise SpecError(parameter, value, f"{work.format(count)}, more than {limit_name}={bound}; pass a larger "
+                                          f"{limit_name} to allow it")
+    return bound

@@ -44,7 +44,7 @@ import numpy as np
 import sympy as sp
 
 from .connections import connections_of_rows
-from .errors import SpecError
+from .errors import SpecError, work_limit
 from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index
@@ -57,7 +57,7 @@ from .result import (
     first_entry_difference,
     renamed_keyword,
 )
-from .spec import ConvSpec, as_int, boolean, check_spec
+from .spec import ConvSpec, boolean, check_spec
 from .symbols import check_shape, symbols, to_canonical_weight
 
 STATEMENT = ("U_out·T = D·U_in, so T = U_out⁻¹·D·U_in (U: the unnormalised DFT F on every channel; "
@@ -337,11 +337,8 @@ def prove_block_diagonalisation(spec: ConvSpec, *, toeplitz: sp.MatrixBase | Non
     require_exact_sizes(spec.input_size, "; a proof needs them (dft_block_diagonalisation(exact_roots=False) "
                         "and singular_values compute in floating point, without proof)")
     claimed = renamed_keyword("toeplitz", toeplitz, "toeplitz_matrix", toeplitz_matrix)
-    limit, work = as_int("max_work", max_work, 1), dft_work(spec)
-    if work > limit:
-        raise SpecError("input_size", spec.input_size, f"an exact DFT proof multiplies dense matrices: "
-                        f"about {work} entry products, more than max_work={limit}; pass a larger "
-                        "max_work to allow it")
+    work_limit("max_work", max_work, dft_work(spec), "input_size", spec.input_size,
+               "an exact DFT proof multiplies dense matrices: about {} entry products")
     x, w, b = symbols(spec)
     supplied = [] if claimed is None else [Supplied.of(  # errors name the keyword the user passed
         "toeplitz" if toeplitz_matrix is None else "toeplitz_matrix", claimed, spec.toeplitz_shape, spec.layout,

@@ -116,7 +116,7 @@ def test_rules():
     (lambda: prove_fc_as_conv(10**12, (1, 2)), r"^out_features=1000000000000: must be at most 2147483647 "),
     (lambda: prove_fc_as_conv(2, 3), r"^input_shape=3: must be a tuple with a channel axis and ≥ 1 spatial axis"),
     (lambda: prove_fc_as_conv(2, "12"), r"^input_shape='12': must be a tuple with a channel axis"),
-    (lambda: prove_fc_as_conv(2, (1, 2.0)), r"^input_shape=2.0: must be an integer ≥ 1$"),
+    (lambda: prove_fc_as_conv(2, (1, 2.0)), r"^input_shape=\(1, 2.0\): every entry must be an integer ≥ 1$"),
     (lambda: prove_fc_as_conv(2, (1, 2), bias="yes"), r"^bias='yes': must be True or False$"),
     (lambda: prove_fc_as_conv(2, (1, 2), layout="XYZ"), r"^layout='XYZ': must be one of \('NCHW', 'NHWC'\)$"),
     (lambda: prove_conv1x1_as_fc("s"), r"^spec='str': must be a symconv.ConvSpec$"),

@@ -215,9 +215,9 @@ def test_user_matrices_in_any_matrix_type() -> None:
     expected = torch_conv(spec, x, w, b)
     T = symconv.toeplitz(spec, w)
     for matrix in (T, sp.Matrix(T), np.array(T.tolist(), dtype=object)):
-        assert np.array_equal(exact(symconv.toeplitz_conv(spec, x, w, b, matrix=matrix)), expected)
+        assert np.array_equal(exact(symconv.toeplitz_conv(spec, x, w, b, toeplitz=matrix)), expected)
     for order in ("unfold", "paper"):
         P, K = symconv.im2col(spec, x, order), symconv.kernel_matrix(spec, w, order)
-        got = symconv.im2col_conv(spec, x, w, b, order=order, patches=np.array(P.tolist()),
-                                  kernel=K)
+        got = symconv.im2col_conv(spec, x, w, b, order=order, im2col=np.array(P.tolist()),
+                                  kernel_matrix=K)
         assert np.array_equal(exact(got), expected)

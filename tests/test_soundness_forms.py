@@ -345,16 +345,17 @@ def test_is_block_circulant_never_evaluates_text(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, matrix=_entry(T, "w")),
-     "matrix[0, 0]='w': text is not evaluated"),
-    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, matrix=_with_entry(T, sp.Interval(0, 1))),
-     "matrix[0, 1]=Interval(0, 1): Interval is not a number"),
-    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, patches=_entry(P, None)),
-     "patches[0, 0]=None: each entry must be a finite number"),
-    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, kernel=_entry(K, float("nan"))),
-     "kernel[0, 0]=nan: not a finite number"),
-    (lambda spec, x, w, T, P, K: symconv.input_gradient(spec, upstream_symbols(spec), w, matrix=_entry(T.T, sp.true)),
-     "matrix[0, 0]=True: BooleanTrue is not a number"),
+    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, toeplitz=_entry(T, "w")),
+     "toeplitz[0, 0]='w': text is not evaluated"),
+    (lambda spec, x, w, T, P, K: symconv.toeplitz_conv(spec, x, w, toeplitz=_with_entry(T, sp.Interval(0, 1))),
+     "toeplitz[0, 1]=Interval(0, 1): Interval is not a number"),
+    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, im2col=_entry(P, None)),
+     "im2col[0, 0]=None: each entry must be a finite number"),
+    (lambda spec, x, w, T, P, K: symconv.im2col_conv(spec, x, w, kernel_matrix=_entry(K, float("nan"))),
+     "kernel_matrix[0, 0]=nan: not a finite number"),
+    (lambda spec, x, w, T, P, K: symconv.input_gradient(spec, upstream_symbols(spec), w,
+                                                          toeplitz_transpose=_entry(T.T, sp.true)),
+     "toeplitz_transpose[0, 0]=True: BooleanTrue is not a number"),
 ])
 def test_matrices_for_evaluating_a_form_are_checked_by_name(call, message: str) -> None:
     x, w, _ = symconv.symbols(SPEC)

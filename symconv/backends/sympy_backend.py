@@ -44,9 +44,9 @@ class SympyCheck:
         if name == "output":
             return given.output
         if name == "toeplitz":
-            return toeplitz_conv(spec, *self.operands, matrix=given.toeplitz)
-        return im2col_conv(spec, *self.operands, order=self.order, patches=given.im2col,
-                           kernel=given.kernel_matrix)
+            return toeplitz_conv(spec, *self.operands, toeplitz=given.toeplitz)
+        return im2col_conv(spec, *self.operands, order=self.order, im2col=given.im2col,
+                           kernel_matrix=given.kernel_matrix)
 
     def __call__(self, name: str) -> Any:
         """The first counterexample of form ``name`` (scan order: (o, *out) row-major), or None."""

@@ -11,7 +11,14 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ConvSpec
-from ._spec_args import MATRIX_FORMAT, add_matrix_arguments, add_spec_arguments, matrices_from_args, spec_from_args
+from ._spec_args import (
+    MATRIX_FLAGS,
+    MATRIX_FORMAT,
+    add_matrix_arguments,
+    add_spec_arguments,
+    matrices_from_args,
+    spec_from_args,
+)
 
 HELP = "prove conv = FC layer (Toeplitz T) = im2col product for one layer; export LaTeX/PDF"
 
@@ -130,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError("--fragment", True, "only applies with --latex FILE")
     from ..latex.build import check_output_paths
     spec = spec_from_args(args)
-    # before the proof: a bad path fails at once
-    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure})
+    # before the proof: a bad path, or one that would overwrite a matrix file read, fails at once
+    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure},
+                                 {flag: getattr(args, keyword) for keyword, flag in MATRIX_FLAGS.items()})
     if args.figure:  # before the proof: a figure too large to draw wastes no proof
         from ..latex.figures import check_figure_size
         check_figure_size(spec, args.figure_of, args.order)

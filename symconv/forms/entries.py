@@ -268,7 +268,7 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
 
 
 def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
-    """A matrix for evaluating a form (``toeplitz_conv(matrix=…)``, ``im2col_conv(patches=…)``):
+    """A matrix for evaluating a form (``toeplitz_conv(toeplitz=…)``, ``im2col_conv(im2col=…)``):
     a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
     ``as_object_array``. Floats stay floats: evaluation is not a proof.
 

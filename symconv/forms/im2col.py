@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..connections import channel_map
+from ..errors import renamed_keyword
 from ..spec import ConvSpec, one_of
 from ..symbols import check_shape, to_canonical_input, to_canonical_weight
 from .entries import checked_matrix
@@ -120,12 +121,13 @@ def kernel_matrix(spec: ConvSpec, w: object, order: str = "unfold") -> sp.Matrix
 
 
 def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: str = "unfold",
-                patches: sp.MatrixBase | None = None,
-                kernel: sp.MatrixBase | None = None) -> np.ndarray:
+                im2col: sp.MatrixBase | None = None, kernel_matrix: sp.MatrixBase | None = None, *,
+                patches: sp.MatrixBase | None = None, kernel: sp.MatrixBase | None = None) -> np.ndarray:
     """y by the im2col product, one matrix product per group, plus bias.
 
-    ``patches`` / ``kernel`` replace the built P / K (to check a user's matrices); for a
-    batched x a user-supplied P is used for every sample.
+    ``im2col`` / ``kernel_matrix`` replace the built P / K (to check a user's matrices, as
+    ``prove(im2col=…, kernel_matrix=…)``); for a batched x a user-supplied P is used for every
+    sample. ``patches`` / ``kernel`` are their former names, deprecated.
 
     >>> import symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3)
@@ -134,17 +136,21 @@ def im2col_conv(spec: ConvSpec, x: object, w: object, b: object = None, order: s
     array([[b_{0} + w_{0,0,0}*x_{0,0} + w_{0,0,1}*x_{0,1},
             b_{0} + w_{0,0,0}*x_{0,1} + w_{0,0,1}*x_{0,2}]], dtype=object)
     """
+    claimed_p = renamed_keyword("im2col", im2col, "patches", patches)
+    claimed_k = renamed_keyword("kernel_matrix", kernel_matrix, "kernel", kernel)
     _check_order(order)
     ops = operands(spec, x, w, b)
-    K = np.array(kernel_matrix(spec, w, order) if kernel is None else checked_matrix("kernel", kernel), dtype=object)
+    # K from the canonical weights (the keywords hide the functions im2col and kernel_matrix here)
+    K = kernel_array(spec, ops.w, order) if claimed_k is None else np.array(
+        checked_matrix("kernel_matrix", claimed_k), dtype=object)
     p_shape, k_shape = factor_shapes(spec, order)
-    check_shape("kernel", K, k_shape, f"{order} order")
+    check_shape("kernel_matrix", K, k_shape, f"{order} order")
     n_out = prod(spec.output_size)
     y = np.empty((ops.x.shape[0], spec.out_channels, n_out), dtype=object)
     for n, xn in enumerate(ops.x):
-        P = (patch_array(spec, xn, order) if patches is None
-             else np.array(checked_matrix("patches", patches), dtype=object))
-        check_shape("patches", P, p_shape, f"{order} order")
+        P = (patch_array(spec, xn, order) if claimed_p is None
+             else np.array(checked_matrix("im2col", claimed_p), dtype=object))
+        check_shape("im2col", P, p_shape, f"{order} order")
         for o in range(spec.out_channels):
             k_row, rows = group_factors(spec, P, K, o, order)
             bias = [ops.b[o]] if ops.b is not None else []

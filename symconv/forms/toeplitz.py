@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from ..connections import connections
+from ..errors import renamed_keyword
 from ..spec import ConvSpec, Index
 from ..symbols import check_shape, to_canonical_weight
 from .entries import checked_matrix
@@ -69,21 +70,26 @@ def toeplitz(spec: ConvSpec, w: object) -> sp.SparseMatrix:
 
 
 def toeplitz_conv(spec: ConvSpec, x: object, w: object, b: object = None,
-                  matrix: sp.MatrixBase | None = None) -> np.ndarray:
+                  toeplitz: sp.MatrixBase | None = None, *, matrix: sp.MatrixBase | None = None) -> np.ndarray:
     """y = T·vec(x) + b ⊗ 1, computed as a sparse matrix–vector product over T's nonzeros.
 
-    ``matrix`` replaces the built T (to check a user's matrix); it must have T's shape.
+    ``toeplitz`` replaces the built T (to check a user's matrix, as ``prove(toeplitz=…)``); it
+    must have T's shape. ``matrix`` is its former name, deprecated.
 
     >>> import symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3)
     >>> symconv.toeplitz_conv(spec, [[1, 2, 3]], [[[1, -1]]], [10])
     array([[9, 9]], dtype=object)
     """
+    claimed = renamed_keyword("toeplitz", toeplitz, "matrix", matrix)
     ops = operands(spec, x, w, b)
-    T = toeplitz(spec, w) if matrix is None else checked_matrix("matrix", matrix)
-    check_shape("matrix", np.empty(T.shape, dtype=bool), spec.toeplitz_shape, spec.layout)
-    entries = T.todok() if hasattr(T, "todok") else {
-        (r, c): v for (r, c), v in np.ndenumerate(np.asarray(T, dtype=object)) if v != 0}
+    if claimed is None:  # the entries T is built from (the keyword hides the function toeplitz here)
+        entries = toeplitz_entries(spec, w)
+    else:
+        T = checked_matrix("toeplitz", claimed)
+        check_shape("toeplitz", np.empty(T.shape, dtype=bool), spec.toeplitz_shape, spec.layout)
+        entries = T.todok() if hasattr(T, "todok") else {
+            (r, c): v for (r, c), v in np.ndenumerate(np.asarray(T, dtype=object)) if v != 0}
     by_row: dict[int, list[tuple[int, object]]] = defaultdict(list)
     for (r, c), value in entries.items():
         by_row[r].append((c, value))

@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from ..connections import connections
-from ..errors import SpecError
+from ..errors import SpecError, renamed_keyword, work_limit
 from ..pattern import smallest_input_size
 from ..result import (
     Supplied,
@@ -41,9 +41,8 @@ from ..result import (
     check_supplied,
     compare_supplied,
     first_entry_difference,
-    renamed_keyword,
 )
-from ..spec import ConvSpec, as_int, check_spec
+from ..spec import ConvSpec, check_spec
 from ..symbols import (
     check_batch,
     check_shape,
@@ -167,21 +166,25 @@ def conv_transpose(spec: ConvSpec, g: object, w: object, output_padding: object 
     return x if batched else x[0]
 
 
-def input_gradient(spec: ConvSpec, g: object, w: object, matrix: sp.MatrixBase | None = None) -> np.ndarray:
+def input_gradient(spec: ConvSpec, g: object, w: object, toeplitz_transpose: sp.MatrixBase | None = None, *,
+                   matrix: sp.MatrixBase | None = None) -> np.ndarray:
     """∂L/∂x_n = Tᵀ·vec(g_n), reshaped to x's shape (the spec's layout), per sample when g is
     batched (B, *output_shape).
 
-    Computed as a sparse product over the nonzeros of T (``toeplitz_entries``); ``matrix``
-    replaces Tᵀ (shape (C_in·∏in, C_out·∏out)) to check a user's transposed matrix.
+    Computed as a sparse product over the nonzeros of T (``toeplitz_entries``);
+    ``toeplitz_transpose`` replaces Tᵀ (shape (C_in·∏in, C_out·∏out)) to check a user's
+    transposed matrix, as ``prove_transpose(toeplitz_transpose=…)``; ``matrix`` is its former
+    name, deprecated.
     """
+    claimed = renamed_keyword("toeplitz_transpose", toeplitz_transpose, "matrix", matrix)
     vec_g, batched = _samples("g", g, spec.output_shape, spec)
     vec_g = vec_g.reshape(len(vec_g), -1)  # vec in the layout's row-major order, matching T's rows
-    if matrix is None:
+    if claimed is None:
         entries = {(c, r): v for (r, c), v in toeplitz_entries(spec, w).items()}
     else:
-        matrix = checked_matrix("matrix", matrix)
-        check_shape("matrix", np.empty(matrix.shape, dtype=bool), spec.toeplitz_shape[::-1], "Tᵀ")
-        entries = {k: v for k, v in np.ndenumerate(np.asarray(matrix.tolist(), dtype=object)) if v != 0}
+        transposed = checked_matrix("toeplitz_transpose", claimed)
+        check_shape("toeplitz_transpose", np.empty(transposed.shape, dtype=bool), spec.toeplitz_shape[::-1], "Tᵀ")
+        entries = {k: v for k, v in np.ndenumerate(np.asarray(transposed.tolist(), dtype=object)) if v != 0}
     by_row: dict[int, list] = defaultdict(list)
     for (c, r), value in entries.items():
         by_row[c].append((r, value))
@@ -299,7 +302,8 @@ def _transpose_checks(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarra
         return np.vectorize(lambda s: add_terms(partials.get(s, [])), otypes=[object])(array)
 
     weight_grad, input_grad = values.get("weight_grad"), values.get("input_grad")
-    tx = input_gradient(spec, g, w, matrix=values.get("toeplitz_transpose")) if input_grad is None else input_grad
+    tx = (input_gradient(spec, g, w, toeplitz_transpose=values.get("toeplitz_transpose")) if input_grad is None
+          else input_grad)
     leading = x.shape[:x.ndim - spec.dims - 1]
     scatter = from_canonical_input(spec, _scatter(spec, _upstream(spec, g)[0], w).reshape(
         *leading, spec.in_channels, *spec.input_size))
@@ -339,12 +343,9 @@ def prove_transpose(spec: ConvSpec, *, batch: int | None = None, toeplitz_transp
         raise SpecError("input_grad", "a claimed ∂L/∂x", f"cannot be checked together with {keyword}= (a "
                         "claimed Tᵀ): both claim Tᵀ·vec(g) and the proof checks one of them; pass one")
     given = {"toeplitz_transpose": toeplitz_transpose, "weight_grad": weight_grad, "input_grad": input_grad}
-    limit = as_int("max_terms", max_terms, 1)
     samples = check_batch(batch) or 1
-    if samples * (spec.n_terms + spec.n_bias_terms) > limit:
-        raise SpecError("spec", spec.describe(), f"a transpose proof expands a loss of "
-                        f"{samples * (spec.n_terms + spec.n_bias_terms)} monomials (batch × terms), more than "
-                        f"max_terms={limit}; pass a larger max_terms to allow it")
+    work_limit("max_terms", max_terms, samples * (spec.n_terms + spec.n_bias_terms), "spec", spec.describe(),
+               "a transpose proof expands a loss of {} monomials (batch × terms)")
     x, w, b = symbols(spec, batch=batch)
     g = upstream_symbols(spec, batch)
     supplied = _claims(spec, x, w, g, given, keyword)

@@ -87,15 +87,39 @@ def check_output_path(parameter: str, path: str | os.PathLike, directory: bool =
     return path
 
 
-def check_output_paths(paths: Mapping[str, str | os.PathLike | None]) -> dict[str, Path]:
-    """``check_output_path`` for each ``{parameter: path}`` given (None: not requested), and no
-    two parameters naming the same file."""
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file: ``os.path.samefile`` where both exist (a symlink, a hard
+    link, a ./ spelling), else the same fully resolved path (symlinks followed).
+
+    >>> _same_file("a.tex", "./a.tex"), _same_file("a.tex", "b.tex")
+    (True, False)
+    """
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output_paths(paths: Mapping[str, str | os.PathLike | None],
+                       inputs: Mapping[str, str | os.PathLike | None] | None = None) -> dict[str, Path]:
+    """``check_output_path`` for each ``{parameter: path}`` given (None: not requested), no two
+    parameters naming the same file, and no output naming a file of ``inputs`` ({flag: path} the
+    command reads): writing it would destroy the input (``_same_file``: through a symlink too).
+
+    >>> check_output_paths({"--latex": "./T.txt"}, {"--toeplitz": "T.txt"})
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: --latex='./T.txt': is the input file of --toeplitz, which it would overwrite
+    """
     targets: dict[str, Path] = {}
     for parameter, path in paths.items():
         if path is None:
             continue
         target = check_output_path(parameter, path)
-        same = [other for other, known in targets.items() if os.path.abspath(known) == os.path.abspath(target)]
+        read = [flag for flag, known in (inputs or {}).items() if known is not None and _same_file(known, target)]
+        if read:
+            raise SpecError(parameter, str(path), f"is the input file of {read[0]}, which it would overwrite")
+        same = [other for other, known in targets.items() if _same_file(known, target)]
         if same:
             raise SpecError(parameter, str(path), f"is also the file of {same[0]}")
         targets[parameter] = target

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, boolean, integer, one_of
+from ..errors import SpecError, boolean, integer, one_of, renamed_keyword
 from ..forms import im2col as own_im2col
 from ..forms import kernel_matrix as own_kernel
 from ..forms import toeplitz as own_toeplitz
 from ..forms.entries import exact_matrix
 from ..forms.im2col import ORDERS
 from ..registry import DOCUMENTS, REPORTS
-from ..result import ConvProof, Result, renamed_keyword
+from ..result import ConvProof, Result
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
 from .document import escape_text

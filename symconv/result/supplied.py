@@ -12,7 +12,6 @@ proof's own check); (3) it equals the layer's own matrix entry by entry, as cano
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import renamed_keyword
 from ..forms.entries import exact_matrix, form_violation
 from ..parsing import ExpansionBudget
 from .compare import Counterexample, counterexample_of, first_entry_difference, nonzeros
@@ -101,25 +100,3 @@ def compare_supplied(supplied: list[Supplied]) -> Counterexample | None:
     columns of K, a column of K that multiplies only padding zeros)."""
     return next((found for s in supplied if (found := s.difference()) is not None), None)
 
-
-
-def renamed_keyword(new: str, value: Any, old: str, old_value: Any) -> Any:
-    """The argument of keyword ``new``, also accepted for one release under its former name
-    ``old`` (a DeprecationWarning names ``new``); both given: SpecError, one would go unchecked.
-
-    >>> import warnings
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     renamed_keyword("toeplitz", None, "toeplitz_matrix", 7), str(caught[0].message)
-    (7, 'toeplitz_matrix= is deprecated: pass toeplitz= (the same argument)')
-    >>> renamed_keyword("toeplitz", 1, "matrix", 2)
-    Traceback (most recent call last):
-    ...
-    symconv.errors.SpecError: matrix='given with toeplitz': is the former name of toeplitz=, pass toeplitz= only
-    """
-    if old_value is None:
-        return value
-    if value is not None:
-        raise SpecError(old, f"given with {new}", f"is the former name of {new}=, pass {new}= only")
-    warnings.warn(f"{old}= is deprecated: pass {new}= (the same argument)", DeprecationWarning, stacklevel=3)
-    return old_value
