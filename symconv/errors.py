@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from numbers import Integral, Real
+from numbers import Integral, Rational, Real
 from typing import Any
 
 
@@ -104,10 +104,17 @@ def seconds(parameter: str, value: Any) -> float:
     ...
     symconv.errors.SpecError: deadline=1000000000000.0: must be at most 100000000.0 s (MAX_SECONDS)
     """
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or float(value) <= 0:
-        raise SpecError(parameter, value, "must be a number of seconds > 0 (finite)")
-    if float(value) > MAX_SECONDS:
+    rule = "must be a number of seconds > 0 (finite)"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise SpecError(parameter, value, rule)
+    # an exact (rational) number is finite even beyond float's range, where float() overflows or is inf
+    finite = isinstance(value, Rational) or math.isfinite(value)
+    if not finite or not value > 0:  # compared exactly: float(10**400) would overflow
+        raise SpecError(parameter, value, rule)
+    if value > MAX_SECONDS:
         raise SpecError(parameter, value, f"must be at most {MAX_SECONDS} s (MAX_SECONDS)")
+    if float(value) <= 0:  # an exact positive number below float's range (Fraction(1, 10**400))
+        raise SpecError(parameter, value, "is below the smallest positive float: no timer can be armed for it")
     return float(value)
 
 def renamed_keyword(new: str, value: Any, old: str, old_value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import SpecError, work_limit
 from ..forms.definition import conv
 from ..forms.entries import exact_matrix
 from ..forms.transpose import conv_transpose
@@ -120,7 +120,20 @@ def run_mlp(layers: list[tuple[str, Any, Any]], v: np.ndarray) -> np.ndarray:
     return v
 
 
-def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None) -> NetworkProof:
+MAX_NETWORK_TERMS = 2_000_000
+"""The most dense-matrix entries (summed over the linear layers) a symbolic network proof multiplies
+by default: about 30 µs each in SymPy, so about a minute at the limit; ``max_terms`` raises it."""
+
+
+def symbolic_entries(steps: list[NetworkStep]) -> int:
+    """Σ over the linear layers (conv, transposed conv, pool, linear) of rows × columns of their
+    dense maps: the symbolic products the proof's MLP multiplies out."""
+    return sum(prod(s.in_shape) * prod(s.out_shape) for s in steps
+               if s.kind in ("conv", "convtranspose", "avgpool", "linear"))
+
+
+def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None, *,
+                  max_terms: int = MAX_NETWORK_TERMS) -> NetworkProof:
     """Prove model(x) = to_mlp(model)(x) on symbols: x, every weight, bias and BatchNorm statistic
     symbolic, each activation an undefined elementwise function σ_ℓ (so the proof holds for any
     activation). Entries are compared as canonical expanded forms (expansion reaches inside σ's
@@ -129,11 +142,15 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     The symbolic proof is about each layer's map as read from its attributes; that this map is
     what torch computes is checked first (``torch_mismatch``: only unaltered torch classes are
     accepted, then each layer is compared with torch running it, exactly where float64 is exact).
-    A difference there refutes the proof with a ``TorchMismatch`` naming the layer."""
+    A difference there refutes the proof with a ``TorchMismatch`` naming the layer. A network whose
+    linear layers have more than ``max_terms`` dense entries in all (``symbolic_entries``) is
+    refused before any work: a symbolic proof of it would run for hours."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
     steps = network_steps(model, input_shape)
     input_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
+    work_limit("max_terms", max_terms, symbolic_entries(steps), "input_shape", tuple(input_shape),
+               "a symbolic network proof multiplies {} dense-matrix entries (Σ rows × columns of the linear layers)")
     layer_names = tuple(type(s.module).__name__ for s in steps)
     mismatch = torch_mismatch(model, input_shape, steps)
     timings["torch"] = time.perf_counter() - start

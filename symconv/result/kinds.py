@@ -23,8 +23,11 @@ the code that prints it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..pattern import smallest_input_size
 from ..registry import DISPLAYS, DOCUMENTS
@@ -93,7 +96,7 @@ class Proof(Result):
     outputs: int
     timings: dict[str, float] = field(default_factory=dict)
     backend: str = "sympy"
-    given: dict[str, Any] = field(default_factory=dict, compare=False)
+    given: Mapping[str, Any] = field(default_factory=dict, compare=False)
     order: str = "unfold"
     batch: int | None = None
     repr_name: ClassVar[str | None] = "Proof"
@@ -103,6 +106,8 @@ class Proof(Result):
         unknown = set() if self.matrices is None else set(self.given) - set(self.matrices)
         if unknown:  # one vocabulary: a kind holds only the matrices it can check
             raise TypeError(f"{type(self).__name__}.given: {sorted(unknown)} not among {self.matrices}")
+        # read-only: what a document shows as checked cannot be swapped after the proof
+        object.__setattr__(self, "given", ReadOnly({k: _frozen(v) for k, v in self.given.items()}))
         cx = self.counterexample
         if cx is not None and cx.compared is None:  # frozen: the counterexample learns its wording once
             object.__setattr__(self, "counterexample", replace(cx, compared=self.comparison(cx.form)))
@@ -127,6 +132,36 @@ class ConvProof(Proof):
     matrices: ClassVar[tuple[str, ...] | None] = ("toeplitz", "im2col", "kernel_matrix", "output")
 
 
+class ReadOnly(Mapping[str, Any]):
+    """A mapping that cannot be changed through its public interface (unlike MappingProxyType, it
+    pickles and copies, as results do)."""
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as the proof keeps it: a NumPy array as a read-only view of a read-only copy (a
+    view of a read-only base cannot be made writeable again); SymPy matrices are immutable."""
+    if isinstance(value, np.ndarray):
+        base = value.copy()
+        base.flags.writeable = False
+        return base.view()
+    return value
+
+
 def adjoint_name(spec: ConvSpec, g: str = "g", g_tex: str = "g") -> tuple[str, str]:
     """What Tᵀ·vec(g) is, as (text, LaTeX), ``g`` naming the upstream gradient: PyTorch's
     ``conv_transpose`` for zero padding, with the ``output_padding`` that gives back this layer's
@@ -139,7 +174,7 @@ def adjoint_name(spec: ConvSpec, g: str = "g", g_tex: str = "g") -> tuple[str, s
     >>> adjoint_name(ConvSpec(1, 1, kernel_size=3, input_size=4, padding=1, padding_mode="reflect"))[0]
     'scatter_reflect(g, w)'
     """
-    if spec.padding_mode != "zeros":
+    if spec.padding_mode != "zeros" or any(before != after for before, after in spec.padding):
         return (f"scatter_{spec.padding_mode}({g}, w)",
                 rf"\mathrm{{scatter}}_{{\mathrm{{{spec.padding_mode}}}}}({g_tex}, w)")
     extra = tuple(n - smallest_input_size(o, k, s, d, pb + pa) for n, o, k, s, d, (pb, pa) in zip(
@@ -152,10 +187,15 @@ def adjoint_name(spec: ConvSpec, g: str = "g", g_tex: str = "g") -> tuple[str, s
 
 
 def adjoint_note(spec: ConvSpec) -> str:
-    """What ``adjoint_name`` means for a padding mode other than zeros (empty for zeros)."""
-    return ("" if spec.padding_mode == "zeros" else
-            f" (the adjoint scatter through the {spec.padding_mode} padding map; PyTorch's conv_transpose "
-            "pads with zeros, a different map)")
+    """What ``adjoint_name`` means for a padding mode other than zeros or an asymmetric zero padding
+    (empty for symmetric zero padding, which PyTorch's ``conv_transpose`` computes)."""
+    if spec.padding_mode != "zeros":
+        return (f" (the adjoint scatter through the {spec.padding_mode} padding map; PyTorch's conv_transpose "
+                "pads with zeros, a different map)")
+    if any(before != after for before, after in spec.padding):
+        return (f" (the adjoint scatter of the asymmetric zero padding {spec.padding}; PyTorch's conv_transpose "
+                "takes one padding per axis for both sides)")
+    return ""
 
 
 @dataclass(frozen=True, repr=False)
