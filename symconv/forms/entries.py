@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import UndefinedFunction
 from sympy.matrices.expressions import MatrixExpr
 
 from ..errors import SpecError
@@ -57,6 +58,56 @@ RULE = ("must be an exact number (int, fractions.Fraction, a float with an integ
 
 def _where(parameter: str, index: tuple[int, ...] | None) -> str:
     return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
+
+
+OWN_MATRICES = (sp.MutableDenseMatrix, sp.ImmutableDenseMatrix, sp.MutableSparseMatrix, sp.ImmutableSparseMatrix)
+"""SymPy's own matrix classes: a supplied matrix must be exactly one of them (a subclass may
+override ``todok``, ``tolist`` or ``__getitem__`` and show a proof one matrix while holding another)."""
+_NUMBER_MODULES = frozenset({"builtins", "fractions", "decimal", "numpy"})
+
+
+def _sympy_class(cls: type) -> bool:
+    """Whether ``cls`` is defined inside SymPy, or is an applied undefined function
+    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only."""
+    if (cls.__module__ or "").startswith("sympy."):
+        return True
+    return isinstance(cls, UndefinedFunction) and all(
+        (base.__module__ or "").startswith("sympy.") or base is object for base in cls.__mro__[1:])
+
+
+def foreign_class(value: object) -> type | None:
+    """The first class in ``value``'s expression tree defined outside SymPy (a number: outside
+    Python, ``fractions``, ``decimal`` and NumPy), or None. Such a class may override ``__eq__``,
+    ``expand`` or ``args`` and make a wrong entry compare equal; only a node of SymPy's own class
+    is trusted to report its arguments, so the walk descends through those only.
+
+    >>> class Evil(sp.Add): pass
+    >>> x = sp.Symbol("x")
+    >>> foreign_class(x + 2 * sp.Function("f")(x)), foreign_class(sp.sin(Evil(x, 1)) + x).__name__
+    (None, 'Evil')
+    """
+    if not isinstance(value, sp.Basic):  # other objects are refused by what they are, not their class
+        own = type(value).__module__.split(".")[0] in _NUMBER_MODULES
+        return type(value) if isinstance(value, Number) and not own else None
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if not _sympy_class(type(node)):
+            return type(node)
+        stack.extend(node.args)
+    return None
+
+
+def refuse_foreign(where: str, value: object, what: str) -> None:
+    """TypeError naming ``where`` and the class when ``value`` (or a node of it) is of a class
+    defined outside SymPy (``foreign_class``)."""
+    cls = foreign_class(value) if what == "expressions" else (
+        None if type(value) in OWN_MATRICES else type(value))
+    if cls is None:
+        return
+    base = next((c for c in cls.__mro__ if _sympy_class(c) or c.__module__ in _NUMBER_MODULES), object)
+    raise TypeError(f"{where}: a subclass of {base.__name__} defined outside SymPy ({cls.__qualname__}); "
+                    f"pass SymPy's own {what}")
 
 
 def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> Entry:
@@ -75,6 +126,7 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
                         f"expressions built from symconv.symbols(spec)")
+    refuse_foreign(where, value, "expressions")
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise SpecError(where, value, f"each entry {OPERAND_RULE}")
     if isinstance(value, Number):
@@ -146,6 +198,8 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     """
     if isinstance(value, (str, bytes)):
         checked_entry(parameter, None, value)
+    if isinstance(value, sp.MatrixBase):  # np.asarray reads it through its own methods
+        refuse_foreign(parameter, value, "matrices")
     _refuse_masked(parameter, value)
     array = np.asarray(value, dtype=object)
     nested = next((entry for entry in array.flat if isinstance(entry, (list, tuple, np.ndarray))), None)
@@ -249,17 +303,13 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     if isinstance(value, (str, bytes)):
         exact_entry(parameter, None, value)
     _refuse_masked(parameter, value)
+    if isinstance(value, sp.MatrixBase):
+        refuse_foreign(parameter, value, "matrices")
     array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
     if shape is not None:
         check_shape(parameter, array, shape, layout)
     if isinstance(array, sp.MatrixBase):
-        entries = array.todok()
-        exact = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
-        sparse = isinstance(array, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
-        immutable = sp.ImmutableSparseMatrix if sparse else sp.ImmutableDenseMatrix
-        if isinstance(array, immutable) and all(exact[key] is entry for key, entry in entries.items()):
-            return array
-        return immutable(sp.SparseMatrix(array.rows, array.cols, exact))
+        return _fresh(array, {key: exact_entry(parameter, key, entry) for key, entry in array.todok().items()})
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
@@ -267,10 +317,19 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     return converted
 
 
+def _fresh(matrix: sp.MatrixBase, entries: dict[tuple[int, int], Entry]) -> sp.MatrixBase:
+    """A new immutable SymPy matrix of ``matrix``'s shape and kind (dense or sparse) holding
+    ``entries`` (its nonzeros): never the caller's object."""
+    sparse = isinstance(matrix, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
+    immutable = sp.ImmutableSparseMatrix if sparse else sp.ImmutableDenseMatrix
+    return immutable(sp.SparseMatrix(matrix.rows, matrix.cols, entries))
+
+
 def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
     """A matrix for evaluating a form (``toeplitz_conv(toeplitz=…)``, ``im2col_conv(im2col=…)``):
-    a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
-    ``as_object_array``. Floats stay floats: evaluation is not a proof.
+    a SymPy matrix (of SymPy's own class) as a fresh immutable copy once its nonzeros pass
+    ``checked_entry``, anything else as ``as_object_array``. Floats stay floats: evaluation is not
+    a proof.
 
     >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
@@ -280,9 +339,8 @@ def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase
     """
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
-    for key, entry in matrix.todok().items():
-        checked_entry(parameter, key, entry)
-    return matrix
+    refuse_foreign(parameter, matrix, "matrices")
+    return _fresh(matrix, {key: checked_entry(parameter, key, entry) for key, entry in matrix.todok().items()})
 
 
 def _names(symbols: Iterable[sp.Symbol]) -> str:
