@@ -19,6 +19,8 @@ import symconv
 from symconv.errors import SpecError
 from symconv.forms.entries import exact_matrix, foreign_class
 from symconv.forms.transpose import upstream_symbols
+from symconv.latex.figures import structure_matrix, structure_tikz
+from symconv.pytest_plugin import specs_of
 from symconv.result.compare import first_entry_difference, nonzeros
 
 SPEC = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
@@ -123,10 +125,13 @@ class Tricky(symconv.ConvSpec):
 
 def test_convspec_subclass_is_refused_everywhere() -> None:
     tricky = Tricky(1, 1, kernel_size=2, input_size=3)
-    rule = re.escape("spec='Tricky': must be a symconv.ConvSpec, not a subclass")
+    rule = re.escape("='Tricky': must be a symconv.ConvSpec, not a subclass")
     for call in (lambda: symconv.prove(tricky), lambda: symconv.prove_transpose(tricky),
                  lambda: symconv.testing.assert_conv_equivalent(lambda x, w, b: x, tricky),
-                 lambda: symconv.spectral.is_block_circulant(tricky, GOOD)):
+                 lambda: symconv.spectral.is_block_circulant(tricky, GOOD),
+                 lambda: symconv.converse.prove_conv1x1_as_fc(Tricky(1, 1, kernel_size=1, input_size=3)),
+                 lambda: structure_matrix(tricky), lambda: structure_tikz(tricky),
+                 lambda: specs_of(tricky)):
         with pytest.raises(SpecError, match=rule):
             call()
 

@@ -6,6 +6,10 @@ Every matrix, output or operand a user hands to symconv passes through ``exact_e
 algebra touches it:
 
 * accepted: ``int``, ``fractions.Fraction``, NumPy integers, SymPy expressions (``sp.Expr``);
+* only SymPy's own classes, in every node of an expression tree (``foreign_class``), and SymPy's
+  own matrix classes (``OWN_MATRICES``): a subclass may override ``__eq__`` (Python asks a
+  subclass's reflected ``==`` first), ``expand`` or ``todok`` and make a wrong entry or matrix
+  look right; a supplied matrix is always rebuilt, never kept;
 * floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
   their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
   a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
