@@ -44,8 +44,8 @@ import numpy as np
 import sympy as sp
 
 from .connections import connections_of_rows
-from .errors import SpecError, work_limit
-from .forms.entries import binary_value, exact_matrix, refuse_foreign
+from .errors import SpecError, refuse_foreign, work_limit
+from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index
 from .forms.toeplitz import toeplitz as own_toeplitz

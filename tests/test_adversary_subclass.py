@@ -16,8 +16,8 @@ import pytest
 import sympy as sp
 
 import symconv
-from symconv.errors import SpecError
-from symconv.forms.entries import exact_matrix, foreign_class
+from symconv.errors import SpecError, foreign_class
+from symconv.forms.entries import exact_matrix
 from symconv.forms.transpose import upstream_symbols
 from symconv.latex.figures import structure_matrix, structure_tikz
 from symconv.pytest_plugin import specs_of

@@ -6,10 +6,10 @@ Every matrix, output or operand a user hands to symconv passes through ``exact_e
 algebra touches it:
 
 * accepted: ``int``, ``fractions.Fraction``, NumPy integers, SymPy expressions (``sp.Expr``);
-* only SymPy's own classes, in every node of an expression tree (``foreign_class``), and SymPy's
-  own matrix classes (``OWN_MATRICES``): a subclass may override ``__eq__`` (Python asks a
-  subclass's reflected ``==`` first), ``expand`` or ``todok`` and make a wrong entry or matrix
-  look right; a supplied matrix is always rebuilt, never kept;
+* only SymPy's own classes, in every node of an expression tree (``symconv.errors.foreign_class``),
+  and SymPy's own matrix classes (``symconv.errors.own_matrix``): a subclass may override
+  ``__eq__`` (Python asks a subclass's reflected ``==`` first), ``expand`` or ``todok`` and make
+  a wrong entry or matrix look right; a supplied matrix is always rebuilt, never kept;
 * floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
   their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
   a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
@@ -46,10 +46,9 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import UndefinedFunction
 from sympy.matrices.expressions import MatrixExpr
 
-from ..errors import SpecError
+from ..errors import SpecError, refuse_foreign
 from ..symbols import check_shape, entry_key
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
@@ -62,56 +61,6 @@ RULE = ("must be an exact number (int, fractions.Fraction, a float with an integ
 
 def _where(parameter: str, index: tuple[int, ...] | None) -> str:
     return parameter if index is None else f"{parameter}[{', '.join(map(str, index))}]"
-
-
-OWN_MATRICES = (sp.MutableDenseMatrix, sp.ImmutableDenseMatrix, sp.MutableSparseMatrix, sp.ImmutableSparseMatrix)
-"""SymPy's own matrix classes: a supplied matrix must be exactly one of them (a subclass may
-override ``todok``, ``tolist`` or ``__getitem__`` and show a proof one matrix while holding another)."""
-_NUMBER_MODULES = frozenset({"builtins", "fractions", "decimal", "numpy"})
-
-
-def _sympy_class(cls: type) -> bool:
-    """Whether ``cls`` is defined inside SymPy, or is an applied undefined function
-    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only."""
-    if (cls.__module__ or "").startswith("sympy."):
-        return True
-    return isinstance(cls, UndefinedFunction) and all(
-        (base.__module__ or "").startswith("sympy.") or base is object for base in cls.__mro__[1:])
-
-
-def foreign_class(value: object) -> type | None:
-    """The first class in ``value``'s expression tree defined outside SymPy (a number: outside
-    Python, ``fractions``, ``decimal`` and NumPy), or None. Such a class may override ``__eq__``,
-    ``expand`` or ``args`` and make a wrong entry compare equal; only a node of SymPy's own class
-    is trusted to report its arguments, so the walk descends through those only.
-
-    >>> class Evil(sp.Add): pass
-    >>> x = sp.Symbol("x")
-    >>> foreign_class(x + 2 * sp.Function("f")(x)), foreign_class(sp.sin(Evil(x, 1)) + x).__name__
-    (None, 'Evil')
-    """
-    if not isinstance(value, sp.Basic):  # other objects are refused by what they are, not their class
-        own = type(value).__module__.split(".")[0] in _NUMBER_MODULES
-        return type(value) if isinstance(value, Number) and not own else None
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if not _sympy_class(type(node)):
-            return type(node)
-        stack.extend(node.args)
-    return None
-
-
-def refuse_foreign(where: str, value: object, what: str) -> None:
-    """TypeError naming ``where`` and the class when ``value`` (or a node of it) is of a class
-    defined outside SymPy (``foreign_class``)."""
-    cls = foreign_class(value) if what == "expressions" else (
-        None if type(value) in OWN_MATRICES else type(value))
-    if cls is None:
-        return
-    base = next((c for c in cls.__mro__ if _sympy_class(c) or c.__module__ in _NUMBER_MODULES), object)
-    raise TypeError(f"{where}: a subclass of {base.__name__} defined outside SymPy ({cls.__qualname__}); "
-                    f"pass SymPy's own {what}")
 
 
 def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) -> Entry:

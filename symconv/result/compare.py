@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
-from ..forms.entries import foreign_class, refuse_foreign
+from ..errors import SpecError, foreign_class, refuse_foreign
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
