@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from numbers import Integral, Rational, Real
+from numbers import Integral, Number, Rational, Real
 from typing import Any
 
 
@@ -159,3 +159,73 @@ def work_limit(limit_name: str, limit: Any, count: int, parameter: str, value: A
         raise SpecError(parameter, value, f"{work.format(count)}, more than {limit_name}={bound}; pass a larger "
                                           f"{limit_name} to allow it")
     return bound
+
+
+# Which classes a user's values may have: the values a proof reads must be SymPy's (and Python's,
+# NumPy's) own, whose methods say what the value is. SymPy is imported where it is needed:
+# ``import symconv`` loads no SymPy.
+_NUMBER_MODULES = frozenset({"builtins", "fractions", "decimal", "numpy"})
+
+
+def own_matrix(value: object) -> bool:
+    """Whether ``value`` is exactly one of SymPy's own matrix classes (dense or sparse, mutable or
+    immutable); a subclass may override ``todok``, ``tolist`` or ``__getitem__`` and show a proof
+    one matrix while holding another."""
+    import sympy as sp
+    return type(value) in (sp.MutableDenseMatrix, sp.ImmutableDenseMatrix, sp.MutableSparseMatrix,
+                           sp.ImmutableSparseMatrix)
+
+
+def _sympy_class(cls: type) -> bool:
+    """Whether ``cls`` is defined inside SymPy, or is an applied undefined function
+    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only."""
+    if (cls.__module__ or "").startswith("sympy."):
+        return True
+    from sympy.core.function import UndefinedFunction
+    return isinstance(cls, UndefinedFunction) and all(
+        (base.__module__ or "").startswith("sympy.") or base is object for base in cls.__mro__[1:])
+
+
+def foreign_class(value: object) -> type | None:
+    """The first class in ``value``'s expression tree defined outside SymPy (a number: outside
+    Python, ``fractions``, ``decimal`` and NumPy), or None. Such a class may override ``__eq__``,
+    ``expand`` or ``args`` and make a wrong entry compare equal; only a node of SymPy's own class
+    is trusted to report its arguments, so the walk descends through those only.
+
+    >>> import sympy as sp
+    >>> class Evil(sp.Add): pass
+    >>> x = sp.Symbol("x")
+    >>> foreign_class(x + 2 * sp.Function("f")(x)), foreign_class(sp.sin(Evil(x, 1)) + x).__name__
+    (None, 'Evil')
+    """
+    from sympy import Basic
+    if not isinstance(value, Basic):  # other objects are refused by what they are, not their class
+        own = type(value).__module__.split(".")[0] in _NUMBER_MODULES
+        return type(value) if isinstance(value, Number) and not own else None
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if not _sympy_class(type(node)):
+            return type(node)
+        stack.extend(node.args)
+    return None
+
+
+def refuse_foreign(where: str, value: object, what: str) -> None:
+    """TypeError naming ``where`` and the class when ``value`` (or a node of it) is of a class
+    defined outside SymPy (``foreign_class``); ``what`` is "expressions" (a value and its tree) or
+    "matrices" (the container only: ``own_matrix``).
+
+    >>> import sympy as sp
+    >>> class Mine(sp.ImmutableDenseMatrix): pass
+    >>> refuse_foreign("toeplitz", Mine([[1]]), "matrices")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    TypeError: toeplitz: a subclass of ImmutableDenseMatrix defined outside SymPy (Mine); pass SymPy's own matrices
+    """
+    cls = foreign_class(value) if what == "expressions" else (None if own_matrix(value) else type(value))
+    if cls is None:
+        return
+    base = next((c for c in cls.__mro__ if _sympy_class(c) or c.__module__ in _NUMBER_MODULES), object)
+    raise TypeError(f"{where}: a subclass of {base.__name__} defined outside SymPy ({cls.__qualname__}); "
+                    f"pass SymPy's own {what}")

@@ -76,8 +76,8 @@ def specs_of(*specs: ConvSpec | dict, **grid: Any) -> list[ConvSpec]:
     """The layers a ``symconv_specs`` marker names: the given ones, then every valid grid point.
     SpecError for an argument ConvSpec does not have, and for a grid value rejected in every
     combination by a rule of its own (``_joint``)."""
-    from .spec import ConvSpec
-    layers = [s if isinstance(s, ConvSpec) else _spec(s) for s in specs]
+    from .spec import ConvSpec, check_spec
+    layers = [check_spec(s, "specs") if isinstance(s, ConvSpec) else _spec(s) for s in specs]
     if grid:
         _check_names(grid)
         names = list(grid)

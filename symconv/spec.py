@@ -59,6 +59,11 @@ def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: spec='str': must be a symconv.ConvSpec
+    >>> class Tricky(ConvSpec): pass
+    >>> check_spec(Tricky(1, 1, kernel_size=2, input_size=3))
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: spec='Tricky': must be a symconv.ConvSpec, not a subclass
     >>> spec = ConvSpec(1, 1, kernel_size=2, input_size=3)
     >>> _ = spec.output_size
     >>> object.__setattr__(spec, "kernel_size", (1,))
@@ -70,6 +75,8 @@ def check_spec(spec: Any, parameter: str = "spec") -> ConvSpec:
     """
     if not isinstance(spec, ConvSpec):
         raise SpecError(parameter, type(spec).__name__, "must be a symconv.ConvSpec")
+    if type(spec) is not ConvSpec:  # an overridden property (pattern, describe) would prove another layer
+        raise SpecError(parameter, type(spec).__name__, "must be a symconv.ConvSpec, not a subclass")
     names = [f.name for f in fields(ConvSpec)]
     rebuilt = ConvSpec(**{name: getattr(spec, name) for name in names if name != "dims"})
     rule = "was changed after construction{}; build a new ConvSpec, e.g. with dataclasses.replace"

@@ -6,6 +6,10 @@ Every matrix, output or operand a user hands to symconv passes through ``exact_e
 algebra touches it:
 
 * accepted: ``int``, ``fractions.Fraction``, NumPy integers, SymPy expressions (``sp.Expr``);
+* only SymPy's own classes, in every node of an expression tree (``symconv.errors.foreign_class``),
+  and SymPy's own matrix classes (``symconv.errors.own_matrix``): a subclass may override
+  ``__eq__`` (Python asks a subclass's reflected ``==`` first), ``expand`` or ``todok`` and make
+  a wrong entry or matrix look right; a supplied matrix is always rebuilt, never kept;
 * floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
   their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
   a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
@@ -44,7 +48,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..errors import SpecError
+from ..errors import SpecError, refuse_foreign
 from ..symbols import check_shape, entry_key
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
@@ -75,6 +79,7 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
                         f"expressions built from symconv.symbols(spec)")
+    refuse_foreign(where, value, "expressions")
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise SpecError(where, value, f"each entry {OPERAND_RULE}")
     if isinstance(value, Number):
@@ -146,6 +151,8 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     """
     if isinstance(value, (str, bytes)):
         checked_entry(parameter, None, value)
+    if isinstance(value, sp.MatrixBase):  # np.asarray reads it through its own methods
+        refuse_foreign(parameter, value, "matrices")
     _refuse_masked(parameter, value)
     array = np.asarray(value, dtype=object)
     nested = next((entry for entry in array.flat if isinstance(entry, (list, tuple, np.ndarray))), None)
@@ -249,17 +256,13 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     if isinstance(value, (str, bytes)):
         exact_entry(parameter, None, value)
     _refuse_masked(parameter, value)
+    if isinstance(value, sp.MatrixBase):
+        refuse_foreign(parameter, value, "matrices")
     array = value if isinstance(value, sp.MatrixBase) else as_object_array(parameter, value)
     if shape is not None:
         check_shape(parameter, array, shape, layout)
     if isinstance(array, sp.MatrixBase):
-        entries = array.todok()
-        exact = {key: exact_entry(parameter, key, entry) for key, entry in entries.items()}
-        sparse = isinstance(array, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
-        immutable = sp.ImmutableSparseMatrix if sparse else sp.ImmutableDenseMatrix
-        if isinstance(array, immutable) and all(exact[key] is entry for key, entry in entries.items()):
-            return array
-        return immutable(sp.SparseMatrix(array.rows, array.cols, exact))
+        return _fresh(array, {key: exact_entry(parameter, key, entry) for key, entry in array.todok().items()})
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
@@ -267,10 +270,19 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     return converted
 
 
+def _fresh(matrix: sp.MatrixBase, entries: dict[tuple[int, int], Entry]) -> sp.MatrixBase:
+    """A new immutable SymPy matrix of ``matrix``'s shape and kind (dense or sparse) holding
+    ``entries`` (its nonzeros): never the caller's object."""
+    sparse = isinstance(matrix, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
+    immutable = sp.ImmutableSparseMatrix if sparse else sp.ImmutableDenseMatrix
+    return immutable(sp.SparseMatrix(matrix.rows, matrix.cols, entries))
+
+
 def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
     """A matrix for evaluating a form (``toeplitz_conv(toeplitz=…)``, ``im2col_conv(im2col=…)``):
-    a SymPy matrix unchanged once its nonzeros pass ``checked_entry``, anything else as
-    ``as_object_array``. Floats stay floats: evaluation is not a proof.
+    a SymPy matrix (of SymPy's own class) as a fresh immutable copy once its nonzeros pass
+    ``checked_entry``, anything else as ``as_object_array``. Floats stay floats: evaluation is not
+    a proof.
 
     >>> checked_matrix("matrix", sp.Matrix([[1, sp.zoo]]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
@@ -280,9 +292,8 @@ def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase
     """
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
-    for key, entry in matrix.todok().items():
-        checked_entry(parameter, key, entry)
-    return matrix
+    refuse_foreign(parameter, matrix, "matrices")
+    return _fresh(matrix, {key: checked_entry(parameter, key, entry) for key, entry in matrix.todok().items()})
 
 
 def _names(symbols: Iterable[sp.Symbol]) -> str:

@@ -23,7 +23,7 @@ from ..errors import SpecError, one_of
 from ..forms import im2col
 from ..forms.im2col import factor_shapes
 from ..forms.toeplitz import toeplitz_entries
-from ..spec import ConvSpec
+from ..spec import ConvSpec, check_spec
 from ..symbols import from_canonical_input, from_canonical_weight
 from .build import write_atomically
 from .structure import Level, patches_blocks, toeplitz_blocks
@@ -58,6 +58,7 @@ def check_figure_size(spec: ConvSpec, kind: str = "toeplitz", order: str = "unfo
     symconv.errors.SpecError: figure='toeplitz': T is 15876 × 16384 = 260112384 cells, more than the 16777216 a
     figure may draw (symconv.latex.figures.MAX_FIGURE_CELLS)
     """
+    check_spec(spec)  # a subclass could draw one layer and name another
     _check_kind(kind)
     rows, cols = spec.toeplitz_shape if kind == "toeplitz" else factor_shapes(spec, order)[0]
     if rows * cols > max_cells:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import SpecError, foreign_class, refuse_foreign
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
@@ -212,7 +212,10 @@ class Counterexample:
 
 def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained: Any) -> Counterexample | None:
     """None if expected and obtained are the same polynomial, else the counterexample (values are
-    converted with ``sympify(strict=True)``: text is never evaluated)."""
+    converted with ``sympify(strict=True)``: text is never evaluated; a value of a class defined
+    outside SymPy is a TypeError, since ``expand`` and ``==`` would ask its own methods)."""
+    for side, value in (("expected", expected), ("obtained", obtained)):
+        refuse_foreign(f"{form}{list(index)} ({side})", value, "expressions")
     expected, obtained = sp.sympify(expected, strict=True), sp.sympify(obtained, strict=True)
     difference = sp.expand(expected - obtained)
     if difference == 0:
@@ -243,32 +246,38 @@ def first_difference(spec: ConvSpec, form: str, expected: np.ndarray, obtained: 
 
 
 def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
-    """(shape, {index: entry}) of the nonzero entries; a SymPy matrix by its own sparse view."""
+    """(shape, {index: entry}) of the nonzero entries; a SymPy matrix by its own sparse view, read
+    only from SymPy's own matrix classes (a subclass's ``todok`` may show other entries)."""
     if isinstance(array, sp.MatrixBase):
+        refuse_foreign("matrix", array, "matrices")
         return array.shape, dict(array.todok())
     array = np.asarray(array, dtype=object)
     return array.shape, {index: v for index, v in np.ndenumerate(array) if not _zero(v)}
 
 
 def _zero(value: Any) -> bool:
-    """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked: an
-    object of another type may answer anything (one whose ``!=`` says False would vanish unseen)."""
-    return isinstance(value, (numbers.Number, sp.Basic)) and value == 0
+    """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked, and
+    only of classes of Python, NumPy or SymPy (``foreign_class``): an object of another class may
+    answer anything (one whose ``==`` says True would vanish unseen)."""
+    return isinstance(value, (numbers.Number, sp.Basic)) and foreign_class(value) is None and value == 0
 
 
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
     """Compare two arrays (or SymPy matrices) of the same shape entry by entry (canonical forms),
     in row-major order; the counterexample's index is the array index. Entries that are the same
     expression tree are equal without expanding them (identical trees denote the same value: SymPy's
-    structural ``==``; any other ``==`` may lie, so other entries go to ``counterexample_of``, whose
-    ``sympify(strict=True)`` refuses what is not a number or a SymPy object)."""
+    structural ``==``, asked only of trees of SymPy's own classes, since Python asks a subclass's
+    reflected ``__eq__`` first; any other ``==`` may lie, so other entries go to
+    ``counterexample_of``, which refuses classes defined outside SymPy and, by
+    ``sympify(strict=True)``, what is not a number or a SymPy object)."""
     shape, e = nonzeros(expected)
     o_shape, o = nonzeros(obtained)
     if o_shape != shape:
         raise SpecError(f"{form}.shape", o_shape, f"must be {shape}")
     for index in sorted(e.keys() | o.keys()):
         a, b = e.get(index, 0), o.get(index, 0)
-        if a is b or (isinstance(a, sp.Basic) and isinstance(b, sp.Basic) and a == b):
+        if a is b or (isinstance(a, sp.Basic) and isinstance(b, sp.Basic)
+                      and foreign_class(a) is None and foreign_class(b) is None and a == b):
             continue
         found = counterexample_of(form, index, a, b)
         if found is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from ..errors import SpecError, boolean, integer, one_of, seconds
 from ..proof import prove
-from ..spec import LAYOUTS, ConvSpec
+from ..spec import LAYOUTS, ConvSpec, check_spec
 from ..symbols import symbols
 from .diagnosis import _diagnosis
 from .probe import _probe, _Prober
@@ -123,8 +123,7 @@ def _check_seed(seed: Any) -> int:
 
 
 def _with_layout(spec: ConvSpec, layout: str | None) -> ConvSpec:
-    if not isinstance(spec, ConvSpec):
-        raise SpecError("spec", type(spec).__name__, "must be a symconv.ConvSpec")
+    spec = check_spec(spec)
     if layout is None or layout == spec.layout:
         return spec
     return replace(spec, layout=one_of("layout", layout, LAYOUTS, note="or None for spec.layout"))
