@@ -158,8 +158,8 @@ def _magnitude_plan(terms_bits: int) -> list[_Trial]:
     for bits, dtype in ((53, np.float64), (24, np.float32)):
         if (spread := bits - 4 - terms_bits) >= 2:
             plan.append(_Trial(f"{MAGNITUDES['tiny']}: x = s·2^-e, s in ±{{1, 2, 3}}, e = 0 for half the "
-                               f"entries, else 1 … {spread}; w in ±{{1, 2, 3}}", spread + 2, spread, 2, 0,
-                               dtype, pattern="tiny"))
+                               f"entries, spread over 1 … {spread} for the others; w in ±{{1, 2, 3}}",
+                               spread + 2, spread, 2, 0, dtype, pattern="tiny"))
     large = (53 - terms_bits) // 2
     plan.append(_Trial(f"{MAGNITUDES['large']}: x, w integers with 2^{large - 1} ≤ |m| < 2^{large}",
                        large, 0, large, 0, pattern="large"))
@@ -181,13 +181,19 @@ def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tu
 
 def _magnitudes(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tuple:
     """The numerators of a magnitude family (``_magnitude_plan``): tiny, s·2^(fx − e) with e = 0
-    or 1 … fx (so x = s·2^-e), w and b nonzero integers in ±{1, 2, 3}·2^fx / 2^fx; large, random
-    signs times integers in [2^(a−1), 2^a) for x and w, bias in [2^(2a−2), 2^(2a−1))."""
+    for half the entries of a sample and spread over 1 … fx for the others (so x = s·2^-e), w and b
+    nonzero integers in ±{1, 2, 3}; large, random signs times integers in [2^(a−1), 2^a) for x and
+    w, bias in [2^(2a−2), 2^(2a−1))."""
     signs = lambda shape: rng.choice((-1, 1), size=shape)  # noqa: E731
     if trial.pattern == "tiny":
         small = lambda shape: rng.integers(1, 4, size=shape) * signs(shape)  # noqa: E731
-        shape = (n, *spec.input_shape)
-        e = np.where(rng.random(shape) < 0.5, 0, rng.integers(1, trial.fx + 1, size=shape))
+        shape, size = (n, *spec.input_shape), prod(spec.input_shape)
+        # per sample, half the entries ordinary (e = 0), the others exponents evenly spread over
+        # 1 … fx, fx always among them (every one when there are enough entries): a threshold
+        # anywhere above 3·2^-fx zeroes at least one entry, for every seed
+        tiny = np.rint(np.linspace(1, trial.fx, size // 2)).astype(int)
+        e = np.stack([rng.permutation(np.concatenate([np.zeros(size - size // 2, int), tiny]))
+                      for _ in range(n)]).reshape(shape)
         X, W = small(shape) * 2 ** (trial.fx - e), small(spec.weight_shape)
         B = small((spec.out_channels,)) * 2 ** trial.fx if spec.bias else None
         return X, W, B
