@@ -7,17 +7,18 @@ import pytest
 
 from symconv.cli import main
 
+POSITIVE = "must be a number of seconds > 0 (finite)"
 
-@pytest.mark.parametrize("value, rule", [("0", "must be a number of seconds > 0 (finite)"),
-                                         ("-3", "must be a number of seconds > 0 (finite)"),
-                                         ("inf", "must be a number of seconds > 0 (finite)"),
-                                         ("nan", "must be a number of seconds > 0 (finite)"),
-                                         ("1e12", "must be at most")])
-def test_a_bad_deadline_exits_2_naming_the_flag(value, rule, capsys):
+
+@pytest.mark.parametrize("value, message", [("0", f"--deadline=0.0: {POSITIVE}"),
+                                            ("-3", f"--deadline=-3.0: {POSITIVE}"),
+                                            ("inf", f"--deadline=inf: {POSITIVE}"),
+                                            ("nan", f"--deadline=nan: {POSITIVE}"),
+                                            ("1e12", "--deadline=1000000000000.0: must be at most")])
+def test_a_bad_deadline_exits_2_naming_the_flag(value, message, capsys):
     assert main(["general", "toeplitz", "--deadline", value]) == 2
-    captured = capsys.readouterr()
-    assert f"--deadline={value}" in captured.err.replace("1000000000000.0", "1e12") and rule in captured.err
-    assert "Traceback" not in captured.err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
 TRUE = "Piecewise((w[i - s*j + p], (i - s*j + p >= 0) & (i - s*j + p < k)), (0, True))"
