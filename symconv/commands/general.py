@@ -49,6 +49,7 @@ ENGINES = ("pdflatex", "xelatex")
 
 def register(parser: argparse.ArgumentParser) -> None:
     from ..general import THEOREMS
+    from ..general.derivation import DEADLINE
     parser.epilog = EPILOG
     parser.add_argument("theorem", choices=sorted(THEOREMS), metavar="THEOREM",
                         help=f"one of {', '.join(THEOREMS)}")
@@ -67,7 +68,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="random exact instances per step (default: 6, claims 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random instances")
     parser.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
-                        help="wall-clock bound of the derivation (default 120 s); past it NOT PROVED")
+                        help=f"wall-clock bound of the derivation (default {DEADLINE:g} s); past it NOT PROVED")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.add_argument("--latex", metavar="FILE", help="write the derivation as a LaTeX document")
     parser.add_argument("--pdf", metavar="FILE", help="compile the derivation to PDF with latexmk")
