@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import SpecError, integer
+from ..errors import SpecError, integer, seconds
 
 HELP = "prove a theorem for all sizes at once (symbolic n, k, s, p, d, channels, groups)"
 
@@ -49,6 +49,7 @@ ENGINES = ("pdflatex", "xelatex")
 
 def register(parser: argparse.ArgumentParser) -> None:
     from ..general import THEOREMS
+    from ..general.derivation import DEADLINE
     parser.epilog = EPILOG
     parser.add_argument("theorem", choices=sorted(THEOREMS), metavar="THEOREM",
                         help=f"one of {', '.join(THEOREMS)}")
@@ -66,6 +67,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instances", type=int, default=None, metavar="N",
                         help="random exact instances per step (default: 6, claims 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random instances")
+    parser.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                        help=f"wall-clock bound of the derivation (default {DEADLINE:g} s); past it NOT PROVED")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     parser.add_argument("--latex", metavar="FILE", help="write the derivation as a LaTeX document")
     parser.add_argument("--pdf", metavar="FILE", help="compile the derivation to PDF with latexmk")
@@ -78,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     from ..latex.build import check_output_paths, pdf_bytes, write_files_atomically
 
     outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
-    options = {"seed": args.seed}
+    options: dict = {"seed": args.seed}
+    if args.deadline is not None:
+        options["deadline"] = seconds("--deadline", args.deadline)
     if args.instances is not None:
         options["instances"] = integer("--instances", args.instances, minimum=1)
     if args.order is not None:

@@ -32,8 +32,12 @@ value patterns that reach value-dependent branches (small integers in [−3, 3]:
 {−1, 0, 1}; windows that sum to exactly 0 through ± cancellations; a whole zero region beside
 non-zero values; all x < 0; x ≤ 0 in one region and ≥ 0 in the other with w ≤ 0); int64 arrays,
 a uint8 image with dyadic float64 w, int32 arrays; and non-contiguous views of x and w (Fortran
-order read backwards); batched, batches of 1 to EXACT_BATCH = 17 samples. Each output is compared
-exactly with the definition evaluated on Python integers. Numerator bits obey ax + aw +
+order read backwards); magnitude families in every check ("tiny magnitudes": x = s·2^-e, half the
+entries ordinary, the others down to 2^-(49 − bitlength(terms + 1)) in float64, 2^-(20 − …) in
+float32;
+"large magnitudes": integers filling the float64 budget, outputs beyond 2^40); batched, batches of 1
+to EXACT_BATCH = 17 samples. Each output is compared exactly with the definition evaluated on
+Python integers. Numerator bits obey ax + aw +
 bitlength(terms + 1) ≤ 53 (31 for int32, 24 for float32), so every product and partial sum of the
 layer is exact in the trial's dtype in any order, while a float64 product needs more than 24
 bits: code that rounds (float32/16/bfloat16, FFT), quantises, clips or rounds its inputs, keeps

@@ -93,6 +93,10 @@ PATTERNS = {        # pattern: its name in failure messages
     "negative": "all x < 0",
     "signs by region": "x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0",
 }
+# Magnitude families: x = s·2^-e spans 2^-spread … 3 (half the entries ordinary, e = 0), or |x|, |w|
+# fill the top bit of their budget, so that code which flushes small values or saturates large
+# outputs differs from the layer. Each is a _Trial whose numerators obey the same exactness budget.
+MAGNITUDES = {"tiny": "tiny magnitudes", "large": "large magnitudes"}
 
 
 def _exact_plan(spec: ConvSpec) -> list[_Trial]:
@@ -102,11 +106,12 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     as float32 arrays (omitted when the kernel is too large for any); the value patterns of
     ``PATTERNS`` (small integers that make windows sum to 0, whole regions zero or of one sign);
     int64 arrays, a uint8 image with dyadic w, int32 arrays (when the kernel leaves room); and
-    non-contiguous views of balanced fractions. Batched, two of them send EXACT_BATCH samples.
+    non-contiguous views of balanced fractions; the magnitude families of ``_magnitude_plan``
+    (tiny values beside ordinary ones, outputs beyond 2^40). Batched, two send EXACT_BATCH samples.
 
     >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))][:5]
     [(20, 15, 20, 15), (40, 20, 8, 4), (8, 4, 40, 20), (20, 0, 20, 0), (9, 6, 9, 6)]
-    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8)))][5:]  # doctest: +NORMALIZE_WHITESPACE
+    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8)))][5:-3]  # doctest: +NORMALIZE_WHITESPACE
     ['values in {−1, 0, 1}', 'windows summing to exactly 0 (x = differences of a sparse v along
      the last axis, so ± entries cancel)', 'a whole zero region beside non-zero values',
      'all x < 0', 'x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0', 'int64 arrays',
@@ -134,11 +139,37 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
         plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
     plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
                        half, fraction(half, 5), views=True, samples=2))
+    return plan + _magnitude_plan(terms_bits)
+
+
+def _magnitude_plan(terms_bits: int) -> list[_Trial]:
+    """The magnitude families, in every check. Tiny: x = s·2^-e with s in ±{1, 2, 3} (2 bits) and
+    e = 0 or 1 … spread, w in ±{1, 2, 3}: every product is a multiple of 2^-spread below 2^4, so
+    the budget 2 + spread + 2 + bitlength(terms + 1) ≤ 53 (24 in float32) gives spread = 49 −
+    bitlength(terms + 1) in float64 (44 for 18 terms: values down to 2^-44 ≈ 5.7e-14, below a
+    1e-12 threshold) and 20 − bitlength(terms + 1) in float32. Large: x, w integers with
+    2^(a−1) ≤ |m| < 2^a, a = ⌊(53 − bitlength(terms + 1))/2⌋ (24 for 18 terms: every product
+    ≥ 2^46, outputs beyond 2^40), exact in float64.
+
+    >>> [(t.ax, t.fx, t.aw, t.dtype.__name__) for t in _magnitude_plan(5)]
+    [(46, 44, 2, 'float64'), (17, 15, 2, 'float32'), (24, 0, 24, 'float64')]
+    """
+    plan = []
+    for bits, dtype in ((53, np.float64), (24, np.float32)):
+        if (spread := bits - 4 - terms_bits) >= 2:
+            plan.append(_Trial(f"{MAGNITUDES['tiny']}: x = s·2^-e, s in ±{{1, 2, 3}}, e = 0 for half the "
+                               f"entries, spread over 1 … {spread} for the others; w in ±{{1, 2, 3}}",
+                               spread + 2, spread, 2, 0, dtype, pattern="tiny"))
+    large = (53 - terms_bits) // 2
+    plan.append(_Trial(f"{MAGNITUDES['large']}: x, w integers with 2^{large - 1} ≤ |m| < 2^{large}",
+                       large, 0, large, 0, pattern="large"))
     return plan
 
 
 def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tuple:
     """The integer numerators X (n, *input_shape), W, B (or None) of one trial."""
+    if trial.pattern in MAGNITUDES:
+        return _magnitudes(rng, spec, trial, n)
     if trial.pattern != "uniform":
         return _patterned(rng, spec, trial.pattern, n)
     X = (rng.integers(0, 2 ** trial.ax, size=(n, *spec.input_shape)) if trial.unsigned
@@ -146,6 +177,29 @@ def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tu
     W = _numerators(rng, spec.weight_shape, trial.aw, trial.fw)
     B = _numerators(rng, (spec.out_channels,), trial.ax + trial.aw, trial.fx + trial.fw) if spec.bias else None
     return X, W, B
+
+
+def _magnitudes(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tuple:
+    """The numerators of a magnitude family (``_magnitude_plan``): tiny, s·2^(fx − e) with e = 0
+    for half the entries of a sample and spread over 1 … fx for the others (so x = s·2^-e), w and b
+    nonzero integers in ±{1, 2, 3}; large, random signs times integers in [2^(a−1), 2^a) for x and
+    w, bias in [2^(2a−2), 2^(2a−1))."""
+    signs = lambda shape: rng.choice((-1, 1), size=shape)  # noqa: E731
+    if trial.pattern == "tiny":
+        small = lambda shape: rng.integers(1, 4, size=shape) * signs(shape)  # noqa: E731
+        shape, size = (n, *spec.input_shape), prod(spec.input_shape)
+        # per sample, half the entries ordinary (e = 0), the others exponents evenly spread over
+        # 1 … fx, fx always among them (every one when there are enough entries): a threshold
+        # anywhere above 3·2^-fx zeroes at least one entry, for every seed
+        tiny = np.rint(np.linspace(1, trial.fx, size // 2)).astype(int)
+        e = np.stack([rng.permutation(np.concatenate([np.zeros(size - size // 2, int), tiny]))
+                      for _ in range(n)]).reshape(shape)
+        X, W = small(shape) * 2 ** (trial.fx - e), small(spec.weight_shape)
+        B = small((spec.out_channels,)) * 2 ** trial.fx if spec.bias else None
+        return X, W, B
+    top = lambda shape, a: rng.integers(2 ** (a - 1), 2 ** a, size=shape) * signs(shape)  # noqa: E731
+    X, W = top((n, *spec.input_shape), trial.ax), top(spec.weight_shape, trial.aw)
+    return X, W, top((spec.out_channels,), trial.ax + trial.aw - 1) if spec.bias else None
 
 
 def _patterned(rng: np.random.Generator, spec: ConvSpec, pattern: str, n: int) -> tuple:
