@@ -107,6 +107,7 @@ def seconds(parameter: str, value: Any) -> float:
     rule = "must be a number of seconds > 0 (finite)"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise SpecError(parameter, value, rule)
+    refuse_foreign(parameter, value, "expressions")  # a number subclass's own ">" could let 1e30 s through
     # an exact (rational) number is finite even beyond float's range, where float() overflows or is inf
     finite = isinstance(value, Rational) or math.isfinite(value)
     if not finite or not value > 0:  # compared exactly: float(10**400) would overflow
@@ -176,14 +177,37 @@ def own_matrix(value: object) -> bool:
                            sp.ImmutableSparseMatrix)
 
 
+# What SymPy itself puts in the class of an undefined function (``sp.Function("f", real=True)``);
+# ``sp.Function(name, **attrs)`` copies any other keyword into the class, methods included.
+_UNDEFINED_FUNCTION_KEYS = frozenset({"__doc__", "__module__", "_explicit_class_assumptions", "_kwargs", "_nargs",
+                                      "_prop_handler", "_sage_", "default_assumptions", "name"})
+
+
+def _defined_in_sympy(cls: type) -> bool:
+    """``cls`` is the class its module and qualified name say, and that module is SymPy's: a class
+    made with ``type(…, {"__module__": "sympy.core.add"})`` is not found there."""
+    module = sys.modules.get(cls.__module__ or "")
+    if module is None or not module.__name__.startswith("sympy."):
+        return False
+    found: object = module
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is cls
+
+
 def _sympy_class(cls: type) -> bool:
     """Whether ``cls`` is defined inside SymPy, or is an applied undefined function
-    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only."""
-    if (cls.__module__ or "").startswith("sympy."):
+    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only,
+    with nothing in its class but what SymPy puts there (assumptions ``is_*`` as True/False/None)."""
+    if _defined_in_sympy(cls):
         return True
     from sympy.core.function import UndefinedFunction
-    return isinstance(cls, UndefinedFunction) and all(
-        (base.__module__ or "").startswith("sympy.") or base is object for base in cls.__mro__[1:])
+    if not isinstance(cls, UndefinedFunction):
+        return False
+    own_keys = all(key in _UNDEFINED_FUNCTION_KEYS or (key.startswith("is_") and value in (True, False, None)
+                                                        and type(value) in (bool, type(None)))
+                   for key, value in vars(cls).items())
+    return own_keys and all(_defined_in_sympy(base) or base is object for base in cls.__mro__[1:])
 
 
 def foreign_class(value: object) -> type | None:

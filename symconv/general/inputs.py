@@ -30,7 +30,7 @@ import numpy as np
 import sympy as sp
 from sympy.logic.boolalg import Boolean
 
-from ..errors import SpecError, integer
+from ..errors import SpecError, integer, refuse_foreign
 from ..parsing import MAX_TERMS, expanded_terms
 
 MAX_CLAIM_EXPONENT = 64
@@ -70,6 +70,7 @@ def exact_expression(value: Any, parameter: str) -> sp.Expr:
     if isinstance(value, str):
         raise SpecError(parameter, value, "must be a SymPy expression, not text (build it with "
                                           "SymPy, or use check_claim / the command line for text)")
+    refuse_foreign(parameter, value, "expressions")  # a class of the user's may lie in its arithmetic
     if isinstance(value, (bool, np.bool_)):
         raise SpecError(parameter, value, "must be a SymPy expression, not a bool")
     if isinstance(value, (float, complex, np.floating, np.complexfloating)):

@@ -126,10 +126,11 @@ by default: about 30 µs each in SymPy, so about a minute at the limit; ``max_te
 
 
 def symbolic_entries(steps: list[NetworkStep]) -> int:
-    """Σ over the linear layers (conv, transposed conv, pool, linear) of rows × columns of their
-    dense maps: the symbolic products the proof's MLP multiplies out."""
+    """Σ over the linear layers (conv, transposed conv, pool, linear, and a BatchNorm, whose
+    diagonal map is held dense too) of rows × columns of their dense maps: the symbolic products
+    the proof's MLP multiplies out."""
     return sum(prod(s.in_shape) * prod(s.out_shape) for s in steps
-               if s.kind in ("conv", "convtranspose", "avgpool", "linear"))
+               if s.kind in ("conv", "convtranspose", "avgpool", "linear", "batchnorm"))
 
 
 def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None = None, *,

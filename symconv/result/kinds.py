@@ -137,6 +137,8 @@ class ReadOnly(Mapping[str, Any]):
     pickles and copies, as results do)."""
 
     def __init__(self, items: Mapping[str, Any]) -> None:
+        if hasattr(self, "_items"):  # a result's mapping is filled once
+            raise TypeError("a result's given is read-only")
         self._items = dict(items)
 
     def __getitem__(self, key: str) -> Any:
