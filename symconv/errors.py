@@ -184,10 +184,11 @@ _UNDEFINED_FUNCTION_KEYS = frozenset({"__doc__", "__module__", "_explicit_class_
 
 
 def _defined_in_sympy(cls: type) -> bool:
-    """``cls`` is the class its module and qualified name say, and that module is SymPy's: a class
-    made with ``type(…, {"__module__": "sympy.core.add"})`` is not found there."""
+    """``cls`` is the class its module and qualified name say, and that module is SymPy's (or
+    symconv's own, e.g. the all-sizes engine's Iverson bracket): a class made with
+    ``type(…, {"__module__": "sympy.core.add"})`` is not found there."""
     module = sys.modules.get(cls.__module__ or "")
-    if module is None or not module.__name__.startswith("sympy."):
+    if module is None or not module.__name__.startswith(("sympy.", "symconv.")):
         return False
     found: object = module
     for part in cls.__qualname__.split("."):
