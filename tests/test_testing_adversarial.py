@@ -68,10 +68,11 @@ def test_float64_torch_is_still_verified_batched_and_not():
     for batched in (False, True):
         result = assert_conv_equivalent(torch_conv, spec, mode="probe", batched=batched)
         assert result.established == "verified by exact probing, assuming bilinearity"
-        # 17 exact trials, one call each, batched or not; torch refuses two, which are skipped:
+        # 28 exact trials (11 of them power-of-two scalings), one call each, batched or not; torch
+        # refuses two, which are skipped:
         # the uint8 image with float64 w (dtype mismatch) and the negative-stride views
-        assert result.cross_checks == 15
-        assert "15 cross-check call(s) passed" in str(result)
+        assert result.cross_checks == 26
+        assert "26 cross-check call(s) passed" in str(result)
 
 
 def test_symbolic_mode_refuses_a_float_fast_path_and_an_fn_ignoring_its_inputs():
@@ -100,8 +101,8 @@ def test_symbolic_mode_calls_fn_again_on_fresh_symbols():
                                              r"stale w_\{0,0,0\}·stale x_\{0,0\}"):
         assert_conv_equivalent(cached, spec)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec)
-    # the cross-checks: the fresh symbols and 17 exact trials
-    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 18)
+    # the cross-checks: the fresh symbols and 28 exact trials
+    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 29)
 
 
 def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
@@ -116,7 +117,7 @@ def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
                                                        "terms w_{0,0,0}·x_{1,0,0}")):
         assert_conv_equivalent(mixes_samples, spec, batched=True)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec, batched=True)
-    assert (result.established, result.cross_checks) == ("proved", 17)   # the 17 exact trials
+    assert (result.established, result.cross_checks) == ("proved", 28)   # the 28 exact trials
 
 
 @pytest.mark.parametrize("mode", ["symbolic", "probe"])
@@ -320,7 +321,7 @@ def test_exact_trials_keep_within_the_exactness_budget():
             bits = {np.float32: 24, np.int32: 31}.get(trial.dtype, 53)
             assert trial.ax + trial.aw + terms_bits <= bits
     result = assert_conv_equivalent(correct2, SPEC2, mode="probe", batched=False)
-    assert (result.established, result.cross_checks) == ("verified by exact probing, assuming bilinearity", 17)
+    assert (result.established, result.cross_checks) == ("verified by exact probing, assuming bilinearity", 28)
 
 
 # ---- round 2: the deadline verified after each call, an outer timer honoured, the check CLI ------

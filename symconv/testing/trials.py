@@ -51,7 +51,8 @@ class _Trial:
     are any integers (``unsigned``: 0 … 2^ax − 1). An output sums ``terms`` products below
     2^(ax+aw) and a bias, each a multiple of 2^-(fx+fw), so with ax + aw + bitlength(terms + 1) ≤
     significand bits (53 float64 and int64 results compared as float64, 31 int32, 24 float32)
-    every partial sum, in any order, is exact in the dtype. A ``pattern`` other than "uniform"
+    every partial sum, in any order, is exact in the dtype (f < 0 scales by 2^-f: see
+    ``_scaling_plan``). A ``pattern`` other than "uniform"
     draws integers of magnitude ≤ PATTERN_RANGE with a structure that reaches value-dependent
     branches (see ``_patterned``); ``views`` sends x and w as non-contiguous views."""
 
@@ -96,7 +97,12 @@ PATTERNS = {        # pattern: its name in failure messages
 # Magnitude families: x = s·2^-e spans 2^-spread … 3 (half the entries ordinary, e = 0), or |x|, |w|
 # fill the top bit of their budget, so that code which flushes small values or saturates large
 # outputs differs from the layer. Each is a _Trial whose numerators obey the same exactness budget.
-MAGNITUDES = {"tiny": "tiny magnitudes", "large": "large magnitudes"}
+MAGNITUDES = {"tiny": "tiny magnitudes", "large": "large magnitudes", "scaled": "power-of-two scalings"}
+# Power-of-two scalings (x·2^a, w·2^b): far exponents, one fn call each (7 in float64, 4 in float32),
+# so that code flushing tiny x, w or y, or clipping huge x or w, anywhere in the normal range differs.
+SCALINGS = {np.float64: ((-60, 0), (0, -60), (-60, -60), (60, 0), (0, 60), (300, 300), (-500, -500)),
+            np.float32: ((-30, 0), (0, -30), (-50, -50), (50, 50))}
+SCALED_BITS = 8   # numerators of the scaled trials: nonzero integers below 2^8 (fewer for big kernels)
 
 
 def _exact_plan(spec: ConvSpec) -> list[_Trial]:
@@ -107,11 +113,13 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     ``PATTERNS`` (small integers that make windows sum to 0, whole regions zero or of one sign);
     int64 arrays, a uint8 image with dyadic w, int32 arrays (when the kernel leaves room); and
     non-contiguous views of balanced fractions; the magnitude families of ``_magnitude_plan``
-    (tiny values beside ordinary ones, outputs beyond 2^40). Batched, two send EXACT_BATCH samples.
+    (tiny values beside ordinary ones, outputs beyond 2^40) and ``_scaling_plan``. Batched, two
+    send EXACT_BATCH samples.
 
     >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))][:5]
     [(20, 15, 20, 15), (40, 20, 8, 4), (8, 4, 40, 20), (20, 0, 20, 0), (9, 6, 9, 6)]
-    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8)))][5:-3]  # doctest: +NORMALIZE_WHITESPACE
+    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8))) if t.pattern not in MAGNITUDES][5:]
+    ... # doctest: +NORMALIZE_WHITESPACE
     ['values in {−1, 0, 1}', 'windows summing to exactly 0 (x = differences of a sparse v along
      the last axis, so ± entries cancel)', 'a whole zero region beside non-zero values',
      'all x < 0', 'x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0', 'int64 arrays',
@@ -139,7 +147,7 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
         plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
     plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
                        half, fraction(half, 5), views=True, samples=2))
-    return plan + _magnitude_plan(terms_bits)
+    return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits)
 
 
 def _magnitude_plan(terms_bits: int) -> list[_Trial]:
@@ -166,6 +174,28 @@ def _magnitude_plan(terms_bits: int) -> list[_Trial]:
     return plan
 
 
+def _scaling_plan(terms_bits: int) -> list[_Trial]:
+    """The power-of-two scalings, in every check: x = m·2^a, w = m'·2^b for each (a, b) of
+    ``SCALINGS`` (fx = −a, fw = −b), m, m' nonzero integers below 2^k, k = min(SCALED_BITS,
+    ⌊(bits − bitlength(terms + 1))/2⌋). Scaling by a power of two is exact, and every product and
+    partial sum is a multiple of 2^(a+b) with an integer below 2^(2k + bitlength(terms + 1)) ≤
+    2^bits (53 float64, 24 float32): exact while 2^(a+b) stays at or above the smallest normal
+    (2^-1022, 2^-126) and the sums below the largest (2^1024, 2^128), as the chosen pairs do for
+    k·2 + bitlength ≤ bits. A bilinear layer's output is then exactly 2^(a+b) times its output on
+    m, m', which the reference gives; flushing |x|, |w| or |y| below a threshold, or clipping them
+    above one, anywhere in the normal range is seen.
+
+    >>> [(t.ax, t.fx, t.fw, t.dtype.__name__) for t in _scaling_plan(3)][::3]
+    [(8, 60, 0, 'float64'), (8, -60, 0, 'float64'), (8, 500, 500, 'float64'), (8, 50, 50, 'float32')]
+    """
+    plan = []
+    for bits, dtype in ((53, np.float64), (24, np.float32)):
+        if (k := min(SCALED_BITS, (bits - terms_bits) // 2)) >= 1:
+            plan += [_Trial(f"{MAGNITUDES['scaled']}: x = m·2^{a}, w = m'·2^{b}, m, m' nonzero integers "
+                            f"below 2^{k}", k, -a, k, -b, dtype, pattern="scaled") for a, b in SCALINGS[dtype]]
+    return plan
+
+
 def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tuple:
     """The integer numerators X (n, *input_shape), W, B (or None) of one trial."""
     if trial.pattern in MAGNITUDES:
@@ -183,8 +213,13 @@ def _magnitudes(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int)
     """The numerators of a magnitude family (``_magnitude_plan``): tiny, s·2^(fx − e) with e = 0
     for half the entries of a sample and spread over 1 … fx for the others (so x = s·2^-e), w and b
     nonzero integers in ±{1, 2, 3}; large, random signs times integers in [2^(a−1), 2^a) for x and
-    w, bias in [2^(2a−2), 2^(2a−1))."""
+    w, bias in [2^(2a−2), 2^(2a−1)); scaled (``_scaling_plan``), random signs times integers in
+    [1, 2^a) for x and w, [1, 2^(2a)) for the bias."""
     signs = lambda shape: rng.choice((-1, 1), size=shape)  # noqa: E731
+    if trial.pattern == "scaled":   # nonzero, so every flushed or clipped entry changes an output
+        nonzero = lambda shape, a: rng.integers(1, 2 ** a, size=shape) * signs(shape)  # noqa: E731
+        X, W = nonzero((n, *spec.input_shape), trial.ax), nonzero(spec.weight_shape, trial.aw)
+        return X, W, nonzero((spec.out_channels,), trial.ax + trial.aw) if spec.bias else None
     if trial.pattern == "tiny":
         small = lambda shape: rng.integers(1, 4, size=shape) * signs(shape)  # noqa: E731
         shape, size = (n, *spec.input_shape), prod(spec.input_shape)
@@ -270,7 +305,7 @@ def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bo
         Wo, Bo = W.astype(object), None if B is None else B.astype(object)
         for k in checked:
             reference = conv(spec, X[k].astype(object), Wo, Bo)
-            _compare_exact(spec, mode, ys[k], reference, 2 ** (trial.fx + trial.fw), what, k)
+            _compare_exact(spec, mode, ys[k], reference, Fraction(2) ** (trial.fx + trial.fw), what, k)
     return calls
 
 
@@ -318,7 +353,7 @@ def _numeric_outputs(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, ba
     return arrays, calls
 
 
-def _compare_exact(spec: ConvSpec, mode: str, y: np.ndarray, reference: np.ndarray, scale: int,
+def _compare_exact(spec: ConvSpec, mode: str, y: np.ndarray, reference: np.ndarray, scale: Fraction,
                    what: str, sample: int) -> None:
     """AssertionError unless fn's output y equals reference/scale (integers) entry by entry exactly."""
     __tracebackhide__ = True
