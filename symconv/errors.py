@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
+import types
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 from numbers import Integral, Number, Rational, Real
 from typing import Any
 
@@ -45,11 +49,14 @@ def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int
     rule += f", {note}" if note else ""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, rule)
-    if minimum is not None and value < minimum:
+    if type(value) is not int and not _own_number(value):  # SymPy's Integer passes; a subclass's "<" may lie
+        refuse_foreign(parameter, value, "expressions")
+    number = int(value)  # compared as a plain int from here on
+    if minimum is not None and number < minimum:
         raise SpecError(parameter, value, rule)
-    if maximum is not None and value > maximum:
+    if maximum is not None and number > maximum:
         raise SpecError(parameter, value, f"must be at most {maximum}" + (f" ({limit_name})" if limit_name else ""))
-    return int(value)
+    return number
 
 
 def boolean(parameter: str, value: Any) -> bool:
@@ -165,7 +172,29 @@ def work_limit(limit_name: str, limit: Any, count: int, parameter: str, value: A
 # Which classes a user's values may have: the values a proof reads must be SymPy's (and Python's,
 # NumPy's) own, whose methods say what the value is. SymPy is imported where it is needed:
 # ``import symconv`` loads no SymPy.
-_NUMBER_MODULES = frozenset({"builtins", "fractions", "decimal", "numpy"})
+_OWN_NUMBERS = frozenset({int, float, complex, Fraction, Decimal})
+
+
+def _own_number(value: object) -> bool:
+    """``value`` is exactly Python's, ``fractions``' or ``decimal``'s number type, or a NumPy scalar
+    type (by identity: a class's ``__module__`` is whatever the class says)."""
+    if type(value) in _OWN_NUMBERS:
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and type(value) in set(numpy.sctypeDict.values())
+
+
+def _package_roots() -> tuple[str, ...]:
+    """The directories of SymPy's and symconv's own source files."""
+    roots = [os.path.dirname(os.path.realpath(__file__))]
+    sympy = sys.modules.get("sympy")
+    if isinstance(sympy, types.ModuleType) and getattr(sympy, "__file__", None):
+        roots.append(os.path.dirname(os.path.realpath(sympy.__file__)))
+    return tuple(root + os.sep for root in roots)
+
+
+def _inside(path: object, roots: tuple[str, ...]) -> bool:
+    return isinstance(path, str) and os.path.realpath(path).startswith(roots)
 
 
 def own_matrix(value: object) -> bool:
@@ -188,12 +217,16 @@ def _defined_in_sympy(cls: type) -> bool:
     symconv's own, e.g. the all-sizes engine's Iverson bracket): a class made with
     ``type(…, {"__module__": "sympy.core.add"})`` is not found there."""
     module = sys.modules.get(cls.__module__ or "")
-    if module is None or not module.__name__.startswith(("sympy.", "symconv.")):
-        return False
+    roots = _package_roots()
+    if not isinstance(module, types.ModuleType) or not module.__name__.startswith(("sympy.", "symconv.")) \
+            or not _inside(getattr(module, "__file__", None), roots):
+        return False  # a module object made at run time under a SymPy-like name is not SymPy's
     found: object = module
     for part in cls.__qualname__.split("."):
         found = getattr(found, part, None)
-    return found is cls
+    # and the class's own methods were compiled from those files, not from the caller's
+    return found is cls and all(_inside(getattr(getattr(v, "__code__", None), "co_filename", ""), roots)
+                                for v in vars(cls).values() if callable(v) and hasattr(v, "__code__"))
 
 
 def _sympy_class(cls: type) -> bool:
@@ -225,8 +258,7 @@ def foreign_class(value: object) -> type | None:
     """
     from sympy import Basic
     if not isinstance(value, Basic):  # other objects are refused by what they are, not their class
-        own = type(value).__module__.split(".")[0] in _NUMBER_MODULES
-        return type(value) if isinstance(value, Number) and not own else None
+        return type(value) if isinstance(value, Number) and not _own_number(value) else None
     stack = [value]
     while stack:
         node = stack.pop()
@@ -251,6 +283,6 @@ def refuse_foreign(where: str, value: object, what: str) -> None:
     cls = foreign_class(value) if what == "expressions" else (None if own_matrix(value) else type(value))
     if cls is None:
         return
-    base = next((c for c in cls.__mro__ if _sympy_class(c) or c.__module__ in _NUMBER_MODULES), object)
+    base = next((c for c in cls.__mro__ if c in _OWN_NUMBERS or _sympy_class(c)), object)
     raise TypeError(f"{where}: a subclass of {base.__name__} defined outside SymPy ({cls.__qualname__}); "
                     f"pass SymPy's own {what}")
