@@ -99,7 +99,8 @@ PATTERNS = {        # pattern: its name in failure messages
 # outputs differs from the layer. Each is a _Trial whose numerators obey the same exactness budget.
 MAGNITUDES = {"tiny": "tiny magnitudes", "large": "large magnitudes", "scaled": "power-of-two scalings"}
 # Power-of-two scalings (x·2^a, w·2^b): far exponents, one fn call each (7 in float64, 4 in float32),
-# so that code flushing tiny x, w or y, or clipping huge x or w, anywhere in the normal range differs.
+# so that code flushing tiny x, w or y below a threshold the scalings pass (x down to 2^-500, outputs
+# down to 2^-1000), or clipping x or w above one they pass (up to 2^300), differs.
 SCALINGS = {np.float64: ((-60, 0), (0, -60), (-60, -60), (60, 0), (0, 60), (300, 300), (-500, -500)),
             np.float32: ((-30, 0), (0, -30), (-50, -50), (50, 50))}
 SCALED_BITS = 8   # numerators of the scaled trials: nonzero integers below 2^8 (fewer for big kernels)
@@ -182,8 +183,10 @@ def _scaling_plan(terms_bits: int) -> list[_Trial]:
     2^bits (53 float64, 24 float32): exact while 2^(a+b) stays at or above the smallest normal
     (2^-1022, 2^-126) and the sums below the largest (2^1024, 2^128), as the chosen pairs do for
     k·2 + bitlength ≤ bits. A bilinear layer's output is then exactly 2^(a+b) times its output on
-    m, m', which the reference gives; flushing |x|, |w| or |y| below a threshold, or clipping them
-    above one, anywhere in the normal range is seen.
+    m, m', which the reference gives; flushing |x|, |w| or |y| below a threshold the scalings pass,
+    or clipping them above one, is seen (float64: x and w down to 2^-500 and up to 2^300, outputs
+    down to about 2^-1000; thresholds beyond those, e.g. a flush of |x| < 2^-700 or a clip at
+    2^400, are not).
 
     >>> [(t.ax, t.fx, t.fw, t.dtype.__name__) for t in _scaling_plan(3)][::3]
     [(8, 60, 0, 'float64'), (8, -60, 0, 'float64'), (8, 500, 500, 'float64'), (8, 50, 50, 'float32')]
