@@ -172,7 +172,7 @@ def work_limit(limit_name: str, limit: Any, count: int, parameter: str, value: A
 # Which classes a user's values may have: the values a proof reads must be SymPy's (and Python's,
 # NumPy's) own, whose methods say what the value is. SymPy is imported where it is needed:
 # ``import symconv`` loads no SymPy.
-_OWN_NUMBERS = frozenset({int, float, complex, Fraction, Decimal})
+_OWN_NUMBERS = frozenset({bool, int, float, complex, Fraction, Decimal})  # bool: refused later by name
 
 
 def _own_number(value: object) -> bool:
