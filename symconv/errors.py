@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
-import types
 import warnings
-from decimal import Decimal
-from fractions import Fraction
-from numbers import Integral, Number, Rational, Real
+from numbers import Integral, Rational, Real
 from typing import Any
+
+from .own_values import NOT_OWN, foreign_part, own_class, own_number, own_number_type, own_text
 
 
 class SpecError(ValueError):
@@ -49,7 +47,7 @@ def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int
     rule += f", {note}" if note else ""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, rule)
-    if type(value) is not int and not _own_number(value):  # SymPy's Integer passes; a subclass's "<" may lie
+    if type(value) is not int and not own_number(value):  # SymPy's Integer passes; a subclass's "<" may lie
         refuse_foreign(parameter, value, "expressions")
     number = int(value)  # compared as a plain int from here on
     if minimum is not None and number < minimum:
@@ -88,9 +86,10 @@ def one_of(parameter: str, value: Any, allowed: tuple[str, ...], note: str = "")
     ...
     symconv.errors.SpecError: layout='NWHC': must be one of ('NCHW', 'NHWC'), or None for spec.layout
     """
-    if not isinstance(value, str) or value not in allowed:
+    # str or NumPy's str_ exactly: a subclass's "==" may answer anything
+    if not own_text(value) or value not in allowed:
         raise SpecError(parameter, value, f"must be one of {allowed}" + (f", {note}" if note else ""))
-    return value
+    return next(a for a in allowed if a == value)   # the caller gets symconv's own string
 
 
 # The longest deadline: setitimer takes a C time_t of seconds, 32 bits wide on some platforms
@@ -117,13 +116,14 @@ def seconds(parameter: str, value: Any) -> float:
     refuse_foreign(parameter, value, "expressions")  # a number subclass's own ">" could let 1e30 s through
     # an exact (rational) number is finite even beyond float's range, where float() overflows or is inf
     finite = isinstance(value, Rational) or math.isfinite(value)
-    if not finite or not value > 0:  # compared exactly: float(10**400) would overflow
+    if not finite or not value > 0:  # type: ignore[operator]  # exact: float(10**400) would overflow  # compared exactly: float(10**400) would overflow
         raise SpecError(parameter, value, rule)
-    if value > MAX_SECONDS:
+    if value > MAX_SECONDS:  # type: ignore[operator]
         raise SpecError(parameter, value, f"must be at most {MAX_SECONDS} s (MAX_SECONDS)")
-    if float(value) <= 0:  # an exact positive number below float's range (Fraction(1, 10**400))
+    result = float(value)   # converted once: what was compared is what is returned
+    if not 0 < result <= MAX_SECONDS:  # an exact positive number below float's range (Fraction(1, 10**400))
         raise SpecError(parameter, value, "is below the smallest positive float: no timer can be armed for it")
-    return float(value)
+    return result
 
 def renamed_keyword(new: str, value: Any, old: str, old_value: Any) -> Any:
     """The argument of keyword ``new``, also accepted for one release under its former name
@@ -169,34 +169,6 @@ def work_limit(limit_name: str, limit: Any, count: int, parameter: str, value: A
     return bound
 
 
-# Which classes a user's values may have: the values a proof reads must be SymPy's (and Python's,
-# NumPy's) own, whose methods say what the value is. SymPy is imported where it is needed:
-# ``import symconv`` loads no SymPy.
-_OWN_NUMBERS = frozenset({bool, int, float, complex, Fraction, Decimal})  # bool: refused later by name
-
-
-def _own_number(value: object) -> bool:
-    """``value`` is exactly Python's, ``fractions``' or ``decimal``'s number type, or a NumPy scalar
-    type (by identity: a class's ``__module__`` is whatever the class says)."""
-    if type(value) in _OWN_NUMBERS:
-        return True
-    numpy = sys.modules.get("numpy")
-    return numpy is not None and type(value) in set(numpy.sctypeDict.values())
-
-
-def _package_roots() -> tuple[str, ...]:
-    """The directories of SymPy's and symconv's own source files."""
-    roots = [os.path.dirname(os.path.realpath(__file__))]
-    sympy = sys.modules.get("sympy")
-    if isinstance(sympy, types.ModuleType) and getattr(sympy, "__file__", None):
-        roots.append(os.path.dirname(os.path.realpath(sympy.__file__)))
-    return tuple(root + os.sep for root in roots)
-
-
-def _inside(path: object, roots: tuple[str, ...]) -> bool:
-    return isinstance(path, str) and os.path.realpath(path).startswith(roots)
-
-
 def own_matrix(value: object) -> bool:
     """Whether ``value`` is exactly one of SymPy's own matrix classes (dense or sparse, mutable or
     immutable); a subclass may override ``todok``, ``tolist`` or ``__getitem__`` and show a proof
@@ -206,49 +178,10 @@ def own_matrix(value: object) -> bool:
                            sp.ImmutableSparseMatrix)
 
 
-# What SymPy itself puts in the class of an undefined function (``sp.Function("f", real=True)``);
-# ``sp.Function(name, **attrs)`` copies any other keyword into the class, methods included.
-_UNDEFINED_FUNCTION_KEYS = frozenset({"__doc__", "__module__", "_explicit_class_assumptions", "_kwargs", "_nargs",
-                                      "_prop_handler", "_sage_", "default_assumptions", "name"})
-
-
-def _defined_in_sympy(cls: type) -> bool:
-    """``cls`` is the class its module and qualified name say, and that module is SymPy's (or
-    symconv's own, e.g. the all-sizes engine's Iverson bracket): a class made with
-    ``type(…, {"__module__": "sympy.core.add"})`` is not found there."""
-    module = sys.modules.get(cls.__module__ or "")
-    roots = _package_roots()
-    if not isinstance(module, types.ModuleType) or not module.__name__.startswith(("sympy.", "symconv.")) \
-            or not _inside(getattr(module, "__file__", None), roots):
-        return False  # a module object made at run time under a SymPy-like name is not SymPy's
-    found: object = module
-    for part in cls.__qualname__.split("."):
-        found = getattr(found, part, None)
-    # and the class's own methods were compiled from those files, not from the caller's
-    return found is cls and all(_inside(getattr(getattr(v, "__code__", None), "co_filename", ""), roots)
-                                for v in vars(cls).values() if callable(v) and hasattr(v, "__code__"))
-
-
-def _sympy_class(cls: type) -> bool:
-    """Whether ``cls`` is defined inside SymPy, or is an applied undefined function
-    (``sp.Function("sigma")(x)``, whose class SymPy makes at run time) built on SymPy's classes only,
-    with nothing in its class but what SymPy puts there (assumptions ``is_*`` as True/False/None)."""
-    if _defined_in_sympy(cls):
-        return True
-    from sympy.core.function import UndefinedFunction
-    if not isinstance(cls, UndefinedFunction):
-        return False
-    own_keys = all(key in _UNDEFINED_FUNCTION_KEYS or (key.startswith("is_") and value in (True, False, None)
-                                                        and type(value) in (bool, type(None)))
-                   for key, value in vars(cls).items())
-    return own_keys and all(_defined_in_sympy(base) or base is object for base in cls.__mro__[1:])
-
-
 def foreign_class(value: object) -> type | None:
-    """The first class in ``value``'s expression tree defined outside SymPy (a number: outside
-    Python, ``fractions``, ``decimal`` and NumPy), or None. Such a class may override ``__eq__``,
-    ``expand`` or ``args`` and make a wrong entry compare equal; only a node of SymPy's own class
-    is trusted to report its arguments, so the walk descends through those only.
+    """The class of the first part of ``value`` that is not SymPy's, Python's or NumPy's own
+    (``symconv.own_values``), or None. Such a class may override ``__eq__``, ``expand`` or
+    ``args`` and make a wrong entry compare equal.
 
     >>> import sympy as sp
     >>> class Evil(sp.Add): pass
@@ -256,16 +189,8 @@ def foreign_class(value: object) -> type | None:
     >>> foreign_class(x + 2 * sp.Function("f")(x)), foreign_class(sp.sin(Evil(x, 1)) + x).__name__
     (None, 'Evil')
     """
-    from sympy import Basic
-    if not isinstance(value, Basic):  # other objects are refused by what they are, not their class
-        return type(value) if isinstance(value, Number) and not _own_number(value) else None
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if not _sympy_class(type(node)):
-            return type(node)
-        stack.extend(node.args)
-    return None
+    found = foreign_part(value)
+    return None if found is None else found[0]
 
 
 def refuse_foreign(where: str, value: object, what: str) -> None:
@@ -280,9 +205,23 @@ def refuse_foreign(where: str, value: object, what: str) -> None:
     ...
     TypeError: toeplitz: a subclass of ImmutableDenseMatrix defined outside SymPy (Mine); pass SymPy's own matrices
     """
-    cls = foreign_class(value) if what == "expressions" else (None if own_matrix(value) else type(value))
-    if cls is None:
+    if what == "expressions":
+        found = foreign_part(value)
+    elif not own_matrix(value):
+        found = (type(value), NOT_OWN)
+    else:   # rows and cols are plain attributes of a mutable matrix: they must be its entries' shape
+        shape = (getattr(value, "rows", None), getattr(value, "cols", None))
+        rep = getattr(getattr(value, "_rep", None), "shape", None)
+        found = None if rep == shape and all(type(n) is int for n in shape) else (
+            type(value), f"its shape {shape} is not the shape of its entries {rep}")
+    if found is None:
         return
-    base = next((c for c in cls.__mro__ if c in _OWN_NUMBERS or _sympy_class(c)), object)
+    cls, why = found
+    base = next((c for c in cls.__mro__ if own_class(c, expression=False) or own_number_type(c)), object)
+    if why != NOT_OWN:   # SymPy's own class holding something that is not
+        raise TypeError(f"{where}: a {cls.__name__} whose {why.removeprefix('its ')}; pass SymPy's own {what}")
+    if base is object:
+        raise TypeError(f"{where}: {cls.__qualname__} is not one of Python's, NumPy's or SymPy's own numbers or "
+                        f"expressions; pass SymPy's own {what}")
     raise TypeError(f"{where}: a subclass of {base.__name__} defined outside SymPy ({cls.__qualname__}); "
                     f"pass SymPy's own {what}")

@@ -49,6 +49,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from ..errors import SpecError, refuse_foreign
+from ..parsing import MAX_BITS, _shorten
 from ..symbols import check_shape, entry_key
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
@@ -130,6 +131,7 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     """
     value = checked_entry(parameter, index, value)
     where = _where(parameter, index)
+    _refuse_huge_numbers(where, value)
     if isinstance(value, (Integral, Fraction)):
         return sp.sympify(value, strict=True)
     if isinstance(value, (float, np.floating)):
@@ -138,6 +140,34 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
         raise SpecError(where, value, f"an inexact {type(value).__name__}; each entry {RULE}")
     floats = value.atoms(sp.Float)
     return value.xreplace({f: _integral_float(where, f) for f in floats}) if floats else value
+
+
+def _refuse_huge_numbers(where: str, value: object) -> None:
+    """SpecError for a number of more than MAX_BITS bits in ``value``, written out or as a numeric
+    power still to be evaluated (``Pow(2, 10**12, evaluate=False)`` would take hours to multiply
+    out, a 3-million-digit integer cannot even be printed in a counterexample).
+
+    >>> _refuse_huge_numbers("T[0, 0]", sp.Pow(2, 10**12, evaluate=False))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: T[0, 0]='an expression holding a number of 1000000000000 bits': a number of about
+    1000000000000 bits; at most 4096 bits are allowed in an entry
+    """
+    def bits(node: object) -> int:
+        if isinstance(node, Integral):
+            return int(node).bit_length()
+        if isinstance(node, (Fraction, sp.Rational)):
+            return max(int(node.numerator).bit_length(), int(node.denominator).bit_length())
+        base, exponent = node.args if isinstance(node, sp.Pow) else (None, None)
+        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
+            return abs(int(exponent)) * max(bits(base) - 1, 1)
+        return 0
+    nodes = sp.preorder_traversal(value) if isinstance(value, sp.Basic) else (value,)
+    largest = max((bits(node) for node in nodes), default=0)
+    if largest > MAX_BITS:
+        shown = _shorten(str(value)) if largest < 10 * MAX_BITS else f"an expression holding a number of {largest} bits"
+        raise SpecError(where, shown,
+                        f"a number of about {largest} bits; at most {MAX_BITS} bits are allowed in an entry")
 
 
 def as_object_array(parameter: str, value: object) -> np.ndarray:
