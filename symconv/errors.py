@@ -8,7 +8,7 @@ import warnings
 from numbers import Integral, Rational, Real
 from typing import Any
 
-from .own_values import NOT_OWN, foreign_part, own_class, own_number, own_number_type, own_text
+from .own_values import NOT_OWN, Foreign, foreign_part, own_class, own_copy, own_number, own_number_type, own_text
 
 
 class SpecError(ValueError):
@@ -48,7 +48,7 @@ def integer(parameter: str, value: Any, minimum: int | None = None, maximum: int
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise SpecError(parameter, value, rule)
     if type(value) is not int and not own_number(value):  # SymPy's Integer passes; a subclass's "<" may lie
-        refuse_foreign(parameter, value, "expressions")
+        value = refuse_foreign(parameter, value, "expressions")
     number = int(value)  # compared as a plain int from here on
     if minimum is not None and number < minimum:
         raise SpecError(parameter, value, rule)
@@ -113,7 +113,7 @@ def seconds(parameter: str, value: Any) -> float:
     rule = "must be a number of seconds > 0 (finite)"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise SpecError(parameter, value, rule)
-    refuse_foreign(parameter, value, "expressions")  # a number subclass's own ">" could let 1e30 s through
+    value = refuse_foreign(parameter, value, "expressions")  # a number subclass's ">" could let 1e30 s through
     # an exact (rational) number is finite even beyond float's range, where float() overflows or is inf
     finite = isinstance(value, Rational) or math.isfinite(value)
     if not finite or not value > 0:  # type: ignore[operator]  # exact: float(10**400) would overflow  # compared exactly: float(10**400) would overflow
@@ -178,6 +178,31 @@ def own_matrix(value: object) -> bool:
                            sp.ImmutableSparseMatrix)
 
 
+_MATRIX_ATTRIBUTES = (frozenset({"rows", "cols", "_rep"}), frozenset({"_rows", "_cols", "_rep"}))
+
+
+def _matrix_problem(matrix: Any) -> tuple[type, str] | None:
+    """Why a matrix of SymPy's own class is not as SymPy made it: an instance attribute other than
+    its shape and entries (a ``todok`` or ``__array__`` set on the instance is asked first), or
+    a shape that is not its entries' shape."""
+    attributes = vars(matrix)
+    if type(attributes) is not dict or frozenset(attributes) not in _MATRIX_ATTRIBUTES:
+        extra = sorted(set(attributes) - _MATRIX_ATTRIBUTES[0] - _MATRIX_ATTRIBUTES[1], key=str)
+        return type(matrix), f"its instance attributes {extra} are not ones SymPy sets"
+    shape = tuple(attributes.get(k, attributes.get("_" + k)) for k in ("rows", "cols"))
+    rep = getattr(attributes["_rep"], "shape", None)
+    if rep != shape or not all(type(n) is int for n in shape):
+        return type(matrix), f"its shape {shape} is not the shape of its entries {rep}"
+    return None
+
+
+def matrix_entries(where: str, matrix: Any) -> dict[tuple[int, int], Any]:
+    """The nonzero entries of a SymPy matrix, read by its class's own ``todok`` once the matrix
+    passed ``refuse_foreign(where, matrix, "matrices")``."""
+    refuse_foreign(where, matrix, "matrices")
+    return dict(type(matrix).todok(matrix))
+
+
 def foreign_class(value: object) -> type | None:
     """The class of the first part of ``value`` that is not SymPy's, Python's or NumPy's own
     (``symconv.own_values``), or None. Such a class may override ``__eq__``, ``expand`` or
@@ -193,10 +218,12 @@ def foreign_class(value: object) -> type | None:
     return None if found is None else found[0]
 
 
-def refuse_foreign(where: str, value: object, what: str) -> None:
-    """TypeError naming ``where`` and the class when ``value`` (or a node of it) is of a class
-    defined outside SymPy (``foreign_class``); ``what`` is "expressions" (a value and its tree) or
-    "matrices" (the container only: ``own_matrix``).
+def refuse_foreign(where: str, value: Any, what: str) -> Any:
+    """``value``'s own copy (``symconv.own_values.own_copy``: what a proof reads from here on), or
+    TypeError naming ``where`` and the class when ``value`` (or a part of it) is not SymPy's,
+    Python's or NumPy's own; ``what`` is "expressions" (a value and its tree) or "matrices" (the
+    container only: ``own_matrix``, its shape and instance attributes; the matrix is returned,
+    its entries are read with ``matrix_entries``).
 
     >>> import sympy as sp
     >>> class Mine(sp.ImmutableDenseMatrix): pass
@@ -205,17 +232,18 @@ def refuse_foreign(where: str, value: object, what: str) -> None:
     ...
     TypeError: toeplitz: a subclass of ImmutableDenseMatrix defined outside SymPy (Mine); pass SymPy's own matrices
     """
+    copy, found = value, None
     if what == "expressions":
-        found = foreign_part(value)
+        try:
+            copy = own_copy(value)
+        except Foreign as foreign:
+            found = (foreign.cls, foreign.why)
     elif not own_matrix(value):
         found = (type(value), NOT_OWN)
-    else:   # rows and cols are plain attributes of a mutable matrix: they must be its entries' shape
-        shape = (getattr(value, "rows", None), getattr(value, "cols", None))
-        rep = getattr(getattr(value, "_rep", None), "shape", None)
-        found = None if rep == shape and all(type(n) is int for n in shape) else (
-            type(value), f"its shape {shape} is not the shape of its entries {rep}")
+    else:
+        found = _matrix_problem(value)
     if found is None:
-        return
+        return copy
     cls, why = found
     base = next((c for c in cls.__mro__ if own_class(c, expression=False) or own_number_type(c)), object)
     if why != NOT_OWN:   # SymPy's own class holding something that is not

@@ -170,6 +170,12 @@ def _payload(node: object) -> tuple[list[tuple[str, object]], dict[str, object]]
     return slots, instance
 
 
+# What SymPy itself keeps in an instance's dictionary: an applied function's cached arity, Max's and
+# Min's argument set, an IndexedBase's label data. Anything else there (a flag such as is_Add, a
+# method) would be asked before the class's own attribute.
+_INSTANCE_KEYS = frozenset({"nargs", "_argset", "_shape", "_offset", "_strides", "_name"})
+
+
 def _node_problem(node: Any, nodes: list) -> str | None:
     """Why one node (not its arguments) is not SymPy's own, or None; the SymPy nodes it holds
     (arguments and payload) are appended to ``nodes``."""
@@ -179,9 +185,11 @@ def _node_problem(node: Any, nodes: list) -> str | None:
     slots, instance = _payload(node)
     if type(instance) is not dict:
         return "its instance dictionary is not a dict"
-    for name in instance:   # a method set on the instance would be asked first
-        if type(name) is not str or callable(getattr(cls, name, None)):
-            return f"its instance attribute {name!r} hides the class's method"
+    for name in instance:   # an attribute set on the instance is asked before the class's
+        if name not in _INSTANCE_KEYS:
+            return f"its instance attribute {name!r} is not one SymPy sets"
+    if "_argset" in instance and instance["_argset"] != frozenset(object.__getattribute__(node, "_args")):
+        return "its argument set is not its arguments"
     for name, value in slots + list(instance.items()):
         if name == "_mpf_":   # a Float's (sign, mantissa, exponent, bits): the mantissa may be gmpy's
             if type(value) is not tuple or not all(type(v) in _sympy_types()[2] for v in value):
@@ -226,25 +234,132 @@ def _inherited(cls: type, name: str, handler: object) -> bool:
     return type(name) is str and any(vars(base).get(method) is handler for base in cls.__mro__[1:])
 
 
+class Foreign(Exception):
+    """A part of a value that is not SymPy's, Python's or NumPy's own: its class and why."""
+
+    def __init__(self, cls: type, why: str) -> None:
+        super().__init__(cls, why)
+        self.cls, self.why = cls, why
+
+
 def foreign_part(value: object) -> tuple[type, str] | None:
     """(class, why) of the first part of ``value`` that is not SymPy's, Python's or NumPy's own
-    (module docstring), or None. A number must be of Python's or NumPy's own type; other
-    non-SymPy objects are left to the caller's rules (refused by what they are)."""
-    basic = _sympy_types()[0]
-    if not isinstance(value, basic) and type(value) is getattr(value, "__class__", None):
-        if isinstance(value, _number_abc()) and not own_number(value):
-            return type(value), NOT_OWN
-        return None
-    stack, seen = [value], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        problem = _node_problem(node, stack)   # pushes the nodes it holds: its arguments among them
-        if problem is not None:
-            return type(node), problem
+    (module docstring), or None (``own_copy`` would copy it)."""
+    try:
+        own_copy(value)
+    except Foreign as found:
+        return found.cls, found.why
     return None
+
+
+def own_copy(value: Any) -> Any:
+    """A fresh copy of ``value`` built by SymPy's own constructors from plain data read off it,
+    node by node (Foreign when a part is not SymPy's, Python's or NumPy's own). The copy shares
+    nothing with ``value`` a user could have altered: no instance attribute, no flag, no
+    malformed digit survives, and what a proof reads afterwards is the copy. A number is returned
+    as it is (its type is Python's or NumPy's own, immutable); other objects too, for the caller's
+    rules to refuse by what they are.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> value = sp.Max(5, -5, evaluate=False) + x
+    >>> copy = own_copy(value); copy == value and copy is not value
+    True
+    """
+    basic = _sympy_types()[0]
+    if type(value) is not getattr(value, "__class__", None):   # a __class__ that pretends
+        raise Foreign(type(value), NOT_OWN)
+    if not isinstance(value, basic):
+        if isinstance(value, _number_abc()) and not own_number(value):
+            raise Foreign(type(value), NOT_OWN)
+        return value
+    try:
+        return _rebuilt(value, {})
+    except RecursionError:
+        raise Foreign(type(value), "it is nested too deeply to copy") from None
+
+
+def _rebuilt(node: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
+    """The copy of one node (``own_copy``); ``memo`` shares the copy of a repeated subtree."""
+    known = memo.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    cls = type(node)
+    problem = _node_problem(node, [])
+    if problem is not None:
+        raise Foreign(cls, problem)
+    args = object.__getattribute__(node, "_args")
+    if not all(isinstance(a, _sympy_types()[0]) for a in args):
+        raise Foreign(cls, "its arguments are not all SymPy objects")
+    copy = _atom(node, cls) if not args else _compound(cls, tuple(_rebuilt(a, memo) for a in args))
+    memo[id(node)] = (node, copy)
+    return copy
+
+
+def _atom(node: Any, cls: type) -> Any:
+    """A fresh atom: a Symbol from its name and assumptions, a number from its digits, a
+    singleton as SymPy's own instance."""
+    import sympy as sp
+    from sympy.core.singleton import Singleton
+    read = object.__getattribute__
+    if cls is sp.Symbol or cls is sp.Dummy:
+        name, assumptions = read(node, "name"), dict(read(node, "_assumptions_orig"))
+        if type(name) is not str or not all(type(k) is str and type(v) is bool for k, v in assumptions.items()):
+            raise Foreign(cls, f"its name or assumptions are not plain text and flags ({type(name).__name__})")
+        if cls is sp.Dummy:
+            return sp.Dummy(name, dummy_index=int(read(node, "dummy_index")), **assumptions)
+        return sp.Symbol(name, **assumptions)
+    if cls is sp.Integer or cls is sp.Rational:
+        p, q = read(node, "p"), read(node, "q")
+        if type(p) is not int or type(q) is not int or q == 0:   # SymPy's 1/0 is zoo, never a Rational
+            raise Foreign(cls, f"its digits are not a Python integer over a nonzero one ({p!r}/{q!r})")
+        return sp.Rational(p, q)
+    if cls is sp.Float:
+        return _float(node)
+    if isinstance(cls, Singleton) and type(cls) is Singleton or _singleton(cls):
+        return cls()
+    raise Foreign(cls, f"a {cls.__name__} is not a value symconv reads")
+
+
+def _singleton(cls: type) -> bool:
+    from sympy import S
+    return any(type(getattr(S, name, None)) is cls for name in _SINGLETON_NAMES)
+
+
+_SINGLETON_NAMES = ("Zero", "One", "NegativeOne", "Half", "NaN", "Infinity", "NegativeInfinity",
+                    "ComplexInfinity", "ImaginaryUnit", "Pi", "Exp1", "EulerGamma", "Catalan", "GoldenRatio",
+                    "TribonacciConstant", "true", "false", "EmptySet", "Naturals", "Naturals0", "Integers",
+                    "Reals", "Complexes", "UniversalSet", "EmptySequence", "IdentityFunction")
+
+
+def _float(node: Any) -> Any:
+    """A fresh Float from a normalised binary value (sign 0/1, odd mantissa of ``bc`` bits, or
+    one of mpmath's zero and special values) and a plain precision."""
+    import sympy as sp
+    from mpmath.libmp import finf, fnan, fninf, fzero
+    mpf, precision = object.__getattribute__(node, "_mpf_"), object.__getattribute__(node, "_prec")
+    digits = _sympy_types()[2]
+    if type(mpf) is not tuple or len(mpf) != 4 or not all(type(v) in digits for v in mpf) or type(precision) is not int:
+        raise Foreign(sp.Float, "its binary digits are not a tuple of four integers")
+    sign, man, exp, bc = mpf
+    special = mpf in (fzero, finf, fninf, fnan)
+    if not special and not (sign in (0, 1) and man > 0 and man % 2 == 1 and bc == int(man).bit_length()):
+        raise Foreign(sp.Float, f"its binary digits {mpf} are not a normalised number")
+    return sp.Float._new((int(sign), man, int(exp), int(bc)), max(precision, 1))
+
+
+def _compound(cls: type, args: tuple) -> Any:
+    """A fresh node of SymPy's class ``cls`` over copied arguments, without evaluating it (a
+    numeric power is not computed); an applied undefined function through a fresh class."""
+    import sympy as sp
+    if _undefined_function(cls) and not own_class(cls):
+        namespace = type.__dict__["__dict__"].__get__(cls)
+        assumptions = namespace.get("_explicit_class_assumptions", {})
+        return sp.Function(namespace["name"], **assumptions)(*args)
+    try:
+        return cls(*args, evaluate=False)
+    except TypeError:   # a class whose constructor takes no evaluate flag
+        return cls(*args)
 
 
 def _number_abc() -> type:

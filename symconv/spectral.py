@@ -44,7 +44,7 @@ import numpy as np
 import sympy as sp
 
 from .connections import connections_of_rows
-from .errors import SpecError, refuse_foreign, work_limit
+from .errors import SpecError, work_limit
 from .forms.entries import binary_value, exact_matrix
 from .forms.operands import add_terms, as_object_array
 from .forms.toeplitz import column_index, row_index
@@ -292,9 +292,7 @@ def is_block_circulant(spec: ConvSpec, T: object) -> bool:
     block circulant with C_out×C_in blocks: T[(o, out), (c, i)] = T[(o, 0), (c, (i − out) mod n)]
     on every axis. Works on SymPy matrices (canonical comparison) and numeric arrays (exact ==)."""
     check_spec(spec)
-    if isinstance(T, sp.MatrixBase):  # read through its tolist: SymPy's own classes only
-        refuse_foreign("T", T, "matrices")
-    matrix = as_object_array("T", T.tolist() if hasattr(T, "tolist") and not isinstance(T, np.ndarray) else T)
+    matrix = as_object_array("T", T)   # a SymPy matrix of SymPy's own class, as SymPy made it
     check_shape("T", matrix, spec.toeplitz_shape, spec.layout)
     if spec.output_size != spec.input_size:
         return False

@@ -116,7 +116,7 @@ def test_an_instance_method_set_on_a_node_is_refused():
     node = sp.Function("poisoned_by_this_test")(W0)   # SymPy caches it: the attribute is removed after
     node.__dict__["expand"] = lambda *args, **hints: W0   # an applied function has an instance dict
     try:
-        assert "hides the class's method" in _refused_or_refuted(node)
+        assert "instance attribute 'expand' is not one SymPy sets" in _refused_or_refuted(node)
     finally:
         del node.__dict__["expand"]
 
@@ -171,3 +171,55 @@ def test_a_matrix_whose_shape_attributes_lie_is_refused():
                                    Decimal("1.5"), np.float32(2), np.int8(-3), 7, 2.5])
 def test_sympys_numpys_and_pythons_own_values_are_trusted(value):
     assert foreign_part(value) is None
+
+
+def test_a_flag_set_on_a_nodes_instance_is_refused():
+    """Max(5, -5) with is_Add set on the instance vanished from sums: T[0, 0] = w0 + 5 proved."""
+    poisoned = sp.Max(5, -5, evaluate=False)
+    entry = W0 + poisoned                       # w0 + 5: wrong; poisoned after the sum is built
+    poisoned.__dict__["is_Add"] = True
+    try:
+        assert "instance attribute 'is_Add' is not one SymPy sets" in _refused_or_refuted(entry)
+    finally:
+        del poisoned.__dict__["is_Add"]   # SymPy caches the node
+
+
+@pytest.mark.parametrize("mpf", [(2, 1, 0, 1), (0, 0, 0, 1), (0, 2, 0, 2)])
+def test_a_float_with_malformed_binary_digits_is_refused(mpf):
+    """SymPy's arithmetic read (2, 1, 0, 1) as -1 while a Rational read it as +1."""
+    value = sp.Float(1.0)
+    value._mpf_ = mpf
+    assert "are not a normalised number" in _refused_or_refuted(sp.Mul(value, W0, evaluate=False))
+
+
+def test_a_rational_with_a_zero_denominator_is_refused():
+    forged = object.__new__(sp.Rational)
+    for name, value in (("p", 0), ("q", 0), ("_args", ()), ("_mhash", None)):
+        object.__setattr__(forged, name, value)
+    object.__setattr__(forged, "_assumptions", type(sp.Integer(1)._assumptions)({}))
+    assert "over a nonzero one" in _refused_or_refuted(sp.Mul(forged, W0, evaluate=False))
+
+
+def test_plain_data_in_a_nodes_arguments_is_refused():
+    assert "arguments are not all SymPy objects" in _refused_or_refuted(sp.Basic.__new__(sp.Add, W0, 5))
+
+
+@pytest.mark.parametrize("kind", [sp.zeros, lambda r, c: sp.SparseMatrix(r, c, {}),
+                                  lambda r, c: sp.ImmutableMatrix(sp.zeros(r, c))])
+def test_a_method_set_on_a_matrix_instance_is_refused(kind):
+    """T = 0 with T.todok showing the right entries proved."""
+    T = kind(2, 3)
+    object.__setattr__(T, "todok", sp.Matrix(symconv.toeplitz(SPEC, W)).todok)
+    with pytest.raises(TypeError, match=r"toeplitz: a \w+ whose instance attributes \['todok'\] are not ones"):
+        symconv.prove(SPEC, toeplitz=T)
+
+
+def test_an_integral_float_too_large_is_refused_before_it_is_converted():
+    with pytest.raises(SpecError, match="bits; at most 4096 bits"):
+        symconv.prove(SPEC, toeplitz=_with_entry(sp.Float(2) ** 10**11 * W0))
+
+
+def test_the_copy_is_what_the_proof_keeps():
+    value = W0 + sp.Max(1, 2, evaluate=False) - 2
+    proof = symconv.prove(SPEC, toeplitz=_with_entry(value))
+    assert proof.given["toeplitz"][0, 0] == value and proof.given["toeplitz"][0, 0] is not value

@@ -48,7 +48,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..errors import SpecError, refuse_foreign
+from ..errors import SpecError, matrix_entries, refuse_foreign
 from ..parsing import MAX_BITS, _shorten
 from ..symbols import check_shape, entry_key
 
@@ -80,7 +80,7 @@ def checked_entry(parameter: str, index: tuple[int, ...] | None, value: object) 
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{where}={value!r}: text is not evaluated (sympify would eval it); pass SymPy "
                         f"expressions built from symconv.symbols(spec)")
-    refuse_foreign(where, value, "expressions")
+    value = refuse_foreign(where, value, "expressions")   # its own copy: what the proof reads
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise SpecError(where, value, f"each entry {OPERAND_RULE}")
     if isinstance(value, Number):
@@ -156,6 +156,9 @@ def _refuse_huge_numbers(where: str, value: object) -> None:
     def bits(node: object) -> int:
         if isinstance(node, Integral):
             return int(node).bit_length()
+        if isinstance(node, sp.Float):   # mantissa·2^exponent: an integral Float of that many bits
+            _, mantissa, exponent, count = node._mpf_
+            return max(int(exponent) + int(count), 0) if mantissa else 0
         if isinstance(node, (Fraction, sp.Rational)):
             return max(int(node.numerator).bit_length(), int(node.denominator).bit_length())
         base, exponent = node.args if isinstance(node, sp.Pow) else (None, None)
@@ -292,7 +295,8 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     if shape is not None:
         check_shape(parameter, array, shape, layout)
     if isinstance(array, sp.MatrixBase):
-        return _fresh(array, {key: exact_entry(parameter, key, entry) for key, entry in array.todok().items()})
+        return _fresh(array, {key: exact_entry(parameter, key, entry)
+                              for key, entry in matrix_entries(parameter, array).items()})
     converted = np.empty(array.shape, dtype=object)
     for index, entry in np.ndenumerate(array):
         converted[index] = exact_entry(parameter, index, entry)
@@ -323,7 +327,8 @@ def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase
     if not isinstance(matrix, sp.MatrixBase):
         return as_object_array(parameter, matrix)
     refuse_foreign(parameter, matrix, "matrices")
-    return _fresh(matrix, {key: checked_entry(parameter, key, entry) for key, entry in matrix.todok().items()})
+    return _fresh(matrix, {key: checked_entry(parameter, key, entry)
+                           for key, entry in matrix_entries(parameter, matrix).items()})
 
 
 def _names(symbols: Iterable[sp.Symbol]) -> str:

@@ -70,7 +70,7 @@ def exact_expression(value: Any, parameter: str) -> sp.Expr:
     if isinstance(value, str):
         raise SpecError(parameter, value, "must be a SymPy expression, not text (build it with "
                                           "SymPy, or use check_claim / the command line for text)")
-    refuse_foreign(parameter, value, "expressions")  # a class of the user's may lie in its arithmetic
+    value = refuse_foreign(parameter, value, "expressions")  # a copy: a user's class may lie in its arithmetic
     if isinstance(value, (bool, np.bool_)):
         raise SpecError(parameter, value, "must be a SymPy expression, not a bool")
     if isinstance(value, (float, complex, np.floating, np.complexfloating)):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, foreign_class, refuse_foreign
+from ..errors import SpecError, foreign_class, matrix_entries, refuse_foreign
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
@@ -214,9 +214,8 @@ def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained
     """None if expected and obtained are the same polynomial, else the counterexample (values are
     converted with ``sympify(strict=True)``: text is never evaluated; a value of a class defined
     outside SymPy is a TypeError, since ``expand`` and ``==`` would ask its own methods)."""
-    for side, value in (("expected", expected), ("obtained", obtained)):
-        refuse_foreign(f"{form}{list(index)} ({side})", value, "expressions")
-    expected, obtained = sp.sympify(expected, strict=True), sp.sympify(obtained, strict=True)
+    expected, obtained = (sp.sympify(refuse_foreign(f"{form}{list(index)} ({side})", value, "expressions"),
+                                     strict=True) for side, value in (("expected", expected), ("obtained", obtained)))
     difference = sp.expand(expected - obtained)
     if difference == 0:
         return None
@@ -249,8 +248,8 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
     """(shape, {index: entry}) of the nonzero entries; a SymPy matrix by its own sparse view, read
     only from SymPy's own matrix classes (a subclass's ``todok`` may show other entries)."""
     if isinstance(array, sp.MatrixBase):
-        refuse_foreign("matrix", array, "matrices")
-        return array.shape, dict(array.todok())
+        entries = matrix_entries("matrix", array)
+        return (array.rows, array.cols), entries
     array = np.asarray(array, dtype=object)
     return array.shape, {index: v for index, v in np.ndenumerate(array) if not _zero(v)}
 
