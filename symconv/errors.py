@@ -196,7 +196,7 @@ def _matrix_problem(matrix: Any) -> tuple[type, str] | None:
     return None
 
 
-def matrix_entries(where: str, matrix: Any) -> dict[tuple[int, int], Any]:
+def matrix_entries(where: str, matrix: Any) -> dict[tuple[int, ...], Any]:
     """The nonzero entries of a SymPy matrix, read by its class's own ``todok`` once the matrix
     passed ``refuse_foreign(where, matrix, "matrices")``."""
     refuse_foreign(where, matrix, "matrices")

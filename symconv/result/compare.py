@@ -248,7 +248,7 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
     """(shape, {index: entry}) of the nonzero entries; a SymPy matrix by its own sparse view, read
     only from SymPy's own matrix classes (a subclass's ``todok`` may show other entries)."""
     if isinstance(array, sp.MatrixBase):
-        entries: dict[tuple[int, ...], Any] = dict(matrix_entries("matrix", array))
+        entries = matrix_entries("matrix", array)
         return (int(array.rows), int(array.cols)), entries
     array = np.asarray(array, dtype=object)
     return array.shape, {index: v for index, v in np.ndenumerate(array) if not _zero(v)}
