@@ -304,7 +304,7 @@ def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = 
     return converted
 
 
-def _fresh(matrix: sp.MatrixBase, entries: dict[tuple[int, int], Entry]) -> sp.MatrixBase:
+def _fresh(matrix: sp.MatrixBase, entries: dict[tuple[int, ...], Entry]) -> sp.MatrixBase:
     """A new immutable SymPy matrix of ``matrix``'s shape and kind (dense or sparse) holding
     ``entries`` (its nonzeros): never the caller's object."""
     sparse = isinstance(matrix, sp.matrices.sparse.SparseRepMatrix)  # both Sparse kinds
