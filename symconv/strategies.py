@@ -15,11 +15,12 @@
         ...
 
 Every drawn spec is one ``ConvSpec`` accepts, by construction: the dependent parameters are drawn
-in an order that keeps them valid (input size; then the padding the mode allows at that size,
-< n for 'reflect', ≤ n for 'circular'; then a dilation and kernel whose span d·(K − 1) + 1 fits
-in the padded input; 'same' only with stride 1), so nothing is filtered out but by the optional
-``max_terms`` bound. Ranges are an int or an inclusive (low, high) pair; a filter that no spec
-can meet is a SpecError naming it when the strategy is made, not a hypothesis health check.
+in an order that keeps them valid (per axis: the padding the mode allows at the largest input
+size, < n for 'reflect', ≤ n for 'circular'; then a dilation and kernel whose span d·(K − 1) + 1
+fits in the largest padded input; then an input size both fit; 'same' only with stride 1), so
+nothing is filtered out but by the optional ``max_terms`` bound. Ranges are an int or an
+inclusive (low, high) pair; a filter that no spec can meet is a SpecError naming it when the
+strategy is made, not a hypothesis health check.
 
 Padding forms: ``"int"`` (p on every side), ``"tuple"`` (one p per axis), ``"pairs"`` (one
 (before, after) pair per axis, equal pairs sometimes spelled as an int), ``"valid"``, ``"same"``
@@ -54,8 +55,10 @@ PADDING_FORMS = ("int", "tuple", "pairs", "valid", "same", "same_upper")
 """The spellings of ``padding`` that ``conv_specs`` draws (see the module docstring)."""
 DEFAULT_KERNEL = {1: (1, 4), 2: (1, 3), 3: (1, 2)}
 """Kernel sizes per number of spatial axes when ``kernel_size`` is None: 3-D as small as 1-D."""
-DEFAULT_INPUT = {1: (1, 9), 2: (1, 6), 3: (1, 4)}
-"""Input sizes per number of spatial axes when ``input_size`` is None."""
+DEFAULT_INPUT = {1: (1, 10), 2: (1, 7), 3: (1, 4)}
+"""Input sizes per number of spatial axes when ``input_size`` is None ..."""
+DEFAULT_EXTRA = {1: 3, 2: 2, 3: 1}
+"""... drawn as the smallest valid size plus at most this many, so specs stay small and cheap to check."""
 
 Range = int | tuple[int, int]
 """An int, or an inclusive (low, high) pair of ints."""
@@ -128,9 +131,11 @@ def _options(*, dims: Range | Sequence[int] = (1, 2, 3), padding_modes: str | Se
              layouts: str | Sequence[str] = LAYOUTS, conventions: str | Sequence[str] = CONVENTIONS,
              bias: bool | None = None, max_terms: int | None = None) -> _Options:
     """Every filter validated (SpecError naming the first that is not), and the ones no spec can meet."""
-    axes = tuple(_range("dims", d, 1, 3)[0] for d in (dims if isinstance(dims, (tuple, list)) else (dims,)))
+    axes = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if not axes or any(isinstance(d, bool) or not isinstance(d, Integral) or d not in (1, 2, 3) for d in axes):
+        raise SpecError("dims", dims, "must be 1, 2 or 3, or a non-empty sequence of them")
     options = _Options(
-        dims=axes or _range("dims", dims, 1, 3), padding_modes=_choices("padding_modes", padding_modes, PADDING_MODES),
+        dims=tuple(int(d) for d in axes), padding_modes=_choices("padding_modes", padding_modes, PADDING_MODES),
         padding=_choices("padding", padding, PADDING_FORMS), groups=_range("groups", groups, 1),
         in_per_group=_range("in_per_group", in_per_group, 1), out_per_group=_range("out_per_group", out_per_group, 1),
         kernel_size=None if kernel_size is None else _range("kernel_size", kernel_size, 1),
@@ -216,7 +221,8 @@ def _axis(draw: st.DrawFn, o: _Options, d: int, form: str, mode: str,
     else:
         smallest = max(span - before - after, {"reflect": max(before, after) + 1,
                                                "circular": max(before, after)}.get(mode, 1))
-    n = draw(st.integers(max(low, smallest), high))
+    least = max(low, smallest)
+    n = draw(st.integers(least, high if o.input_size else min(high, least + DEFAULT_EXTRA[d])))
     if form == "same":
         before, after = (span - 1) // 2, (span - 1) - (span - 1) // 2
     elif form == "same_upper":
@@ -254,9 +260,10 @@ def conv_specs(**filters: Any) -> st.SearchStrategy[ConvSpec]:
     """Valid ConvSpecs within the filters: ``dims`` (1, 2, 3 or a sequence of them), ``padding_modes``,
     ``padding`` (forms: see the module docstring), ``groups``, channels per group (``in_per_group``,
     ``out_per_group``; in_per_group = 1 is depthwise), per-axis ``kernel_size`` and ``input_size``
-    (None: ``DEFAULT_KERNEL``, ``DEFAULT_INPUT`` for the number of axes), ``stride``, ``dilation``,
-    per-side ``padding_amount``, ``layouts``, ``conventions``, ``bias`` (None: both) and
+    (None: ``DEFAULT_KERNEL``, ``DEFAULT_INPUT`` and ``DEFAULT_EXTRA`` for the number of axes),
+    ``stride``, ``dilation``, per-side ``padding_amount``, ``layouts``, ``conventions``, ``bias`` (None: both) and
     ``max_terms`` (at most that many monomials plus bias terms: the one filter that rejects draws).
+    'same' is drawn (with stride 1) only where the stride range includes 1.
 
     >>> from hypothesis import find
     >>> spec = find(conv_specs(dims=2, groups=(2, 4), stride=2, layouts="NHWC"), lambda spec: spec.bias)
@@ -300,8 +307,8 @@ def transposed_conv_specs(**filters: Any) -> st.SearchStrategy[TransposedConv]:
 
     >>> from hypothesis import find
     >>> case = find(transposed_conv_specs(dims=1, stride=1, dilation=3), lambda case: case.output_padding[0] > 0)
-    >>> case.output_padding, case.spec.dilation
-    ((1,), (3,))
+    >>> 0 < case.output_padding[0] < 3, case.spec.dilation     # output_padding ≥ stride: the dilation allows it
+    (True, (3,))
     """
     return _transposed(_transposed_options(**filters))
 

@@ -4,8 +4,10 @@ result; bad filters are SpecErrors naming them; hypothesis stays optional."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,6 +172,7 @@ def test_transposed_cases_are_what_torch_computes(case):
     (lambda: strategies.conv_specs(groups=0), "groups"),
     (lambda: strategies.conv_specs(dims=4), "dims"),
     (lambda: strategies.conv_specs(dims=(1, 5)), "dims"),
+    (lambda: strategies.conv_specs(dims=2.0), "dims"),
     (lambda: strategies.conv_specs(padding_modes="mirror"), "padding_modes"),
     (lambda: strategies.conv_specs(padding=()), "padding"),
     (lambda: strategies.conv_specs(padding="same", stride=2), "padding"),
@@ -207,3 +210,13 @@ def test_without_hypothesis_the_import_error_names_the_extra():
             "try:\n    import symconv.strategies\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert "pip install 'symconv[hypothesis]'" in out, out
+
+
+def test_the_readme_example_runs():
+    """The README's property test over the preset runs and passes on torch's convolution."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "symconv import strategies" in b]
+    assert len(blocks) == 1
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    namespace["test_torch_conv_where_frameworks_broke"]()
