@@ -68,7 +68,9 @@ class TransposedConv(NamedTuple):
     """A transposed convolution: the forward layer ``spec`` (zeros padding) and an
     ``output_padding`` PyTorch accepts (0 ≤ output_padding < max(stride, dilation) per axis).
     It maps g of ``spec.output_shape`` to ``output_size = transposed_size(spec, output_padding)``
-    per axis, ``(out − 1)·s − (p_before + p_after) + d·(K − 1) + 1 + output_padding``."""
+    per axis, ``(out − 1)·s − (p_before + p_after) + d·(K − 1) + 1 + output_padding``, which is
+    ``spec.input_size`` (x-shaped, as ``symconv.testing``'s transposed check takes it) when the
+    case was drawn with ``match_input=True``."""
 
     spec: ConvSpec
     output_padding: tuple[int, ...]
@@ -278,16 +280,20 @@ def conv_specs(**filters: Any) -> st.SearchStrategy[ConvSpec]:
 
 
 @st.composite
-def _transposed(draw: st.DrawFn, o: _Options, least: int = 0) -> TransposedConv:
-    """A forward spec and, per axis, an output padding in [least, max(s, d) − 1] with a transposed
-    size ≥ 1. That size is (out − 1)·s − P + d·(K − 1) + 1 + op ≥ n − s + 1 + op (the floor in out),
-    so the low end 1 − base ≤ s − 1 never passes the high end: no draw is rejected."""
+def _transposed(draw: st.DrawFn, o: _Options, match_input: bool = True, least: int = 0) -> TransposedConv:
+    """A forward spec and, per axis, an output padding in [least, s − 1] (``match_input``: then
+    the spec's input size becomes the transposed size, which leaves its output size as it was),
+    else in [least, max(s, d) − 1], with a transposed size ≥ 1. That size is base + op with
+    base = (out − 1)·s − P + d·(K − 1) + 1 ≥ n − s + 1 (the floor in out), so the low end
+    1 − base ≤ s − 1 never passes the high end: no draw is rejected."""
     spec = draw(_specs(o))
     output_padding = []
     for out, k, s, d, (before, after) in zip(spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
                                              spec.padding):
         base = smallest_input_size(out, k, s, d, before + after)
-        output_padding.append(draw(st.integers(max(least, 1 - base), max(s, d) - 1)))
+        output_padding.append(draw(st.integers(max(least, 1 - base), s - 1 if match_input else max(s, d) - 1)))
+    if match_input:
+        spec = replace(spec, input_size=transposed_size(spec, output_padding))
     return TransposedConv(spec, tuple(output_padding))
 
 
@@ -297,20 +303,28 @@ def _transposed_options(*, padding: str | Sequence[str] = ("int", "tuple", "vali
     return _options(padding=padding, padding_modes="zeros", **filters)
 
 
-def transposed_conv_specs(**filters: Any) -> st.SearchStrategy[TransposedConv]:
+def transposed_conv_specs(*, match_input: bool = True, **filters: Any) -> st.SearchStrategy[TransposedConv]:
     """Transposed convolutions: ``TransposedConv(spec, output_padding)`` with ``spec`` the forward
     layer (zeros padding: the transposed convolution pads with zeros) and an output padding
-    PyTorch accepts, 0 ≤ output_padding < max(stride, dilation) per axis, whose transposed size
-    ``case.output_size`` is ≥ 1. ``filters`` are ``conv_specs``' but ``padding_modes``; ``padding``
-    defaults to the symmetric forms ("int", "tuple", "valid"), which
+    PyTorch accepts whose transposed size ``case.output_size`` is ≥ 1. With ``match_input=True``
+    (default) output_padding < stride and the transposed size is ``spec.input_size``: the case is
+    the gradient of ``spec`` with respect to x (its input size then lies within stride − 1 of the
+    ``input_size`` range, and ``max_terms`` bounds the spec as drawn before). With
+    ``match_input=False`` output_padding is anything PyTorch accepts, < max(stride, dilation) per
+    axis, and ``spec.input_size`` is as drawn. ``filters`` are ``conv_specs``' but
+    ``padding_modes``; ``padding`` defaults to the symmetric forms ("int", "tuple", "valid"), which
     ``torch.nn.functional.conv_transpose*d`` takes.
 
     >>> from hypothesis import find
-    >>> case = find(transposed_conv_specs(dims=1, stride=1, dilation=3), lambda case: case.output_padding[0] > 0)
+    >>> case = find(transposed_conv_specs(dims=1, stride=2), lambda case: case.output_padding[0] > 0)
+    >>> case.output_padding, case.output_size == case.spec.input_size
+    ((1,), True)
+    >>> case = find(transposed_conv_specs(dims=1, stride=1, dilation=3, match_input=False),
+    ...             lambda case: case.output_padding[0] > 0)
     >>> 0 < case.output_padding[0] < 3, case.spec.dilation     # output_padding ≥ stride: the dilation allows it
     (True, (3,))
     """
-    return _transposed(_transposed_options(**filters))
+    return _transposed(_transposed_options(**filters), boolean("match_input", match_input))
 
 
 # The combinations that broke real frameworks, as filters (see historically_broken).
@@ -324,7 +338,7 @@ BROKEN_FORWARD: dict[str, dict[str, Any]] = {
 }
 BROKEN_TRANSPOSED: dict[str, dict[str, Any]] = {
     "groups × stride": dict(groups=(2, 3), stride=(2, 3)),
-    "dilation × output_padding": dict(dilation=(2, 3)),  # and output_padding ≥ 1 on every axis
+    "dilation × output_padding": dict(dilation=(2, 3), stride=(2, 3)),  # and output_padding ≥ 1 on every axis
     "1×1 with stride": dict(kernel_size=1, stride=(2, 3)),
 }
 
@@ -332,14 +346,17 @@ BROKEN_TRANSPOSED: dict[str, dict[str, Any]] = {
 def historically_broken(*, transposed: bool = False, **filters: Any) -> st.SearchStrategy[Any]:
     """ConvSpecs (``TransposedConv`` cases with ``transposed=True``) drawn mostly from the
     combinations real frameworks computed wrongly, each as likely as the others and as an
-    unconstrained draw (``filters``: ``conv_specs``' dims, layouts, conventions, bias, max_terms, …).
+    unconstrained draw (``filters``: ``conv_specs``' dims, layouts, conventions, bias, max_terms, …;
+    a combination overrides the filters it sets). Transposed cases match the input
+    (``transposed_conv_specs(match_input=True)``).
 
     Forward (``BROKEN_FORWARD``): groups > 1 with stride > 1 (the silent wrong-gradient class of
     pytorch#50042 and pytorch#51430); asymmetric (before ≠ after) padding, as TensorFlow's 'SAME'
     places it (tensorflow#7969, keras#22876); circular padding; 'SAME' at stride 2 (TensorFlow's and
     ONNX's SAME_UPPER, which PyTorch's 'same' refuses; onnx#2333); 1×1 kernels with padding or with
     stride. Transposed (``BROKEN_TRANSPOSED``): groups with stride; dilation > 1 with a nonzero
-    output_padding (flax#2577); 1×1 with stride.
+    output_padding on every axis (flax#2577; at stride ≥ 2, so the case still matches the input);
+    1×1 with stride.
 
     >>> from hypothesis import find
     >>> case = find(historically_broken(transposed=True, dims=2), lambda case: case.spec.dilation[0] > 1
@@ -354,7 +371,7 @@ def historically_broken(*, transposed: bool = False, **filters: Any) -> st.Searc
         combination = {key: value for key, value in changes.items() if key != "asymmetric"}
         chosen = replace(options(**{**filters, **combination}), asymmetric="asymmetric" in changes)
         least = 1 if name == "dilation × output_padding" else 0
-        branches.append(_transposed(chosen, least) if transposed else _specs(chosen))
+        branches.append(_transposed(chosen, True, least) if transposed else _specs(chosen))
     return st.sampled_from(branches).flatmap(lambda branch: branch)
 
 

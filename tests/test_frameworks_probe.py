@@ -149,9 +149,16 @@ def test_jax_conv_general_dilated_is_rejected_when_wrong(lax, fault, diagnosis):
         assert_conv_equivalent(jax_conv(lax, GROUPED, fault), GROUPED, mode="probe", batched=True)
 
 
+def transposed_case(spec: ConvSpec, output_padding) -> tuple[ConvSpec, object]:
+    """(the forward layer, output_padding) with the layer's input size the transposed size: the
+    transposed convolution of g (spec's output shape) is then x-shaped (output_padding < stride)."""
+    return replace(spec, input_size=symconv.forms.transpose.transposed_size(spec, output_padding)), output_padding
+
+
 # The transposed convolutions: spec is the forward layer, output_padding picks its input size.
-TRANSPOSED = [(SQUARE, (1, 0)), (replace(SQUARE, layout="NHWC", bias=False), 0)]
-GROUPED_TRANSPOSED = (ConvSpec(4, 6, (3, 2), (5, 4), stride=2, padding=(1, 0), dilation=(2, 1), groups=2), (1, 1))
+TRANSPOSED = [transposed_case(SQUARE, (1, 0)), transposed_case(replace(SQUARE, layout="NHWC", bias=False), 0)]
+GROUPED_TRANSPOSED = transposed_case(ConvSpec(4, 6, (3, 2), (5, 4), stride=2, padding=(1, 0), dilation=(2, 1),
+                                              groups=2), (1, 1))
 
 
 def matches_torch(fn, spec: ConvSpec, output_padding) -> bool:
@@ -326,7 +333,8 @@ def test_onnx_same_lower_is_rejected_as_padding_on_the_wrong_side(ort):
                                batched=True)
 
 
-ONNX_TRANSPOSED = (ConvSpec(4, 2, (3, 2), (6, 5), stride=(2, 3), padding=(1, 0), dilation=(2, 1), groups=2), (1, 2))
+ONNX_TRANSPOSED = transposed_case(ConvSpec(4, 2, (3, 2), (6, 5), stride=(2, 3), padding=(1, 0), dilation=(2, 1),
+                                           groups=2), (1, 2))
 
 
 def test_onnx_conv_transpose_adapter_is_torchs_and_the_pads_order_matters(ort):
@@ -392,7 +400,14 @@ def tinygrad_conv_transpose(tinygrad, spec: ConvSpec, output_padding):
 
 
 SMALL = ConvSpec(2, 2, (2, 3), (4, 5), stride=(1, 2), padding=((1, 0), (0, 2)), dilation=(2, 1), groups=2)
-SMALL_TRANSPOSED = (ConvSpec(2, 4, (2, 3), (4, 5), stride=2, padding=(0, 1), dilation=(2, 1), groups=2), (1, 1))
+SMALL_TRANSPOSED = transposed_case(ConvSpec(2, 4, (2, 3), (4, 5), stride=2, padding=(0, 1), dilation=(2, 1),
+                                            groups=2), (1, 1))
+
+
+def test_every_transposed_case_here_maps_g_to_the_forward_input_shape():
+    for spec, output_padding in [*TRANSPOSED, GROUPED_TRANSPOSED, ONNX_TRANSPOSED, SMALL_TRANSPOSED]:
+        assert symconv.forms.transpose.transposed_size(spec, output_padding) == spec.input_size
+        assert max(np.atleast_1d(output_padding)) > 0 or spec.layout == "NHWC"
 
 
 def test_tinygrad_adapters_are_torchs(tinygrad):

@@ -115,9 +115,8 @@ FORWARD_COMBINATIONS = {  # independent predicates for BROKEN_FORWARD's names
 }
 TRANSPOSED_COMBINATIONS = {
     "groups × stride": lambda case: FORWARD_COMBINATIONS["groups × stride"](case.spec),
-    # output_padding ≥ stride: what only the dilation makes valid (torch's "< stride or < dilation")
-    "dilation × output_padding": lambda case: any(op >= max(1, s) for op, s in zip(case.output_padding,
-                                                                                   case.spec.stride)),
+    "dilation × output_padding": lambda case: all(d > 1 and op > 0 for op, d in zip(case.output_padding,
+                                                                                    case.spec.dilation)),
     "1×1 with stride": lambda case: FORWARD_COMBINATIONS["1×1 with stride"](case.spec),
 }
 BOUNDED = settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
@@ -147,10 +146,30 @@ def test_the_preset_keeps_the_filters_it_does_not_set(spec):
 
 
 # ---- transposed convolutions -----------------------------------------------------------------
-@settings(max_examples=40, deadline=None, database=None)
-@given(strategies.transposed_conv_specs(conventions="cross-correlation", layouts="NCHW", max_terms=400))
-def test_transposed_cases_are_what_torch_computes(case):
-    """torch accepts every drawn output_padding, and its conv_transpose has the case's output size
+@pytest.mark.parametrize("match_input", [True, False])
+def test_transposed_cases_are_what_torch_computes(match_input):
+    @settings(max_examples=25, deadline=None, database=None)
+    @given(strategies.transposed_conv_specs(conventions="cross-correlation", layouts="NCHW", max_terms=400,
+                                            match_input=match_input))
+    def check(case):
+        assert_torch_computes(case)
+        if match_input:
+            assert case.output_size == case.spec.input_size
+            assert all(op < s for op, s in zip(case.output_padding, case.spec.stride))
+
+    check()
+
+
+def test_without_match_input_output_padding_reaches_past_the_stride():
+    """What only the dilation makes valid (torch's "< stride or < dilation") is drawn, and torch takes it."""
+    case = find(strategies.transposed_conv_specs(conventions="cross-correlation", layouts="NCHW", max_terms=400,
+                                                 match_input=False),
+                lambda case: any(op >= s for op, s in zip(case.output_padding, case.spec.stride)), settings=BOUNDED)
+    assert_torch_computes(case)
+
+
+def assert_torch_computes(case):
+    """torch accepts the case's output_padding, and its conv_transpose has the case's output size
     and symconv's values exactly (small integers)."""
     spec, output_padding = case
     assert all(0 <= op < max(s, d) for op, s, d in zip(output_padding, spec.stride, spec.dilation))
@@ -189,6 +208,7 @@ def test_transposed_cases_are_what_torch_computes(case):
     (lambda: strategies.conv_specs(bias="yes"), "bias"),
     (lambda: strategies.conv_specs(max_terms=0), "max_terms"),
     (lambda: strategies.transposed_conv_specs(padding_modes="circular"), "padding_modes"),
+    (lambda: strategies.transposed_conv_specs(match_input=1), "match_input"),
     (lambda: strategies.historically_broken(transposed="yes"), "transposed"),
     (lambda: strategies.historically_broken(groups=-2), "groups"),
 ])
