@@ -345,7 +345,6 @@ def test_onnx_conv_transpose_adapter_is_torchs_and_the_pads_order_matters(ort):
 
 
 @TRANSPOSE_CHECKER
-@pytest.mark.skipif(not FLOAT32_PROBING, reason="probe mode in this version rejects exact float32-only code")
 def test_onnx_conv_transpose_is_verified(ort):
     spec, output_padding = ONNX_TRANSPOSED
     result = symconv.testing.assert_conv_transpose_equivalent(
