@@ -116,8 +116,8 @@ class AdjointMap:
         """Symbolic operands x_{c,i,j}, w_{o,c,p,q}, g_{o,i,j}, b_{c} (batched: x_{n,c,i,j},
         g_{n,o,i,j}), named channel first as ``symconv.symbols``; ``fresh`` names them u, v, h, c."""
         spec, letters = self.spec, dict(zip("xwgb", "uvhc" if fresh else "xwgb"))
-        canonical = {"x": (spec.in_channels, *spec.input_size), "w": (spec.out_channels, spec.in_per_group, *spec.kernel_size),
-                     "g": (spec.out_channels, *spec.output_size)}
+        canonical = {"x": (spec.in_channels, *spec.input_size), "g": (spec.out_channels, *spec.output_size),
+                     "w": (spec.out_channels, spec.in_per_group, *spec.kernel_size)}
         shapes = self.operand_shapes(batch)
         arrays: Arrays = {}
         for name in self.operands:
@@ -137,15 +137,18 @@ class AdjointMap:
         spec, weight = self.spec, operands["w"] if w is None else w
         if self.kind == "transpose":
             y = conv_transpose(spec, operands["g"], weight, self.output_padding)
-            if operands["b"] is not None:
-                target = transposed_spec(spec, self.output_padding)
-                yc = to_canonical_input(target, y)
-                yc = yc + np.asarray(operands["b"], dtype=object).reshape(-1, *(1,) * spec.dims)
-                y = from_canonical_input(target, yc)
-            return {"y": y}
+            return {"y": self.with_bias(y, operands["b"])}
         x, g = operands["x"], operands["g"]
         return {"grad_x": input_gradient(spec, g, weight), "grad_w": weight_gradient(spec, x, g),
                 "grad_b": bias_gradient(spec, g) if spec.bias else None}
+
+    def with_bias(self, y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """The transposed output y (batched or not) plus b[c] on every position of channel c."""
+        if b is None:
+            return y
+        target = transposed_spec(self.spec, self.output_padding)
+        yc = to_canonical_input(target, y) + np.asarray(b, dtype=object).reshape(-1, *(1,) * self.spec.dims)
+        return from_canonical_input(target, yc)
 
     def terms(self, batch: int = 1) -> int:
         """Products (w·g, x·g) the reference sums, all outputs together: a bound on any output's."""
@@ -191,8 +194,8 @@ def _groups_permuted(spec: ConvSpec, grad_w: np.ndarray) -> Iterator[tuple[str, 
     blocks = wc.reshape(G, spec.out_channels // G, *wc.shape[1:])
     for order in orders:
         if list(order) != list(range(G)):
-            yield (f"the groups' weight gradients swapped: grad_w of group k holds the gradient of group "
-                   f"{order}[k] (the silent bug of groups > 1, pytorch#50042/#51430)",
+            yield (f"the groups' weight gradients swapped: the blocks of groups {tuple(range(G))} of grad_w hold "
+                   f"the gradients of groups {order} (the silent bug of groups > 1, pytorch#50042/#51430)",
                    from_canonical_weight(spec, blocks[list(order)].reshape(wc.shape)))
 
 
@@ -228,10 +231,10 @@ def _output_padding_alternatives(m: AdjointMap, operands: Arrays) -> Iterator[tu
     for option in options:
         if option == m.output_padding:
             continue
-        other = replace(m, output_padding=option)
-        value = other.reference(operands)["y"]
+        value = replace(m, output_padding=option).reference(operands | {"b": None})["y"]
         yield ("y", f"output_padding off: fn computes output_padding={option} (cut or zero-extended to the "
-                    f"requested size), the spec asks for {m.output_padding}", _resized(spec, value, shape))
+                    f"requested size), the spec asks for {m.output_padding}",
+               m.with_bias(_resized(spec, value, shape), operands["b"]))
 
 
 def _resized(spec: ConvSpec, y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

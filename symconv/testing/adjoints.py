@@ -195,7 +195,8 @@ class _Caller:
         elif isinstance(raw, (tuple, list)) and len(raw) == 3:
             values = dict(zip(m.outputs, raw))
         else:
-            got = f"a {type(raw).__name__} of length {len(raw)}" if isinstance(raw, (tuple, list)) else type(raw).__name__
+            got = type(raw).__name__
+            got = f"a {got} of length {len(raw)}" if isinstance(raw, (tuple, list)) else got
             raise NotCheckable(f"{self.caller} returned {got} on {kind} ({what}); it must return the tuple "
                                f"(grad_x, grad_w, grad_b), grad_b None when the spec has no bias")
         out: Arrays = {}
@@ -203,7 +204,9 @@ class _Caller:
             if (value is None) != (shapes[name] is None):
                 raise AssertionError(shape_message(m, self.caller, name, None if value is None else np.shape(value),
                                                    shapes[name]))
-            out[name] = None if value is None else _converted(name, value, kind, what)
+            # symbolic mode's code may return object arrays of numbers: compared exactly entry by entry
+            as_kind = "numbers" if kind == "floats" and self.mode == "symbolic" else kind
+            out[name] = None if value is None else _converted(name, value, as_kind, what)
             if out[name] is not None and out[name].shape != shapes[name]:  # type: ignore[union-attr]
                 raise AssertionError(shape_message(m, self.caller, name, out[name].shape, shapes[name]))  # type: ignore[union-attr]
         return out
@@ -276,12 +279,13 @@ def _prove_on_symbols(run: _Caller) -> int:
 def _mismatch_message(run: _Caller, mode: str, found: Mismatch, seed: int) -> str:
     """A random point where fn differs; in probe mode with the terms read off by one-hot probes."""
     m, caller = run.m, run.caller
-    where = (f"{found.output}[{','.join(map(str, found.index))}] = {found.value!r}, {m.title} gives "
+    value = float(found.value) if isinstance(found.value, np.floating) else found.value
+    where = (f"{found.output}[{','.join(map(str, found.index))}] = {value!r}, {m.title} gives "
              f"{found.expected} exactly (at random integers, trial {found.trial}, seed={seed} repeats it)")
     if mode == "symbolic":
         return (f"{header(m, caller)}: it does on symbols, but not on numbers: {where}: {caller} takes "
                 f"another path on numbers, rounds, or is not bilinear")
-    how = " (found by randomized identity testing, terms read off by one-hot probes)"
+    how = " (found by randomized identity testing, terms read off by encoded probes)"
     recovered = recover(run.one_sample, m, seed)
     if recovered is None:
         return (f"{header(m, caller)}: {where}. (The one-hot probes that name the differing terms were skipped: "
