@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
+from fractions import Fraction
 from math import prod
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..proof import prove
 from ..spec import LAYOUTS, ConvSpec, check_spec
 from ..symbols import symbols
 from .diagnosis import _diagnosis
+from .pitcheck import _check_by_identity
 from .probe import _probe, _Prober
 from .reports import _difference_message, _shape_message
 from .results import ESTABLISHED, MODES, CheckResult, NotCheckable
@@ -30,7 +32,8 @@ PROBE_MEMORY = 2**30     # probe mode: bytes of one-hot inputs and responses a c
 
 def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
                            mode: str = "symbolic", *, batched: bool = False,
-                           deadline: float = PROBE_DEADLINE, seed: int | None = None) -> CheckResult:
+                           deadline: float = PROBE_DEADLINE, seed: int | None = None,
+                           exhaustive: bool = False) -> CheckResult:
     """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
 
     Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
@@ -40,8 +43,11 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     with one (probing then sends all one-hot inputs in one call). ``deadline`` (seconds, default
     PROBE_DEADLINE) bounds the whole check: past it a NotCheckable, never "verified" (SIGALRM
     interrupts a call of fn in the main thread; elsewhere it is checked between calls). ``seed``
-    draws the random exact trials; None (default) draws a fresh one per check, which a failure
-    message names so that ``seed=`` repeats it.
+    draws the random points and the random exact trials; None (default) draws a fresh one per
+    check, which a failure message names so that ``seed=`` repeats it. Probe mode verifies by
+    randomized identity testing (``symconv.testing.pit``: a false pass has probability ≤ 2^-64
+    if fn is bilinear); ``exhaustive=True`` reads every coefficient by one-hot probing instead
+    (O(|w|·|x|) work).
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -59,10 +65,13 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     one_of("mode", mode, MODES)
     batched = boolean("batched", batched)   # "yes" or 1 is no flag (the conv_check fixture comes here too)
     seconds("deadline", deadline)
-    _refuse_too_large(spec, mode)
+    exhaustive = boolean("exhaustive", exhaustive)
+    _refuse_too_large(spec, "exhaustive" if mode == "probe" and exhaustive else mode)
     try:
         with Deadline(deadline) as limit:
             limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
+            if mode == "probe" and not exhaustive:
+                return _check_probe(fn, spec, batched, limit, _check_seed(seed))
             return _check(fn, spec, mode, batched, limit, _check_seed(seed))
     except DeadlineExceeded:
         raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
@@ -86,20 +95,35 @@ def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, lim
     for y, source in runs:   # every sample (batched) or call (fresh symbols), in the original symbols
         on = f" (on {source})" if source else ""
         if y.shape != spec.output_shape:
-            raise AssertionError(_shape_message(spec, y, mode) + on + _diagnosis(spec, y, (x, w, b)))
+            raise AssertionError(_shape_message(spec, y.shape, mode) + on + _diagnosis(spec, y, (x, w, b)))
         proof = prove(spec, output=y)
         if not proof.holds:
             raise AssertionError(_difference_message(spec, y, mode, on) + _diagnosis(spec, y, (x, w, b)))
     cross_checks = len(runs) - 1 if mode == "symbolic" and not batched else 0   # the fresh symbols
     cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober, seed)
-    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED[mode], outputs=proof.outputs,
-                       terms=proof.terms, calls=calls, seconds=limit.elapsed(), cross_checks=cross_checks)
+    return CheckResult(spec=spec, mode=mode, established=ESTABLISHED["exhaustive" if prober else mode],
+                       outputs=proof.outputs, terms=proof.terms, calls=calls, seconds=limit.elapsed(),
+                       cross_checks=cross_checks)
+
+
+def _check_probe(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline, seed: int) -> CheckResult:
+    """Probe mode: randomized identity testing, then the random exact trials."""
+    __tracebackhide__ = True
+    outcome = _check_by_identity(fn, spec, batched, limit, seed, PROBE_MEMORY)
+    prober = _Prober(fn, spec, batched, limit, planned=0)
+    cross_checks = _exact_trials(fn, spec, "probe", batched, limit, prober, seed)
+    return CheckResult(spec=spec, mode="probe", established=ESTABLISHED["probe"],
+                       outputs=prod(spec.output_shape), terms=spec.n_terms + spec.n_bias_terms,
+                       calls=outcome.run.calls, seconds=limit.elapsed(), cross_checks=cross_checks,
+                       false_pass_bound=Fraction(1, 2 ** outcome.plan.exponent))
 
 
 def _refuse_too_large(spec: ConvSpec, mode: str) -> None:
     """SpecError before anything is built when the check would not fit: symbolic mode builds
     C_out·∏out·(C_in/groups)·∏k products w·x; probing holds (1 + |x|)·(|x| + 2·|y|) float64s."""
     nx, ny = prod(spec.input_shape), prod(spec.output_shape)
+    if mode == "probe":   # the identity test holds a few inputs and outputs at a time
+        return
     if mode == "symbolic":
         terms = ny * spec.in_per_group * prod(spec.kernel_size)
         if terms > MAX_TERMS:

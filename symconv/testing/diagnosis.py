@@ -17,6 +17,7 @@ from ..forms import conv
 from ..pattern import PADDING_MODES
 from ..spec import ConvSpec
 from ..symbols import to_canonical_input, to_canonical_output, to_canonical_weight
+from .targets import conv_exact
 
 
 def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
@@ -27,15 +28,42 @@ def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
     xc, wc = to_canonical_input(spec, x), to_canonical_weight(spec, w)
     obtained = to_canonical_output(spec, y) if y.ndim == spec.dims + 1 else y
     flat = [sp.expand(v) for v in obtained.flat]
-    singles = list(_alternatives(canonical, wc))
-    flip_cause, flip_spec, _ = singles[0]
-    combined = [(f"{flip_cause}; and {cause}", replace(alternative, convention=flip_spec.convention),
-                 weight) for cause, alternative, weight in singles[1:]]
-    for candidates in (singles, combined):
-        causes = [cause for cause, alternative, weight in candidates
-                  if _reproduces(alternative, xc, weight, b, obtained.shape, flat)]
+    return _diagnose(canonical, [wc], lambda k, alternative, weight: _reproduces(
+        alternative, xc, weight, b, obtained.shape, flat), "exactly")
+
+
+def _numeric_diagnosis(spec: ConvSpec, points: list[tuple[tuple, np.ndarray]]) -> str:
+    """``_diagnosis`` at integer points: ((x, w, b), y) with x and y carrying a sample axis, in
+    spec's layout; an alternative reproduces fn when its exact output equals y at every point (a
+    random point tells two maps of degree ≤ 2 apart with the probability of the identity test)."""
+    canonical = replace(spec, layout="NCHW")
+    xs = [to_canonical_input(spec, x) for (x, _, _), _ in points]
+    ys = [to_canonical_output(spec, y) for _, y in points]
+
+    def reproduces(k: int, alternative: ConvSpec, weight: np.ndarray) -> bool:
+        b = points[k][0][2] if alternative.bias else None
+        return (alternative.out_channels, *alternative.output_size) == ys[k].shape[1:] and all(
+            np.array_equal(conv_exact(alternative, xn, weight, b), yn) for xn, yn in zip(xs[k], ys[k]))
+
+    return _diagnose(canonical, [to_canonical_weight(spec, w) for (_, w, _), _ in points], reproduces,
+                     "exactly at random points")
+
+
+def _diagnose(canonical: ConvSpec, weights: list[np.ndarray], reproduces, how: str) -> str:
+    """The causes whose alternative layer ``reproduces(k, alternative, weight)`` fn for every k
+    (each k with its own weight array ``weights[k]``)."""
+    per_point = [list(_alternatives(canonical, w)) for w in weights]
+    candidates = []
+    for singles in per_point:
+        flip_cause, flip_spec, _ = singles[0]
+        combined = [(f"{flip_cause}; and {cause}", replace(alternative, convention=flip_spec.convention),
+                     weight) for cause, alternative, weight in singles[1:]]
+        candidates.append((singles, combined))
+    for stage in range(2):
+        causes = [cause for i, (cause, _, _) in enumerate(candidates[0][stage])
+                  if all(reproduces(k, c[stage][i][1], c[stage][i][2]) for k, c in enumerate(candidates))]
         if causes:
-            return "".join(f"\nDiagnosis: {cause} — that layer reproduces fn's output exactly."
+            return "".join(f"\nDiagnosis: {cause} — that layer reproduces fn's output {how}."
                            for cause in causes)
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, kernel axes transposed, "
             "padding side/amount/mode, stride, dilation, weight channel axes swapped, bias "

@@ -16,16 +16,16 @@ SHOWN_OUTPUTS = 3   # differing outputs listed in a failure message
 SHOWN_TERMS = 4     # terms listed per output
 
 
-def _header(spec: ConvSpec, mode: str) -> str:
-    how = " (found by exact probing)" if mode == "probe" else ""
+def _header(spec: ConvSpec, mode: str, found_by: str = "exact probing") -> str:
+    how = f" (found by {found_by})" if mode == "probe" else ""
     described = spec.describe()   # it names a layout other than NCHW itself: name each layout once
     layer = described if described.endswith(spec.layout) else f"{described}, {spec.layout}"
     return f"fn does not compute the convolution [{layer}]{how}"
 
 
-def _shape_message(spec: ConvSpec, y: np.ndarray, mode: str) -> str:
+def _shape_message(spec: ConvSpec, shape: tuple[int, ...], mode: str) -> str:
     names = "(*output_size, C_out)" if spec.layout == "NHWC" else "(C_out, *output_size)"
-    return (f"{_header(spec, mode)}: fn returned shape {y.shape}, the output shape is "
+    return (f"{_header(spec, mode)}: fn returned shape {shape}, the output shape is "
             f"{spec.output_shape} = {names}.")
 
 

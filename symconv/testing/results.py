@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..spec import ConvSpec
 
 MODES = ("symbolic", "probe")
-ESTABLISHED = {"symbolic": "proved", "probe": "verified by exact probing, assuming bilinearity"}
+PIT_BITS = 64   # randomized identity testing: the false-pass probability is at most 2^-PIT_BITS
+ESTABLISHED = {"symbolic": "proved",
+               "probe": f"verified by randomized identity testing (false-pass probability ≤ 2^-{PIT_BITS}), "
+                        f"assuming fn is bilinear",
+               "exhaustive": "verified by exact probing, assuming bilinearity"}
 
 
 class NotCheckable(TypeError):
@@ -23,10 +28,13 @@ class _RaisedOnProbe(NotCheckable):
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What ``assert_conv_equivalent`` established: ``established`` is "proved" (symbolic mode)
-    or "verified by exact probing, assuming bilinearity" (probe mode). ``calls`` counts the calls
-    of fn the proof or probing rests on; ``cross_checks`` the further calls that cross-checked it
-    (fresh symbols, random exact trials)."""
+    """What ``assert_conv_equivalent`` established: ``established`` is "proved" (symbolic mode),
+    "verified by randomized identity testing (false-pass probability ≤ 2^-64), assuming fn is
+    bilinear" (probe mode), or "verified by exact probing, assuming bilinearity" (probe mode,
+    ``exhaustive=True``). ``calls`` counts the calls of fn the proof or probing rests on;
+    ``cross_checks`` the further calls that cross-checked it (fresh symbols, random exact trials).
+    ``false_pass_bound`` is the identity test's bound 2^-(a·trials) ≤ 2^-64 on the probability
+    that a fn of degree ≤ 2 other than the layer passed (None in the other modes)."""
 
     spec: ConvSpec
     mode: str
@@ -36,6 +44,7 @@ class CheckResult:
     calls: int
     seconds: float
     cross_checks: int = 0
+    false_pass_bound: Fraction | None = None
 
     def __str__(self) -> str:
         return (f"{self.established}: fn computes the convolution [{self.spec.describe()}; "
