@@ -86,17 +86,21 @@ The package, one job per module:
     trials       the random exact trials
     reports      failure messages
     diagnosis    alternative layers that reproduce fn's output exactly
-    adjoints     assert_conv_transpose_equivalent, assert_conv_gradients_equivalent
-    adjoint_maps the transposed convolution and backward pass: operands, reference, faults
-    adjoint_probe     randomized identity testing of those maps
+    adjoints          assert_conv_transpose_equivalent, assert_conv_gradients_equivalent; symbolic mode
+    adjoint_maps      the transposed convolution and backward pass: operands, symbols, reference, faults
+    adjoint_targets   the same maps as Targets of the identity test, with exact integer references
+    adjoint_calls     calling them, what they return checked
+    adjoint_probe     their probe mode (the identity test) and AdjointCheckResult
+    adjoint_trials    symbolic mode's numeric cross-check at random integer points
     adjoint_recovery  on a failure, fn's polynomial read off by encoded probes
     adjoint_reports   their failure messages and diagnosis
 """
 
 from __future__ import annotations
 
-from .adjoint_probe import FALSE_PASS_BITS
-from .adjoints import AdjointCheckResult, assert_conv_gradients_equivalent, assert_conv_transpose_equivalent
+from .adjoint_probe import AdjointCheckResult
+from .adjoint_targets import gradients_target, transpose_target
+from .adjoints import assert_conv_gradients_equivalent, assert_conv_transpose_equivalent
 from .assertions import MAX_TERMS, PROBE_DEADLINE, PROBE_MEMORY, assert_conv_equivalent
 from .probe import PROBE_RANGE, PROBE_TRIALS
 from .reports import SHOWN_OUTPUTS, SHOWN_TERMS
@@ -115,4 +119,4 @@ __all__ = ["assert_conv_equivalent", "CheckResult", "NotCheckable", "MODES", "ES
            "MAX_TERMS", "PROBE_MEMORY", "PROBE_TRIALS", "PROBE_RANGE", "EXACT_BITS", "EXACT_NARROW_BITS",
            "EXACT_MAGNITUDE_BITS", "EXACT_BATCH", "EXACT_REFERENCE_TERMS", "PATTERN_RANGE", "PATTERNS",
            "SHOWN_OUTPUTS", "SHOWN_TERMS", "assert_conv_transpose_equivalent", "assert_conv_gradients_equivalent",
-           "AdjointCheckResult", "FALSE_PASS_BITS"]
+           "AdjointCheckResult", "transpose_target", "gradients_target"]

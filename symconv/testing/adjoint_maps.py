@@ -84,6 +84,10 @@ class AdjointMap:
         return (("g", "w"),) if self.kind == "transpose" else (("x", "g"), ("w", "g"))
 
     @property
+    def name(self) -> str:
+        return "the transposed convolution" if self.kind == "transpose" else "the backward pass"
+
+    @property
     def title(self) -> str:
         if self.kind == "transpose":
             return "the transposed convolution"

@@ -1,85 +1,94 @@
-"""Randomized identity testing of a transposed convolution or backward pass on numbers.
-
-Identity testing (Schwartz–Zippel): if fn is a polynomial of degree ≤ 2 in its operands, fn − map
-is one too, and a nonzero one vanishes at a point drawn uniformly from Sᴺ with probability at
-most 2/|S|. S is the integers in [−2^k, 2^k), so 2/|S| = 2^-k, and ⌈64/k⌉ independent points
-bound a false pass by 2⁻⁶⁴. Every output sums at most ``AdjointMap.terms`` products below 2^(2k),
-so with 2k + bitlength(terms + 1) ≤ 53 every product and partial sum is exact in float64, in any
-order, and fn's float64 output is compared exactly with the reference on Python integers.
+"""Probe mode of the transposed and gradient checks: randomized identity testing of fn against
+the map's ``Target`` (``symconv.testing.pit``: a false pass has probability ≤ 2^-64 if fn is of
+degree ≤ 2 in its operands, with points in a set S chosen for the dtype fn returns, and that
+assumption tested along random lines). A failure is explained by fn's polynomial, read off by
+encoded probes (``adjoint_recovery``): the entries that differ, the terms they lack and have
+instead, and the fault; where that cannot be read off, by fn's and the map's exact values at the
+random point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil
+from math import prod
 
 import numpy as np
 
-from .adjoint_maps import AdjointMap, Arrays
-from .trials import _exact_number
-
-FALSE_PASS_BITS = 64     # identity testing passes a wrong fn with probability ≤ 2^-FALSE_PASS_BITS
-VALUE_BITS = 20          # trial entries lie in [−2^k, 2^k), k ≤ VALUE_BITS
-TRIAL_BATCH = 3          # samples per trial of a batched fn
-
-Evaluate = Callable[[Arrays, str], Arrays]
-
-
-def value_bits(m: AdjointMap, batch: int | None) -> int:
-    """k of S = [−2^k, 2^k): the largest k ≤ VALUE_BITS with 2k + bitlength(terms + 1) ≤ 53.
-
-    >>> import symconv
-    >>> from symconv.testing.adjoint_maps import gradients_map
-    >>> value_bits(gradients_map(symconv.ConvSpec(2, 2, kernel_size=3, input_size=(6, 6))), None)
-    20
-    """
-    return min(VALUE_BITS, (53 - (m.terms(batch or 1) + 1).bit_length()) // 2)
-
-
-def trials_needed(k: int) -> int:
-    """⌈FALSE_PASS_BITS / k⌉ points, each passing a wrong fn with probability ≤ 2^-k."""
-    return ceil(FALSE_PASS_BITS / k)
+from .adjoint_calls import Caller
+from .adjoint_maps import AdjointMap
+from .adjoint_recovery import recover
+from .adjoint_reports import explain, header, shape_message
+from .adjoint_targets import adjoint_target
+from .pit import Difference, _ShapeMismatch, identity_test
+from .results import ESTABLISHED, CheckResult
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    """Where fn differed from the map at a random point: output name, index, fn's value, the map's."""
+class AdjointCheckResult(CheckResult):
+    """What a transposed or gradient check established; ``checked`` names the map
+    ("the transposed convolution" or "the backward pass …")."""
 
-    trial: int
-    operands: Arrays
-    output: str
-    index: tuple[int, ...]
-    value: object
-    expected: int
+    checked: str = ""
 
-
-def identity_trials(evaluate: Evaluate, m: AdjointMap, batch: int | None, seed: int) -> tuple[int, Mismatch | None]:
-    """Evaluate fn at ``trials_needed`` random points (``evaluate`` gets int64 arrays drawn from
-    ``seed``) and compare every output exactly with the map on Python integers; (points, first
-    mismatch)."""
-    rng = np.random.default_rng(seed)
-    k = value_bits(m, batch)
-    trials = trials_needed(k)
-    for trial in range(trials):
-        drawn = {name: None if shape is None else rng.integers(-2 ** k, 2 ** k, size=shape)
-                 for name, shape in m.operand_shapes(batch).items()}
-        exact = {name: None if a is None else a.astype(object) for name, a in drawn.items()}
-        obtained = evaluate(drawn, f"random integers in [−2^{k}, 2^{k}), trial {trial + 1} of {trials}, seed {seed}")
-        for name, expected in m.reference(exact).items():
-            if expected is not None and (found := _first_mismatch(obtained[name], expected)) is not None:
-                return trial + 1, Mismatch(trial + 1, exact, name, found[0], found[1], int(expected[found[0]]))
-    return trials, None
+    def __str__(self) -> str:
+        return (f"{self.established}: fn computes {self.checked} [{self.spec.describe()}; "
+                f"{self.outputs} outputs, {self.terms} terms, {self.calls} call(s) of fn, "
+                f"{self.cross_checks} cross-check call(s) passed, {self.seconds:.3f} s]")
 
 
-def _first_mismatch(obtained: np.ndarray, expected: np.ndarray) -> tuple[tuple[int, ...], object] | None:
-    """The first index where fn's value is not exactly the integer of the map (float64 outputs
-    compared as arrays: the integers are below 2^53, so exact in float64)."""
-    if obtained.dtype == np.float64:
-        wrong = np.argwhere(obtained != expected.astype(np.float64))
-        return None if not len(wrong) else (tuple(int(i) for i in wrong[0]), obtained[tuple(wrong[0])])
-    for index, value in np.ndenumerate(obtained):
-        if _exact_number(value) != Fraction(int(expected[index])):
-            return index, value
-    return None
+def result(m: AdjointMap, mode: str, calls: int, run: Caller, bound: Fraction | None = None) -> AdjointCheckResult:
+    sizes = [prod(s) for s in m.output_shapes().values() if s is not None]
+    return AdjointCheckResult(spec=m.spec, mode=mode, established=ESTABLISHED[mode], outputs=sum(sizes),
+                              terms=m.terms(), calls=calls, seconds=run.limit.elapsed(),
+                              cross_checks=run.calls - calls, false_pass_bound=bound, checked=m.title)
+
+
+def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
+    """One call on ones (what fn returns: the tuple, None where absent, shapes; and that it leaves
+    its arguments alone), then the identity test; AssertionError with the explained failure."""
+    __tracebackhide__ = True
+    m = run.m
+    run.one_sample({n: None if s is None else np.ones(s) for n, s in m.operand_shapes().items()},
+                   "all operands 1: what fn returns")
+    rng = np.random.default_rng([seed, 13])
+    try:
+        outcome = identity_test(run.fn, adjoint_target(m), run.batched, run.limit, rng, seed)
+    except _ShapeMismatch as mismatch:   # shapes that change with the values
+        raise AssertionError(shape_message(m, run.caller, mismatch.name, mismatch.shape, mismatch.expected)) from None
+    run.calls += outcome.run.calls
+    if outcome.difference is not None:
+        raise AssertionError(_failure(run, outcome.difference, seed))
+    return result(m, "probe", outcome.run.calls, run, Fraction(1, 2 ** outcome.plan.exponent))
+
+
+def _failure(run: Caller, found: Difference, seed: int) -> str:
+    m, caller = run.m, run.caller
+    where = _where(m, found, run.batched)
+    if found.not_bilinear:
+        return f"{header(m, caller)}: {found.not_bilinear}.\n  {where}"
+    recovered = recover(run.one_sample, m, seed)
+    if recovered is None:
+        return (f"{header(m, caller)}: {where}. (The probes that name the differing terms were skipped: "
+                f"too many calls, or {caller} is not of the form they read off.)")
+    how = " (found by randomized identity testing, terms read off by encoded probes)"
+    explained = explain(m, caller, m.symbols(), recovered, how)
+    if not explained:
+        return (f"{header(m, caller)}: {where}. {caller} agrees with the map on every probe that reads its "
+                f"coefficients: it is not bilinear, or it rounds at larger values")
+    return explained.replace("\nDiagnosis", f"\n  first seen at {where}\nDiagnosis", 1)
+
+
+def _where(m: AdjointMap, found: Difference, batched: bool) -> str:
+    """The first differing entry at the random point: fn's value and the map's."""
+    for name, obtained, expected in zip(m.outputs, found.obtained, found.expected):
+        if obtained is None:
+            continue
+        expected = np.asarray(expected, dtype=np.float64)
+        wrong = np.argwhere(obtained != expected)
+        if len(wrong):
+            index = tuple(int(i) for i in wrong[0])
+            shown = index[1:] if name in m.per_sample_outputs and not batched else index
+            return (f"{name}[{','.join(map(str, shown))}] = {float(obtained[index])!r}, {m.name} gives "
+                    f"{float(expected[index])!r} exactly (at {found.what}; seed= repeats it)")
+    return f"at {found.what}"

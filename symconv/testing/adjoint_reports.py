@@ -102,3 +102,15 @@ def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, weight channel axes transposed, "
             "output_padding off, bias missing, the groups' weight gradients swapped, weight gradient "
             "flipped) reproduces the differing output exactly.")
+
+
+def explain(m: AdjointMap, caller: str, operands: Arrays, obtained: Arrays, how: str = "", on: str = "") -> str:
+    """'' when fn's outputs (polynomials in ``operands``) are the map's, else the failure message:
+    the differing entries of each output and the diagnosis."""
+    expected = m.reference(operands)
+    found = {name: differences(name, e, obtained[name]) for name, e in expected.items() if e is not None}
+    wrong = [name for name, (count, _) in found.items() if count]
+    if not wrong:
+        return ""
+    sizes = {name: e.size for name, e in expected.items() if e is not None}
+    return difference_message(m, caller, found, sizes, how, on) + diagnosis(m, operands, obtained, wrong)
