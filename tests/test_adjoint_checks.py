@@ -394,13 +394,17 @@ def test_targets_integer_references_equal_the_forms_scatter(spec, output_padding
                [None if r is None else r.tolist() for r in reference.values()]
 
 
-def test_circular_padding_backward_by_autograd_is_verified():
-    spec = ConvSpec(2, 4, kernel_size=3, input_size=(5, 6), stride=2, padding=1, padding_mode="circular", groups=2)
+@pytest.mark.parametrize("spec", [
+    ConvSpec(2, 4, kernel_size=3, input_size=(5, 6), stride=2, padding=1, padding_mode="circular", groups=2),
+    ConvSpec(1, 2, kernel_size=3, input_size=(3, 4), padding=2, padding_mode="reflect"),   # 7 reads of x[1]
+], ids=["circular", "reflect"])
+def test_backward_through_another_padding_mode_by_autograd_is_verified(spec):
+    pad = tuple(p for pair in reversed(spec.padding) for p in pair)   # F.pad: last axis first
 
     def backward(x, w, g):
         x, w = _tensor(x).requires_grad_(), _tensor(w).requires_grad_()
-        b = torch.zeros(4, dtype=x.dtype, requires_grad=True)
-        y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), w, b, stride=2, groups=2)
+        b = torch.zeros(spec.out_channels, dtype=x.dtype, requires_grad=True)
+        y = F.conv2d(F.pad(x, pad, mode=spec.padding_mode), w, b, stride=spec.stride, groups=spec.groups)
         return tuple(t.numpy() for t in torch.autograd.grad(y, (x, w, b), _tensor(g)))
     assert assert_conv_gradients_equivalent(backward, spec, mode="probe", batched=True).established == PIT
     message = _rejected(assert_conv_gradients_equivalent, torch_backward(replace(spec, padding_mode="zeros")),

@@ -40,7 +40,8 @@ def adjoint_target(m: AdjointMap) -> Target:
     spec, shapes, outputs = m.spec, m.operand_shapes(), m.output_shapes()
     operands = tuple(Operand(name, shapes[name], name in m.batched_operands) for name in m.operands)
     results = tuple(Operand(name, outputs[name], name in m.per_sample_outputs) for name in m.outputs)
-    scatter = m.spec.out_per_group * prod(spec.kernel_size)
+    scatter = spec.out_per_group * _most_reads(transposed_spec(spec, m.output_padding) if m.kind == "transpose"
+                                               else spec)
     terms = scatter + spec.bias if m.kind == "transpose" else max(scatter, prod(spec.output_size))
 
     def symbolic() -> tuple[Values, tuple[np.ndarray | None, ...]]:
@@ -50,6 +51,19 @@ def adjoint_target(m: AdjointMap) -> Target:
     return Target(kind=m.title, spec=spec, operands=operands, outputs=results, single=m.kind == "transpose",
                   terms=terms, reference=lambda values: _reference(m, values), symbolic=symbolic,
                   of_spec=lambda other: adjoint_target(AdjointMap(other, m.kind, m.output_padding)))
+
+
+def _most_reads(spec: ConvSpec) -> int:
+    """The most (output position, tap) pairs that read one input position, counted exactly from
+    the source table: at most ∏K with zeros padding, more with another padding mode (a position is
+    read directly and as the reflection or wrap of padded ones on either side).
+
+    >>> import symconv
+    >>> _most_reads(symconv.ConvSpec(1, 1, kernel_size=3, input_size=3, padding=2, padding_mode="reflect"))
+    7
+    """
+    reads = spec.pattern.source_table
+    return int(np.bincount(reads[reads >= 0]).max(initial=0))
 
 
 def _reference(m: AdjointMap, values: Values) -> tuple[np.ndarray | None, ...]:
