@@ -140,18 +140,25 @@ def conv_spec() -> ConvSpec:
 
 
 def _checker(request: pytest.FixtureRequest, name: str) -> Callable[..., CheckResult]:
-    """The fixture function of ``symconv.testing.<name>``: ``spec`` defaults to the test's
-    ``conv_spec``, ``deadline`` to PROBE_DEADLINE, and each result is counted in the summary."""
+    """The fixture function of ``symconv.testing.<name>``: its arguments in the same order (all
+    may be passed by position, as conv_check always allowed), ``spec`` defaulting to the test's
+    ``conv_spec`` and ``deadline`` to PROBE_DEADLINE; each result is counted in the summary."""
+    from inspect import signature
+
     from . import testing
     assertion = getattr(testing, name)
+    names = list(signature(assertion).parameters)[2:]   # after fn and spec
     results = request.config.stash[_RESULTS]
 
-    def check(fn: Callable[..., Any], spec: ConvSpec | None = None, *args: Any, deadline: float | None = None,
-              **options: Any) -> CheckResult:
+    def check(fn: Callable[..., Any], spec: ConvSpec | None = None, *args: Any, **options: Any) -> CheckResult:
         __tracebackhide__ = True
+        if len(args) > len(names) or set(names[:len(args)]) & set(options):
+            raise TypeError(f"{name}: too many arguments, or one given by position and by name")
+        options.update(zip(names, args))
+        if options.get("deadline") is None:
+            options["deadline"] = testing.PROBE_DEADLINE
         layer = spec if spec is not None else request.getfixturevalue("conv_spec")
-        result = assertion(fn, layer, *args, deadline=testing.PROBE_DEADLINE if deadline is None else deadline,
-                           **options)
+        result = assertion(fn, layer, **options)
         results.append(result)
         return result
 
@@ -196,6 +203,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     backward = sum(k.startswith("the backward") for k in kinds)
     which = (f" ({len(results) - transposed - backward} forward, {transposed} transposed, {backward} backward)"
              if transposed or backward else "")
-    how = "probing (exact probing or randomized identity testing)" if which else "exact probing"
+    how = ("probing (exact probing or randomized identity testing, assuming bilinearity)" if which
+           else "exact probing (assuming bilinearity)")
     terminalreporter.write_line(f"symconv: {len(results)} convolution check(s) passed{which}: {proved} proved, "
-                                f"{probed} verified by {how} (assuming bilinearity)")
+                                f"{probed} verified by {how}")

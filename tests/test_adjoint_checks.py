@@ -20,6 +20,7 @@ import symconv
 from symconv import ConvSpec, SpecError
 from symconv.forms.transpose import transposed_size
 from symconv.testing import (
+    PROBE_DEADLINE,
     AdjointCheckResult,
     NotCheckable,
     assert_conv_gradients_equivalent,
@@ -366,7 +367,8 @@ def test_readme_pytest_example_runs_with_the_three_fixtures(pytester):
     result = pytester.runpytest("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["symconv: 3 convolution check(s) passed (1 forward, 1 transposed, 1 backward): "
-                                 "0 proved, 3 verified by probing*"])
+                                 "0 proved, 3 verified by probing (exact probing or randomized identity testing, "
+                                 "assuming bilinearity)"])
 
 
 # ---- the exact references and other padding modes ---------------------------------------------
@@ -418,3 +420,14 @@ def test_a_clipping_backward_is_reported_as_not_bilinear():
         return grad_x, grad_w, np.clip(grad_b, -1000, 1000)
     message = _rejected(assert_conv_gradients_equivalent, clipped, ONE, mode="probe", batched=True)
     assert "not a polynomial of degree ≤ 2" in message and "grad_b[" in message
+
+
+def test_fixtures_take_their_arguments_by_position_and_name(conv_transpose_check, conv_gradients_check,
+                                                             conv_check):
+    spec = ConvSpec(1, 1, kernel_size=2, input_size=4, stride=2, bias=False)
+    transposed = conv_transpose_check(torch_transpose(spec, 1, batched=False), spec, 1, None, "probe")
+    assert transposed.established == PIT and transposed.seconds < PROBE_DEADLINE
+    assert conv_gradients_check(torch_backward(spec), spec, None, "probe", True, 60, 7).established == PIT
+    assert conv_check(lambda x, w, b: np.correlate(x[0], w[0, 0])[None][:, ::2], spec).established == "proved"
+    with pytest.raises(TypeError, match="by position and by name"):
+        conv_gradients_check(torch_backward(spec), spec, None, "probe", layout=None)
