@@ -431,3 +431,17 @@ def test_fixtures_take_their_arguments_by_position_and_name(conv_transpose_check
     assert conv_check(lambda x, w, b: np.correlate(x[0], w[0, 0])[None][:, ::2], spec).established == "proved"
     with pytest.raises(TypeError, match="by position and by name"):
         conv_gradients_check(torch_backward(spec), spec, None, "probe", layout=None)
+
+
+def test_swapped_groups_beyond_the_probes_budget_are_named_at_the_random_point():
+    """Too large to read fn's polynomial off (RECOVERY_CALLS): the differing entry's exact values at
+    the random point, and the fault whose exact output there is fn's."""
+    spec = ConvSpec(8, 8, kernel_size=3, input_size=(16, 16), stride=2, padding=1, groups=2)
+
+    def swapped(x, w, g):
+        grad_x, grad_w, grad_b = torch_backward(spec)(x, w, g)
+        return grad_x, np.concatenate([grad_w[4:], grad_w[:4]]), grad_b
+    message = _rejected(assert_conv_gradients_equivalent, swapped, spec, mode="probe", batched=True)
+    assert re.search(r"grad_w\[0,0,0,0\] = -?\d+\.0, the backward pass gives -?\d+\.0 exactly", message)
+    assert ("Diagnosis: grad_w: the groups' weight gradients swapped: the blocks of groups (0, 1) of grad_w hold "
+            "the gradients of groups (1, 0)") in message and message.endswith("exactly at the random point.")

@@ -18,10 +18,12 @@ import numpy as np
 from .adjoint_calls import Caller
 from .adjoint_maps import AdjointMap
 from .adjoint_recovery import recover
-from .adjoint_reports import explain, header, shape_message
+from .adjoint_reports import diagnosis, explain, header, shape_message
 from .adjoint_targets import adjoint_target
 from .pit import Difference, _ShapeMismatch, identity_test
 from .results import ESTABLISHED, CheckResult
+
+DIAGNOSIS_TERMS = 2_000_000   # products a numeric diagnosis may evaluate per fault (Python integers)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _failure(run: Caller, found: Difference, seed: int) -> str:
     recovered = recover(run.one_sample, m, seed)
     if recovered is None:
         return (f"{header(m, caller)}: {where}. (The probes that name the differing terms were skipped: "
-                f"too many calls, or {caller} is not of the form they read off.)")
+                f"too many calls, or {caller} is not of the form they read off.)" + _numeric_diagnosis(m, found))
     how = " (found by randomized identity testing, terms read off by encoded probes)"
     explained = explain(m, caller, m.symbols(), recovered, how)
     if not explained:
@@ -92,3 +94,15 @@ def _where(m: AdjointMap, found: Difference, batched: bool) -> str:
             return (f"{name}[{','.join(map(str, shown))}] = {float(obtained[index])!r}, {m.name} gives "
                     f"{float(expected[index])!r} exactly (at {found.what}; seed= repeats it)")
     return f"at {found.what}"
+
+
+def _numeric_diagnosis(m: AdjointMap, found: Difference) -> str:
+    """The faults whose exact output at the random point is fn's (``diagnosis``, numeric), for
+    layers of at most DIAGNOSIS_TERMS products (the faults are evaluated on Python integers)."""
+    if m.terms(len(next(v for v in found.values.values() if v is not None))) > DIAGNOSIS_TERMS:
+        return ""
+    operands = {name: None if v is None else v.astype(object) for name, v in found.values.items()}
+    obtained = dict(zip(m.outputs, found.obtained))
+    wrong = [name for name, o, e in zip(m.outputs, found.obtained, found.expected)
+             if o is not None and not np.array_equal(o, np.asarray(e, dtype=np.float64))]
+    return diagnosis(m, operands, obtained, wrong, numeric=True)  # type: ignore[arg-type]

@@ -92,16 +92,24 @@ def shape_message(m: AdjointMap, caller: str, name: str, shape: tuple[int, ...] 
     return text
 
 
-def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str]) -> str:
-    """The recognised faults that reproduce a differing output exactly, one line each."""
+def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str], numeric: bool = False) -> str:
+    """The recognised faults that reproduce a differing output exactly, one line each: as
+    polynomials, or (``numeric``) as fn's float64 output at a random integer point ``operands``
+    (a map of degree ≤ 2 other than that fault's agrees there with probability ≤ 2^-a)."""
+    def same(value: np.ndarray, output: np.ndarray) -> bool:
+        if numeric:
+            return bool(np.array_equal(value.astype(np.float64), output))
+        return all(_equal(a, o) for a, o in zip(value.flat, output.flat))
+
     causes = [f"{name}: {cause}" for name, cause, value in alternatives(m, operands)
               if name in wrong and value.shape == obtained[name].shape  # type: ignore[union-attr]
-              and all(_equal(a, o) for a, o in zip(value.flat, obtained[name].flat))]  # type: ignore[union-attr]
+              and same(value, obtained[name])]  # type: ignore[arg-type]
+    there = " at the random point" if numeric else ""
     if causes:
-        return "".join(f"\nDiagnosis: {cause} — that map reproduces it exactly." for cause in causes)
+        return "".join(f"\nDiagnosis: {cause} — that map reproduces it exactly{there}." for cause in causes)
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, weight channel axes transposed, "
             "output_padding off, bias missing, the groups' weight gradients swapped, weight gradient "
-            "flipped) reproduces the differing output exactly.")
+            f"flipped) reproduces the differing output exactly{there}.")
 
 
 def explain(m: AdjointMap, caller: str, operands: Arrays, obtained: Arrays, how: str = "", on: str = "") -> str:
