@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
@@ -26,6 +28,7 @@ from symconv.testing import (
     assert_conv_gradients_equivalent,
     assert_conv_transpose_equivalent,
 )
+from tests.strategies import conv_specs
 from tests.test_testing import one_torch_thread  # noqa: F401  (autouse)
 
 pytest_plugins = ["pytester"]
@@ -445,3 +448,59 @@ def test_swapped_groups_beyond_the_probes_budget_are_named_at_the_random_point()
     assert re.search(r"grad_w\[0,0,0,0\] = -?\d+\.0, the backward pass gives -?\d+\.0 exactly", message)
     assert ("Diagnosis: grad_w: the groups' weight gradients swapped: the blocks of groups (0, 1) of grad_w hold "
             "the gradients of groups (1, 0)") in message and message.endswith("exactly at the random point.")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_specs(max_terms=150), st.data())
+def test_the_forms_definitions_are_proved_on_any_layer(spec, data):
+    """symconv's own scatter definitions (symconv.forms.transpose), as fn, are proved in symbolic
+    mode for any layer (layouts, conventions, padding modes, groups, stride, dilation); their
+    numeric cross-check compares them with the Targets' exact evaluators at random points."""
+    from symconv.forms.transpose import bias_gradient, conv_transpose, input_gradient, weight_gradient
+    from symconv.testing.adjoint_maps import transpose_map
+
+    def backward(x, w, g):
+        return input_gradient(spec, g, w), weight_gradient(spec, x, g), bias_gradient(spec, g) if spec.bias else None
+    assert assert_conv_gradients_equivalent(backward, spec, seed=0).established == "proved"
+    if spec.padding_mode != "zeros":
+        return
+    output_padding = tuple(data.draw(st.integers(0, max(s, d) - 1)) for s, d in zip(spec.stride, spec.dilation))
+    try:
+        m = transpose_map(spec, output_padding)
+    except SpecError:   # the transposed size would be < 1
+        return
+    transposed = lambda g, w, b: m.with_bias(conv_transpose(spec, g, w, output_padding), b)  # noqa: E731
+    assert assert_conv_transpose_equivalent(transposed, spec, output_padding, seed=0).established == "proved"
+
+
+def torch_backward_of_any(spec: ConvSpec):
+    """backward_fn(x, w, g) by autograd for any layer: layouts moved, the kernel flipped for true
+    convolution, padding of every mode by F.pad (unbatched)."""
+    from symconv.symbols import (
+        from_canonical_input,
+        from_canonical_weight,
+        to_canonical_input,
+        to_canonical_output,
+        to_canonical_weight,
+    )
+    pad = tuple(p for pair in reversed(spec.padding) for p in pair)   # F.pad: last axis first
+
+    def fn(x, w, g):
+        x = _tensor(to_canonical_input(spec, x)[None]).requires_grad_()
+        w = _tensor(to_canonical_weight(spec, w)).requires_grad_()
+        b = torch.zeros(spec.out_channels, dtype=x.dtype, requires_grad=True)
+        kernel = w.flip(dims=tuple(range(2, 2 + spec.dims))) if spec.convention == "convolution" else w
+        padded = F.pad(x, pad, mode="constant" if spec.padding_mode == "zeros" else spec.padding_mode)
+        y = CONV[spec.dims](padded, kernel, b, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+        grad_x, grad_w, grad_b = (t.numpy() for t in torch.autograd.grad(
+            y, (x, w, b), _tensor(to_canonical_output(spec, g)[None])))
+        return (from_canonical_input(spec, grad_x[0]), from_canonical_weight(spec, grad_w),
+                grad_b if spec.bias else None)
+    return fn
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_specs(max_terms=400))
+def test_torch_autograd_of_any_layer_is_verified(spec):
+    result = assert_conv_gradients_equivalent(torch_backward_of_any(spec), spec, mode="probe", seed=0)
+    assert result.established == PIT and result.false_pass_bound <= Fraction(1, 2**64)
