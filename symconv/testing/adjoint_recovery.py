@@ -8,8 +8,8 @@ c_t (every value below 2^52, so exact in float64); and with one entry j of the p
 operand set to 1 as well, f − f(block) − (f(e_j) − f(0)) has the bilinear coefficients of the
 block's entries with j as its digits. So the polynomial takes 1 + Σ⌈N/BLOCK⌉ + Σ_pairs
 |outer|·⌈|inner|/BLOCK⌉ calls (at most RECOVERY_CALLS) instead of one per pair of entries. It is
-then checked against fn at a random point of small integers: a fn not of that form gives None,
-never a wrong diagnosis.
+then checked against fn at CHECK_POINTS random points (a wrong polynomial survives with
+probability ≤ 2^-16): a fn not of that form gives None, not a wrong diagnosis.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from .adjoint_maps import AdjointMap, Arrays
 
 BLOCK = 13               # entries sent in one call: 13 base-16 digits stay below 2^52
 RECOVERY_CALLS = 5_000   # calls a failure's diagnosis may make
+CHECK_POINTS = 2         # random points the recovered polynomial must reproduce
 
 Evaluate = Callable[[Arrays, str], Arrays]
 Record = tuple[str, int, int, tuple[tuple[str, int], ...]]   # output, flat index, coefficient, factors
 
 
 def recovery_calls(m: AdjointMap) -> int:
-    """Calls ``recover`` makes (and one more for its check).
+    """Calls ``recover`` makes to read the polynomial off (CHECK_POINTS more check it).
 
     >>> import symconv
     >>> from symconv.testing.adjoint_maps import gradients_map
@@ -132,29 +133,37 @@ def _value(records: list[Record], point: Arrays, outputs: dict[str, np.ndarray])
 
 def recover(evaluate: Evaluate, m: AdjointMap, seed: int) -> Arrays | None:
     """fn's outputs on one sample as polynomials in ``m.symbols()``, or None: more than
-    RECOVERY_CALLS calls, or fn is not of the assumed form (its value at a random point of
-    integers in [−3, 3] from ``seed`` differs from the recovered polynomial's)."""
+    RECOVERY_CALLS calls, or fn is not of the assumed form (``_reproduces``)."""
     if recovery_calls(m) > RECOVERY_CALLS:
         return None
     records = _records(m, _Reader(evaluate, m))
-    if records is None:
-        return None
-    rng = np.random.default_rng(seed)
-    point = {name: None if s is None else rng.integers(-3, 4, size=s).astype(object)
-             for name, s in m.operand_shapes().items()}
-    obtained = evaluate({n: None if a is None else a.astype(np.float64) for n, a in point.items()},
-                        "a random point of integers in [−3, 3] (checking the recovered polynomial)")
-    present = {name: y for name, y in obtained.items() if y is not None}
-    if any(not np.array_equal(np.ravel(present[n]), v.astype(np.float64))
-           for n, v in _value(records, point, present).items()):
+    if records is None or not _reproduces(evaluate, m, records, seed):
         return None
     symbols = m.symbols()
-    terms: dict[str, list[list[sp.Expr]]] = {name: [[] for _ in range(y.size)] for name, y in present.items()}
+    shapes = m.output_shapes()
+    terms: dict[str, list[list[sp.Expr]]] = {name: [[] for _ in range(prod(s))] for name, s in shapes.items() if s}
     for name, index, coefficient, factors in records:
         terms[name][index].append(coefficient * sp.Mul(*(symbols[o].flat[k] for o, k in factors)))  # type: ignore[index]
     recovered: Arrays = dict.fromkeys(m.outputs)
-    for name, y in present.items():
-        flat = np.empty(y.size, dtype=object)
-        flat[:] = [sp.Add(*t) for t in terms[name]]
-        recovered[name] = flat.reshape(y.shape)
+    for name, entries in terms.items():
+        flat = np.empty(len(entries), dtype=object)
+        flat[:] = [sp.Add(*t) for t in entries]
+        recovered[name] = flat.reshape(shapes[name])  # type: ignore[arg-type]
     return recovered
+
+
+def _reproduces(evaluate: Evaluate, m: AdjointMap, records: list[Record], seed: int) -> bool:
+    """Whether the recovered polynomial is fn's at CHECK_POINTS random points of integers in
+    [−2^8, 2^8) (from ``seed``): if fn is of degree ≤ 2 and another polynomial, each point
+    exposes it except with probability ≤ 2^-8 (Schwartz–Zippel)."""
+    rng = np.random.default_rng([seed, 5])
+    for k in range(CHECK_POINTS):
+        point = {name: None if s is None else rng.integers(-2 ** 8, 2 ** 8, size=s).astype(object)
+                 for name, s in m.operand_shapes().items()}
+        obtained = evaluate({n: None if a is None else a.astype(np.float64) for n, a in point.items()},
+                            f"random point {k + 1} of {CHECK_POINTS} checking the recovered polynomial")
+        present = {name: y for name, y in obtained.items() if y is not None}
+        if any(not np.array_equal(np.ravel(present[n]), v.astype(np.float64))
+               for n, v in _value(records, point, present).items()):
+            return False
+    return True
