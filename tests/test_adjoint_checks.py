@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv import ConvSpec, SpecError
-from symconv.forms.transpose import transposed_size
+from symconv.forms.transpose import bias_gradient, input_gradient, transposed_size, weight_gradient
 from symconv.testing import (
     PROBE_DEADLINE,
     AdjointCheckResult,
@@ -504,3 +504,20 @@ def torch_backward_of_any(spec: ConvSpec):
 def test_torch_autograd_of_any_layer_is_verified(spec):
     result = assert_conv_gradients_equivalent(torch_backward_of_any(spec), spec, mode="probe", seed=0)
     assert result.established == PIT and result.false_pass_bound <= Fraction(1, 2**64)
+
+
+def test_parameter_gradients_of_the_first_sample_only_are_named():
+    def first_only(x, w, g):
+        grad_x, _, _ = torch_backward(GROUPED)(x, w, g)
+        _, grad_w, grad_b = torch_backward(GROUPED)(x[:1], w, g[:1])
+        return grad_x, grad_w, grad_b
+    message = _rejected(assert_conv_gradients_equivalent, first_only, GROUPED, mode="probe", batched=True)
+    assert "On one sample backward_fn is the map" in message
+    assert "Diagnosis: grad_w: grad_w not summed over the batch: it is sample 0's alone" in message
+    spec = ConvSpec(2, 4, kernel_size=2, input_size=(4, 3), stride=2, groups=2, layout="NHWC")
+
+    def symbolic_first_only(x, w, g):
+        return input_gradient(spec, g, w), weight_gradient(spec, x[:1], g[:1]), bias_gradient(spec, g[:1])
+    message = _rejected(assert_conv_gradients_equivalent, symbolic_first_only, spec, batched=True)
+    assert "grad_w[0,0,0,0] lacks g_{1,0,0,0}·x_{1,0,0,0}, g_{1,0,1,0}·x_{1,0,2,0}" in message
+    assert "Diagnosis: grad_b: grad_b not summed over the batch" in message

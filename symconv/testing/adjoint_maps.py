@@ -207,7 +207,7 @@ def alternatives(m: AdjointMap, operands: Arrays) -> Iterator[tuple[str, str, np
     """(output, cause, that output of the alternative map) for each recognised fault: kernel
     flipped, weight channel axes transposed (C_in = C_out), wrong output_padding (cut or
     zero-extended to the requested size), bias not added, the groups' weight gradients
-    permuted, the weight gradient flipped."""
+    permuted, the weight gradient flipped, the parameter gradients of the first sample only."""
     spec, w = m.spec, operands["w"]
     faults = [("the kernel flipped: fn uses w mirrored on every spatial axis", _flipped(spec, w))]
     if (swapped := _channels_transposed(spec, w)) is not None:
@@ -226,6 +226,11 @@ def alternatives(m: AdjointMap, operands: Arrays) -> Iterator[tuple[str, str, np
     for cause, value in _groups_permuted(spec, grad_w):
         yield "grad_w", cause, value
     yield "grad_w", "the weight gradient flipped on every spatial axis (of true convolution)", _flipped(spec, grad_w)
+    if operands["x"].ndim == spec.dims + 2 and len(operands["x"]) > 1:   # a batch
+        first = m.reference({"x": operands["x"][:1], "w": w, "g": operands["g"][:1]})
+        for name in ("grad_w", "grad_b"):
+            if first[name] is not None:
+                yield name, f"{name} not summed over the batch: it is sample 0's alone", first[name]
 
 
 def _output_padding_alternatives(m: AdjointMap, operands: Arrays) -> Iterator[tuple[str, str, np.ndarray]]:

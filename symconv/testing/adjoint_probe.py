@@ -75,9 +75,10 @@ def _failure(run: Caller, found: Difference, seed: int) -> str:
                 f"too many calls, or {caller} is not of the form they read off.)" + _numeric_diagnosis(m, found))
     how = " (found by randomized identity testing, terms read off by encoded probes)"
     explained = explain(m, caller, m.symbols(), recovered, how)
-    if not explained:
-        return (f"{header(m, caller)}: {where}. {caller} agrees with the map on every probe that reads its "
-                f"coefficients: it is not bilinear, or it rounds at larger values")
+    if not explained:   # one sample is right: the batch, larger values or rounding are not
+        return (f"{header(m, caller)}: {where}. On one sample {caller} is the map (its coefficients read off by "
+                f"probes), at the random point it is not: it mixes or drops the samples of a batch, is not "
+                f"bilinear, or rounds at larger values" + _numeric_diagnosis(m, found))
     return explained.replace("\nDiagnosis", f"\n  first seen at {where}\nDiagnosis", 1)
 
 

@@ -109,7 +109,7 @@ def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str
         return "".join(f"\nDiagnosis: {cause} — that map reproduces it exactly{there}." for cause in causes)
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, weight channel axes transposed, "
             "output_padding off, bias missing, the groups' weight gradients swapped, weight gradient "
-            f"flipped) reproduces the differing output exactly{there}.")
+            f"flipped, not summed over the batch) reproduces the differing output exactly{there}.")
 
 
 def explain(m: AdjointMap, caller: str, operands: Arrays, obtained: Arrays, how: str = "", on: str = "") -> str:
