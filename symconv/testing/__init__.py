@@ -74,7 +74,8 @@ a polynomial of degree ≤ 2, so random integer points in [−2^k, 2^k) (exact i
 wrong fn except with probability ≤ 2⁻⁶⁴ ("verified by randomized identity testing … assuming fn
 is bilinear"); a failure reads fn's polynomial off by encoded probes and names the differing
 entries of y, grad_x, grad_w, grad_b and the fault (kernel flipped, weight channel axes
-transposed, output_padding off, bias missing, the groups' weight gradients swapped).
+transposed, output_padding off, bias missing, parameter gradients not summed over the batch,
+the groups' weight gradients swapped).
 
 The package, one job per module:
 

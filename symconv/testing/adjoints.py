@@ -31,7 +31,7 @@ from .adjoint_trials import numeric_trials
 from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout
 from .calls import _Raised
 from .pit import PIT_SAMPLES as TRIAL_BATCH
-from .results import NotCheckable
+from .results import MODES, NotCheckable
 
 
 def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, output_padding: object = 0,
@@ -104,7 +104,7 @@ def _checked(fn: Callable[..., Any], m: AdjointMap, caller: str, mode: str, batc
              seed: Any) -> AdjointCheckResult:
     """Arguments validated, sizes bounded, then the check within the deadline."""
     __tracebackhide__ = True
-    one_of("mode", mode, ("symbolic", "probe"))
+    one_of("mode", mode, MODES)
     batched = boolean("batched", batched)
     seconds("deadline", deadline)
     seed = _check_seed(seed)
