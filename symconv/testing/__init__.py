@@ -71,11 +71,11 @@ deadline, seed and failure messages:
 ``conv_transpose{1,2,3}d`` with the forward weight, b of length C_in), backward_fn the gradients
 of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩. Probe mode there is the same randomized identity testing
 (``pit``, over ``transpose_target`` / ``gradients_target``): fn − map is a polynomial of degree
-≤ 2, so random integer points, exact in fn's dtype, expose a wrong fn except with probability ≤ 2⁻⁶⁴ ("verified by randomized identity testing … assuming fn
-is bilinear"); a failure reads fn's polynomial off by encoded probes and names the differing
-entries of y, grad_x, grad_w, grad_b and the fault (kernel flipped, weight channel axes
-transposed, output_padding off, bias missing, parameter gradients not summed over the batch,
-the groups' weight gradients swapped).
+≤ 2, so random integer points, exact in fn's dtype, expose a wrong fn except with probability
+≤ 2⁻⁶⁴ ("verified by randomized identity testing … assuming fn is bilinear"); a failure reads
+fn's polynomial off by encoded probes and names the differing entries of y, grad_x, grad_w,
+grad_b and the fault (kernel flipped, weight channel axes transposed, output_padding off, bias
+missing, parameter gradients not summed over the batch, the groups' weight gradients swapped).
 
 The package, one job per module:
 
