@@ -521,3 +521,16 @@ def test_parameter_gradients_of_the_first_sample_only_are_named():
     message = _rejected(assert_conv_gradients_equivalent, symbolic_first_only, spec, batched=True)
     assert "grad_w[0,0,0,0] lacks g_{1,0,0,0}·x_{1,0,0,0}, g_{1,0,1,0}·x_{1,0,2,0}" in message
     assert "Diagnosis: grad_b: grad_b not summed over the batch" in message
+
+
+def test_a_slow_wrong_fn_is_rejected_within_its_deadline_with_its_values():
+    """Reading a slow fn's polynomial off would outlast the deadline: the failure names the values
+    at the random point and the fault reproducing them instead (never a NotCheckable)."""
+    def slow_flipped(g, w, b):
+        time.sleep(0.02)
+        return torch_transpose(GROUPED, 1)(g, w[..., ::-1, ::-1], b)
+    start = time.perf_counter()
+    message = _rejected(assert_conv_transpose_equivalent, slow_flipped, GROUPED, 1, mode="probe", batched=True,
+                        deadline=4)
+    assert time.perf_counter() - start < 4 and "probes that name the differing terms were skipped" in message
+    assert "Diagnosis: y: the kernel flipped" in message and message.endswith("exactly at the random point.")

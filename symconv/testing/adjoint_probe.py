@@ -17,13 +17,14 @@ import numpy as np
 
 from .adjoint_calls import Caller
 from .adjoint_maps import AdjointMap
-from .adjoint_recovery import recover
+from .adjoint_recovery import recover, recovery_calls
 from .adjoint_reports import diagnosis, explain, header, shape_message
 from .adjoint_targets import adjoint_target
 from .pit import Difference, _ShapeMismatch, identity_test
 from .results import ESTABLISHED, CheckResult
 
 DIAGNOSIS_TERMS = 2_000_000   # products a numeric diagnosis may evaluate per fault (Python integers)
+RECOVERY_SECONDS = 30.0       # time the probes that read a failing fn's polynomial off may take
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,24 @@ def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
         raise AssertionError(shape_message(m, run.caller, mismatch.name, mismatch.shape, mismatch.expected)) from None
     run.calls += outcome.run.calls
     if outcome.difference is not None:
-        raise AssertionError(_failure(run, outcome.difference, seed))
+        raise AssertionError(_failure(run, outcome.difference, seed, outcome.run.seconds_per_sample))
     return result(m, "probe", outcome.run.calls, run, Fraction(1, 2 ** outcome.plan.exponent))
 
 
-def _failure(run: Caller, found: Difference, seed: int) -> str:
+def _failure(run: Caller, found: Difference, seed: int, seconds_per_call: float) -> str:
+    """The message of a failed identity test: fn's polynomial read off when its calls fit in
+    RECOVERY_SECONDS and half the time the deadline leaves, else the values at the random point."""
     m, caller = run.m, run.caller
     where = _where(m, found, run.batched)
     if found.not_bilinear:
         return f"{header(m, caller)}: {found.not_bilinear}.\n  {where}"
-    recovered = recover(run.one_sample, m, seed)
+    budget = min(RECOVERY_SECONDS, (run.limit.seconds - run.limit.elapsed()) / 2)
+    affordable = recovery_calls(m) * seconds_per_call <= budget
+    recovered = recover(run.one_sample, m, seed) if affordable else None
     if recovered is None:
         return (f"{header(m, caller)}: {where}. (The probes that name the differing terms were skipped: "
-                f"too many calls, or {caller} is not of the form they read off.)" + _numeric_diagnosis(m, found))
+                f"too many calls or too slow, or {caller} is not of the form they read off.)"
+                + _numeric_diagnosis(m, found))
     how = " (found by randomized identity testing, terms read off by encoded probes)"
     explained = explain(m, caller, m.symbols(), recovered, how)
     if not explained:   # one sample is right: the batch, larger values or rounding are not
