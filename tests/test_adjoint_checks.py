@@ -534,3 +534,9 @@ def test_a_slow_wrong_fn_is_rejected_within_its_deadline_with_its_values():
                         deadline=4)
     assert time.perf_counter() - start < 4 and "probes that name the differing terms were skipped" in message
     assert "Diagnosis: y: the kernel flipped" in message and message.endswith("exactly at the random point.")
+
+
+def test_float_only_code_in_symbolic_mode_is_sent_to_probe_mode():
+    with pytest.raises(NotCheckable, match="(?s)raised TypeError.*when called on symbols.*use mode='probe'") as info:
+        assert_conv_gradients_equivalent(torch_backward(ONE), ONE, batched=True)
+    assert isinstance(info.value.__cause__, Exception)
