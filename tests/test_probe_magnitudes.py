@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import symconv
-from symconv.testing import assert_conv_equivalent, trials
+from symconv.testing import ESTABLISHED, assert_conv_equivalent, trials
 from symconv.testing.trials import _draw, _exact_plan
 
 SPEC = symconv.ConvSpec(2, 2, kernel_size=3, input_size=(6, 6), padding=1)
@@ -58,14 +58,16 @@ def test_probe_refuses_flushing_and_saturating_code_naming_the_family(name, seed
     monkeypatch.setattr(trials, "_exact_plan", lambda spec: sorted(plan(spec), key=lambda t: t.pattern not in
                                                                      trials.MAGNITUDES))
     with pytest.raises(AssertionError, match=re.escape(f"{DIFFERS}{family}")) as caught:
-        assert_conv_equivalent(fn, SPEC, mode="probe", seed=seed)
+        assert_conv_equivalent(fn, SPEC, mode="probe", seed=seed, exhaustive=True)   # the trials' families
     assert f"seed {seed}," in str(caught.value)
+    with pytest.raises(AssertionError):   # identity testing's large values see the clip first
+        assert_conv_equivalent(fn, SPEC, mode="probe", seed=seed)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_probe_still_verifies_correct_float64_and_float32_code(seed):
     result = assert_conv_equivalent(conv, SPEC, mode="probe", seed=seed)
-    assert result.established == "verified by exact probing, assuming bilinearity"
+    assert result.established == ESTABLISHED["probe"]
 
 
 def test_the_magnitude_families_are_exact_in_their_dtype_and_reach_their_extremes():

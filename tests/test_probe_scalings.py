@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import symconv
-from symconv.testing import assert_conv_equivalent, trials
+from symconv.testing import ESTABLISHED, assert_conv_equivalent, trials
 from symconv.testing.trials import SCALINGS, _draw, _exact_plan
 
 SPEC = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -67,7 +67,7 @@ def test_probe_refuses_flushing_and_clipping_code_naming_the_scalings(name, seed
 @pytest.mark.parametrize(("fn", "spec"), [(conv1d, SPEC), (conv2d, SPEC_2D)])
 def test_probe_still_verifies_correct_float64_and_float32_code(fn, spec, seed):
     result = assert_conv_equivalent(fn, spec, mode="probe", seed=seed)
-    assert result.established == "verified by exact probing, assuming bilinearity"
+    assert result.established == ESTABLISHED["probe"]
 
 
 def test_every_scaling_is_in_the_plan_once_and_exact_in_its_dtype():

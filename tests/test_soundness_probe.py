@@ -14,9 +14,9 @@ import torch.nn.functional as F
 import symconv
 from symconv import ConvSpec, SpecError
 from symconv.cli import main
-from symconv.testing import PROBE_DEADLINE, NotCheckable, assert_conv_equivalent
+from symconv.testing import ESTABLISHED, PROBE_DEADLINE, NotCheckable, assert_conv_equivalent
 
-PROBED = "verified by exact probing, assuming bilinearity"
+PROBED = "verified by exact probing, assuming bilinearity"   # exhaustive=True: every coefficient read
 SPEC = ConvSpec(1, 2, 2, 3)        # 1-D, bias: 3 input, 4 weight, 2 bias entries
 FIRST = "on the probe input (x zero and one-hot, w = 0, b = 0; sample 0 of 4)"
 
@@ -35,12 +35,12 @@ def torch_conv1d(x, w, b):
 def test_true_torch_conv_with_grad_is_verified():
     y = torch_conv1d(np.ones((1, 1, 3)), np.ones((2, 1, 2)), np.zeros(2))
     assert y.requires_grad                       # np.asarray(y) alone would raise
-    result = assert_conv_equivalent(torch_conv1d, SPEC, mode="probe", batched=True)
+    result = assert_conv_equivalent(torch_conv1d, SPEC, mode="probe", exhaustive=True, batched=True)
     assert result.established == PROBED and result.calls == 1 + 4 + 2 + 3
 
 
 def test_correct_float_code_is_still_verified():
-    assert assert_conv_equivalent(floats(SPEC), SPEC, mode="probe").established == PROBED
+    assert assert_conv_equivalent(floats(SPEC), SPEC, mode="probe").established == ESTABLISHED["probe"]
 
 
 # ---- outputs that are not real numbers ------------------------------------------------------------
@@ -49,13 +49,13 @@ def test_complex_output_is_refused_not_truncated():
     with pytest.raises(NotCheckable, match=re.escape(
             f"fn returned a complex output (dtype complex128, largest |imaginary part| 0) {FIRST}: a real "
             f"convolution layer has real outputs, and probing does not drop an imaginary part")):
-        assert_conv_equivalent(fn, SPEC, mode="probe")
+        assert_conv_equivalent(fn, SPEC, mode="probe", exhaustive=True)
 
 
 def test_complex_torch_output_names_its_imaginary_part():
     fn = lambda x, w, b: torch_conv1d(x, w, b) * (1 + 1e-3j) + 0.5j  # noqa: E731
     with pytest.raises(NotCheckable, match=r"complex output \(dtype complex128, largest \|imaginary part\| 0\.5\)"):
-        assert_conv_equivalent(fn, SPEC, mode="probe", batched=True)
+        assert_conv_equivalent(fn, SPEC, mode="probe", exhaustive=True, batched=True)
 
 
 @pytest.mark.parametrize("value, name", [(np.nan, "nan (not a number)"), (np.inf, "inf (infinite)"),
@@ -68,7 +68,7 @@ def test_nan_and_infinite_outputs_are_refused(value, name):
 
     with pytest.raises(NotCheckable, match=re.escape(f"fn returned y[1,0] = {name} {FIRST}: a convolution "
                                                      f"of finite inputs is finite")):
-        assert_conv_equivalent(fn, SPEC, mode="probe")
+        assert_conv_equivalent(fn, SPEC, mode="probe", exhaustive=True)
 
 
 @pytest.mark.parametrize("output, what", [
@@ -78,13 +78,13 @@ def test_outputs_that_are_not_real_numbers_are_refused(output, what):
     fn = lambda x, w, b: output(floats(SPEC)(x, w, b))  # noqa: E731
     with pytest.raises(NotCheckable, match=re.escape(
             f"fn returned {what} {FIRST}: not real numbers (bool, str, object and complex outputs are refused)")):
-        assert_conv_equivalent(fn, SPEC, mode="probe")
+        assert_conv_equivalent(fn, SPEC, mode="probe", exhaustive=True)
 
 
 def test_none_is_refused():
     with pytest.raises(NotCheckable, match=re.escape(f"fn returned None {FIRST}; it must return the output "
                                                      f"array y")):
-        assert_conv_equivalent(lambda x, w, b: None, SPEC, mode="probe")
+        assert_conv_equivalent(lambda x, w, b: None, SPEC, mode="probe", exhaustive=True)
 
 
 def test_wrong_shape_is_named():
@@ -100,7 +100,7 @@ def test_an_error_raised_by_fn_is_named_and_chained():
         return floats(SPEC)(x, w, b)
 
     with pytest.raises(NotCheckable) as error:
-        assert_conv_equivalent(fn, SPEC, mode="probe")
+        assert_conv_equivalent(fn, SPEC, mode="probe", exhaustive=True)
     assert str(error.value) == (
         "fn raised ValueError('weights must be normalised') on the probe input (x zero and one-hot, w one-hot "
         "at flat index 0, b = 0; sample 0 of 4): float64 arrays x (1, 3), w (2, 1, 2), b (2,)")
@@ -115,10 +115,10 @@ def test_probing_stops_at_its_deadline_and_verifies_nothing():
 
     with pytest.raises(NotCheckable, match=r"^probing did not finish within deadline=0\.05 s: (\d+) of 25 "
                                            r"calls of fn made in [\d.]+ s, so nothing was verified") as error:
-        assert_conv_equivalent(slow, SPEC, mode="probe", deadline=0.05)
+        assert_conv_equivalent(slow, SPEC, mode="probe", exhaustive=True, deadline=0.05)
     made = int(re.search(r"(\d+) of 25", str(error.value)).group(1))
     assert 1 <= made < 25
-    assert assert_conv_equivalent(slow, SPEC, mode="probe", deadline=60).established == PROBED
+    assert assert_conv_equivalent(slow, SPEC, mode="probe", exhaustive=True, deadline=60).established == PROBED
     assert PROBE_DEADLINE == 300.0
 
 

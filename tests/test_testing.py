@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 import re
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -22,11 +23,11 @@ from hypothesis import given, settings
 
 import symconv
 from symconv import ConvSpec, SpecError
-from symconv.testing import NotCheckable, assert_conv_equivalent
+from symconv.testing import ESTABLISHED, NotCheckable, assert_conv_equivalent
 from tests.strategies import conv_specs
 from tests.torch_reference import torch_conv
 
-PROBED = "verified by exact probing, assuming bilinearity"
+PROBED = ESTABLISHED["probe"]   # randomized identity testing (test_probe_pit.py: the bound)
 
 
 
@@ -62,10 +63,12 @@ def test_the_definition_is_proved_in_every_spec_class(spec):
 @settings(max_examples=15, deadline=None)
 @given(conv_specs(max_terms=150))
 def test_torch_is_verified_by_probing_in_every_spec_class(spec):
-    result = assert_conv_equivalent(lambda x, w, b: torch_conv(spec, x, w, b), spec,
-                                    mode="probe", batched=True)
-    assert result.established == PROBED
+    fn = lambda x, w, b: torch_conv(spec, x, w, b)  # noqa: E731
+    result = assert_conv_equivalent(fn, spec, mode="probe", batched=True)
+    assert result.established == PROBED and result.false_pass_bound <= Fraction(1, 2**64)
     assert "proved" not in str(result)
+    result = assert_conv_equivalent(fn, spec, mode="probe", batched=True, exhaustive=True)
+    assert result.established == ESTABLISHED["exhaustive"] and "proved" not in str(result)
     nw = np.prod(spec.weight_shape)  # one call for x = 0, e_1, …; one per one-hot w and b
     assert result.calls == 1 + nw + (spec.out_channels if spec.bias else 0) + 3
 
@@ -89,7 +92,7 @@ def test_a_flipped_kernel_is_refuted_and_diagnosed_in_every_spec_class(spec):
 
 def test_probe_counts_calls_without_batching():
     spec = ConvSpec(1, 2, kernel_size=2, input_size=3, bias=True)
-    result = assert_conv_equivalent(lambda x, w, b: torch_conv(spec, x, w, b), spec, mode="probe")
+    result = assert_conv_equivalent(lambda x, w, b: torch_conv(spec, x, w, b), spec, mode="probe", exhaustive=True)
     nx, nw, nb = 3, 4, 2
     assert result.calls == (1 + nx) * (1 + nw) + nb + 3
 
@@ -219,6 +222,8 @@ def test_probe_rejects_a_map_that_is_not_bilinear():
     fn = lambda x, w, b: np.abs(np.asarray(symconv.conv(spec, x, w), dtype=float))  # noqa: E731
     with pytest.raises(AssertionError, match=r"fn is not a convolution layer: it is not bilinear"
                                              r".* the map read off by one-hot probing predicts"):
+        assert_conv_equivalent(fn, spec, mode="probe", exhaustive=True)
+    with pytest.raises(AssertionError, match=r"fn is not a convolution layer: .*not bilinear"):
         assert_conv_equivalent(fn, spec, mode="probe")
 
 
@@ -237,6 +242,9 @@ def test_probe_refuses_code_that_rounds():
     with pytest.raises(NotCheckable, match=re.escape(
             "fn returned y[0,2] = -4.4408920985006264e-17 on inputs of small integers (0/1 for "
             "probing), where a convolution gives an exact integer: fn rounds")):
+        assert_conv_equivalent(fft, spec, mode="probe", exhaustive=True)
+    with pytest.raises(NotCheckable, match=r"on integer inputs \(.*\), where every product and partial sum of "
+                                           r"the layer is an exact integer: fn rounds"):
         assert_conv_equivalent(fft, spec, mode="probe")
 
 
@@ -311,4 +319,4 @@ def test_docstring_examples():
     modules = [package, *(importlib.import_module(f"{package.__name__}.{info.name}")
                           for info in pkgutil.iter_modules(package.__path__))]
     results = [doctest.testmod(module, optionflags=doctest.ELLIPSIS) for module in modules]
-    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 9)
+    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 26)

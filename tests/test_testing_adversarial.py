@@ -16,7 +16,7 @@ import torch
 
 import symconv
 from symconv.errors import SpecError
-from symconv.testing import NotCheckable, assert_conv_equivalent
+from symconv.testing import ESTABLISHED, NotCheckable, assert_conv_equivalent
 
 SPEC = symconv.ConvSpec(1, 1, kernel_size=2, input_size=4)      # with bias
 DIFFERS = "fn differs from the layer at a random exact input"
@@ -43,7 +43,7 @@ WRONG_ON_SOME_NUMBERS = {
 @pytest.mark.parametrize("name", WRONG_ON_SOME_NUMBERS)
 def test_probing_refuses_code_that_is_the_layer_only_on_small_integers(name):
     with pytest.raises(AssertionError, match=re.escape(DIFFERS)) as error:
-        assert_conv_equivalent(WRONG_ON_SOME_NUMBERS[name], SPEC, mode="probe")
+        assert_conv_equivalent(WRONG_ON_SOME_NUMBERS[name], SPEC, mode="probe", exhaustive=True)
     assert str(error.value).startswith("fn does not compute the convolution [1-D, C_in=1, C_out=1, "
                                        "input=4, kernel=2, bias, NCHW] (found by exact probing)")
     assert str(error.value).endswith("(rounding or non-bilinear code)")
@@ -67,7 +67,7 @@ def test_float64_torch_is_still_verified_batched_and_not():
 
     for batched in (False, True):
         result = assert_conv_equivalent(torch_conv, spec, mode="probe", batched=batched)
-        assert result.established == "verified by exact probing, assuming bilinearity"
+        assert result.established == ESTABLISHED["probe"]
         # 28 exact trials (11 of them power-of-two scalings), one call each, batched or not; torch
         # refuses two, which are skipped:
         # the uint8 image with float64 w (dtype mismatch) and the negative-stride views
@@ -163,7 +163,7 @@ def test_too_large_layers_are_refused_before_anything_is_built():
         assert_conv_equivalent(correct, symconv.ConvSpec(1, 1, 3, (3000, 3000)))
     with pytest.raises(SpecError, match=r"^spec=.*: probing needs 8·\(1 \+ 8100\)·\(8100 \+ 2·7744\) = "
                                         r"1\.42 GiB .* more than PROBE_MEMORY=1 GiB"):
-        assert_conv_equivalent(correct, symconv.ConvSpec(1, 1, 3, (90, 90)), mode="probe")
+        assert_conv_equivalent(correct, symconv.ConvSpec(1, 1, 3, (90, 90)), mode="probe", exhaustive=True)
     assert time.perf_counter() - start < 2
 
 
@@ -272,7 +272,7 @@ ROUND2_WRONG = {   # fn, the trial that refutes it in both modes
 def test_exact_trials_refute_rounding_quantising_clipping_and_float32_paths(name, mode):
     fn, trial = ROUND2_WRONG[name]
     with pytest.raises(AssertionError, match=re.escape(f"{DIFFERS} ({trial}")):
-        assert_conv_equivalent(fn, SPEC2, mode=mode)
+        assert_conv_equivalent(fn, SPEC2, mode=mode, **({"exhaustive": True} if mode == "probe" else {}))
 
 
 def test_exact_trials_refute_an_integer_image_fast_path_in_symbolic_mode():
@@ -321,7 +321,7 @@ def test_exact_trials_keep_within_the_exactness_budget():
             bits = {np.float32: 24, np.int32: 31}.get(trial.dtype, 53)
             assert trial.ax + trial.aw + terms_bits <= bits
     result = assert_conv_equivalent(correct2, SPEC2, mode="probe", batched=False)
-    assert (result.established, result.cross_checks) == ("verified by exact probing, assuming bilinearity", 28)
+    assert (result.established, result.cross_checks) == (ESTABLISHED["probe"], 28)
 
 
 # ---- round 2: the deadline verified after each call, an outer timer honoured, the check CLI ------

@@ -34,6 +34,8 @@ def test_a_skip_on_window_sum_zero_is_refuted_in_both_modes():   # meant: not wi
     with pytest.raises(AssertionError, match=re.escape(DIFFERS + "values in {−1, 0, 1}, float64, seed 1,")):
         assert_conv_equivalent(sum_zero, PADDED, seed=1)   # symbols: == is structural, always False
     with pytest.raises(AssertionError, match=re.escape("fn is not a convolution layer: it is not bilinear")):
+        assert_conv_equivalent(sum_zero, PADDED, mode="probe", seed=1, exhaustive=True)
+    with pytest.raises(AssertionError, match=re.escape(DIFFERS)):   # identity testing: the exact trials
         assert_conv_equivalent(sum_zero, PADDED, mode="probe", seed=1)
 
 
@@ -118,6 +120,8 @@ def test_an_fn_that_flips_its_weight_in_place_is_refused(mode, shown):
     with pytest.raises(NotCheckable, match=re.escape(
             f"fn modified its argument w in place: w[0,0,0] was {shown}; a layer must not write into its "
             f"inputs (the caller's w would be corrupted): copy it first")):
+        assert_conv_equivalent(flips_in_place, spec, mode=mode, **({"exhaustive": True} if mode == "probe" else {}))
+    with pytest.raises(NotCheckable, match=re.escape("fn modified its argument w in place: w[0,0,0] was ")):
         assert_conv_equivalent(flips_in_place, spec, mode=mode)
 
 

@@ -21,6 +21,7 @@ from .probe import _probe, _Prober
 from .reports import _difference_message, _shape_message
 from .results import ESTABLISHED, MODES, CheckResult, NotCheckable
 from .symbolic import _run_on_symbols
+from .tolerance import _check_within_tolerance, check_tolerances
 from .trials import _exact_trials
 
 PROBE_DEADLINE = 300.0   # seconds a check may take by default
@@ -33,7 +34,8 @@ PROBE_MEMORY = 2**30     # probe mode: bytes of one-hot inputs and responses a c
 def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
                            mode: str = "symbolic", *, batched: bool = False,
                            deadline: float = PROBE_DEADLINE, seed: int | None = None,
-                           exhaustive: bool = False) -> CheckResult:
+                           exhaustive: bool = False, rtol: float | None = None,
+                           atol: float | None = None) -> CheckResult:
     """Assert that ``fn(x, w, b)`` computes the convolution layer ``spec``; return what was established.
 
     Arrays follow ``layout``: "NCHW" — x (C_in, *in), w (C_out, C_in/groups, *k), y (C_out, *out);
@@ -47,7 +49,9 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     check, which a failure message names so that ``seed=`` repeats it. Probe mode verifies by
     randomized identity testing (``symconv.testing.pit``: a false pass has probability ≤ 2^-64
     if fn is bilinear); ``exhaustive=True`` reads every coefficient by one-hot probing instead
-    (O(|w|·|x|) work).
+    (O(|w|·|x|) work). ``rtol``/``atol`` (probe mode; None, the default, checks exactly) check
+    code that rounds within ``torch.testing.assert_close``'s |y − conv| ≤ atol + rtol·|conv| at
+    random points (``symconv.testing.tolerance``: a weaker claim, stated in the result).
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=3, input_size=6, bias=False)
@@ -65,11 +69,18 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     one_of("mode", mode, MODES)
     batched = boolean("batched", batched)   # "yes" or 1 is no flag (the conv_check fixture comes here too)
     seconds("deadline", deadline)
-    exhaustive = boolean("exhaustive", exhaustive)
+    if boolean("exhaustive", exhaustive) and mode != "probe":
+        raise SpecError("exhaustive", exhaustive, f"applies to mode='probe' only (mode={mode!r})")
+    tolerances = check_tolerances(rtol, atol)
+    if tolerances is not None and (mode != "probe" or exhaustive):
+        raise SpecError("rtol" if rtol is not None else "atol", rtol if rtol is not None else atol,
+                        "a tolerance applies to mode='probe' without exhaustive=True only")
     _refuse_too_large(spec, "exhaustive" if mode == "probe" and exhaustive else mode)
     try:
         with Deadline(deadline) as limit:
             limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
+            if tolerances is not None:
+                return _check_tolerance(fn, spec, batched, limit, _check_seed(seed), tolerances)
             if mode == "probe" and not exhaustive:
                 return _check_probe(fn, spec, batched, limit, _check_seed(seed))
             return _check(fn, spec, mode, batched, limit, _check_seed(seed))
@@ -116,6 +127,14 @@ def _check_probe(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: D
                        outputs=prod(spec.output_shape), terms=spec.n_terms + spec.n_bias_terms,
                        calls=outcome.run.calls, seconds=limit.elapsed(), cross_checks=cross_checks,
                        false_pass_bound=Fraction(1, 2 ** outcome.plan.exponent))
+
+
+def _check_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline, seed: int,
+                     tolerances: tuple[float, float]) -> CheckResult:
+    __tracebackhide__ = True
+    calls, established = _check_within_tolerance(fn, spec, batched, limit, seed, tolerances)
+    return CheckResult(spec=spec, mode="probe", established=established, outputs=prod(spec.output_shape),
+                       terms=spec.n_terms + spec.n_bias_terms, calls=calls, seconds=limit.elapsed())
 
 
 def _refuse_too_large(spec: ConvSpec, mode: str) -> None:

@@ -4,7 +4,7 @@ reproduce fn's output exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import permutations
 from typing import Any
@@ -32,10 +32,13 @@ def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
         alternative, xc, weight, b, obtained.shape, flat), "exactly")
 
 
-def _numeric_diagnosis(spec: ConvSpec, points: list[tuple[tuple, np.ndarray]]) -> str:
+def _numeric_diagnosis(spec: ConvSpec, points: list[tuple[tuple, np.ndarray]],
+                       matches: Callable[[np.ndarray, np.ndarray], bool] = np.array_equal,
+                       how: str = "exactly at random points") -> str:
     """``_diagnosis`` at integer points: ((x, w, b), y) with x and y carrying a sample axis, in
-    spec's layout; an alternative reproduces fn when its exact output equals y at every point (a
-    random point tells two maps of degree ≤ 2 apart with the probability of the identity test)."""
+    spec's layout; an alternative reproduces fn when ``matches(its exact output, y)`` at every
+    point (equality: a random point tells two maps of degree ≤ 2 apart with the probability of
+    the identity test)."""
     canonical = replace(spec, layout="NCHW")
     xs = [to_canonical_input(spec, x) for (x, _, _), _ in points]
     ys = [to_canonical_output(spec, y) for _, y in points]
@@ -43,10 +46,9 @@ def _numeric_diagnosis(spec: ConvSpec, points: list[tuple[tuple, np.ndarray]]) -
     def reproduces(k: int, alternative: ConvSpec, weight: np.ndarray) -> bool:
         b = points[k][0][2] if alternative.bias else None
         return (alternative.out_channels, *alternative.output_size) == ys[k].shape[1:] and all(
-            np.array_equal(conv_exact(alternative, xn, weight, b), yn) for xn, yn in zip(xs[k], ys[k]))
+            matches(conv_exact(alternative, xn, weight, b), yn) for xn, yn in zip(xs[k], ys[k]))
 
-    return _diagnose(canonical, [to_canonical_weight(spec, w) for (_, w, _), _ in points], reproduces,
-                     "exactly at random points")
+    return _diagnose(canonical, [to_canonical_weight(spec, w) for (_, w, _), _ in points], reproduces, how)
 
 
 def _diagnose(canonical: ConvSpec, weights: list[np.ndarray], reproduces, how: str) -> str:
@@ -67,7 +69,7 @@ def _diagnose(canonical: ConvSpec, weights: list[np.ndarray], reproduces, how: s
                            for cause in causes)
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, kernel axes transposed, "
             "padding side/amount/mode, stride, dilation, weight channel axes swapped, bias "
-            "missing, or the kernel flipped as well as one of these) reproduces fn's output exactly.")
+            f"missing, or the kernel flipped as well as one of these) reproduces fn's output {how}.")
 
 
 def _reproduces(alternative: ConvSpec, xc, weight, b, shape, flat: list) -> bool:

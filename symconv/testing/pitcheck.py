@@ -3,10 +3,11 @@ failure explained cheaply.
 
 On a difference: fn that is no map of degree ≤ 2 is reported as not bilinear; where reading
 every coefficient by one-hot probing is cheap (estimated from fn's measured speed below
-EXHAUSTIVE_ON_FAILURE seconds) the failure message is exhaustive probing's (the terms each
-differing output lacks and has instead, alternative layers reproducing fn exactly); otherwise it
-names the differing outputs with fn's and the layer's exact values at the random point, and the
-alternative layers whose exact outputs equal fn's at that point and DIAGNOSIS_POINTS more.
+EXHAUSTIVE_ON_FAILURE seconds, at most EXHAUSTIVE_PAIRS pairs) the failure message lists, as
+exhaustive probing's does, the terms each differing output lacks and has instead; otherwise it
+names the differing outputs with fn's and the layer's exact values at the random point. Either
+way it names the alternative layers whose exact outputs equal fn's at that point and
+DIAGNOSIS_POINTS more (``_numeric_diagnosis``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..deadline import Deadline
 from ..proof import prove
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
-from .diagnosis import _diagnosis, _numeric_diagnosis
+from .diagnosis import _numeric_diagnosis
 from .pit import (
     PIT_SAMPLES,
     Difference,
@@ -39,6 +40,7 @@ from .reports import SHOWN_OUTPUTS, _difference_message, _header, _shape_message
 from .targets import forward_target
 
 EXHAUSTIVE_ON_FAILURE = 10.0   # seconds of one-hot probing a failure message may cost
+EXHAUSTIVE_PAIRS = 100_000     # and pairs (x entry, w entry) it may read (SymPy builds the polynomials)
 DIAGNOSIS_POINTS = 2           # further random points an alternative layer must reproduce
 HOW = "randomized identity testing"
 
@@ -66,15 +68,37 @@ def _failure(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadl
     if found.not_bilinear:
         return f"fn is not a convolution layer: {found.not_bilinear}.\n" + _values(spec, found, seed)
     nx, nw = prod(spec.input_shape), prod(spec.weight_shape)
-    samples = (1 + nx) * (1 + nw) + spec.out_channels
-    if (samples * outcome.run.seconds_per_sample <= EXHAUSTIVE_ON_FAILURE
-            and 8 * (1 + nx) * (nx + 2 * prod(spec.output_shape)) <= probe_memory):
-        operands = symbols(spec)
-        y, _, _ = _probe(fn, spec, operands, batched, limit)
-        if y.shape == spec.output_shape and not prove(spec, output=y).holds:
-            return _difference_message(spec, y, "probe") + _diagnosis(spec, y, operands)
+    calls = 1 + nw + spec.out_channels if batched else (1 + nx) * (1 + nw) + spec.out_channels
     point = [((found.values["x"], found.values["w"], found.values["b"]), found.obtained[0])]
+    if (calls * outcome.run.seconds_per_call <= EXHAUSTIVE_ON_FAILURE and nx * nw <= EXHAUSTIVE_PAIRS
+            and 8 * (1 + nx) * (nx + 2 * prod(spec.output_shape)) <= probe_memory):
+        try:
+            y, _, _ = _probe(fn, spec, symbols(spec), batched, _Budget(limit, EXHAUSTIVE_ON_FAILURE))
+        except _OverBudget:
+            y = None
+        if y is not None and y.shape == spec.output_shape and not prove(spec, output=y).holds:
+            return _difference_message(spec, y, "probe") + _random_diagnosis(outcome.run, spec, rng, seed, point)
     return _values(spec, found, seed) + _random_diagnosis(outcome.run, spec, rng, seed, point)
+
+
+class _OverBudget(Exception):
+    """One-hot probing for a failure message took longer than EXHAUSTIVE_ON_FAILURE."""
+
+
+class _Budget:
+    """The check's deadline, with a budget of seconds after which ``check`` gives up (between
+    calls of fn) by raising _OverBudget; everything else is the deadline's."""
+
+    def __init__(self, limit: Deadline, seconds: float) -> None:
+        self.__dict__.update(_limit=limit, _until=limit.elapsed() + seconds)
+
+    def check(self) -> None:
+        self._limit.check()
+        if self._limit.elapsed() > self._until:
+            raise _OverBudget
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._limit, name)
 
 
 def _values(spec: ConvSpec, found: Difference, seed: int) -> str:

@@ -1,0 +1,133 @@
+"""Probe mode within a tolerance, for code that rounds (FFT, Winograd, TF32, float32/float16).
+
+fn is called on TOLERANCE_POINTS random points whose entries are dyadic numbers m/2^VALUE_BITS
+in [−1, 1) (m a random integer, so every input is exact in float64 and float32); the layer's
+output there is computed exactly (integers from the pattern core, scaled by a power of two) and
+fn's output must satisfy, entry by entry, ``torch.testing.assert_close``'s rule
+
+    |actual − expected| ≤ atol + rtol·|expected|
+
+(evaluated in float64, whose own rounding is far below any tolerance a user would set). What
+this establishes is weaker than exact probing and says so: fn agrees with the layer within the
+tolerance at these points; a wrong index (flipped kernel, padding, stride, groups) moves outputs
+by whole products of inputs and is seen unless the tolerance swallows them. On failure the
+message names the outputs outside the tolerance with both values, and the alternative layers
+(``diagnosis``) whose exact outputs are within the tolerance of fn's at every point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..deadline import Deadline
+from ..errors import SpecError
+from ..spec import ConvSpec
+from ..symbols import to_canonical_output
+from .diagnosis import _numeric_diagnosis
+from .pit import PIT_SAMPLES, _Caller, expected_outputs
+from .reports import SHOWN_OUTPUTS, _header, _user_index
+from .targets import Target, forward_target
+
+TOLERANCE_POINTS = 8   # random points fn must agree at within the tolerance
+VALUE_BITS = 10        # entries m/2^10 with m in [−2^10, 2^10)
+
+
+def check_tolerances(rtol: Any, atol: Any) -> tuple[float, float] | None:
+    """(rtol, atol) as floats, or None for both None (exact); one None counts as 0.
+
+    >>> check_tolerances(1e-5, None)
+    (1e-05, 0.0)
+    >>> check_tolerances(None, None) is None
+    True
+    >>> check_tolerances(-1.0, 0.0)
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: rtol=-1.0: must be a finite number ≥ 0 (or None for exact checking)
+    """
+    if rtol is None and atol is None:
+        return None
+    checked = []
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is None:
+            checked.append(0.0)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+                math.isfinite(value) and value >= 0):
+            raise SpecError(name, value, "must be a finite number ≥ 0 (or None for exact checking)")
+        checked.append(float(value))
+    return checked[0], checked[1]
+
+
+def within(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """|actual − expected| ≤ atol + rtol·|expected|, elementwise (assert_close's rule)."""
+    return np.abs(actual - expected) <= atol + rtol * np.abs(expected)
+
+
+def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline, seed: int,
+                            tolerances: tuple[float, float]) -> tuple[int, str]:
+    """(calls made, what was established); AssertionError naming the outputs outside the tolerance."""
+    __tracebackhide__ = True
+    rtol, atol = tolerances
+    target = forward_target(spec)
+    run = _Caller(fn, target, batched, limit, integral=False)
+    rng = np.random.default_rng([seed, 17])
+    n = PIT_SAMPLES if batched else 1
+    points = []
+    for k in range(TOLERANCE_POINTS):
+        values = _dyadic(rng, target, n)
+        sent = {name: None if v is None else np.ldexp(v.astype(np.float64), -_bits(name))
+                for name, v in values.items()}
+        (obtained,) = run(sent, f"random m/2^{VALUE_BITS} in [−1, 1), point {k + 1} of {TOLERANCE_POINTS}, "
+                                f"seed {seed}")
+        (exact,) = expected_outputs(target, values, n)
+        expected = np.ldexp(np.asarray(exact, dtype=np.float64), -2 * VALUE_BITS)   # exact: |exact| < 2^53
+        points.append(((values["x"], values["w"], values["b"]), obtained))
+        good = within(obtained, expected, rtol, atol)
+        if not good.all():
+            raise AssertionError(_outside(spec, obtained, expected, good, seed, k, rtol, atol)
+                                 + _numeric_diagnosis(spec, points, lambda exact, y: bool(within(
+                                     y, np.ldexp(exact.astype(np.float64), -2 * VALUE_BITS), rtol, atol).all()),
+                                     "within the tolerance at the random points"))
+    return run.calls, (f"verified within tolerance rtol={rtol!r}, atol={atol!r} at {TOLERANCE_POINTS} random "
+                       f"points (|y − conv| ≤ atol + rtol·|conv|), assuming fn's error does not depend on "
+                       f"where the inputs are")
+
+
+def _bits(name: str) -> int:
+    """The power of two an operand's numerators are divided by: a bias is in the units of a
+    product w·x (2^(−2·VALUE_BITS)), so the integer reference adds like units."""
+    return 2 * VALUE_BITS if name == "b" else VALUE_BITS
+
+
+def _dyadic(rng: np.random.Generator, target: Target, n: int) -> dict:
+    """Integer numerators m in [−2^bits, 2^bits) of each operand (``_bits``): values in [−1, 1)."""
+    values = {}
+    for o in target.operands:
+        if o.shape is None:
+            values[o.name] = None
+            continue
+        shape = (n, *o.shape) if o.batched else o.shape
+        values[o.name] = rng.integers(-2 ** _bits(o.name), 2 ** _bits(o.name), size=shape)
+    return values
+
+
+def _outside(spec: ConvSpec, obtained: np.ndarray, expected: np.ndarray, good: np.ndarray, seed: int, point: int,
+             rtol: float, atol: float) -> str:
+    bad = np.argwhere(~good)
+    sample = int(bad[0, 0])
+    mine, theirs = to_canonical_output(spec, obtained[sample]), to_canonical_output(spec, expected[sample])
+    fine = to_canonical_output(spec, good[sample])
+    differing = np.argwhere(~fine)
+    lines = [f"{_header(spec, 'probe', 'checking within tolerance')}: {len(differing)} of {mine.size} outputs "
+             f"are not within rtol={rtol!r}, atol={atol!r} of the layer at random point {point + 1} (seed {seed}; "
+             f"seed= repeats it)."]
+    for index in map(tuple, differing[:SHOWN_OUTPUTS]):
+        name = "y[" + ",".join(map(str, _user_index(spec, index))) + "]"
+        lines.append(f"  {name} = {float(mine[index])!r}, the convolution gives {float(theirs[index])!r}")
+    if len(differing) > SHOWN_OUTPUTS:
+        lines.append(f"  ... and {len(differing) - SHOWN_OUTPUTS} more output(s) outside the tolerance")
+    return "\n".join(lines)
