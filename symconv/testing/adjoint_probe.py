@@ -61,7 +61,7 @@ def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
         raise AssertionError(shape_message(m, run.caller, mismatch.name, mismatch.shape, mismatch.expected)) from None
     run.calls += outcome.run.calls
     if outcome.difference is not None:
-        raise AssertionError(_failure(run, outcome.difference, seed, outcome.run.seconds_per_sample))
+        raise AssertionError(_failure(run, outcome.difference, seed, outcome.run.seconds_per_call))
     return result(m, "probe", outcome.run.calls, run, Fraction(1, 2 ** outcome.plan.exponent))
 
 
