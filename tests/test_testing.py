@@ -211,9 +211,13 @@ def test_probe_reports_the_same_differences_as_symbolic_mode():
         fn = broken if mode == "symbolic" else (
             lambda x, w, b: np.asarray(broken(x, w, b), dtype=np.float64))
         with pytest.raises(AssertionError) as error:
-            assert_conv_equivalent(fn, spec, mode=mode)
+            assert_conv_equivalent(fn, spec, mode=mode, **({"exhaustive": True} if mode == "probe" else {}))
         messages.append(str(error.value))
     assert messages[1] == messages[0].replace("NCHW]:", "NCHW] (found by exact probing):")
+    with pytest.raises(AssertionError) as error:   # identity testing: the same terms, at the outputs it saw differ
+        assert_conv_equivalent(fn, spec, mode="probe")
+    lines = [line for line in messages[0].splitlines()[1:] if not line.startswith("  ...")]
+    assert all(line in str(error.value) for line in lines[:2])
     assert "padding on the wrong side: fn pads everything before" in messages[1]
 
 
@@ -319,5 +323,5 @@ def test_docstring_examples():
     modules = [package, *(importlib.import_module(f"{package.__name__}.{info.name}")
                           for info in pkgutil.iter_modules(package.__path__))]
     results = [doctest.testmod(module, optionflags=doctest.ELLIPSIS) for module in modules]
-    # 26 of them in the adjoint_* modules (transposed and gradient checks, issue 13 item 5)
+    # 29, and 26 in the adjoint_* modules (transposed and gradient checks, issue 13 item 5)
     assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 55)

@@ -9,16 +9,23 @@ that every output is the polynomial of the definition
 
 by comparing canonical expanded forms (``symconv.prove(spec, output=y)``).
 
-``mode="probe"`` is for float-only code (torch, scipy, …). Such code evaluates, if it is a layer
-at all, a map of the form  y = c + L_x(x) + L_w(w) + L_b(b) + B(w, x);  probing it with zero and
-one-hot float64 inputs reads off every coefficient exactly (a product of 0/1 values is exact, and
-sums of a few small integers are exact in float32 and float64). The recovered coefficients are
-written back as a polynomial in the same symbols and compared exactly with the definition. That
-the code *is* of this form is then tested on random small-integer inputs, which cannot prove it:
-the result says "verified by exact probing, assuming bilinearity", never "proved".
-Probing refuses what it cannot check exactly, with a NotCheckable naming it: outputs that are
+``mode="probe"`` is for float-only code (torch, scipy, …). It verifies by **randomized
+polynomial identity testing** (``pit``): assuming fn computes a polynomial of degree ≤ 2 in its
+operands (a layer is bilinear in (x, w) plus linear in b), fn − layer is one too, and a point of
+Sᴺ, S the integers in [−2^a, 2^a), exposes a nonzero one except with probability ≤ 2^-a
+(Schwartz–Zippel); ⌈64/a⌉ independent points bound a false pass by 2^-64 (``false_pass_bound``
+in the result). a is as large as fn's output dtype keeps every product and partial sum exact
+(float64 wide, float32 narrow, float16 narrower or refused), and the layer's output there is
+computed exactly from the pattern core (``targets``). The assumption is tested with values far
+beyond ±3 (third differences along random lines, one through 0): the result says "verified by
+randomized identity testing (false-pass probability ≤ 2^-64), assuming fn is bilinear", never
+"proved". ``exhaustive=True`` instead reads every coefficient off with zero and one-hot float64
+inputs (``probe``; O(|w|·|x|) work; "verified by exact probing, assuming bilinearity"), and
+``rtol``/``atol`` check code that rounds within ``torch.testing.assert_close``'s tolerance at
+random points (``tolerance``). Any point where fn differs from the layer is a counterexample
+whatever fn is. Probing refuses what it cannot check exactly, with a NotCheckable naming it: outputs that are
 complex (it never drops an imaginary part), NaN, infinite, not real numbers (bool, str, object),
-None, or not an exact integer on 0/1 inputs; an fn that raises or exits (the error chained).
+None, or not an exact integer on integer inputs; an fn that raises or exits (the error chained).
 A torch tensor is detached. In symbolic mode every output must be a SymPy expression (or an
 integer, e.g. an untouched 0); a batched fn gets a batch of two samples with distinct symbols,
 each proved, and an unbatched fn is called a second time on fresh symbols, which must give the
@@ -83,7 +90,11 @@ The package, one job per module:
     results      CheckResult, NotCheckable
     calls        calling fn on copies, within the deadline, its errors caught
     symbolic     symbolic mode: fn on SymPy symbols (batched, or twice with fresh symbols)
-    probe        probe mode: zero and one-hot inputs, the bilinearity test
+    targets      Target: what fn must compute (operands, outputs, exact and symbolic references)
+    pit          randomized identity testing against a Target
+    pitcheck     probe mode's forward check by pit, a failure explained cheaply
+    probe        exhaustive probing (exhaustive=True): zero and one-hot inputs, the bilinearity test
+    tolerance    probe mode within rtol/atol
     trials       the random exact trials
     reports      failure messages
     diagnosis    alternative layers that reproduce fn's output exactly

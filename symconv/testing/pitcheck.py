@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..deadline import Deadline
-from ..proof import prove
+from ..result import counterexample_of
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
 from .diagnosis import _numeric_diagnosis
@@ -36,7 +36,7 @@ from .pit import (
     identity_test,
 )
 from .probe import _probe
-from .reports import SHOWN_OUTPUTS, _difference_message, _header, _shape_message, _user_index
+from .reports import SHOWN_OUTPUTS, _describe_difference, _header, _shape_message, _user_index
 from .targets import forward_target
 
 EXHAUSTIVE_ON_FAILURE = 10.0   # seconds of one-hot probing a failure message may cost
@@ -76,9 +76,35 @@ def _failure(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadl
             y, _, _ = _probe(fn, spec, symbols(spec), batched, _Budget(limit, EXHAUSTIVE_ON_FAILURE))
         except _OverBudget:
             y = None
-        if y is not None and y.shape == spec.output_shape and not prove(spec, output=y).holds:
-            return _difference_message(spec, y, "probe") + _random_diagnosis(outcome.run, spec, rng, seed, point)
+        if y is not None and y.shape == spec.output_shape and (terms := _terms(spec, y, found)):
+            return terms + _random_diagnosis(outcome.run, spec, rng, seed, point)
     return _values(spec, found, seed) + _random_diagnosis(outcome.run, spec, rng, seed, point)
+
+
+def _terms(spec: ConvSpec, y: np.ndarray, found: Difference) -> str:
+    """The terms the first differing outputs at the point lack and have instead in the probed
+    polynomials y ('' if none of them differs as a polynomial: fn is then no map of degree ≤ 2)."""
+    differing = _differing(spec, found)
+    expected = to_canonical_output(spec, forward_target(spec).symbolic()[1][0])
+    obtained = to_canonical_output(spec, y)
+    shown = [c for index in map(tuple, differing[:SHOWN_OUTPUTS])
+             if (c := counterexample_of("fn", index, expected[index], obtained[index])) is not None]
+    if len(shown) < min(len(differing), SHOWN_OUTPUTS):
+        return ""
+    lines = [f"{_header(spec, 'probe')}: {len(differing)} of {expected.size} outputs differ at a random point "
+             f"({found.what}; seed= repeats it)."]
+    lines += ["  " + _describe_difference(spec, c) for c in shown]
+    if len(differing) > SHOWN_OUTPUTS:
+        lines.append(f"  ... and {len(differing) - SHOWN_OUTPUTS} more differing output(s)")
+    return "\n".join(lines)
+
+
+def _differing(spec: ConvSpec, found: Difference) -> np.ndarray:
+    """Canonical (o, *out) indices of the outputs that differ at the point, in its first
+    differing sample."""
+    obtained, expected = found.obtained[0], np.asarray(found.expected[0], dtype=np.float64)
+    sample = int(np.argwhere((obtained != expected).reshape(len(obtained), -1).any(axis=1))[0, 0])
+    return np.argwhere(to_canonical_output(spec, obtained[sample]) != to_canonical_output(spec, expected[sample]))
 
 
 class _OverBudget(Exception):
@@ -106,7 +132,7 @@ def _values(spec: ConvSpec, found: Difference, seed: int) -> str:
     obtained, expected = found.obtained[0], np.asarray(found.expected[0], dtype=np.float64)
     sample = int(np.argwhere((obtained != expected).reshape(len(obtained), -1).any(axis=1))[0, 0])
     mine, theirs = to_canonical_output(spec, obtained[sample]), to_canonical_output(spec, expected[sample])
-    differing = np.argwhere(mine != theirs)
+    differing = _differing(spec, found)
     on = f", sample {sample} of the batch" if len(obtained) > 1 else ""
     lines = [f"{_header(spec, 'probe', HOW)}: {len(differing)} of {mine.size} outputs differ at a random "
              f"integer point ({found.what}{on}; seed= repeats it)."]
