@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from math import prod
@@ -40,7 +41,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from symconv import ConvSpec  # noqa: E402
+from symconv import ConvSpec, SpecError  # noqa: E402
 from symconv.deadline import Deadline  # noqa: E402
 from symconv.testing import NotCheckable, assert_conv_equivalent  # noqa: E402
 from symconv.testing.pit import identity_test  # noqa: E402
@@ -79,21 +80,6 @@ def measure(name: str, c_in: int, c_out: int, n: int, reference: tuple[int, floa
     with Deadline(600) as limit:
         _, row["pit_only_seconds"] = timed(lambda: identity_test(torch_conv(), forward_target(spec), True, limit,
                                                                  np.random.default_rng(0), 0))
-    work = (1 + prod(spec.input_shape)) * (1 + prod(spec.weight_shape))   # one-hot samples of fn
-    estimate = None if reference is None else reference[1] * work / reference[0]
-    if estimate is None or estimate <= EXHAUSTIVE_CAP:
-        try:
-            _, row["exhaustive_seconds"] = timed(lambda: assert_conv_equivalent(
-                torch_conv(), spec, mode="probe", batched=True, exhaustive=True, deadline=EXHAUSTIVE_CAP))
-            row["exhaustive_work"] = work
-        except NotCheckable as error:
-            row["exhaustive_seconds"] = None
-            row["exhaustive_note"] = f"did not finish: {error}"
-    else:
-        row["exhaustive_seconds"] = None
-        row["exhaustive_estimate_seconds"] = round(estimate, 1)
-        row["exhaustive_note"] = (f"skipped: estimated above {EXHAUSTIVE_CAP:g} s, scaled from the largest "
-                                  f"measured case by (1 + |x|)·(1 + |w|) one-hot samples")
     started = time.perf_counter()
     try:
         assert_conv_equivalent(torch_conv((0, 2, 0, 2)), spec, mode="probe", batched=True, deadline=600)
@@ -102,17 +88,40 @@ def measure(name: str, c_in: int, c_out: int, n: int, reference: tuple[int, floa
         lines = str(error).splitlines()
         row["reject_message"] = lines[:2] + [line for line in lines if line.startswith("Diagnosis")]
     row["reject_seconds"] = time.perf_counter() - started
+    work = (1 + prod(spec.input_shape)) * (1 + prod(spec.weight_shape))   # one-hot samples of fn
+    estimate = None if reference is None else reference[1] * work / reference[0]
+    if estimate is None or estimate <= EXHAUSTIVE_CAP:
+        try:
+            _, row["exhaustive_seconds"] = timed(lambda: assert_conv_equivalent(
+                torch_conv(), spec, mode="probe", batched=True, exhaustive=True, deadline=EXHAUSTIVE_CAP))
+            row["exhaustive_work"] = work
+        except (NotCheckable, SpecError) as error:
+            row["exhaustive_seconds"] = None
+            row["exhaustive_note"] = f"did not finish: {error}"
+    else:
+        row["exhaustive_seconds"] = None
+        row["exhaustive_estimate_seconds"] = round(estimate, 1)
+        row["exhaustive_note"] = (f"skipped: estimated above {EXHAUSTIVE_CAP:g} s, scaled from the largest "
+                                  f"measured case by (1 + |x|)·(1 + |w|) one-hot samples")
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--case", help=argparse.SUPPRESS)        # one case, in its own process
+    parser.add_argument("--reference", help=argparse.SUPPRESS)   # "work,seconds" of exhaustive probing
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if args.case:
+        reference = tuple(map(float, args.reference.split(","))) if args.reference else None
+        print(json.dumps(measure(args.case, *CASES[args.case], reference), ensure_ascii=False))
+        return
     rows, reference = [], None
-    for name, (c_in, c_out, n) in (QUICK if args.quick else CASES).items():
-        row = measure(name, c_in, c_out, n, reference)
+    for name in (QUICK if args.quick else CASES):
+        command = [sys.executable, __file__, "--case", name] + (["--reference", ",".join(map(str, reference))]
+                                                                 if reference else [])
+        row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
         if row.get("exhaustive_seconds") is not None:
             reference = (row["exhaustive_work"], row["exhaustive_seconds"])
         rows.append(row)

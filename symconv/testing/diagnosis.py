@@ -34,11 +34,12 @@ def _diagnosis(spec: ConvSpec, y: np.ndarray, operands: tuple) -> str:
 
 def _numeric_diagnosis(spec: ConvSpec, points: list[tuple[tuple, np.ndarray]],
                        matches: Callable[[np.ndarray, np.ndarray], bool] = np.array_equal,
-                       how: str = "exactly at random points") -> str:
+                       how: str = "exactly") -> str:
     """``_diagnosis`` at integer points: ((x, w, b), y) with x and y carrying a sample axis, in
     spec's layout; an alternative reproduces fn when ``matches(its exact output, y)`` at every
-    point (equality: a random point tells two maps of degree ≤ 2 apart with the probability of
-    the identity test)."""
+    point. "Exactly" then rests on identity testing: the alternative's output equals fn's at
+    random points of Sᴺ, each of which tells two different maps of degree ≤ 2 apart except with
+    probability ≤ 2^-a (a diagnosis, not a verdict: the verdict is the counterexample)."""
     canonical = replace(spec, layout="NCHW")
     xs = [to_canonical_input(spec, x) for (x, _, _), _ in points]
     ys = [to_canonical_output(spec, y) for _, y in points]

@@ -39,8 +39,8 @@ from .probe import _probe
 from .reports import SHOWN_OUTPUTS, _describe_difference, _header, _shape_message, _user_index
 from .targets import forward_target
 
-EXHAUSTIVE_ON_FAILURE = 10.0   # seconds of one-hot probing a failure message may cost
-EXHAUSTIVE_PAIRS = 100_000     # and pairs (x entry, w entry) it may read (SymPy builds the polynomials)
+EXHAUSTIVE_ON_FAILURE = 5.0    # seconds of one-hot probing a failure message may cost
+EXHAUSTIVE_PAIRS = 20_000      # and pairs (x entry, w entry) it may read (SymPy builds the polynomials)
 DIAGNOSIS_POINTS = 2           # further random points an alternative layer must reproduce
 HOW = "randomized identity testing"
 
