@@ -17,7 +17,11 @@ wrong on its own (padding="smae", -1, 1.5, True: rejected in every combination b
 names no other argument) and an argument ConvSpec does not have are errors naming the marker,
 the test, the argument and the value. ``conv_check(fn, spec=None, layout=None, mode="symbolic",
 batched=False)`` defaults ``spec`` to the test's ``conv_spec``. The terminal summary counts what
-was proved and what was only verified by probing.
+was proved and what was only verified by probing. ``conv_transpose_check`` and
+``conv_gradients_check`` check a transposed convolution ``fn(g, w, b)`` and a backward pass
+``backward_fn(x, w, g)`` of the forward layer the same way
+(``symconv.testing.assert_conv_transpose_equivalent``, ``assert_conv_gradients_equivalent``), and
+the summary counts them as transposed and backward checks.
 """
 
 from __future__ import annotations
@@ -135,27 +139,57 @@ def conv_spec() -> ConvSpec:
     pytest.fail(f"conv_spec needs a @pytest.mark.{MARKER}(...) marker on the test", pytrace=False)
 
 
+def _checker(request: pytest.FixtureRequest, name: str) -> Callable[..., CheckResult]:
+    """The fixture function of ``symconv.testing.<name>``: its arguments in the same order (all
+    may be passed by position, as conv_check always allowed), ``spec`` defaulting to the test's
+    ``conv_spec`` and ``deadline`` to PROBE_DEADLINE; each result is counted in the summary."""
+    from inspect import signature
+
+    from . import testing
+    assertion = getattr(testing, name)
+    names = list(signature(assertion).parameters)[2:]   # after fn and spec
+    results = request.config.stash[_RESULTS]
+
+    def check(fn: Callable[..., Any], spec: ConvSpec | None = None, *args: Any, **options: Any) -> CheckResult:
+        __tracebackhide__ = True
+        if len(args) > len(names) or set(names[:len(args)]) & set(options):
+            raise TypeError(f"{name}: too many arguments, or one given by position and by name")
+        options.update(zip(names, args))
+        if options.get("deadline") is None:
+            options["deadline"] = testing.PROBE_DEADLINE
+        layer = spec if spec is not None else request.getfixturevalue("conv_spec")
+        result = assertion(fn, layer, **options)
+        results.append(result)
+        return result
+
+    check.__name__ = name
+    return check
+
+
 @pytest.fixture
 def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_check(fn, spec=None, layout=None, mode="symbolic", batched=False, deadline=None,
     seed=None)``: assert that fn computes the layer (the test's ``conv_spec`` when spec is None)
     and return the CheckResult; ``deadline`` (seconds) defaults to
     ``symconv.testing.PROBE_DEADLINE``; ``seed`` repeats the random exact trials a failure names."""
-    from .testing import PROBE_DEADLINE, assert_conv_equivalent
-    results = request.config.stash[_RESULTS]
+    return _checker(request, "assert_conv_equivalent")
 
-    def check(fn: Callable[..., Any], spec: ConvSpec | None = None, layout: str | None = None,
-              mode: str = "symbolic", batched: bool = False,
-              deadline: float | None = None, seed: int | None = None) -> CheckResult:
-        __tracebackhide__ = True
-        layer = spec if spec is not None else request.getfixturevalue("conv_spec")
-        result = assert_conv_equivalent(fn, layer, layout=layout, mode=mode, batched=batched,
-                                        deadline=PROBE_DEADLINE if deadline is None else deadline,
-                                        seed=seed)
-        results.append(result)
-        return result
 
-    return check
+@pytest.fixture
+def conv_transpose_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
+    """``conv_transpose_check(fn, spec=None, output_padding=0, layout=None, mode="symbolic",
+    batched=False, deadline=None, seed=None)``: assert that ``fn(g, w, b)`` is the transposed
+    convolution of the forward layer (the test's ``conv_spec`` when spec is None), as
+    ``symconv.testing.assert_conv_transpose_equivalent``."""
+    return _checker(request, "assert_conv_transpose_equivalent")
+
+
+@pytest.fixture
+def conv_gradients_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
+    """``conv_gradients_check(backward_fn, spec=None, layout=None, mode="symbolic", batched=False,
+    deadline=None, seed=None)``: assert that ``backward_fn(x, w, g)`` returns (grad_x, grad_w,
+    grad_b) of the layer, as ``symconv.testing.assert_conv_gradients_equivalent``."""
+    return _checker(request, "assert_conv_gradients_equivalent")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -164,6 +198,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     proved = sum(r.mode == "symbolic" for r in results)
     probed = len(results) - proved
-    terminalreporter.write_line(
-        f"symconv: {len(results)} convolution check(s) passed: {proved} proved, {probed} verified "
-        f"by exact probing (assuming bilinearity)")
+    kinds = [getattr(r, "checked", "") for r in results]
+    transposed = sum(k.startswith("the transposed") for k in kinds)
+    backward = sum(k.startswith("the backward") for k in kinds)
+    which = (f" ({len(results) - transposed - backward} forward, {transposed} transposed, {backward} backward)"
+             if transposed or backward else "")
+    how = ("probing (exact probing or randomized identity testing, assuming bilinearity)" if which
+           else "exact probing (assuming bilinearity)")
+    terminalreporter.write_line(f"symconv: {len(results)} convolution check(s) passed{which}: {proved} proved, "
+                                f"{probed} verified by {how}")

@@ -68,6 +68,22 @@ have instead, and — when an alternative layer reproduces the code's output *ex
 flipped, kernel axes transposed, padding on the wrong side or of another amount or mode, another
 stride or dilation, weight channel axes swapped, bias missing) — names it.
 
+Transposed convolutions and backward passes are checked the same way, with the same modes,
+deadline, seed and failure messages:
+
+    symconv.testing.assert_conv_transpose_equivalent(fn, spec, output_padding)   # fn(g, w, b) -> y
+    symconv.testing.assert_conv_gradients_equivalent(backward_fn, spec)          # -> (grad_x, grad_w, grad_b)
+
+``spec`` is the forward layer; fn computes its transposed convolution (PyTorch's
+``conv_transpose{1,2,3}d`` with the forward weight, b of length C_in), backward_fn the gradients
+of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩. Probe mode there is the same randomized identity testing
+(``pit``, over ``transpose_target`` / ``gradients_target``): fn − map is a polynomial of degree
+≤ 2, so random integer points, exact in fn's dtype, expose a wrong fn except with probability
+≤ 2⁻⁶⁴ ("verified by randomized identity testing … assuming fn is bilinear"); a failure reads
+fn's polynomial off by encoded probes and names the differing entries of y, grad_x, grad_w,
+grad_b and the fault (kernel flipped, weight channel axes transposed, output_padding off, bias
+missing, parameter gradients not summed over the batch, the groups' weight gradients swapped).
+
 The package, one job per module:
 
     assertions   assert_conv_equivalent: arguments, size and time bounds, the two modes
@@ -82,10 +98,21 @@ The package, one job per module:
     trials       the random exact trials
     reports      failure messages
     diagnosis    alternative layers that reproduce fn's output exactly
+    adjoints          assert_conv_transpose_equivalent, assert_conv_gradients_equivalent; symbolic mode
+    adjoint_maps      the transposed convolution and backward pass: operands, symbols, reference, faults
+    adjoint_targets   the same maps as Targets of the identity test, with exact integer references
+    adjoint_calls     calling them, what they return checked
+    adjoint_probe     their probe mode (the identity test) and AdjointCheckResult
+    adjoint_trials    symbolic mode's numeric cross-check at random integer points
+    adjoint_recovery  on a failure, fn's polynomial read off by encoded probes
+    adjoint_reports   their failure messages and diagnosis
 """
 
 from __future__ import annotations
 
+from .adjoint_probe import AdjointCheckResult
+from .adjoint_targets import gradients_target, transpose_target
+from .adjoints import assert_conv_gradients_equivalent, assert_conv_transpose_equivalent
 from .assertions import MAX_TERMS, PROBE_DEADLINE, PROBE_MEMORY, assert_conv_equivalent
 from .probe import PROBE_RANGE, PROBE_TRIALS
 from .reports import SHOWN_OUTPUTS, SHOWN_TERMS
@@ -103,4 +130,5 @@ from .trials import (
 __all__ = ["assert_conv_equivalent", "CheckResult", "NotCheckable", "MODES", "ESTABLISHED", "PROBE_DEADLINE",
            "MAX_TERMS", "PROBE_MEMORY", "PROBE_TRIALS", "PROBE_RANGE", "EXACT_BITS", "EXACT_NARROW_BITS",
            "EXACT_MAGNITUDE_BITS", "EXACT_BATCH", "EXACT_REFERENCE_TERMS", "PATTERN_RANGE", "PATTERNS",
-           "SHOWN_OUTPUTS", "SHOWN_TERMS"]
+           "SHOWN_OUTPUTS", "SHOWN_TERMS", "assert_conv_transpose_equivalent", "assert_conv_gradients_equivalent",
+           "AdjointCheckResult", "transpose_target", "gradients_target"]

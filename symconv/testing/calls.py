@@ -13,16 +13,18 @@ from ..deadline import Deadline, DeadlineExceeded
 from .results import NotCheckable
 
 
-def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) -> Any:
-    """fn(x, w, b) on copies (fn may write into its arguments); an exit or any exception of fn
+def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any,
+             names: tuple[str, str, str] = ("x", "w", "b")) -> Any:
+    """fn(x, w, b) on copies (fn may write into its arguments), the arguments called ``names`` in
+    errors (("g", "w", "b") for a transposed convolution); an exit or any exception of fn
     other than Ctrl-C and the deadline comes back as the exception object. The deadline is checked
     after the call too: an fn that swallowed the alarm does not get its output looked at, and one
     that disarmed it (handler, timer, signal mask) is NotCheckable. Residual limits: an fn that
     disarms the alarm and then hangs, loops in C, or catches every interruption forever is not
     interrupted, and ``os._exit`` in fn ends the process (a child process would be needed)."""
-    sent = {name: _copy(a) for name, a in zip("xwb", (x, w, b))}
+    sent = {name: _copy(a) for name, a in zip(names, (x, w, b))}
     try:
-        y = fn(sent["x"], sent["w"], sent["b"])
+        y = fn(*sent.values())
     except (KeyboardInterrupt, DeadlineExceeded):
         raise
     except BaseException as error:  # noqa: BLE001 - sys.exit in fn must not end the check as a verdict
@@ -30,7 +32,7 @@ def _call_fn(fn: Callable[..., Any], limit: Deadline, x: Any, w: Any, b: Any) ->
             raise
         y = _Raised(error)
     limit.check()
-    for name, original in zip("xwb", (x, w, b)):
+    for name, original in zip(names, (x, w, b)):
         _refuse_modified(name, original, sent[name])
     return y
 

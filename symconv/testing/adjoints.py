@@ -1,0 +1,168 @@
+"""``assert_conv_transpose_equivalent`` and ``assert_conv_gradients_equivalent``: check a
+third-party transposed convolution or backward pass of the layer ``spec`` (``adjoint_maps``).
+
+``mode="symbolic"`` calls fn on NumPy object arrays of SymPy symbols (a batch of two, or twice:
+the symbols, then fresh ones) and proves every output equal to the map's polynomial by canonical
+expanded forms; ``mode="probe"`` is for float-only code: randomized identity testing on float64
+arrays of integers (``adjoint_probe``), exact, with a false-pass probability ≤ 2⁻⁶⁴ if fn is of
+degree ≤ 2 in its operands (bilinear plus linear terms, which a transposed convolution and a
+backward pass are). Symbolic mode runs the same random points after its proof (as float64, or as
+Python integers when fn raises on floats). A failure lists the differing entries of y, grad_x,
+grad_w or grad_b with the terms they lack and have instead (probe mode reads fn's polynomial off
+by one-hot probes for it) and names the recognised fault that reproduces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
+from ..errors import SpecError, boolean, one_of, seconds
+from ..spec import ConvSpec
+from .adjoint_calls import Caller
+from .adjoint_maps import AdjointMap, Arrays, gradients_map, transpose_map
+from .adjoint_probe import AdjointCheckResult, check_by_identity, result
+from .adjoint_reports import explain, header
+from .adjoint_targets import adjoint_target
+from .adjoint_trials import numeric_trials
+from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout
+from .calls import _Raised
+from .pit import PIT_SAMPLES as TRIAL_BATCH
+from .results import MODES, NotCheckable
+
+
+def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, output_padding: object = 0,
+                                     layout: str | None = None, mode: str = "symbolic", batched: bool = False,
+                                     *, deadline: float = PROBE_DEADLINE,
+                                     seed: int | None = None) -> AdjointCheckResult:
+    """Assert that ``fn(g, w, b)`` is the transposed convolution of the forward layer ``spec``
+    (PyTorch's ``conv_transpose{1,2,3}d(g, w, b, stride, padding, output_padding, groups,
+    dilation)``); return what was established.
+
+    g has the forward output's shape, w the forward weight's (NCHW: (C_out, C_in/groups, *k),
+    which is also torch's conv_transpose weight; NHWC: HWIO), b is (C_in,) or None
+    (``spec.bias``); fn returns the forward input's shape with each spatial size enlarged by
+    ``output_padding`` (0 ≤ output_padding < max(stride, dilation), PyTorch's rule). ``layout``,
+    ``mode``, ``batched`` (a leading sample axis of g and y), ``deadline`` and ``seed`` are those
+    of ``assert_conv_equivalent``.
+
+    >>> import numpy as np, symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+    >>> def transposed(g, w, b):   # y[i] = Σ_j g[j]·w[i − j]
+    ...     y = np.zeros((1, 3), dtype=g.dtype)
+    ...     for j in range(2):
+    ...         y[0, j:j + 2] += g[0, j] * w[0, 0]
+    ...     return y
+    >>> print(assert_conv_transpose_equivalent(transposed, spec))  # doctest: +ELLIPSIS
+    proved: fn computes the transposed convolution [1-D, ...; 3 outputs, 4 terms, 2 call(s) of fn, ...]
+    """
+    __tracebackhide__ = True
+    spec = _with_layout(spec, layout)
+    return _checked(fn, transpose_map(spec, output_padding), "fn", mode, batched, deadline, seed)
+
+
+def assert_conv_gradients_equivalent(backward_fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
+                                     mode: str = "symbolic", batched: bool = False, *,
+                                     deadline: float = PROBE_DEADLINE, seed: int | None = None) -> AdjointCheckResult:
+    """Assert that ``backward_fn(x, w, g)`` returns ``(grad_x, grad_w, grad_b)`` of the layer
+    ``spec``: the gradients of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩ (grad_b None without bias); return
+    what was established.
+
+    x, w and g (the upstream gradient, the output's shape) follow ``layout``; with ``batched``
+    x, g and grad_x have a leading sample axis, and grad_w, grad_b are summed over it as autograd
+    does. The other arguments are those of ``assert_conv_equivalent``.
+
+    >>> import numpy as np, symconv
+    >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
+    >>> def backward(x, w, g):   # y[j] = w[0]·x[j] + w[1]·x[j + 1]
+    ...     grad_x = np.zeros_like(x)
+    ...     grad_x[0, :2] += g[0] * w[0, 0, 0]
+    ...     grad_x[0, 1:] += g[0] * w[0, 0, 1]
+    ...     grad_w = np.array([[[x[0, :2] @ g[0], x[0, 1:] @ g[0]]]])
+    ...     return grad_x, grad_w, None
+    >>> print(assert_conv_gradients_equivalent(backward, spec))  # doctest: +ELLIPSIS
+    proved: fn computes the backward pass (...) [1-D, ...; 5 outputs, ...]
+    >>> def swapped(x, w, g):
+    ...     grad_x, grad_w, _ = backward(x, w, g)
+    ...     return grad_x, grad_w[..., ::-1], None
+    >>> assert_conv_gradients_equivalent(swapped, spec)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    AssertionError: backward_fn does not compute the backward pass (...) [...]: grad_w: 2 of 2 entries differ.
+      grad_w[0,0,0] lacks g_{0,0}·x_{0,0}, g_{0,1}·x_{0,1}; has g_{0,0}·x_{0,1}, g_{0,1}·x_{0,2} instead
+    ...
+    Diagnosis: grad_w: the weight gradient flipped on every spatial axis (of true convolution) — ...
+    """
+    __tracebackhide__ = True
+    spec = _with_layout(spec, layout)
+    return _checked(backward_fn, gradients_map(spec), "backward_fn", mode, batched, deadline, seed)
+
+
+def _checked(fn: Callable[..., Any], m: AdjointMap, caller: str, mode: str, batched: Any, deadline: Any,
+             seed: Any) -> AdjointCheckResult:
+    """Arguments validated, sizes bounded, then the check within the deadline."""
+    __tracebackhide__ = True
+    one_of("mode", mode, MODES)
+    batched = boolean("batched", batched)
+    seconds("deadline", deadline)
+    seed = _check_seed(seed)
+    _refuse_too_large(m, mode)
+    try:
+        with Deadline(deadline) as limit:
+            limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
+            return _check(Caller(fn, m, caller, batched, limit), mode, seed)
+    except DeadlineExceeded:
+        raise NotCheckable(f"{limit.progress()}, so nothing was verified ({caller} hangs or is slow?); pass "
+                           f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
+    except DeadlineDisarmed as error:
+        raise NotCheckable(f"{caller} disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
+                           f"timer alone while it is checked), so nothing was verified") from None
+
+
+def _refuse_too_large(m: AdjointMap, mode: str) -> None:
+    """SpecError before anything is built: symbolic mode builds m.terms(2) products."""
+    terms = m.terms(2)
+    if mode == "symbolic" and terms > MAX_TERMS:
+        raise SpecError("spec", m.spec.describe(), f"symbolic mode would build {terms} products, more than "
+                        f"MAX_TERMS={MAX_TERMS}; check a smaller layer (the same code at a smaller input size)")
+
+
+def _check(run: Caller, mode: str, seed: int) -> AdjointCheckResult:
+    __tracebackhide__ = True
+    m = run.m
+    run.mode = mode
+    if mode == "probe":
+        return check_by_identity(run, seed)
+    proved_calls = _prove_on_symbols(run)
+
+    def evaluate(drawn: Arrays, what: str) -> Arrays:
+        out = run({n: None if a is None else a.astype(np.float64) for n, a in drawn.items()}, what)
+        if isinstance(out, _Raised):   # code for symbols may run on Python integers only
+            out = run({n: None if a is None else a.astype(object) for n, a in drawn.items()}, what, kind="numbers")
+        return out   # type: ignore[return-value]
+
+    _, mismatch = numeric_trials(evaluate, adjoint_target(m), TRIAL_BATCH if run.batched else None, seed)
+    if mismatch is not None:
+        value = float(mismatch.value) if isinstance(mismatch.value, np.floating) else mismatch.value
+        raise AssertionError(
+            f"{header(m, run.caller)}: it does on symbols, but not on numbers: {mismatch.output}"
+            f"[{','.join(map(str, mismatch.index))}] = {value!r}, {m.name} gives {mismatch.expected} exactly "
+            f"(at random integers, trial {mismatch.trial}, seed={seed} repeats it): {run.caller} takes another "
+            f"path on numbers, rounds, or is not bilinear")
+    return result(m, "symbolic", proved_calls, run)
+
+
+def _prove_on_symbols(run: Caller) -> int:
+    """fn on symbols (a batch of two, or the symbols and then fresh ones), each output compared
+    exactly with the map's polynomial; AssertionError with the differences and the diagnosis."""
+    __tracebackhide__ = True
+    m = run.m
+    runs = ([(m.symbols(batch=2), " (on a batch of 2 samples)")] if run.batched else
+            [(m.symbols(), ""), (m.symbols(fresh=True), " (on fresh symbols u, v, h, c)")])
+    for operands, on in runs:
+        explained = explain(m, run.caller, operands, run(operands, "symbols", kind="symbols"), on=on)
+        if explained:
+            raise AssertionError(explained)
+    return run.calls
