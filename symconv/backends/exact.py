@@ -230,10 +230,18 @@ class Im2col:
         return _concat(parts)
 
 
+@dataclass
+class OutputTerms(Terms):
+    """An output given as distinct monomials of canonical rows, sorted by row (symbolic mode's fast path)."""
+
+
 class Output:
-    """The user's output array, entry by entry as bilinear polynomials."""
+    """The user's output array, entry by entry as bilinear polynomials (or ``OutputTerms``)."""
 
     def __init__(self, spec: ConvSpec, basis: Basis, given: Any) -> None:
+        if isinstance(given, OutputTerms):
+            self.row, self.w, self.x, self.coef = given.row, given.w, given.x, given.coef
+            return
         ids = SymbolIds.of(spec)
         y = to_canonical_output(spec, np.asarray(given, dtype=object)).reshape(basis.rows)
         terms = [(r, a, i, k) for r, value in enumerate(y) for a, i, k in _bilinear(value, ids)]

@@ -36,6 +36,7 @@ class CheckResult:
     calls: int
     seconds: float
     cross_checks: int = 0
+    path: str = ""   # symbolic mode: what fn ran on for the proof (native integer polynomials or SymPy symbols)
 
     def __str__(self) -> str:
         return (f"{self.established}: fn computes the convolution [{self.spec.describe()}; "
