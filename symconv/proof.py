@@ -63,7 +63,10 @@ __all__ = ["COMPARISONS", "VARIANTS", "Comparison", "ConvProof", "Counterexample
 
 def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kernel_matrix: Any,
                     output: Any) -> tuple[list[Supplied], frozenset]:
-    """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols."""
+    """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols
+    (not built when nothing is supplied: SymPy symbols were most of a first call's work)."""
+    if toeplitz is None and im2col is None and kernel_matrix is None and output is None:
+        return [], frozenset()
     patches_shape, kernel_shape = factor_shapes(spec, order)
     x, w, b = symbols(spec)
     weights, inputs = frozenset(w.flat), frozenset(x.flat)
