@@ -127,7 +127,8 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     if found is None:
         checked = backends.Given(exact.get("toeplitz_matrix"), exact.get("im2col_matrix"),
                                  exact.get("kernel_matrix"), exact.get("output"))
-        found, run_timings, label = backends.run(spec, tuple(forms), checked, order, chosen, progress)
+        found, run_timings, label = backends.run(spec, tuple(forms), checked, order, chosen, progress,
+                                                 memory_limit)
         timings.update(run_timings)
     if found is None and supplied:
         start = time.perf_counter()

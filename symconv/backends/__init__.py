@@ -84,16 +84,19 @@ def check_memory(spec: ConvSpec, backend: str, memory_limit: int | None, extra_b
 
 
 def run(spec: ConvSpec, forms: tuple[str, ...], given: Given, order: str, backend: str,
-        progress: bool) -> tuple[Any, dict[str, float], str]:
-    """(counterexample or None, timings, backend label) of the chosen backend."""
+        progress: bool, memory_limit: int | None = None) -> tuple[Any, dict[str, float], str]:
+    """(counterexample or None, timings, backend label) of the chosen backend; the exact backend's
+    parallel workers use no more than ``memory_limit`` (None: MemAvailable) beyond its estimate."""
     if backend == "sympy":
         with progress_bar(progress, total=1 + len(forms), unit="form", desc="proving (sympy)") as bar:
             found, timings = sympy_backend.run(spec, forms, given, order, bar)
         return found, timings, "sympy"
     with progress_bar(progress, total=spec.n_terms + spec.n_bias_terms, unit="term", unit_scale=True,
                       desc="proving (exact)") as bar:
+        limit = available_bytes() if memory_limit is None else memory_limit
+        spare = None if limit is None else limit - estimate_bytes(spec, "exact")
         found, timings, delegated = exact.run(spec, forms, given, order, bar,
-                                              sympy_backend.SympyCheck(spec, given, order))
+                                              sympy_backend.SympyCheck(spec, given, order), spare)
     return found, timings, "exact" + (f" (sympy for {', '.join(delegated)})" if delegated else "")
 
 

@@ -17,17 +17,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .. import backends
-from ..backends.exact import COEFFICIENT_LIMIT, OutputTerms, SymbolIds
+from ..backends.exact import OutputTerms
+from ..backends.ids import COEFFICIENT_LIMIT, SymbolIds
 from ..deadline import Deadline
 from ..proof import ConvProof, comparison, prove
 from ..spec import ConvSpec
-from ..symbols import from_canonical_input, from_canonical_weight, to_canonical_output
+from ..symbols import (
+    from_canonical_input,
+    from_canonical_weight,
+    symbols,
+    to_canonical_input,
+    to_canonical_output,
+    to_canonical_weight,
+)
 from .calls import _call_fn, _Raised
 from .fastpoly import MONOMIAL_BASE, Poly, Session
 from .results import NotCheckable
@@ -47,26 +56,31 @@ class KeyedOutput:
 
 @dataclass(frozen=True)
 class Roles:
-    """What each variable of a session is in one run: kind (WEIGHT, BIAS, INPUT, STALE) and id."""
+    """What each variable of a session is in one run: kind (WEIGHT, BIAS, INPUT, STALE) and id; a
+    stale variable of another call or sample has the SymPy symbol the SymPy path would show for it
+    (``named``), so an output using it is refuted with the same report."""
 
     kind: np.ndarray
     index: np.ndarray
     ids: SymbolIds
+    named: dict
 
     @classmethod
-    def of(cls, spec: ConvSpec, count: int, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> Roles:
-        """x, w, b: the variable numbers of the run's canonical operands."""
+    def of(cls, spec: ConvSpec, count: int, operands: tuple, other: np.ndarray, names: np.ndarray) -> Roles:
+        """operands: the variable numbers of the run's canonical x, w, b; ``other``: those of the
+        other call's operands (or sample's x), shown as the SymPy symbols ``names``."""
+        x, w, b = operands
         kind, index = np.full(count, STALE), np.zeros(count, dtype=np.int64)
-        n_w = w.size
-        for role, variables, first in ((WEIGHT, w, 0), (BIAS, b, n_w), (INPUT, x, 0)):
+        for role, variables, first in ((WEIGHT, w, 0), (BIAS, b, w.size), (INPUT, x, 0)):
             if variables is not None:
                 kind[variables.reshape(-1)] = role
                 index[variables.reshape(-1)] = first + np.arange(variables.size)
-        return cls(kind, index, SymbolIds.of(spec))
+        return cls(kind, index, SymbolIds.of(spec), dict(zip(other.reshape(-1).tolist(), names.reshape(-1))))
 
     def symbol(self, variable: int) -> sp.Expr:
-        ids = self.ids
-        return (ids.inputs if self.kind[variable] == INPUT else ids.weights)[self.index[variable]]
+        if self.kind[variable] == STALE:
+            return self.named[variable]
+        return (self.ids.inputs if self.kind[variable] == INPUT else self.ids.weights)[self.index[variable]]
 
 
 def _operands(spec: ConvSpec, session: Session, samples: int | None) -> tuple[tuple, tuple]:
@@ -91,7 +105,9 @@ def fast_runs(fn: Callable[..., Any], spec: ConvSpec, batched: bool,
     if batched:
         operands, (xs, w, b) = _operands(spec, session, 2)
         y = _output(fn, session, operands, limit, (2, *spec.output_shape))
-        runs = None if y is None else [(y[n], Roles.of(spec, session.count, xs[n], w, b)) for n in range(2)]
+        names = np.stack([to_canonical_input(spec, s) for s in symbols(spec, batch=2)[0]])
+        runs = None if y is None else [(y[n], Roles.of(spec, session.count, (xs[n], w, b), xs[1 - n], names[1 - n]))
+                                       for n in range(2)]
         sources = ["", "sample 1 of a batch of 2"]
     else:
         first, first_ids = _operands(spec, session, None)
@@ -102,12 +118,23 @@ def fast_runs(fn: Callable[..., Any], spec: ConvSpec, batched: bool,
             if outputs[-1] is None:
                 return None
             limit.check()
-        runs = [(y, Roles.of(spec, session.count, *ids)) for y, ids in zip(outputs, (first_ids, second_ids))]
+        none = np.zeros(0, dtype=np.int64)
+        runs = [(outputs[0], Roles.of(spec, session.count, first_ids, none, none)),
+                (outputs[1], Roles.of(spec, session.count, second_ids, *_stale(spec, first_ids)))]
         sources = ["", "fresh symbols, renamed back"]
     if runs is None or session.refused:
         return None
     checked = [_checked(spec, session, y, roles) for y, roles in runs]
     return None if any(c is None for c in checked) else list(zip(checked, sources))
+
+
+def _stale(spec: ConvSpec, first: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The first call's variables, and what the SymPy path calls them in the second call's output
+    (``symbolic._renamed``): "stale x_{…}" and so on."""
+    x, w, b = symbols(spec)
+    named = [to_canonical_input(spec, x), to_canonical_weight(spec, w), b]
+    names = [sp.Symbol(f"stale {v}") for a in named if a is not None for v in a.flat]
+    return np.concatenate([a.reshape(-1) for a in first if a is not None]), np.array(names, dtype=object)
 
 
 def _output(fn: Callable[..., Any], session: Session, operands: tuple, limit: Deadline,
@@ -135,13 +162,15 @@ def _checked(spec: ConvSpec, session: Session, y: np.ndarray, roles: Roles) -> A
         elif type(value) is not int or value:   # an output fn never wrote: 0 (as on SymPy)
             return None
     if any(type(c) is not int for c in coefficients):
-        return None   # a non-integer (or a Fraction equal to one): SymPy decides, as it did
+        coefficients = [int(c) if type(c) is Fraction and c.denominator == 1 else c for c in coefficients]
+        if any(type(c) is not int for c in coefficients):
+            return None   # a non-integer coefficient: SymPy decides, as it did
     m = np.array(monomials, dtype=np.int64).reshape(-1)
     first, second = np.divmod(m, MONOMIAL_BASE)
     variables = np.stack([first - 1, second - 1])
-    if (variables[1] < 0).any() or (roles.kind[variables[1]] == STALE).any() \
-            or (roles.kind[variables[0][first > 0]] == STALE).any():
-        return None   # a constant or a stale variable
+    used = np.concatenate([variables[1], variables[0][first > 0]])
+    if (variables[1] < 0).any() or not all(v in roles.named for v in used[roles.kind[used] == STALE].tolist()):
+        return None   # a constant, or a variable fn was never given in any call
     terms = _terms(spec, roles, variables, first > 0, counts, coefficients)
     if terms is None:
         return _in_sympy(y, roles)
