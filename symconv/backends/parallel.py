@@ -7,7 +7,7 @@ the first refuted one) and gets the identical verdict and counterexample. Worker
 (they inherit the built forms, nothing is pickled but row ranges and results); where ``fork`` is
 not available (Windows, and where the caller runs threads that must not be forked is its own
 affair) the proof stays serial. Leaving the scan early — a deadline's ``DeadlineExceeded``, Ctrl-C,
-an exception, or every form refuted — terminates the workers (``Pool.__exit__``).
+an exception, or every form refuted — terminates the workers (``_stop``).
 
 Each extra worker holds one more chunk's working set; ``workers`` counts only as many as the memory
 limit allows.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -63,8 +64,22 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
             pool = multiprocessing.get_context("fork").Pool(count)
         finally:
             _task = None
-    with pool:
+    try:
         yield from pool.imap(_run, chunks)
+    finally:
+        _stop(pool)
+
+
+def _stop(pool: Any) -> None:
+    """Terminate the workers with SIGALRM held (main thread): a deadline's repeated alarm
+    (``symconv.deadline``) must not interrupt the termination halfway and leave workers running."""
+    hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if hold else None
+    try:
+        pool.terminate()
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run(chunk: tuple[int, int]) -> Any:
