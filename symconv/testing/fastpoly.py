@@ -151,6 +151,10 @@ class Poly:
         if isinstance(other, np.ndarray):
             return NotImplemented
         terms = self._terms_of(other)
+        if len(terms) == 1 and len(self.terms) == 1:   # the common w·x, or a term times a number
+            (a, ca), = self.terms.items()
+            (b, cb), = terms.items()
+            return Poly(self.session, {_monomial(self.session, a, b): ca * cb})
         if len(terms) == 1 and 0 in terms:   # by a nonzero number
             factor = terms[0]
             return Poly(self.session, {m: c * factor for m, c in self.terms.items()})
