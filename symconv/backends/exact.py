@@ -249,7 +249,8 @@ class Output:
 
     def __init__(self, spec: ConvSpec, basis: Basis, given: Any) -> None:
         if isinstance(given, OutputTerms):
-            self.row, self.w, self.x, self.coef = given.row, given.w, given.x, given.coef
+            self.row, self.w, self.x = given.row, given.w, given.x
+            self.coef = np.ones_like(given.row) if given.coef is None else given.coef
             return
         ids = SymbolIds.of(spec)
         y = to_canonical_output(spec, np.asarray(given, dtype=object)).reshape(basis.rows)

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from functools import partial
 from typing import Any
 
@@ -49,7 +49,7 @@ def workers(terms: int, chunks: int, spare_bytes: int | None, chunk_bytes: int) 
 
 
 def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: list[tuple[int, int]],
-             count: int) -> Iterator[Any]:
+             count: int) -> Generator[Any, None, None]:
     """``check(names, r0, r1)`` for each chunk, in chunk order. Serially ``names()`` is asked before
     each chunk (the forms still open); with ``count`` > 1 workers every chunk checks the forms open
     at the start, and the caller ignores the results it no longer needs."""
