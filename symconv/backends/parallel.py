@@ -15,7 +15,6 @@ limit allows.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -39,7 +38,10 @@ def workers(terms: int, chunks: int, spare_bytes: int | None, chunk_bytes: int) 
     >>> workers(10, 4, None, 1), workers(PARALLEL_TERMS, 1, None, 1), workers(PARALLEL_TERMS, 8, 0, 1)
     (1, 1, 1)
     """
-    if terms < PARALLEL_TERMS or chunks < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if terms < PARALLEL_TERMS or chunks < 2:
+        return 1
+    import multiprocessing  # here: a small proof's first call does not pay for it
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     count = min(cores, chunks)
@@ -57,6 +59,7 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
         for r0, r1 in chunks:
             yield check(names(), r0, r1)
         return
+    import multiprocessing
     global _task
     with _forking:   # the workers are forked inside Pool(): they inherit _task
         _task = partial(check, names())
