@@ -63,7 +63,10 @@ __all__ = ["COMPARISONS", "VARIANTS", "Comparison", "ConvProof", "Counterexample
 
 def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kernel_matrix: Any,
                     output: Any) -> tuple[list[Supplied], frozenset]:
-    """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols."""
+    """The user's forms of ``prove`` as exact ``Supplied`` (shapes checked), and the layer's symbols
+    (not built when nothing is supplied: SymPy symbols were most of a first call's work)."""
+    if toeplitz is None and im2col is None and kernel_matrix is None and output is None:
+        return [], frozenset()
     patches_shape, kernel_shape = factor_shapes(spec, order)
     x, w, b = symbols(spec)
     weights, inputs = frozenset(w.flat), frozenset(x.flat)
@@ -124,7 +127,8 @@ def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.M
     if found is None:
         checked = backends.Given(exact.get("toeplitz_matrix"), exact.get("im2col_matrix"),
                                  exact.get("kernel_matrix"), exact.get("output"))
-        found, run_timings, label = backends.run(spec, tuple(forms), checked, order, chosen, progress)
+        found, run_timings, label = backends.run(spec, tuple(forms), checked, order, chosen, progress,
+                                                 memory_limit)
         timings.update(run_timings)
     if found is None and supplied:
         start = time.perf_counter()

@@ -21,7 +21,6 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm  # the plain bar: tqdm.auto warns in Jupyter without ipywidgets
 
 from ..errors import SpecError
 from ..spec import ConvSpec, one_of
@@ -85,17 +84,43 @@ def check_memory(spec: ConvSpec, backend: str, memory_limit: int | None, extra_b
 
 
 def run(spec: ConvSpec, forms: tuple[str, ...], given: Given, order: str, backend: str,
-        progress: bool) -> tuple[Any, dict[str, float], str]:
-    """(counterexample or None, timings, backend label) of the chosen backend."""
+        progress: bool, memory_limit: int | None = None) -> tuple[Any, dict[str, float], str]:
+    """(counterexample or None, timings, backend label) of the chosen backend; the exact backend's
+    parallel workers use no more than ``memory_limit`` (None: MemAvailable) beyond its estimate."""
     if backend == "sympy":
-        with tqdm(total=1 + len(forms), unit="form", desc="proving (sympy)", disable=not progress) as bar:
+        with progress_bar(progress, total=1 + len(forms), unit="form", desc="proving (sympy)") as bar:
             found, timings = sympy_backend.run(spec, forms, given, order, bar)
         return found, timings, "sympy"
-    with tqdm(total=spec.n_terms + spec.n_bias_terms, unit="term", unit_scale=True,
-              desc="proving (exact)", disable=not progress) as bar:
+    with progress_bar(progress, total=spec.n_terms + spec.n_bias_terms, unit="term", unit_scale=True,
+                      desc="proving (exact)") as bar:
+        limit = available_bytes() if memory_limit is None else memory_limit
+        spare = None if limit is None else limit - estimate_bytes(spec, "exact")
         found, timings, delegated = exact.run(spec, forms, given, order, bar,
-                                              sympy_backend.SympyCheck(spec, given, order))
+                                              sympy_backend.SympyCheck(spec, given, order), spare)
     return found, timings, "exact" + (f" (sympy for {', '.join(delegated)})" if delegated else "")
+
+
+class NoBar:
+    """What a proof without ``progress`` updates: nothing (tqdm is not even imported)."""
+
+    def __enter__(self) -> NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        return None
+
+
+def progress_bar(progress: bool, **options: Any) -> Any:
+    """A tqdm bar with ``options`` if ``progress``, else a ``NoBar``: tqdm is imported only when a bar
+    is shown (it was most of the first call's time). The plain bar: tqdm.auto warns in Jupyter
+    without ipywidgets."""
+    if not progress:
+        return NoBar()
+    from tqdm import tqdm
+    return tqdm(**options)
 
 
 def _size(n: float) -> str:

@@ -50,13 +50,14 @@ for every expression, so it gets a counterexample (or a proof, if it cancels) al
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from math import prod
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from ..connections import connections_of_rows
 from ..errors import SpecError
@@ -64,14 +65,22 @@ from ..forms.im2col import group_factors, kernel_array, patch_array
 from ..forms.toeplitz import _vec, column_index, row_index
 from ..result.compare import counterexample_of
 from ..spec import ConvSpec
-from ..symbols import symbols, to_canonical_input, to_canonical_output, to_canonical_weight
+from ..symbols import to_canonical_output
+from . import parallel
+from .ids import (
+    COEFFICIENT_LIMIT,  # noqa: F401 - the entry limit, read here by its users
+    NotRepresentable,
+    SymbolIds,
+    _bilinear,
+    _linear,
+    _max_abs,
+    _single_terms,
+)
 
 CHUNK_TERMS = 1 << 21
 """Monomials of the definition per chunk of output rows: bounds the working memory."""
 BYTES_PER_CHUNK_TERM = 160
 """Measured peak working bytes per chunk monomial (ids, masks, keys, sorted copies, 3 forms)."""
-COEFFICIENT_LIMIT = 1 << 24
-"""Largest |coefficient| accepted in a user-supplied entry (products then stay far below 2⁶³)."""
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -230,10 +239,19 @@ class Im2col:
         return _concat(parts)
 
 
+@dataclass
+class OutputTerms(Terms):
+    """An output given as distinct monomials of canonical rows, sorted by row (symbolic mode's fast path)."""
+
+
 class Output:
-    """The user's output array, entry by entry as bilinear polynomials."""
+    """The user's output array, entry by entry as bilinear polynomials (or ``OutputTerms``)."""
 
     def __init__(self, spec: ConvSpec, basis: Basis, given: Any) -> None:
+        if isinstance(given, OutputTerms):
+            self.row, self.w, self.x = given.row, given.w, given.x
+            self.coef = np.ones_like(given.row) if given.coef is None else given.coef
+            return
         ids = SymbolIds.of(spec)
         y = to_canonical_output(spec, np.asarray(given, dtype=object)).reshape(basis.rows)
         terms = [(r, a, i, k) for r, value in enumerate(y) for a, i, k in _bilinear(value, ids)]
@@ -317,92 +335,6 @@ def first_differing_row(a: Canonical, b: Canonical, basis: Basis, r0: int) -> in
     return r0 + min(candidates)
 
 
-# ---- user-supplied entries → ids -------------------------------------------------------------
-class NotRepresentable(Exception):
-    """A form the integer representation does not cover; the SymPy backend checks it instead."""
-
-
-@dataclass(frozen=True)
-class SymbolIds:
-    """symbol ↔ id maps built from ``symconv.symbols(spec)`` (canonical orders)."""
-
-    weights: tuple      # w by id, then b_o at n_w + o
-    inputs: tuple       # x by id, then the constant 1 at n_x
-    weight_ids: dict    # w → id
-    bias_ids: dict      # b_o → n_w + o
-    input_ids: dict     # x → id
-
-    @classmethod
-    def of(cls, spec: ConvSpec) -> SymbolIds:
-        x, w, b = symbols(spec)
-        w_flat = tuple(to_canonical_weight(spec, w).reshape(-1))
-        biases = tuple(b) if b is not None else ()
-        x_flat = tuple(to_canonical_input(spec, x).reshape(-1))
-        return cls(w_flat + biases, x_flat + (sp.Integer(1),),
-                   {s: a for a, s in enumerate(w_flat)},
-                   {s: len(w_flat) + o for o, s in enumerate(biases)},
-                   {s: i for i, s in enumerate(x_flat)})
-
-    def polynomial(self, terms: Terms) -> sp.Expr:
-        """Σ coef · w · x as a SymPy expression (for the one row of a counterexample)."""
-        coef = np.ones_like(terms.w) if terms.coef is None else terms.coef
-        return sp.Add(*(int(k) * self.weights[a] * self.inputs[i]
-                        for a, i, k in zip(terms.w, terms.x, coef)))
-
-
-def _terms_of(value: Any) -> Iterator[tuple[int, sp.Expr]]:
-    """(integer coefficient, monomial) of the expanded entry; NotRepresentable otherwise."""
-    expanded = sp.expand(sp.sympify(value, strict=True))
-    if expanded == 0:
-        return
-    for term in sp.Add.make_args(expanded):
-        coef, monomial = term.as_coeff_Mul()
-        if not coef.is_Integer or abs(int(coef)) > COEFFICIENT_LIMIT:
-            raise NotRepresentable(f"coefficient {coef}")
-        yield int(coef), monomial
-
-
-def _linear(value: Any, ids: dict, many: bool) -> list[tuple[int, int]]:
-    """[(id, coef)] of an entry Σ c·s with s in ``ids`` (at most one term unless ``many``)."""
-    found = []
-    for coef, monomial in _terms_of(value):
-        if monomial not in ids:
-            raise NotRepresentable(f"monomial {monomial}")
-        found.append((ids[monomial], coef))
-    if len(found) > 1 and not many:
-        raise NotRepresentable(f"entry {value} is a sum")
-    return found
-
-
-def _single_terms(matrix: Any, ids: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(id array with −1 for 0, coef array) of a matrix whose entries are 0 or c·s."""
-    array = np.asarray(matrix.tolist() if hasattr(matrix, "tolist") else matrix, dtype=object)
-    found = np.full(array.shape, -1, dtype=np.int64)
-    coef = np.zeros(array.shape, dtype=np.int64)
-    for index, value in np.ndenumerate(array):
-        for a, k in _linear(value, ids, many=False):
-            found[index], coef[index] = a, k
-    return found, coef
-
-
-def _bilinear(value: Any, ids: SymbolIds) -> list[tuple[int, int, int]]:
-    """[(weight id, input id, coef)] of an output entry Σ c·w·x + Σ c·b."""
-    found = []
-    for coef, monomial in _terms_of(value):
-        if monomial in ids.bias_ids:
-            found.append((ids.bias_ids[monomial], len(ids.input_ids), coef))
-            continue
-        factors = sorted(sp.Mul.make_args(monomial), key=lambda f: f in ids.input_ids)
-        if len(factors) != 2 or factors[0] not in ids.weight_ids or factors[1] not in ids.input_ids:
-            raise NotRepresentable(f"monomial {monomial}")
-        found.append((ids.weight_ids[factors[0]], ids.input_ids[factors[1]], coef))
-    return found
-
-
-def _max_abs(coef: np.ndarray | None) -> int:
-    return 1 if coef is None or coef.size == 0 else int(np.abs(coef).max())
-
-
 # ---- the proof run ------------------------------------------------------------------------
 def _form(spec: ConvSpec, basis: Basis, name: str, given: Any, order: str) -> Any:
     if name == "toeplitz":
@@ -420,13 +352,16 @@ def _still_open(forms: list[str], found: dict[str, int]) -> list[str]:
 
 
 def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str, bar: Any,
-        check_with_sympy: Callable[[str], Any]) -> tuple[Any, dict[str, float], list[str]]:
+        check_with_sympy: Callable[[str], Any],
+        spare_bytes: int | None = None) -> tuple[Any, dict[str, float], list[str]]:
     """(counterexample or None, timings, forms delegated to SymPy).
 
     Chunks of output rows are checked in increasing order, every form against the same
     canonical definition, so the first differing row of a form is found in the SymPy backend's
-    scan order; forms are reported in the order given, like the SymPy backend."""
-
+    scan order; forms are reported in the order given, like the SymPy backend. A large proof
+    checks its chunks in parallel processes (``parallel``; ``spare_bytes``: memory they may use
+    beyond the serial estimate), read back in the same order: the same verdict and counterexample.
+    Timings then add up the workers' time."""
     basis = Basis.of(spec)
     step = basis.rows_per_chunk(spec)
     timings: dict[str, float] = {"definition": 0.0}
@@ -440,21 +375,18 @@ def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str, bar: Any
         timings[name] = time.perf_counter() - start
     found: dict[str, int] = {}
     open_forms = list(built)
-    for r0 in range(0, basis.rows, step):
-        if not open_forms:
-            break
-        r1 = min(r0 + step, basis.rows)
-        start = time.perf_counter()
-        reference = canonical(definition_terms(spec, basis, r0, r1), basis, r0)
-        timings["definition"] += time.perf_counter() - start
-        for name in open_forms:
-            start = time.perf_counter()
-            row = first_differing_row(reference, canonical(built[name].terms(r0, r1), basis, r0), basis, r0)
-            if row is not None:
-                found[name] = row
-            timings[name] += time.perf_counter() - start
-        open_forms = _still_open(list(built), found)
-        bar.update(reference.keys.size)
+    chunks = [(r0, min(r0 + step, basis.rows)) for r0 in range(0, basis.rows if built else 0, step)]
+    count = parallel.workers(spec.n_terms, len(chunks), spare_bytes, BYTES_PER_CHUNK_TERM * CHUNK_TERMS)
+    check = partial(_check_chunk, spec, basis, built)
+    with closing(parallel.in_order(check, lambda: open_forms, chunks, count)) as results:
+        for size, in_chunk, chunk_timings in results:
+            found |= {name: row for name, row in in_chunk.items() if name in open_forms}
+            for name, seconds in chunk_timings.items():
+                timings[name] += seconds
+            open_forms = _still_open(list(built), found)
+            bar.update(size)
+            if not open_forms:
+                break
     for name in forms:
         if name in delegated:
             start = time.perf_counter()
@@ -467,6 +399,21 @@ def run(spec: ConvSpec, forms: tuple[str, ...], given: Any, order: str, bar: Any
         if result is not None:
             return result, timings, delegated
     return None, timings, delegated
+
+
+def _check_chunk(spec: ConvSpec, basis: Basis, built: dict[str, Any], names: list[str], r0: int,
+                 r1: int) -> tuple[int, dict[str, int], dict[str, float]]:
+    """(terms of the definition, {form: first differing row}, timings) of rows r0..r1 of ``names``."""
+    start = time.perf_counter()
+    reference = canonical(definition_terms(spec, basis, r0, r1), basis, r0)
+    timings, found = {"definition": time.perf_counter() - start}, {}
+    for name in names:
+        start = time.perf_counter()
+        row = first_differing_row(reference, canonical(built[name].terms(r0, r1), basis, r0), basis, r0)
+        if row is not None:
+            found[name] = row
+        timings[name] = time.perf_counter() - start
+    return reference.keys.size, found, timings
 
 
 def _counterexample(spec: ConvSpec, basis: Basis, name: str, form: Any, row: int,

@@ -7,7 +7,12 @@ that every output is the polynomial of the definition
 
     y[o, out] = b[o] + Σ_{c,k} w[o, c, k] · x[g(o)·C_in/groups + c, src(s·out + d·k − p)],
 
-by comparing canonical expanded forms (``symconv.prove(spec, output=y)``).
+by comparing canonical expanded forms (``symconv.prove(spec, output=y)``). It first runs fn on
+native exact polynomials of degree ≤ 2 (``fastpoly``: the same arithmetic, ~50× faster than
+SymPy), whose outputs go straight into the exact backend's integer keys (``fastpath``); where
+fn needs SymPy objects (``sp.expand``, SymPy functions), uses an inexact or refused operation,
+or is refuted, SymPy symbols decide as before and the report is SymPy's. ``CheckResult.path``
+says which ran.
 
 ``mode="probe"`` is for float-only code (torch, scipy, …). It verifies by **randomized
 polynomial identity testing** (``pit``): assuming fn computes a polynomial of degree ≤ 2 in its

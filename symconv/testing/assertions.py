@@ -12,10 +12,10 @@ from typing import Any
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from ..errors import SpecError, boolean, integer, one_of, seconds
-from ..proof import prove
 from ..spec import LAYOUTS, ConvSpec, check_spec
 from ..symbols import symbols
 from .diagnosis import _diagnosis
+from .fastpath import path_of, proof_of
 from .pitcheck import _check_by_identity
 from .probe import _probe, _Prober
 from .reports import _difference_message, _shape_message
@@ -107,14 +107,14 @@ def _check(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bool, lim
         on = f" (on {source})" if source else ""
         if y.shape != spec.output_shape:
             raise AssertionError(_shape_message(spec, y.shape, mode) + on + _diagnosis(spec, y, (x, w, b)))
-        proof = prove(spec, output=y)
+        proof = proof_of(spec, y)
         if not proof.holds:
             raise AssertionError(_difference_message(spec, y, mode, on) + _diagnosis(spec, y, (x, w, b)))
     cross_checks = len(runs) - 1 if mode == "symbolic" and not batched else 0   # the fresh symbols
     cross_checks += _exact_trials(fn, spec, mode, batched, limit, prober, seed)
     return CheckResult(spec=spec, mode=mode, established=ESTABLISHED["exhaustive" if prober else mode],
                        outputs=proof.outputs, terms=proof.terms, calls=calls, seconds=limit.elapsed(),
-                       cross_checks=cross_checks)
+                       cross_checks=cross_checks, path=path_of(runs) if mode == "symbolic" else "")
 
 
 def _check_probe(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline, seed: int) -> CheckResult:

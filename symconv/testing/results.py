@@ -45,6 +45,7 @@ class CheckResult:
     seconds: float
     cross_checks: int = 0
     false_pass_bound: Fraction | None = None
+    path: str = ""   # symbolic mode: what fn ran on for the proof (native integer polynomials or SymPy symbols)
 
     def __str__(self) -> str:
         return (f"{self.established}: fn computes the convolution [{self.spec.describe()}; "

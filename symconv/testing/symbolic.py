@@ -15,6 +15,7 @@ from ..deadline import Deadline
 from ..spec import ConvSpec
 from ..symbols import symbols, tensor_symbols
 from .calls import _call_fn, _Raised
+from .fastpath import fast_runs
 from .results import NotCheckable
 
 
@@ -34,7 +35,12 @@ def _fresh(spec: ConvSpec) -> tuple[dict, tuple]:
 def _run_on_symbols(fn: Callable[..., Any], spec: ConvSpec, operands: tuple, batched: bool,
                     limit: Deadline) -> list[tuple[np.ndarray, str]]:
     """fn's outputs on symbols, each in the original symbols, with what they came from: batched, a
-    batch of two samples with distinct symbols (x_{n,c,…}); unbatched, the symbols, then fresh ones."""
+    batch of two samples with distinct symbols (x_{n,c,…}); unbatched, the symbols, then fresh ones.
+    Run first on the fast exact polynomials (``fastpath``: an output there is a ``KeyedOutput``
+    carrying its proof), on SymPy symbols where that path cannot decide."""
+    fast = fast_runs(fn, spec, batched, limit)
+    if fast is not None:
+        return fast
     x, w, b = operands
     if batched:
         xs = symbols(spec, batch=2)[0]

@@ -1,0 +1,92 @@
+"""The first call: ``import symconv`` and a first ``prove`` load nothing heavy beyond SymPy and
+NumPy; the exact backend's parallel chunks give the serial verdicts and counterexamples, and a
+deadline still stops them."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symconv
+from symconv.backends import exact, parallel
+from symconv.deadline import Deadline, DeadlineExceeded
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("tqdm", "torch", "scipy", "matplotlib", "z3", "hypothesis", "symengine")
+
+
+def modules_after(code: str) -> set[str]:
+    """The heavy modules a fresh interpreter holds after running ``code``."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    return set(run.stdout.split())
+
+
+def test_first_prove_loads_nothing_heavy():
+    code = "import symconv\nassert symconv.prove(symconv.ConvSpec(3, 4, 3, (8, 8))).holds"
+    assert modules_after(code) == set()
+
+
+def test_progress_bar_still_loads_tqdm():
+    """The negative control: the same probe sees tqdm where a bar is shown."""
+    code = "import symconv\nassert symconv.prove(symconv.ConvSpec(1, 1, 3, (5, 5)), progress=True).holds"
+    assert modules_after(code) == {"tqdm"}
+
+
+@pytest.fixture
+def forced_parallel(monkeypatch):
+    """Small chunks, no size threshold, two cores: every proof below runs in two workers."""
+    monkeypatch.setattr(exact, "CHUNK_TERMS", 8)
+    monkeypatch.setattr(parallel, "PARALLEL_TERMS", 0)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    counts = []
+    original = parallel.in_order
+
+    def spy(check, names, chunks, count):
+        counts.append(count)
+        return original(check, names, chunks, count)
+    monkeypatch.setattr(parallel, "in_order", spy)
+    return counts
+
+
+def _wrong_output(spec: symconv.ConvSpec, index: tuple[int, ...]) -> np.ndarray:
+    x, w, b = symconv.symbols(spec)
+    y = symconv.conv(spec, x, w, b)
+    y[index] = y[index] + w.flat[0] * x.flat[-1]
+    return y
+
+
+@pytest.mark.parametrize("spec", [symconv.ConvSpec(1, 2, 2, (4,), padding=1),
+                                  symconv.ConvSpec(4, 2, 3, (7,), stride=2, groups=2, bias=False)])
+def test_parallel_and_serial_agree(spec, forced_parallel, monkeypatch):
+    last = (spec.out_channels - 1, *(n - 1 for n in spec.output_size))
+    cases = [{}, {"output": _wrong_output(spec, last)}, {"output": _wrong_output(spec, (1,) + (0,) * spec.dims)}]
+    parallel_proofs = [symconv.prove(spec, **given) for given in cases]
+    assert forced_parallel == [2] * len(cases)   # each ran in two workers
+    monkeypatch.setattr(parallel, "PARALLEL_TERMS", 1 << 62)
+    serial_proofs = [symconv.prove(spec, **given) for given in cases]
+    assert forced_parallel[len(cases):] == [1] * len(cases)
+    assert [p.holds for p in parallel_proofs] == [True, False, False]
+    for p, s in zip(parallel_proofs, serial_proofs):
+        assert (p.holds, p.counterexample, str(p.counterexample)) == (s.holds, s.counterexample, str(s.counterexample))
+
+
+def test_memory_limit_keeps_a_proof_serial(forced_parallel):
+    spec = symconv.ConvSpec(2, 4, 3, (9, 9))
+    needed = symconv.backends.estimate_bytes(spec, "exact")
+    assert symconv.prove(spec, memory_limit=needed).holds
+    assert forced_parallel == [1]
+
+
+def test_deadline_stops_the_workers(forced_parallel):
+    spec = symconv.ConvSpec(8, 16, 3, (48, 48))   # ≈ 2.8 M terms in chunks of 8: minutes of work
+    with pytest.raises(DeadlineExceeded), Deadline(0.3):
+        symconv.prove(spec)
+    assert forced_parallel == [2] and multiprocessing.active_children() == []
