@@ -27,8 +27,9 @@ $(VENV)/.installed-notes: pyproject.toml | $(BIN)/python
 notes: $(VENV)/.installed-notes
 	$(BIN)/symconv notes --out $(NOTES_OUT)
 
+# Two workers (pytest-xdist): the machines have 2 cores; the slowest tests are listed at the end.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --durations=25
 
 # Warnings are errors; then every example in the pages and the docstrings they show runs. The
 # test environment: the reference documents the pytest plugin and runs examples that use torch.
