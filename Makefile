@@ -41,6 +41,7 @@ docs: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/general.py
+	$(BIN)/python benchmarks/check.py
 
 # Code hygiene, run by CI: lint and import order, types of the core, no import cycle (imports inside
 # functions counted), no module over 500 lines and no function over 60.

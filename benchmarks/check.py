@@ -16,8 +16,9 @@ one run of this script:
   output shape) rejected, with the failure message's first lines (its counterexample and
   diagnosis).
 
-Symbolic mode's half (``benchmarks/check_symbolic.py``) is written separately; ``main`` leaves
-a "symbolic" key for it to fill.
+Symbolic mode's half is ``benchmarks/check_symbolic.py`` (fast native polynomials against the
+SymPy path, first against warm ``prove``, the ResNet-50 stem serial against parallel); its
+``run`` fills the "symbolic" key.
 
     python benchmarks/check.py            # the three sizes
     python benchmarks/check.py --quick    # 3→4 16² only (CI smoke)
@@ -37,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import check_symbolic  # noqa: E402  (beside this file: the symbolic half)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -128,7 +130,7 @@ def main() -> None:
         print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
     report = {"machine": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
               "probe": rows,
-              "symbolic": "see benchmarks/check_symbolic.py"}   # the symbolic half, merged by the lead
+              "symbolic": check_symbolic.run(args.quick)}
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 
