@@ -147,14 +147,15 @@ def test_a_caught_refusal_still_sends_fn_to_sympy():
 
 
 def test_structural_comparison_like_sympy(monkeypatch):
-    """`v == 0` on a variable is False, as on a SymPy symbol, so the branch is not taken."""
+    """`v == 0` on a variable is False, as on a SymPy symbol, so the branch is not taken on either
+    path; on numbers it is, and the trials refute it (x[0,0,0] = 0 in the full-significand w trial)."""
     spec = symconv.ConvSpec(1, 1, 2, (3, 3), bias=False)
 
     def fn(x, w, b):
         y = loop_conv(spec, x, w, b)
         return np.zeros_like(y) if x[0, 0, 0] == 0 else y
     (verdict, *_), fast_path, _ = both_paths(lambda: fn, spec, monkeypatch)
-    assert (verdict, fast_path) == ("proved", FAST_PATH)
+    assert verdict == "AssertionError"
 
 
 def test_exact_numbers_and_refusals():

@@ -70,9 +70,10 @@ def test_float64_torch_is_still_verified_batched_and_not():
         assert result.established == ESTABLISHED["probe"]
         # 28 exact trials (11 of them power-of-two scalings), one call each, batched or not; torch
         # refuses two, which are skipped:
-        # the uint8 image with float64 w (dtype mismatch) and the negative-stride views
-        assert result.cross_checks == 26
-        assert "26 cross-check call(s) passed" in str(result)
+        # the uint8 image with float64 w (dtype mismatch) and the negative-stride views; and the
+        # 3 full-significand trials of round 7 (x and w of 53 significant bits, one product per output)
+        assert result.cross_checks == 29
+        assert "29 cross-check call(s) passed" in str(result)
 
 
 def test_symbolic_mode_refuses_a_float_fast_path_and_an_fn_ignoring_its_inputs():
@@ -101,8 +102,9 @@ def test_symbolic_mode_calls_fn_again_on_fresh_symbols():
                                              r"stale w_\{0,0,0\}·stale x_\{0,0\}"):
         assert_conv_equivalent(cached, spec)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec)
-    # the cross-checks: the fresh symbols and 28 exact trials
-    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 29)
+    # the cross-checks: the fresh symbols, 28 exact trials and 22 full-significand trials (round 7:
+    # a tiny layer draws them again until about 64 values of 53 significant bits were tried)
+    assert (result.established, result.calls, result.cross_checks) == ("proved", 1, 51)
 
 
 def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
@@ -117,7 +119,8 @@ def test_symbolic_batched_mode_sends_two_samples_with_their_own_symbols():
                                                        "terms w_{0,0,0}·x_{1,0,0}")):
         assert_conv_equivalent(mixes_samples, spec, batched=True)
     result = assert_conv_equivalent(lambda x, w, b: symconv.conv(spec, x, w, b), spec, batched=True)
-    assert (result.established, result.cross_checks) == ("proved", 28)   # the 28 exact trials
+    # the 28 exact trials and 19 full-significand trials (round 7)
+    assert (result.established, result.cross_checks) == ("proved", 47)
 
 
 @pytest.mark.parametrize("mode", ["symbolic", "probe"])
@@ -313,15 +316,20 @@ def test_exact_trials_draw_a_fresh_seed_per_check_and_seed_repeats_one():
 
 
 def test_exact_trials_keep_within_the_exactness_budget():
+    from symconv.testing.full_significand import FULL_SIGNIFICAND, full_significand_patterns
     from symconv.testing.trials import _exact_plan
     for spec in (SPEC2, symconv.ConvSpec(64, 1, kernel_size=(5, 5, 5), input_size=(5, 5, 5)),
                  symconv.ConvSpec(512, 1, kernel_size=9, input_size=9)):
         terms_bits = (spec.in_per_group * int(np.prod(spec.kernel_size)) + 1).bit_length()
         for trial in _exact_plan(spec):
             bits = {np.float32: 24, np.int32: 31}.get(trial.dtype, 53)
+            if trial.pattern in FULL_SIGNIFICAND:   # one product per output by construction: 53 + 1 bits
+                assert sorted((trial.ax, trial.aw)) == [1, 53]
+                continue
             assert trial.ax + trial.aw + terms_bits <= bits
     result = assert_conv_equivalent(correct2, SPEC2, mode="probe", batched=False)
-    assert (result.established, result.cross_checks) == (ESTABLISHED["probe"], 28)
+    full = sum(repeats for _, repeats in full_significand_patterns(SPEC2))   # round 7: one call each
+    assert (result.established, result.cross_checks) == (ESTABLISHED["probe"], 28 + full)
 
 
 # ---- round 2: the deadline verified after each call, an outer timer honoured, the check CLI ------

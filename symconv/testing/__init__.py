@@ -52,7 +52,9 @@ to EXACT_BATCH = 17 samples. Each output is compared exactly with the definition
 Python integers. Numerator bits obey ax + aw +
 bitlength(terms + 1) ≤ 53 (31 for int32, 24 for float32), so every product and partial sum of the
 layer is exact in the trial's dtype in any order, while a float64 product needs more than 24
-bits: code that rounds (float32/16/bfloat16, FFT), quantises, clips or rounds its inputs, keeps
+bits: code that rounds (float32/16/bfloat16, FFT), quantises, clips or rounds its inputs (to
+fewer than about 40 significant bits: no trial value has more, so code that rounds to 41–52 bits,
+e.g. a 3×TF32-style split that drops lo·lo, is out of reach), keeps
 an accumulator in the input's dtype (uint8 images), assumes C-contiguous strides, takes a dtype-
 or value-dependent path (``win.sum() == 0``, ``win.max() == 0``), or misbehaves for large values
 or batches above 8 fails them. An fn that *raises* on integer arrays or views (torch refuses a

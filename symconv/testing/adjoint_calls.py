@@ -26,6 +26,7 @@ class Caller:
         self.fn, self.m, self.caller, self.batched, self.limit = fn, m, caller, batched, limit
         self.calls = 0
         self.mode = "symbolic"
+        self.dtype = "float64"   # the dtype fn returns, once the identity test has seen it
 
     def __call__(self, operands: Arrays, what: str, kind: str = "floats") -> Arrays | _Raised:
         """fn's outputs on ``operands`` ("symbols", "floats" or "numbers": Python integers),

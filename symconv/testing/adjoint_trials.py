@@ -32,13 +32,14 @@ class Mismatch:
     expected: int
 
 
-def numeric_trials(evaluate: Evaluate, target: Target, batch: int | None, seed: int) -> tuple[int, Mismatch | None]:
+def numeric_trials(evaluate: Evaluate, target: Target, batch: int | None, seed: int,
+                   dtype: str = "float64") -> tuple[int, Mismatch | None]:
     """Evaluate fn at the identity test's random points (``evaluate`` gets int64 arrays drawn
     from ``seed``; a batch of ``batch`` samples or one unbatched) and compare every output exactly
     with the reference; (points, first mismatch)."""
     rng = np.random.default_rng(seed)
     n = batch or 1
-    plan = PitPlan.for_dtype("float64", target.terms * n)
+    plan = PitPlan.for_dtype(dtype, target.terms * n)   # the dtype fn returns (float32: a narrower range)
     k = plan.value_bits
     for trial in range(plan.trials):
         drawn = {o.name: None if o.shape is None else

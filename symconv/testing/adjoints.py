@@ -29,9 +29,11 @@ from .adjoint_reports import explain, header
 from .adjoint_targets import adjoint_target
 from .adjoint_trials import numeric_trials
 from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout
+from .assertions import _refuse_too_large as _refuse_too_large_probe
 from .calls import _Raised
-from .pit import PIT_SAMPLES as TRIAL_BATCH
 from .results import MODES, NotCheckable
+
+TRIAL_BATCH = 5   # the numeric trials' batch: above the identity test's 3 (a batch sum cut short)
 
 
 def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, output_padding: object = 0,
@@ -134,24 +136,35 @@ def _check(run: Caller, mode: str, seed: int) -> AdjointCheckResult:
     m = run.m
     run.mode = mode
     if mode == "probe":
-        return check_by_identity(run, seed)
+        _refuse_too_large_probe(m.spec, "probe")
+        checked = check_by_identity(run, seed)
+        _numeric_trials(run, seed, "the identity test")   # a batch of TRIAL_BATCH: a batch sum cut short
+        return checked
     proved_calls = _prove_on_symbols(run)
+    _numeric_trials(run, seed, "symbols")
+    return result(m, "symbolic", proved_calls, run)
+
+
+def _numeric_trials(run: Caller, seed: int, passed: str) -> None:
+    """fn at random integer points (a batch of TRIAL_BATCH when batched), compared exactly."""
+    __tracebackhide__ = True
+    m = run.m
 
     def evaluate(drawn: Arrays, what: str) -> Arrays:
         out = run({n: None if a is None else a.astype(np.float64) for n, a in drawn.items()}, what)
-        if isinstance(out, _Raised):   # code for symbols may run on Python integers only
+        if isinstance(out, _Raised) and run.mode == "symbolic":   # code for symbols may take Python ints only
             out = run({n: None if a is None else a.astype(object) for n, a in drawn.items()}, what, kind="numbers")
         return out   # type: ignore[return-value]
 
-    _, mismatch = numeric_trials(evaluate, adjoint_target(m), TRIAL_BATCH if run.batched else None, seed)
+    _, mismatch = numeric_trials(evaluate, adjoint_target(m), TRIAL_BATCH if run.batched else None, seed,
+                                 run.dtype)
     if mismatch is not None:
         value = float(mismatch.value) if isinstance(mismatch.value, np.floating) else mismatch.value
         raise AssertionError(
-            f"{header(m, run.caller)}: it does on symbols, but not on numbers: {mismatch.output}"
+            f"{header(m, run.caller)}: it passed {passed}, but not these numbers: {mismatch.output}"
             f"[{','.join(map(str, mismatch.index))}] = {value!r}, {m.name} gives {mismatch.expected} exactly "
             f"(at random integers, trial {mismatch.trial}, seed={seed} repeats it): {run.caller} takes another "
-            f"path on numbers, rounds, or is not bilinear")
-    return result(m, "symbolic", proved_calls, run)
+            f"path on numbers or batches, rounds, or is not bilinear")
 
 
 def _prove_on_symbols(run: Caller) -> int:

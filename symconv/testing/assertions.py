@@ -22,7 +22,7 @@ from .reports import _difference_message, _shape_message
 from .results import ESTABLISHED, MODES, CheckResult, NotCheckable
 from .symbolic import _run_on_symbols
 from .tolerance import _check_within_tolerance, check_tolerances
-from .trials import _exact_trials
+from .trials import EXACT_BATCH, _exact_trials
 
 PROBE_DEADLINE = 300.0   # seconds a check may take by default
 
@@ -141,7 +141,12 @@ def _refuse_too_large(spec: ConvSpec, mode: str) -> None:
     """SpecError before anything is built when the check would not fit: symbolic mode builds
     C_out·∏out·(C_in/groups)·∏k products w·x; probing holds (1 + |x|)·(|x| + 2·|y|) float64s."""
     nx, ny = prod(spec.input_shape), prod(spec.output_shape)
-    if mode == "probe":   # the identity test holds a few inputs and outputs at a time
+    if mode == "probe":   # the identity test holds a batch of inputs, outputs and their pattern tables
+        needed = 8 * EXACT_BATCH * 4 * (nx + ny) + 8 * prod(spec.output_size) * prod(spec.kernel_size)
+        if needed > PROBE_MEMORY:
+            raise SpecError("spec", spec.describe(), f"probing holds about {needed / 2**30:.2f} GiB of inputs, "
+                            f"outputs and index tables ({EXACT_BATCH} samples of {nx} inputs and {ny} outputs), "
+                            f"more than PROBE_MEMORY={PROBE_MEMORY / 2**30:g} GiB; probe a smaller layer")
         return
     if mode == "symbolic":
         terms = ny * spec.in_per_group * prod(spec.kernel_size)

@@ -38,8 +38,7 @@ from ..symbols import (
     to_canonical_weight,
 )
 from .calls import _call_fn, _Raised
-from .fastpoly import MONOMIAL_BASE, Poly, Session
-from .results import NotCheckable
+from .fastpoly import MONOMIAL_BASE, FastPathRefused, Poly, Session
 
 FAST_PATH = "native integer polynomials"
 SYMPY_PATH = "SymPy symbols"
@@ -101,6 +100,14 @@ def _operands(spec: ConvSpec, session: Session, samples: int | None) -> tuple[tu
 def fast_runs(fn: Callable[..., Any], spec: ConvSpec, batched: bool,
               limit: Deadline) -> list[tuple[Any, str]] | None:
     """The runs of symbolic mode on the fast path (module docstring), or None to use SymPy."""
+    try:
+        return _fast_runs(fn, spec, batched, limit)
+    except FastPathRefused:   # e.g. more variables than the fast type numbers
+        return None
+
+
+def _fast_runs(fn: Callable[..., Any], spec: ConvSpec, batched: bool,
+               limit: Deadline) -> list[tuple[Any, str]] | None:
     session = Session()
     if batched:
         operands, (xs, w, b) = _operands(spec, session, 2)
@@ -143,8 +150,8 @@ def _output(fn: Callable[..., Any], session: Session, operands: tuple, limit: De
     try:
         y = _call_fn(fn, limit, *operands)
         y = None if isinstance(y, _Raised) else np.asarray(y, dtype=object)
-    except (NotCheckable, ValueError, TypeError):   # e.g. an argument written into, a ragged output
-        return None
+    except Exception:   # noqa: BLE001 - an argument written into, a ragged or unconvertible output:
+        return None     # the SymPy path reruns fn and names what is wrong
     return None if y is None or y.shape != shape or session.refused else y
 
 

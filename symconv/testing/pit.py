@@ -35,7 +35,8 @@ from .probe import _real_output
 from .results import PIT_BITS, NotCheckable, _RaisedOnProbe
 from .targets import Target, Values
 
-PIT_SAMPLES = 2      # samples per call of a batched fn (distinct x, one w and b)
+PIT_SAMPLES = 3      # samples per call of a batched fn (distinct x, one w and b): parameter
+                     # gradients summed over more than two samples (adversarial round 7)
 SIGNIFICAND = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "int64": 53, "int32": 31,
                "int16": 15, "int8": 7}   # int64 outputs are compared as float64: 53 bits
 MIN_VALUE_BITS = 2   # S must hold at least [−4, 4): a false pass ≤ 1/4 per trial
@@ -159,11 +160,11 @@ class _Caller:
         bad = array != np.round(array) if self.integral else np.zeros(0, dtype=bool)
         if bad.any():
             index = ",".join(map(str, np.argwhere(bad)[0]))
-            raise NotCheckable(
-                f"fn returned {operand.name}[{index}] = {float(array[bad][0])!r} on integer inputs ({what}), "
-                f"where every product and partial sum of the layer is an exact integer: fn rounds "
-                f"(FFT-based, reduced precision?), so it cannot be verified exactly; check it within a "
-                f"tolerance (rtol=, atol=)")
+            raise AssertionError(   # the layer's output here is an exact integer: a counterexample
+                f"fn does not compute the layer: it returned {operand.name}[{index}] = {float(array[bad][0])!r} "
+                f"on integer inputs ({what}), where every product and partial sum of the layer is an exact "
+                f"integer (if fn rounds by design, e.g. FFT-based or reduced precision, check it within a "
+                f"tolerance: rtol=, atol=)")
         return array
 
 

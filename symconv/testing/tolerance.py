@@ -41,24 +41,26 @@ def check_tolerances(rtol: Any, atol: Any) -> tuple[float, float] | None:
 
     >>> check_tolerances(1e-5, None)
     (1e-05, 0.0)
-    >>> check_tolerances(None, None) is None
-    True
+    >>> check_tolerances(None, None) is None, check_tolerances(0, 0.0) is None
+    (True, True)
     >>> check_tolerances(-1.0, 0.0)
     Traceback (most recent call last):
     ...
     symconv.errors.SpecError: rtol=-1.0: must be a finite number ≥ 0 (or None for exact checking)
     """
-    if rtol is None and atol is None:
-        return None
+    if rtol is None and atol is None or rtol in (0, None) and atol in (0, None):
+        return None   # no tolerance is the exact check, with its line test and trials (adversarial round 7)
     checked = []
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is None:
             checked.append(0.0)
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-                math.isfinite(value) and value >= 0):
+                -1 < math.log2(max(abs(value), 1)) < 1024 and math.isfinite(value) and value >= 0):   # 10**400
             raise SpecError(name, value, "must be a finite number ≥ 0 (or None for exact checking)")
         checked.append(float(value))
+    if checked[0] >= 1:   # |y − conv| ≤ |conv| holds for y = 0: no structure would be checked
+        raise SpecError("rtol", rtol, "must be below 1: at rtol ≥ 1 an fn returning zeros passes")
     return checked[0], checked[1]
 
 

@@ -17,6 +17,7 @@ import sympy as sp
 from ..deadline import Deadline
 from ..spec import ConvSpec
 from .calls import _call_fn, _Raised, _strided
+from .full_significand import FRACTION_BITS, FULL_SIGNIFICAND, full_significand, full_significand_patterns
 from .probe import _Prober
 from .reports import _header
 from .results import NotCheckable, _RaisedOnProbe
@@ -113,7 +114,8 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     as float32 arrays (omitted when the kernel is too large for any); the value patterns of
     ``PATTERNS`` (small integers that make windows sum to 0, whole regions zero or of one sign);
     int64 arrays, a uint8 image with dyadic w, int32 arrays (when the kernel leaves room); and
-    non-contiguous views of balanced fractions; the magnitude families of ``_magnitude_plan``
+    non-contiguous views of balanced fractions; full-significand x or w (``full_significand``); the
+    magnitude families of ``_magnitude_plan``
     (tiny values beside ordinary ones, outputs beyond 2^40) and ``_scaling_plan``. Batched, two
     send EXACT_BATCH samples.
 
@@ -124,7 +126,9 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
     ['values in {−1, 0, 1}', 'windows summing to exactly 0 (x = differences of a sparse v along
      the last axis, so ± entries cancel)', 'a whole zero region beside non-zero values',
      'all x < 0', 'x ≤ 0 in one region and ≥ 0 in the other, w ≤ 0', 'int64 arrays',
-     'uint8 image, dyadic w', 'int32 arrays', 'non-contiguous views (Fortran order, negative strides)']
+     'uint8 image, dyadic w', 'int32 arrays', 'non-contiguous views (Fortran order, negative strides)',
+     'full-significand x (53 bits), one tap of w per output channel', 'full-significand w (53 bits), one
+     entry of x per sample']
     """
     terms_bits = (spec.in_per_group * prod(spec.kernel_size) + 1).bit_length()
     budget, single = 53 - terms_bits, (24 - terms_bits) // 2
@@ -148,6 +152,8 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
         plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
     plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
                        half, fraction(half, 5), views=True, samples=2))
+    plan += [_Trial(FULL_SIGNIFICAND[p], *((53, FRACTION_BITS, 1, 0) if p == "full x" else (1, 0, 53, FRACTION_BITS)),
+                    pattern=p, samples=3) for p, repeats in full_significand_patterns(spec) for _ in range(repeats)]
     return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits)
 
 
@@ -203,6 +209,8 @@ def _draw(rng: np.random.Generator, spec: ConvSpec, trial: _Trial, n: int) -> tu
     """The integer numerators X (n, *input_shape), W, B (or None) of one trial."""
     if trial.pattern in MAGNITUDES:
         return _magnitudes(rng, spec, trial, n)
+    if trial.pattern in FULL_SIGNIFICAND:
+        return full_significand(rng, spec, trial.pattern, n)
     if trial.pattern != "uniform":
         return _patterned(rng, spec, trial.pattern, n)
     X = (rng.integers(0, 2 ** trial.ax, size=(n, *spec.input_shape)) if trial.unsigned
