@@ -158,6 +158,15 @@ def _tap_weights(spec: ConvSpec, w: np.ndarray, group: int) -> np.ndarray:
     return taps[:, :, spec.pattern.weight_taps].reshape(opg, -1)
 
 
+def _products(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> int:
+    """The most nonzero products one output sums: C_in/groups·∏K, at most the nonzero weights of
+    one output channel, and with zero padding (each output reads an input entry at most once) at
+    most the nonzero inputs: one-tap and one-hot trials keep 53-bit values in int64."""
+    terms = min(spec.in_per_group * prod(spec.kernel_size),
+                int(np.count_nonzero(np.reshape(w, (spec.out_channels, -1)), axis=1).max(initial=0)))
+    return min(terms, int(np.count_nonzero(x))) if spec.padding_mode == "zeros" else terms
+
+
 def conv_exact(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """y (C_out, *out) of one canonical integer sample x (C_in, *in), w (C_out, C_in/groups, *k).
 
@@ -165,8 +174,7 @@ def conv_exact(spec: ConvSpec, x: np.ndarray, w: np.ndarray, b: np.ndarray | Non
     >>> conv_exact(spec, np.array([[1, 2, 3], [4, 5, 6]]), np.array([[[1, 10]], [[2**40, 0]]])).tolist()
     [[10, 21, 32, 3], [0, 4398046511104, 5497558138880, 6597069766656]]
     """
-    terms = spec.in_per_group * prod(spec.kernel_size)
-    dtype = _exact_dtype(terms * _magnitude(x) * _magnitude(w), _magnitude(b))
+    dtype = _exact_dtype(_products(spec, x, w) * _magnitude(x) * _magnitude(w), _magnitude(b))
     xs, ws = _integers(x, dtype), _integers(w, dtype)
     y = np.zeros((spec.out_channels, prod(spec.output_size)), dtype=dtype)
     opg = spec.out_per_group
