@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
+from ..deadline import Deadline
 from ..errors import SpecError, boolean, one_of, seconds
 from ..spec import ConvSpec
 from .adjoint_calls import Caller
@@ -28,10 +28,10 @@ from .adjoint_probe import AdjointCheckResult, check_by_identity, result
 from .adjoint_reports import explain, header
 from .adjoint_targets import adjoint_target
 from .adjoint_trials import numeric_trials
-from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout
+from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout, under_deadline
 from .assertions import _refuse_too_large as _refuse_too_large_probe
 from .calls import _Raised
-from .results import MODES, NotCheckable
+from .results import MODES
 
 TRIAL_BATCH = 5   # the numeric trials' batch: above the identity test's 3 (a batch sum cut short)
 
@@ -111,16 +111,11 @@ def _checked(fn: Callable[..., Any], m: AdjointMap, caller: str, mode: str, batc
     seconds("deadline", deadline)
     seed = _check_seed(seed)
     _refuse_too_large(m, mode)
-    try:
-        with Deadline(deadline) as limit:
-            limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
-            return _check(Caller(fn, m, caller, batched, limit), mode, seed)
-    except DeadlineExceeded:
-        raise NotCheckable(f"{limit.progress()}, so nothing was verified ({caller} hangs or is slow?); pass "
-                           f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
-    except DeadlineDisarmed as error:
-        raise NotCheckable(f"{caller} disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
-                           f"timer alone while it is checked), so nothing was verified") from None
+
+    def check(limit: Deadline) -> AdjointCheckResult:
+        __tracebackhide__ = True
+        return _check(Caller(fn, m, caller, batched, limit), mode, seed)
+    return under_deadline(deadline, caller, check)
 
 
 def _refuse_too_large(m: AdjointMap, mode: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from math import prod
-from typing import Any
+from typing import Any, TypeVar
 
 from ..deadline import Deadline, DeadlineDisarmed, DeadlineExceeded
 from ..errors import SpecError, boolean, integer, one_of, seconds
@@ -24,6 +24,7 @@ from .symbolic import _run_on_symbols
 from .tolerance import _check_within_tolerance, check_tolerances
 from .trials import EXACT_BATCH, _exact_trials
 
+T = TypeVar("T")
 PROBE_DEADLINE = 300.0   # seconds a check may take by default
 
 
@@ -76,19 +77,32 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
         raise SpecError("rtol" if rtol is not None else "atol", rtol if rtol is not None else atol,
                         "a tolerance applies to mode='probe' without exhaustive=True only")
     _refuse_too_large(spec, "exhaustive" if mode == "probe" and exhaustive else mode)
+    seed = _check_seed(seed)
+
+    def check(limit: Deadline) -> CheckResult:
+        __tracebackhide__ = True
+        if tolerances is not None:
+            return _check_tolerance(fn, spec, batched, limit, seed, tolerances)
+        if mode == "probe" and not exhaustive:
+            return _check_probe(fn, spec, batched, limit, seed)
+        return _check(fn, spec, mode, batched, limit, seed)
+    return under_deadline(deadline, "fn", check)
+
+
+def under_deadline(deadline: float, caller: str, check: Callable[[Deadline], T]) -> T:
+    """``check(limit)`` within ``deadline`` seconds; a deadline that passes or that ``caller``
+    disarms is a NotCheckable, never "verified" (every checker of code runs through here)."""
+    __tracebackhide__ = True
+    limit = Deadline(deadline)
+    limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
     try:
-        with Deadline(deadline) as limit:
-            limit.progress = lambda: f"the check did not finish within deadline={deadline!r} s"
-            if tolerances is not None:
-                return _check_tolerance(fn, spec, batched, limit, _check_seed(seed), tolerances)
-            if mode == "probe" and not exhaustive:
-                return _check_probe(fn, spec, batched, limit, _check_seed(seed))
-            return _check(fn, spec, mode, batched, limit, _check_seed(seed))
+        with limit:
+            return check(limit)
     except DeadlineExceeded:
-        raise NotCheckable(f"{limit.progress()}, so nothing was verified (fn hangs or is slow?); pass "
+        raise NotCheckable(f"{limit.progress()}, so nothing was verified ({caller} hangs or is slow?); pass "
                            f"a larger deadline= (seconds), use batched=True, or check a smaller layer") from None
     except DeadlineDisarmed as error:
-        raise NotCheckable(f"fn disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
+        raise NotCheckable(f"{caller} disarmed the deadline: {error} (it must leave SIGALRM and the real-time "
                            f"timer alone while it is checked), so nothing was verified") from None
 
 
