@@ -16,6 +16,7 @@ transposed layer it is the forward conv whose transpose the layer computes (the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any
@@ -99,6 +100,9 @@ class FrameworkConv:
     ``call`` the call in that library's words (e.g. ``tf.nn.conv2d(padding='SAME', strides=2)``),
     ``arguments`` the arguments as the user gave them (name, value), for messages.
     ``batched``: the framework's input and output carry a leading batch axis.
+    ``rebuild``: the preset called again with the same arguments except the spatial size of the
+    layer's input (a tuple, one int per axis); ``at_input_size`` uses it (``symconv.diff`` searches
+    sizes with it).
     """
 
     framework: str
@@ -111,6 +115,13 @@ class FrameworkConv:
     output_padding: tuple[int, ...] = ()
     batched: bool = True
     arguments: tuple[tuple[str, Any], ...] = field(default=())
+    rebuild: Callable[[tuple[int, ...]], FrameworkConv] | None = field(default=None, compare=False, repr=False)
+
+    def at_input_size(self, size: tuple[int, ...]) -> FrameworkConv:
+        """The same call with the layer's input of spatial size ``size``."""
+        if self.rebuild is None:
+            raise ValueError(f"{self.call}: built without a rebuild function, so only at its own size")
+        return self.rebuild(tuple(size))
 
     def apply(self, x: Any, w: Any, b: Any = None) -> np.ndarray:
         """symconv's definition of this layer on the framework's arrays (exact: object arrays).
