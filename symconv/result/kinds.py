@@ -125,7 +125,6 @@ class Proof(Result):
         return line if self.holds else f"{line}\n{self.counterexample}"
 
 
-@dataclass(frozen=True, repr=False)
 class ConvProof(Proof):
     """``prove``: conv(x, w, b) = T·vec(x) + b⊗1 = K·P + b (forms "toeplitz", "im2col", "output")."""
 
@@ -200,7 +199,6 @@ def adjoint_note(spec: ConvSpec) -> str:
     return ""
 
 
-@dataclass(frozen=True, repr=False)
 class TransposeProof(Proof):
     """``prove_transpose``: Tᵀ·vec(g) = conv_transpose(g, w) (``adjoint_name``: with this layer's
     output_padding; for another padding mode than zeros the scatter through its padding map) and
@@ -219,24 +217,20 @@ class TransposeProof(Proof):
         return replace(found, expected=text, expected_entry=tex + "_{@}")
 
 
-@dataclass(frozen=True, repr=False)
 class ConverseProof(Proof):
     """An FC layer and a convolution are the same map; ``given["matrix"]`` is a supplied W."""
 
     matrices: ClassVar[tuple[str, ...] | None] = ("matrix",)
 
 
-@dataclass(frozen=True, repr=False)
 class FCAsConvProof(ConverseProof):
     """``prove_fc_as_conv``: conv(x, w, b) = W·vec(x) + b and fc_as_conv(W) = w (forms "fc", "fc_as_conv")."""
 
 
-@dataclass(frozen=True, repr=False)
 class Conv1x1AsFCProof(ConverseProof):
     """``prove_conv1x1_as_fc``: conv(x, w, b) = W·X + b·1ᵀ (form "conv1x1")."""
 
 
-@dataclass(frozen=True, repr=False)
 class BlockDiagonalisationProof(Proof):
     """``prove_block_diagonalisation``: U_{C_out}·T = D·U_{C_in} (form "dft")."""
 
