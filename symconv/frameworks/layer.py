@@ -111,7 +111,7 @@ class ArrayMap:
             parts.append(f"regrouped through shape {self.staged_shape}")
         if self.flip:
             names = [self.labels[1][f] if self.labels else str(f) for f in self.flip]
-            parts.append(f"kernel flipped on {', '.join(names)}" if self.labels else f"flipped on axes {', '.join(names)}")
+            parts.append(f"{'kernel flipped on' if self.labels else 'flipped on axes'} {', '.join(names)}")
         return ", ".join(parts)
 
     def to_spec(self, a: Any, batched: bool = False) -> np.ndarray:
