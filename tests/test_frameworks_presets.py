@@ -15,6 +15,8 @@ import pytest
 import symconv
 from symconv.errors import SpecError
 from symconv.frameworks import (
+    from_jax,
+    from_jax_transpose,
     from_tensorflow,
     from_tensorflow_transpose,
     from_torch,
@@ -162,3 +164,115 @@ def test_tensorflow_presets_refuse_in_tensorflows_words():
         from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), strides=[2, 1, 1, 1])
     with pytest.raises(SpecError, match="^output_shape=.*not the input's"):
         from_tensorflow_transpose((1, 4, 4, 2), (3, 3, 3, 2), (1, 10, 8, 3), 2)
+
+
+# ---- JAX -----------------------------------------------------------------------------------------
+
+JAX_FORWARD = [   # (lhs_shape, rhs_shape, window_strides, padding, rhs_dilation, dimension_numbers, groups)
+    ((2, 5, 6, 2), (4, 2, 2, 3), (1, 1), "SAME", None, ("NHWC", "HWIO", "NHWC"), 1),   # odd row after
+    ((1, 2, 6, 7), (3, 2, 3, 3), (2, 2), "SAME", (1, 2), None, 1),                      # stride 2, dilation
+    ((1, 7, 2), (4, 2, 3), (1,), "SAME_LOWER", None, ("NWC", "WIO", "NWC"), 1),          # odd row before
+    ((1, 4, 5, 6), (4, 2, 2, 3), (1, 2), [(1, 0), (0, 2)], None, None, 2),              # groups, pairs
+    ((1, 5, 7, 2), (3, 2, 2, 3), (2, 1), "SAME", None, ("NHWC", "OIWH", "NCHW"), 1),     # kernel order W, H
+    ((1, 1, 4, 3, 5), (2, 1, 2, 2, 3), (1, 1, 2), "VALID", (2, 1, 1), None, 1),
+]
+
+
+@pytest.mark.parametrize(("lhs_shape", "rhs_shape", "strides", "padding", "rhs_dilation", "numbers", "groups"),
+                         JAX_FORWARD)
+def test_jax_preset_agrees_with_conv_general_dilated(lhs_shape, rhs_shape, strides, padding, rhs_dilation, numbers,
+                                                     groups):
+    lax = pytest.importorskip("jax.lax")
+    layer = from_jax(lhs_shape, rhs_shape, strides, padding, rhs_dilation=rhs_dilation, dimension_numbers=numbers,
+                     feature_group_count=groups)
+
+    def run(x, w, b):
+        return lax.conv_general_dilated(x, w, strides, padding, rhs_dilation=rhs_dilation,
+                                        dimension_numbers=numbers, feature_group_count=groups)
+
+    assert agrees(layer, run, batch=lhs_shape[0])
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run, batch=lhs_shape[0])
+    other = layer.at_input_size(tuple(n + 1 for n in layer.spec.input_size))
+    assert agrees(other, lambda x, w, b: lax.conv_general_dilated(
+        x, w, strides, padding, rhs_dilation=rhs_dilation, dimension_numbers=numbers, feature_group_count=groups),
+        batch=lhs_shape[0])
+
+
+def without_flip(layer):
+    """The preset with the kernel flip left out of the weight map."""
+    return dataclasses.replace(layer, weight_map=dataclasses.replace(layer.weight_map, flip=()))
+
+
+JAX_DILATED = [   # lhs_dilation > 1: (lhs_shape, rhs_shape, padding pairs, lhs_dilation, rhs_dilation, numbers, groups)
+    ((1, 2, 4), (3, 2, 3), [(2, 3)], (2,), None, None, 1),
+    ((2, 4, 3, 3), (6, 2, 2, 3), [(1, 2), (0, 2)], (2, 3), None, None, 2),             # groups: O/I swapped per group
+    ((1, 3, 4, 2), (3, 3, 2, 1), [(-1, 2), (2, 1)], (3, 2), (1, 2), ("NHWC", "HWIO", "NHWC"), 1),   # lo < 0: crop
+]
+
+
+@pytest.mark.parametrize(("lhs_shape", "rhs_shape", "padding", "lhs_dilation", "rhs_dilation", "numbers", "groups"),
+                         JAX_DILATED)
+def test_jax_lhs_dilation_is_a_transposed_conv(lhs_shape, rhs_shape, padding, lhs_dilation, rhs_dilation, numbers,
+                                                groups):
+    lax = pytest.importorskip("jax.lax")
+    strides = (1,) * len(lhs_dilation)
+    layer = from_jax(lhs_shape, rhs_shape, strides, padding, lhs_dilation, rhs_dilation, numbers, groups)
+
+    def run(x, w, b):
+        return lax.conv_general_dilated(x, w, strides, padding, lhs_dilation, rhs_dilation, numbers, groups)
+
+    assert layer.transposed and layer.weight_map.flip
+    assert agrees(layer, run)
+    assert not agrees(without_flip(layer), run)
+    if groups > 1:   # the forward output channel read as (channel, group) instead of (group, channel)
+        axes = layer.weight_map.axes
+        order = (axes[1], axes[0]) + axes[2:]
+        assert not agrees(dataclasses.replace(layer, weight_map=dataclasses.replace(layer.weight_map, axes=order)),
+                          run)
+
+
+JAX_TRANSPOSE = [   # (lhs_shape, rhs_shape, strides, padding, rhs_dilation, transpose_kernel, use_consistent_padding)
+    ((2, 4, 2), (3, 2, 3), (2,), "SAME", None, False, False),
+    ((1, 4, 3, 1), (4, 3, 2, 1), (2, 2), "SAME", None, True, False),                  # even kernel
+    ((1, 3, 4, 2), (2, 3, 2, 1), (3, 2), "VALID", (2, 1), False, False),               # dilation
+    ((1, 4, 4, 1), (3, 3, 1, 1), (2, 2), [(1, 1), (0, 2)], None, False, True),          # torch-like padding
+    ((1, 4, 2), (3, 2, 2), (2,), [(2, 3)], None, True, False),                         # pairs of the dilated input
+]
+
+
+@pytest.mark.parametrize(("lhs_shape", "rhs_shape", "strides", "padding", "rhs_dilation", "transpose_kernel",
+                          "consistent"), JAX_TRANSPOSE)
+def test_jax_transpose_preset_agrees_with_conv_transpose(lhs_shape, rhs_shape, strides, padding, rhs_dilation,
+                                                         transpose_kernel, consistent):
+    lax = pytest.importorskip("jax.lax")
+    layer = from_jax_transpose(lhs_shape, rhs_shape, strides, padding, rhs_dilation,
+                               transpose_kernel=transpose_kernel, use_consistent_padding=consistent)
+
+    def run(x, w, b):
+        return lax.conv_transpose(x, w, strides, padding, rhs_dilation, transpose_kernel=transpose_kernel,
+                                  use_consistent_padding=consistent)
+
+    assert layer.transposed and bool(layer.weight_map.flip) is not transpose_kernel
+    assert agrees(layer, run)
+    if not transpose_kernel:   # the trap: conv_transpose does not flip the kernel unless asked
+        assert not agrees(without_flip(layer), run)
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run)
+
+
+def test_jax_presets_refuse_in_jaxs_words():
+    with pytest.raises(SpecError, match="^window_strides="):
+        from_jax((1, 1, 5), (1, 1, 3), (2,), [(0, 0)], lhs_dilation=(2,))
+    with pytest.raises(SpecError, match="^padding='SAME'.*lhs_dilation"):
+        from_jax((1, 1, 5), (1, 1, 3), (1,), "SAME", lhs_dilation=(2,))
+    with pytest.raises(SpecError, match="^padding=.*crops"):
+        from_jax((1, 1, 5), (1, 1, 3), (1,), [(-1, 0)])
+    with pytest.raises(SpecError, match="^dimension_numbers=.*batch axis"):
+        from_jax((5, 1, 1), (1, 1, 3), (1,), "VALID", dimension_numbers=("WCN", "OIW", "NCW"))
+    with pytest.raises(SpecError, match="^rhs_shape=.*channels"):
+        from_jax((1, 4, 5), (1, 3, 3), (1,), "VALID")
+    with pytest.raises(SpecError, match="^padding='SAME_LOWER'"):
+        from_jax_transpose((1, 4, 1), (3, 1, 1), (2,), "SAME_LOWER")
+    with pytest.raises(SpecError, match="^padding=.*no transposed conv"):
+        from_jax((1, 1, 4), (1, 1, 3), (1,), [(3, 0)], lhs_dilation=(2,))

@@ -8,8 +8,10 @@ The frameworks themselves are optional: each preset imports its library only whe
 
 from __future__ import annotations
 
+from .jax import from_jax, from_jax_transpose
 from .layer import ArrayMap, FrameworkConv
 from .tensorflow import from_tensorflow, from_tensorflow_transpose
 from .torch import from_torch
 
-__all__ = ["ArrayMap", "FrameworkConv", "from_tensorflow", "from_tensorflow_transpose", "from_torch"]
+__all__ = ["ArrayMap", "FrameworkConv", "from_jax", "from_jax_transpose", "from_tensorflow",
+           "from_tensorflow_transpose", "from_torch"]

@@ -44,11 +44,13 @@ def spec_letters(dims: int, layout: str) -> tuple[str, str]:
     return ("C" + spatial, "OI" + spatial) if layout == "NCHW" else (spatial + "C", spatial + "IO")
 
 
-def layout_maps(spec: ConvSpec, letters: str, weight_letters: str, flip: bool = False,
-                output_padding: tuple[int, ...] | None = None) -> tuple[ArrayMap, ArrayMap, ArrayMap]:
+def layout_maps(spec: ConvSpec, letters: str, weight_letters: str | ArrayMap, flip: bool = False,
+                output_padding: tuple[int, ...] | None = None,
+                output_letters: str | None = None) -> tuple[ArrayMap, ArrayMap, ArrayMap]:
     """The input, weight and output maps of a framework whose arrays (batch axis dropped) carry
-    the axis letters ``letters`` (input and output, e.g. "HWC") and ``weight_letters`` (e.g.
-    "HWIO"); ``flip`` flips the kernel's spatial axes. With ``output_padding`` the layer is the
+    the axis letters ``letters`` (input, and output unless ``output_letters``, e.g. "HWC") and
+    ``weight_letters`` (e.g. "HWIO", or the weight map itself); ``flip`` flips the kernel's
+    spatial axes. With ``output_padding`` the layer is the
     transposed conv of ``spec``: its input is the spec's output and its output
     ``conv_transpose``'s (the spec's input at ``transposed_size``).
 
@@ -64,10 +66,12 @@ def layout_maps(spec: ConvSpec, letters: str, weight_letters: str, flip: bool = 
     def framework_shape(spec_shape: tuple[int, ...], own: str, framework: str) -> tuple[int, ...]:
         return tuple(spec_shape[own.index(letter)] for letter in framework)
 
-    return (ArrayMap.by_labels(letters, x_letters, framework_shape(shapes[0], x_letters, letters)),
-            ArrayMap.by_labels(weight_letters, w_letters, framework_shape(spec.weight_shape, w_letters, weight_letters),
-                               flip=SPATIAL_LETTERS[spec.dims] if flip else ""),
-            ArrayMap.by_labels(letters, x_letters, framework_shape(shapes[1], x_letters, letters)))
+    out = output_letters or letters
+    weights = weight_letters if isinstance(weight_letters, ArrayMap) else ArrayMap.by_labels(
+        weight_letters, w_letters, framework_shape(spec.weight_shape, w_letters, weight_letters),
+        flip=SPATIAL_LETTERS[spec.dims] if flip else "")
+    return (ArrayMap.by_labels(letters, x_letters, framework_shape(shapes[0], x_letters, letters)), weights,
+            ArrayMap.by_labels(out, x_letters, framework_shape(shapes[1], x_letters, out)))
 
 
 def checked_spec(names: Mapping[str, str], arguments: Mapping[str, Any], **spec_arguments: Any) -> ConvSpec:
