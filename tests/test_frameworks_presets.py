@@ -17,6 +17,7 @@ from symconv.errors import SpecError
 from symconv.frameworks import (
     from_jax,
     from_jax_transpose,
+    from_scipy,
     from_tensorflow,
     from_tensorflow_transpose,
     from_torch,
@@ -276,3 +277,106 @@ def test_jax_presets_refuse_in_jaxs_words():
         from_jax_transpose((1, 4, 1), (3, 1, 1), (2,), "SAME_LOWER")
     with pytest.raises(SpecError, match="^padding=.*no transposed conv"):
         from_jax((1, 1, 4), (1, 1, 3), (1,), [(3, 0)], lhs_dilation=(2,))
+
+
+# ---- scipy ---------------------------------------------------------------------------------------
+
+def _scipy_cases():
+    signal = pytest.importorskip("scipy.signal")
+    ndimage = pytest.importorskip("scipy.ndimage")
+    return signal, ndimage
+
+
+SCIPY_SIGNAL = [   # (function name, in1_shape, in2_shape, mode)
+    ("correlate", (7,), (4,), "same"), ("correlate", (6, 5), (2, 3), "full"), ("correlate", (5, 6), (3, 4), "valid"),
+    ("convolve", (7,), (4,), "same"), ("convolve", (4, 5, 3), (2, 3, 2), "full"), ("convolve", (6, 5), (4, 2), "same"),
+    ("correlate", (3,), (6,), "same"), ("convolve", (3, 2), (4, 5), "full"),
+]
+
+
+@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode"), SCIPY_SIGNAL)
+def test_scipy_signal_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode):
+    signal, _ = _scipy_cases()
+    function = getattr(signal, name)
+    layer = from_scipy(function, in1_shape, in2_shape, mode)
+
+    def run(x, w, b):
+        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, method="direct")
+
+    assert not layer.batched and layer.spec.convention == ("convolution" if name == "convolve" else "cross-correlation")
+    assert agrees(layer, run)
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run)
+
+
+SCIPY_2D = [   # (function name, in1_shape, in2_shape, mode, boundary)
+    ("correlate2d", (5, 6), (2, 3), "same", "fill"), ("convolve2d", (5, 6), (4, 3), "same", "fill"),
+    ("correlate2d", (5, 4), (3, 2), "full", "wrap"), ("convolve2d", (6, 5), (3, 4), "same", "wrap"),
+    ("correlate2d", (4, 5), (2, 3), "same", "symm"), ("convolve2d", (4, 5), (3, 3), "valid", "symm"),
+]
+
+
+@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "boundary"), SCIPY_2D)
+def test_scipy_2d_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, boundary):
+    signal, _ = _scipy_cases()
+    function = getattr(signal, name)
+    layer = from_scipy(function, in1_shape, in2_shape, mode, boundary=boundary)
+
+    def run(x, w, b):
+        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, boundary=boundary)
+
+    assert agrees(layer, run)
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run)
+
+
+SCIPY_NDIMAGE = [   # (function name, input shape, weights shape, mode, origin)
+    ("correlate", (7,), (4,), "constant", 0), ("correlate", (6, 5), (3, 2), "nearest", 0),
+    ("correlate", (6, 7), (4, 3), "mirror", (1, -1)), ("correlate", (5, 6), (2, 4), "wrap", 0),
+    ("convolve", (7,), (4,), "constant", 0), ("convolve", (6, 5), (3, 4), "mirror", (-1, 1)),
+    ("convolve", (4, 5, 6), (2, 3, 2), "grid-wrap", 0), ("convolve", (6, 6), (2, 2), "reflect", 0),
+    ("correlate", (5,), (3,), "grid-constant", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "origin"), SCIPY_NDIMAGE)
+def test_scipy_ndimage_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, origin):
+    _, ndimage = _scipy_cases()
+    function = getattr(ndimage, name)
+    layer = from_scipy(function, in1_shape, in2_shape, mode, origin=origin)
+
+    def run(x, w, b):
+        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, origin=origin)
+
+    assert agrees(layer, run)
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run)
+
+
+def test_scipy_preset_refuses_what_is_no_symconv_layer():
+    signal, ndimage = _scipy_cases()
+
+    class LooksLikeScipy:   # equal to everything and named like scipy's: still not scipy's function
+        __name__ = "correlate"
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+    with pytest.raises(SpecError, match="^function='<LooksLikeScipy>'"):
+        from_scipy(LooksLikeScipy(), (5,), (3,), "same")
+    with pytest.raises(SpecError, match="^mode='reflect': repeats the edge sample"):
+        from_scipy(ndimage.correlate, (6,), (5,), "reflect")
+    with pytest.raises(SpecError, match="^boundary='symm'"):
+        from_scipy(signal.convolve2d, (6, 6), (4, 4), "full", boundary="symm")
+    with pytest.raises(SpecError, match="^cval=1.0"):
+        from_scipy(ndimage.correlate, (6,), (3,), "constant", cval=1.0)
+    with pytest.raises(SpecError, match="^fillvalue=2"):
+        from_scipy(signal.correlate2d, (6, 6), (3, 3), "same", fillvalue=2)
+    with pytest.raises(SpecError, match="^in2_shape=.*swaps"):
+        from_scipy(signal.correlate, (3,), (5,), "valid")
+    with pytest.raises(SpecError, match="^origin=2"):
+        from_scipy(ndimage.convolve, (6,), (3,), "constant", origin=2)
+    with pytest.raises(SpecError, match="^mode='wrap'.*circular padding"):
+        from_scipy(ndimage.correlate, (2,), (7,), "wrap")
