@@ -287,67 +287,37 @@ def _scipy_cases():
     return signal, ndimage
 
 
-SCIPY_SIGNAL = [   # (function name, in1_shape, in2_shape, mode)
-    ("correlate", (7,), (4,), "same"), ("correlate", (6, 5), (2, 3), "full"), ("correlate", (5, 6), (3, 4), "valid"),
-    ("convolve", (7,), (4,), "same"), ("convolve", (4, 5, 3), (2, 3, 2), "full"), ("convolve", (6, 5), (4, 2), "same"),
-    ("correlate", (3,), (6,), "same"), ("convolve", (3, 2), (4, 5), "full"),
+SCIPY = [   # (module, function, in1_shape, in2_shape, mode, options)
+    ("signal", "correlate", (7,), (4,), "same", {}), ("signal", "correlate", (6, 5), (2, 3), "full", {}),
+    ("signal", "correlate", (5, 6), (3, 4), "valid", {}), ("signal", "convolve", (7,), (4,), "same", {}),
+    ("signal", "convolve", (4, 5, 3), (2, 3, 2), "full", {}), ("signal", "convolve", (6, 5), (4, 2), "same", {}),
+    ("signal", "correlate", (3,), (6,), "same", {}), ("signal", "convolve", (3, 2), (4, 5), "full", {}),
+    ("signal", "correlate2d", (5, 6), (2, 3), "same", {"boundary": "fill"}),   # the odd row after, unlike correlate
+    ("signal", "convolve2d", (5, 6), (4, 3), "same", {"boundary": "fill"}),
+    ("signal", "correlate2d", (5, 4), (3, 2), "full", {"boundary": "wrap"}),
+    ("signal", "convolve2d", (6, 5), (3, 4), "same", {"boundary": "wrap"}),
+    ("signal", "correlate2d", (4, 5), (2, 3), "same", {"boundary": "symm"}),   # padding ≤ 1: replicate
+    ("signal", "convolve2d", (4, 5), (3, 3), "valid", {"boundary": "symm"}),
+    ("ndimage", "correlate", (7,), (4,), "constant", {}), ("ndimage", "correlate", (6, 5), (3, 2), "nearest", {}),
+    ("ndimage", "correlate", (6, 7), (4, 3), "mirror", {"origin": (1, -1)}),
+    ("ndimage", "correlate", (5, 6), (2, 4), "wrap", {}), ("ndimage", "convolve", (7,), (4,), "constant", {}),
+    ("ndimage", "convolve", (6, 5), (3, 4), "mirror", {"origin": (-1, 1)}),
+    ("ndimage", "convolve", (4, 5, 6), (2, 3, 2), "grid-wrap", {}),
+    ("ndimage", "convolve", (6, 6), (2, 2), "reflect", {}), ("ndimage", "correlate", (5,), (3,), "grid-constant",
+                                                             {"origin": 1}),
 ]
 
 
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode"), SCIPY_SIGNAL)
-def test_scipy_signal_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode):
-    signal, _ = _scipy_cases()
-    function = getattr(signal, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode)
+@pytest.mark.parametrize(("module", "name", "in1_shape", "in2_shape", "mode", "options"), SCIPY)
+def test_scipy_preset_agrees_with_scipy(module, name, in1_shape, in2_shape, mode, options):
+    function = getattr(dict(zip(("signal", "ndimage"), _scipy_cases()))[module], name)
+    layer = from_scipy(function, in1_shape, in2_shape, mode, **options)
+    exact = {"method": "direct"} if name in ("correlate", "convolve") and module == "signal" else {}   # no FFT
 
     def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, method="direct")
+        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, **options, **exact)
 
-    assert not layer.batched and layer.spec.convention == ("convolution" if name == "convolve" else "cross-correlation")
-    assert agrees(layer, run)
-    if any(before != after for before, after in layer.spec.padding):
-        assert not agrees(moved_padding(layer), run)
-
-
-SCIPY_2D = [   # (function name, in1_shape, in2_shape, mode, boundary)
-    ("correlate2d", (5, 6), (2, 3), "same", "fill"), ("convolve2d", (5, 6), (4, 3), "same", "fill"),
-    ("correlate2d", (5, 4), (3, 2), "full", "wrap"), ("convolve2d", (6, 5), (3, 4), "same", "wrap"),
-    ("correlate2d", (4, 5), (2, 3), "same", "symm"), ("convolve2d", (4, 5), (3, 3), "valid", "symm"),
-]
-
-
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "boundary"), SCIPY_2D)
-def test_scipy_2d_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, boundary):
-    signal, _ = _scipy_cases()
-    function = getattr(signal, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode, boundary=boundary)
-
-    def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, boundary=boundary)
-
-    assert agrees(layer, run)
-    if any(before != after for before, after in layer.spec.padding):
-        assert not agrees(moved_padding(layer), run)
-
-
-SCIPY_NDIMAGE = [   # (function name, input shape, weights shape, mode, origin)
-    ("correlate", (7,), (4,), "constant", 0), ("correlate", (6, 5), (3, 2), "nearest", 0),
-    ("correlate", (6, 7), (4, 3), "mirror", (1, -1)), ("correlate", (5, 6), (2, 4), "wrap", 0),
-    ("convolve", (7,), (4,), "constant", 0), ("convolve", (6, 5), (3, 4), "mirror", (-1, 1)),
-    ("convolve", (4, 5, 6), (2, 3, 2), "grid-wrap", 0), ("convolve", (6, 6), (2, 2), "reflect", 0),
-    ("correlate", (5,), (3,), "grid-constant", 1),
-]
-
-
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "origin"), SCIPY_NDIMAGE)
-def test_scipy_ndimage_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, origin):
-    _, ndimage = _scipy_cases()
-    function = getattr(ndimage, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode, origin=origin)
-
-    def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, origin=origin)
-
+    assert not layer.batched and layer.spec.convention == ("convolution" if "convolve" in name else "cross-correlation")
     assert agrees(layer, run)
     if any(before != after for before, after in layer.spec.padding):
         assert not agrees(moved_padding(layer), run)
