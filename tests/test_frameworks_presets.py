@@ -17,6 +17,7 @@ from symconv.errors import SpecError
 from symconv.frameworks import (
     from_jax,
     from_jax_transpose,
+    from_keras,
     from_scipy,
     from_tensorflow,
     from_tensorflow_transpose,
@@ -165,6 +166,47 @@ def test_tensorflow_presets_refuse_in_tensorflows_words():
         from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), strides=[2, 1, 1, 1])
     with pytest.raises(SpecError, match="^output_shape=.*not the input's"):
         from_tensorflow_transpose((1, 4, 4, 2), (3, 3, 3, 2), (1, 10, 8, 3), 2)
+
+
+KERAS = [   # (class, arguments, input shape with the batch axis)
+    ("Conv1D", dict(filters=2, kernel_size=3, padding="causal", dilation_rate=2), (2, 7, 3)),
+    ("Conv2D", dict(filters=3, kernel_size=4, strides=2, padding="same"), (1, 7, 6, 2)),
+    ("Conv2D", dict(filters=4, kernel_size=(2, 3), padding="valid", groups=2, dilation_rate=(2, 1),
+                    data_format="channels_first"), (1, 4, 6, 5)),
+    ("Conv3D", dict(filters=2, kernel_size=2, padding="SAME"), (1, 3, 4, 3, 1)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same"), (1, 4, 3, 3)),
+    ("Conv2DTranspose", dict(filters=1, kernel_size=(3, 2), strides=2, padding="valid", output_padding=1),
+     (1, 3, 4, 2)),
+    ("Conv1DTranspose", dict(filters=2, kernel_size=4, strides=3, padding="same", output_padding=2), (2, 4, 1)),
+    ("DepthwiseConv2D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (1, 6, 5, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "input_shape"), KERAS)
+def test_keras_preset_agrees_with_keras(tf, name, kwargs, input_shape):
+    keras = pytest.importorskip("keras")
+    module = getattr(keras.layers, name)(**kwargs)
+    module.build(input_shape)
+    layer = from_keras(module, input_shape)
+
+    def run(x, w, b):
+        module.set_weights([w, b])
+        return np.asarray(module(x))
+
+    assert agrees(layer, run, bias=True, batch=input_shape[0])
+    assert from_keras(module.get_config(), input_shape[1:]).spec == layer.spec   # the config, no batch axis
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run, bias=True, batch=input_shape[0])
+
+
+def test_keras_preset_refuses_in_keras_words(tf):
+    keras = pytest.importorskip("keras")
+    with pytest.raises(SpecError, match="^activation='relu'"):
+        from_keras(keras.layers.Conv2D(2, 3, activation="relu"), (None, 5, 5, 1))
+    with pytest.raises(SpecError, match="^kernel_size=.*kernel must fit"):
+        from_keras(keras.layers.Conv2D(2, 3), (None, 2, 5, 1))
+    with pytest.raises(SpecError, match="^layer_or_config='Dense'"):
+        from_keras(keras.layers.Dense(2), (None, 3))
 
 
 # ---- JAX -----------------------------------------------------------------------------------------
