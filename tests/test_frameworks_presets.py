@@ -392,3 +392,80 @@ def test_scipy_preset_refuses_what_is_no_symconv_layer():
         from_scipy(ndimage.convolve, (6,), (3,), "constant", origin=2)
     with pytest.raises(SpecError, match="^mode='wrap'.*circular padding"):
         from_scipy(ndimage.correlate, (2,), (7,), "wrap")
+
+
+# ---- symconv's own checker, probing the real library through the preset's maps ------------------
+
+def through_maps(layer, run):
+    """fn(x, w, b) on the spec's arrays: the library ``run`` on the framework's arrays, in float64."""
+    def fn(x, w, b):
+        xs = layer.input_map.from_spec(np.asarray(x), batched=layer.batched).astype(np.float64)
+        ws = layer.weight_map.from_spec(np.asarray(w)).astype(np.float64)
+        y = np.asarray(run(xs, ws, None if b is None else np.asarray(b, dtype=np.float64)), dtype=np.float64)
+        return layer.output_map.to_spec(y, batched=layer.batched)
+    return fn
+
+
+def assert_probed(layer, run, wrong):
+    """symconv.testing proves the library computes ``layer`` (probe mode) and refutes ``wrong``."""
+    def check(preset):
+        if preset.transposed:
+            return symconv.testing.assert_conv_transpose_equivalent(
+                through_maps(preset, run), preset.spec, preset.output_padding, mode="probe", batched=preset.batched)
+        return symconv.testing.assert_conv_equivalent(through_maps(preset, run), preset.spec, mode="probe",
+                                                      batched=preset.batched)
+    assert str(check(layer)).startswith("verified")
+    with pytest.raises(AssertionError, match="does not compute"):
+        check(wrong)
+
+
+def test_probe_torch_and_scipy_presets():
+    torch = pytest.importorskip("torch")
+    signal, ndimage = _scipy_cases()
+    module = torch.nn.ConvTranspose2d(2, 3, kernel_size=(4, 3), stride=2, padding=1, output_padding=(1, 0)).double()
+    layer = from_torch(module, (3, 4))
+
+    def run(x, w, b):
+        with torch.no_grad():
+            return torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, 2, 1, (1, 0)).numpy()
+
+    assert_probed(layer, run, dataclasses.replace(layer, output_padding=(0, 1)))
+    layer = from_scipy(signal.correlate2d, (5, 6), (4, 3), "same")
+    assert_probed(layer, lambda x, w, b: signal.correlate2d(x, w, "same"),
+                  from_scipy(signal.correlate, (5, 6), (4, 3), "same"))   # the other 'same' of scipy
+
+
+def test_scipy_ndimage_drops_kernel_taps_below_machine_epsilon():
+    """scipy.ndimage skips every weight with |w| ≤ DBL_EPSILON (2.2e-16), so it is the preset's
+    convolution on integer arrays (test_scipy_preset_agrees_with_scipy) but not bilinear at tiny
+    weights: symconv's probe finds that (power-of-two scalings) even with the right preset."""
+    _, ndimage = _scipy_cases()
+    layer = from_scipy(ndimage.convolve, (6, 5), (3, 2), "mirror", origin=(1, 0))
+    x = _draw((6, 5)).astype(np.float64)
+    w = _draw((3, 2)).astype(np.float64)
+    w[w == 0] = 1.0
+    run = lambda x, w, b: ndimage.convolve(x, w, mode="mirror", origin=(1, 0))   # noqa: E731
+    assert np.array_equal(run(x, w, None), layer.apply(x, w).astype(np.float64))
+    tiny = np.zeros((3, 2))
+    tiny[0, 0] = 2.0**-53
+    assert not run(x, tiny, None).any() and layer.apply(x, tiny).astype(np.float64).any()
+    with pytest.raises(AssertionError, match="rounds"):
+        symconv.testing.assert_conv_equivalent(through_maps(layer, run), layer.spec, mode="probe")
+
+
+def test_probe_tensorflow_presets(tf):
+    layer = from_tensorflow((1, 7, 5, 2), (4, 3, 2, 2), strides=2, padding="SAME")   # H: (1, 2)
+    assert_probed(layer, lambda x, w, b: tf.nn.convolution(x, w, 2, "SAME").numpy(), moved_padding(layer))
+    layer = from_tensorflow_transpose((1, 4, 2), (4, 1, 2), (1, 7, 1), 2, "SAME", "NWC")   # (1, 2)
+    assert_probed(layer, lambda x, w, b: tf.nn.conv_transpose(x, w, (len(x), 7, 1), 2, "SAME", "NWC").numpy(),
+                  moved_padding(layer))
+
+
+def test_probe_jax_presets():
+    jax = pytest.importorskip("jax")
+    with jax.enable_x64(True):   # exact float64 for the probe's dyadic points
+        layer = from_jax((1, 4, 3, 3), (6, 2, 2, 3), (1, 1), [(1, 2), (0, 2)], (2, 3), None, None, 2)
+        assert_probed(layer, lambda x, w, b: jax.lax.conv_general_dilated(
+            x, w, (1, 1), [(1, 2), (0, 2)], (2, 3), None, None, 2), without_flip(layer))
+        layer = from_jax_transpose((1, 4, 2), (3, 2, 3), (2,), "SAME")
+        assert_probed(layer, lambda x, w, b: jax.lax.conv_transpose(x, w, (2,), "SAME"), without_flip(layer))

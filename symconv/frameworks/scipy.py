@@ -19,6 +19,9 @@ kernel flipped). Per axis, with kernel size K:
 
 scipy's 'reflect' (ndimage) and 'symm' (signal) repeat the edge sample (c b a | a b c d): no
 symconv padding mode is that, except where the padding is at most 1 (then it is replicate's).
+
+scipy.ndimage skips every weight with |w| ≤ DBL_EPSILON (2.2e-16) as if it were 0, so it is the
+preset's convolution except for such tiny weights (it is not bilinear there).
 """
 
 from __future__ import annotations
