@@ -151,6 +151,11 @@ def test_tensorflow_transpose_preset_agrees_with_tf_nn(tf, input_shape, filter_s
 
     assert layer.transposed
     assert agrees(layer, run, batch=input_shape[0])
+    bigger = layer.at_input_size(tuple(m + 1 for m in layer.spec.output_size))   # output size grows by s
+    assert bigger.output_padding == layer.output_padding
+    assert agrees(bigger, lambda x, w, b: tf.nn.conv_transpose(x, w, dict(bigger.arguments)["output_shape"], strides,
+                                                               padding, data_format, dilations).numpy(),
+                  batch=input_shape[0])
     if any(before != after for before, after in layer.spec.padding):
         assert not agrees(moved_padding(layer), run, batch=input_shape[0])
 
@@ -267,6 +272,7 @@ def test_jax_lhs_dilation_is_a_transposed_conv(lhs_shape, rhs_shape, padding, lh
 
     assert layer.transposed and layer.weight_map.flip
     assert agrees(layer, run)
+    assert agrees(layer.at_input_size(tuple(m + 1 for m in layer.spec.output_size)), run)
     assert not agrees(without_flip(layer), run)
     if groups > 1:   # the forward output channel read as (channel, group) instead of (group, channel)
         axes = layer.weight_map.axes
@@ -361,6 +367,7 @@ def test_scipy_preset_agrees_with_scipy(module, name, in1_shape, in2_shape, mode
 
     assert not layer.batched and layer.spec.convention == ("convolution" if "convolve" in name else "cross-correlation")
     assert agrees(layer, run)
+    assert agrees(layer.at_input_size(tuple(n + 2 for n in in1_shape)), run)
     if any(before != after for before, after in layer.spec.padding):
         assert not agrees(moved_padding(layer), run)
 
