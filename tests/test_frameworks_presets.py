@@ -171,6 +171,10 @@ def test_tensorflow_presets_refuse_in_tensorflows_words():
         from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), strides=[2, 1, 1, 1])
     with pytest.raises(SpecError, match="^output_shape=.*not the input's"):
         from_tensorflow_transpose((1, 4, 4, 2), (3, 3, 3, 2), (1, 10, 8, 3), 2)
+    with pytest.raises(SpecError, match="^data_format=array"):   # no "truth value of an array is ambiguous"
+        from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), data_format=np.array(["NHWC"]))
+    with pytest.raises(SpecError, match="^padding=array"):
+        from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), padding=np.array(["SAME"]))
 
 
 KERAS = [   # (class, arguments, input shape with the batch axis)
@@ -212,6 +216,11 @@ def test_keras_preset_refuses_in_keras_words(tf):
         from_keras(keras.layers.Conv2D(2, 3), (None, 2, 5, 1))
     with pytest.raises(SpecError, match="^layer_or_config='Dense'"):
         from_keras(keras.layers.Dense(2), (None, 3))
+    serialized = {"class_name": "Conv1DTranspose", "config": {"filters": 1, "kernel_size": 3, "strides": 2,
+                                                             "padding": "same", "output_padding": None}}
+    assert from_keras(serialized, (4, 1)).spec.kernel_size == (3,)   # the rank from the class name
+    with pytest.raises(SpecError, match="^padding='causal'"):   # causal is Conv1D's only
+        from_keras({**serialized["config"], "kernel_size": (3,), "padding": "causal"}, (4, 1))
 
 
 # ---- JAX -----------------------------------------------------------------------------------------
@@ -399,6 +408,10 @@ def test_scipy_preset_refuses_what_is_no_symconv_layer():
         from_scipy(ndimage.convolve, (6,), (3,), "constant", origin=2)
     with pytest.raises(SpecError, match="^mode='wrap'.*circular padding"):
         from_scipy(ndimage.correlate, (2,), (7,), "wrap")
+    with pytest.raises(SpecError, match="^mode=array"):
+        from_scipy(signal.correlate, (5,), (3,), np.array(["same"]))
+    with pytest.raises(SpecError, match="^cval=array"):
+        from_scipy(ndimage.correlate, (5,), (3,), "constant", cval=np.zeros(2))
 
 
 # ---- symconv's own checker, probing the real library through the preset's maps ------------------

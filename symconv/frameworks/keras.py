@@ -75,7 +75,8 @@ def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, int]:
     """("conv", "transpose" or "depthwise", number of spatial axes) of a layer's config."""
     kind = "transpose" if "output_padding" in config else "depthwise" if "depth_multiplier" in config else "conv"
     kernel = config.get("kernel_size")
-    dims = len(kernel) if isinstance(kernel, (tuple, list)) else int(name[-2]) if name else 0
+    digits = [int(c) for c in name or "" if c.isdigit()]   # Conv2D, Conv2DTranspose, DepthwiseConv1D: the rank
+    dims = len(kernel) if isinstance(kernel, (tuple, list)) else digits[0] if digits else 0
     if dims not in SPATIAL_LETTERS:
         raise SpecError("kernel_size", kernel, "must be 1 to 3 ints (as get_config() gives it)")
     return kind, dims
@@ -95,7 +96,8 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     """
     name, config = _config(layer_or_config)
     kind, dims = _kind(name, config)
-    if config.get("activation") not in (None, "linear"):
+    activation = config.get("activation")
+    if activation is not None and not (isinstance(activation, str) and activation == "linear"):
         raise SpecError("activation", config.get("activation"), "must be None or 'linear': a nonlinear activation "
                                                                 "makes the layer no convolution")
     first = _data_format(config.get("data_format"))
@@ -131,7 +133,8 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
                       padding: Any, tf_format: str, strides: tuple[int, ...], dilation: tuple[int, ...],
                       channels: int) -> FrameworkConv:
     """The TensorFlow call the Keras layer makes (TensorFlow backend)."""
-    if padding not in ("valid", "same", "causal") or (padding == "causal" and (kind != "conv" or len(kernel) != 1)):
+    if (not isinstance(padding, str) or padding not in ("valid", "same", "causal")
+            or (padding == "causal" and (kind != "conv" or len(kernel) != 1))):
         raise SpecError("padding", config.get("padding"), "must be 'valid', 'same' or (Conv1D only) 'causal'")
     if kind == "transpose":
         sizes = shape[2:] if tf_format.startswith("NC") else shape[1:-1]
