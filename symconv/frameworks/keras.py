@@ -28,6 +28,9 @@ from .tensorflow import from_tensorflow, from_tensorflow_transpose
 
 CLASSES = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D")
+CALL_KEYS = ("filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate",
+             "groups", "depth_multiplier", "use_bias")
+"""The config entries that change the map (for ``.call``)."""
 NAMES = {"filter_shape": "kernel_size", "dilations": "dilation_rate", "output_shape": "output_padding"}
 """The Keras argument behind each ``from_tensorflow`` argument (for refusals in Keras' words)."""
 
@@ -124,8 +127,11 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     def rebuild(size: tuple[int, ...]) -> FrameworkConv:
         return from_keras(layer_or_config, (shape[0], channels, *size) if first else (shape[0], *size, channels))
 
-    arguments = (("layer_or_config", f"{name or 'config'}({config})"), ("input_shape", input_shape))
-    return dataclasses.replace(layer, framework="keras", call=f"keras.layers.{name or kind}({config})",
+    words = ", ".join(f"{key}={config[key]!r}" for key in CALL_KEYS if key in config)
+    name = name or {"conv": f"Conv{dims}D", "transpose": f"Conv{dims}DTranspose",
+                    "depthwise": f"DepthwiseConv{dims}D"}[kind]
+    arguments = (("layer_or_config", f"{name}({words})"), ("input_shape", input_shape))
+    return dataclasses.replace(layer, framework="keras", call=f"keras.layers.{name}({words})",
                                arguments=arguments, rebuild=rebuild)
 
 
