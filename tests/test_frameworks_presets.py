@@ -256,6 +256,16 @@ def test_jax_preset_agrees_with_conv_general_dilated(lhs_shape, rhs_shape, strid
         batch=lhs_shape[0])
 
 
+def test_jax_preset_reads_conv_dimension_numbers():
+    lax = pytest.importorskip("jax.lax")
+    strings = ("NHWC", "OIWH", "NCHW")
+    numbers = lax.conv_dimension_numbers((1, 5, 7, 2), (3, 2, 2, 3), strings)
+    assert isinstance(numbers, lax.ConvDimensionNumbers)
+    by_numbers = from_jax((1, 5, 7, 2), (3, 2, 2, 3), (2, 1), "SAME", dimension_numbers=numbers)
+    assert by_numbers.spec == from_jax((1, 5, 7, 2), (3, 2, 2, 3), (2, 1), "SAME", dimension_numbers=strings).spec
+    assert by_numbers.spec.input_size == (7, 5) and by_numbers.spec.stride == (2, 1)   # the kernel's order: W, H
+
+
 def without_flip(layer):
     """The preset with the kernel flip left out of the weight map."""
     return dataclasses.replace(layer, weight_map=dataclasses.replace(layer.weight_map, flip=()))
