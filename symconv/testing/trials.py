@@ -152,9 +152,24 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
         plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
     plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
                        half, fraction(half, 5), views=True, samples=2))
+    patterns = full_significand_patterns(spec)
     plan += [_Trial(FULL_SIGNIFICAND[p], *((53, FRACTION_BITS, 1, 0) if p == "full x" else (1, 0, 53, FRACTION_BITS)),
-                    pattern=p, samples=3) for p, repeats in full_significand_patterns(spec) for _ in range(repeats)]
-    return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits)
+                    pattern=p, samples=3) for p, repeats in patterns for _ in range(repeats)]
+    return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits) + _full_scaled_plan(patterns)
+
+
+def _full_scaled_plan(patterns: list[tuple[str, int]]) -> list[_Trial]:
+    """The full-significand trials once more at each float64 scaling of ``SCALINGS`` (x·2^a,
+    w·2^b): every output is still one product ±x·2^b or ±w·2^a, exact at any exponent in the
+    normal range, so code that keeps fewer significant bits only for large or tiny values (or
+    rounds tiny outputs) differs, where the scaled trials' 8-bit numerators would not show it.
+
+    >>> [(t.fx, t.fw) for t in _full_scaled_plan([("full x", 1)])][:3]
+    [(120, 0), (60, 60), (120, 60)]
+    """
+    return [_Trial(f"{FULL_SIGNIFICAND[p]}, x·2^{a}, w·2^{b}",
+                   *((53, FRACTION_BITS - a, 1, -b) if p == "full x" else (1, -a, 53, FRACTION_BITS - b)),
+                   pattern=p, samples=3) for p, _ in patterns for a, b in SCALINGS[np.float64]]
 
 
 def _magnitude_plan(terms_bits: int) -> list[_Trial]:
