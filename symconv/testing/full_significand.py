@@ -50,8 +50,8 @@ def full_significand_patterns(spec: ConvSpec) -> list[tuple[str, int]]:
 
     >>> full_significand_patterns(ConvSpec(1, 1, kernel_size=1, input_size=1))
     [('full x', 22), ('full w', 64)]
-    >>> full_significand_patterns(ConvSpec(1, 1, kernel_size=3, input_size=3, padding=1, padding_mode="circular"))
-    [('full x', 8)]
+    >>> full_significand_patterns(ConvSpec(1, 1, kernel_size=3, input_size=2, padding=1, padding_mode="circular"))
+    [('full x', 11)]
     """
     repeats = lambda count: max(1, -(-FULL_VALUES // count))  # noqa: E731 - at most 64 tiny calls
     x_count, w_count = 3 * spec.in_channels * prod(spec.input_size), prod(spec.weight_shape)
@@ -61,11 +61,12 @@ def full_significand_patterns(spec: ConvSpec) -> list[tuple[str, int]]:
 
 def single_positions(spec: ConvSpec) -> np.ndarray:
     """Flat spatial positions of the input that exactly one padded position reads on every axis
-    (zero padding: all; reflect, replicate, circular: those the padding does not mirror, clamp or
-    wrap), so no window reads them twice: a one-hot x there makes every output 0 or ±one weight.
+    (zero padding: all; reflect, replicate, circular: all but those the padding mirrors, clamps or
+    wraps onto; reflect with padding 1 reads x[1] also at position −1), so no window reads them
+    twice: a one-hot x there makes every output 0 or ±one weight.
 
     >>> single_positions(ConvSpec(1, 1, kernel_size=3, input_size=5, padding=1, padding_mode="reflect")).tolist()
-    [2, 3]
+    [0, 2, 4]
     """
     singles = []
     for axis in spec.pattern.axes:
