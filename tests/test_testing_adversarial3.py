@@ -48,7 +48,8 @@ def test_a_skip_on_window_max_zero_is_refuted_by_probing_for_every_seed(seed):  
 @pytest.mark.parametrize("mode", ["symbolic", "probe"])
 def test_the_correct_skip_of_empty_windows_passes(mode):
     result = assert_conv_equivalent(skipping(lambda window: not window.any()), PADDED, mode=mode, seed=1)
-    assert result.cross_checks == (32 if mode == "symbolic" else 31)   # with 3 full-significand trials
+    # with 3 full-significand trials, and 14 at the float64 scalings (round 16)
+    assert result.cross_checks == (46 if mode == "symbolic" else 45)
 
 
 def test_a_window_summing_to_zero_is_sent_for_a_single_window_layer():

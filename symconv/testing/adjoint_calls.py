@@ -28,16 +28,17 @@ class Caller:
         self.mode = "symbolic"
         self.dtype = "float64"   # the dtype fn returns, once the identity test has seen it
 
-    def __call__(self, operands: Arrays, what: str, kind: str = "floats") -> Arrays | _Raised:
-        """fn's outputs on ``operands`` ("symbols", "floats" or "numbers": Python integers),
-        or what fn raised on floats in symbolic mode (it may then run on Python integers)."""
+    def __call__(self, operands: Arrays, what: str, kind: str = "floats", optional: bool = False) -> Arrays | _Raised:
+        """fn's outputs on ``operands`` ("symbols", "floats" or "numbers": SymPy numbers), or what
+        fn raised on floats in symbolic mode (it may then run on numbers) or on an ``optional``
+        trial (float32 or int64 arrays, which fn may refuse)."""
         __tracebackhide__ = True
         self.limit.check()
         self.calls += 1
         sent = [operands[name] for name in self.m.operands]
         raw = _call_fn(self.fn, self.limit, *sent, names=self.m.operands)  # type: ignore[arg-type]
         if isinstance(raw, _Raised):
-            if kind == "floats" and self.mode == "symbolic":
+            if kind == "floats" and (self.mode == "symbolic" or optional):
                 return raw
             shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(self.m.operands, sent) if a is not None)
             advice = (" If it only runs on floats (torch, scipy, compiled kernels), use mode='probe'."

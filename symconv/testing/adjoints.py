@@ -23,17 +23,14 @@ from ..deadline import Deadline
 from ..errors import SpecError, boolean, one_of, seconds
 from ..spec import ConvSpec
 from .adjoint_calls import Caller
-from .adjoint_maps import AdjointMap, Arrays, gradients_map, transpose_map
+from .adjoint_maps import AdjointMap, gradients_map, transpose_map
 from .adjoint_probe import AdjointCheckResult, check_by_identity, result
 from .adjoint_reports import explain, header
 from .adjoint_targets import adjoint_target
 from .adjoint_trials import numeric_trials
 from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout, under_deadline
 from .assertions import _refuse_too_large as _refuse_too_large_probe
-from .calls import _Raised
 from .results import MODES
-
-TRIAL_BATCH = 5   # the numeric trials' batch: above the identity test's 3 (a batch sum cut short)
 
 
 def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, output_padding: object = 0,
@@ -133,7 +130,7 @@ def _check(run: Caller, mode: str, seed: int) -> AdjointCheckResult:
     if mode == "probe":
         _refuse_too_large_probe(m.spec, "probe")
         checked = check_by_identity(run, seed)
-        _numeric_trials(run, seed, "the identity test")   # a batch of TRIAL_BATCH: a batch sum cut short
+        _numeric_trials(run, seed, "the identity test")   # families the integer identity test misses
         return checked
     proved_calls = _prove_on_symbols(run)
     _numeric_trials(run, seed, "symbols")
@@ -141,25 +138,19 @@ def _check(run: Caller, mode: str, seed: int) -> AdjointCheckResult:
 
 
 def _numeric_trials(run: Caller, seed: int, passed: str) -> None:
-    """fn at random integer points (a batch of TRIAL_BATCH when batched), compared exactly."""
+    """fn on the families of exact values of ``adjoint_trials`` (fractions, full precision, a batch
+    of 17 integers, float32 and int64 arrays, non-contiguous views), compared exactly."""
     __tracebackhide__ = True
     m = run.m
-
-    def evaluate(drawn: Arrays, what: str) -> Arrays:
-        out = run({n: None if a is None else a.astype(np.float64) for n, a in drawn.items()}, what)
-        if isinstance(out, _Raised) and run.mode == "symbolic":   # code for symbols may take Python ints only
-            out = run({n: None if a is None else a.astype(object) for n, a in drawn.items()}, what, kind="numbers")
-        return out   # type: ignore[return-value]
-
-    _, mismatch = numeric_trials(evaluate, adjoint_target(m), TRIAL_BATCH if run.batched else None, seed,
-                                 run.dtype)
+    numbers = (lambda values, what: run(values, what, kind="numbers")) if run.mode == "symbolic" else None
+    _, mismatch = numeric_trials(run, adjoint_target(m), run.batched, seed, run.dtype, numbers)
     if mismatch is not None:
         value = float(mismatch.value) if isinstance(mismatch.value, np.floating) else mismatch.value
         raise AssertionError(
             f"{header(m, run.caller)}: it passed {passed}, but not these numbers: {mismatch.output}"
             f"[{','.join(map(str, mismatch.index))}] = {value!r}, {m.name} gives {mismatch.expected} exactly "
-            f"(at random integers, trial {mismatch.trial}, seed={seed} repeats it): {run.caller} takes another "
-            f"path on numbers or batches, rounds, or is not bilinear")
+            f"({mismatch.trial}; seed={seed} repeats it): {run.caller} takes another path on numbers, "
+            f"dtypes, memory layouts or batches, rounds, or is not bilinear")
 
 
 def _prove_on_symbols(run: Caller) -> int:

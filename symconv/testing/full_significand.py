@@ -9,8 +9,9 @@ that drops lo·lo, ``(w·3.0)/3.0`` amplified) agrees with the layer on all of t
   significand in use) and 0 ≤ s < 8 (eight binades), and w zero but for one entry ±1 per output
   channel, so y[o, out] = ±x[ch, src] exactly;
 * "full-significand w, one entry of x": w drawn the same way, and x zero but for one entry ±1
-  per sample, so every output is 0 or ±one weight exactly (zero padding only: reflect, replicate
-  and circular padding may read that entry through two taps of one output, whose sum rounds).
+  per sample, so every output is 0 or ±one weight exactly (with reflect, replicate and circular
+  padding the entry is placed where the padding map does not read it a second time, since two
+  taps of one output reading it would sum two weights, which rounds).
 
 Bias is 0 in both. A layer computed in float64 returns these exactly, in any order; code that
 rounds an input below 53 bits does not.
@@ -44,15 +45,36 @@ def full_significand_patterns(spec: ConvSpec) -> list[tuple[str, int]]:
     """(pattern, trials) that keep every output one product for ``spec`` (module docstring): a
     small operand is drawn again until FULL_VALUES values were tried (64 trials for a single
     weight), since code may round only some values (``(w·3.0)/3.0`` differs from w for about 1 in
-    7 random float64 weights: 64 draws miss it with probability below 10^-4).
+    7 random float64 weights: 64 draws miss it with probability below 10^-4). "full w" needs an
+    input position that the padding map reads at most once in any window (``single_positions``).
 
     >>> full_significand_patterns(ConvSpec(1, 1, kernel_size=1, input_size=1))
     [('full x', 22), ('full w', 64)]
+    >>> full_significand_patterns(ConvSpec(1, 1, kernel_size=3, input_size=2, padding=1, padding_mode="circular"))
+    [('full x', 11)]
     """
     repeats = lambda count: max(1, -(-FULL_VALUES // count))  # noqa: E731 - at most 64 tiny calls
     x_count, w_count = 3 * spec.in_channels * prod(spec.input_size), prod(spec.weight_shape)
     patterns = [("full x", repeats(x_count)), ("full w", repeats(w_count))]
-    return patterns if spec.padding_mode == "zeros" else patterns[:1]
+    return patterns if single_positions(spec).size else patterns[:1]
+
+
+def single_positions(spec: ConvSpec) -> np.ndarray:
+    """Flat spatial positions of the input that exactly one padded position reads on every axis
+    (zero padding: all; reflect, replicate, circular: all but those the padding mirrors, clamps or
+    wraps onto; reflect with padding 1 reads x[1] also at position −1), so no window reads them
+    twice: a one-hot x there makes every output 0 or ±one weight.
+
+    >>> single_positions(ConvSpec(1, 1, kernel_size=3, input_size=5, padding=1, padding_mode="reflect")).tolist()
+    [0, 2, 4]
+    """
+    singles = []
+    for axis in spec.pattern.axes:
+        sources = np.asarray(axis.source(np.arange(-axis.pad_before, axis.size + axis.pad_after)))
+        counts = np.bincount(sources[sources >= 0], minlength=axis.size)
+        singles.append(np.flatnonzero(counts == 1))
+    grid = np.meshgrid(*singles, indexing="ij")
+    return np.ravel_multi_index(tuple(g.ravel() for g in grid), spec.input_size) if grid else np.zeros(0, int)
 
 
 def _odd_significands(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -77,8 +99,9 @@ def full_significand(rng: np.random.Generator, spec: ConvSpec, pattern: str, n: 
         W = W.reshape(kernel)
     else:
         W = _odd_significands(rng, kernel)
-        X = np.zeros(shape, dtype=np.int64).reshape(n, -1)
-        X[np.arange(n), rng.integers(0, X.shape[1], size=n)] = signs(n)
+        X = np.zeros(shape, dtype=np.int64).reshape(n, spec.in_channels, -1)
+        places = single_positions(spec)
+        X[np.arange(n), rng.integers(0, spec.in_channels, size=n), rng.choice(places, size=n)] = signs(n)
         X = X.reshape(shape)
     B = np.zeros(spec.out_channels, dtype=np.int64) if spec.bias else None
     # contiguous in the layout: a view would reach fn as a non-contiguous array (``calls._copy``)

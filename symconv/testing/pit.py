@@ -40,6 +40,7 @@ PIT_SAMPLES = 3      # samples per call of a batched fn (distinct x, one w and b
 SIGNIFICAND = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "int64": 53, "int32": 31,
                "int16": 15, "int8": 7}   # int64 outputs are compared as float64: 53 bits
 MIN_VALUE_BITS = 2   # S must hold at least [−4, 4): a false pass ≤ 1/4 per trial
+LARGE_BATCH = 17     # one further point of a batched fn: every sample of a batch above 8 and 16 compared
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,24 @@ def identity_test(fn: Callable[..., Any], target: Target, batched: bool, limit: 
         found, _ = at(_draw(rng, target, n, plan.value_bits),
                       f"random integers in [−2^{plan.value_bits}, 2^{plan.value_bits}), trial "
                       f"{trial + 1} of {plan.trials}, seed {seed}")
+    if found is None and batched:
+        found = _large_batch(target, run, rng, seed)
     return PitOutcome(plan, run, found)
+
+
+def _large_batch(target: Target, run: _Caller, rng: np.random.Generator, seed: int) -> Difference | None:
+    """One more point with a batch of LARGE_BATCH samples, every sample compared: a batched fn
+    whose samples past the 3 of the trials take another path (micro-batches of 8 or 16, a sum over
+    the first 8) differs there. It adds no factor to the false-pass bound; it widens what the bound
+    is about, from samples 0 … 2 of a batch to samples 0 … 16."""
+    sums = any(not o.batched and o.shape for o in target.outputs)   # ∂L/∂w, ∂L/∂b sum over the samples
+    plan = PitPlan.for_dtype(_narrowest(run.dtypes), target.terms * (LARGE_BATCH if sums else 1))
+    values = _draw(rng, target, LARGE_BATCH, plan.value_bits)
+    what = (f"random integers in [−2^{plan.value_bits}, 2^{plan.value_bits}), a batch of {LARGE_BATCH} samples, "
+            f"seed {seed}")
+    obtained = run(_floats(values), what)
+    expected = expected_outputs(target, values, LARGE_BATCH)
+    return Difference(values, obtained, expected, what) if _differs(obtained, expected) else None
 
 
 def _zeros(target: Target, n: int) -> Values:

@@ -98,7 +98,12 @@ def _real_output(y: Any, what: str) -> np.ndarray:
     if array.dtype.kind not in "iuf":
         raise NotCheckable(f"fn returned {type(y).__name__} of dtype {array.dtype} {on}: not real "
                            f"numbers (bool, str, object and complex outputs are refused)")
-    array = array.astype(np.float64)
+    wide, array = array, array.astype(np.float64)
+    if wide.dtype.kind == "f" and wide.dtype.itemsize > 8 and not np.array_equal(array.astype(wide.dtype), wide):
+        index = tuple(np.argwhere(array.astype(wide.dtype) != wide)[0])
+        raise NotCheckable(f"fn returned {wide.dtype} values {on} that float64 does not hold exactly (y"
+                           f"[{','.join(map(str, index))}] = {wide[index]!r}): probing compares float64 "
+                           f"values exactly, and rounding fn's output to them could hide a difference")
     for test, name in ((np.isnan, "not a number"), (np.isinf, "infinite")):
         bad = test(array)
         if bad.any():

@@ -1,13 +1,16 @@
 """Probe mode within a tolerance, for code that rounds (FFT, Winograd, TF32, float32/float16).
 
 fn is called on TOLERANCE_POINTS random points whose entries are dyadic numbers m/2^VALUE_BITS
-in [−1, 1) (m a random integer, so every input is exact in float64 and float32); the layer's
+in [−1, 1) (m a random integer, so every input is exact in float64 and float32), then on four
+more with x and w scaled by 2^s (s = ±8, ±24; b by 2^2s; outputs divided by 2^2s, exactly: a
+floating-point layer's rounding scales with its values), unless fn returns float16; the layer's
 output there is computed exactly (integers from the pattern core, scaled by a power of two) and
 fn's output must satisfy, entry by entry, ``torch.testing.assert_close``'s rule
 
     |actual − expected| ≤ atol + rtol·|expected|
 
-(evaluated in float64, whose own rounding is far below any tolerance a user would set). What
+(evaluated in float64, whose own rounding is far below any tolerance a user would set). A
+tolerance at which an fn returning zeros passes the first point is refused. What
 this establishes is weaker than exact probing and says so: fn agrees with the layer within the
 tolerance at these points; a wrong index (flipped kernel, padding, stride, groups) moves outputs
 by whole products of inputs and is seen unless the tolerance swallows them. On failure the
@@ -34,6 +37,8 @@ from .targets import Target, forward_target
 
 TOLERANCE_POINTS = 8   # random points fn must agree at within the tolerance
 VALUE_BITS = 10        # entries m/2^10 with m in [−2^10, 2^10)
+TOLERANCE_SCALES = (8, -8, 24, -24)   # further points with x, w scaled by 2^s (b by 2^2s): clipping, flushing
+SCALABLE = {"float64", "float32", "bfloat16"}   # output dtypes with the range for them (float16 has not)
 
 
 def check_tolerances(rtol: Any, atol: Any) -> tuple[float, float] | None:
@@ -79,24 +84,32 @@ def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: boo
     rng = np.random.default_rng([seed, 17])
     n = PIT_SAMPLES if batched else 1
     points = []
-    for k in range(TOLERANCE_POINTS):
+    for k, scale in enumerate([0] * TOLERANCE_POINTS + list(TOLERANCE_SCALES)):
+        if scale and not run.dtypes <= SCALABLE:
+            continue
         values = _dyadic(rng, target, n)
-        sent = {name: None if v is None else np.ldexp(v.astype(np.float64), -_bits(name))
-                for name, v in values.items()}
-        (obtained,) = run(sent, f"random m/2^{VALUE_BITS} in [−1, 1), point {k + 1} of {TOLERANCE_POINTS}, "
-                                f"seed {seed}")
+        sent = {name: None if v is None else np.ldexp(v.astype(np.float64), scale * (2 if name == "b" else 1)
+                                                      - _bits(name)) for name, v in values.items()}
         (exact,) = expected_outputs(target, values, n)
         expected = np.ldexp(np.asarray(exact, dtype=np.float64), -2 * VALUE_BITS)   # exact: |exact| < 2^53
+        if k == 0 and within(np.zeros_like(expected), expected, rtol, atol).all():
+            raise SpecError("atol", atol, f"must be below the layer's outputs at the random points (the largest "
+                                          f"|conv| at the first is {float(np.abs(expected).max(initial=0)):g}): at "
+                                          f"this tolerance an fn returning zeros passes, so nothing is checked")
+        where = f", inputs scaled by 2^{scale}" if scale else ""
+        (obtained,) = run(sent, f"random m/2^{VALUE_BITS} in [−1, 1){where}, point {k + 1}, seed {seed}")
+        obtained = np.ldexp(obtained, -2 * scale)   # a bilinear fn's output scales by 2^(2·scale), exactly
         points.append(((values["x"], values["w"], values["b"]), obtained))
         good = within(obtained, expected, rtol, atol)
         if not good.all():
-            raise AssertionError(_outside(spec, obtained, expected, good, seed, k, rtol, atol)
+            raise AssertionError(_outside(spec, obtained, expected, good, seed, f"{k + 1}{where}", rtol, atol)
                                  + _numeric_diagnosis(spec, points, lambda exact, y: bool(within(
                                      y, np.ldexp(exact.astype(np.float64), -2 * VALUE_BITS), rtol, atol).all()),
                                      "within the tolerance at the random points"))
+    scaled = " and 4 with inputs scaled by 2^±8, 2^±24" if len(points) > TOLERANCE_POINTS else ""
     return run.calls, (f"verified within tolerance rtol={rtol!r}, atol={atol!r} at {TOLERANCE_POINTS} random "
-                       f"points (|y − conv| ≤ atol + rtol·|conv|), assuming fn's error does not depend on "
-                       f"where the inputs are")
+                       f"points{scaled} (|y − conv| ≤ atol + rtol·|conv|, at a scaled point for y and conv "
+                       f"divided by the scale²), assuming fn's error does not depend on where the inputs are")
 
 
 def _bits(name: str) -> int:
@@ -117,7 +130,7 @@ def _dyadic(rng: np.random.Generator, target: Target, n: int) -> dict:
     return values
 
 
-def _outside(spec: ConvSpec, obtained: np.ndarray, expected: np.ndarray, good: np.ndarray, seed: int, point: int,
+def _outside(spec: ConvSpec, obtained: np.ndarray, expected: np.ndarray, good: np.ndarray, seed: int, point: str,
              rtol: float, atol: float) -> str:
     bad = np.argwhere(~good)
     sample = int(bad[0, 0])
@@ -125,7 +138,7 @@ def _outside(spec: ConvSpec, obtained: np.ndarray, expected: np.ndarray, good: n
     fine = to_canonical_output(spec, good[sample])
     differing = np.argwhere(~fine)
     lines = [f"{_header(spec, 'probe', 'checking within tolerance')}: {len(differing)} of {mine.size} outputs "
-             f"are not within rtol={rtol!r}, atol={atol!r} of the layer at random point {point + 1} (seed {seed}; "
+             f"are not within rtol={rtol!r}, atol={atol!r} of the layer at random point {point} (seed {seed}; "
              f"seed= repeats it)."]
     for index in map(tuple, differing[:SHOWN_OUTPUTS]):
         name = "y[" + ",".join(map(str, _user_index(spec, index))) + "]"

@@ -121,7 +121,7 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
 
     >>> [(t.ax, t.fx, t.aw, t.fw) for t in _exact_plan(ConvSpec(3, 4, kernel_size=3, input_size=(8, 8)))][:5]
     [(20, 15, 20, 15), (40, 20, 8, 4), (8, 4, 40, 20), (20, 0, 20, 0), (9, 6, 9, 6)]
-    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8))) if t.pattern not in MAGNITUDES][5:]
+    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8))) if t.pattern not in MAGNITUDES][5:16]
     ... # doctest: +NORMALIZE_WHITESPACE
     ['values in {−1, 0, 1}', 'windows summing to exactly 0 (x = differences of a sparse v along
      the last axis, so ± entries cancel)', 'a whole zero region beside non-zero values',
@@ -129,6 +129,8 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
      'uint8 image, dyadic w', 'int32 arrays', 'non-contiguous views (Fortran order, negative strides)',
      'full-significand x (53 bits), one tap of w per output channel', 'full-significand w (53 bits), one
      entry of x per sample']
+    >>> [t.name for t in _exact_plan(ConvSpec(3, 4, 3, input_size=(8, 8)))][-1]
+    'full-significand w (53 bits), one entry of x per sample, x·2^-500, w·2^-500'
     """
     terms_bits = (spec.in_per_group * prod(spec.kernel_size) + 1).bit_length()
     budget, single = 53 - terms_bits, (24 - terms_bits) // 2
@@ -152,9 +154,24 @@ def _exact_plan(spec: ConvSpec) -> list[_Trial]:
         plan.append(_Trial("int32 arrays", int32, 0, int32, 0, np.int32, samples=2))
     plan.append(_Trial("non-contiguous views (Fortran order, negative strides)", half, fraction(half, 5),
                        half, fraction(half, 5), views=True, samples=2))
+    patterns = full_significand_patterns(spec)
     plan += [_Trial(FULL_SIGNIFICAND[p], *((53, FRACTION_BITS, 1, 0) if p == "full x" else (1, 0, 53, FRACTION_BITS)),
-                    pattern=p, samples=3) for p, repeats in full_significand_patterns(spec) for _ in range(repeats)]
-    return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits)
+                    pattern=p, samples=3) for p, repeats in patterns for _ in range(repeats)]
+    return plan + _magnitude_plan(terms_bits) + _scaling_plan(terms_bits) + _full_scaled_plan(patterns)
+
+
+def _full_scaled_plan(patterns: list[tuple[str, int]]) -> list[_Trial]:
+    """The full-significand trials once more at each float64 scaling of ``SCALINGS`` (x·2^a,
+    w·2^b): every output is still one product ±x·2^b or ±w·2^a, exact at any exponent in the
+    normal range, so code that keeps fewer significant bits only for large or tiny values (or
+    rounds tiny outputs) differs, where the scaled trials' 8-bit numerators would not show it.
+
+    >>> [(t.fx, t.fw) for t in _full_scaled_plan([("full x", 1)])][:3]
+    [(120, 0), (60, 60), (120, 60)]
+    """
+    return [_Trial(f"{FULL_SIGNIFICAND[p]}, x·2^{a}, w·2^{b}",
+                   *((53, FRACTION_BITS - a, 1, -b) if p == "full x" else (1, -a, 53, FRACTION_BITS - b)),
+                   pattern=p, samples=3) for p, _ in patterns for a, b in SCALINGS[np.float64]]
 
 
 def _magnitude_plan(terms_bits: int) -> list[_Trial]:
@@ -295,9 +312,10 @@ def _exact_trials(fn: Callable[..., Any], spec: ConvSpec, mode: str, batched: bo
     for trial in _exact_plan(spec):
         n = trial.samples if batched else 1
         X, W, B = _draw(rng, spec, trial, n)
-        x = (X / 2.0 ** trial.fx if trial.fx else X).astype(trial.x_dtype or trial.dtype)
-        w = (W / 2.0 ** trial.fw if trial.fw else W).astype(trial.dtype)
-        b = None if B is None else (B / 2.0 ** (trial.fx + trial.fw) if trial.fx + trial.fw else B).astype(trial.dtype)
+        scaled = lambda m, f: (np.ldexp(m.astype(np.float64), -f) if f else m)  # noqa: E731 - exact: 2^-f
+        x = scaled(X, trial.fx).astype(trial.x_dtype or trial.dtype)
+        w = scaled(W, trial.fw).astype(trial.dtype)
+        b = None if B is None else scaled(B, trial.fx + trial.fw).astype(trial.dtype)
         if trial.views:
             x, w = _strided(x), _strided(w)
         what = f"{trial.describe()}, seed {seed}, {'a batch of ' if batched else ''}{n} sample(s)"
@@ -370,8 +388,9 @@ def _equal_as_floats(y: np.ndarray, reference: np.ndarray, scale: Fraction) -> b
     reference/scale (scale a power of two) is then an exact float64 (|reference| < 2^53, in the
     normal range), so == is exact equality of the real numbers. False means: compare entry by
     entry (``_compare_exact``), which finds the difference or the other kind of output."""
-    if y.dtype.kind not in "fiu" or reference.dtype.kind not in "iu" or 1 not in (scale.numerator,
-                                                                                  scale.denominator):
+    wider = y.dtype.itemsize > 8   # long double: not exact as float64, compared entry by entry
+    if y.dtype.kind not in "fiu" or wider or reference.dtype.kind not in "iu" or 1 not in (scale.numerator,
+                                                                                          scale.denominator):
         return False
     if reference.size and max(abs(int(reference.max())), abs(int(reference.min()))) >= 2**53:
         return False
