@@ -31,13 +31,17 @@ def output_files(paths: Mapping[str, str | os.PathLike | None],
     return targets
 
 
-def write_outputs(contents: Mapping[str, tuple[Path, str | bytes]], quiet_stdout: bool = False,
-                  stream: TextIO | None = None) -> None:
-    """Write every ``{flag: (path, content)}`` or none, then print ``wrote PATH`` for each (to
-    stderr when stdout carries one line or JSON: ``quiet_stdout``)."""
+def write_outputs(contents: Mapping[str, tuple[Path, str | bytes]]) -> list[Path]:
+    """Write every ``{flag: (path, content)}`` or none; the paths, for :func:`report_written`."""
     from ..latex.build import write_files_atomically
 
     write_files_atomically(contents)
+    return [path for path, _ in contents.values()]
+
+
+def report_written(paths: list[Path], quiet_stdout: bool = False, stream: TextIO | None = None) -> None:
+    """``wrote PATH`` for each file, after the verdict (to stderr when stdout carries one line
+    or JSON: ``quiet_stdout``)."""
     out = stream or (sys.stderr if quiet_stdout else sys.stdout)
-    for path, _ in contents.values():
+    for path in paths:
         print(f"wrote {path}", file=out)

@@ -79,7 +79,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..general import prove_general
     from ..latex.build import pdf_bytes
-    from ._outputs import output_files, write_outputs
+    from ._outputs import output_files, report_written, write_outputs
 
     outputs = output_files({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
     options: dict = {"seed": args.seed}
@@ -108,11 +108,12 @@ def run(args: argparse.Namespace) -> int:
     contents = {"--latex": source} if args.latex else {}
     if args.pdf:
         contents["--pdf"] = pdf_bytes(source, "--pdf", args.pdf, args.engine)
-    write_outputs({flag: (outputs[flag], content) for flag, content in contents.items()}, quiet_stdout=args.json)
+    written = write_outputs({flag: (outputs[flag], content) for flag, content in contents.items()})
     if args.json:
         print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))
     else:
         print(derivation.summary())
+    report_written(written, quiet_stdout=args.json)
     # 2 for NOT PROVED: neither proved nor refuted (no counterexample was found)
     return 0 if derivation.holds else 1 if derivation.refuted else 2
 

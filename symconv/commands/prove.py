@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ConvSpec
-from ._outputs import output_files, write_outputs
+from ._outputs import output_files, report_written, write_outputs
 from ._spec_args import (
     MATRIX_FLAGS,
     MATRIX_FORMAT,
@@ -144,11 +144,12 @@ def run(args: argparse.Namespace) -> int:
         from ..latex.figures import check_figure_size
         check_figure_size(spec, args.figure_of, args.order)
     proof = _prove(spec, args)
-    write_outputs(_exports(proof, args, outputs), quiet_stdout=args.json or args.summary)
+    written = write_outputs(_exports(proof, args, outputs))
     if args.json:
         print(json.dumps(proof_json(proof), indent=2, ensure_ascii=False))
     elif args.summary:
         print(proof.summary().splitlines()[0])
     else:
         print(proof.summary())
+    report_written(written, quiet_stdout=args.json or args.summary)
     return 0 if proof.holds else 1
