@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import html
+import posixpath
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -110,6 +111,16 @@ def describe_images(nb) -> None:
             metadata.setdefault("image/png", {})["alt"] = caption_of(nb.cells, index)
 
 
+def pdf_link(name: str) -> str:
+    """The link from a page in ``html/`` to the PDF of ``name`` in ``pdf/`` (both below the output
+    directory).
+
+    >>> pdf_link("01_conv1d_toeplitz").split("/")
+    ['..', 'pdf', '01_conv1d_toeplitz.pdf']
+    """
+    return html.escape(posixpath.relpath(f"pdf/{name}.pdf", "html"))
+
+
 def navigation(pages: Sequence[Page], name: str, pdf: bool) -> str:
     """The previous/contents/next bar of the page ``name`` (relative links; a page that is not a
     chapter, the book, links to the contents only)."""
@@ -120,7 +131,7 @@ def navigation(pages: Sequence[Page], name: str, pdf: bool) -> str:
         links.append(_link(pages[at - 1], "rel=\"prev\"", "← "))
     links.append(f'<a href="{INDEX_NAME}">Contents</a>')
     if pdf:
-        links.append(f'<a href="../pdf/{html.escape(name)}.pdf">PDF</a>')
+        links.append(f'<a href="{pdf_link(name)}">PDF</a>')
     if at is not None and at + 1 < len(pages):
         links.append(_link(pages[at + 1], "rel=\"next\"", "", " →"))
     return '<nav class="symconv-nav">' + " | ".join(links) + "</nav>"
@@ -137,13 +148,13 @@ def index_page(title: str, pages: Sequence[Page], pdf: bool, book: str | None) -
     rows = []
     for page in pages:
         name = html.escape(page.name)
-        pdf_link = f' (<a href="../pdf/{name}.pdf">PDF</a>)' if pdf else ""
+        to_pdf = f' (<a href="{pdf_link(page.name)}">PDF</a>)' if pdf else ""
         rows.append(f'<li value="{page.number}"><a href="{name}.html">{html.escape(page.plain_title)}</a>'
-                    f"{pdf_link}</li>")
+                    f"{to_pdf}</li>")
     whole = ""
     if book:
-        pdf_link = f' (<a href="../pdf/{book}.pdf">PDF</a>)' if pdf else ""
-        whole = f'<p>All chapters in one document: <a href="{book}.html">the book</a>{pdf_link}</p>\n'
+        to_pdf = f' (<a href="{pdf_link(book)}">PDF</a>)' if pdf else ""
+        whole = f'<p>All chapters in one document: <a href="{book}.html">the book</a>{to_pdf}</p>\n'
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
             f"<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{html.escape(title)}</h1>\n"
             "<h2>Contents</h2>\n<ol>\n" + "\n".join(rows) + f"\n</ol>\n{whole}</main>\n</body>\n</html>\n")
@@ -152,8 +163,8 @@ def index_page(title: str, pages: Sequence[Page], pdf: bool, book: str | None) -
 _STYLE = ("body { font-family: sans-serif; max-width: 50em; margin: 2em auto; line-height: 1.5; } "
           "li { margin: 0.3em 0; }")
 
-NAV_STYLE = ".symconv-nav { margin: 1em 0; padding: 0.5em 0; border-bottom: 1px solid #ccc; } " \
-            ".symconv-nav:last-child { border-top: 1px solid #ccc; border-bottom: none; }"
+NAV_STYLE = (".symconv-nav { margin: 0.5em 0 1em; padding: 0.5em 1em; border-bottom: 1px solid #ccc; } "
+             ".symconv-nav a { color: #0645ad; text-decoration: underline; }")
 
 
 def removal_config(*removed_cells: str):
