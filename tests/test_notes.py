@@ -245,7 +245,7 @@ def test_command_builds_and_prints_the_summary(tmp_path, capsys, no_torch):
     assert f"[1/1] {NOTEBOOKS[0].name}" in captured
     assert "Proof summary:" in captured and str(out / "html") in captured
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(
-        [f"html/{NOTEBOOKS[0].stem}.html", *(f"html/{name}" for name in notes.mathjax_files())])
+        [f"html/{NOTEBOOKS[0].stem}.html", "html/index.html", *(f"html/{name}" for name in notes.mathjax_files())])
 
 
 # ---- failures -------------------------------------------------------------------------------------
