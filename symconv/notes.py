@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import notes_html as pages_html
 from .errors import SpecError
 from .latex.build import TEX_PACKAGES
 from .latex.document import FIT_MACRO
@@ -181,8 +182,8 @@ def _first_line(source: str) -> str:
 def execute(path: Path, timeout: int = CELL_TIMEOUT):
     """Run every cell of the notebook at ``path`` in a fresh kernel (cwd: its directory).
 
-    Returns the executed notebook; a failing cell raises NotesError naming the notebook, the
-    cell's index and the first line of its source.
+    Returns the executed notebook; a failing cell raises NotesError naming the notebook and the
+    cell as Jupyter shows it (:func:`cell_name`).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -213,10 +214,28 @@ def _raise_cell_error(path: Path, nb, index: int | None, error: Exception) -> No
     from nbclient.exceptions import CellExecutionError
     if index is None:
         index = _failed_cell(nb)
-    where = "" if index is None else f" cell {index} ({_first_line(nb.cells[index].source)!r})"
+    where = "" if index is None else f" {cell_name(nb, index)}"
     reason = (f"{error.ename}: {error.evalue}" if isinstance(error, CellExecutionError)
               else str(error).strip().splitlines()[0])
     raise NotesError(f"{path.name}:{where} failed: {reason}") from None
+
+
+def cell_name(nb, index: int) -> str:
+    """Cell ``index`` as a reader finds it in Jupyter: ``code cell 3 (In [3]: 'first line')``,
+    counting code cells only, from 1, and its execution count (the code cell's number if unset).
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A"),
+    ...     nbformat.v4.new_code_cell("n = 6"), nbformat.v4.new_code_cell("\\nprint(n)")])
+    >>> cell_name(nb, 2)
+    "code cell 2 (In [2]: 'print(n)')"
+    """
+    cell = nb.cells[index]
+    if cell.cell_type != "code":
+        return f"{cell.cell_type} cell {sum(c.cell_type == cell.cell_type for c in nb.cells[:index + 1])}"
+    ordinal = sum(c.cell_type == "code" for c in nb.cells[:index + 1])
+    count = cell.get("execution_count") or ordinal
+    return f"code cell {ordinal} (In [{count}]: {_first_line(cell.source)!r})"
 
 
 def _failed_cell(nb) -> int | None:
@@ -263,29 +282,6 @@ _TEMPLATE = r"""((* extends 'index.tex.j2' *))
 """
 
 
-# Extends nbconvert's JupyterLab HTML template: MathJax 3 from the copy beside the pages instead
-# of MathJax 2 from a CDN, configured like nbconvert's ($…$ inline, environments typeset); no
-# require.js or mermaid (the notes use neither, and both would be fetched from a CDN).
-_HTML_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block html_head_js_mathjax -%}
-<script>
-window.MathJax = {
-  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
-        processEscapes: true, processEnvironments: true, tags: 'ams'},
-  svg: {fontCache: 'global'}
-};
-</script>
-<script id="MathJax-script" src="{{ resources.symconv_mathjax }}"></script>
-<style type="text/css">
-/* a matrix wider than the window scrolls instead of running under the next cell */
-.jp-RenderedLatex, .jp-RenderedMarkdown { overflow-x: auto; overflow-y: hidden; }
-</style>
-{%- endblock html_head_js_mathjax -%}
-"""
-
-
 def mathjax_files() -> dict[str, Path]:
     """The MathJax files the HTML pages load: {path below html/: installed file}.
 
@@ -303,14 +299,6 @@ def mathjax_files() -> dict[str, Path]:
                      "(or pip install 'symconv[notes]')")
 
 
-def _html_exporter():
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(extra_loaders=[DictLoader({"symconv_notes.html.j2": _HTML_TEMPLATE})],
-                        template_file="symconv_notes.html.j2")
-
-
 def _latex_exporter(pdf: bool):
     from jinja2 import DictLoader
     from nbconvert import LatexExporter, PDFExporter
@@ -318,17 +306,17 @@ def _latex_exporter(pdf: bool):
     cls = PDFExporter if pdf else LatexExporter
     # raw_mimetypes: the PDF exporter would keep only raw cells of type application/pdf and so
     # drop the book's \clearpage between chapters.
-    exporter = cls(extra_loaders=[DictLoader({"symconv_notes.tex.j2": _TEMPLATE})],
+    exporter = cls(config=pages_html.removal_config(SUMMARY_TAG),
+                   extra_loaders=[DictLoader({"symconv_notes.tex.j2": _TEMPLATE})],
                    template_file="symconv_notes.tex.j2", raw_mimetypes=["text/latex", ""])
     if pdf:
         exporter.latex_command = ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "{filename}"]
     return exporter
 
 
-def _for_export(nb, title: str, chapter: bool):
-    """A copy without the summary cell, titled; a chapter's own H1 becomes the document title."""
+def _for_latex(nb, title: str, chapter: bool):
+    """A titled copy; a chapter's own H1 becomes the document title."""
     nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells if SUMMARY_TAG not in c.get("metadata", {}).get("tags", [])]
     nb.metadata["title"] = title
     if chapter and nb.cells and nb.cells[0].cell_type == "markdown":
         rest = _H1.sub("", nb.cells[0].source, count=1).strip()
@@ -352,14 +340,16 @@ def title_of(nb, fallback: str) -> str:
 
 
 def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
-           chapter: bool = True) -> list[Path]:
+           chapter: bool = True, pages: Sequence[pages_html.Page] = ()) -> list[Path]:
     """Write ``name`` in each format below ``staging``: html/NAME.html (loading MathJax from
-    html/mathjax/, which :func:`build` writes), latex/NAME/NAME.tex (+ figures), pdf/NAME.pdf.
-    Returns the paths written (relative to ``staging``)."""
-    nb = _for_export(nb, title, chapter)
+    html/mathjax/, which :func:`build` writes; linked to its neighbours among ``pages``),
+    latex/NAME/NAME.tex (+ figures), pdf/NAME.pdf. Returns the paths written (relative to
+    ``staging``)."""
     resources = {"metadata": {"name": name}, "symconv_toc": not chapter,
-                 "symconv_fit_macro": FIT_MACRO,
+                 "symconv_fit_macro": FIT_MACRO, "symconv_nav_style": pages_html.NAV_STYLE,
                  "symconv_mathjax": f"{MATHJAX_DIR}/{MATHJAX_COMPONENT}"}
+    if pages:
+        resources["symconv_nav"] = pages_html.navigation(pages, name, pdf="pdf" in formats)
     written: list[Path] = []
 
     def put(relative: str, data: bytes) -> None:
@@ -369,8 +359,10 @@ def export(nb, name: str, title: str, formats: Sequence[str], staging: Path,
         written.append(Path(relative))
 
     if "html" in formats:
-        html, _ = _html_exporter().from_notebook_node(nb, copy.deepcopy(resources))
-        put(f"html/{name}.html", html.encode())
+        exporter = pages_html.html_exporter(pages_html.removal_config(SUMMARY_TAG))
+        page, _ = exporter.from_notebook_node(pages_html.html_copy(nb, title, chapter), copy.deepcopy(resources))
+        put(f"html/{name}.html", page.encode())
+    nb = _for_latex(nb, title, chapter)
     if "latex" in formats:
         tex, extra = _latex_exporter(pdf=False).from_notebook_node(nb, copy.deepcopy(resources))
         put(f"latex/{name}/{name}.tex", tex.encode())
@@ -404,16 +396,45 @@ def merge(chapters: Sequence[tuple[str, object]]) -> object:
 
 
 # ---- the build ---------------------------------------------------------------------------------------
+def pages_of(notebooks: Sequence[Path]) -> list[pages_html.Page]:
+    """Number, title and name of every chapter, read from the stored notebooks before any runs
+    (so that every page can link to the next)."""
+    import nbformat
+
+    return [pages_html.Page(pages_html.chapter_number(path.stem, position),
+                            title_of(nbformat.read(path, as_version=4), path.stem), path.stem)
+            for position, path in enumerate(notebooks, 1)]
+
+
+def _run(path: Path, timeout: int) -> tuple[object, dict[str, bool], float]:
+    """The executed notebook, its proofs (all held) and the seconds it ran; NotesError if a
+    cell fails or the summary is missing or records a proof that did not hold."""
+    start = time.perf_counter()
+    nb = execute(path, timeout)
+    ran = time.perf_counter() - start
+    proofs = parse_summary(nb)
+    if proofs is None:
+        raise NotesError(f"{path.name}: printed no proof summary line (end the notebook "
+                         f"with a cell tagged {SUMMARY_TAG!r} that prints "
+                         "symconv.notes.summary_line(proofs))")
+    refuted = [k for k, held in proofs.items() if not held]
+    if refuted:
+        raise NotesError(f"{path.name}: proofs did not hold: {', '.join(refuted)}")
+    return nb, proofs, ran
+
+
 def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[str],
           progress: Callable[[str], None] = print, book: bool = True,
           timeout: int = CELL_TIMEOUT) -> NotesBuild:
-    """Execute and export every notebook, then the book; all-or-nothing into ``out``.
+    """Execute and export every notebook, then the book and (for HTML) the contents page
+    html/index.html; all-or-nothing into ``out``.
 
     Raises NotesError if a cell fails, a notebook records no proof summary, or a recorded proof
     does not hold.
     """
     out = Path(out)
     mathjax = mathjax_files() if "html" in formats else {}  # fail before executing anything
+    pages = pages_of(notebooks)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".symconv-notes-", dir=out))
     try:
@@ -422,31 +443,26 @@ def build(notebooks: Sequence[Path], out: str | os.PathLike, formats: Sequence[s
             (staging / "html" / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, staging / "html" / relative)
             written.append(Path("html") / relative)
-        for number, path in enumerate(notebooks, 1):
+        for number, (path, page) in enumerate(zip(notebooks, pages), 1):
+            nb, proofs, ran = _run(path, timeout)
             start = time.perf_counter()
-            nb = execute(path, timeout)
-            ran = time.perf_counter() - start
-            proofs = parse_summary(nb)
-            if proofs is None:
-                raise NotesError(f"{path.name}: printed no proof summary line (end the notebook "
-                                 f"with a cell tagged {SUMMARY_TAG!r} that prints "
-                                 "symconv.notes.summary_line(proofs))")
-            refuted = [k for k, held in proofs.items() if not held]
-            if refuted:
-                raise NotesError(f"{path.name}: proofs did not hold: {', '.join(refuted)}")
-            title = title_of(nb, path.stem)
-            start = time.perf_counter()
-            written += export(nb, path.stem, title, formats, staging)
+            written += export(nb, path.stem, page.title, formats, staging, pages=pages)
             exported = time.perf_counter() - start
-            chapters.append(Chapter(path.stem, title, proofs, {"execute": ran, "export": exported}, nb))
+            chapters.append(Chapter(path.stem, page.title, proofs, {"execute": ran, "export": exported}, nb))
             executed.append((path.stem, nb))
             progress(f"[{number}/{len(notebooks)}] {path.name}: executed in {ran:.1f} s, "
                      f"{len(proofs)} proof(s) held, exported {','.join(formats)} in {exported:.1f} s")
-        if book and len(executed) > 1:
+        with_book = book and len(executed) > 1
+        if with_book:
             start = time.perf_counter()
-            written += export(merge(executed), BOOK_NAME, BOOK_TITLE, formats, staging, chapter=False)
+            written += export(merge(executed), BOOK_NAME, BOOK_TITLE, formats, staging, chapter=False,
+                              pages=pages)
             progress(f"[book] {BOOK_NAME}: {len(executed)} chapters, "
                      f"exported {','.join(formats)} in {time.perf_counter() - start:.1f} s")
+        if "html" in formats:
+            contents = pages_html.index_page(BOOK_TITLE, pages, "pdf" in formats, BOOK_NAME if with_book else None)
+            (staging / "html" / pages_html.INDEX_NAME).write_text(contents, encoding="utf-8")
+            written.append(Path("html") / pages_html.INDEX_NAME)
         for relative in written:
             target = out / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -471,4 +487,5 @@ def report(result: NotesBuild, width: int = 100) -> str:
     for fmt in result.formats:
         lines.append(f"  {fmt:<5} {result.out / places[fmt]}")
     lines += [f"  book  {path}" for path in result.files if path.stem == BOOK_NAME]
+    lines += [f"  contents {path}" for path in result.files if path.name == pages_html.INDEX_NAME]
     return "\n".join(lines)

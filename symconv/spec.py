@@ -161,6 +161,16 @@ def _padding_int(padding: Any, value: Any) -> int:
     return int(value)
 
 
+
+def per_axis(values) -> str:
+    """One value for every axis if they agree, else the values joined by ``×`` (like sizes).
+
+    >>> per_axis((2, 2)), per_axis((2, 1)), per_axis(["1", "(0, 1)"])
+    ('2', '2×1', '1×(0, 1)')
+    """
+    texts = [str(v) for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)
+
 @dataclass(frozen=True, init=False)
 class ConvSpec:
     """A convolution layer: ``y[o, out] = b[o] + Σ_{c,k} w[o, c, k] · x[g(o)·C_in/groups + c,
@@ -331,16 +341,25 @@ class ConvSpec:
         return self.out_channels * prod(self.output_size) if self.bias else 0
 
     def describe(self) -> str:
-        """A one-line human summary, e.g. for proof statements."""
+        """A one-line human summary, e.g. for proof statements: a value per axis only where
+        the axes differ (``stride=2``, ``stride=2×1``); a padding that differs before and after
+        as ``(before, after)``.
+
+        >>> ConvSpec(2, 4, 3, (6, 6), stride=(2, 1), padding=1, padding_mode="circular").describe()
+        '2-D, C_in=2, C_out=4, input=6×6, kernel=3×3, stride=2×1, padding=1 (circular), bias'
+        >>> ConvSpec(1, 1, 2, 5, padding=((0, 1),), bias=False).describe()
+        '1-D, C_in=1, C_out=1, input=5, kernel=2, padding=(0, 1) (zeros), no bias'
+        """
         parts = [f"{self.dims}-D", f"C_in={self.in_channels}", f"C_out={self.out_channels}",
                  f"input={'×'.join(map(str, self.input_size))}",
                  f"kernel={'×'.join(map(str, self.kernel_size))}"]
         if any(s != 1 for s in self.stride):
-            parts.append(f"stride={self.stride}")
+            parts.append(f"stride={per_axis(self.stride)}")
         if any(p != (0, 0) for p in self.padding):
-            parts.append(f"padding={self.padding} ({self.padding_mode})")
+            sides = [str(before) if before == after else f"({before}, {after})" for before, after in self.padding]
+            parts.append(f"padding={per_axis(sides)} ({self.padding_mode})")
         if any(d != 1 for d in self.dilation):
-            parts.append(f"dilation={self.dilation}")
+            parts.append(f"dilation={per_axis(self.dilation)}")
         if self.groups != 1:
             parts.append(f"groups={self.groups}")
         parts.append("bias" if self.bias else "no bias")

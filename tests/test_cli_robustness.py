@@ -112,8 +112,8 @@ def test_subprocess_exit_code_one_line_and_no_code_run(tmp_path):
     (["--latex", "ok.tex", "--figure", "fig.jpg"], "figure='fig.jpg': the file name must end in .pdf"),
     (["--figure", "ok.png", "--latex", "adir"], "--latex='adir': is a directory; give a file name"),
     (["--latex", "ok.tex", "--figure", "ok.tex"], "--figure='ok.tex': is also the file of --latex"),
-    (["--latex", "new/ok.tex", "--figure", "/proc/symconv-no-such-dir/fig.png"],
-     "--figure='/proc/symconv-no-such-dir/fig.png': cannot be written (No such file or directory)"),
+    (["--latex", "ok.tex", "--figure", "/proc/symconv-no-such-dir/fig.png"],
+     "--figure='/proc/symconv-no-such-dir/fig.png': the directory /proc/symconv-no-such-dir does not exist"),
 ])
 def test_prove_leaves_no_file_when_one_output_fails(tmp_path, monkeypatch, capsys, outputs, message):
     monkeypatch.chdir(tmp_path)
@@ -135,10 +135,10 @@ def test_a_failure_while_writing_the_second_file_removes_the_first(tmp_path, mon
         return real_stage(path, content)
     monkeypatch.setattr(build, "_stage", stage)
     monkeypatch.chdir(tmp_path)
-    assert main(["prove", *LAYER, "--figure", "a/fig.tex", "--latex", "b/c/ok.tex"]) == 2
-    assert _error_line(capsys) == ("symconv prove: error: --latex='b/c/ok.tex': cannot be written "
+    assert main(["prove", *LAYER, "--figure", "fig.tex", "--latex", "ok.tex"]) == 2
+    assert _error_line(capsys) == ("symconv prove: error: --latex='ok.tex': cannot be written "
                                    "(No space left on device)")
-    assert len(staged) == 1 and _files(tmp_path) == []  # no temporary, no directory made for it
+    assert len(staged) == 1 and _files(tmp_path) == []  # no temporary left
 
 
 def test_a_failed_pdf_leaves_neither_latex_nor_figure(tmp_path, monkeypatch, capsys):
@@ -156,6 +156,7 @@ def test_a_failed_pdf_leaves_neither_latex_nor_figure(tmp_path, monkeypatch, cap
 
 def test_all_outputs_are_written_when_all_succeed(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
     assert main(["prove", *LAYER, "--latex", "out/p.tex", "--figure", "out/f.tex", "--summary"]) == 0
     assert _files(tmp_path) == ["out", "out/f.tex", "out/p.tex"]
     assert (tmp_path / "out/p.tex").read_text().startswith("\\documentclass")

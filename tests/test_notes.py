@@ -8,6 +8,7 @@ The whole set is built once per module (execution + HTML/LaTeX, and PDF when xel
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -44,7 +45,8 @@ def no_torch(tmp_path_factory):
     (blocker / "torch" / "__init__.py").write_text(
         "raise ImportError('torch is blocked: the lecture notes must not need it')\n")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", str(blocker))
+        # the kernels import symconv from this checkout, not from wherever it is installed
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(blocker), str(ROOT)]))
         yield
 
 
@@ -243,7 +245,7 @@ def test_command_builds_and_prints_the_summary(tmp_path, capsys, no_torch):
     assert f"[1/1] {NOTEBOOKS[0].name}" in captured
     assert "Proof summary:" in captured and str(out / "html") in captured
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(
-        [f"html/{NOTEBOOKS[0].stem}.html", *(f"html/{name}" for name in notes.mathjax_files())])
+        [f"html/{NOTEBOOKS[0].stem}.html", "html/index.html", *(f"html/{name}" for name in notes.mathjax_files())])
 
 
 # ---- failures -------------------------------------------------------------------------------------
@@ -257,7 +259,8 @@ def test_failing_cell_fails_the_build_naming_notebook_and_cell(tmp_path, capsys)
     code = cli.main(["notes", "--out", str(out), "--format", "html", str(broken)])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"{broken.name}: cell 4 ('spec = symconv.ConvSpec(1, 1, kernel_size=9, input_size=2)')" in err
+    # as Jupyter shows it: the third code cell, In [3] (markdown cells are not counted)
+    assert f"{broken.name}: code cell 3 (In [3]: 'spec = symconv.ConvSpec(1, 1, kernel_size=9, input_size=2)')" in err
     assert "SpecError" in err and "kernel_size" in err
     assert not [p for p in out.rglob("*") if p.is_file()], "a failed build must write nothing"
 

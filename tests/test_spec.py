@@ -199,8 +199,8 @@ def test_shapes_and_counts() -> None:
 def test_describe() -> None:
     text = ConvSpec(2, 4, 3, (6, 6), stride=2, padding=1, dilation=(1, 2), groups=2, bias=False,
                     padding_mode="reflect", convention="convolution", layout="NHWC").describe()
-    assert text == ("2-D, C_in=2, C_out=4, input=6×6, kernel=3×3, stride=(2, 2), "
-                    "padding=((1, 1), (1, 1)) (reflect), dilation=(1, 2), groups=2, no bias, "
+    assert text == ("2-D, C_in=2, C_out=4, input=6×6, kernel=3×3, stride=2, "
+                    "padding=1 (reflect), dilation=1×2, groups=2, no bias, "
                     "true convolution, NHWC")
     assert ConvSpec(1, 1, 2, 3).describe() == "1-D, C_in=1, C_out=1, input=3, kernel=2, bias"
 

@@ -78,9 +78,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..general import prove_general
-    from ..latex.build import check_output_paths, pdf_bytes, write_files_atomically
+    from ..latex.build import pdf_bytes
+    from ._outputs import output_files, report_written, write_outputs
 
-    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
+    outputs = output_files({"--latex": args.latex, "--pdf": args.pdf})  # fail before the proof
     options: dict = {"seed": args.seed}
     if args.deadline is not None:
         options["deadline"] = seconds("--deadline", args.deadline)
@@ -107,11 +108,12 @@ def run(args: argparse.Namespace) -> int:
     contents = {"--latex": source} if args.latex else {}
     if args.pdf:
         contents["--pdf"] = pdf_bytes(source, "--pdf", args.pdf, args.engine)
-    write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
+    written = write_outputs({flag: (outputs[flag], content) for flag, content in contents.items()})
     if args.json:
         print(json.dumps(derivation.to_json(), indent=2, ensure_ascii=False))
     else:
         print(derivation.summary())
+    report_written(written, quiet_stdout=args.json)
     # 2 for NOT PROVED: neither proved nor refuted (no counterexample was found)
     return 0 if derivation.holds else 1 if derivation.refuted else 2
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..spec import ConvSpec
+from ._outputs import output_files, report_written, write_outputs
 from ._spec_args import (
     MATRIX_FLAGS,
     MATRIX_FORMAT,
@@ -114,10 +115,10 @@ def _prove(spec: ConvSpec, args: argparse.Namespace) -> Any:
                  progress=sys.stderr.isatty() and not args.json, **given)
 
 
-def _exports(proof: Any, args: argparse.Namespace, outputs: dict[str, Any]) -> None:
-    """Make every requested file in memory first, then write them all or none
-    (``write_files_atomically``), so that a failure leaves no partial or half of the output."""
-    from ..latex.build import pdf_bytes, write_files_atomically
+def _exports(proof: Any, args: argparse.Namespace, outputs: dict[str, Any]) -> dict[str, tuple[Any, str | bytes]]:
+    """Every requested file, made in memory first ({flag: (path, content)}): they are written
+    all or none, so that a failure leaves no partial or half of the output."""
+    from ..latex.build import pdf_bytes
     from ..latex.figures import figure_content
     from ..latex.proof import proof_to_latex
 
@@ -129,26 +130,26 @@ def _exports(proof: Any, args: argparse.Namespace, outputs: dict[str, Any]) -> N
         contents["--latex"] = proof_to_latex(proof, standalone=not args.fragment, **options)
     if args.pdf:
         contents["--pdf"] = pdf_bytes(proof_to_latex(proof, **options), "--pdf", args.pdf, args.engine)
-    write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()})
+    return {flag: (outputs[flag], content) for flag, content in contents.items()}
 
 
 def run(args: argparse.Namespace) -> int:
     if args.fragment and not args.latex:
         raise SpecError("--fragment", True, "only applies with --latex FILE")
-    from ..latex.build import check_output_paths
     spec = spec_from_args(args)
     # before the proof: a bad path, or one that would overwrite a matrix file read, fails at once
-    outputs = check_output_paths({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure},
-                                 {flag: getattr(args, keyword) for keyword, flag in MATRIX_FLAGS.items()})
+    outputs = output_files({"--latex": args.latex, "--pdf": args.pdf, "--figure": args.figure},
+                           {flag: getattr(args, keyword) for keyword, flag in MATRIX_FLAGS.items()})
     if args.figure:  # before the proof: a figure too large to draw wastes no proof
         from ..latex.figures import check_figure_size
         check_figure_size(spec, args.figure_of, args.order)
     proof = _prove(spec, args)
-    _exports(proof, args, outputs)
+    written = write_outputs(_exports(proof, args, outputs))
     if args.json:
         print(json.dumps(proof_json(proof), indent=2, ensure_ascii=False))
     elif args.summary:
         print(proof.summary().splitlines()[0])
     else:
         print(proof.summary())
+    report_written(written, quiet_stdout=args.json or args.summary)
     return 0 if proof.holds else 1

@@ -316,8 +316,8 @@ def check_claim(form: str, entry: Any, dims: int = 1, assume: dict | None = None
         prover.step("Kronecker-delta elimination", "over the taps, with the assumptions "
                     + ", ".join(f"{k} = {v}" for k, v in assume.items()),
                     lambda e: normal_form(e, assume))
-    prover.step("the claim", "both sides in normal form, compared canonically",
-                lambda e: normal_form(e, assume), target=entry, two_sided=True)
+    prover.step("the claim", "both sides in normal form, compared canonically", lambda e: normal_form(e, assume),
+                target=entry, two_sided=True, sides=(f"symconv's {lhs.base} (the proved entry formula)", "the claim"))
     return prover.finish([(m, layer.out_size(a), "output size") for a, m in enumerate(layer.m)])
 
 

@@ -233,13 +233,13 @@ class Prover:
         except (EvaluationError, LimitExceeded):
             return None, None
 
-    def _counterexample(self, check: ConcreteCheck, instance: Instance, lhs, rhs) -> GeneralCounterexample:
+    def _counterexample(self, check: ConcreteCheck, instance: Instance, step: Step) -> GeneralCounterexample:
         if check.error:
-            return GeneralCounterexample(check.values, None, None, error=check.error)
-        ls, rs = self._symbolic_values(instance, check.values, lhs, rhs)
-        return GeneralCounterexample(check.values, check.lhs, check.rhs, ls, rs)
+            return GeneralCounterexample(check.values, None, None, error=check.error, sides=step.sides)
+        ls, rs = self._symbolic_values(instance, check.values, step.lhs, step.rhs)
+        return GeneralCounterexample(check.values, check.lhs, check.rhs, ls, rs, sides=step.sides)
 
-    def _search(self, lhs, rhs, quantified: Quantified) -> GeneralCounterexample | None:
+    def _search(self, step: Step, quantified: Quantified) -> GeneralCounterexample | None:
         """More random instances, for a counterexample to a step whose symbolic check failed
         (none found within the limits: None)."""
         rng = random.Random(12345)
@@ -249,9 +249,9 @@ class Prover:
                 if time.perf_counter() > deadline:
                     break
                 instance = self._draw(rng)
-                check = self._evaluate(instance, lhs, rhs, quantified, rng)
+                check = self._evaluate(instance, step.lhs, step.rhs, quantified, rng)
                 if not check.ok:
-                    return self._counterexample(check, instance, lhs, rhs)
+                    return self._counterexample(check, instance, step)
         except LimitExceeded:
             pass
         return None
@@ -281,17 +281,19 @@ class Prover:
             if not step.symbolic:
                 reason = f"symbolic check failed ({step.symbolic_detail}); {reason}"
             self.failure = Failure(len(self.steps) - 1, step.rule, reason,
-                                   self._counterexample(check, instance, step.lhs, step.rhs))
+                                   self._counterexample(check, instance, step))
             return
         if not step.symbolic:
             self.failure = Failure(len(self.steps) - 1, step.rule,
                                    f"symbolic check failed ({step.symbolic_detail})",
-                                   self._search(step.lhs, step.rhs, quantified))
+                                   self._search(step, quantified))
 
     def step(self, rule: str, justification: str, apply: Callable[[sp.Basic], sp.Basic],
              target: sp.Basic | None = None, two_sided: bool = False,
-             quantified: Quantified = ()) -> None:
-        """current = rhs by ``rule``: rhs is ``target`` if given, else the rewritten current."""
+             quantified: Quantified = (), sides: tuple[str, str] | None = None) -> None:
+        """current = rhs by ``rule``: rhs is ``target`` if given, else the rewritten current.
+        ``sides`` names lhs and rhs in a counterexample (default: the definition and the
+        statement for the statement's right-hand side, else the lines before and after)."""
         if self.failure is not None or self._past_deadline(rule):
             return
         # the symbolic check too runs under the deadline (z3 and the normal forms check it)
@@ -322,7 +324,10 @@ class Prover:
                 detail += "; side conditions: " + "; ".join(dict.fromkeys(conditions))
         if self.failure is not None:
             return
-        self._record(Step(rule, justification, lhs, rhs, symbolic=ok, symbolic_detail=detail),
+        if sides is None:
+            sides = ("the definition", "the statement") if target == self.statement[1] else \
+                ("the line before this step", "the line after it")
+        self._record(Step(rule, justification, lhs, rhs, symbolic=ok, symbolic_detail=detail, sides=sides),
                      quantified)
         self.current = rhs
 
@@ -332,8 +337,9 @@ class Prover:
         if self.failure is not None or self._past_deadline(rule):
             return
         ok, detail = check()
-        self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok,
-                          symbolic_detail=detail, quantified=list(quantified)), quantified)
+        self._record(Step(rule, justification, lhs, rhs, part=part, symbolic=ok, symbolic_detail=detail,
+                          quantified=list(quantified), sides=("the lemma's left side", "its right side")),
+                     quantified)
 
     def core(self, name: str, compare: Callable[[Instance], str | None],
              applies: Callable[[Instance], bool] | None = None) -> None:

@@ -43,6 +43,8 @@ class Step:
     concrete: list[ConcreteCheck] = field(default_factory=list)
     quantified: list = field(default_factory=list)
     """(variable, low, high) drawn per instance besides the statement's (lemma steps)."""
+    sides: tuple[str, str] = ("the left-hand side", "the right-hand side")
+    """What lhs and rhs are, for a counterexample (e.g. the definition and the claim)."""
 
     @property
     def ok(self) -> bool:
@@ -52,7 +54,13 @@ class Step:
 @dataclass(frozen=True)
 class GeneralCounterexample:
     """Sizes and indices (``values``) at which the two sides differ, with both values, also
-    evaluated on symbolic tensor entries (``lhs_symbolic``/``rhs_symbolic``) when possible."""
+    evaluated on symbolic tensor entries (``lhs_symbolic``/``rhs_symbolic``) when possible;
+    ``sides`` says what the two sides are (the definition and the claim, say).
+
+    >>> print(GeneralCounterexample({"n": 5, "i": 1}, 0, 3, 0, sp.Symbol("w_1"),
+    ...                             sides=("the definition", "the claim")))
+    at n=5, i=1: the definition gives 0, the claim gives 3 (symbolically 0 and w_1)
+    """
 
     values: dict[str, int]
     lhs: Any
@@ -60,14 +68,15 @@ class GeneralCounterexample:
     lhs_symbolic: Any = None
     rhs_symbolic: Any = None
     error: str = ""
+    sides: tuple[str, str] = ("the left-hand side", "the right-hand side")
 
     def __str__(self) -> str:
         at = ", ".join(f"{k}={v}" for k, v in self.values.items())
         if self.error:
             return f"at {at}: {self.error}"
-        text = f"at {at}: lhs = {self.lhs}, rhs = {self.rhs}"
+        text = f"at {at}: {self.sides[0]} gives {self.lhs}, {self.sides[1]} gives {self.rhs}"
         if self.lhs_symbolic is not None:
-            text += f" (symbolically lhs = {self.lhs_symbolic}, rhs = {self.rhs_symbolic})"
+            text += f" (symbolically {self.lhs_symbolic} and {self.rhs_symbolic})"
         return text
 
 
@@ -154,7 +163,7 @@ class Derivation:
             failure = {"step": self.failure.step + 1, "rule": self.failure.rule,
                        "reason": self.failure.reason,
                        "counterexample": None if ce is None else {
-                           "values": ce.values, "error": ce.error,
+                           "values": ce.values, "error": ce.error, "sides": list(ce.sides),
                            **{key: None if value is None else str(value) for key, value in (
                                ("lhs", ce.lhs), ("rhs", ce.rhs), ("lhs_symbolic", ce.lhs_symbolic),
                                ("rhs_symbolic", ce.rhs_symbolic))}}}
