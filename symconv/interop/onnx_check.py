@@ -80,7 +80,7 @@ def _with_outputs(model: Any, names: list[str]) -> Any:
 
 def _onnxruntime(found: TorchMismatch, check: str) -> TorchMismatch:
     """A mismatch from ``_compare`` (which names torch) as onnxruntime's."""
-    c = found.comparison()
+    c = found.comparison
     compared = Comparison(c.obtained, c.expected.replace("torch's", "onnxruntime's"), c.obtained_entry,
                           c.expected_entry.replace(r"\mathrm{torch}", r"\mathrm{onnxruntime}"))
     return replace(found, form="onnxruntime", compared=compared, check=check)

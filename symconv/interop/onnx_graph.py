@@ -141,7 +141,7 @@ def read_chain(model: Any) -> Chain:
                         "keep_initializers_as_inputs=False)")
     inputs = [i for i in graph.input if i.name not in initializers]
     nodes = [n for n in graph.node if n.op_type != "Constant" or n.domain not in ("", "ai.onnx")]
-    current = inputs[0].name if len(inputs) == 1 else None
+    current = inputs[0].name if inputs else None
     for index, node in enumerate(nodes):
         data = [name for name in node.input if name and name not in constants]
         if current is None or data != [current] or len(node.output) != 1:
@@ -151,6 +151,9 @@ def read_chain(model: Any) -> Chain:
     uses = [name for node in nodes for name in node.input] + [o.name for o in graph.output]
     shared = next((name for name in (i.name for i in inputs[:1]) if uses.count(name) > 1), None) or next(
         (n.output[0] for n in nodes if uses.count(n.output[0]) > 1), None)
+    if len(inputs) != 1:
+        raise SpecError("model", f"graph inputs {[i.name for i in inputs]}", "must be one (the network's input); "
+                        + CHAIN_RULE)
     if shared is not None or len(graph.output) != 1 or graph.output[0].name != current:
         what = (f"the value {shared!r} is used {uses.count(shared)} times (a branch)" if shared is not None else
                 f"graph outputs {[o.name for o in graph.output]} are not the chain's end {current!r}")
@@ -166,7 +169,7 @@ def read_chain(model: Any) -> Chain:
 def _chain_fault(node: Any, data: list[str], current: str | None, inputs: int) -> str:
     """Why ``node`` breaks the chain, in words."""
     if current is None:
-        return f"the graph has {inputs} non-constant inputs, not one"
+        return "the graph has no non-constant input"
     if len(node.output) != 1:
         return f"it has {len(node.output)} outputs, not one"
     dynamic = [name for name in data if name != current]

@@ -80,10 +80,7 @@ def _conv(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Networ
     if len(shape) < 2 or w is None or w.ndim != len(shape) + 1:
         raise SpecError(where(node, index), f"input {shape}, W {None if w is None else w.shape}", "expects input "
                         "(C, 1 to 3 spatial axes) per sample and a weight W with as many axes plus one")
-    try:
-        layer = from_onnx(node, (1, *shape), tuple(w.shape))
-    except SpecError as error:
-        raise SpecError(f"{where(node, index)}: {error.parameter}", error.value, error.rule) from None
+    layer = from_onnx(node, (1, *shape), tuple(w.shape))   # its errors name the node and attribute
     channels = layer.spec.in_channels if layer.transposed else layer.spec.out_channels
     if b is not None and b.shape != (channels,):
         raise SpecError(f"{where(node, index)} input B", b.shape, f"must have shape ({channels},)")
