@@ -120,7 +120,7 @@ def test_prove_network_on_onnx_same_lower_with_groups():
                     node("Relu", ["c"], "r"), node("Flatten", ["r"], "f"), node("Gemm", ["f", "V"], "y")],
                    {"W": _ints(rng, (2, 1, 2)), "B": _ints(rng, (2,)), "V": _ints(rng, (4, 2))}, (2, 3))
     proof = prove_network(model, (2, 3))
-    assert proof.holds and proof.layers == ("Conv", "ReLU", "Flatten", "Gemm")
+    assert proof.holds and proof.layers == ("Conv", "Relu", "Flatten", "Gemm")
     assert "onnxruntime" in proof.timings
 
 
@@ -210,6 +210,34 @@ def test_a_conv_whose_weight_is_a_graph_input_is_refused():
 ])
 def test_unsupported_attributes_and_constants_are_refused(nodes, constants, shape, words):
     _refusal(_model(nodes, constants, shape), shape, *words)
+
+
+def test_weights_from_constant_nodes_and_a_fixed_batch_size():
+    """W from a Constant node; the input declares batch 1 and a Reshape to [1, -1]: runs in chunks of 1."""
+    rng = np.random.default_rng(7)
+    constant = helper.make_node("Constant", [], ["W"], value=numpy_helper.from_array(_ints(rng, (2, 1, 2)), "W"))
+    nodes = [constant, node("Conv", ["x", "W"], "c"), node("Reshape", ["c", "s"], "y")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", FLOAT, [1, 1, 4])],
+                              [helper.make_tensor_value_info("y", FLOAT, [1, 6])],
+                              [numpy_helper.from_array(np.array([1, -1], np.int64), "s")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert prove_network(model, (1, 4)).holds
+    x = _ints(rng, (1, 1, 4))
+    assert np.array_equal(to_mlp(model, (1, 4))(torch.as_tensor(x)).detach().numpy(), _ort(model, x))
+
+
+def test_computed_weights_local_functions_and_double_definitions_are_refused():
+    rng = np.random.default_rng(8)
+    computed = _model([node("Identity", ["V"], "W"), node("Conv", ["x", "W"], "y")], {"V": _ints(rng, (1, 1, 2))},
+                      (1, 4))
+    _refusal(computed, (1, 4), "Identity 'W'", "single chain")
+    function = helper.make_function("local", "Twice", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
+                                    [helper.make_opsetid("", 17)])
+    with_function = _model([helper.make_node("Twice", ["x"], ["y"], domain="local")], {}, (4,))
+    with_function.functions.append(function)
+    _refusal(with_function, (4,), "local function local.Twice")
+    twice = _model([node("Relu", ["x"], "y"), node("Relu", ["y"], "y")], {}, (4,))
+    _refusal(twice, (4,), "'y'", "defined twice")
 
 
 def test_wrong_element_types_are_refused():

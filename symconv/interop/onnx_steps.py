@@ -71,6 +71,9 @@ def _constant(chain: Chain, node: Any, index: int, slot: int, dtype: str | None 
     if value.dtype != np.dtype(dtype or chain.dtype):
         raise SpecError(f"{where(node, index)} input {node.input[slot]!r}", str(value.dtype),
                         f"must be {dtype or chain.dtype}, the model's element type")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise SpecError(f"{where(node, index)} input {node.input[slot]!r}", "non-finite values",
+                        "weights must be finite (NaN and inf compare unequal to everything)")
     return value
 
 
@@ -175,7 +178,16 @@ def _gemm(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Networ
 def _per_channel(node: Any, index: int, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A constant added to outputs of per-sample ``shape`` (C, …) or (M,), broadcast as NumPy and ONNX
     do (right-aligned against (N, *shape)), as one value per channel or output; SpecError when it
-    varies over positions or the batch (shape (1, C or 1, 1, …, 1) after padding with 1s on the left)."""
+    varies over positions or the batch (shape (1, C or 1, 1, …, 1) after padding with 1s on the left).
+
+    >>> from onnx import helper
+    >>> add = helper.make_node("Add", ["y", "c"], ["z"])
+    >>> _per_channel(add, 1, np.array([[[1.0]], [[2.0]]]), (2, 4, 4)).tolist()   # (C, 1, 1)
+    [1.0, 2.0]
+    >>> _per_channel(add, 1, np.ones((1, 4)), (2, 4, 4))   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    symconv.errors.SpecError: Add (node 1) constant=(1, 4): must give one value per channel or output (2) ...
+    """
     rank = len(shape) + 1
     padded = (1,) * (rank - c.ndim) + tuple(c.shape)
     if c.ndim > rank or padded[0] != 1 or padded[1] not in (1, shape[0]) or any(n != 1 for n in padded[2:]):
