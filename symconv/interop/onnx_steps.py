@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..frameworks.onnx import from_onnx, node_attributes, onnx_padding
+from ..frameworks.onnx import _ints, from_onnx, node_attributes, onnx_padding
 from ..pattern import kernel_span
 from ..spec import ConvSpec
 from .onnx_graph import Chain, where
@@ -60,7 +60,7 @@ class OnnxLayer:
 
 
 def _tensor(value: np.ndarray) -> Any:
-    return _torch().as_tensor(np.asarray(value, dtype=np.float64))
+    return _torch().as_tensor(np.array(value, dtype=np.float64))   # a copy: the model's arrays may be read-only
 
 
 def _constant(chain: Chain, node: Any, index: int, slot: int, dtype: str | None = None) -> np.ndarray | None:
@@ -104,11 +104,11 @@ def _avgpool(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Net
     else:
         attributes = node_attributes(node, ("auto_pad", "ceil_mode", "count_include_pad", "dilations",
                                             "kernel_shape", "pads", "strides"))
-        kernel = tuple(attributes.get("kernel_shape", ()))
-        if len(kernel) != dims or any(k < 1 for k in kernel):
-            raise SpecError(f"{where(node, index)}.kernel_shape", list(kernel), f"must be {dims} integers ≥ 1")
-        stride = tuple(attributes.get("strides", (1,) * dims))
-        dilation = tuple(attributes.get("dilations", (1,) * dims))
+        kernel = _ints(node, attributes, "kernel_shape", dims, None, 1)
+        if kernel is None:
+            raise SpecError(f"{where(node, index)}.kernel_shape", None, "is required (the ONNX specification)")
+        stride = _ints(node, attributes, "strides", dims, 1, 1)
+        dilation = _ints(node, attributes, "dilations", dims, 1, 1)
         padding = onnx_padding(node, attributes, size, kernel, stride, dilation)
         _refuse_varying_divisor(node, index, attributes, size, kernel, stride, dilation, padding)
     try:
