@@ -44,7 +44,7 @@ The package, one job per module:
     convert         to_linear, to_mlp: checked against torch as prove_network checks, then built
     network_proof   the symbolic proof network(x) = MLP(vec x) (prove_network)
     networks        a network from torch or ONNX: its steps and its check (read_network)
-    onnx_graph      ONNX input: loading a ModelProto or a .onnx path, the graph as a single chain
+    onnx_chain      ONNX input: loading a ModelProto or a .onnx path, the graph as a single chain
     onnx_steps      the ONNX ops as NetworkSteps (the table above in ONNX's words)
     onnx_network    an ONNX model read on a per-sample input shape (read_onnx)
     onnx_check      the ONNX model against onnxruntime running it (onnx_mismatch)

@@ -11,7 +11,7 @@ from typing import Any
 
 from .mismatch import TorchMismatch
 from .mlp import _dtype
-from .onnx_graph import is_onnx_model
+from .onnx_chain import is_onnx_model
 from .specs import valid_shape
 from .steps import NetworkStep, network_steps
 from .torch_check import torch_mismatch

@@ -36,7 +36,7 @@ from .mismatch import (
     _exact_in_float64,
     rounding_tolerance,
 )
-from .onnx_graph import read_chain
+from .onnx_chain import read_chain
 from .onnx_network import OnnxNetwork
 from .onnx_steps import onnx_steps
 from .steps import NetworkStep

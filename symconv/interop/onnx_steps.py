@@ -30,7 +30,7 @@ from ..errors import SpecError
 from ..frameworks.onnx import _ints, from_onnx, node_attributes, onnx_padding
 from ..pattern import kernel_span
 from ..spec import ConvSpec
-from .onnx_graph import Chain, where
+from .onnx_chain import Chain, where
 from .steps import NetworkStep, refuse_dense
 from .torch_code import _torch
 
