@@ -124,6 +124,18 @@ def test_prove_network_on_onnx_same_lower_with_groups():
     assert "onnxruntime" in proof.timings
 
 
+@pytest.mark.parametrize("op", ["Conv", "ConvTranspose"])
+def test_prove_network_with_an_add_as_the_bias(op):
+    """An Add after a Conv without B (and after a ConvTranspose with B) is proved as the layer's bias."""
+    rng = np.random.default_rng(9)
+    inputs = ["x", "W"] if op == "Conv" else ["x", "W", "B"]
+    model = _model([node(op, inputs, "c", strides=[2]), node("Add", ["c", "b"], "a"), node("Flatten", ["a"], "y")],
+                   {"W": _ints(rng, (2, 2, 2)), "B": _ints(rng, (2,)), "b": _ints(rng, (2, 1))}, (2, 3))
+    proof = prove_network(model, (2, 3))
+    assert proof.holds and proof.layers == (f"{op}+Add", "Flatten")
+    _mlp_matches(model, (2, 3), exact=True)
+
+
 def test_model_from_a_path_and_its_external_data(tmp_path):
     model = _cifar_like(np.random.default_rng(3), size=4)
     path = tmp_path / "model.onnx"

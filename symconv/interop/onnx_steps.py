@@ -19,7 +19,7 @@ Any other node is refused by name, as are attributes these rules do not read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any
 
@@ -208,8 +208,10 @@ def _fold_add(chain: Chain, node: Any, index: int, last: NetworkStep | None, sha
     bias = add if old.bias is None else old.bias + add
     module = OnnxLayer(f"{old.op_type}+Add", (*old.nodes, node), old.weight, bias,
                        output_padding=old.output_padding, out_features=old.out_features, extra=old.extra)
+    # a conv's spec now has a bias (a transposed conv's bias is added after conv_transpose, never in its spec)
+    spec = replace(last.spec, bias=True) if last.kind == "conv" else last.spec
     return NetworkStep(f"{last.position} + {where(node, index)}", module, last.kind, last.in_shape, last.out_shape,
-                       last.spec, last.pool_weight)
+                       spec, last.pool_weight)
 
 
 ELEMENTWISE_OPS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "LeakyRelu": "LeakyReLU"}
