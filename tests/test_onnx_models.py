@@ -337,3 +337,24 @@ def test_torch_export_round_trip():
     x = torch.randn(5, 2, 4, 4)
     assert torch.allclose(mlp(x), model(x), atol=1e-5)
     assert np.allclose(mlp(x).detach().numpy(), _ort(exported, x.numpy()), atol=1e-5)
+
+
+def test_each_check_catches_on_its_own(monkeypatch):
+    """Check 3 alone (checks 1–2 switched off) refutes a misread SAME_LOWER; check 2 refutes an original
+    model that computes something else than its added-outputs copy (here: another weight)."""
+    import symconv.frameworks.onnx as reader
+    import symconv.interop.onnx_check as check
+    from symconv.interop.onnx_network import read_onnx
+    nodes, weight, shape = MISREADS["same_split"]
+    model = _model(nodes, {"W": np.array([[[1.0, 2.0]]], np.float32)}, shape)
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_same_split", lambda total, _: (total // 2, total - total // 2))
+        patch.setattr(check, "_layers_mismatch", lambda *a: None)
+        found = check.onnx_mismatch(read_onnx(model, shape))
+        assert found is not None and "alone, exactly" in found.check
+    other = _model(nodes, {"W": np.array([[[1.0, 2.5]]], np.float32)}, shape)
+    session = check._session
+    models = iter([None, other])   # the added-outputs copy as it is, then another model for the original
+    monkeypatch.setattr(check, "_session", lambda m: session(next(models, None) or m))
+    found = check.onnx_mismatch(read_onnx(model, shape))
+    assert found is not None and "original model" in found.check and found.form == "onnxruntime"
