@@ -1,0 +1,57 @@
+"""Moving a weight array from one framework's layer to another's: the index map, and the NumPy
+expression that computes it (a transpose and flips, with reshapes around them when one framework
+has axes of length 1 the other lacks).
+
+>>> J = np.flip(np.transpose(np.arange(24).reshape(2, 3, 4), (2, 0, 1)), 0)
+>>> recipe(J, (2, 3, 4), "w")
+'np.flip(np.transpose(w, (2, 0, 1)), 0)'
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+
+from ..frameworks.layer import FrameworkConv
+from ..symbols import from_canonical_weight, to_canonical_weight
+from .bilinear import framework_array, logical_array
+from .compare import WeightPermutation
+
+
+def weight_index(a: FrameworkConv, b: FrameworkConv, permutation: WeightPermutation) -> np.ndarray:
+    """J with w_b = w_a.reshape(-1)[J]: a's weight array, its layout undone, ``permutation``
+    applied, b's layout made (``symconv.diffing.bilinear``'s logical coordinates)."""
+    ids = np.arange(np.prod(a.weight_map.framework_shape)).reshape(a.weight_map.framework_shape)
+    logical = permutation.apply(logical_array(a.weight_map, a.spec, ids, to_canonical_weight))
+    return np.asarray(framework_array(b.weight_map, b.spec, logical, from_canonical_weight), dtype=np.int64)
+
+
+def recipe(index: np.ndarray, shape: tuple[int, ...], name: str) -> str | None:
+    """The NumPy expression of ``name.reshape(-1)[index]`` for an array ``name`` of ``shape``, as
+    one transpose and flips of the axes longer than 1 (None when it is not of that form)."""
+    source = tuple(n for n in shape if n > 1)
+    target = tuple(n for n in index.shape if n > 1)
+    squeezed = index.reshape(target)
+    start = np.unravel_index(int(squeezed.reshape(-1)[0]), source) if squeezed.size else ()
+    ids = np.arange(int(np.prod(source))).reshape(source)
+    for order in permutations(range(len(source))):
+        if tuple(source[k] for k in order) != target:
+            continue
+        flips = tuple(m for m, k in enumerate(order) if start[k] == source[k] - 1 and source[k] > 1)
+        moved = np.transpose(ids, order)
+        if np.array_equal(np.flip(moved, flips) if flips else moved, squeezed):
+            return _expression(name, shape, source, order, flips, index.shape)
+    return None
+
+
+def _expression(name: str, shape: tuple[int, ...], source: tuple[int, ...], order: tuple[int, ...],
+                flips: tuple[int, ...], target: tuple[int, ...]) -> str:
+    text = name if shape == source else f"{name}.reshape({source})"
+    if order != tuple(range(len(order))):
+        text = f"np.transpose({text}, {order})"
+    if flips:
+        text = f"np.flip({text}, {flips[0] if len(flips) == 1 else flips})"
+    if tuple(n for n in target if n > 1) != tuple(target):
+        text = f"{text}.reshape({target})"
+    return text

@@ -1,0 +1,118 @@
+"""What differs between two layers, in words a user reads: the first parameter that differs, named
+as symconv names it (PyTorch's words), and the layers named as their frameworks are.
+
+>>> from symconv import ConvSpec
+>>> from symconv.diffing.bilinear import as_layer
+>>> a = as_layer(ConvSpec(1, 1, kernel_size=4, input_size=6, padding=((1, 2),)), "a")
+>>> b = as_layer(ConvSpec(1, 1, kernel_size=4, input_size=6, padding=((2, 1),)), "b")
+>>> explain(a, b, ("a", "b"))
+('padding', 'a puts the extra padding element after; b puts it before')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..frameworks.layer import FrameworkConv
+from .compare import axis_names
+
+DISPLAY_NAMES = {"torch": "torch", "tensorflow": "TF", "keras": "Keras", "jax": "JAX", "onnx": "ONNX",
+                 "scipy": "scipy"}
+"""How the text names a framework (``FrameworkConv.framework``)."""
+_CELLS = {"D": "plane", "H": "row", "W": "column"}
+
+
+def labels(a: FrameworkConv, b: FrameworkConv) -> tuple[str, str]:
+    """The two layers' names: their frameworks ("TF", "ONNX"), with the argument that tells them
+    apart when the framework is the same ("ONNX SAME_UPPER", "ONNX SAME_LOWER"); ConvSpecs are
+    "a" and "b", as ``symconv.diff(a, b)`` names them."""
+    if a.framework == "symconv" or b.framework == "symconv":
+        return ("a" if a.framework == "symconv" else _name(a), "b" if b.framework == "symconv" else _name(b))
+    if a.framework != b.framework:
+        return _name(a), _name(b)
+    given_a, given_b = dict(a.arguments), dict(b.arguments)
+    for key in given_a:
+        if key in given_b and _differ(given_a[key], given_b[key]):
+            return _name(a, key, given_a[key]), _name(b, key, given_b[key])
+    return f"{_name(a)} (a)", f"{_name(b)} (b)"
+
+
+def _differ(left: Any, right: Any) -> bool:
+    try:
+        return bool(left != right)
+    except Exception:  # noqa: BLE001 - an argument without a plain comparison (an array) tells nothing apart
+        return False
+
+
+def _name(layer: FrameworkConv, key: str | None = None, value: Any = None) -> str:
+    base = DISPLAY_NAMES.get(layer.framework, layer.framework)
+    if key is None:
+        return base
+    return f"{base} {value}" if isinstance(value, str) else f"{base} {key}={value!r}"
+
+
+def kernel_flips(layer: FrameworkConv) -> tuple[int, ...]:
+    """The spatial axes on which the layer applies its weight array flipped: those its weight map
+    flips, exchanged with all of them for a true convolution (``convention='convolution'``)."""
+    spec = layer.spec
+    first = 2 if spec.layout == "NCHW" else 0   # the kernel's first axis in the spec's weight
+    mapped = {axis - first for axis in layer.weight_map.flip if 0 <= axis - first < spec.dims}
+    everything = set(range(spec.dims)) if spec.convention == "convolution" else set()
+    return tuple(sorted(mapped ^ everything))
+
+
+def parameters(layer: FrameworkConv) -> dict[str, Any]:
+    """The layer's parameters in PyTorch's words, in the order a difference is reported."""
+    spec = layer.spec
+    return {"transposed": layer.transposed, "kernel_size": spec.kernel_size, "stride": spec.stride,
+            "dilation": spec.dilation, "groups": spec.groups, "padding_mode": spec.padding_mode,
+            "padding": spec.padding, "kernel flip": kernel_flips(layer),
+            "output_padding": tuple(layer.output_padding) or (0,) * spec.dims, "bias": spec.bias}
+
+
+def explain(a: FrameworkConv, b: FrameworkConv, names: tuple[str, str]) -> tuple[str, str]:
+    """(parameter, sentence): the first parameter of ``parameters`` that differs, said in words;
+    ("array maps", …) when every parameter agrees and only the layouts' flips differ."""
+    left, right = parameters(a), parameters(b)
+    for key in left:
+        if left[key] != right[key]:
+            return key, _sentence(key, left[key], right[key], names, a.spec.dims)
+    return "array maps", (f"their parameters agree; the maps between the framework arrays and the layer "
+                          f"differ ({names[0]}: {a.call}; {names[1]}: {b.call})")
+
+
+def _sentence(key: str, left: Any, right: Any, names: tuple[str, str], dims: int) -> str:
+    A, B = names
+    if key == "padding":
+        return "; ".join(_padding_words(axis if dims > 1 else "", lp, rp, names)
+                         for axis, lp, rp in zip(axis_names(dims), left, right) if lp != rp)
+    if key == "kernel flip":
+        def flips(axes: tuple[int, ...]) -> str:
+            shown = " and ".join(axis_names(dims)[axis] for axis in axes)
+            return f"flips the kernel on {shown}" if axes else "applies the kernel unflipped (cross-correlation)"
+        return f"{A} {flips(left)}; {B} {flips(right)}"
+    if key == "transposed":
+        kinds = {True: "a transposed convolution", False: "a convolution"}
+        return f"{A} is {kinds[left]}; {B} is {kinds[right]}"
+    if key == "bias":
+        return f"{A} {'adds a bias' if left else 'has no bias'}; {B} {'adds a bias' if right else 'has no bias'}"
+    return f"{A} has {key}={_shown(left)}; {B} has {key}={_shown(right)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple) and len(set(value)) == 1 and not isinstance(value[0], tuple):
+        return str(value[0])
+    return str(value)
+
+
+def _padding_words(axis: str, left: tuple[int, int], right: tuple[int, int], names: tuple[str, str]) -> str:
+    """One axis ("" in 1-D): "TF puts the extra padding row after; ONNX SAME_LOWER puts it before"
+    when the totals agree and only the odd one moved; else both pairs."""
+    A, B = names
+    cell = _CELLS.get(axis, "element")
+    if sum(left) == sum(right) and abs(left[0] - left[1]) == 1 and left == right[::-1]:
+        where = {True: "after", False: "before"}
+        return (f"{A} puts the extra padding {cell} {where[left[1] > left[0]]}; "
+                f"{B} puts it {where[right[1] > right[0]]}")
+    return (f"{'on ' + axis + ', ' if axis else ''}{A} pads {left[0]} before and {left[1]} after; "
+            f"{B} pads {right[0]} before and {right[1]} after")
