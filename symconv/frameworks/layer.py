@@ -32,10 +32,15 @@ from ..spec import ConvSpec
 class ArrayMap:
     """A bijection from a framework array (without its batch axis) to a spec array:
 
-        to_spec(a) = flip(transpose(reshape(a, staged), axes), flip)
+        to_spec(a) = flip(reshape(transpose(reshape(a, staged), axes), spec_shape), flip)
 
-    where ``staged`` is ``spec_shape`` permuted back (staged[axes[i]] = spec_shape[i]), so the
-    reshape only inserts or removes axes of length 1 (scipy's arrays have no channel axis).
+    ``staged`` is ``staged_shape`` when given, else ``spec_shape`` permuted back
+    (staged[axes[i]] = spec_shape[i]), so that the reshapes only insert or remove axes of length 1
+    (scipy's arrays have no channel axis). A ``staged_shape`` splits an axis into several, for a
+    swap that acts within groups: a transposed conv's weight (C_y, C_x/G, k) is the forward
+    weight (C_x, C_y/G, k) through staged (G, C_y/G, C_x/G, k) and axes (0, 2, 1, 3).
+    ``labels``: one letter per axis of the framework array and of the spec array (e.g. "HWIO",
+    "OIHW"), for ``describe``; not part of the map's identity.
 
     >>> m = ArrayMap(framework_shape=(2, 3, 1, 4), spec_shape=(4, 1, 2, 3), axes=(3, 2, 0, 1))  # HWIO → OIHW
     >>> m.to_spec(np.arange(24).reshape(2, 3, 1, 4)).shape
@@ -44,24 +49,43 @@ class ArrayMap:
     True
     >>> ArrayMap.identity((3, 5)).is_identity
     True
+    >>> ArrayMap.by_labels("HWIO", "OIHW", (2, 3, 1, 4), flip="HW").describe()
+    'HWIO → OIHW, kernel flipped on H, W'
+    >>> swap = ArrayMap((4, 1, 2), (2, 2, 2), axes=(0, 2, 1, 3), staged_shape=(2, 2, 1, 2))  # G = 2
+    >>> swap.to_spec(np.arange(8).reshape(4, 1, 2))[:, :, 0].tolist()
+    [[0, 2], [4, 6]]
     """
 
     framework_shape: tuple[int, ...]
     spec_shape: tuple[int, ...]
     axes: tuple[int, ...]
     flip: tuple[int, ...] = ()
+    staged_shape: tuple[int, ...] = ()
+    labels: tuple[str, str] = field(default=(), compare=False)
 
     @classmethod
     def identity(cls, shape: tuple[int, ...]) -> ArrayMap:
         return cls(tuple(shape), tuple(shape), tuple(range(len(shape))))
 
+    @classmethod
+    def by_labels(cls, framework: str, spec: str, framework_shape: tuple[int, ...], flip: str = "") -> ArrayMap:
+        """The permutation that takes axes labelled ``framework`` (one distinct letter per axis,
+        e.g. "HWIO") to ``spec`` (e.g. "OIHW"), flipping the spec axes whose letters are in ``flip``."""
+        axes = tuple(framework.index(letter) for letter in spec)
+        shape = tuple(framework_shape[a] for a in axes)
+        return cls(tuple(framework_shape), shape, axes, tuple(spec.index(letter) for letter in flip),
+                   labels=(framework, spec))
+
     def __post_init__(self) -> None:
-        bijective = sorted(self.axes) == list(range(len(self.spec_shape)))
-        if not bijective or prod(self.framework_shape) != prod(self.spec_shape):
+        staged = self.staged_shape or self.spec_shape
+        bijective = sorted(self.axes) == list(range(len(staged)))
+        if not bijective or not prod(self.framework_shape) == prod(staged) == prod(self.spec_shape):
             raise ValueError(f"ArrayMap{self.framework_shape}→{self.spec_shape} by axes {self.axes}: not a bijection")
 
     @property
     def staged(self) -> tuple[int, ...]:
+        if self.staged_shape:
+            return self.staged_shape
         staged = [0] * len(self.axes)
         for i, a in enumerate(self.axes):
             staged[a] = self.spec_shape[i]
@@ -72,12 +96,31 @@ class ArrayMap:
         return (self.framework_shape == self.spec_shape and self.axes == tuple(range(len(self.axes)))
                 and not self.flip)
 
+    def describe(self) -> str:
+        """The map in words, e.g. "HWIO → OIHW, kernel flipped on H, W" or "unchanged"."""
+        if self.is_identity:
+            return "unchanged"
+        parts = []
+        if self.labels:
+            parts.append(f"{self.labels[0]} → {self.labels[1]}")
+        elif self.axes != tuple(range(len(self.axes))) or self.staged_shape:
+            parts.append(f"axes permuted by {self.axes} through shape {self.staged}")
+        if self.framework_shape != self.spec_shape and not self.labels:
+            parts.append(f"reshaped {self.framework_shape} → {self.spec_shape}")
+        if self.staged_shape and self.labels:
+            parts.append(f"regrouped through shape {self.staged_shape}")
+        if self.flip:
+            names = [self.labels[1][f] if self.labels else str(f) for f in self.flip]
+            parts.append(f"{'kernel flipped on' if self.labels else 'flipped on axes'} {', '.join(names)}")
+        return ", ".join(parts)
+
     def to_spec(self, a: Any, batched: bool = False) -> np.ndarray:
         """The spec's array of a framework array (a leading batch axis kept when ``batched``)."""
         a = np.asarray(a, dtype=object) if not isinstance(a, np.ndarray) else a
         lead = a.shape[:1] if batched else ()
         shift = len(lead)
         out = np.transpose(a.reshape(lead + self.staged), tuple(range(shift)) + tuple(x + shift for x in self.axes))
+        out = out.reshape(lead + self.spec_shape)
         return np.flip(out, tuple(f + shift for f in self.flip)) if self.flip else out
 
     def from_spec(self, a: Any, batched: bool = False) -> np.ndarray:
@@ -87,6 +130,7 @@ class ArrayMap:
         shift = len(lead)
         if self.flip:
             a = np.flip(a, tuple(f + shift for f in self.flip))
+        a = a.reshape(lead + tuple(self.staged[x] for x in self.axes))
         inverse = tuple(int(i) for i in np.argsort(self.axes))
         a = np.transpose(a, tuple(range(shift)) + tuple(x + shift for x in inverse))
         return a.reshape(lead + self.framework_shape)
