@@ -62,8 +62,8 @@ def as_layer(value: object, parameter: str) -> FrameworkConv:
 
 
 def plain(array_map: ArrayMap) -> ArrayMap:
-    """The layout part of a map: the same reshape and axis permutation, no flip."""
-    return ArrayMap(array_map.framework_shape, array_map.spec_shape, array_map.axes)
+    """The layout part of a map: the same reshapes and axis permutation, no flip."""
+    return replace(array_map, flip=())
 
 
 def logical_ids(array_map: ArrayMap, spec: ConvSpec, shape: tuple[int, ...], to_canon: Canon,

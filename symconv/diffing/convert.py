@@ -28,30 +28,42 @@ def weight_index(a: FrameworkConv, b: FrameworkConv, permutation: WeightPermutat
 
 
 def recipe(index: np.ndarray, shape: tuple[int, ...], name: str) -> str | None:
-    """The NumPy expression of ``name.reshape(-1)[index]`` for an array ``name`` of ``shape``, as
-    one transpose and flips of the axes longer than 1 (None when it is not of that form)."""
+    """The NumPy expression of ``name.reshape(-1)[index]`` for an array ``name`` of ``shape``: one
+    transpose and flips, on all axes when both arrays have as many, else on the axes longer than 1
+    with reshapes around (None when it is not of that form)."""
+    if len(shape) == index.ndim:
+        found = _transpose_and_flips(index, shape)
+        if found is not None:
+            return _expression(name, shape, shape, *found, index.shape)
     source = tuple(n for n in shape if n > 1)
-    target = tuple(n for n in index.shape if n > 1)
-    squeezed = index.reshape(target)
-    start = np.unravel_index(int(squeezed.reshape(-1)[0]), source) if squeezed.size else ()
-    ids = np.arange(int(np.prod(source))).reshape(source)
-    for order in permutations(range(len(source))):
-        if tuple(source[k] for k in order) != target:
+    found = _transpose_and_flips(index.reshape(tuple(n for n in index.shape if n > 1)), source)
+    return None if found is None else _expression(name, shape, source, *found, index.shape)
+
+
+def _transpose_and_flips(index: np.ndarray, shape: tuple[int, ...]) -> tuple[tuple, tuple] | None:
+    """(order, flips) with np.flip(np.transpose(ids, order), flips) == index for ids = arange(shape),
+    the first order in lexicographic order (so axes of length 1 keep their places)."""
+    if index.size != int(np.prod(shape)) or index.size == 0:
+        return None
+    start = np.unravel_index(int(index.reshape(-1)[0]), shape)
+    ids = np.arange(index.size).reshape(shape)
+    for order in permutations(range(len(shape))):
+        if tuple(shape[k] for k in order) != index.shape:
             continue
-        flips = tuple(m for m, k in enumerate(order) if start[k] == source[k] - 1 and source[k] > 1)
+        flips = tuple(m for m, k in enumerate(order) if start[k] == shape[k] - 1 and shape[k] > 1)
         moved = np.transpose(ids, order)
-        if np.array_equal(np.flip(moved, flips) if flips else moved, squeezed):
-            return _expression(name, shape, source, order, flips, index.shape)
+        if np.array_equal(np.flip(moved, flips) if flips else moved, index):
+            return order, flips
     return None
 
 
 def _expression(name: str, shape: tuple[int, ...], source: tuple[int, ...], order: tuple[int, ...],
                 flips: tuple[int, ...], target: tuple[int, ...]) -> str:
-    text = name if shape == source else f"{name}.reshape({source})"
+    """The text: reshaped to ``source`` first and to ``target`` last when ``source`` is not ``shape``."""
+    squeezed = shape != source
+    text = f"{name}.reshape({source})" if squeezed else name
     if order != tuple(range(len(order))):
         text = f"np.transpose({text}, {order})"
     if flips:
         text = f"np.flip({text}, {flips[0] if len(flips) == 1 else flips})"
-    if tuple(n for n in target if n > 1) != tuple(target):
-        text = f"{text}.reshape({target})"
-    return text
+    return f"{text}.reshape({target})" if squeezed and tuple(target) != source else text

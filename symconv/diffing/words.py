@@ -26,15 +26,19 @@ def labels(a: FrameworkConv, b: FrameworkConv) -> tuple[str, str]:
     """The two layers' names: their frameworks ("TF", "ONNX"), with the argument that tells them
     apart when the framework is the same ("ONNX SAME_UPPER", "ONNX SAME_LOWER"); ConvSpecs are
     "a" and "b", as ``symconv.diff(a, b)`` names them."""
-    if a.framework == "symconv" or b.framework == "symconv":
-        return ("a" if a.framework == "symconv" else _name(a), "b" if b.framework == "symconv" else _name(b))
-    if a.framework != b.framework:
-        return _name(a), _name(b)
+    if a.framework != b.framework or a.framework == "symconv":
+        return tuple(name if layer.framework == "symconv" else _name(layer, *_padding_argument(layer))
+                     for name, layer in (("a", a), ("b", b)))  # type: ignore[return-value]
     given_a, given_b = dict(a.arguments), dict(b.arguments)
     for key in given_a:
         if key in given_b and _differ(given_a[key], given_b[key]):
             return _name(a, key, given_a[key]), _name(b, key, given_b[key])
     return f"{_name(a)} (a)", f"{_name(b)} (b)"
+
+
+def _padding_argument(layer: FrameworkConv) -> tuple[str, Any] | tuple[()]:
+    """The layer's padding argument when it is a word ('SAME', 'SAME_LOWER'), to name the layer by."""
+    return next(((key, value) for key, value in layer.arguments if "pad" in key and isinstance(value, str)), ())
 
 
 def _differ(left: Any, right: Any) -> bool:
@@ -84,8 +88,7 @@ def explain(a: FrameworkConv, b: FrameworkConv, names: tuple[str, str]) -> tuple
 def _sentence(key: str, left: Any, right: Any, names: tuple[str, str], dims: int) -> str:
     A, B = names
     if key == "padding":
-        return "; ".join(_padding_words(axis if dims > 1 else "", lp, rp, names)
-                         for axis, lp, rp in zip(axis_names(dims), left, right) if lp != rp)
+        return _padding_words(left, right, names, dims)
     if key == "kernel flip":
         def flips(axes: tuple[int, ...]) -> str:
             shown = " and ".join(axis_names(dims)[axis] for axis in axes)
@@ -105,14 +108,23 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _padding_words(axis: str, left: tuple[int, int], right: tuple[int, int], names: tuple[str, str]) -> str:
-    """One axis ("" in 1-D): "TF puts the extra padding row after; ONNX SAME_LOWER puts it before"
-    when the totals agree and only the odd one moved; else both pairs."""
+def _padding_words(left: tuple, right: tuple, names: tuple[str, str], dims: int) -> str:
+    """"TF puts the extra padding row after; ONNX SAME_LOWER puts it before" for the axes whose
+    totals agree and where only the odd one moved; both pairs for the other axes that differ."""
     A, B = names
-    cell = _CELLS.get(axis, "element")
-    if sum(left) == sum(right) and abs(left[0] - left[1]) == 1 and left == right[::-1]:
-        where = {True: "after", False: "before"}
-        return (f"{A} puts the extra padding {cell} {where[left[1] > left[0]]}; "
-                f"{B} puts it {where[right[1] > right[0]]}")
-    return (f"{'on ' + axis + ', ' if axis else ''}{A} pads {left[0]} before and {left[1]} after; "
-            f"{B} pads {right[0]} before and {right[1]} after")
+    where = {True: "after", False: "before"}
+    moved: dict[bool, list[str]] = {}
+    pairs: dict[tuple, list[str]] = {}
+    for axis, lp, rp in zip(axis_names(dims), left, right):
+        if lp == rp:
+            continue
+        if abs(lp[0] - lp[1]) == 1 and lp == rp[::-1]:
+            moved.setdefault(lp[1] > lp[0], []).append(_CELLS[axis] if dims > 1 else "element")
+        else:
+            pairs.setdefault((lp, rp), []).append(axis)
+    said = [f"{A} puts the extra padding {' and '.join(cells)} {where[after]}; "
+            f"{B} puts {'them' if len(cells) > 1 else 'it'} {where[not after]}" for after, cells in moved.items()]
+    for (lp, rp), axes in pairs.items():
+        on = f"on {' and '.join(axes)}, " if dims > 1 else ""
+        said.append(f"{on}{A} pads {lp[0]} before and {lp[1]} after; {B} pads {rp[0]} before and {rp[1]} after")
+    return "; ".join(said)

@@ -1,0 +1,107 @@
+"""A command-line SIDE (``symconv.diffing.sides``) made into the layer it names: a ConvSpec, or a
+framework preset of ``symconv.frameworks`` called with the framework's own argument names.
+
+    spec        the ConvSpec fields              spec in_channels=3 out_channels=8 kernel_size=4 input_size=9,9
+    torch       module=Conv2d (default Conv{len(input_size)}d) + the module's constructor arguments + input_size
+    tensorflow  op=conv (default) or conv_transpose + from_tensorflow(_transpose)'s arguments
+    onnx        op=Conv or ConvTranspose, the node's attributes, x_shape, w_shape, bias=true for an input B
+    jax, keras, scipy   the arguments of from_jax(_transpose), from_keras, from_scipy (see each builder)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import SpecError
+from ..spec import ConvSpec
+from .sides import check_keys, preset_keys, split_side
+
+ALIASES = {"tf": "tensorflow", "pytorch": "torch", "symconv": "spec"}
+TORCH_MODULES = tuple(f"{kind}{dims}d" for kind in ("Conv", "ConvTranspose") for dims in (1, 2, 3))
+ONNX_LISTS = ("dilations", "kernel_shape", "output_padding", "output_shape", "pads", "strides")
+
+
+def build_side(text: str, parameter: str) -> Any:
+    """The layer a SIDE names (a ConvSpec or a FrameworkConv); SpecError naming what is wrong."""
+    framework, given = split_side(text, parameter)
+    name = ALIASES.get(framework, framework)
+    if name not in BUILDERS:
+        raise SpecError(parameter, framework, f"must start with a framework: {', '.join(sorted(BUILDERS))}")
+    try:
+        return BUILDERS[name](given)
+    except ImportError as error:  # the framework (or its preset) is not installed here
+        raise SpecError(parameter, framework, f"cannot be read here: {error}") from None
+
+
+def _called(what: str, build: Callable[[], Any]) -> Any:
+    """``build()``, a framework's own refusal (TypeError, ValueError) as a SpecError naming ``what``."""
+    try:
+        return build()
+    except SpecError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as error:
+        text = str(error).strip()
+        raise SpecError(what, "", text.splitlines()[0] if text else type(error).__name__) from None
+
+
+def _spec(given: dict[str, Any]) -> ConvSpec:
+    keys, _ = preset_keys(ConvSpec.__init__)
+    check_keys("spec (ConvSpec)", given, keys[1:], ("in_channels", "out_channels", "kernel_size", "input_size"))
+    return ConvSpec(**given)
+
+
+def _torch(given: dict[str, Any]) -> Any:
+    import torch
+
+    from ..frameworks.torch import from_torch
+    size = given.get("input_size")
+    name = given.pop("module", f"Conv{len(size) if isinstance(size, tuple) else 1}d")
+    if name not in TORCH_MODULES:
+        raise SpecError("module", name, f"must be one of {', '.join(TORCH_MODULES)}")
+    cls = getattr(torch.nn, name)
+    own = tuple(p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "device", "dtype"))
+    check_keys(f"torch.nn.{name}", given, ("module", *own, "input_size"),
+               ("in_channels", "out_channels", "kernel_size", "input_size"))
+    size = given.pop("input_size")
+    module = _called(f"torch.nn.{name}", lambda: cls(**given))
+    return from_torch(module, size)
+
+
+def _tensorflow(given: dict[str, Any]) -> Any:
+    from ..frameworks.tensorflow import from_tensorflow, from_tensorflow_transpose
+    op = given.pop("op", "conv")
+    presets = {"conv": from_tensorflow, "conv_transpose": from_tensorflow_transpose}
+    if op not in presets:
+        raise SpecError("op", op, "must be conv (tf.nn.convolution, conv1d/2d/3d) or conv_transpose "
+                                  "(tf.nn.conv_transpose, conv1d/2d/3d_transpose)")
+    return _preset(f"tensorflow op={op}", presets[op], given)
+
+
+def _preset(what: str, preset: Callable[..., Any], given: dict[str, Any]) -> Any:
+    """``preset(**given)`` with its own argument names checked first."""
+    keys, required = preset_keys(preset)
+    check_keys(what, given, keys, required)
+    return preset(**given)
+
+
+def _onnx(given: dict[str, Any]) -> Any:
+    from onnx import helper
+
+    from ..frameworks.onnx import ATTRIBUTES, from_onnx
+    op = given.pop("op", "Conv")
+    if op not in ATTRIBUTES:
+        raise SpecError("op", op, f"must be one of {', '.join(ATTRIBUTES)}")
+    check_keys(f"onnx {op}", given, ("x_shape", "w_shape", "bias", *ATTRIBUTES[op]), ("x_shape", "w_shape"))
+    x_shape, w_shape, bias = given.pop("x_shape"), given.pop("w_shape"), given.pop("bias", False)
+    attributes = {key: list(value) if isinstance(value, tuple) else [value] if key in ONNX_LISTS else value
+                  for key, value in given.items()}
+    inputs = ["X", "W", "B"] if bias is True else ["X", "W"]
+    node = _called(f"onnx {op}", lambda: helper.make_node(op, inputs, ["Y"], **attributes))
+    return from_onnx(node, x_shape, w_shape)
+
+
+BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "spec": _spec, "torch": _torch, "tensorflow": _tensorflow, "onnx": _onnx,
+}
