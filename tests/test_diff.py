@@ -125,7 +125,7 @@ def test_transposed_conv_at_stride_one_is_a_full_conv_with_flipped_swapped_kerne
     result = symconv.diff(up, full)
     assert result.verdict == PERMUTED and result.permutation == WeightPermutation(flip=(0, 1), swap=True)
     assert result.weight_recipe == "np.flip(np.transpose(w_a, (1, 0, 2, 3)), (2, 3))"
-    assert result.reason == "ONNX is a transposed convolution; b is a convolution"
+    assert result.reason == "ONNX is a transposed convolution; b is a convolution (they also differ in padding)"
 
 
 def test_a_transposed_conv_against_itself_is_the_same_and_output_padding_matters():

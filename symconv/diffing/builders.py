@@ -102,6 +102,33 @@ def _onnx(given: dict[str, Any]) -> Any:
     return from_onnx(node, x_shape, w_shape)
 
 
+def _jax(given: dict[str, Any]) -> Any:
+    from ..frameworks.jax import from_jax, from_jax_transpose
+    op = given.pop("op", "conv_general_dilated")
+    presets = {"conv_general_dilated": from_jax, "conv_transpose": from_jax_transpose}
+    if op not in presets:
+        raise SpecError("op", op, "must be conv_general_dilated (jax.lax's, the default) or conv_transpose")
+    return _preset(f"jax op={op}", presets[op], given)
+
+
+SCIPY_FUNCTIONS = tuple(f"{module}.{name}" for module, names in (
+    ("signal", ("correlate", "convolve", "correlate2d", "convolve2d")), ("ndimage", ("correlate", "convolve")))
+    for name in names)
+
+
+def _scipy(given: dict[str, Any]) -> Any:
+    import importlib
+
+    from ..frameworks.scipy import from_scipy
+    name = given.pop("function", None)
+    name = name[len("scipy."):] if isinstance(name, str) and name.startswith("scipy.") else name
+    if name not in SCIPY_FUNCTIONS:
+        raise SpecError("function", name, f"must be one of {', '.join(SCIPY_FUNCTIONS)}")
+    module, function = name.split(".")
+    given["function"] = getattr(importlib.import_module(f"scipy.{module}"), function)
+    return _preset(f"scipy.{name}", from_scipy, given)
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "spec": _spec, "torch": _torch, "tensorflow": _tensorflow, "onnx": _onnx,
+    "spec": _spec, "torch": _torch, "tensorflow": _tensorflow, "onnx": _onnx, "jax": _jax, "scipy": _scipy,
 }

@@ -58,8 +58,9 @@ class DiffResult:
             return f"same: {A} and {B} compute the same map ({self._where()})"
         if self.verdict == PERMUTED:
             dims = self.a.spec.dims
-            return (f"same up to a weight permutation ({self.parameter}): {B} with {A}'s weights computes {A}'s "
-                    f"map only with {self.permutation.describe(dims) if self.permutation else '?'}; {self.reason}")
+            moved = self.permutation.describe(dims) if self.permutation else "?"
+            return (f"same up to a weight permutation ({self.parameter}): {B} computes {A}'s map from {A}'s weights "
+                    f"with {moved}; {self.reason}")
         where = f"at input {size_text(self.input_size)}"
         if self.shapes is not None:
             what, left, right = self.shapes

@@ -33,6 +33,9 @@ def labels(a: FrameworkConv, b: FrameworkConv) -> tuple[str, str]:
     for key in given_a:
         if key in given_b and _differ(given_a[key], given_b[key]):
             return _name(a, key, given_a[key]), _name(b, key, given_b[key])
+    functions = [layer.call.split("(")[0].split(".")[-1] for layer in (a, b)]
+    if functions[0] != functions[1]:   # scipy's correlate2d and convolve2d: the same arguments
+        return f"{_name(a)} {functions[0]}", f"{_name(b)} {functions[1]}"
     return f"{_name(a)} (a)", f"{_name(b)} (b)"
 
 
@@ -78,9 +81,11 @@ def explain(a: FrameworkConv, b: FrameworkConv, names: tuple[str, str]) -> tuple
     """(parameter, sentence): the first parameter of ``parameters`` that differs, said in words;
     ("array maps", …) when every parameter agrees and only the layouts' flips differ."""
     left, right = parameters(a), parameters(b)
-    for key in left:
-        if left[key] != right[key]:
-            return key, _sentence(key, left[key], right[key], names, a.spec.dims)
+    differing = [key for key in left if left[key] != right[key]]
+    if differing:
+        key = differing[0]
+        also = f" (they also differ in {', '.join(differing[1:])})" if len(differing) > 1 else ""
+        return key, _sentence(key, left[key], right[key], names, a.spec.dims) + also
     return "array maps", (f"their parameters agree; the maps between the framework arrays and the layer "
                           f"differ ({names[0]}: {a.call}; {names[1]}: {b.call})")
 
