@@ -83,15 +83,17 @@ class Outcome:
     row: int | None = None
 
 
-def compare(a: Side, b: Side) -> Outcome:
-    """Compare two sides at one input size under every weight permutation that fits."""
+def compare(a: Side, b: Side, only: list[WeightPermutation] | None = None) -> Outcome:
+    """Compare two sides at one input size under every weight permutation that fits (of ``only``,
+    when given: those still in question; the identity is always compared, for ``row``)."""
     for name, left, right in (("input shape", a.x_shape, b.x_shape), ("output shape", a.y_shape, b.y_shape),
                               ("bias", a.bias, b.bias)):
         if left != right:
             return Outcome(shape=(name, left, right))
-    fits = candidates(a, b)
-    if not fits:
+    fitting = candidates(a, b)
+    if not fitting:
         return Outcome(shape=("weight shape", a.w_shape, b.w_shape))
+    fits = [p for p in fitting if only is None or p in only or p.is_identity]
     reference = a.canonical()
     ids = np.arange(prod(a.w_shape)).reshape(a.w_shape)
     holding, row = [], None
@@ -102,6 +104,6 @@ def compare(a: Side, b: Side) -> Outcome:
             holding.append(permutation)
         if permutation.is_identity:
             row = differs
-    if not any(p.is_identity for p in fits):  # only a swap fits: b takes a's weight only transposed
+    if not any(p.is_identity for p in fitting):  # only a swap fits: b takes a's weight only transposed
         return Outcome(shape=("weight shape", a.w_shape, b.w_shape), holding=tuple(holding))
     return Outcome(holding=tuple(holding), row=row)

@@ -72,7 +72,7 @@ class DiffResult:
 
     def _where(self) -> str:
         given, smaller = self.sizes[0], len(self.sizes) - 1
-        text = f"input {size_text(given)}" + (f" and {smaller} smaller sizes" if smaller else "")
+        text = f"input {size_text(given)}" + (f" and {smaller} smaller size{'s' * (smaller > 1)}" if smaller else "")
         return text + ("" if self.complete else "; the search of smaller sizes stopped at its deadline")
 
     def lines(self) -> list[str]:

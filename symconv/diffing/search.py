@@ -43,7 +43,7 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE) -> DiffResult:
     different (padding): at input 1, output y[0, 0]: a puts the extra padding element before; b puts it after
       a  y[0, 0] = w_{0,0,1}*x_{0,0}
       b  y[0, 0] = w_{0,0,0}*x_{0,0}
-      compared: input 3 and 1 smaller sizes
+      compared: input 3 and 1 smaller size
       a: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=((1, 0),) (zeros), no bias)
       b: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=((0, 1),) (zeros), no bias)
     """
@@ -67,7 +67,7 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE) -> DiffResult:
             pair = _sides_at(layers, size)
             if pair is None:
                 continue
-            outcome = compare(*pair)
+            outcome = compare(*pair, only=alive)
             seen.append((pair, outcome))
             alive = [p for p in alive if p in outcome.holding]
             if smaller is witness and not _agrees(outcome):
