@@ -298,3 +298,20 @@ def test_as_layer_of_a_spec_is_the_identity_layer():
     spec = ConvSpec(1, 2, kernel_size=3, input_size=(5, 5), layout="NHWC")
     layer = as_layer(spec, "a")
     assert layer.weight_map.is_identity and layer.spec is spec and not layer.batched
+
+
+def test_compare_all_diffs_every_pair_and_tabulates_them():
+    after = ConvSpec(1, 1, kernel_size=4, input_size=(6, 6), padding="same")
+    layers = {"after": after, "nhwc": replace(after, layout="NHWC"), "before": replace(after, padding=((2, 1), (2, 1))),
+              "flipped": replace(after, convention="convolution")}
+    table = symconv.diffing.compare_all(layers)
+    assert [(a, b) for a, b, _ in table.differing()] == [
+        ("after", "before"), ("after", "flipped"), ("nhwc", "before"), ("nhwc", "flipped"), ("before", "flipped")]
+    assert table.verdict(0, 1) == "same" and table.verdict(1, 0) == "same" and table.verdict(2, 2) == "—"
+    assert table.verdict(0, 2) == "differ at 1×1 (padding)"
+    assert table.verdict(0, 3) == "same up to the kernel flipped on H and W"
+    markdown = table._repr_markdown_()
+    assert "| before | H (2, 1), W (2, 1) | as given | NCHW |" in markdown
+    assert "| flipped | H (1, 2), W (1, 2) | flipped on H, W | NCHW |" in markdown
+    with pytest.raises(SpecError, match="^layers="):
+        symconv.diffing.compare_all({"only": after})

@@ -6,6 +6,7 @@ kernel, swapped channel axes), or different, and where and why they differ.
     compare    two layers at one size, under every weight permutation that fits, exactly
     search     diff(): the given size, then the smaller sizes, within a deadline
     result     DiffResult: verdict, witness, words, the weight conversion
+    table      compare_all(): several layers, every pair
     words      what differs, in words; terms: one output as its polynomial; convert: weight recipes
 """
 
@@ -14,5 +15,6 @@ from __future__ import annotations
 from .compare import WeightPermutation
 from .result import DIFFERENT, PERMUTED, SAME, DiffResult
 from .search import diff
+from .table import Comparison, compare_all
 
-__all__ = ["DIFFERENT", "PERMUTED", "SAME", "DiffResult", "WeightPermutation", "diff"]
+__all__ = ["DIFFERENT", "PERMUTED", "SAME", "Comparison", "DiffResult", "WeightPermutation", "compare_all", "diff"]

@@ -95,7 +95,7 @@ class DiffResult:
     def _repr_markdown_(self) -> str:
         """Jupyter and the lecture notes: the verdict, the two sides' terms as math."""
         from ..latex.expr import latex_expr
-        text = [f"**{self.verdict}** — " + self.headline().split(": ", 1)[1]]
+        text = [f"**{self.verdict}** — " + self.headline().split(": ", 1)[1], ""]   # a list needs a blank line
         if self.terms is not None:
             index = ", ".join(map(str, self.output or ()))
             text += [f"- {name}: $y_{{{index}}} = {latex_expr(term)}$" for name, term in zip(self.names, self.terms)]

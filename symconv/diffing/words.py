@@ -85,20 +85,28 @@ def explain(a: FrameworkConv, b: FrameworkConv, names: tuple[str, str]) -> tuple
     if differing:
         key = differing[0]
         also = f" (they also differ in {', '.join(differing[1:])})" if len(differing) > 1 else ""
-        return key, _sentence(key, left[key], right[key], names, a.spec.dims) + also
+        words = _sentence(key, left[key], right[key], names, a.spec.dims, a.transposed and b.transposed)
+        return key, words + also
     return "array maps", (f"their parameters agree; the maps between the framework arrays and the layer "
                           f"differ ({names[0]}: {a.call}; {names[1]}: {b.call})")
 
 
-def _sentence(key: str, left: Any, right: Any, names: tuple[str, str], dims: int) -> str:
+def _flip_words(axes: tuple[int, ...], dims: int, transposed: bool) -> str:
+    """How a layer applies its kernel: a transposed layer is the transpose of a forward conv, whose
+    kernel it takes as given or flipped."""
+    shown = " and ".join(axis_names(dims)[axis] for axis in axes)
+    if transposed:
+        return (f"transposes the convolution with its kernel flipped on {shown}" if axes
+                else "transposes the cross-correlation with its kernel as given")
+    return f"flips the kernel on {shown}" if axes else "applies the kernel unflipped (cross-correlation)"
+
+
+def _sentence(key: str, left: Any, right: Any, names: tuple[str, str], dims: int, transposed: bool = False) -> str:
     A, B = names
     if key == "padding":
         return _padding_words(left, right, names, dims)
     if key == "kernel flip":
-        def flips(axes: tuple[int, ...]) -> str:
-            shown = " and ".join(axis_names(dims)[axis] for axis in axes)
-            return f"flips the kernel on {shown}" if axes else "applies the kernel unflipped (cross-correlation)"
-        return f"{A} {flips(left)}; {B} {flips(right)}"
+        return f"{A} {_flip_words(left, dims, transposed)}; {B} {_flip_words(right, dims, transposed)}"
     if key == "transposed":
         kinds = {True: "a transposed convolution", False: "a convolution"}
         return f"{A} is {kinds[left]}; {B} is {kinds[right]}"
