@@ -315,3 +315,19 @@ def test_compare_all_diffs_every_pair_and_tabulates_them():
     assert "| flipped | H (1, 2), W (1, 2) | flipped on H, W | NCHW |" in markdown
     with pytest.raises(SpecError, match="^layers="):
         symconv.diffing.compare_all({"only": after})
+
+
+def test_names_replace_the_labels_and_a_table_gives_either_order():
+    a = ConvSpec(1, 1, kernel_size=2, input_size=3, padding=((1, 0),), bias=False)
+    b = replace(a, padding=((0, 1),))
+    result = symconv.diff(a, b, names=("lower", "upper"))
+    assert result.names == ("lower", "upper")
+    assert result.reason == "lower puts the extra padding element before; upper puts it after"
+    table = symconv.diffing.compare_all({"lower": a, "upper": b})
+    assert table.diff("upper", "lower").reason == "upper puts the extra padding element after; lower puts it before"
+    assert table.diff("lower", "upper") is table.results[(0, 1)]
+    with pytest.raises(SpecError, match="^name='middle'"):
+        table.diff("lower", "middle")
+    for names in (("only",), ("a", ""), "ab", ("a", 1)):
+        with pytest.raises(SpecError, match="^names="):
+            symconv.diff(a, b, names=names)

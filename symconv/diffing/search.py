@@ -29,9 +29,10 @@ DEADLINE = 10.0
 """Seconds the search of smaller input sizes may take (the given size is always compared)."""
 
 
-def diff(a: object, b: object, *, deadline: float = DEADLINE) -> DiffResult:
+def diff(a: object, b: object, *, deadline: float = DEADLINE, names: tuple[str, str] | None = None) -> DiffResult:
     """Compare two layers exactly: ``a`` and ``b`` are ConvSpecs (PyTorch's semantics, identity
     array maps) or ``symconv.frameworks.FrameworkConv`` s (a framework's call at fixed shapes).
+    ``names`` name them in the text (default: their frameworks, a ConvSpec as "a" or "b").
 
     >>> import symconv
     >>> lower = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, padding=((1, 0),), bias=False)
@@ -49,6 +50,9 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE) -> DiffResult:
     """
     if isinstance(deadline, bool) or not isinstance(deadline, Real) or not deadline > 0:
         raise SpecError("deadline", deadline, "must be a number of seconds > 0")
+    if names is not None and not (isinstance(names, tuple) and len(names) == 2
+                                  and all(isinstance(n, str) and n for n in names)):
+        raise SpecError("names", names, "must be None or a pair of non-empty strings")
     start = time.perf_counter()
     layers = as_layer(a, "a"), as_layer(b, "b")
     sides = side_of(layers[0]), side_of(layers[1])
@@ -72,7 +76,7 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE) -> DiffResult:
             alive = [p for p in alive if p in outcome.holding]
             if smaller is witness and not _agrees(outcome):
                 smaller = (pair, outcome)
-    return _result(layers, seen, alive, smaller, complete, time.perf_counter() - start)
+    return _result(layers, names or labels(*layers), seen, alive, smaller, complete, time.perf_counter() - start)
 
 
 def _agrees(outcome: Outcome) -> bool:
@@ -95,9 +99,8 @@ def _sides_at(layers: tuple[FrameworkConv, FrameworkConv], size: tuple[int, ...]
         return None
 
 
-def _result(layers: tuple[FrameworkConv, FrameworkConv], seen: list, alive: list[WeightPermutation],
-            smaller: tuple | None, complete: bool, seconds: float) -> DiffResult:
-    names = labels(*layers)
+def _result(layers: tuple[FrameworkConv, FrameworkConv], names: tuple[str, str], seen: list,
+            alive: list[WeightPermutation], smaller: tuple | None, complete: bool, seconds: float) -> DiffResult:
     common = {"sizes": tuple(pair[0].x_shape[1:] for pair, _ in seen), "complete": complete, "seconds": seconds}
     identity = WeightPermutation()
     if identity in alive:

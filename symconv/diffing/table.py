@@ -25,6 +25,16 @@ class Comparison:
     layers: tuple[FrameworkConv, ...]
     results: dict[tuple[int, int], DiffResult]
 
+    def diff(self, first: str, second: str) -> DiffResult:
+        """The diff of the layers named ``first`` and ``second`` (in that order), named so."""
+        for name in (first, second):
+            if name not in self.names:
+                raise SpecError("name", name, f"must be one of {', '.join(self.names)}")
+        i, j = self.names.index(first), self.names.index(second)
+        if i < j:
+            return self.results[(i, j)]
+        return diff(self.layers[i], self.layers[j], names=(first, second))
+
     def differing(self) -> list[tuple[str, str, DiffResult]]:
         """(name, name, result) of every pair that is not the same map, in order."""
         return [(self.names[i], self.names[j], r) for (i, j), r in self.results.items() if not r.same]
@@ -82,5 +92,6 @@ def compare_all(layers: Mapping[str, object], *, deadline: float = DEADLINE) -> 
         raise SpecError("layers", type(layers).__name__, "must map names to at least two layers")
     names = tuple(str(name) for name in layers)
     given = tuple(as_layer(layer, name) for name, layer in zip(names, layers.values()))
-    results = {(i, j): diff(given[i], given[j], deadline=deadline) for i, j in combinations(range(len(given)), 2)}
+    results = {(i, j): diff(given[i], given[j], deadline=deadline, names=(names[i], names[j]))
+               for i, j in combinations(range(len(given)), 2)}
     return Comparison(names, given, results)
