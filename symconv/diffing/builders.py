@@ -72,7 +72,7 @@ def _torch(given: dict[str, Any]) -> Any:
 def _tensorflow(given: dict[str, Any]) -> Any:
     from ..frameworks.tensorflow import from_tensorflow, from_tensorflow_transpose
     op = given.pop("op", "conv")
-    presets = {"conv": from_tensorflow, "conv_transpose": from_tensorflow_transpose}
+    presets: dict[str, Callable[..., Any]] = {"conv": from_tensorflow, "conv_transpose": from_tensorflow_transpose}
     if op not in presets:
         raise SpecError("op", op, "must be conv (tf.nn.convolution, conv1d/2d/3d) or conv_transpose "
                                   "(tf.nn.conv_transpose, conv1d/2d/3d_transpose)")
@@ -95,8 +95,9 @@ def _onnx(given: dict[str, Any]) -> Any:
         raise SpecError("op", op, f"must be one of {', '.join(ATTRIBUTES)}")
     check_keys(f"onnx {op}", given, ("x_shape", "w_shape", "bias", *ATTRIBUTES[op]), ("x_shape", "w_shape"))
     x_shape, w_shape, bias = given.pop("x_shape"), given.pop("w_shape"), given.pop("bias", False)
-    attributes = {key: list(value) if isinstance(value, tuple) else [value] if key in ONNX_LISTS else value
-                  for key, value in given.items()}
+    attributes: dict[str, Any] = {
+        key: list(value) if isinstance(value, tuple) else [value] if key in ONNX_LISTS else value
+        for key, value in given.items()}
     inputs = ["X", "W", "B"] if bias is True else ["X", "W"]
     node = _called(f"onnx {op}", lambda: helper.make_node(op, inputs, ["Y"], **attributes))
     return from_onnx(node, x_shape, w_shape)
@@ -105,7 +106,7 @@ def _onnx(given: dict[str, Any]) -> Any:
 def _jax(given: dict[str, Any]) -> Any:
     from ..frameworks.jax import from_jax, from_jax_transpose
     op = given.pop("op", "conv_general_dilated")
-    presets = {"conv_general_dilated": from_jax, "conv_transpose": from_jax_transpose}
+    presets: dict[str, Callable[..., Any]] = {"conv_general_dilated": from_jax, "conv_transpose": from_jax_transpose}
     if op not in presets:
         raise SpecError("op", op, "must be conv_general_dilated (jax.lax's, the default) or conv_transpose")
     return _preset(f"jax op={op}", presets[op], given)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,8 @@ def _sides_at(layers: tuple[FrameworkConv, FrameworkConv], size: tuple[int, ...]
 
 def _result(layers: tuple[FrameworkConv, FrameworkConv], names: tuple[str, str], seen: list,
             alive: list[WeightPermutation], smaller: tuple | None, complete: bool, seconds: float) -> DiffResult:
-    common = {"sizes": tuple(pair[0].x_shape[1:] for pair, _ in seen), "complete": complete, "seconds": seconds}
+    common: dict[str, Any] = {"sizes": tuple(pair[0].x_shape[1:] for pair, _ in seen), "complete": complete,
+                              "seconds": seconds}
     identity = WeightPermutation()
     if identity in alive:
         return DiffResult(*layers, names, SAME, weight_recipe=_recipe(layers, identity), **common)
