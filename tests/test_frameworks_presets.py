@@ -17,6 +17,7 @@ from symconv.errors import SpecError
 from symconv.frameworks import (
     from_jax,
     from_jax_transpose,
+    from_keras,
     from_scipy,
     from_tensorflow,
     from_tensorflow_transpose,
@@ -150,6 +151,11 @@ def test_tensorflow_transpose_preset_agrees_with_tf_nn(tf, input_shape, filter_s
 
     assert layer.transposed
     assert agrees(layer, run, batch=input_shape[0])
+    bigger = layer.at_input_size(tuple(m + 1 for m in layer.spec.output_size))   # output size grows by s
+    assert bigger.output_padding == layer.output_padding
+    assert agrees(bigger, lambda x, w, b: tf.nn.conv_transpose(x, w, dict(bigger.arguments)["output_shape"], strides,
+                                                               padding, data_format, dilations).numpy(),
+                  batch=input_shape[0])
     if any(before != after for before, after in layer.spec.padding):
         assert not agrees(moved_padding(layer), run, batch=input_shape[0])
 
@@ -165,6 +171,56 @@ def test_tensorflow_presets_refuse_in_tensorflows_words():
         from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), strides=[2, 1, 1, 1])
     with pytest.raises(SpecError, match="^output_shape=.*not the input's"):
         from_tensorflow_transpose((1, 4, 4, 2), (3, 3, 3, 2), (1, 10, 8, 3), 2)
+    with pytest.raises(SpecError, match="^data_format=array"):   # no "truth value of an array is ambiguous"
+        from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), data_format=np.array(["NHWC"]))
+    with pytest.raises(SpecError, match="^padding=array"):
+        from_tensorflow((1, 5, 5, 1), (3, 3, 1, 1), padding=np.array(["SAME"]))
+
+
+KERAS = [   # (class, arguments, input shape with the batch axis)
+    ("Conv1D", dict(filters=2, kernel_size=3, padding="causal", dilation_rate=2), (2, 7, 3)),
+    ("Conv2D", dict(filters=3, kernel_size=4, strides=2, padding="same"), (1, 7, 6, 2)),
+    ("Conv2D", dict(filters=4, kernel_size=(2, 3), padding="valid", groups=2, dilation_rate=(2, 1),
+                    data_format="channels_first"), (1, 4, 6, 5)),
+    ("Conv3D", dict(filters=2, kernel_size=2, padding="SAME"), (1, 3, 4, 3, 1)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same"), (1, 4, 3, 3)),
+    ("Conv2DTranspose", dict(filters=1, kernel_size=(3, 2), strides=2, padding="valid", output_padding=1),
+     (1, 3, 4, 2)),
+    ("Conv1DTranspose", dict(filters=2, kernel_size=4, strides=3, padding="same", output_padding=2), (2, 4, 1)),
+    ("DepthwiseConv2D", dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (1, 6, 5, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "input_shape"), KERAS)
+def test_keras_preset_agrees_with_keras(tf, name, kwargs, input_shape):
+    keras = pytest.importorskip("keras")
+    module = getattr(keras.layers, name)(**kwargs)
+    module.build(input_shape)
+    layer = from_keras(module, input_shape)
+
+    def run(x, w, b):
+        module.set_weights([w, b])
+        return np.asarray(module(x))
+
+    assert agrees(layer, run, bias=True, batch=input_shape[0])
+    assert from_keras(module.get_config(), input_shape[1:]).spec == layer.spec   # the config, no batch axis
+    if any(before != after for before, after in layer.spec.padding):
+        assert not agrees(moved_padding(layer), run, bias=True, batch=input_shape[0])
+
+
+def test_keras_preset_refuses_in_keras_words(tf):
+    keras = pytest.importorskip("keras")
+    with pytest.raises(SpecError, match="^activation='relu'"):
+        from_keras(keras.layers.Conv2D(2, 3, activation="relu"), (None, 5, 5, 1))
+    with pytest.raises(SpecError, match="^kernel_size=.*kernel must fit"):
+        from_keras(keras.layers.Conv2D(2, 3), (None, 2, 5, 1))
+    with pytest.raises(SpecError, match="^layer_or_config='Dense'"):
+        from_keras(keras.layers.Dense(2), (None, 3))
+    serialized = {"class_name": "Conv1DTranspose", "config": {"filters": 1, "kernel_size": 3, "strides": 2,
+                                                             "padding": "same", "output_padding": None}}
+    assert from_keras(serialized, (4, 1)).spec.kernel_size == (3,)   # the rank from the class name
+    with pytest.raises(SpecError, match="^padding='causal'"):   # causal is Conv1D's only
+        from_keras({**serialized["config"], "kernel_size": (3,), "padding": "causal"}, (4, 1))
 
 
 # ---- JAX -----------------------------------------------------------------------------------------
@@ -225,6 +281,7 @@ def test_jax_lhs_dilation_is_a_transposed_conv(lhs_shape, rhs_shape, padding, lh
 
     assert layer.transposed and layer.weight_map.flip
     assert agrees(layer, run)
+    assert agrees(layer.at_input_size(tuple(m + 1 for m in layer.spec.output_size)), run)
     assert not agrees(without_flip(layer), run)
     if groups > 1:   # the forward output channel read as (channel, group) instead of (group, channel)
         axes = layer.weight_map.axes
@@ -287,68 +344,39 @@ def _scipy_cases():
     return signal, ndimage
 
 
-SCIPY_SIGNAL = [   # (function name, in1_shape, in2_shape, mode)
-    ("correlate", (7,), (4,), "same"), ("correlate", (6, 5), (2, 3), "full"), ("correlate", (5, 6), (3, 4), "valid"),
-    ("convolve", (7,), (4,), "same"), ("convolve", (4, 5, 3), (2, 3, 2), "full"), ("convolve", (6, 5), (4, 2), "same"),
-    ("correlate", (3,), (6,), "same"), ("convolve", (3, 2), (4, 5), "full"),
+SCIPY = [   # (module, function, in1_shape, in2_shape, mode, options)
+    ("signal", "correlate", (7,), (4,), "same", {}), ("signal", "correlate", (6, 5), (2, 3), "full", {}),
+    ("signal", "correlate", (5, 6), (3, 4), "valid", {}), ("signal", "convolve", (7,), (4,), "same", {}),
+    ("signal", "convolve", (4, 5, 3), (2, 3, 2), "full", {}), ("signal", "convolve", (6, 5), (4, 2), "same", {}),
+    ("signal", "correlate", (3,), (6,), "same", {}), ("signal", "convolve", (3, 2), (4, 5), "full", {}),
+    ("signal", "correlate2d", (5, 6), (2, 3), "same", {"boundary": "fill"}),   # the odd row after, unlike correlate
+    ("signal", "convolve2d", (5, 6), (4, 3), "same", {"boundary": "fill"}),
+    ("signal", "correlate2d", (5, 4), (3, 2), "full", {"boundary": "wrap"}),
+    ("signal", "convolve2d", (6, 5), (3, 4), "same", {"boundary": "wrap"}),
+    ("signal", "correlate2d", (4, 5), (2, 3), "same", {"boundary": "symm"}),   # padding ≤ 1: replicate
+    ("signal", "convolve2d", (4, 5), (3, 3), "valid", {"boundary": "symm"}),
+    ("ndimage", "correlate", (7,), (4,), "constant", {}), ("ndimage", "correlate", (6, 5), (3, 2), "nearest", {}),
+    ("ndimage", "correlate", (6, 7), (4, 3), "mirror", {"origin": (1, -1)}),
+    ("ndimage", "correlate", (5, 6), (2, 4), "wrap", {}), ("ndimage", "convolve", (7,), (4,), "constant", {}),
+    ("ndimage", "convolve", (6, 5), (3, 4), "mirror", {"origin": (-1, 1)}),
+    ("ndimage", "convolve", (4, 5, 6), (2, 3, 2), "grid-wrap", {}),
+    ("ndimage", "convolve", (6, 6), (2, 2), "reflect", {}), ("ndimage", "correlate", (5,), (3,), "grid-constant",
+                                                             {"origin": 1}),
 ]
 
 
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode"), SCIPY_SIGNAL)
-def test_scipy_signal_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode):
-    signal, _ = _scipy_cases()
-    function = getattr(signal, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode)
+@pytest.mark.parametrize(("module", "name", "in1_shape", "in2_shape", "mode", "options"), SCIPY)
+def test_scipy_preset_agrees_with_scipy(module, name, in1_shape, in2_shape, mode, options):
+    function = getattr(dict(zip(("signal", "ndimage"), _scipy_cases()))[module], name)
+    layer = from_scipy(function, in1_shape, in2_shape, mode, **options)
+    exact = {"method": "direct"} if name in ("correlate", "convolve") and module == "signal" else {}   # no FFT
 
     def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, method="direct")
+        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, **options, **exact)
 
-    assert not layer.batched and layer.spec.convention == ("convolution" if name == "convolve" else "cross-correlation")
+    assert not layer.batched and layer.spec.convention == ("convolution" if "convolve" in name else "cross-correlation")
     assert agrees(layer, run)
-    if any(before != after for before, after in layer.spec.padding):
-        assert not agrees(moved_padding(layer), run)
-
-
-SCIPY_2D = [   # (function name, in1_shape, in2_shape, mode, boundary)
-    ("correlate2d", (5, 6), (2, 3), "same", "fill"), ("convolve2d", (5, 6), (4, 3), "same", "fill"),
-    ("correlate2d", (5, 4), (3, 2), "full", "wrap"), ("convolve2d", (6, 5), (3, 4), "same", "wrap"),
-    ("correlate2d", (4, 5), (2, 3), "same", "symm"), ("convolve2d", (4, 5), (3, 3), "valid", "symm"),
-]
-
-
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "boundary"), SCIPY_2D)
-def test_scipy_2d_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, boundary):
-    signal, _ = _scipy_cases()
-    function = getattr(signal, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode, boundary=boundary)
-
-    def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, boundary=boundary)
-
-    assert agrees(layer, run)
-    if any(before != after for before, after in layer.spec.padding):
-        assert not agrees(moved_padding(layer), run)
-
-
-SCIPY_NDIMAGE = [   # (function name, input shape, weights shape, mode, origin)
-    ("correlate", (7,), (4,), "constant", 0), ("correlate", (6, 5), (3, 2), "nearest", 0),
-    ("correlate", (6, 7), (4, 3), "mirror", (1, -1)), ("correlate", (5, 6), (2, 4), "wrap", 0),
-    ("convolve", (7,), (4,), "constant", 0), ("convolve", (6, 5), (3, 4), "mirror", (-1, 1)),
-    ("convolve", (4, 5, 6), (2, 3, 2), "grid-wrap", 0), ("convolve", (6, 6), (2, 2), "reflect", 0),
-    ("correlate", (5,), (3,), "grid-constant", 1),
-]
-
-
-@pytest.mark.parametrize(("name", "in1_shape", "in2_shape", "mode", "origin"), SCIPY_NDIMAGE)
-def test_scipy_ndimage_preset_agrees_with_scipy(name, in1_shape, in2_shape, mode, origin):
-    _, ndimage = _scipy_cases()
-    function = getattr(ndimage, name)
-    layer = from_scipy(function, in1_shape, in2_shape, mode, origin=origin)
-
-    def run(x, w, b):
-        return function(x.astype(np.float64), w.astype(np.float64), mode=mode, origin=origin)
-
-    assert agrees(layer, run)
+    assert agrees(layer.at_input_size(tuple(n + 2 for n in in1_shape)), run)
     if any(before != after for before, after in layer.spec.padding):
         assert not agrees(moved_padding(layer), run)
 
@@ -380,3 +408,84 @@ def test_scipy_preset_refuses_what_is_no_symconv_layer():
         from_scipy(ndimage.convolve, (6,), (3,), "constant", origin=2)
     with pytest.raises(SpecError, match="^mode='wrap'.*circular padding"):
         from_scipy(ndimage.correlate, (2,), (7,), "wrap")
+    with pytest.raises(SpecError, match="^mode=array"):
+        from_scipy(signal.correlate, (5,), (3,), np.array(["same"]))
+    with pytest.raises(SpecError, match="^cval=array"):
+        from_scipy(ndimage.correlate, (5,), (3,), "constant", cval=np.zeros(2))
+
+
+# ---- symconv's own checker, probing the real library through the preset's maps ------------------
+
+def through_maps(layer, run):
+    """fn(x, w, b) on the spec's arrays: the library ``run`` on the framework's arrays, in float64."""
+    def fn(x, w, b):
+        xs = layer.input_map.from_spec(np.asarray(x), batched=layer.batched).astype(np.float64)
+        ws = layer.weight_map.from_spec(np.asarray(w)).astype(np.float64)
+        y = np.asarray(run(xs, ws, None if b is None else np.asarray(b, dtype=np.float64)), dtype=np.float64)
+        return layer.output_map.to_spec(y, batched=layer.batched)
+    return fn
+
+
+def assert_probed(layer, run, wrong):
+    """symconv.testing proves the library computes ``layer`` (probe mode) and refutes ``wrong``."""
+    def check(preset):
+        if preset.transposed:
+            return symconv.testing.assert_conv_transpose_equivalent(
+                through_maps(preset, run), preset.spec, preset.output_padding, mode="probe", batched=preset.batched)
+        return symconv.testing.assert_conv_equivalent(through_maps(preset, run), preset.spec, mode="probe",
+                                                      batched=preset.batched)
+    assert str(check(layer)).startswith("verified")
+    with pytest.raises(AssertionError, match="does not compute"):
+        check(wrong)
+
+
+def test_probe_torch_and_scipy_presets():
+    torch = pytest.importorskip("torch")
+    signal, ndimage = _scipy_cases()
+    module = torch.nn.ConvTranspose2d(2, 3, kernel_size=(4, 3), stride=2, padding=1, output_padding=(1, 0)).double()
+    layer = from_torch(module, (3, 4))
+
+    def run(x, w, b):
+        with torch.no_grad():
+            return torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, 2, 1, (1, 0)).numpy()
+
+    assert_probed(layer, run, dataclasses.replace(layer, output_padding=(0, 1)))
+    layer = from_scipy(signal.correlate2d, (5, 6), (4, 3), "same")
+    assert_probed(layer, lambda x, w, b: signal.correlate2d(x, w, "same"),
+                  from_scipy(signal.correlate, (5, 6), (4, 3), "same"))   # the other 'same' of scipy
+
+
+def test_scipy_ndimage_drops_kernel_taps_below_machine_epsilon():
+    """scipy.ndimage skips every weight with |w| ≤ DBL_EPSILON (2.2e-16), so it is the preset's
+    convolution on integer arrays (test_scipy_preset_agrees_with_scipy) but not bilinear at tiny
+    weights: symconv's probe finds that (power-of-two scalings) even with the right preset."""
+    _, ndimage = _scipy_cases()
+    layer = from_scipy(ndimage.convolve, (6, 5), (3, 2), "mirror", origin=(1, 0))
+    x = _draw((6, 5)).astype(np.float64)
+    w = _draw((3, 2)).astype(np.float64)
+    w[w == 0] = 1.0
+    run = lambda x, w, b: ndimage.convolve(x, w, mode="mirror", origin=(1, 0))   # noqa: E731
+    assert np.array_equal(run(x, w, None), layer.apply(x, w).astype(np.float64))
+    tiny = np.zeros((3, 2))
+    tiny[0, 0] = 2.0**-53
+    assert not run(x, tiny, None).any() and layer.apply(x, tiny).astype(np.float64).any()
+    with pytest.raises(AssertionError, match="rounds"):
+        symconv.testing.assert_conv_equivalent(through_maps(layer, run), layer.spec, mode="probe")
+
+
+def test_probe_tensorflow_presets(tf):
+    layer = from_tensorflow((1, 7, 5, 2), (4, 3, 2, 2), strides=2, padding="SAME")   # H: (1, 2)
+    assert_probed(layer, lambda x, w, b: tf.nn.convolution(x, w, 2, "SAME").numpy(), moved_padding(layer))
+    layer = from_tensorflow_transpose((1, 4, 2), (4, 1, 2), (1, 7, 1), 2, "SAME", "NWC")   # (1, 2)
+    assert_probed(layer, lambda x, w, b: tf.nn.conv_transpose(x, w, (len(x), 7, 1), 2, "SAME", "NWC").numpy(),
+                  moved_padding(layer))
+
+
+def test_probe_jax_presets():
+    jax = pytest.importorskip("jax")
+    with jax.enable_x64(True):   # exact float64 for the probe's dyadic points
+        layer = from_jax((1, 4, 3, 3), (6, 2, 2, 3), (1, 1), [(1, 2), (0, 2)], (2, 3), None, None, 2)
+        assert_probed(layer, lambda x, w, b: jax.lax.conv_general_dilated(
+            x, w, (1, 1), [(1, 2), (0, 2)], (2, 3), None, None, 2), without_flip(layer))
+        layer = from_jax_transpose((1, 4, 2), (3, 2, 3), (2,), "SAME")
+        assert_probed(layer, lambda x, w, b: jax.lax.conv_transpose(x, w, (2,), "SAME"), without_flip(layer))

@@ -9,11 +9,12 @@ The frameworks themselves are optional: each preset imports its library only whe
 from __future__ import annotations
 
 from .jax import from_jax, from_jax_transpose
+from .keras import from_keras
 from .layer import ArrayMap, FrameworkConv
 from .onnx import from_onnx
 from .scipy import from_scipy
 from .tensorflow import from_tensorflow, from_tensorflow_transpose
 from .torch import from_torch
 
-__all__ = ["ArrayMap", "FrameworkConv", "from_jax", "from_jax_transpose", "from_onnx", "from_scipy",
+__all__ = ["ArrayMap", "FrameworkConv", "from_jax", "from_jax_transpose", "from_keras", "from_onnx", "from_scipy",
            "from_tensorflow", "from_tensorflow_transpose", "from_torch"]

@@ -94,7 +94,7 @@ def _parsed(lhs_shape: Any, rhs_shape: Any, dimension_numbers: Any) -> tuple:
 
 def _explicit(padding: Any, dims: int, minimum: int | None) -> tuple[tuple[int, int], ...]:
     """Padding pairs (lo, hi), one per spatial axis, each ≥ ``minimum`` (None: any int, cropping)."""
-    rule = f"must be a string or {dims} (low, high) pairs of ints"
+    rule = f"must be 'SAME', 'SAME_LOWER', 'VALID' or {dims} (low, high) pairs of ints"
     if isinstance(padding, str) or not isinstance(padding, (tuple, list)) or len(padding) != dims:
         raise SpecError("padding", padding, rule)
     if any(not isinstance(pair, (tuple, list)) or len(pair) != 2 for pair in padding):

@@ -61,7 +61,7 @@ class ArrayMap:
     axes: tuple[int, ...]
     flip: tuple[int, ...] = ()
     staged_shape: tuple[int, ...] = ()
-    labels: tuple[str, str] = field(default=(), compare=False)
+    labels: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def identity(cls, shape: tuple[int, ...]) -> ArrayMap:

@@ -19,13 +19,17 @@ kernel flipped). Per axis, with kernel size K:
 
 scipy's 'reflect' (ndimage) and 'symm' (signal) repeat the edge sample (c b a | a b c d): no
 symconv padding mode is that, except where the padding is at most 1 (then it is replicate's).
+
+scipy.ndimage skips every weight with |w| ≤ DBL_EPSILON (2.2e-16) as if it were 0, so it is the
+preset's convolution except for such tiny weights (it is not bilinear there).
 """
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
-from ..errors import SpecError
+from ..errors import SpecError, integer
 from ..interop.specs import valid_shape
 from .conventions import checked_spec
 from .layer import ArrayMap, FrameworkConv
@@ -51,25 +55,25 @@ def _functions() -> tuple[tuple[Any, str, str, str], ...]:
 
 def _signal_pads(mode: Any, sizes: tuple[int, ...], kernel: tuple[int, ...], in2_shape: Any,
                  odd_after: bool) -> list[tuple[int, int]]:
+    if not isinstance(mode, str) or mode not in ("full", "same", "valid"):
+        raise SpecError("mode", mode, "must be 'full', 'valid' or 'same'")
     if mode == "full":
         return [(k - 1, k - 1) for k in kernel]
     if mode == "same":
         return [((k - 1) // 2, k - 1 - (k - 1) // 2) if odd_after else (k - 1 - (k - 1) // 2, (k - 1) // 2)
                 for k in kernel]
-    if mode == "valid":
-        if any(k > n for k, n in zip(kernel, sizes)):
-            raise SpecError("in2_shape", in2_shape, f"mode='valid' needs in2 no larger than in1 {sizes} on every "
-                                                    "axis (scipy swaps the two arrays otherwise)")
-        return [(0, 0)] * len(kernel)
-    raise SpecError("mode", mode, "must be 'full', 'valid' or 'same'")
+    if any(k > n for k, n in zip(kernel, sizes)):   # mode 'valid'
+        raise SpecError("in2_shape", in2_shape, f"mode='valid' needs in2 no larger than in1 {sizes} on every "
+                                                "axis (scipy swaps the two arrays otherwise)")
+    return [(0, 0)] * len(kernel)
 
 
 def _ndimage_pads(origin: Any, kernel: tuple[int, ...], convention: str) -> list[tuple[int, int]]:
     origins = origin if isinstance(origin, (tuple, list)) else (origin,) * len(kernel)
-    if len(origins) != len(kernel) or any(isinstance(o, bool) or not isinstance(o, int) for o in origins):
+    if len(origins) != len(kernel):
         raise SpecError("origin", origin, f"must be an int or {len(kernel)} ints")
     pads = []
-    for k, o in zip(kernel, origins):
+    for k, o in zip(kernel, (integer("origin", o) for o in origins)):
         before = k // 2 + o if convention == "cross-correlation" else (k - 1) // 2 - o
         if not 0 <= before <= k - 1:
             raise SpecError("origin", origin, f"must keep the kernel's centre ⌊K/2⌋ + origin inside the kernel "
@@ -120,7 +124,7 @@ def from_scipy(function: Any, in1_shape: Any, in2_shape: Any, mode: Any = None, 
         mode = "reflect" if mode is None else mode
         pads = _ndimage_pads(origin, kernel, convention)
         padding_mode = _padding_mode("mode", mode, NDIMAGE_MODES, pads)
-        if padding_mode == "zeros" and cval != 0:
+        if padding_mode == "zeros" and not (isinstance(cval, Real) and cval == 0):
             raise SpecError("cval", cval, "must be 0: a constant cval ≠ 0 makes the map affine, not linear")
         arguments |= {"mode": mode, "cval": cval, "origin": origin}
         names = {"padding": "mode", "kernel_size": "in2_shape", "input_size": "in1_shape"}
@@ -130,7 +134,7 @@ def from_scipy(function: Any, in1_shape: Any, in2_shape: Any, mode: Any = None, 
         padding_mode = "zeros"
         if family == "signal2d":
             padding_mode = _padding_mode("boundary", boundary, SIGNAL_BOUNDARIES, pads)
-            if padding_mode == "zeros" and fillvalue != 0:
+            if padding_mode == "zeros" and not (isinstance(fillvalue, Real) and fillvalue == 0):
                 raise SpecError("fillvalue", fillvalue, "must be 0: a fill value ≠ 0 makes the map affine, not linear")
             arguments |= {"boundary": boundary, "fillvalue": fillvalue}
         names = {"padding": "boundary" if family == "signal2d" else "mode", "kernel_size": "in2_shape",

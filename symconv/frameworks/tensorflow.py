@@ -33,7 +33,7 @@ NAMES = {"kernel_size": "filter_shape", "input_size": "input_shape", "stride": "
 
 
 def _channels_first(data_format: Any) -> bool:
-    if data_format not in DATA_FORMATS or not (data_format is None or isinstance(data_format, str)):
+    if not (data_format is None or (isinstance(data_format, str) and data_format in DATA_FORMATS)):
         raise SpecError("data_format", data_format, f"must be one of {DATA_FORMATS}")
     return data_format is not None and data_format.startswith("NC")
 
@@ -56,9 +56,9 @@ def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...]
                    dilations: tuple[int, ...], first: bool) -> tuple[tuple[int, int], ...]:
     """TensorFlow's padding as (before, after) per spatial axis: 'VALID', 'SAME' (the rule above)
     or explicit pairs, one per axis of the data."""
-    if padding == "VALID" and isinstance(padding, str):
+    if isinstance(padding, str) and padding == "VALID":
         return ((0, 0),) * len(sizes)
-    if padding == "SAME" and isinstance(padding, str):
+    if isinstance(padding, str) and padding == "SAME":
         return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, strides, dilations))
     dims = len(sizes)
     rule = (f"must be 'VALID', 'SAME' or {dims + 2} [before, after] pairs of ints ≥ 0 (one per axis of the data, "
