@@ -155,7 +155,7 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     steps, input_shape = network.steps, network.input_shape
     work_limit("max_terms", max_terms, symbolic_entries(steps), "input_shape", tuple(input_shape),
                "a symbolic network proof multiplies {} dense-matrix entries (Σ rows × columns of the linear layers)")
-    layer_names = network.layer_names()
+    layer_names = network.layer_names
     mismatch = network.check()
     timings[network.framework] = time.perf_counter() - start
     if mismatch is not None:

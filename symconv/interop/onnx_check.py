@@ -36,7 +36,7 @@ from .mismatch import (
     _exact_in_float64,
     rounding_tolerance,
 )
-from .onnx_graph import read_chain
+from .onnx_chain import read_chain
 from .onnx_network import OnnxNetwork
 from .onnx_steps import onnx_steps
 from .steps import NetworkStep
@@ -80,7 +80,7 @@ def _with_outputs(model: Any, names: list[str]) -> Any:
 
 def _onnxruntime(found: TorchMismatch, check: str) -> TorchMismatch:
     """A mismatch from ``_compare`` (which names torch) as onnxruntime's."""
-    c = found.comparison()
+    c = found.comparison
     compared = Comparison(c.obtained, c.expected.replace("torch's", "onnxruntime's"), c.obtained_entry,
                           c.expected_entry.replace(r"\mathrm{torch}", r"\mathrm{onnxruntime}"))
     return replace(found, form="onnxruntime", compared=compared, check=check)
@@ -88,16 +88,30 @@ def _onnxruntime(found: TorchMismatch, check: str) -> TorchMismatch:
 
 def onnx_mismatch(network: OnnxNetwork, seed: int = 0) -> TorchMismatch | None:
     """The first place where onnxruntime computes something else than the steps' maps, or None
-    (checks 1–3 of the module docstring)."""
+    (checks 1–3 of the module docstring).
+
+    >>> import numpy as np
+    >>> from onnx import TensorProto, helper, numpy_helper
+    >>> from symconv.interop.onnx_network import read_onnx
+    >>> conv = helper.make_node("Conv", ["x", "W"], ["y"], auto_pad="SAME_LOWER", strides=[2])
+    >>> graph = helper.make_graph([conv], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 5])],
+    ...                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1, 3])],
+    ...                           [numpy_helper.from_array(np.array([[[1, 2]]], np.float32), "W")])
+    >>> network = read_onnx(helper.make_model(graph), (1, 5))
+    >>> network.steps[0].spec.padding            # ⌈5/2⌉ = 3 outputs: total padding 1, before (LOWER)
+    ((1, 0),)
+    >>> onnx_mismatch(network) is None
+    True
+    """
     rng = np.random.default_rng(seed)
     dtype = np.dtype(network.chain.dtype)
     shape = network.steps[0].in_shape if network.steps else None
     if shape is None:
         return None
-    draws = [("integer inputs in [−3, 3]", rng.integers(-TORCH_RANGE, TORCH_RANGE + 1,
-                                                          size=(network.batch or TORCH_SAMPLES, *shape)))]
+    samples = (network.batch or 1) * TORCH_SAMPLES   # a fixed batch size runs in chunks of it
+    draws = [("integer inputs in [−3, 3]", rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=(samples, *shape)))]
     draws += [(f"non-integer inputs in [−8, 8), batch {n}", rng.uniform(-8, 8, size=(n, *shape)))
-              for n in ((network.batch,) if network.batch else TORCH_BATCHES)]
+              for n in ((samples,) if network.batch else TORCH_BATCHES)]
     exposed = _session(_with_outputs(network.chain.model, [network.output_name(i) for i in range(len(network.steps))]))
     original = _session(network.chain.model)
     try:
@@ -156,7 +170,7 @@ def _integer_mismatch(network: OnnxNetwork, rng: np.random.Generator) -> TorchMi
             continue
         alone = _step_model(network, index, rng)
         integer_steps, _ = onnx_steps(read_chain(alone), step.in_shape)
-        x = rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=(network.batch or TORCH_SAMPLES, *step.in_shape))
+        x = rng.integers(-TORCH_RANGE, TORCH_RANGE + 1, size=((network.batch or 1) * TORCH_SAMPLES, *step.in_shape))
         out = _run(_session(alone), alone.graph.input[0].name, x.astype(network.chain.dtype), network.batch)[0]
         if found := _compare(replace(integer_steps[0], position=step.position), torch.as_tensor(x.astype(np.float64)),
                              torch.as_tensor(out), 0.0, check):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SpecError
-from .onnx_graph import Chain, load_model, read_chain
+from .onnx_chain import Chain, load_model, read_chain
 from .onnx_steps import onnx_steps
 from .specs import valid_shape
 from .steps import NetworkStep

@@ -27,10 +27,10 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..frameworks.onnx import from_onnx, node_attributes, onnx_padding
+from ..frameworks.onnx import _ints, from_onnx, node_attributes, onnx_padding
 from ..pattern import kernel_span
 from ..spec import ConvSpec
-from .onnx_graph import Chain, where
+from .onnx_chain import Chain, where
 from .steps import NetworkStep, refuse_dense
 from .torch_code import _torch
 
@@ -60,7 +60,7 @@ class OnnxLayer:
 
 
 def _tensor(value: np.ndarray) -> Any:
-    return _torch().as_tensor(np.asarray(value, dtype=np.float64))
+    return _torch().as_tensor(np.array(value, dtype=np.float64))   # a copy: the model's arrays may be read-only
 
 
 def _constant(chain: Chain, node: Any, index: int, slot: int, dtype: str | None = None) -> np.ndarray | None:
@@ -71,6 +71,9 @@ def _constant(chain: Chain, node: Any, index: int, slot: int, dtype: str | None 
     if value.dtype != np.dtype(dtype or chain.dtype):
         raise SpecError(f"{where(node, index)} input {node.input[slot]!r}", str(value.dtype),
                         f"must be {dtype or chain.dtype}, the model's element type")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise SpecError(f"{where(node, index)} input {node.input[slot]!r}", "non-finite values",
+                        "weights must be finite (NaN and inf compare unequal to everything)")
     return value
 
 
@@ -80,10 +83,7 @@ def _conv(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Networ
     if len(shape) < 2 or w is None or w.ndim != len(shape) + 1:
         raise SpecError(where(node, index), f"input {shape}, W {None if w is None else w.shape}", "expects input "
                         "(C, 1 to 3 spatial axes) per sample and a weight W with as many axes plus one")
-    try:
-        layer = from_onnx(node, (1, *shape), tuple(w.shape))
-    except SpecError as error:
-        raise SpecError(f"{where(node, index)}: {error.parameter}", error.value, error.rule) from None
+    layer = from_onnx(node, (1, *shape), tuple(w.shape))   # its errors name the node and attribute
     channels = layer.spec.in_channels if layer.transposed else layer.spec.out_channels
     if b is not None and b.shape != (channels,):
         raise SpecError(f"{where(node, index)} input B", b.shape, f"must have shape ({channels},)")
@@ -104,11 +104,11 @@ def _avgpool(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Net
     else:
         attributes = node_attributes(node, ("auto_pad", "ceil_mode", "count_include_pad", "dilations",
                                             "kernel_shape", "pads", "strides"))
-        kernel = tuple(attributes.get("kernel_shape", ()))
-        if len(kernel) != dims or any(k < 1 for k in kernel):
-            raise SpecError(f"{where(node, index)}.kernel_shape", list(kernel), f"must be {dims} integers ≥ 1")
-        stride = tuple(attributes.get("strides", (1,) * dims))
-        dilation = tuple(attributes.get("dilations", (1,) * dims))
+        kernel = _ints(node, attributes, "kernel_shape", dims, None, 1)
+        if kernel is None:
+            raise SpecError(f"{where(node, index)}.kernel_shape", None, "is required (the ONNX specification)")
+        stride = _ints(node, attributes, "strides", dims, 1, 1)
+        dilation = _ints(node, attributes, "dilations", dims, 1, 1)
         padding = onnx_padding(node, attributes, size, kernel, stride, dilation)
         _refuse_varying_divisor(node, index, attributes, size, kernel, stride, dilation, padding)
     try:
@@ -178,7 +178,16 @@ def _gemm(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Networ
 def _per_channel(node: Any, index: int, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A constant added to outputs of per-sample ``shape`` (C, …) or (M,), broadcast as NumPy and ONNX
     do (right-aligned against (N, *shape)), as one value per channel or output; SpecError when it
-    varies over positions or the batch (shape (1, C or 1, 1, …, 1) after padding with 1s on the left)."""
+    varies over positions or the batch (shape (1, C or 1, 1, …, 1) after padding with 1s on the left).
+
+    >>> from onnx import helper
+    >>> add = helper.make_node("Add", ["y", "c"], ["z"])
+    >>> _per_channel(add, 1, np.array([[[1.0]], [[2.0]]]), (2, 4, 4)).tolist()   # (C, 1, 1)
+    [1.0, 2.0]
+    >>> _per_channel(add, 1, np.ones((1, 4)), (2, 4, 4))   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    symconv.errors.SpecError: Add (node 1) constant=(1, 4): must give one value per channel or output (2) ...
+    """
     rank = len(shape) + 1
     padded = (1,) * (rank - c.ndim) + tuple(c.shape)
     if c.ndim > rank or padded[0] != 1 or padded[1] not in (1, shape[0]) or any(n != 1 for n in padded[2:]):

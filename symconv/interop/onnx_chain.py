@@ -10,6 +10,7 @@ be overridden at run time, so it is refused as a dynamic weight. Element types: 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,14 @@ class Chain:
 
 
 def where(node: Any, index: int) -> str:
-    """A node as messages name it: ``Conv 'conv1'``, or ``Conv (node 3)`` when it has no name."""
+    """A node as messages name it: ``Conv 'conv1'``, or ``Conv (node 3)`` when it has no name.
+
+    >>> from onnx import helper
+    >>> where(helper.make_node("Conv", ["x", "W"], ["y"], name="conv1"), 0)
+    "Conv 'conv1'"
+    >>> where(helper.make_node("Relu", ["y"], ["z"]), 3)
+    'Relu (node 3)'
+    """
     return f"{node.op_type} {node.name!r}" if node.name else f"{node.op_type} (node {index})"
 
 
@@ -130,7 +138,19 @@ def _value_type(value_info: Any, what: str) -> tuple[str, tuple[int | None, ...]
 
 
 def read_chain(model: Any) -> Chain:
-    """The model's graph as a ``Chain``, or SpecError naming the node and the rule."""
+    """The model's graph as a ``Chain``, or SpecError naming the node and the rule. Every value is
+    defined once (single assignment), and the model defines no local functions (a function could
+    stand in for an op); onnxruntime's loading of the model checks the rest of its validity."""
+    if len(model.functions):
+        raise SpecError("model", f"local function {model.functions[0].domain}.{model.functions[0].name}",
+                        "models with local functions are refused: a function's body, not the op's definition, "
+                        "would run")
+    graph = model.graph
+    defined = [*(i.name for i in graph.input if i.name not in {t.name for t in graph.initializer}),
+               *(t.name for t in graph.initializer), *(o for n in graph.node for o in n.output if o)]
+    twice = next((name for name, count in Counter(defined).items() if count > 1), None)
+    if twice is not None:
+        raise SpecError("model", f"value {twice!r}", "is defined twice (ONNX graphs assign every value once)")
     graph = model.graph
     constants = _constants(graph)
     initializers = {t.name for t in graph.initializer}
@@ -141,7 +161,7 @@ def read_chain(model: Any) -> Chain:
                         "keep_initializers_as_inputs=False)")
     inputs = [i for i in graph.input if i.name not in initializers]
     nodes = [n for n in graph.node if n.op_type != "Constant" or n.domain not in ("", "ai.onnx")]
-    current = inputs[0].name if len(inputs) == 1 else None
+    current = inputs[0].name if inputs else None
     for index, node in enumerate(nodes):
         data = [name for name in node.input if name and name not in constants]
         if current is None or data != [current] or len(node.output) != 1:
@@ -151,6 +171,9 @@ def read_chain(model: Any) -> Chain:
     uses = [name for node in nodes for name in node.input] + [o.name for o in graph.output]
     shared = next((name for name in (i.name for i in inputs[:1]) if uses.count(name) > 1), None) or next(
         (n.output[0] for n in nodes if uses.count(n.output[0]) > 1), None)
+    if len(inputs) != 1:
+        raise SpecError("model", f"graph inputs {[i.name for i in inputs]}", "must be one (the network's input); "
+                        + CHAIN_RULE)
     if shared is not None or len(graph.output) != 1 or graph.output[0].name != current:
         what = (f"the value {shared!r} is used {uses.count(shared)} times (a branch)" if shared is not None else
                 f"graph outputs {[o.name for o in graph.output]} are not the chain's end {current!r}")
@@ -166,7 +189,7 @@ def read_chain(model: Any) -> Chain:
 def _chain_fault(node: Any, data: list[str], current: str | None, inputs: int) -> str:
     """Why ``node`` breaks the chain, in words."""
     if current is None:
-        return f"the graph has {inputs} non-constant inputs, not one"
+        return "the graph has no non-constant input"
     if len(node.output) != 1:
         return f"it has {len(node.output)} outputs, not one"
     dynamic = [name for name in data if name != current]
