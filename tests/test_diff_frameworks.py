@@ -138,7 +138,21 @@ def test_cli_framework_sides(capsys):
     assert result["reason"] == "TF SAME puts the extra padding row and column after; ONNX SAME_LOWER puts them before"
 
 
+def test_cli_keras_sides(capsys):
+    keras = "keras layer=Conv2D filters=8 kernel_size=4 strides=2 padding=same use_bias=false input_shape=9,9,3"
+    assert main(["diff", keras, "tensorflow input_shape=1,9,9,3 filter_shape=4,4,3,8 strides=2 padding=SAME"]) == 0
+    assert capsys.readouterr().out.startswith("same: Keras and TF SAME compute the same map")
+    up = "keras layer=Conv2DTranspose filters=1 kernel_size=4 strides=2 padding=same use_bias=false input_shape=6,6,1"
+    assert main(["diff", up, "jax op=conv_transpose lhs_shape=1,6,6,1 rhs_shape=4,4,1,1 strides=2,2 padding=SAME",
+                 "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["verdict"] == PERMUTED and result["weight_recipe"] == "np.flip(w_a, (0, 1))"
+
+
 @pytest.mark.parametrize("side, message", [
+    ("keras layer=Conv2D filters=8 kernel_size=4 input_shape=9,9,3 kernel_initializer=zeros",
+     "kernel_initializer='zeros': is not an argument of keras Conv2D"),
+    ("keras layer=Dense filters=8", "layer='Dense': must be one of Conv1D"),
     ("torch in_channels=3 out_channels=8 kernel_size=4 input_size=9,9 output_padding=1",
      "output_padding=1: is not an argument of torch.nn.Conv2d"),
     ("torch module=Linear in_channels=3", "module='Linear': must be one of Conv1d"),

@@ -21,8 +21,9 @@ examples:
                "spec in_channels=1 out_channels=1 kernel_size=3 input_size=8 padding=1 convention=convolution" --json
 
 frameworks: spec (ConvSpec fields), torch (module=Conv2d|ConvTranspose2d|…, the module's arguments,
-input_size), tensorflow or tf (op=conv|conv_transpose), onnx (op=Conv|ConvTranspose, attributes, x_shape,
-w_shape, bias=true), and jax, keras, scipy where symconv.frameworks has their presets.
+input_size), tensorflow or tf (op=conv|conv_transpose), keras (layer=Conv2D|Conv2DTranspose|…, the
+config, input_shape), jax (op=conv_general_dilated|conv_transpose), onnx (op=Conv|ConvTranspose,
+attributes, x_shape, w_shape, bias=true), scipy (function=signal.correlate2d|ndimage.convolve|…).
 
 exit codes: 0 the same map; 1 not the same: different, or the same only up to a weight permutation
 (a flipped kernel, swapped channel axes: the first line says which); 2 bad input or any other

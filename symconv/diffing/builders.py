@@ -5,7 +5,10 @@ framework preset of ``symconv.frameworks`` called with the framework's own argum
     torch       module=Conv2d (default Conv{len(input_size)}d) + the module's constructor arguments + input_size
     tensorflow  op=conv (default) or conv_transpose + from_tensorflow(_transpose)'s arguments
     onnx        op=Conv or ConvTranspose, the node's attributes, x_shape, w_shape, bias=true for an input B
-    jax, keras, scipy   the arguments of from_jax(_transpose), from_keras, from_scipy (see each builder)
+    keras       layer=Conv2D (a Keras class) + the layer's config entries + input_shape (data_format
+                channels_last unless given: Keras' default, a keras.json is not read)
+    jax         op=conv_general_dilated (default) or conv_transpose + from_jax(_transpose)'s arguments
+    scipy       function=signal.correlate2d (one of SCIPY_FUNCTIONS) + from_scipy's other arguments
 """
 
 from __future__ import annotations
@@ -130,6 +133,23 @@ def _scipy(given: dict[str, Any]) -> Any:
     return _preset(f"scipy.{name}", from_scipy, given)
 
 
+def _keras(given: dict[str, Any]) -> Any:
+    from ..frameworks.keras import CALL_KEYS, CLASSES, from_keras
+    name = given.pop("layer", None)
+    if name not in CLASSES:
+        raise SpecError("layer", name, f"must be one of {', '.join(CLASSES)}")
+    depthwise = name.startswith("Depthwise")
+    needed = ("kernel_size", "input_shape") if depthwise else ("filters", "kernel_size", "input_shape")
+    check_keys(f"keras {name}", given, ("input_shape", "activation", *CALL_KEYS), needed)
+    shape = given.pop("input_shape")
+    # a get_config() has every entry: the class's defaults for those not given (data_format: Keras'
+    # default image_data_format, without reading a keras.json)
+    defaults = {"data_format": "channels_last", **({"output_padding": None} if "Transpose" in name else {}),
+                **({"depth_multiplier": 1} if depthwise else {})}
+    return from_keras({"class_name": name, "config": defaults | given}, shape)
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "spec": _spec, "torch": _torch, "tensorflow": _tensorflow, "onnx": _onnx, "jax": _jax, "scipy": _scipy,
+    "spec": _spec, "torch": _torch, "tensorflow": _tensorflow, "keras": _keras, "onnx": _onnx, "jax": _jax,
+    "scipy": _scipy,
 }
