@@ -310,6 +310,7 @@ def test_compare_all_diffs_every_pair_and_tabulates_them():
     assert table.verdict(0, 1) == "same" and table.verdict(1, 0) == "same" and table.verdict(2, 2) == "—"
     assert table.verdict(0, 2) == "differ at 1×1 (padding)"
     assert table.verdict(0, 3) == "same up to the kernel flipped on H and W"
+    assert table.verdict(0, 3, short=True) == "permuted" and table.verdict(0, 2, short=True) == "differ at 1×1"
     markdown = table._repr_markdown_()
     assert "| before | H (2, 1), W (2, 1) | as given | NCHW |" in markdown
     assert "| flipped | H (1, 2), W (1, 2) | flipped on H, W | NCHW |" in markdown

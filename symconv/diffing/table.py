@@ -39,16 +39,19 @@ class Comparison:
         """(name, name, result) of every pair that is not the same map, in order."""
         return [(self.names[i], self.names[j], r) for (i, j), r in self.results.items() if not r.same]
 
-    def verdict(self, i: int, j: int) -> str:
-        """A short verdict of the pair (i, j): 'same', 'flipped kernel', 'differ at 1×1 (padding)'."""
+    def verdict(self, i: int, j: int, short: bool = False) -> str:
+        """A short verdict of the pair (i, j): 'same', 'same up to the kernel flipped on H and W',
+        'differ at 1×1 (padding)'; ``short``: 'permuted', 'differ at 1×1' (the table's cells)."""
         if i == j:
             return "—"
         result = self.results[(min(i, j), max(i, j))]
         if result.verdict == SAME:
             return "same"
         if result.verdict == PERMUTED:
-            return f"same up to {result.permutation.describe(result.a.spec.dims)}" if result.permutation else PERMUTED
-        return f"differ at {size_text(result.input_size)} ({result.parameter})"
+            if short or result.permutation is None:
+                return "permuted"
+            return f"same up to {result.permutation.describe(result.a.spec.dims)}"
+        return f"differ at {size_text(result.input_size)}" + ("" if short else f" ({result.parameter})")
 
     def rows(self) -> list[list[str]]:
         """One row per layer: name, call, padding per axis (before, after), kernel, layout."""
@@ -74,7 +77,7 @@ class Comparison:
         calls = [""] + [f"- **{row[0]}**: `{row[1]}`" for row in self.rows()]
         count = len(self.names)
         grid = ["", "| | " + " | ".join(self.names) + " |", "|---" * (count + 1) + "|"]
-        grid += ["| **" + self.names[i] + "** | " + " | ".join(self.verdict(i, j) for j in range(count)) + " |"
+        grid += [f"| **{self.names[i]}** | " + " | ".join(self.verdict(i, j, short=True) for j in range(count)) + " |"
                  for i in range(count)]
         return "\n".join(head + calls + grid)
 
