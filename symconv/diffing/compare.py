@@ -84,8 +84,9 @@ class Outcome:
 
 
 def compare(a: Side, b: Side, only: list[WeightPermutation] | None = None) -> Outcome:
-    """Compare two sides at one input size under every weight permutation that fits (of ``only``,
-    when given: those still in question; the identity is always compared, for ``row``)."""
+    """Compare two sides at one input size under the weight permutations that fit (of ``only``,
+    when given: those still in question): the identity first, always (for ``row``), and the others
+    only when it does not hold."""
     for name, left, right in (("input shape", a.x_shape, b.x_shape), ("output shape", a.y_shape, b.y_shape),
                               ("bias", a.bias, b.bias)):
         if left != right:
@@ -97,13 +98,15 @@ def compare(a: Side, b: Side, only: list[WeightPermutation] | None = None) -> Ou
     reference = a.canonical()
     ids = np.arange(prod(a.w_shape)).reshape(a.w_shape)
     holding, row = [], None
-    for permutation in fits:
+    for permutation in fits:   # the identity first: when it holds, no permutation is needed
         # b fed with P(w_a): b's weight j is a's weight q[j]
         differs = first_differing_row(reference, b.canonical(permutation.apply(ids).reshape(-1)), a.basis, 0)
         if differs is None:
             holding.append(permutation)
         if permutation.is_identity:
             row = differs
+            if differs is None and only is None:
+                break   # (a later size compares the permutations still in question, even then)
     if not any(p.is_identity for p in fitting):  # only a swap fits: b takes a's weight only transposed
         return Outcome(shape=("weight shape", a.w_shape, b.w_shape), holding=tuple(holding))
     return Outcome(holding=tuple(holding), row=row)
