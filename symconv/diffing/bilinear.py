@@ -123,7 +123,7 @@ def side_of(layer: FrameworkConv) -> Side:
     weights = logical_ids(layer.weight_map, spec, w_shape, to_canonical_weight, from_canonical_weight)
     if layer.transposed:
         return _transposed_side(layer, weights, w_shape)
-    table = connections(spec)
+    table = connections(_channels_first(spec))
     x_shape, y_shape = (spec.in_channels, *spec.input_size), (spec.out_channels, *spec.output_size)
     inputs = logical_ids(layer.input_map, spec, x_shape, to_canonical_input, from_canonical_input)
     outputs = logical_ids(layer.output_map, spec, y_shape, to_canonical_input, from_canonical_input)
@@ -136,7 +136,7 @@ def _transposed_side(layer: FrameworkConv, weights: np.ndarray, w_shape: tuple[i
     g being zero beyond the forward output (``conv_transpose``)."""
     spec = layer.spec
     target = transposed_spec(spec, layer.output_padding or 0)
-    table = connections(target)
+    table = connections(_channels_first(target))
     x_shape, y_shape = (spec.out_channels, *spec.output_size), (spec.in_channels, *target.input_size)
     o, position = table.outputs()
     grid = np.unravel_index(position, target.output_size)
@@ -146,6 +146,12 @@ def _transposed_side(layer: FrameworkConv, weights: np.ndarray, w_shape: tuple[i
     outputs = logical_ids(layer.output_map, target, y_shape, to_canonical_input, from_canonical_input)
     terms = Terms(outputs[table.input[inside]], weights[table.weight[inside]], inputs[g_id])
     return _side(layer, (x_shape, w_shape, y_shape), terms, outputs)
+
+
+def _channels_first(spec: ConvSpec) -> ConvSpec:
+    """The spec in NCHW: its connections table is in canonical ids whatever the layout, so an NHWC
+    layer and its NCHW twin share one cached table."""
+    return spec if spec.layout == "NCHW" else replace(spec, layout="NCHW")
 
 
 def _side(layer: FrameworkConv, shapes: tuple[tuple[int, ...], ...], terms: Terms, outputs: np.ndarray) -> Side:
