@@ -23,9 +23,10 @@ _CELLS = {"D": "plane", "H": "row", "W": "column"}
 
 
 def labels(a: FrameworkConv, b: FrameworkConv) -> tuple[str, str]:
-    """The two layers' names: their frameworks ("TF", "ONNX"), with the argument that tells them
-    apart when the framework is the same ("ONNX SAME_UPPER", "ONNX SAME_LOWER"); ConvSpecs are
-    "a" and "b", as ``symconv.diff(a, b)`` names them."""
+    """The two layers' names: their frameworks with a padding given as a word ("TF SAME", "ONNX"),
+    or, when the framework is the same, with the argument that tells them apart ("ONNX SAME_UPPER",
+    "ONNX SAME_LOWER") or else their functions ("scipy correlate2d"); ConvSpecs are "a" and "b",
+    as ``symconv.diff(a, b)`` names them."""
     if a.framework != b.framework or a.framework == "symconv":
         return tuple(name if layer.framework == "symconv" else _name(layer, *_padding_argument(layer))
                      for name, layer in (("a", a), ("b", b)))  # type: ignore[return-value]
