@@ -19,6 +19,7 @@ from .registry import LOADERS as _PRINTER_LOADERS
 
 if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
     from .converse import conv1x1_as_fc, fc_as_conv
+    from .diffing import diff
     from .forms import conv, im2col, im2col_conv, kernel_matrix, toeplitz, toeplitz_conv
     from .forms.transpose import bias_gradient, conv_transpose, input_gradient, prove_transpose, weight_gradient
     from .general import prove_general
@@ -46,6 +47,7 @@ _LAZY = {
     "prove_transpose": "symconv.forms.transpose",
     "fc_as_conv": "symconv.converse",
     "conv1x1_as_fc": "symconv.converse",
+    "diff": "symconv.diffing",
 }
 _SUBMODULES = ("backends", "converse", "general", "interop", "latex", "spectral", "testing")
 
@@ -100,7 +102,7 @@ _PRINTER_LOADERS.append(_register_latex_printers)
 # Literal, so linters and type checkers read it; tests/test_public_api.py keeps it equal to _LAZY's names.
 __all__ = [
     "ConvSpec", "Counterexample", "Proof", "SpecError", "bias_gradient", "conv", "conv1x1_as_fc",
-    "conv_transpose", "fc_as_conv", "im2col", "im2col_conv", "input_gradient", "kernel_matrix", "prove",
+    "conv_transpose", "diff", "fc_as_conv", "im2col", "im2col_conv", "input_gradient", "kernel_matrix", "prove",
     "prove_general", "prove_transpose", "singular_values", "symbols", "toeplitz", "toeplitz_conv",
     "weight_gradient",
 ]
