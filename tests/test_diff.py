@@ -106,14 +106,15 @@ def test_a_kernel_of_size_one_on_an_axis_is_not_flipped_there():
     assert result.permutation == WeightPermutation(flip=(0,)) and result.weight_recipe == "np.flip(w_a, 2)"
 
 
-def _onnx_like(spec: ConvSpec, transposed: bool = False, output_padding: tuple[int, ...] = ()) -> FrameworkConv:
+def _onnx_like(spec: ConvSpec, transposed: bool = False, output_padding: tuple[int, ...] = (),
+               bias: bool = False) -> FrameworkConv:
     """A hand-made framework layer with identity maps (as the ONNX and torch presets have)."""
     if transposed:
         from symconv.forms.transpose import transposed_size
         out = (spec.in_channels, *transposed_size(spec, output_padding or 0))
         return FrameworkConv("onnx", "ConvTranspose", spec, ArrayMap.identity(spec.output_shape),
                              ArrayMap.identity(spec.weight_shape), ArrayMap.identity(out), transposed=True,
-                             output_padding=output_padding)
+                             output_padding=output_padding, bias=bias)
     return FrameworkConv("onnx", "Conv", spec, ArrayMap.identity(spec.input_shape),
                          ArrayMap.identity(spec.weight_shape), ArrayMap.identity(spec.output_shape))
 
@@ -332,3 +333,20 @@ def test_names_replace_the_labels_and_a_table_gives_either_order():
     for names in (("only",), ("a", ""), "ab", ("a", 1)):
         with pytest.raises(SpecError, match="^names="):
             symconv.diff(a, b, names=names)
+
+
+def test_a_transposed_layer_with_a_bias_differs_from_one_without():
+    """The bias of a transposed layer lives beside its spec (which has none): diff compares it."""
+    forward = ConvSpec(2, 3, kernel_size=3, input_size=(6, 5), bias=False)
+    with_bias, without = _onnx_like(forward, transposed=True, bias=True), _onnx_like(forward, transposed=True)
+    result = symconv.diff(with_bias, without)
+    assert not result.same and "bias" in str(result)
+    assert symconv.diff(with_bias, _onnx_like(forward, transposed=True, bias=True)).same
+
+
+def test_the_transposed_presets_state_their_bias():
+    torch = pytest.importorskip("torch")
+    from symconv.frameworks import from_torch
+    on, off = (from_torch(torch.nn.ConvTranspose2d(3, 2, 3, bias=b), (4, 4)) for b in (True, False))
+    assert (on.has_bias, off.has_bias, on.spec.bias) == (True, False, False)
+    assert not symconv.diff(on, off).same

@@ -158,9 +158,9 @@ def _side(layer: FrameworkConv, shapes: tuple[tuple[int, ...], ...], terms: Term
     """The Side, with b_o · 1 in every output row of channel o (canonical row r = o·∏m + m) when
     the layer has a bias; ``outputs`` maps canonical output rows to logical ones."""
     x_shape, w_shape, y_shape = shapes
-    if layer.spec.bias:
+    if layer.has_bias:   # a transposed layer's bias is its own (its spec has none)
         rows = np.arange(len(outputs))
         terms = Terms(np.concatenate([terms.row, outputs]),
                       np.concatenate([terms.w, prod(w_shape) + rows // prod(y_shape[1:])]),
                       np.concatenate([terms.x, np.full(len(rows), prod(x_shape))]))
-    return Side(layer, x_shape, w_shape, y_shape, layer.spec.bias, terms)
+    return Side(layer, x_shape, w_shape, y_shape, layer.has_bias, terms)

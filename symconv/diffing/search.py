@@ -46,8 +46,8 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE, names: tuple[str, 
       a  y[0, 0] = w_{0,0,1}*x_{0,0}
       b  y[0, 0] = w_{0,0,0}*x_{0,0}
       compared: input 3 and 1 smaller size
-      a: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=((1, 0),) (zeros), no bias)
-      b: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=((0, 1),) (zeros), no bias)
+      a: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=(1, 0) (zeros), no bias)
+      b: ConvSpec(1-D, C_in=1, C_out=1, input=3, kernel=2, padding=(0, 1) (zeros), no bias)
     """
     if isinstance(deadline, bool) or not isinstance(deadline, Real) or not deadline > 0:
         raise SpecError("deadline", deadline, "must be a number of seconds > 0")

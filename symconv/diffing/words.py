@@ -75,7 +75,7 @@ def parameters(layer: FrameworkConv) -> dict[str, Any]:
     return {"transposed": layer.transposed, "kernel_size": spec.kernel_size, "stride": spec.stride,
             "dilation": spec.dilation, "groups": spec.groups, "padding_mode": spec.padding_mode,
             "padding": spec.padding, "kernel flip": kernel_flips(layer),
-            "output_padding": tuple(layer.output_padding) or (0,) * spec.dims, "bias": spec.bias}
+            "output_padding": tuple(layer.output_padding) or (0,) * spec.dims, "bias": layer.has_bias}
 
 
 def explain(a: FrameworkConv, b: FrameworkConv, names: tuple[str, str]) -> tuple[str, str]:

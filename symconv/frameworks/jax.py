@@ -221,7 +221,7 @@ def _transposed(names: dict[str, str], arguments: dict[str, Any], call: str, reb
     weights = w_letters if forward_kernel else _swapped_weights(w_letters, spec, groups)
     maps = layout_maps(spec, x_letters, weights, output_padding=tuple(output_padding), output_letters=y_letters)
     return FrameworkConv("jax", call, spec, *maps, transposed=True, output_padding=tuple(output_padding),
-                         arguments=tuple(arguments.items()), rebuild=rebuild)
+                         arguments=tuple(arguments.items()), rebuild=rebuild, bias=False)
 
 
 def _string_pads(padding: str, span: int, stride: int) -> tuple[int, int]:

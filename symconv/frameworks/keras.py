@@ -120,8 +120,10 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
                         error.rule) from None
     if kind == "depthwise":
         layer = dataclasses.replace(layer, weight_map=_depthwise_map(layer.spec, kernel, channels))
-    if kind != "transpose":   # a transposed layer's bias is added after the transposed conv (FrameworkConv.apply)
-        bias = boolean("use_bias", config.get("use_bias", True))
+    bias = boolean("use_bias", config.get("use_bias", True))
+    if kind == "transpose":   # a transposed layer's bias is added after the transposed conv (FrameworkConv.apply)
+        layer = dataclasses.replace(layer, bias=bias)
+    else:
         layer = dataclasses.replace(layer, spec=dataclasses.replace(layer.spec, bias=bias))
 
     def rebuild(size: tuple[int, ...]) -> FrameworkConv:

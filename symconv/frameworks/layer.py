@@ -146,7 +146,8 @@ class FrameworkConv:
     ``batched``: the framework's input and output carry a leading batch axis.
     ``rebuild``: the preset called again with the same arguments except the spatial size of the
     layer's input (a tuple, one int per axis); ``at_input_size`` uses it (``symconv.diff`` searches
-    sizes with it).
+    sizes with it). ``bias``: whether a transposed layer adds a bias b (one per output channel)
+    after conv_transpose; its spec has none. A forward layer's bias is ``spec.bias`` (``bias`` None).
     """
 
     framework: str
@@ -160,6 +161,17 @@ class FrameworkConv:
     batched: bool = True
     arguments: tuple[tuple[str, Any], ...] = field(default=())
     rebuild: Callable[[tuple[int, ...]], FrameworkConv] | None = field(default=None, compare=False, repr=False)
+    bias: bool | None = None
+
+    def __post_init__(self) -> None:
+        if (self.bias is not None) != self.transposed or (self.transposed and self.spec.bias):
+            raise ValueError(f"{self.call}: a transposed layer states its bias in ``bias`` (its spec has none); "
+                             f"a forward layer's bias is its spec's (``bias`` None)")
+
+    @property
+    def has_bias(self) -> bool:
+        """Whether the layer adds a bias: ``spec.bias``, or a transposed layer's ``bias``."""
+        return bool(self.spec.bias if self.bias is None else self.bias)
 
     def at_input_size(self, size: tuple[int, ...]) -> FrameworkConv:
         """The same call with the layer's input of spatial size ``size``."""

@@ -165,17 +165,17 @@ def from_onnx(node: Any, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> 
     rebuild = lambda size: from_onnx(node, (*x[:2], *size), w)  # noqa: E731 - the same call, another size
     arguments = (("x_shape", x), ("w_shape", w), *sorted(attributes.items()))
     call = f"onnx {node.op_type}({', '.join(f'{k}={v}' for k, v in sorted(attributes.items()))})"
+    bias = len(node.input) > 2 and node.input[2] != ""   # B is optional
     if transposed:
         spec, output_padding = _transposed(node, attributes, x, w, kernel, stride, dilation, group)
         out_shape = (spec.in_channels, *(n + a for n, a in zip(spec.input_size, output_padding)))
     else:
         padding = onnx_padding(node, attributes, x[2:], kernel, stride, dilation)
-        bias = len(node.input) > 2 and node.input[2] != ""   # B is optional
         spec = _spec(node, x[1], w[0], kernel, x[2:], stride, padding, dilation, group, bias)
         output_padding, out_shape = (), spec.output_shape
     return FrameworkConv("onnx", call, spec, ArrayMap.identity(tuple(x[1:])), ArrayMap.identity(spec.weight_shape),
                          ArrayMap.identity(tuple(out_shape)), transposed=transposed, output_padding=output_padding,
-                         arguments=arguments, rebuild=rebuild)
+                         arguments=arguments, rebuild=rebuild, bias=bias if transposed else None)
 
 
 def _spec(node: Any, c_in: int, c_out: int, kernel: tuple[int, ...], size: tuple[int, ...],

@@ -175,7 +175,7 @@ def from_tensorflow_transpose(input_shape: Any, filter_shape: Any, output_shape:
     return FrameworkConv("tensorflow", call, spec,
                          *layout_maps(spec, letters, weight_letters, output_padding=output_padding),
                          transposed=True, output_padding=output_padding, arguments=tuple(arguments.items()),
-                         rebuild=partial(_transpose_at, arguments, first, stride))
+                         rebuild=partial(_transpose_at, arguments, first, stride), bias=False)
 
 
 def _transpose_at(arguments: dict[str, Any], first: bool, stride: tuple[int, ...],

@@ -51,4 +51,5 @@ def from_torch(module: Any, input_size: Any) -> FrameworkConv:
     maps = layout_maps(spec, letters, weight_letters, output_padding=padding)
     return FrameworkConv("torch", f"torch.nn.{module!r}", spec, *maps, transposed=is_transposed,
                          output_padding=padding or (), arguments=(("module", repr(module)), ("input_size", size)),
-                         rebuild=partial(from_torch, module))
+                         rebuild=partial(from_torch, module),
+                         bias=(module.bias is not None) if is_transposed else None)
