@@ -228,8 +228,9 @@ def test_nested_blocks_dashed_rules_for_mathjax():
 
     M = [[1] * 4 for _ in range(4)]
     assert latex_matrix(M, blocks=[(2, 2), (1, 1)], rules="dashed") == (
-        r"\left[\begin{array}{@{}c:c|c:c@{}} 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \\ "
-        r"\hline 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \end{array}\right]")
+        r"\left[\begin{array}{@{}c:c|c:c@{}} 1 & 1 & 1 & 1 \\[0.5ex] \hdashline \rule{0pt}{2.7ex}1 & 1 & 1 & 1 "
+        r"\\[0.5ex] \hline \rule{0pt}{2.7ex}1 & 1 & 1 & 1 \\[0.5ex] \hdashline \rule{0pt}{2.7ex}1 & 1 & 1 & 1 "
+        r"\end{array}\right]")
     assert "||" in latex_matrix(M, blocks=[(2, 2), (1, 1)])  # the default is unchanged
     with pytest.raises(ValueError, match="rules"):
         latex_matrix(M, rules="dotted")
