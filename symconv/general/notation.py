@@ -92,7 +92,7 @@ SYMBOL_MEANINGS = {
     "g": "group of the output channel", "h": "output channel within its group",
     "c": "input channel", "g'": "group of an input channel", "c'": "input channel within its group",
     "j": "output position", "i": "input position", "t": "kernel tap", "u": "position in the padded input",
-    "r": "offset of a circulant block", "R": "flat row index", "C": "flat column index",
+"R": "flat row index", "C": "flat column index",
     "z": "a complex root of unity",
 }
 """Symbols (by name without axis suffix or layer tag) → their meaning, for the notation of a

@@ -32,7 +32,8 @@ THEOREM_ENVIRONMENTS = (r"\theoremstyle{plain}\newtheorem{theorem}{Theorem}\newt
                         "\n" r"\theoremstyle{remark}\newtheorem*{remark}{Remark}")
 RULE_MACRO = (r"\providecommand{\symconvrule}[1]{\parbox[t]{" + f"{RULE_EM:g}em"
               + r"}{\raggedright\footnotesize (#1)}}")
-PREAMBLE = "\n".join([r"\allowdisplaybreaks", RULE_MACRO, THEOREM_ENVIRONMENTS])
+PREAMBLE = "\n".join([r"\allowdisplaybreaks\widowpenalty=10000\clubpenalty=10000", RULE_MACRO,
+                      THEOREM_ENVIRONMENTS])
 FRAGMENT_PREAMBLE = "\n".join([
     RULE_MACRO, r"\ifdefined\theorem\else\newtheorem{theorem}{Theorem}\fi",
     r"\ifdefined\lemma\else\newtheorem{lemma}{Lemma}\fi",
@@ -59,6 +60,10 @@ CLAIMS = {
 }
 """theorem → (its name, what its statement says in words)."""
 
+THEOREM_SYMBOLS = {"circulant": {"r": r"offset $(j - i) \bmod n$ of an entry of the generator"},
+                   "im2col": {"r": "flat index of the sum of the im2col product"}}
+"""Symbols whose meaning depends on the theorem (added to ``notation.SYMBOL_MEANINGS``)."""
+
 SETTINGS = {"circulant": "With circular padding, stride 1 and $p + q = d\\,(k - 1)$",
             "dft": "With circular padding and stride 1"}
 
@@ -77,6 +82,17 @@ def _claim(derivation) -> tuple[str, str]:
     if order:
         prose = prose.replace("patch matrix $P$", f"patch matrix $P$ in the {order.group(1)} order")
     return name, setting, prose
+
+
+STEP_END = "\x00"
+"""Marks the last row of a formula broken across rows: more space follows it (``rows_tex``), so
+that its continuation is not read as the start of the next formula."""
+
+
+def rows_tex(rows: list[str]) -> str:
+    """Display rows joined by ``\\\\``, ``\\\\[1ex]`` after a broken formula's last row."""
+    ends = [r" \\[1ex]" if row.endswith(STEP_END) else r" \\" for row in rows[:-1]] + [""]
+    return "\n".join(row.removesuffix(STEP_END) + end for row, end in zip(rows, ends))
 
 
 class Writer:
@@ -100,11 +116,13 @@ class Writer:
         lines = split_math(tex, width)
         rows = [f"{first} &{relation} {lines[0]}" + (f" && {rule}" if rule else "") + f" {number}"]
         rows += [rf"&\qquad {line} \notag" for line in lines[1:]]
+        if len(rows) > 1:
+            rows[-1] += STEP_END
         return rows
 
     def budget(self, numbered: bool = False) -> float:
         """Width left for a formula beside the rule column (and an equation number)."""
-        return self.width - RULE_EM - 5.0 - (3.0 if numbered else 0.0)
+        return self.width - RULE_EM - 3.5 - (3.0 if numbered else 0.0)  # "=", gap; the estimate is wide
 
     def rule(self, step) -> str:
         mark = r" \textbf{FAILS}" if not step.ok else ""
@@ -113,19 +131,20 @@ class Writer:
     # ---- the sections --------------------------------------------------------------------------
     def notation(self) -> str:
         """Every symbol and tensor of the document with its meaning."""
+        meanings = {**MEANINGS, **THEOREM_SYMBOLS.get(self.derivation.theorem, {})}
         symbols: dict[str, list[sp.Basic]] = {}
         for expr in _expressions(self.derivation):
             expr = sp.sympify(expr, strict=True)
             labels = {b.label for b in expr.atoms(sp.IndexedBase)}  # a tensor's name is no symbol
             for atom in sorted(expr.atoms(sp.Symbol, sp.IndexedBase) - labels, key=str):
                 name = str(atom.label) if isinstance(atom, sp.IndexedBase) else str(atom)
-                key = _tensor_key(name) if isinstance(atom, sp.IndexedBase) else base_name(atom)
-                if key in MEANINGS and atom not in symbols.setdefault(key, []):
+                key = "tensor " + _tensor_key(name) if isinstance(atom, sp.IndexedBase) else base_name(atom)
+                if key in meanings and atom not in symbols.setdefault(key, []):
                     symbols[key].append(atom)
         items = []
-        for key in sorted(symbols, key=list(MEANINGS).index):
+        for key in sorted(symbols, key=list(meanings).index):
             shown = ", ".join(f"${self._symbol(a)}$" for a in symbols[key])
-            items.append(f"{shown}: {MEANINGS[key]}")
+            items.append(f"{shown}: {meanings[key]}")
         return r"\paragraph{Notation.} " + "; ".join(items) + "."
 
     def _symbol(self, atom) -> str:
@@ -161,16 +180,16 @@ class Writer:
             left = self.show(a)
             rows += self.chain_rows(left, "=", self.show(b), rf"\symconvrule{{{tex_text(why)}}}",
                                     self.budget(True) - math_width(left), self.label(name))
-        for key, text in self.printer.notation:
+        for text, key in dict((text, key) for key, text in self.printer.notation).items():
             rows += [rf"{text} &= {self.show(key)} && \symconvrule{{mixed-radix flat index}} \notag"]
         if not rows:
             return ""
-        return "\\paragraph{Definitions.}\n\\begin{align}\n" + " \\\\\n".join(rows) + "\n\\end{align}"
+        return "\\paragraph{Definitions.}\n\\begin{align}\n" + rows_tex(rows) + "\n\\end{align}"
 
 
 def _tensor_key(label: str) -> str:
     """The notation table's label of a tensor, without a stacked layer's tag (T2 → T)."""
-    return label if label in MEANINGS else re.sub(r"[12]$", "", label)
+    return label if "tensor " + label in MEANINGS else re.sub(r"[12]$", "", label)
 
 
 def _expressions(derivation) -> list:
@@ -181,13 +200,19 @@ def _expressions(derivation) -> list:
 
 
 def _tensor_meaning(meaning: str) -> str:
-    """A tensor's meaning from the notation table, without its index pattern (``w[o, c', t]``)."""
-    return tex_text(re.sub(r",?\s*[^\s,(]+\[[^\]]*\]", "", meaning).strip(" ,"))
+    """A tensor's meaning from the notation table without its index pattern (``w[o, c', t]``)
+    or the formula it starts with (``vec(x), the input as a vector``)."""
+    text = re.sub(r",?\s*[^\s,(]+\[[^\]]*\]", "", meaning).strip(" ,")
+    head, _, rest = text.partition(", ")
+    if rest.startswith(("the ", "a ")) and not head.startswith(("the ", "a ")):
+        text = rest
+    return tex_text(text)
 
 
 MEANINGS = {**SYMBOL_MEANINGS,
-            **{t.label: _tensor_meaning(t.meaning) for t in LAYER_TENSORS + THEOREM_TENSORS}}
-"""symbol base name or tensor label → its meaning in the notation paragraph."""
+            **{"tensor " + t.label: _tensor_meaning(t.meaning) for t in LAYER_TENSORS + THEOREM_TENSORS}}
+"""symbol base name or "tensor " + label → its meaning in the notation paragraph (z, a root of
+unity, is not the tensor z)."""
 
 
 def statement(writer: Writer) -> str:
@@ -236,7 +261,7 @@ def lemma(writer: Writer, name: str, steps, first: int) -> str:
     head = (rf"\begin{{lemma}}[{tex_text(name)}]" if environment == "lemma"
             else rf"\paragraph{{Lemma ({tex_text(name)}).}}")
     return (f"{head}\nUnder the hypotheses {ref}, on every axis:\n\\begin{{align}}\n"
-            + " \\\\\n".join(rows) + "\n\\end{align}" + ("\n\\end{lemma}" if environment == "lemma" else ""))
+            + rows_tex(rows) + "\n\\end{align}" + ("\n\\end{lemma}" if environment == "lemma" else ""))
 
 
 def proof(writer: Writer, steps) -> str:
@@ -247,7 +272,7 @@ def proof(writer: Writer, steps) -> str:
         rows += writer.chain_rows("", "=", show(step.rhs), writer.rule(step), writer.budget())
     head, tail = ((r"\begin{proof}", r"\end{proof}") if writer.derivation.holds
                   else (r"\paragraph{Attempted proof.}", ""))
-    return "\n".join([head, "\\begin{align*}", " \\\\\n".join(r.replace(r" \notag", "") for r in rows),
+    return "\n".join([head, "\\begin{align*}", rows_tex([r.replace(r" \notag", "") for r in rows]),
                       "\\end{align*}", tail])
 
 
