@@ -124,3 +124,11 @@ def test_all_sizes_documents_have_no_overfull_box(tex, tmp_path, theorem, dims):
     log = (tmp_path / "d.log").read_text(errors="replace")
     assert (tmp_path / "d.pdf").exists() and "undefined" not in log.split("Output written")[-1]
     assert [v for v in _overfull(log) if v > 1.0] == []
+
+
+def test_timing_table_only_for_a_proof_that_took_long():
+    from dataclasses import replace
+    proof = symconv.prove(symconv.ConvSpec(1, 1, kernel_size=2, input_size=3))
+    assert "Time taken" not in replace(proof, timings={"definition": 0.0004, "toeplitz": 0.0002}).to_latex()
+    slow = replace(proof, timings={"definition": 1.25, "toeplitz": 0.5}).to_latex()
+    assert "Time taken by each step (in all 1.75 s):" in slow and r"definition & 1.25 s \\" in slow

@@ -10,7 +10,8 @@ are left out of the tensors: w[0, 0, t] prints as w_t, x[0, i] as x_i.
 >>> import symconv
 >>> from symconv.general.printer import DerivationPrinter
 >>> view = one_channel(symconv.prove_general("toeplitz", dims=1, instances=1))
->>> print(DerivationPrinter(view.notation).doprint(view.steps[-1].lhs))
+>>> padded = next(step for step in view.steps if step.rule.startswith("zero extension"))
+>>> print(DerivationPrinter(view.notation).doprint(padded.rhs))
 \\sum_{t=0}^{k - 1} w_{t} \\tilde{x}_{s j + d t - p}
 """
 
@@ -78,7 +79,9 @@ def one_channel(derivation):
         kept = [(d, r) for d, r in kept if d != 0]
         if len(kept) > 1:
             notation.append(tuple(zip(*kept)))
+    note = ("Shown for one input and one output channel (one group of one channel each, so g = h = c = 0); "
+            "the derivation holds for every number of channels and groups.")
     return dataclasses.replace(
-        derivation, hypotheses=hypotheses, steps=steps, notation=notation,
+        derivation, hypotheses=hypotheses, steps=steps, notation=notation, notes=[note, *derivation.notes],
         definitions=[(a, b, why) for a, b, why in definitions if a != b],
         statement=tuple(specialise(e) for e in derivation.statement))
