@@ -132,3 +132,14 @@ def test_timing_table_only_for_a_proof_that_took_long():
     assert "Time taken" not in replace(proof, timings={"definition": 0.0004, "toeplitz": 0.0002}).to_latex()
     slow = replace(proof, timings={"definition": 1.25, "toeplitz": 0.5}).to_latex()
     assert "Time taken by each step (in all 1.75 s):" in slow and r"definition & 1.25 s \\" in slow
+
+
+def test_fragment_pastes_into_a_paper_with_its_own_theorems(tex, tmp_path):
+    fragment = symconv.prove_general("circulant", dims=2, instances=1).to_latex(standalone=False)
+    paper = "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[margin=2cm]{geometry}",
+                       r"\usepackage{amsmath,amssymb,amsthm,mathtools}", r"\newtheorem{theorem}{Theorem}",
+                       r"\begin{document}", fragment, r"\end{document}"])
+    (tmp_path / "paper.tex").write_text(paper)
+    subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                   cwd=tmp_path, capture_output=True, timeout=300, check=True)
+    assert [v for v in _overfull((tmp_path / "paper.log").read_text(errors="replace")) if v > 1.0] == []

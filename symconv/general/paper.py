@@ -73,8 +73,8 @@ def default_prefix(derivation) -> str:
     return f"symconv:{derivation.theorem}-{derivation.dims}d"
 
 
-def _claim(derivation) -> tuple[str, str]:
-    """(name, prose) of the statement: the theorem's, with its padding mode or im2col order."""
+def _claim(derivation) -> tuple[str, str, str]:
+    """(name, setting, prose) of the statement: the theorem's, with its padding mode or im2col order."""
     name, prose = CLAIMS.get(derivation.theorem, ("Claim", tex_text(derivation.title)))
     mode = re.search(r"(circular|reflect|replicate) padding", derivation.title)
     order = re.search(r"\((\w+) order\)", derivation.title)
