@@ -61,8 +61,9 @@ def _toeplitz_entry(spec: ConvSpec, f: Formulas, label: str) -> str:
     where = [f"for output channel $o$ at output position $({', '.join(OUT[:d])})$ and input channel "
              f"$c$ at input position $({', '.join(POS[:d])})$"]
     if spec.groups > 1:
-        where.append(f", when $c$ lies in the group of $o$ "
-                     f"(${spec.in_per_group}\\,g(o) \\le c < {spec.in_per_group}\\,(g(o)+1)$), and 0 otherwise")
+        cg = spec.in_per_group
+        group = "c = g(o)" if cg == 1 else f"{cg}\\,g(o) \\le c < {cg}\\,(g(o)+1)"
+        where.append(f", when $c$ lies in the group of $o$ (${group}$), and 0 otherwise")
     where.append("; $[\\cdot]$ is 1 when the condition holds and 0 otherwise")
     if spec.padding_mode != "zeros":
         where.append(r", and $\sigma_a$ is the map of (\ref{" + label.rsplit(":", 1)[0] + ":padding})")
