@@ -108,7 +108,8 @@ def test_rule_sentences_only_for_drawn_rules():
 
 def test_matrix_rules_have_room_around_them():
     tex = latex_matrix([[1, 0, 3], [0, 2, 0]], blocks=(1, 2))
-    assert r"3 \\[0.5ex] \hline \rule{0pt}{2.7ex}\cdot" in tex
+    assert tex == (r"\left[\begin{array}{@{}cc|c@{}} 1 & \cdot\, & \,3 \\[0.5ex] "
+                   r"\hline \rule{0pt}{2.7ex}\cdot & 2\, & \,\cdot \end{array}\right]")
 
 
 def _overfull(log: str) -> list[float]:
