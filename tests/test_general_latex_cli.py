@@ -4,6 +4,7 @@ command (exit codes 0 proved / 1 refuted / 2 bad input)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 import sympy as sp
@@ -11,23 +12,27 @@ import sympy as sp
 import symconv
 from symconv.cli import main
 from symconv.general import check_claim, symbols_for
+from symconv.general.latex import tex_text
 from symconv.latex.build import compile_latex
 
 
-def _steps_with_rules(source: str) -> int:
-    return source.count(r"\text{\footnotesize (")
+def _steps_with_rules(source: str, derivation) -> int:
+    """How many steps have their rule beside them (each rule name as often as it is used)."""
+    uses = Counter(step.rule for step in derivation.steps)
+    return sum(min(n, source.count(r"\symconvrule{" + tex_text(rule))) for rule, n in uses.items())
 
 
 def test_latex_has_hypotheses_statement_and_a_rule_per_step():
     derivation = symconv.prove_general("toeplitz", dims=2)
     source = derivation.to_latex()
     assert source.startswith(r"\documentclass") and source.rstrip().endswith(r"\end{document}")
-    for part in ("Hypotheses.", "Statement.", "Proof.", r"\begin{align*}", "Verdict.} Proved"):
+    for part in ("Hypotheses.", r"\begin{theorem}", r"\begin{proof}", r"\begin{align*}",
+                 "[Verification by symconv] Proved"):
         assert part in source
-    assert _steps_with_rules(source) == len(derivation.steps)
+    assert _steps_with_rules(source, derivation) == len(derivation.steps)
     assert source.isascii()
     body = derivation.to_latex(standalone=False)
-    assert r"\documentclass" not in body and _steps_with_rules(body) == len(derivation.steps)
+    assert r"\documentclass" not in body and _steps_with_rules(body, derivation) == len(derivation.steps)
 
 
 @pytest.mark.parametrize("theorem,dims,options", [

@@ -229,9 +229,11 @@ def test_nested_blocks_dashed_rules_for_mathjax():
     from symconv.latex import latex_matrix
 
     M = [[1] * 4 for _ in range(4)]
+    row = r"1\, & \,1\, & \,1\, & \,1"   # a thin space beside each column rule
+    below = r" \\[0.5ex] {} \rule{{0pt}}{{2.7ex}}"   # room above and below each row rule
     assert latex_matrix(M, blocks=[(2, 2), (1, 1)], rules="dashed") == (
-        r"\left[\begin{array}{@{}c:c|c:c@{}} 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \\ "
-        r"\hline 1 & 1 & 1 & 1 \\ \hdashline 1 & 1 & 1 & 1 \end{array}\right]")
+        r"\left[\begin{array}{@{}c:c|c:c@{}} " + row + below.format(r"\hdashline") + row
+        + below.format(r"\hline") + row + below.format(r"\hdashline") + row + r" \end{array}\right]")
     assert "||" in latex_matrix(M, blocks=[(2, 2), (1, 1)])  # the default is unchanged
     with pytest.raises(ValueError, match="rules"):
         latex_matrix(M, rules="dotted")

@@ -35,7 +35,7 @@ from .expr import brackets
 from .rules import Definition
 from .setting import ConvSetting, Layer, Tensors, axis_names, random_data
 from .theorems import circular_entry_steps, claimed
-from .theorems.common import inequality_atoms, size_definitions
+from .theorems.common import inequality_atoms, size_definitions, tensor_definitions
 
 
 def dft_symbols(dims: int = 1) -> SimpleNamespace:
@@ -137,5 +137,6 @@ def dft(dims: int = 1, entry: sp.Expr | None = None, symbol: sp.Expr | None = No
             "modulo X^n − 1), which implies it for every n-th root of unity z. With "
             "z = exp(2πi·f/n) the vectors (z^i)_i are the DFT vectors: T is block-diagonalised "
             "by the DFT, with the C_out × C_in blocks Λ(z).")
-    return prover.finish(size_definitions(layer, out_sizes), notes=[note],
+    return prover.finish(size_definitions(layer, out_sizes)
+                         + tensor_definitions(setting.definitions.of(layer.T), lam), notes=[note],
                          notation=[((layer.g, layer.h), (layer.G, layer.Co)), *layer.flat_notation])

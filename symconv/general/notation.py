@@ -85,6 +85,19 @@ STACKED = {t.label: t.stacked for t in LAYER_TENSORS if t.stacked is not None}
 SYMBOL_LATEX = {"Ci": r"\hat{C}_{\mathrm{in}}", "Co": r"\hat{C}_{\mathrm{out}}"}
 """Symbols printed other than by their name: the per-group channel counts Ĉ_in, Ĉ_out."""
 
+SYMBOL_MEANINGS = {
+    "n": "input size", "k": "kernel size", "s": "stride", "d": "dilation",
+    "p": "padding before the input", "q": "padding after the input", "m": "output size",
+    "G": "number of groups", "Ci": "input channels per group", "Co": "output channels per group",
+    "g": "group of the output channel", "h": "output channel within its group",
+    "c": "input channel", "g'": "group of an input channel", "c'": "input channel within its group",
+    "j": "output position", "i": "input position", "t": "kernel tap", "u": "position in the padded input",
+"R": "flat row index", "C": "flat column index",
+    "z": "a complex root of unity",
+}
+"""Symbols (by name without axis suffix or layer tag) → their meaning, for the notation of a
+document; tensors are explained by their ``Tensor.meaning``."""
+
 _LABELS = {t.label for t in LAYER_TENSORS + THEOREM_TENSORS}
 
 

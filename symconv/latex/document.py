@@ -36,7 +36,7 @@ def escape_text(text: str) -> str:
 def standalone(body: str, title: str | None = None,
                packages: Sequence[str] = PACKAGES, preamble: str = "") -> str:
     r"""A complete ``article`` around ``body``: small margins, ``packages``, hyperref, and
-    ``\symconvfit``; ``title`` (plain text, escaped) becomes an unnumbered heading.
+    ``\symconvfit`` if the body uses it; ``title`` (plain text, escaped) becomes an unnumbered heading.
 
     Package names may carry options as ``"[T1]fontenc"``. ``preamble`` is extra LaTeX put
     before ``\begin{document}``.
@@ -45,7 +45,7 @@ def standalone(body: str, title: str | None = None,
     for package in packages:
         options, _, name = package.rpartition("]")
         lines.append(rf"\usepackage{options + ']' if options else ''}{{{name}}}")
-    lines += [r"\usepackage[hidelinks]{hyperref}", FIT_MACRO]
+    lines += [r"\usepackage[hidelinks]{hyperref}"] + _fit_macro(body)
     if preamble:
         lines.append(preamble.rstrip("\n"))
     lines.append(r"\begin{document}")
@@ -57,8 +57,15 @@ def standalone(body: str, title: str | None = None,
 
 def fragment(body: str, packages: Sequence[str] = ("amsmath", "graphicx")) -> str:
     r"""``body`` for pasting into a paper: a comment naming the packages it needs, then
-    ``\symconvfit`` (defined with ``\providecommand``, so pasting twice is harmless)."""
+    ``\symconvfit`` if the body uses it (defined with ``\providecommand``, so pasting twice is
+    harmless)."""
     needs = ", ".join(packages)
     return "\n".join([
         f"% symconv LaTeX fragment. Needs in the preamble: \\usepackage{{{needs}}}",
-        FIT_MACRO, body.rstrip("\n"), ""])
+        *_fit_macro(body), body.rstrip("\n"), ""])
+
+
+def _fit_macro(body: str) -> list[str]:
+    """``FIT_MACRO`` when ``body`` uses ``\\symconvfit`` (a document that never shrinks
+    anything does not define it)."""
+    return [FIT_MACRO] if r"\symconvfit" in body else []

@@ -117,6 +117,16 @@ def tuple_text(values: tuple) -> str:
     return escape_text(", ".join(map(str, values)))
 
 
+def _terms_row(spec: ConvSpec) -> tuple[str, str]:
+    """The terms of y the proof compares (the count its summary and verdict give): the monomials
+    w·x, plus one bias term b_o per output when the layer has a bias."""
+    if not spec.bias:
+        return ("terms of $y$ (monomials $w\\,x$)", str(spec.n_terms))
+    total = spec.n_terms + spec.n_bias_terms
+    return ("terms of $y$ (monomials $w\\,x$ + bias terms $b$)",
+            f"{spec.n_terms} + {spec.n_bias_terms} = {total}")
+
+
 def layer_table(spec: ConvSpec) -> str:
     padding = "; ".join(f"{b} before, {a} after" for b, a in spec.padding)
     rows = [("in\\_channels $C_{\\mathrm{in}}$", spec.in_channels),
@@ -133,7 +143,7 @@ def layer_table(spec: ConvSpec) -> str:
             ("layout", escape_text(spec.layout)),
             ("output size $O$", tuple_text(spec.output_size)),
             ("$T$ is", rf"${spec.toeplitz_shape[0]} \times {spec.toeplitz_shape[1]}$"),
-            ("monomials $w\\,x$ in $y$", spec.n_terms)]
+            _terms_row(spec)]
     body = " \\\\\n".join(f"{name} & {value}" for name, value in rows)
     return ("\\begin{center}\n\\begin{tabular}{ll}\n\\hline\n" + body
             + " \\\\\n\\hline\n\\end{tabular}\n\\end{center}")

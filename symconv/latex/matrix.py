@@ -34,6 +34,14 @@ Blocks = tuple[int | None, int | None] | Sequence[tuple[int | None, int | None]]
 
 RULE_STYLES = ("double", "dashed")
 
+RULE_GAP = "0.5ex"
+"""Extra depth of a row above a horizontal rule (``\\\\[0.5ex]``)."""
+RULE_PAD = r"\,"
+"""A thin space between a cell and the column rule beside it."""
+RULE_STRUT = r"\rule{0pt}{2.7ex}"
+"""A strut at the start of a row below a horizontal rule: its height, 2.7 ex, clears a subscripted
+entry's superscripts and the rule."""
+
 
 def _levels(blocks: Blocks, n: int, axis: int) -> list[int]:
     """Block sizes along one axis, coarsest first, keeping those that actually split n."""
@@ -83,6 +91,14 @@ def _rules(shown: list[int | None], sizes: list[int], style: str, axis: int) -> 
     return rules
 
 
+def _padded(cells: list[str], col_rules: list[str]) -> list[str]:
+    """The cells beside a column rule with a thin space on the rule's side (``RULE_PAD``), so
+    that the rule never touches a subscript (also where the notes shrink a wide matrix)."""
+    after = col_rules[1:] + [""]
+    return [(RULE_PAD if before else "") + cell + (RULE_PAD if next_rule else "")
+            for cell, before, next_rule in zip(cells, col_rules, after)]
+
+
 def _entry(value: Any, zero: str, entry: Callable[[Any], str]) -> str:
     return zero if value == 0 else entry(value)
 
@@ -99,8 +115,8 @@ def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
 
     >>> print(latex_matrix([[1, 0], [0, 2]]))
     \begin{bmatrix} 1 & \cdot \\ \cdot & 2 \end{bmatrix}
-    >>> print(latex_matrix([[1, 0, 3], [0, 2, 0]], blocks=(1, 2)))
-    \left[\begin{array}{@{}cc|c@{}} 1 & \cdot & 3 \\ \hline \cdot & 2 & \cdot \end{array}\right]
+    >>> print(latex_matrix([[1, 0, 3], [0, 2, 0]], blocks=(None, 2)))
+    \left[\begin{array}{@{}cc|c@{}} 1 & \cdot\, & \,3 \\ \cdot & 2\, & \,\cdot \end{array}\right]
     """
     shape = getattr(M, "shape", None) or np.shape(np.asarray(M, dtype=object))
     if len(shape) != 2:
@@ -123,8 +139,12 @@ def latex_matrix(M: Any, zero: str = r"\cdot", max_rows: int | None = None,
             cells = [r"\ddots" if c is None else r"\vdots" for c in cols]
         else:
             cells = [r"\cdots" if c is None else _entry(get((r, c)), zero, entry) for c in cols]
-        lines.append(rule + " & ".join(cells))
-    body = r" \\ ".join(lines)
+        if rule:  # room above the row: a rule never touches its superscripts
+            cells[0] = RULE_STRUT + cells[0]
+        lines.append(rule + " & ".join(_padded(cells, col_rules)))
+    # room below the row before a rule, so that the rule never touches its subscripts
+    body = "".join(line if index == 0 else (rf" \\[{RULE_GAP}] " if row_rules[index] else r" \\ ") + line
+                   for index, line in enumerate(lines))
     if not row_sizes and not col_sizes and len(cols) <= BMATRIX_MAX_COLS:
         return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
     spec = "".join(rule + "c" for rule in col_rules)

@@ -38,10 +38,11 @@ from .structure import kernel_blocks, patches_blocks, toeplitz_blocks
 __all__ = ["proof_to_latex", "report_options", "report_statement", "FIGURE_KINDS"]
 
 FIGURE_KINDS = ("toeplitz", "im2col")
-_PATCH_RULES = {"unfold": "Horizontal rules separate the input channels, vertical ones the output rows.",
-                "paper": "Horizontal rules separate the output rows, vertical ones the kernel taps."}
-_KERNEL_RULES = {"unfold": "Rules separate the groups (rows) and input channels (columns).",
-                 "paper": "Rules separate the input channels (rows) and groups (columns)."}
+_PATCH_RULES = {"unfold": ("Horizontal rules separate the input channels.", "Vertical rules separate the output rows."),
+                "paper": ("Horizontal rules separate the output rows.", "Vertical rules separate the kernel taps.")}
+_KERNEL_RULES = {"unfold": ("Horizontal rules separate the groups.", "Vertical rules separate the input channels."),
+                 "paper": ("Horizontal rules separate the kernel taps.", "Vertical rules separate the groups.")}
+"""(sentence of the horizontal rules, of the vertical ones): each printed only when drawn."""
 _FORM_EQUATION = {"toeplitz": "fc", "im2col": "im2col-entry", "output": "given-output"}
 
 
@@ -60,8 +61,9 @@ def _toeplitz_entry(spec: ConvSpec, f: Formulas, label: str) -> str:
     where = [f"for output channel $o$ at output position $({', '.join(OUT[:d])})$ and input channel "
              f"$c$ at input position $({', '.join(POS[:d])})$"]
     if spec.groups > 1:
-        where.append(f", when $c$ lies in the group of $o$ "
-                     f"(${spec.in_per_group}\\,g(o) \\le c < {spec.in_per_group}\\,(g(o)+1)$), and 0 otherwise")
+        cg = spec.in_per_group
+        group = "c = g(o)" if cg == 1 else f"{cg}\\,g(o) \\le c < {cg}\\,(g(o)+1)"
+        where.append(f", when $c$ lies in the group of $o$ (${group}$), and 0 otherwise")
     where.append("; $[\\cdot]$ is 1 when the condition holds and 0 otherwise")
     if spec.padding_mode != "zeros":
         where.append(r", and $\sigma_a$ is the map of (\ref{" + label.rsplit(":", 1)[0] + ":padding})")
@@ -108,8 +110,19 @@ _LEVELS = {1: "Toeplitz", 2: "doubly-block Toeplitz", 3: "three-level block Toep
 
 
 def _block_rules(spec: ConvSpec) -> str:
-    sizes = [f"${r} \\times {c}$" for r, c in toeplitz_blocks(spec)]
-    return f"Rules separate its blocks of {' and '.join(sizes)}."
+    """The block sizes whose boundaries are drawn (a level splitting T's rows or columns)."""
+    shape = spec.toeplitz_shape
+    sizes = [f"${r} \\times {c}$" for r, c in toeplitz_blocks(spec) if r < shape[0] or c < shape[1]]
+    return f"Rules separate its blocks of {' and '.join(sizes)}." if sizes else ""
+
+
+def _drawn_rules(spec: ConvSpec, order: str) -> list[str]:
+    """The sentences of ``_PATCH_RULES`` for the rules a figure of P draws (rows, columns)."""
+    shape = (prod(spec.kernel_size) * spec.in_channels, prod(spec.output_size))
+    shape = shape if order == "unfold" else shape[::-1]
+    levels = patches_blocks(spec, order)
+    return [text for axis, text in enumerate(_PATCH_RULES[order])
+            if any(0 < (level[axis] or 0) < shape[axis] for level in levels)]
 
 
 def _structure_claim(spec: ConvSpec) -> str:
@@ -131,8 +144,9 @@ def _structure_claim(spec: ConvSpec) -> str:
 def _figures(spec: ConvSpec, figures: Any, prefix: str, order: str) -> str:
     if figures is None:
         return ""
-    captions = {"toeplitz": "Nonzero structure of $T$, blocks outlined.",
-                "im2col": "Structure of the im2col patch matrix $P$."}
+    captions = {"toeplitz": " ".join(filter(None, ["Nonzero structure of $T$.", _block_rules(spec)])),
+                "im2col": " ".join(filter(None, ["Structure of the im2col patch matrix $P$.",
+                                                 *_drawn_rules(spec, order)]))}
     if figures == "tikz":
         from .figures import structure_tikz
         pictures = {kind: structure_tikz(spec, kind, order=order) for kind in FIGURE_KINDS}
@@ -304,7 +318,7 @@ def conv_report(proof: Any, max_size: int, label_prefix: str, max_terms: int | N
                   setting_heading="The layer", setting=layer_setting(spec),
                   quantifier="For all $x$, $w$" + (", $b$" if spec.bias else ""),
                   statement=conv_statement(proof), method=method, size=f"{proof.terms} terms",
-                  sections=sections, refs=["definition"] + [_FORM_EQUATION[form] for form in proof.forms],
+                  sections=sections, refs=[_FORM_EQUATION[form] for form in proof.forms],
                   packages=("tikz",) if figures == "tikz" else ())
 
 

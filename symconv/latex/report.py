@@ -112,19 +112,29 @@ def _columns_that_fit(M: Any, max_size: int) -> int:
 
 
 def matrix_equation(name: str, M: Any, max_size: int, label: str, origin: str, blocks: Any = None,
-                    rules: str = "", claim: str = "") -> str:
+                    rules: str | tuple[str, str] = "", claim: str = "") -> str:
     """``name = [M]`` numbered, then: ``origin`` (where M comes from), its shape and elision, the
-    rules drawn (``rules``, when any are drawn) and ``claim`` (a structural statement)."""
+    rules drawn (``rules``: one sentence, said when any rule is drawn, or the sentences of the
+    horizontal and of the vertical rules, each said only when such rules are drawn) and
+    ``claim`` (a structural statement)."""
     max_cols = _columns_that_fit(M, max_size)
     matrix = latex_matrix(M, max_rows=max_size, max_cols=max_cols, blocks=blocks)
     rows, cols = M.shape
     elided = ", the middle elided" if rows > max_size or cols > max_cols else ""
-    drawn = any(0 < size < n for level in blocks or [] for size, n in zip(level, (rows, cols)) if size)
+    drawn = [any(0 < (level[axis] or 0) < n for level in _level_list(blocks)) for axis, n in enumerate((rows, cols))]
+    said = rules if isinstance(rules, str) else " ".join(text for text, on in zip(rules, drawn) if on)
     has_zero = (len(M.values()) < rows * cols if isinstance(M, sp.MatrixBase)
                 else bool((np.asarray(M, dtype=object) == 0).any()))
-    sentences = [f"${name}$ ({origin}) is ${rows} \\times {cols}${elided}.", rules if drawn else "",
+    sentences = [f"${name}$ ({origin}) is ${rows} \\times {cols}${elided}.", said if any(drawn) else "",
                  claim, r"Zeros are shown as $\cdot$." if has_zero else ""]
     return equation(rf"{name} = {matrix}", label, fit=True) + "\n" + " ".join(t for t in sentences if t)
+
+
+def _level_list(blocks: Any) -> list[tuple[Any, Any]]:
+    """``blocks`` (None, a (rows, cols) pair or a list of pairs) as a list of pairs."""
+    if blocks is None:
+        return []
+    return [blocks] if isinstance(blocks[0], (int, type(None))) else list(blocks)
 
 
 def _entry_rows(cx: Any, max_terms: int | None, lines: bool) -> list[str]:
@@ -177,10 +187,19 @@ def _reason_latex(reason: str) -> str:
     return "".join(f"${part}$" if index % 2 else escape_text(part) for index, part in enumerate(parts))
 
 
+TIMING_SHOWN = 1.0
+"""The timing table is printed only for a proof that took at least this long (seconds): below,
+every step would print as 0.00 s (``Result.timings`` keeps the times)."""
+
+
 def _timings(result: Any) -> str:
-    rows = " \\\\\n".join(f"{escape_text(name)} & {seconds:.3f} s" for name, seconds in result.timings.items())
-    return ("Time taken by each step:\n\\begin{center}\n\\begin{tabular}{lr}\n\\hline\nstep & time \\\\\n"
-            "\\hline\n" + rows + " \\\\\n\\hline\n\\end{tabular}\n\\end{center}")
+    """The table of the steps' times for a proof that took ``TIMING_SHOWN`` s or more, else ''."""
+    total = sum(result.timings.values())
+    if total < TIMING_SHOWN:
+        return ""
+    rows = " \\\\\n".join(f"{escape_text(name)} & {seconds:.2f} s" for name, seconds in result.timings.items())
+    return (f"Time taken by each step (in all {total:.2f} s):\n\\begin{{center}}\n\\begin{{tabular}}{{lr}}\n"
+            "\\hline\nstep & time \\\\\n\\hline\n" + rows + " \\\\\n\\hline\n\\end{tabular}\n\\end{center}")
 
 
 def _statement_math(lines: list[str]) -> str:

@@ -13,7 +13,14 @@ from ..derivation import DEADLINE, Derivation, Prover
 from ..expr import integer_symbols
 from ..rules import Definition
 from ..setting import ConvSetting, Layer, axis_names
-from .common import axis_suffix, claimed, default_out_sizes, inequality_atoms, size_definitions
+from .common import (
+    axis_suffix,
+    claimed,
+    default_out_sizes,
+    inequality_atoms,
+    size_definitions,
+    tensor_definitions,
+)
 
 
 def _congruence(expr: sp.Basic, layer: Layer, atoms) -> sp.Expr:
@@ -108,4 +115,6 @@ def circulant(dims: int = 1, entry: sp.Expr | None = None, instances: int = 6,
                         digits=((layer.g, layer.h),) + ((None,),) * (dims + 1)),
                 target=rhs, two_sided=True)
     prover.core("symconv.toeplitz (circular padding)", partial(core.compare_toeplitz, setting=setting))
-    return prover.finish(size_definitions(layer, sizes), notation=layer.flat_notation)
+    return prover.finish(size_definitions(layer, sizes)
+                         + tensor_definitions(setting.definitions.of(layer.T), gamma),
+                         notation=layer.flat_notation)

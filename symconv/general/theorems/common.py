@@ -8,6 +8,7 @@ import sympy as sp
 from ...errors import SpecError
 from .. import inputs
 from ..expr import SourceMap, bound_apart, condition_atoms
+from ..rules import Definition, flatten
 from ..setting import Layer
 
 WHOLE_MATRIX_BUDGET = 600
@@ -59,6 +60,14 @@ def claimed_out_sizes(layer: Layer, out_size) -> list[sp.Expr]:
     if len(sizes) != layer.dims:
         raise SpecError("out_size", out_size, f"must give one expression per axis ({layer.dims})")
     return [inputs.exact_expression(s, "out_size") for s in sizes]
+
+
+def tensor_definitions(*definitions: Definition) -> list[tuple[sp.Basic, sp.Basic, str]]:
+    """base[slots] = body of tensor definitions (T's entry, the generator Γ, …), for the LaTeX
+    definitions: each slot its digits in mixed radix."""
+    return [(d.base[tuple(flatten([digit for digit, _ in slot], [radix for _, radix in slot])
+                          for slot in d.slots)], d.body, d.text or f"definition of {d.name}")
+            for d in definitions]
 
 
 def source_definitions(layer: Layer) -> list[tuple[sp.Basic, sp.Basic, str]]:

@@ -19,6 +19,7 @@ from .common import (
     size_definitions,
     source_definitions,
     statement_hypotheses,
+    tensor_definitions,
 )
 from .lemmas import output_size_lemmas, source_range_lemmas, source_ranges
 
@@ -53,7 +54,8 @@ def toeplitz(dims: int = 1, entry: sp.Expr | None = None, out_size=None, instanc
     read_the_input(prover, layer)
     fold_into_convolution(prover, layer, setting.definitions, atoms)
     prover.core("symconv.toeplitz", partial(core.compare_toeplitz, setting=setting))
-    return prover.finish(size_definitions(layer, sizes) + source_definitions(layer),
+    return prover.finish(size_definitions(layer, sizes) + source_definitions(layer)
+                         + tensor_definitions(setting.definitions.of(layer.T)),
                          notation=layer.flat_notation)
 
 

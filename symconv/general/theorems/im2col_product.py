@@ -14,7 +14,14 @@ from ..derivation import DEADLINE, Derivation, Prover
 from ..expr import brackets, integer_symbols
 from ..rules import Definition
 from ..setting import ConvSetting, Layer
-from .common import claimed, claimed_out_sizes, hypothesis_atoms, size_definitions, statement_hypotheses
+from .common import (
+    claimed,
+    claimed_out_sizes,
+    hypothesis_atoms,
+    size_definitions,
+    statement_hypotheses,
+    tensor_definitions,
+)
 from .lemmas import output_size_lemmas
 
 
@@ -109,4 +116,5 @@ def im2col(dims: int = 1, order: str = "unfold", entry: sp.Expr | None = None, o
                 partial(core.compare_im2col, setting=setting, order=order, p_def=p_def, k_def=k_def))
     flat_indices = [(tuple(layer.j), tuple(layer.m)), (r_digits, r_radices)]
     flat_indices += [(digits, tuple(r for _, r in slot)) for digits, slot in zip(p_digits, p_def.slots)]
-    return prover.finish(size_definitions(layer, sizes), notation=flat_indices)
+    return prover.finish(size_definitions(layer, sizes) + tensor_definitions(p_def, k_def, kp_def),
+                         notation=flat_indices)
