@@ -152,9 +152,14 @@ class Derivation:
         from .latex import chain_latex
         return chain_latex(self)
 
-    def to_latex(self, standalone: bool = True) -> str:
-        from .latex import derivation_latex
-        return derivation_latex(self, standalone=standalone)
+    def to_latex(self, standalone: bool = True, *, verification: bool | None = None,
+                 label_prefix: str | None = None, width: float | None = None, channels: bool = True) -> str:
+        """The derivation as a LaTeX document or (``standalone=False``) a paper fragment; the
+        keywords are ``general.latex.derivation_latex``'s (the verification remark, the label
+        prefix, the text width in em, ``channels=False`` for the one-channel view)."""
+        from .latex import LINE_EM, derivation_latex
+        return derivation_latex(self, standalone=standalone, verification=verification, label_prefix=label_prefix,
+                                width=LINE_EM if width is None else width, channels=channels)
 
     def to_json(self) -> dict[str, Any]:
         failure = None
