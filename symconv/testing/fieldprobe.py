@@ -162,7 +162,8 @@ class FieldProbe:
         numerators·2^-x_bits), weights w·2^-w_bits (None: 0) and bias b·2^-w_bits (None: 0)."""
         spec = self.spec
         weight = np.zeros(self.n_w) if w is None else np.ldexp(w.astype(np.float64), -self.w_bits)
-        weight = from_canonical_weight(spec, weight.reshape(spec.out_channels, spec.in_per_group, *spec.kernel_size))
+        weight = np.ascontiguousarray(from_canonical_weight(
+            spec, weight.reshape(spec.out_channels, spec.in_per_group, *spec.kernel_size)))
         bias = None if not spec.bias else np.zeros(spec.out_channels) if b is None else np.ldexp(
             b.astype(np.float64), -self.w_bits)
         step = self.chunk if self.run.batched else 1
@@ -172,7 +173,8 @@ class FieldProbe:
             xs = np.zeros((len(block), spec.in_channels * self.n_in))
             for k, (ids, values) in enumerate(block):
                 xs[k, ids] = np.ldexp(np.asarray(values, dtype=np.float64), -x_bits)
-            xs = from_canonical_input(spec, xs.reshape(len(block), spec.in_channels, *spec.input_size))
+            xs = np.ascontiguousarray(from_canonical_input(spec, xs.reshape(len(block), spec.in_channels,
+                                                                            *spec.input_size)))
             (y,) = self.run({"x": xs, "w": weight, "b": bias}, f"diagnosis probe: {self.stage}")
             out.append(to_canonical_output(spec, y).reshape(len(block), -1)[:, self.rows])
         return np.concatenate(out)
@@ -189,10 +191,9 @@ class FieldProbe:
             if not self.close.zero(v) and not self._looked_up(q, v, self.r, "w"):
                 pending.append((q, -1, v))
         if self.r_b is not None:
-            for q, v in enumerate(self.read([_empty()], None, self.r_b)[0] - self.const):
-                if not self.close.zero(v) and not self._looked_up(q, v, self.r_b, "b"):
-                    self.found.unresolved.append((q, f"its part linear in b at random biases is {v!r} units, "
-                                                     f"not ± one bias entry"))
+            at_b = self.read([_empty()], None, self.r_b)[0] - self.const
+            self._resolve([(q, -1, v) for q, v in enumerate(at_b)
+                           if not self.close.zero(v) and not self._looked_up(q, v, self.r_b, "b")], [], bias=True)
         self.stage = "reading fn's parts linear in x (w = 0)"
         linear = self._x_form(None)
         for q, coefficients in enumerate(linear):
@@ -250,27 +251,33 @@ class FieldProbe:
                 form[q].update({int(j): d for j, d in zip(ids, values) if not self.close.zero(d)})
         return form
 
-    def _resolve(self, pending: list[tuple[int, int, float]], linear: list[dict[int, float]]) -> None:
-        """The weights of each pending (q, j, share) (j = −1: q's part linear in w, read at x = 0)
-        whose share at w = r is no single weight's multiple: read again at the bit planes of the
-        weight index (w_i = r_i where bit b of i is 1, else 0) and ``_decode``d; what does not
-        decode is halved (``_halve``)."""
-        unit, planes = 2.0 ** -self.w_bits, max(1, (self.n_w - 1).bit_length())
+    def _resolve(self, pending: list[tuple[int, int, float]], linear: list[dict[int, float]],
+                 bias: bool = False) -> None:
+        """The weights (``bias``: bias entries) of each pending (q, j, share) (j = −1: q's part
+        linear in w or b, read at x = 0) whose share at w = r (b = r_b) is not ± one entry's: read
+        again at the bit planes of the entry index (w_i = r_i where bit p of i is 1, else 0) and
+        ``_decode``d; the weights of what does not decode are halved (``_halve``)."""
+        table = self.r_b if bias else self.r
+        unit, planes = 2.0 ** -self.w_bits, max(1, (len(table) - 1).bit_length())
         inputs = sorted({j for _, j, _ in pending if j >= 0})
         shares: dict[tuple[int, int], list[float]] = {(q, j): [] for q, j, _ in pending}
-        for b in range(planes if pending else 0):
-            w = np.where(np.arange(self.n_w) >> b & 1, self.r, 0)
-            ys = self.read([_empty()] + [(np.array([j]), [1.0]) for j in inputs], w, None)
+        for p in range(planes if pending else 0):
+            plane = np.where(np.arange(len(table)) >> p & 1, table, 0)
+            ys = self.read([_empty()] + [(np.array([j]), [1.0]) for j in inputs], None if bias else plane,
+                           plane if bias else None)
             for q, j, _ in pending:
                 shares[q, j].append(ys[0, q] - self.const[q] if j < 0
                                     else ys[1 + inputs.index(j), q] - ys[0, q] - linear[q].get(j, 0.0))
         undecoded = []
         for q, j, share in pending:
-            weights = self._decode(share, shares[q, j], unit)
-            if weights is None:
+            entries = self._decode(share, shares[q, j], unit, table)
+            if entries is None and bias:
+                self.found.unresolved.append((q, f"its part linear in b is {float(share)!r} units at random "
+                                                 f"biases, no sum of bias entries the bit planes decode"))
+            elif entries is None:
                 undecoded.append((q, j))
-            for i, c in (weights or {}).items():
-                self._put(q, ("w", i) if j < 0 else ("wx", i, j), c)
+            for i, c in (entries or {}).items():
+                self._put(q, ("b", i) if bias else ("w", i) if j < 0 else ("wx", i, j), c)
         self.stage = f"halving the weights of {len(undecoded)} coefficient(s) the bit planes did not decode"
         self._halve(undecoded, linear)
 
@@ -298,18 +305,18 @@ class FieldProbe:
                         below.setdefault(half, []).append((q, j))
             level = below
 
-    def _decode(self, total: float, shares: list[float], unit: float) -> dict[int, Number] | None:
-        """{weight i: coefficient} of a share ``total`` at w = r from its shares at the bit planes,
+    def _decode(self, total: float, shares: list[float], unit: float, r: np.ndarray) -> dict[int, Number] | None:
+        """{entry i: coefficient} of a share ``total`` at w = r (table r) from its shares at the bit planes,
         by peeling: while more than one weight is left, a share (or the rest of the total beyond
         it) that is ±r_i is that weight's term, taken out of the total and of the planes of the bits
         of i; one weight left (every plane 0 or the rest) is spelled by the planes. None if the
         peeling stalls or the weights found do not reproduce every plane."""
-        close, r, weights = self.close, self.r, {}
+        close, weights = self.close, {}
         rest, planes = total, list(shares)
         while not close.zero(rest):
             if all(close.zero(s) or close.agrees(s, rest) for s in planes):
                 i = sum(1 << b for b, s in enumerate(planes) if not close.zero(s))
-                if i >= self.n_w or i in weights:
+                if i >= len(r) or i in weights:
                     return None
                 weights[i] = self._number(rest, r[i] * unit)
                 break

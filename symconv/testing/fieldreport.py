@@ -60,8 +60,12 @@ def _report(spec: ConvSpec, found: Recovered, seconds: float, rounded: bool) -> 
     count = len(found.outputs)
     if found.complete:
         lines = _differences(spec, list(zip(found.outputs, expected_polynomials(spec, found.outputs), obtained)))
-        return (f"\nfn's exact terms at the first {count} differing output(s) nearest the origin, read {how}:\n"
-                + "\n".join(lines)) if lines else ""
+        if not lines:   # within a tolerance: each coefficient rounds to the layer's, their sum does not
+            return (f"\nfn's terms at the first {count} differing output(s) nearest the origin, read {how}, are the "
+                    f"layer's: the difference there is fn's rounding error, beyond the tolerance.")
+        exact = "" if rounded else "exact "
+        return (f"\nfn's {exact}terms at the first {count} differing output(s) nearest the origin, read {how}:\n"
+                + "\n".join(lines))
     lines = [f"  y[{_name(spec, index)}]: fn has {_terms(sp.Add.make_args(p)) if p != 0 else 'no terms'}"
              for index, p in zip(found.outputs, obtained)]
     return (f"\nThe terms of the first {count} differing output(s) nearest the origin, read {how}, are partial: "

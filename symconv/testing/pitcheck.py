@@ -39,6 +39,7 @@ from .pit import (
 )
 from .probe import _probe
 from .reports import SHOWN_OUTPUTS, _differences, _header, _shape_message, _user_index
+from .results import NotCheckable
 from .targets import forward_target
 
 EXHAUSTIVE_ON_FAILURE = 5.0    # seconds of one-hot probing a failure message may cost
@@ -136,12 +137,18 @@ def _values(spec: ConvSpec, found: Difference, seed: int) -> str:
 
 def _random_diagnosis(run: _Caller, spec: ConvSpec, rng: np.random.Generator, seed: int,
                       points: list) -> str:
-    """``_numeric_diagnosis`` at ``points`` and DIAGNOSIS_POINTS fresh random ones."""
+    """``_numeric_diagnosis`` at ``points`` and DIAGNOSIS_POINTS fresh random ones (as many as fn
+    answers: fn failing on one does not change the verdict)."""
     target = run.target
     plan = PitPlan.for_dtype(_narrowest(run.dtypes), target.terms)
     n = PIT_SAMPLES if run.batched else 1
     for k in range(DIAGNOSIS_POINTS):
         values = _draw(rng, target, n, plan.value_bits)
-        outputs = run(_floats(values), f"diagnosis point {k + 1}, seed {seed}")
+        try:
+            outputs = run(_floats(values), f"diagnosis point {k + 1}, seed {seed}")
+        except (AssertionError, NotCheckable) as error:   # the verdict stands without the diagnosis
+            if not points:
+                return f"\nDiagnosis: none; fn failed on a further random point: {str(error).splitlines()[0]}"
+            break
         points.append(((values["x"], values["w"], values["b"]), outputs[0]))
     return _numeric_diagnosis(spec, points)
