@@ -47,6 +47,7 @@ from .fields import receptive_positions
 from .pit import _Caller
 
 FIELD_MEMORY = 2**27     # bytes of inputs and outputs of one call of a batched fn
+CALL_SECONDS = 0.5       # and about the seconds it may take, so that the budget is kept to about that
 ZERO_TEST_BITS = 10      # the zero tests' inputs lie in [−2^10, 2^10) \ {0} where the significand allows
 RESIDUE = 8   # every random weight is ≡ 1 (mod RESIDUE): a value ±r_i is one weight, a sum of several is not
 Number = int | float
@@ -152,6 +153,7 @@ class FieldProbe:
         spread = ceil(log2(spec.in_channels * len(self.positions) + 1))
         self.test_bits = max(1, min(ZERO_TEST_BITS, bits - 1 - self.digit_bits - spread))
         self.chunk = max(1, FIELD_MEMORY // (8 * (self.n_in * spec.in_channels + prod(spec.output_shape))))
+        self.sample_seconds = float("inf")   # the last call's seconds per sample (the first call sends one)
         self.stage = "reading fn's constant and linear parts"
         self.found = Recovered(outputs, [{} for _ in outputs])
 
@@ -166,16 +168,17 @@ class FieldProbe:
             spec, weight.reshape(spec.out_channels, spec.in_per_group, *spec.kernel_size)))
         bias = None if not spec.bias else np.zeros(spec.out_channels) if b is None else np.ldexp(
             b.astype(np.float64), -self.w_bits)
-        step = self.chunk if self.run.batched else 1
-        out = []
-        for start in range(0, len(samples), step):
-            block = samples[start:start + step]
+        out, start = [], 0
+        while start < len(samples):
+            step = max(1, min(self.chunk, int(CALL_SECONDS / self.sample_seconds))) if self.run.batched else 1
+            block, start, began = samples[start:start + step], start + step, self.run.limit.elapsed()
             xs = np.zeros((len(block), spec.in_channels * self.n_in))
             for k, (ids, values) in enumerate(block):
                 xs[k, ids] = np.ldexp(np.asarray(values, dtype=np.float64), -x_bits)
             xs = np.ascontiguousarray(from_canonical_input(spec, xs.reshape(len(block), spec.in_channels,
                                                                             *spec.input_size)))
             (y,) = self.run({"x": xs, "w": weight, "b": bias}, f"diagnosis probe: {self.stage}")
+            self.sample_seconds = max(1e-9, (self.run.limit.elapsed() - began) / len(block))
             out.append(to_canonical_output(spec, y).reshape(len(block), -1)[:, self.rows])
         return np.concatenate(out)
 
