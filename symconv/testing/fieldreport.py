@@ -49,6 +49,8 @@ def explain_outputs(fn: Callable[..., Any], target: Target, batched: bool, limit
         found.note = f"its budget of {budget.budget:.1f} s ran out while {probe.stage}"
     except (AssertionError, NotCheckable) as error:   # fn failed on a probe: the verdict stands
         found.note = f"fn failed on a probe while {probe.stage}: {str(error).splitlines()[0]}"
+    except Exception as error:  # noqa: BLE001 - a fault of the diagnosis itself must not hide the verdict
+        found.note = f"the diagnosis failed while {probe.stage} ({type(error).__name__}: {error})"
     found.calls = run.calls
     return _report(spec, found, limit.elapsed() - started, bool(close.rtol or close.atol))
 
