@@ -139,6 +139,11 @@ def test_the_verdict_does_not_wait_on_or_depend_on_the_diagnosis(monkeypatch):
     assert "are partial: its budget of 0.0 s ran out while reading fn's" in message
     assert "the convolution gives" in message and "fn pads everything after" in message
     monkeypatch.undo()
+    monkeypatch.setattr(FieldProbe, "_x_form", lambda self, w: 1 / 0)   # a fault of the diagnosis itself
+    message = rejected(shifted)
+    assert ("are partial: the diagnosis failed while reading fn's parts linear in x (w = 0) (ZeroDivisionError: "
+            "division by zero)") in message and "fn pads everything after" in message
+    monkeypatch.undo()
     calls = []
 
     def fails_later(x, w, b):   # fails from the diagnosis's third call on: the verdict and the diagnosis at the
