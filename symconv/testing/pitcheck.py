@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..deadline import Deadline
-from ..result import counterexample_of
 from ..spec import ConvSpec
 from ..symbols import symbols, to_canonical_output
+from .budget import Budget, OverBudget
 from .diagnosis import _numeric_diagnosis
+from .fieldprobe import Closeness, Point
+from .fieldreport import explain_outputs
 from .pit import (
     PIT_SAMPLES,
     Difference,
@@ -36,7 +38,8 @@ from .pit import (
     identity_test,
 )
 from .probe import _probe
-from .reports import SHOWN_OUTPUTS, _describe_difference, _header, _shape_message, _user_index
+from .reports import SHOWN_OUTPUTS, _differences, _header, _shape_message, _user_index
+from .results import NotCheckable
 from .targets import forward_target
 
 EXHAUSTIVE_ON_FAILURE = 5.0    # seconds of one-hot probing a failure message may cost
@@ -73,12 +76,16 @@ def _failure(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadl
     if (calls * outcome.run.seconds_per_call <= EXHAUSTIVE_ON_FAILURE and nx * nw <= EXHAUSTIVE_PAIRS
             and 8 * (1 + nx) * (nx + 2 * prod(spec.output_shape)) <= probe_memory):
         try:
-            y, _, _ = _probe(fn, spec, symbols(spec), batched, _Budget(limit, EXHAUSTIVE_ON_FAILURE))
-        except _OverBudget:
+            y, _, _ = _probe(fn, spec, symbols(spec), batched, Budget(limit, EXHAUSTIVE_ON_FAILURE))
+        except OverBudget:
             y = None
         if y is not None and y.shape == spec.output_shape and (terms := _terms(spec, y, found)):
             return terms + _random_diagnosis(outcome.run, spec, rng, seed, point)
-    return _values(spec, found, seed) + _random_diagnosis(outcome.run, spec, rng, seed, point)
+    sample = _first_differing_sample(found)
+    terms = explain_outputs(fn, outcome.run.target, batched, limit, _differing(spec, found),
+                            Point.of(spec, found.values, found.obtained[0], sample), Closeness(),
+                            outcome.plan.bits, seed)
+    return _values(spec, found, seed) + terms + _random_diagnosis(outcome.run, spec, rng, seed, point)
 
 
 def _terms(spec: ConvSpec, y: np.ndarray, found: Difference) -> str:
@@ -87,13 +94,12 @@ def _terms(spec: ConvSpec, y: np.ndarray, found: Difference) -> str:
     differing = _differing(spec, found)
     expected = to_canonical_output(spec, forward_target(spec).symbolic()[1][0])
     obtained = to_canonical_output(spec, y)
-    shown = [c for index in map(tuple, differing[:SHOWN_OUTPUTS])
-             if (c := counterexample_of("fn", index, expected[index], obtained[index])) is not None]
+    shown = _differences(spec, [(index, expected[index], obtained[index])
+                                for index in map(tuple, differing[:SHOWN_OUTPUTS])])
     if len(shown) < min(len(differing), SHOWN_OUTPUTS):
         return ""
     lines = [f"{_header(spec, 'probe')}: {len(differing)} of {expected.size} outputs differ at a random point "
-             f"({found.what}; seed= repeats it)."]
-    lines += ["  " + _describe_difference(spec, c) for c in shown]
+             f"({found.what}; seed= repeats it)."] + shown
     if len(differing) > SHOWN_OUTPUTS:
         lines.append(f"  ... and {len(differing) - SHOWN_OUTPUTS} more differing output(s)")
     return "\n".join(lines)
@@ -103,34 +109,19 @@ def _differing(spec: ConvSpec, found: Difference) -> np.ndarray:
     """Canonical (o, *out) indices of the outputs that differ at the point, in its first
     differing sample."""
     obtained, expected = found.obtained[0], np.asarray(found.expected[0], dtype=np.float64)
-    sample = int(np.argwhere((obtained != expected).reshape(len(obtained), -1).any(axis=1))[0, 0])
+    sample = _first_differing_sample(found)
     return np.argwhere(to_canonical_output(spec, obtained[sample]) != to_canonical_output(spec, expected[sample]))
 
 
-class _OverBudget(Exception):
-    """One-hot probing for a failure message took longer than EXHAUSTIVE_ON_FAILURE."""
-
-
-class _Budget:
-    """The check's deadline, with a budget of seconds after which ``check`` gives up (between
-    calls of fn) by raising _OverBudget; everything else is the deadline's."""
-
-    def __init__(self, limit: Deadline, seconds: float) -> None:
-        self.__dict__.update(_limit=limit, _until=limit.elapsed() + seconds)
-
-    def check(self) -> None:
-        self._limit.check()
-        if self._limit.elapsed() > self._until:
-            raise _OverBudget
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._limit, name)
+def _first_differing_sample(found: Difference) -> int:
+    obtained, expected = found.obtained[0], np.asarray(found.expected[0], dtype=np.float64)
+    return int(np.argwhere((obtained != expected).reshape(len(obtained), -1).any(axis=1))[0, 0])
 
 
 def _values(spec: ConvSpec, found: Difference, seed: int) -> str:
     """The differing outputs at the point, fn's value and the layer's (of the first differing sample)."""
     obtained, expected = found.obtained[0], np.asarray(found.expected[0], dtype=np.float64)
-    sample = int(np.argwhere((obtained != expected).reshape(len(obtained), -1).any(axis=1))[0, 0])
+    sample = _first_differing_sample(found)
     mine, theirs = to_canonical_output(spec, obtained[sample]), to_canonical_output(spec, expected[sample])
     differing = _differing(spec, found)
     on = f", sample {sample} of the batch" if len(obtained) > 1 else ""
@@ -146,12 +137,18 @@ def _values(spec: ConvSpec, found: Difference, seed: int) -> str:
 
 def _random_diagnosis(run: _Caller, spec: ConvSpec, rng: np.random.Generator, seed: int,
                       points: list) -> str:
-    """``_numeric_diagnosis`` at ``points`` and DIAGNOSIS_POINTS fresh random ones."""
+    """``_numeric_diagnosis`` at ``points`` and DIAGNOSIS_POINTS fresh random ones (as many as fn
+    answers: fn failing on one does not change the verdict)."""
     target = run.target
     plan = PitPlan.for_dtype(_narrowest(run.dtypes), target.terms)
     n = PIT_SAMPLES if run.batched else 1
     for k in range(DIAGNOSIS_POINTS):
         values = _draw(rng, target, n, plan.value_bits)
-        outputs = run(_floats(values), f"diagnosis point {k + 1}, seed {seed}")
+        try:
+            outputs = run(_floats(values), f"diagnosis point {k + 1}, seed {seed}")
+        except (AssertionError, NotCheckable) as error:   # the verdict stands without the diagnosis
+            if not points:
+                return f"\nDiagnosis: none; fn failed on a further random point: {str(error).splitlines()[0]}"
+            break
         points.append(((values["x"], values["w"], values["b"]), outputs[0]))
     return _numeric_diagnosis(spec, points)

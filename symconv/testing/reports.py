@@ -68,6 +68,14 @@ def _describe_difference(spec: ConvSpec, found: Counterexample) -> str:
     return f"{name} has the extra terms {_terms(found.extra)}"
 
 
+def _differences(spec: ConvSpec, outputs: list[tuple[tuple[int, ...], sp.Expr, sp.Expr]]) -> list[str]:
+    """'  y[…] lacks …; has … instead' for each (canonical index, expected, obtained) whose
+    polynomials differ."""
+    found = [c for index, expected, obtained in outputs
+             if (c := counterexample_of("fn", index, expected, obtained)) is not None]
+    return ["  " + _describe_difference(spec, c) for c in found]
+
+
 def _difference_message(spec: ConvSpec, y: np.ndarray, mode: str, on: str = "") -> str:
     x, w, b = symbols(spec)
     expected = to_canonical_output(spec, conv(spec, x, w, b))

@@ -14,8 +14,10 @@ tolerance at which an fn returning zeros passes the first point is refused. What
 this establishes is weaker than exact probing and says so: fn agrees with the layer within the
 tolerance at these points; a wrong index (flipped kernel, padding, stride, groups) moves outputs
 by whole products of inputs and is seen unless the tolerance swallows them. On failure the
-message names the outputs outside the tolerance with both values, and the alternative layers
-(``diagnosis``) whose exact outputs are within the tolerance of fn's at every point.
+message names the outputs outside the tolerance with both values, the terms the first of them
+lack and have instead (``fieldreport``: their coefficients probed and rounded to the exact
+integers where the rounding is within the tolerance, raw where it is not), and the alternative
+layers (``diagnosis``) whose exact outputs are within the tolerance of fn's at every point.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from ..errors import SpecError
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
 from .diagnosis import _numeric_diagnosis
+from .fieldprobe import Closeness, Point
+from .fieldreport import explain_outputs
 from .pit import PIT_SAMPLES, _Caller, expected_outputs
 from .reports import SHOWN_OUTPUTS, _header, _user_index
 from .targets import Target, forward_target
@@ -102,7 +106,12 @@ def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: boo
         points.append(((values["x"], values["w"], values["b"]), obtained))
         good = within(obtained, expected, rtol, atol)
         if not good.all():
+            sample = int(np.argwhere(~good)[0, 0])
             raise AssertionError(_outside(spec, obtained, expected, good, seed, f"{k + 1}{where}", rtol, atol)
+                                 + explain_outputs(fn, target, batched, limit,
+                                                   np.argwhere(~to_canonical_output(spec, good[sample])),
+                                                   Point.of(spec, values, obtained, sample, EXPONENTS),
+                                                   Closeness(rtol, atol), 53, seed)
                                  + _numeric_diagnosis(spec, points, lambda exact, y: bool(within(
                                      y, np.ldexp(exact.astype(np.float64), -2 * VALUE_BITS), rtol, atol).all()),
                                      "within the tolerance at the random points"))
@@ -110,6 +119,9 @@ def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: boo
     return run.calls, (f"verified within tolerance rtol={rtol!r}, atol={atol!r} at {TOLERANCE_POINTS} random "
                        f"points{scaled} (|y − conv| ≤ atol + rtol·|conv|, at a scaled point for y and conv "
                        f"divided by the scale²), assuming fn's error does not depend on where the inputs are")
+
+
+EXPONENTS = (VALUE_BITS, VALUE_BITS, 2 * VALUE_BITS)   # an entry of x, w, b is its numerator·2^-e
 
 
 def _bits(name: str) -> int:
