@@ -358,3 +358,37 @@ def test_each_check_catches_on_its_own(monkeypatch):
     monkeypatch.setattr(check, "_session", lambda m: session(next(models, None) or m))
     found = check.onnx_mismatch(read_onnx(model, shape))
     assert found is not None and "original model" in found.check and found.form == "onnxruntime"
+
+
+def _dead_relu_pool():
+    """Conv (x − 100), Relu (0 on every input the checks feed the model), AveragePool SAME_UPPER
+    with stride 5 > kernel 3 on 10 inputs (adversarial round 17)."""
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"]), helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("AveragePool", ["r"], ["y"], kernel_shape=[3], strides=[5], auto_pad="SAME_UPPER")]
+    inits = [numpy_helper.from_array(np.ones((1, 1, 1), np.float32), "W"),
+             numpy_helper.from_array(np.array([-100.0], np.float32), "B")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 10])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+
+
+def test_a_same_pool_whose_windows_onnxruntime_moves_is_refused():
+    with pytest.raises(SpecError, match=r"AveragePool.auto_pad='SAME_UPPER': .* total padding .* is negative"):
+        prove_network(_dead_relu_pool(), (1, 10))
+
+
+def test_a_misread_step_behind_a_dead_relu_is_caught_running_it_alone(monkeypatch):
+    """The class of round 17's false proof: inside the model the pool sees only zeros, so only
+    running it alone on fresh inputs shows a misreading (here: the old capped SAME padding)."""
+    import symconv.frameworks.onnx as reader
+    import symconv.interop.onnx_check as check
+    from symconv.interop.onnx_network import read_onnx
+    monkeypatch.setattr(reader, "_same_split", lambda total, _: (0, max(total, 0)))
+    original = reader.onnx_padding
+
+    def capped(node, attributes, size, kernel, stride, dilation):   # the reading before round 17
+        return original(helper.make_node("Conv", list(node.input), list(node.output)), attributes, size, kernel,
+                        stride, dilation)
+    monkeypatch.setattr("symconv.interop.onnx_steps.onnx_padding", capped)
+    found = check.onnx_mismatch(read_onnx(_dead_relu_pool(), (1, 10)))
+    assert found is not None and "alone on inputs in [−8, 8), within float rounding" in found.check

@@ -109,8 +109,13 @@ def onnx_padding(node: Any, attributes: dict[str, Any], size: tuple[int, ...], k
         raise SpecError(_where(node, "dilations"), list(dilation), f"with auto_pad={auto_pad}: onnxruntime "
                         f"refuses dilation with SAME_* padding, so the reading could not be checked against "
                         f"it; write the padding in pads")
-    return tuple(_same_split(max((-(-n // s) - 1) * s + kernel_span(k, d) - n, 0), auto_pad)
-                 for n, k, s, d in zip(size, kernel, stride, dilation))
+    totals = [(-(-n // s) - 1) * s + kernel_span(k, d) - n for n, k, s, d in zip(size, kernel, stride, dilation)]
+    if node.op_type != "Conv" and min(totals) < 0:   # measured: onnxruntime's pools then shift the windows
+        raise SpecError(_where(node, "auto_pad"), auto_pad, f"with strides {list(stride)} longer than the kernel "
+                        f"{list(kernel)} reach on inputs of size {list(size)}, the total padding "
+                        f"(⌈n/s⌉ − 1)·s + K − n = {totals} is negative: onnxruntime's {node.op_type} then moves "
+                        f"its windows, which symconv does not read; write the padding in pads")
+    return tuple(_same_split(max(total, 0), auto_pad) for total in totals)
 
 
 def _shape(node: Any, name: str, value: Any, length: int | None = None) -> tuple[int, ...]:
