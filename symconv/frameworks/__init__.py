@@ -6,5 +6,6 @@ computes plus the maps between the framework's arrays and the spec's (``symconv.
 from __future__ import annotations
 
 from .layer import ArrayMap, FrameworkConv
+from .onnx import from_onnx
 
-__all__ = ["ArrayMap", "FrameworkConv"]
+__all__ = ["ArrayMap", "FrameworkConv", "from_onnx"]

@@ -43,10 +43,21 @@ The package, one job per module:
     torch_check     the whole model against torch (torch_mismatch)
     convert         to_linear, to_mlp: checked against torch as prove_network checks, then built
     network_proof   the symbolic proof network(x) = MLP(vec x) (prove_network)
+    networks        a network from torch or ONNX: its steps and its check (read_network)
+    onnx_chain      ONNX input: loading a ModelProto or a .onnx path, the graph as a single chain
+    onnx_steps      the ONNX ops as NetworkSteps (the table above in ONNX's words)
+    onnx_network    an ONNX model read on a per-sample input shape (read_onnx)
+    onnx_check      the ONNX model against onnxruntime running it (onnx_mismatch)
     onnx_graph      the MLP as an ONNX graph (Flatten, Gemm, activations, Reshape; dense or sparse)
     onnx_export     to_onnx: the MLP written as an ONNX file, checked, atomically; run_onnx
     certificate     why the file is the network: each layer's proof, the file's exact matrices,
                     the network proof and onnxruntime against torch (certificate, certificate_json)
+
+``to_mlp``, ``to_onnx`` and ``prove_network`` also take an ONNX model (an ``onnx.ModelProto`` or the path of a
+.onnx file): a chain of Conv, ConvTranspose, AveragePool, GlobalAveragePool, BatchNormalization,
+Gemm, MatMul, Add (a bias), Relu, Sigmoid, Tanh, LeakyRelu, Flatten and Reshape, read by
+``onnx_steps`` into the same steps, and checked against onnxruntime running the original model in
+place of torch.
 
 ``Step``, the old name of ``NetworkStep``, still imports from here with a DeprecationWarning
 (for one release: symconv.general has its own ``Step``, one step of a derivation).

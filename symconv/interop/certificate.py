@@ -90,7 +90,8 @@ class LayerCertificate:
     @property
     def names(self) -> tuple[str, ...]:
         """The network layers it holds, as "position Class"."""
-        return tuple(f"{step.position} {type(step.module).__name__}" for step in self.steps)
+        return tuple(f"{step.position} {getattr(step.module, 'op_type', None) or type(step.module).__name__}"
+                     for step in self.steps)
 
     @property
     def statement(self) -> str | None:
@@ -237,13 +238,27 @@ def _same(written: np.ndarray, built: np.ndarray, dtype: np.dtype) -> tuple[bool
     return exact or bool(np.array_equal(written, built.astype(dtype))), exact
 
 
-def _runtime(model: Any, export: OnnxExport, seed: int) -> RuntimeComparison:
-    """The written file in onnxruntime against ``model`` in torch, on RUNTIME_SAMPLES inputs in [−1, 1)."""
+def _reference(model: Any, export: OnnxExport, x: np.ndarray) -> np.ndarray:
+    """The original model on the batch x, in float64: torch running it, or onnxruntime running an
+    ONNX model (in chunks of the batch size its input declares)."""
+    from .onnx_chain import is_onnx_model
+    if is_onnx_model(model):
+        from .onnx_check import _run, _session
+        from .onnx_network import read_onnx
+        original = read_onnx(model, export.input_shape)
+        session = _session(original.chain.model)
+        inputs = x.astype(original.chain.dtype)
+        return _run(session, original.chain.input_name, inputs, original.batch)[0].astype(np.float64)
     torch = _torch()
-    in_shape = export.steps[0].in_shape
-    x = np.random.default_rng(seed).uniform(-1, 1, size=(RUNTIME_SAMPLES, *in_shape)).astype(export.dtype)
     with torch.no_grad():
-        expected = model(torch.as_tensor(x).to(_dtype(model))).to(torch.float64).numpy()
+        return model(torch.as_tensor(x).to(_dtype(model))).to(torch.float64).numpy()
+
+
+def _runtime(model: Any, export: OnnxExport, seed: int) -> RuntimeComparison:
+    """The written file in onnxruntime against the original model (``_reference``), on
+    RUNTIME_SAMPLES inputs in [−1, 1)."""
+    x = np.random.default_rng(seed).uniform(-1, 1, size=(RUNTIME_SAMPLES, *export.input_shape))
+    expected = _reference(model, export, x)
     obtained = run_onnx(export.path, x).astype(np.float64)
     scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
     difference = float(np.abs(obtained - expected).max(initial=0.0)) if obtained.shape == expected.shape \
@@ -283,10 +298,20 @@ def certificate(model: Any, export: OnnxExport, *, max_terms: int = MAX_CONCRETE
     network, note = None, (f"the symbolic network proof is not run: {entries} dense entries, more than "
                            f"network_terms={network_terms}")
     if entries <= network_terms:
-        network = prove_network(model, export.steps[0].in_shape, max_terms=network_terms)
+        network = prove_network(model, export.input_shape, max_terms=network_terms)
         note = "network = MLP " + ("proved" if network.holds else "refuted") + " on symbols (prove_network)"
     ops = tuple(dict.fromkeys(node.op_type for node in onnx.load(str(export.path)).graph.node))
-    return Certificate(type(model).__name__, export, tuple(layers), network, note, _runtime(model, export, seed), ops)
+    return Certificate(_model_name(model), export, tuple(layers), network, note, _runtime(model, export, seed), ops)
+
+
+def _model_name(model: Any) -> str:
+    """A torch model's class, an ONNX file's name, or an ONNX ModelProto's graph name."""
+    import os
+    if isinstance(model, (str, os.PathLike)):
+        return os.path.basename(os.fspath(model))
+    if type(model).__name__ == "ModelProto":
+        return model.graph.name or "ModelProto"
+    return type(model).__name__
 
 
 def _affine_number(layers: tuple, nth: int) -> int:
@@ -308,7 +333,7 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         "samples": cert.runtime.samples, "max_abs_difference": cert.runtime.max_abs_difference,
         "tolerance": cert.runtime.tolerance, "holds": cert.runtime.holds}
     return {"schema": SCHEMA, "holds": cert.holds, "model": cert.model,
-            "input_shape": list(export.steps[0].in_shape), "output_shape": list(export.steps[-1].out_shape),
+            "input_shape": list(export.input_shape), "output_shape": list(export.output_shape),
             "file": {"path": str(export.path), "bytes": export.bytes, "estimate": export.estimate,
                      "sparse": export.sparse, "dtype": str(export.dtype), "opset": export.opset, "ops": list(cert.ops)},
             "layers": layers,

@@ -8,24 +8,24 @@ import copy
 from typing import Any
 
 from ..errors import SpecError
-from .mlp import _dtype, _linear_module, mlp_layers
+from .mlp import _linear_module, mlp_layers
+from .networks import Network, read_network
 from .specs import valid_shape
-from .steps import NetworkStep, _family, network_steps
-from .torch_check import torch_mismatch
+from .steps import _family
 from .torch_code import _torch
 from .unaltered import _refuse_altered
 
 
-def _refuse_mismatch(parameter: str, model: Any, steps: list[NetworkStep]) -> None:
-    """SpecError naming the layer when torch computes something else than the layers' maps (the
-    checks of ``torch_mismatch``, which wrap torch's own errors on a layer in a SpecError too):
-    a converted network must compute what the model computes."""
-    found = torch_mismatch(model, steps[0].in_shape, steps) if steps else None
+def _refuse_mismatch(parameter: str, model: Any, network: Network) -> None:
+    """SpecError naming the layer when the framework computes something else than the layers' maps
+    (the checks of ``torch_mismatch`` or ``onnx_mismatch``, which wrap the framework's own errors on
+    a layer in a SpecError too): a converted network must compute what the model computes."""
+    found = network.check() if network.steps else None
     if found is not None:
-        where = found.headline().removeprefix("torch: ")
-        raise SpecError(parameter, type(model).__name__, f"torch computes something else than its layers' "
-                        f"maps, so no MLP equals it: {where} (torch {found.expected}, the map "
-                        f"{found.obtained}; found by: {found.check})")
+        where = found.headline().removeprefix(f"{found.form}: ")
+        raise SpecError(parameter, type(model).__name__, f"{network.framework} computes something else than its "
+                        f"layers' maps, so no MLP equals it: {where} ({network.framework} {found.expected}, the "
+                        f"map {found.obtained}; found by: {found.check})")
 
 
 def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
@@ -43,9 +43,9 @@ def to_linear(conv_module: Any, input_size: Any, sparse: bool = False) -> Any:
     size = valid_shape("input_size", input_size)
     size = size * dims if len(size) == 1 and not isinstance(input_size, (tuple, list)) else size
     valid_shape("input_size", size, dims)
-    steps = network_steps(conv_module, (conv_module.in_channels, *size))
-    _refuse_mismatch("conv_module", conv_module, steps)
-    (_, A, c), = mlp_layers(steps)
+    network = read_network(conv_module, (conv_module.in_channels, *size))
+    _refuse_mismatch("conv_module", conv_module, network)
+    (_, A, c), = mlp_layers(network.steps)
     return _linear_module(A, c, conv_module.weight.dtype, sparse, bias=conv_module.bias is not None)
 
 
@@ -53,16 +53,21 @@ def to_mlp(model: Any, input_shape: tuple[int, ...], sparse: bool = False, dtype
     """An equivalent ``nn.Sequential``: Flatten (if inputs are not flat), then Linear and the
     activations, and Unflatten back when the network does not end flat. ``input_shape`` is one
     sample's shape, e.g. (1, 28, 28). The Linear layers have ``dtype`` (default: that of the
-    model's parameters, or torch's default dtype for a model without any)."""
+    model's parameters, or torch's default dtype for a model without any; an ONNX model's element type).
+
+    ``model`` may also be an ONNX model (an ``onnx.ModelProto`` or the path of a .onnx file): a chain
+    of the ops ``symconv.interop.onnx_steps`` reads, checked against onnxruntime running it
+    (``onnx_mismatch``)."""
     torch = _torch()
     nn = torch.nn
-    steps = network_steps(model, input_shape)
-    _refuse_mismatch("model", model, steps)
+    network = read_network(model, input_shape)
+    _refuse_mismatch("model", model, network)
+    steps = network.steps
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point
                                   and not dtype.is_complex):
         raise SpecError("dtype", dtype, "must be None or a real floating torch.dtype (torch.float32, "
                         "torch.float64, …)")
-    dtype = dtype or _dtype(model)
+    dtype = dtype or network.dtype
     modules = [] if len(steps[0].in_shape if steps else valid_shape("input_shape", input_shape)) == 1 \
         else [nn.Flatten()]
     for kind, A, c in mlp_layers(steps):

@@ -18,9 +18,8 @@ from ..forms.transpose import conv_transpose
 from ..result import Counterexample, NetworkResult, first_entry_difference
 from ..symbols import tensor_symbols
 from .mlp import _parameters, mlp_layers
-from .specs import valid_shape
-from .steps import NetworkStep, network_steps
-from .torch_check import torch_mismatch
+from .networks import read_network
+from .steps import NetworkStep
 
 NETWORK_STATEMENT = "network(x) = MLP(vec x) (Linear + elementwise σ)"
 
@@ -145,16 +144,20 @@ def prove_network(model: Any, input_shape: tuple[int, ...], layers: list | None 
     accepted, then each layer is compared with torch running it, exactly where float64 is exact).
     A difference there refutes the proof with a ``TorchMismatch`` naming the layer. A network whose
     linear layers have more than ``max_terms`` dense entries in all (``symbolic_entries``) is
-    refused before any work: a symbolic proof of it would run for hours."""
+    refused before any work: a symbolic proof of it would run for hours.
+
+    ``model`` may also be an ONNX model (an ``onnx.ModelProto`` or the path of a .onnx file): its
+    steps are read from the nodes (``onnx_steps``) and checked against onnxruntime running the
+    original model (``onnx_mismatch``) in place of torch."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    steps = network_steps(model, input_shape)
-    input_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
+    network = read_network(model, input_shape)
+    steps, input_shape = network.steps, network.input_shape
     work_limit("max_terms", max_terms, symbolic_entries(steps), "input_shape", tuple(input_shape),
                "a symbolic network proof multiplies {} dense-matrix entries (Σ rows × columns of the linear layers)")
-    layer_names = tuple(type(s.module).__name__ for s in steps)
-    mismatch = torch_mismatch(model, input_shape, steps)
-    timings["torch"] = time.perf_counter() - start
+    layer_names = network.layer_names
+    mismatch = network.check()
+    timings[network.framework] = time.perf_counter() - start
     if mismatch is not None:
         return NetworkProof(statement=NETWORK_STATEMENT, layers=layer_names,
                             holds=False, counterexample=mismatch,

@@ -19,10 +19,10 @@ import numpy as np
 
 from ..errors import SpecError, boolean, integer
 from .convert import _refuse_mismatch
-from .mlp import _dtype, mlp_layers
+from .mlp import mlp_layers
+from .networks import read_network
 from .onnx_graph import INDEX_BYTES, mlp_graph, onnx_bytes
-from .specs import valid_shape
-from .steps import NetworkStep, network_steps
+from .steps import NetworkStep
 from .torch_code import _torch
 
 DEFAULT_OPSET = 17
@@ -39,8 +39,10 @@ MAX_ONNX_BYTES = 2**30
 @dataclass(frozen=True)
 class OnnxExport:
     """What ``to_onnx`` wrote: the file, its size in bytes and the estimate made before writing,
-    the element type, opset and storage, and the network's steps and MLP layers it was built from
-    (``layers`` as ``mlp_layers`` returns them: ("affine", A, c) in float64, ("elementwise", step, ℓ))."""
+    the element type, opset and storage, the per-sample shapes, the network's layers (torch classes
+    or ONNX op types), the framework that ran the original (torch or onnxruntime), and its steps and
+    MLP layers it was built from (``layers`` as ``mlp_layers`` returns them: ("affine", A, c) in
+    float64, ("elementwise", step, ℓ))."""
 
     path: Path
     bytes: int
@@ -48,6 +50,10 @@ class OnnxExport:
     dtype: np.dtype
     opset: int
     sparse: bool
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    layer_names: tuple[str, ...]
+    framework: str
     steps: tuple[NetworkStep, ...]
     layers: tuple[tuple[str, Any, Any], ...]
 
@@ -68,11 +74,11 @@ def _onnx_target(path: Any) -> Path:
     return target
 
 
-def _file_dtype(dtype: Any, model: Any) -> np.dtype:
+def _file_dtype(dtype: Any, own: Any) -> np.dtype:
     """The element type of the file: ``dtype`` (torch.float32 or torch.float64), default the
-    model's own (``_dtype``), which must then be one of those two."""
+    model's ``own``, which must then be one of those two."""
     torch = _torch()
-    chosen = _dtype(model) if dtype is None else dtype
+    chosen = own if dtype is None else dtype
     types = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
     if chosen not in types:
         raise SpecError("dtype", chosen, "the ONNX file is written in torch.float32 or torch.float64 (ONNX "
@@ -109,7 +115,9 @@ def to_onnx(model: Any, input_shape: tuple[int, ...], path: str | os.PathLike, *
     BatchNorm folded), one elementwise operator per activation (``onnx_graph.ONNX_ACTIVATIONS``)
     and Reshape; no Conv, ConvTranspose or pooling node. Its input "input" has shape (N, *input_shape)
     and its output "output" (N, *the model's per-sample output shape) for any batch size N;
-    ``input_shape`` is one sample's shape, as for ``to_mlp``.
+    ``input_shape`` is one sample's shape, as for ``to_mlp``. ``model`` is a torch ``nn.Sequential``
+    or an ONNX CNN (an ``onnx.ModelProto`` or the path of a .onnx file, read as ``to_mlp`` reads it
+    and checked against onnxruntime running it).
 
     ``sparse=True`` writes each A as a Constant node with a COO ``sparse_value`` (nonzeros and their
     int64 row-major indices): the file grows with the nonzeros; onnxruntime densifies it on loading
@@ -133,17 +141,18 @@ def to_onnx(model: Any, input_shape: tuple[int, ...], path: str | os.PathLike, *
     sparse = boolean("sparse", sparse)
     opset = _opset(opset)
     max_bytes = integer("max_bytes", max_bytes, minimum=1, maximum=PROTOBUF_LIMIT, limit_name="protobuf's limit")
-    steps = network_steps(model, input_shape)
-    _refuse_mismatch("model", model, steps)
-    element = _file_dtype(dtype, model)
-    layers = mlp_layers(steps)
+    network = read_network(model, input_shape)
+    _refuse_mismatch("model", model, network)
+    element = _file_dtype(dtype, network.dtype)
+    layers = mlp_layers(network.steps)
     estimate = onnx_bytes(layers, sparse, element.itemsize)
     _refuse_large(estimate, max_bytes, sparse, element.itemsize)
-    in_shape = steps[0].in_shape if steps else valid_shape("input_shape", input_shape)
-    out_shape = steps[-1].out_shape if steps else in_shape
-    proto = mlp_graph(layers, in_shape, out_shape, element, sparse, opset,
-                      doc=f"symconv: the MLP of {type(model).__name__} ({' → '.join(s.position for s in steps)})")
-    return _write(proto, target, OnnxExport(target, 0, estimate, element, opset, sparse, tuple(steps), tuple(layers)))
+    out_shape = network.steps[-1].out_shape if network.steps else network.input_shape
+    proto = mlp_graph(layers, network.input_shape, out_shape, element, sparse, opset,
+                      doc=f"symconv: the MLP of {' → '.join(network.layer_names)}")
+    return _write(proto, target, OnnxExport(target, 0, estimate, element, opset, sparse, network.input_shape,
+                                            out_shape, network.layer_names, network.framework,
+                                            tuple(network.steps), tuple(layers)))
 
 
 def _write(proto: Any, target: Path, export: OnnxExport) -> OnnxExport:

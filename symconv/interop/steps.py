@@ -48,6 +48,14 @@ def _check_spatial(position: str, module: Any, dims: int, shape: tuple[int, ...]
 MAX_DENSE_ENTRIES = 2 * 10**8   # entries of one layer's dense matrix A (1.6 GB in float64)
 
 
+def refuse_dense(position: str, name: str, shape: tuple[int, ...], out_shape: tuple[int, ...]) -> None:
+    """SpecError when a linear layer's dense matrix (∏out_shape × ∏shape) has more than MAX_DENSE_ENTRIES."""
+    if prod(shape) * prod(out_shape) > MAX_DENSE_ENTRIES:
+        raise SpecError(position, name, f"its dense matrix would have {'·'.join(map(str, out_shape))} × "
+                        f"{'·'.join(map(str, shape))} entries, more than MAX_DENSE_ENTRIES={MAX_DENSE_ENTRIES} "
+                        f"(to_mlp builds dense weights); use a smaller input_shape")
+
+
 @dataclass(frozen=True)
 class NetworkStep:
     """One layer of the network: its kind, where it sits, and the per-sample shapes around it.
@@ -175,12 +183,8 @@ def network_steps(model: Any, input_shape: tuple[int, ...]) -> list[NetworkStep]
             out_shape = (prod(shape),)
         else:
             out_shape = shape
-        if kind in ("conv", "convtranspose", "avgpool", "linear") and \
-                prod(shape) * prod(out_shape) > MAX_DENSE_ENTRIES:
-            raise SpecError(position, type(module).__name__, f"its dense matrix would have "
-                            f"{'·'.join(map(str, out_shape))} × {'·'.join(map(str, shape))} entries, more than "
-                            f"MAX_DENSE_ENTRIES={MAX_DENSE_ENTRIES} (to_mlp builds dense weights); use a "
-                            f"smaller input_shape")
+        if kind in ("conv", "convtranspose", "avgpool", "linear"):
+            refuse_dense(position, type(module).__name__, shape, tuple(out_shape))
         steps.append(NetworkStep(position, module, kind, shape, tuple(out_shape), spec, weight))
         shape = tuple(out_shape)
     return steps

@@ -1,7 +1,7 @@
 r"""The certificate of an ONNX MLP export (``interop.certificate``) as a LaTeX document: the file,
 a table of its affine layers, for each layer how its matrix was proved to be the layer (the
 concrete proof in full, or the all-sizes theorem with the layer's sizes, printed once per theorem)
-and the exact comparison with the file, then the network as a whole (torch, the symbolic network
+and the exact comparison with the file, then the network as a whole (torch or onnxruntime, the symbolic network
 proof, onnxruntime).
 """
 
@@ -32,8 +32,8 @@ def _file_section(cert: Any) -> str:
         rf"\texttt{{{escape_text(export.path)}}}: {export.bytes} bytes ({storage}), element type "
         rf"{escape_text(export.dtype)}, opset {export.opset}; estimated before writing: {export.estimate} "
         rf"bytes of weights. Its operators: {escape_text(', '.join(cert.ops))} (no convolution or pooling). "
-        rf"Input shape $(N, {', '.join(map(str, export.steps[0].in_shape))})$, output shape "
-        rf"$(N, {', '.join(map(str, export.steps[-1].out_shape))})$ for any batch size $N$."])
+        rf"Input shape $(N, {', '.join(map(str, export.input_shape))})$, output shape "
+        rf"$(N, {', '.join(map(str, export.output_shape))})$ for any batch size $N$."])
 
 
 def _table(cert: Any) -> str:
@@ -73,7 +73,8 @@ def _matrix_check(cert: Any, layer: Any) -> str:
 
 def _folded(cert: Any) -> str:
     how = ("proved with the network, below" if cert.network is not None else
-           "checked against torch within a proven rounding bound; the symbolic network proof was not run")
+           f"checked against {cert.export.framework} within a proven rounding bound; the symbolic network "
+           "proof was not run")
     return (r"A BatchNorm in eval mode is folded in: $A_\ell = \mathrm{diag}(s \otimes \mathbf{1})\,T$, "
             rf"$s = \gamma/\sqrt{{v + \epsilon}}$ ({how}).")
 
@@ -97,16 +98,16 @@ def _layer_section(cert: Any, layer: Any, theorems: dict[int, int]) -> str:
 
 def _network_section(cert: Any) -> str:
     parts = [r"\subsection*{The network as a whole}",
-             "Before export every layer was run in torch and compared with its map (float64 within a "
-             "proven rounding bound, exactly on integer weights and inputs, and the model in its own "
-             "dtype): no difference."]
+             f"Before export every layer was run in {cert.export.framework} and compared with its map "
+             "(within a proven rounding bound, and exactly on integer weights and inputs): no difference."]
     if cert.network is not None:
         parts.append(proof_to_latex(cert.network, standalone=False, label_prefix="network"))
     else:
         parts.append(escape_text(cert.network_note[0].upper() + cert.network_note[1:]) + ".")
     runtime = cert.runtime
     parts.append(rf"onnxruntime ran the written file on {runtime.samples} random inputs in $[-1, 1)$ against "
-                 rf"the torch model: largest difference {runtime.max_abs_difference:.3g}, tolerance "
+                 rf"the original model in {cert.export.framework}: largest difference "
+                 rf"{runtime.max_abs_difference:.3g}, tolerance "
                  rf"{runtime.tolerance:.3g} (numerical: the two sum in different orders), "
                  + ("within it." if runtime.holds else r"\textbf{above it}."))
     return "\n".join(parts)
