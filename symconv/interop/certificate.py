@@ -89,9 +89,10 @@ class LayerCertificate:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The network layers it holds, as "position Class"."""
-        return tuple(f"{step.position} {getattr(step.module, 'op_type', None) or type(step.module).__name__}"
-                     for step in self.steps)
+        """The network layers it holds: "position Class" of a torch layer, the position of an ONNX
+        node (it names the op)."""
+        return tuple(step.position if hasattr(step.module, "op_type") else f"{step.position} "
+                     f"{type(step.module).__name__}" for step in self.steps)
 
     @property
     def statement(self) -> str | None:
