@@ -17,10 +17,11 @@ For each affine layer ℓ of the MLP (one Gemm in the file, vec(y) = A·vec(x) +
    float64 (``exact``), or equal to it rounded to the file's element type (``equal``; a float32
    file of a BatchNorm-folded or reflect-padded layer rounds sums and products).
 
-For the whole network: ``torch_mismatch`` found torch computing each layer's map (``to_onnx``
-refuses otherwise); ``prove_network`` proves network(x) = MLP(vec x) on symbols when the network
-is small enough (``network_note`` says why not otherwise); and onnxruntime runs the written file
-against the torch model on random inputs (``RuntimeComparison``: numerical, with its tolerance).
+For the whole network: ``torch_mismatch`` (``onnx_mismatch`` for an ONNX model) found the framework
+computing each layer's map (``to_onnx`` refuses otherwise, so "passed" is the only value);
+``prove_network`` proves network(x) = MLP(vec x) on symbols when the network is small enough
+(``network_note`` says why not otherwise); and onnxruntime runs the written file against the original
+model on random inputs (``RuntimeComparison``: numerical, with its tolerance).
 
 JSON (``certificate_json``; schema "symconv.certificate/1")::
 
@@ -32,7 +33,8 @@ JSON (``certificate_json``; schema "symconv.certificate/1")::
                  "nonzeros": int, "method": "concrete" | "all sizes" | "weight",
                  "statement": str | null, "proved": bool | null, "instance": {str: int} | null,
                  "matrix_equal": bool, "matrix_exact": bool, "bias_equal": bool, "holds": bool}],
-     "network": {"torch_check": "passed", "symbolic": {"holds": bool | null, "note": str},
+     "network": {"framework_check": {"framework": "torch" | "onnxruntime", "passed": true},
+                 "symbolic": {"holds": bool | null, "note": str},
                  "onnxruntime": {"samples": int, "max_abs_difference": float,
                                  "tolerance": float, "holds": bool} | null}}
 """
@@ -338,6 +340,6 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
             "file": {"path": str(export.path), "bytes": export.bytes, "estimate": export.estimate,
                      "sparse": export.sparse, "dtype": str(export.dtype), "opset": export.opset, "ops": list(cert.ops)},
             "layers": layers,
-            "network": {"torch_check": "passed", "symbolic": {
+            "network": {"framework_check": {"framework": export.framework, "passed": True}, "symbolic": {
                 "holds": None if cert.network is None else cert.network.holds, "note": cert.network_note},
                 "onnxruntime": runtime}}
