@@ -7,6 +7,7 @@ outside a theorem's hypotheses)."""
 from __future__ import annotations
 
 import os
+from math import prod
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def test_cifar_cnn_runs_in_onnxruntime_equal_to_torch(tmp_path):
     # sparse: the dense file would be 489 MB (its estimate is asserted below)
     export = _agrees(cnn, (3, 32, 32), tmp_path / "cifar.onnx", exact=False, sparse=True)
     assert _ops(export.path) == {"Flatten", "Constant", "Gemm", "Relu", "Tanh", "Reshape"}
-    dense = sum(A.size * 4 + c.size * 4 for kind, A, c in export.layers if kind == "affine")
+    dense = sum((prod(s.in_shape) + 1) * prod(s.out_shape) * 4 for s in export.steps
+                if s.kind in ("conv", "avgpool", "linear"))   # rows·(cols + bias) float32 entries
     assert dense == 488_769_064 and export.estimate < dense / 60
     assert export.estimate <= os.path.getsize(export.path) < export.estimate * 1.01
 
@@ -167,6 +169,8 @@ def test_certificate_refutes_a_changed_file_entry(tmp_path):
     cert = certificate(model, export)
     assert not cert.holds and not cert.layers[0].matrix_equal and not cert.runtime.holds
     assert cert.summary().startswith("REFUTED")
+    with pytest.raises(SpecError, match="was written from the layers"):
+        certificate(nn.Sequential(nn.Conv1d(1, 2, 3, padding=1), nn.Tanh()), export)
 
 
 def test_all_sizes_theorem_for_a_large_layer_and_its_instance(tmp_path):

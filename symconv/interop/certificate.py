@@ -48,9 +48,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import integer
-from .mlp import _dtype
+from ..errors import SpecError, integer
+from .mlp import _dtype, mlp_layers
 from .network_proof import NetworkProof, prove_network, symbolic_entries
+from .networks import read_network
 from .onnx_export import OnnxExport, run_onnx
 from .torch_code import _torch
 
@@ -233,9 +234,10 @@ def _densify(coo: Any) -> np.ndarray:
     return dense.reshape(tuple(coo.dims))
 
 
-def _same(written: np.ndarray, built: np.ndarray, dtype: np.dtype) -> tuple[bool, bool]:
-    """(equal to ``built`` rounded to ``dtype``, equal to ``built`` in float64), exactly."""
-    if written.shape != built.shape:
+def _same(written: np.ndarray | None, built: np.ndarray, dtype: np.dtype) -> tuple[bool, bool]:
+    """(equal to ``built`` rounded to ``dtype``, equal to ``built`` in float64), exactly; a tensor
+    missing from the file (None) is neither."""
+    if written is None or written.shape != built.shape:
         return False, False
     exact = bool(np.array_equal(written.astype(np.float64), built))
     return exact or bool(np.array_equal(written, built.astype(dtype))), exact
@@ -286,18 +288,21 @@ def certificate(model: Any, export: OnnxExport, *, max_terms: int = MAX_CONCRETE
     import onnx
     max_terms = integer("max_terms", max_terms, minimum=1)
     network_terms = integer("network_terms", network_terms, minimum=1)
+    steps = _same_network(model, export)
     tensors = _file_tensors(export.path)
-    affine = [(A, c) for kind, A, c in export.layers if kind == "affine"]
+    # A and c at the model's weights now, by the construction the proofs are about
+    numbered = [(number, A, c) for number, (kind, A, c) in enumerate(mlp_layers(list(steps)), start=1)
+                if kind == "affine"]
     theorems: dict = {}
     layers = []
-    for number, (group, (A, c)) in enumerate(zip(_groups(export.steps), affine), start=1):
+    for group, (number, A, c) in zip(_groups(steps), numbered, strict=True):
         method, proof, instance, instance_holds = _layer_proof(group[0], max_terms, theorems)
-        name = _affine_number(export.layers, number)
-        equal, exact = _same(tensors[f"W{name}"], A, export.dtype)
-        bias_equal, _ = _same(tensors[f"b{name}"], c, export.dtype)
-        layers.append(LayerCertificate(name, group, method, proof, instance, instance_holds, A.shape,
+        equal, exact = _same(tensors.get(f"W{number}"), A, export.dtype)
+        bias_equal, _ = _same(tensors.get(f"b{number}"), c, export.dtype)
+        layers.append(LayerCertificate(number, group, method, proof, instance, instance_holds, A.shape,
                                        int(np.count_nonzero(A)), equal, exact, bias_equal))
-    entries = symbolic_entries(list(export.steps))
+        del A, c
+    entries = symbolic_entries(list(steps))
     network, note = None, (f"the symbolic network proof is not run: {entries} dense entries, more than "
                            f"network_terms={network_terms}")
     if entries <= network_terms:
@@ -305,6 +310,15 @@ def certificate(model: Any, export: OnnxExport, *, max_terms: int = MAX_CONCRETE
         note = "network = MLP " + ("proved" if network.holds else "refuted") + " on symbols (prove_network)"
     ops = tuple(dict.fromkeys(node.op_type for node in onnx.load(str(export.path)).graph.node))
     return Certificate(_model_name(model), export, tuple(layers), network, note, _runtime(model, export, seed), ops)
+
+
+def _same_network(model: Any, export: OnnxExport) -> tuple[Any, ...]:
+    """The steps of ``model`` read again, or SpecError when ``export`` was written from another network."""
+    network = read_network(model, export.input_shape)
+    if network.layer_names != export.layer_names:
+        raise SpecError("export", str(export.path), f"was written from the layers {export.layer_names}, "
+                        f"but the model has {network.layer_names}")
+    return tuple(network.steps)
 
 
 def _model_name(model: Any) -> str:
@@ -315,12 +329,6 @@ def _model_name(model: Any) -> str:
     if type(model).__name__ == "ModelProto":
         return model.graph.name or "ModelProto"
     return type(model).__name__
-
-
-def _affine_number(layers: tuple, nth: int) -> int:
-    """The MLP layer number ℓ (Gemm ``W{ℓ}`` in the file) of the ``nth`` affine layer."""
-    numbers = [number for number, (kind, _, _) in enumerate(layers, start=1) if kind == "affine"]
-    return numbers[nth - 1]
 
 
 def certificate_json(cert: Certificate) -> dict[str, Any]:

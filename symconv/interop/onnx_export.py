@@ -40,9 +40,8 @@ MAX_ONNX_BYTES = 2**30
 class OnnxExport:
     """What ``to_onnx`` wrote: the file, its size in bytes and the estimate made before writing,
     the element type, opset and storage, the per-sample shapes, the network's layers (torch classes
-    or ONNX op types), the framework that ran the original (torch or onnxruntime), and its steps and
-    MLP layers it was built from (``layers`` as ``mlp_layers`` returns them: ("affine", A, c) in
-    float64, ("elementwise", step, ℓ))."""
+    or ONNX op types), the framework that ran the original (torch or onnxruntime), and the steps it
+    was built from (the matrices are not kept: a CIFAR-size CNN's take a gigabyte in float64)."""
 
     path: Path
     bytes: int
@@ -55,7 +54,6 @@ class OnnxExport:
     layer_names: tuple[str, ...]
     framework: str
     steps: tuple[NetworkStep, ...]
-    layers: tuple[tuple[str, Any, Any], ...]
 
     def __str__(self) -> str:
         storage = "sparse (COO constants)" if self.sparse else "dense"
@@ -152,7 +150,7 @@ def to_onnx(model: Any, input_shape: tuple[int, ...], path: str | os.PathLike, *
                       doc=f"symconv: the MLP of {' → '.join(network.layer_names)}")
     return _write(proto, target, OnnxExport(target, 0, estimate, element, opset, sparse, network.input_shape,
                                             out_shape, network.layer_names, network.framework,
-                                            tuple(network.steps), tuple(layers)))
+                                            tuple(network.steps)))
 
 
 def _write(proto: Any, target: Path, export: OnnxExport) -> OnnxExport:
