@@ -48,8 +48,12 @@ The package, one job per module:
     onnx_steps      the ONNX ops as NetworkSteps (the table above in ONNX's words)
     onnx_network    an ONNX model read on a per-sample input shape (read_onnx)
     onnx_check      the ONNX model against onnxruntime running it (onnx_mismatch)
+    onnx_graph      the MLP as an ONNX graph (Flatten, Gemm, activations, Reshape; dense or sparse)
+    onnx_export     to_onnx: the MLP written as an ONNX file, checked, atomically; run_onnx
+    certificate     why the file is the network: each layer's proof, the file's exact matrices,
+                    the network proof and onnxruntime against torch (certificate, certificate_json)
 
-``to_mlp`` and ``prove_network`` also take an ONNX model (an ``onnx.ModelProto`` or the path of a
+``to_mlp``, ``to_onnx`` and ``prove_network`` also take an ONNX model (an ``onnx.ModelProto`` or the path of a
 .onnx file): a chain of Conv, ConvTranspose, AveragePool, GlobalAveragePool, BatchNormalization,
 Gemm, MatMul, Add (a bias), Relu, Sigmoid, Tanh, LeakyRelu, Flatten and Reshape, read by
 ``onnx_steps`` into the same steps, and checked against onnxruntime running the original model in
@@ -65,17 +69,21 @@ import sys
 import warnings
 from typing import Any
 
+from .certificate import Certificate, LayerCertificate, certificate, certificate_json
 from .convert import to_linear, to_mlp
 from .mismatch import TORCH_BATCHES, TORCH_RANGE, TORCH_RTOL, TORCH_SAMPLES, TorchMismatch, rounding_tolerance
 from .mlp import mlp_layers, paper_network
 from .network_proof import NETWORK_STATEMENT, NetworkProof, prove_network, run_mlp
+from .onnx_export import MAX_ONNX_BYTES, OnnxExport, run_onnx, to_onnx
 from .specs import MAX_FEATURES, spec_of, transposed_of, valid_shape
 from .steps import MAX_DENSE_ENTRIES, NOT_LINEAR_RULE, NetworkStep, network_steps
 from .torch_check import torch_mismatch
 from .torch_code import ELEMENTWISE, FORWARD_METHODS, FUNCTIONAL
 from .unaltered import GLOBAL_HOOKS, HOOKS, refuse_foreign_code
 
-__all__ = ["to_linear", "to_mlp", "prove_network", "NetworkProof", "NETWORK_STATEMENT", "torch_mismatch",
+__all__ = ["to_linear", "to_mlp", "to_onnx", "OnnxExport", "run_onnx", "MAX_ONNX_BYTES", "certificate",
+           "certificate_json", "Certificate", "LayerCertificate", "prove_network", "NetworkProof",
+           "NETWORK_STATEMENT", "torch_mismatch",
            "TorchMismatch", "rounding_tolerance", "refuse_foreign_code", "network_steps", "NetworkStep",
            "mlp_layers", "run_mlp", "spec_of", "transposed_of", "valid_shape", "paper_network", "ELEMENTWISE",
            "NOT_LINEAR_RULE", "HOOKS", "GLOBAL_HOOKS", "FORWARD_METHODS", "FUNCTIONAL", "MAX_FEATURES",
