@@ -17,15 +17,16 @@ True
 
 from __future__ import annotations
 
-import numbers
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from mpmath.libmp import fzero
 
 from ..errors import SpecError, foreign_class, matrix_entries, refuse_foreign
+from ..own_values import one_reading, own_number
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
@@ -221,9 +222,9 @@ def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained
         return None
     missing: list[sp.Expr] = []
     extra: list[sp.Expr] = []
-    for term in sp.Add.make_args(difference):
-        coefficient, _ = term.as_coeff_Mul()
-        (extra if coefficient < 0 else missing).append(term if coefficient > 0 else -term)
+    for term in sp.Add.make_args(difference):   # a coefficient may be nan or zoo: no "<" is asked of it
+        negative = term.as_coeff_Mul()[0].is_extended_negative is True
+        (extra if negative else missing).append(-term if negative else term)
     return Counterexample(form, index, expected, obtained, difference, tuple(missing), tuple(extra))
 
 
@@ -255,12 +256,22 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
 
 
 def _zero(value: Any) -> bool:
-    """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked, and
-    only of classes of Python, NumPy or SymPy (``foreign_class``): an object of another class may
-    answer anything (one whose ``==`` says True would vanish unseen)."""
-    return isinstance(value, (numbers.Number, sp.Basic)) and foreign_class(value) is None and value == 0
+    """Whether an entry is the number 0: SymPy's own zero, a SymPy Float whose binary digits are
+    mpmath's zero, or a number of Python's or NumPy's own types equal to 0. Nothing else's ``==``
+    is asked (an object whose ``==`` says True would vanish unseen); a zero written otherwise
+    (``x − x`` unevaluated) counts as a nonzero entry and is compared like one, which can only
+    cost time, never a wrong verdict.
+
+    >>> _zero(sp.S.Zero), _zero(0.0), _zero(sp.Float(0)), _zero(sp.Integer(3)), _zero(sp.Add(1, -1, evaluate=False))
+    (True, True, True, False, False)
+    """
+    if type(value) is sp.Float:
+        digits = object.__getattribute__(value, "_mpf_")
+        return type(digits) is tuple and digits == fzero
+    return value is sp.S.Zero or (not isinstance(value, sp.Basic) and own_number(value) and value == 0)
 
 
+@one_reading()   # each node of both sides is copied once (the layer's symbols appear in every entry)
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
     """Compare two arrays (or SymPy matrices) of the same shape entry by entry (canonical forms),
     in row-major order; the counterexample's index is the array index. Entries that are the same
