@@ -8,7 +8,17 @@ import warnings
 from numbers import Integral, Rational, Real
 from typing import Any
 
-from .own_values import NOT_OWN, UNDEFINED_CLASS, Foreign, foreign_part, own_class, own_copy, own_number, own_number_type, own_text
+from .own_values import (
+    NOT_OWN,
+    UNDEFINED_CLASS,
+    Foreign,
+    foreign_part,
+    own_class,
+    own_copy,
+    own_number,
+    own_number_type,
+    own_text,
+)
 
 
 class SpecError(ValueError):

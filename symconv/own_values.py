@@ -36,7 +36,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from fractions import Fraction
@@ -163,8 +163,11 @@ def _payload(node: object) -> tuple[list[tuple[str, object]], dict[str, object]]
     """What ``node`` holds besides its class: (its filled slots, its instance dictionary)."""
     slots = []
     for name in _slot_names(type(node)):  # type: ignore[arg-type]  # a class is hashable
-        with suppress(AttributeError):   # an empty slot has no value
-            slots.append((name, object.__getattribute__(node, name)))
+        try:
+            value = object.__getattribute__(node, name)
+        except AttributeError:   # an empty slot has no value
+            continue
+        slots.append((name, value))
     try:
         instance = object.__getattribute__(node, "__dict__")
     except AttributeError:
@@ -208,6 +211,8 @@ def _node_problem(node: Any, nodes: list) -> str | None:
     if "_argset" in instance and instance["_argset"] != frozenset(object.__getattribute__(node, "_args")):
         return "its argument set is not its arguments"
     for name, value in slots + list(instance.items()):
+        if name == "_args":   # the arguments: each is checked as a node of its own (_rebuilt)
+            continue
         if name == "_mpf_":   # a Float's (sign, mantissa, exponent, bits): the mantissa may be gmpy's
             if type(value) is not tuple or not all(type(v) in _sympy_types()[2] for v in value):
                 return "its _mpf_ is not a tuple of integers"
@@ -360,7 +365,7 @@ def _rebuilt(node: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
     if problem is not None:
         raise Foreign(cls, problem)
     args = object.__getattribute__(node, "_args")
-    if not all(isinstance(a, _sympy_types()[0]) for a in args):
+    if type(args) is not tuple or not all(isinstance(a, _sympy_types()[0]) for a in args):
         raise Foreign(cls, "its arguments are not all SymPy objects")
     copy = _atom(node, cls) if not args else _compound(cls, tuple(_rebuilt(a, memo) for a in args))
     memo[id(node)] = (node, copy)
@@ -416,10 +421,11 @@ def _symbol(node: Any, cls: type) -> Any:
                                             and type(p[1]) is bool for p in compared)
             and compared == read(copy, "_assumptions0")):
         raise Foreign(cls, "its assumptions as given and as compared (_assumptions0) disagree")
-    fresh = dict(read(copy, "_assumptions"))
-    if type(known) is not StdFactKB or not all(type(k) is str and type(v) in (bool, type(None))
-                                               and v == fresh.get(k) for k, v in known.items()) \
-            or not fresh.keys() <= known.keys():
+    # deduced afresh: SymPy shares one deduced dictionary among all Symbols of the same assumptions
+    fresh = dict(StdFactKB({"commutative": True, **assumptions}))
+    if any(type(kb) is not StdFactKB or not all(type(k) is str and type(v) in (bool, type(None))
+                                                and v == fresh.get(k) for k, v in kb.items())
+           or not fresh.keys() <= kb.keys() for kb in (known, read(copy, "_assumptions"))):
         raise Foreign(cls, "its assumptions as queried (_assumptions) disagree with its assumptions as given")
     return copy
 
@@ -461,8 +467,12 @@ def _float(node: Any) -> Any:
 def _compound(cls: type, args: tuple) -> Any:
     """A fresh node of SymPy's class ``cls`` over copied arguments, without evaluating it (a
     numeric power is not computed); an applied undefined function through a fresh class."""
-    if _undefined_function(cls) and not own_class(cls):
+    if not own_class(cls) and _undefined_function(cls):
         return _fresh_function(cls)(*args)
+    import sympy as sp
+    if (cls is sp.Add or cls is sp.Mul) and all(isinstance(a, sp.Expr) for a in args):
+        # what cls(*args, evaluate=False) does for expressions, without hashing the arguments for SymPy's cache
+        return cls._exec_constructor_postprocessors(cls._from_args(args))
     try:
         return cls(*args, evaluate=False)
     except TypeError:   # a class whose constructor takes no evaluate flag

@@ -51,8 +51,8 @@ from sympy.matrices.expressions import MatrixExpr
 from ..errors import SpecError, matrix_entries, refuse_foreign
 from ..own_values import one_reading
 from ..parsing import MAX_BITS, _shorten
-from .entry_values import _number_bits, value_problem
 from ..symbols import check_shape, entry_key
+from .entry_values import _number_bits, value_problem
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
 Entry = Any
