@@ -309,3 +309,11 @@ def test_one_reading_copies_each_node_once():
     with one_reading():
         assert own_copy(value) is own_copy(value)
     assert own_copy(value) is not own_copy(value)
+
+
+def test_a_counterexample_with_an_integer_too_long_to_print_is_still_printed():
+    """A product of several layers' coefficients of 4096 bits each passes Python's 4300-digit limit."""
+    found = counterexample_of("mlp", (0,), 0, sp.Integer(2) ** 20000 * W0)
+    assert str(found).splitlines()[1:3] == ["  expected (network(x)): 0", "  obtained (MLP(vec x)): <an expression "
+                                            "holding an integer of more than 4300 digits>"]
+    assert repr(found).endswith("expected − obtained = <an expression holding an integer of more than 4300 digits>>")

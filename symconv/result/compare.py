@@ -194,16 +194,29 @@ class Counterexample:
 
     def __str__(self) -> str:
         c = self.comparison
-        lines = [self.headline(), f"  expected ({c.quantity('expected')}): {self.expected}",
-                 f"  obtained ({c.quantity('obtained')}): {self.obtained}"]
+        lines = [self.headline(), f"  expected ({c.quantity('expected')}): {_text(self.expected)}",
+                 f"  obtained ({c.quantity('obtained')}): {_text(self.obtained)}"]
         if self.missing:
-            lines.append("  lacks:    " + ", ".join(map(str, self.missing)))
+            lines.append("  lacks:    " + ", ".join(map(_text, self.missing)))
         if self.extra:
-            lines.append("  has instead: " + ", ".join(map(str, self.extra)))
+            lines.append("  has instead: " + ", ".join(map(_text, self.extra)))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Counterexample {self.headline()}; expected − obtained = {self.difference}>"
+        return f"<Counterexample {self.headline()}; expected − obtained = {_text(self.difference)}>"
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or a description when it holds an integer Python refuses to write out
+    (more than 4300 digits: a product of several layers' large coefficients can reach that).
+
+    >>> _text(sp.Integer(3) * sp.Symbol("w")), _text(sp.Integer(2) ** 20000 * sp.Symbol("w"))
+    ('3*w', '<an expression holding an integer of more than 4300 digits>')
+    """
+    try:
+        return str(value)
+    except ValueError:
+        return "<an expression holding an integer of more than 4300 digits>"
 
     def _repr_latex_(self) -> str:
         """Jupyter: the two sides and their difference as display math."""
