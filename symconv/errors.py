@@ -265,26 +265,23 @@ def _domain_reader(domain: Any) -> Any:
     """A function reading one stored element of ``domain`` (ZZ, QQ or EXRAW: SymPy's classes
     exactly) as a SymPy value (``_ZERO`` for a stored zero, None for an element of another type)."""
     import sympy as sp
-    from sympy.external.pythonmpq import PythonMPQ
+    from mpmath.libmp.backend import MPZ_TYPE
     from sympy.polys.domains import EXRAW, QQ, ZZ
-    integers = _sympy_integer_types()
+    integers = (int, MPZ_TYPE)   # ZZ's elements: Python's int, or gmpy's when SymPy runs on it
     if type(domain) is type(ZZ):
         return lambda v: (_ZERO if v == 0 else sp.Integer(int(v))) if type(v) in integers else None
     if type(domain) is type(QQ):
         def rational(v: Any) -> Any:
-            if type(v) is not PythonMPQ:
+            if type(v) is not QQ.dtype:   # SymPy's PythonMPQ, or gmpy's mpq
                 return None
             p, q = object.__getattribute__(v, "numerator"), object.__getattribute__(v, "denominator")
-            return (_ZERO if p == 0 else sp.Rational(p, q)) if type(p) is int and type(q) is int and q > 0 else None
+            if type(p) not in integers or type(q) not in integers or not q > 0:
+                return None
+            return _ZERO if p == 0 else sp.Rational(int(p), int(q))
         return rational
     if type(domain) is type(EXRAW):
         return lambda v: _ZERO if v is sp.S.Zero else v
     return None
-
-
-def _sympy_integer_types() -> tuple[type, ...]:
-    from mpmath.libmp.backend import MPZ_TYPE
-    return (int, MPZ_TYPE)
 
 
 def matrix_entries(where: str, matrix: Any) -> dict[tuple[int, ...], Any]:

@@ -16,6 +16,13 @@ assumptions) must be plain data of Python's own types. Nothing a class says abou
 * numbers outside SymPy are Python's (``int``, ``float``, ``complex``, ``bool``, ``Fraction``,
   ``Decimal``) or NumPy's numeric scalars, by the identity of their type.
 
+The copy is rebuilt from the fields SymPy's own equality, hash and arithmetic read, and each such
+field must agree with the others or the value is refused: a Dummy's ``dummy_index`` (an ``int``),
+a Float's digits and a precision that holds them, a Symbol's assumptions as given, as compared
+(``_assumptions0``) and as queried (``_assumptions``, against a fresh deduction), an undefined
+function's class as SymPy builds it from ``__name__`` and ``_kwargs``. ``one_reading`` makes a
+proof copy each node once.
+
 Out of scope: code that modifies SymPy's, NumPy's or symconv's modules, or swaps objects while a
 proof runs (a profiling or tracing hook): that code owns the process.
 
@@ -245,6 +252,8 @@ def _fresh_function(cls: type) -> Any:
 
 
 def _rebuilt_function(cls: type) -> Any:
+    """UndefinedFunction(__name__, **_kwargs) if ``cls`` is that class attribute for attribute
+    (``_undefined_function``), else None."""
     from sympy.core.assumptions import _assume_defined
     from sympy.core.function import UndefinedFunction, UndefSageHelper
     if type(cls) is not UndefinedFunction:

@@ -10,6 +10,11 @@ algebra touches it:
   and SymPy's own matrix classes (``symconv.errors.own_matrix``): a subclass may override
   ``__eq__`` (Python asks a subclass's reflected ``==`` first), ``expand`` or ``todok`` and make
   a wrong entry or matrix look right; a supplied matrix is always rebuilt, never kept;
+* NumPy arrays only of NumPy's own ``ndarray`` class (a subclass shows the caller other entries
+  than its storage holds), SymPy matrices read from storage of SymPy's own classes;
+* a proof's entries only with a bounded value (at most MAX_BITS bits, bounded from the tree
+  before anything evaluates it) and without an undefined part that expansion would drop
+  (``symconv.forms.entry_values``);
 * floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
   their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
   a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
