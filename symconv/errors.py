@@ -19,6 +19,7 @@ from .own_values import (
     own_number_type,
     own_text,
 )
+from .own_values import one_reading as one_reading  # re-exported: symconv.result reads values through here
 
 
 class SpecError(ValueError):

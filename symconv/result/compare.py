@@ -23,10 +23,8 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from mpmath.libmp import fzero
 
-from ..errors import SpecError, foreign_class, matrix_entries, refuse_foreign
-from ..own_values import one_reading, own_number
+from ..errors import SpecError, foreign_class, matrix_entries, one_reading, own_number, refuse_foreign
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
@@ -205,6 +203,10 @@ class Counterexample:
     def __repr__(self) -> str:
         return f"<Counterexample {self.headline()}; expected − obtained = {_text(self.difference)}>"
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the two sides and their difference as display math."""
+        return str(DISPLAYS.lookup(type(self))(self))
+
 
 def _text(value: Any) -> str:
     """``str(value)``, or a description when it holds an integer Python refuses to write out
@@ -217,10 +219,6 @@ def _text(value: Any) -> str:
         return str(value)
     except ValueError:
         return "<an expression holding an integer of more than 4300 digits>"
-
-    def _repr_latex_(self) -> str:
-        """Jupyter: the two sides and their difference as display math."""
-        return str(DISPLAYS.lookup(type(self))(self))
 
 
 
@@ -279,8 +277,8 @@ def _zero(value: Any) -> bool:
     (True, True, True, False, False)
     """
     if type(value) is sp.Float:
-        digits = object.__getattribute__(value, "_mpf_")
-        return type(digits) is tuple and digits == fzero
+        digits = object.__getattribute__(value, "_mpf_")   # mpmath's zero: (0, 0, 0, 0); plain ints only
+        return type(digits) is tuple and all(type(v) is int for v in digits) and digits == (0, 0, 0, 0)
     return value is sp.S.Zero or (not isinstance(value, sp.Basic) and own_number(value) and value == 0)
 
 
