@@ -246,11 +246,14 @@ def stored_entries(matrix: Any) -> dict[tuple[int, int], Any] | str:
     else:
         cells = [(i, j, v) for i, row in enumerate(inner) for j, v in
                  (enumerate(row) if type(row) is list and len(row) == cols else [(None, row)])]
-        cells += [(None, None, None)] * (list.__len__(inner) != rows)
+        cells += [(rows, 0, None)] * (list.__len__(inner) != rows)   # rows missing or extra: outside the shape
     entries = {}
     for i, j, value in cells:
+        if j is None:   # (row, None, row): the row itself is not SymPy's plain container
+            kind = "dict" if type(inner) is SDM else f"list of {cols} entries"
+            return f"its storage holds a row of type {type(value).__name__} where SymPy keeps a plain {kind}"
         if not (type(i) is int and type(j) is int and 0 <= i < rows and 0 <= j < cols):
-            return f"its storage has a row or an entry outside its shape {shape}, or a row that is not a dict or list"
+            return f"its storage holds an entry at {(i, j)!r}, outside its shape {shape}"
         read = element(value)
         if read is None:
             return f"its storage holds a {type(value).__name__} where its domain {domain} keeps its own numbers"

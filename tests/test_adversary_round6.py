@@ -151,15 +151,15 @@ def test_a_matrix_whose_row_dicts_answer_lookups_their_own_way_is_refused(backen
         dict.__setitem__(T._rep.rep, i, Row(dict.__getitem__(T._rep.rep, i)))
     assert T[0, 0] == W1   # the caller's T is the flipped kernel
     assert _refusal(T, backend=backend) == (
-        "toeplitz: a MutableDenseMatrix whose storage has a row or an entry outside its shape (2, 3), or a row that is "
-        "not a dict or list; pass SymPy's own matrices")
+        "toeplitz: a MutableDenseMatrix whose storage holds a row of type Row where SymPy keeps a plain dict; pass "
+        "SymPy's own matrices")
 
 
 def test_a_sparse_matrix_with_a_stored_row_outside_its_shape_is_refused_by_symconv():
     T = sp.SparseMatrix(T_OWN)
     dict.__setitem__(T._rep.rep, 5, {0: W0})
-    assert _refusal(T) == ("toeplitz: a MutableSparseMatrix whose storage has a row or an entry outside its shape "
-                           "(2, 3), or a row that is not a dict or list; pass SymPy's own matrices")
+    assert _refusal(T) == ("toeplitz: a MutableSparseMatrix whose storage holds an entry at (5, 0), outside its "
+                           "shape (2, 3); pass SymPy's own matrices")
 
 
 # ---- 3: only NumPy's own ndarray ---------------------------------------------------------------------
