@@ -8,7 +8,18 @@ import warnings
 from numbers import Integral, Rational, Real
 from typing import Any
 
-from .own_values import NOT_OWN, Foreign, foreign_part, own_class, own_copy, own_number, own_number_type, own_text
+from .own_values import (
+    NOT_OWN,
+    UNDEFINED_CLASS,
+    Foreign,
+    foreign_part,
+    own_class,
+    own_copy,
+    own_number,
+    own_number_type,
+    own_text,
+)
+from .own_values import one_reading as one_reading  # re-exported: symconv.result reads values through here
 
 
 class SpecError(ValueError):
@@ -22,7 +33,11 @@ class SpecError(ValueError):
         self.parameter = parameter
         self.value = value
         self.rule = rule
-        super().__init__(f"{parameter}={value!r}: {rule}")
+        try:
+            shown = repr(value)
+        except ValueError:   # an integer of more than 4300 digits: Python refuses to write it out
+            shown = f"<a {type(value).__name__} too large to print>"
+        super().__init__(f"{parameter}={shown}: {rule}")
 
 
 # The checks below are the only place a rule about an argument's type is written: every public
@@ -183,8 +198,8 @@ _MATRIX_ATTRIBUTES = (frozenset({"rows", "cols", "_rep"}), frozenset({"_rows", "
 
 def _matrix_problem(matrix: Any) -> tuple[type, str] | None:
     """Why a matrix of SymPy's own class is not as SymPy made it: an instance attribute other than
-    its shape and entries (a ``todok`` or ``__array__`` set on the instance is asked first), or
-    a shape that is not its entries' shape."""
+    its shape and entries (a ``todok`` or ``__array__`` set on the instance is asked first), a
+    shape that is not its entries' shape, or storage that is not SymPy's (``stored_entries``)."""
     attributes = vars(matrix)
     if type(attributes) is not dict or frozenset(attributes) not in _MATRIX_ATTRIBUTES:
         extra = sorted(set(attributes) - _MATRIX_ATTRIBUTES[0] - _MATRIX_ATTRIBUTES[1], key=str)
@@ -193,14 +208,93 @@ def _matrix_problem(matrix: Any) -> tuple[type, str] | None:
     rep = getattr(attributes["_rep"], "shape", None)
     if rep != shape or not all(type(n) is int for n in shape):
         return type(matrix), f"its shape {shape} is not the shape of its entries {rep}"
+    found = stored_entries(matrix)
+    return (type(matrix), found) if isinstance(found, str) else None
+
+
+def stored_entries(matrix: Any) -> dict[tuple[int, int], Any] | str:
+    """The nonzero entries a SymPy matrix holds, read from its storage itself, or why that
+    storage is not SymPy's: SymPy's own operations (``todok``, ``*``, ``[i, j]``) read ``_rep``,
+    so every class on the way must be SymPy's exactly (a DomainMatrix subclass, or a row dict
+    answering lookups its own way, shows a proof one matrix and the caller another): ``_rep`` a
+    DomainMatrix holding an SDM (rows: dict of dicts) or a DDM (list of lists), in the domain ZZ,
+    QQ or EXRAW, with plain ``int`` keys inside the shape and elements of that domain's own types.
+    Numbers of ZZ and QQ become SymPy's, EXRAW elements are returned as stored (for
+    ``refuse_foreign`` to read).
+
+    >>> import sympy as sp
+    >>> stored_entries(sp.Matrix([[0, 2], [sp.Rational(1, 3), 0]]))
+    {(0, 1): 2, (1, 0): 1/3}
+    """
+    from sympy.polys.matrices import DomainMatrix
+    from sympy.polys.matrices.ddm import DDM
+    from sympy.polys.matrices.sdm import SDM
+    attributes = object.__getattribute__(vars(matrix)["_rep"], "__dict__") \
+        if type(vars(matrix)["_rep"]) is DomainMatrix else None
+    if type(attributes) is not dict or attributes.keys() != {"rep", "shape", "domain"}:
+        return f"its storage (_rep) is a {type(vars(matrix)['_rep']).__name__}, not SymPy's own DomainMatrix"
+    inner, shape, domain = attributes["rep"], attributes["shape"], attributes["domain"]
+    element = _domain_reader(domain)
+    if type(inner) not in (SDM, DDM) or element is None or vars(inner) != {
+            "shape": shape, "rows": shape[0], "cols": shape[1], "domain": domain}:
+        return (f"its storage holds a {type(inner).__name__} over {type(domain).__name__}, not SymPy's own SDM or "
+                f"DDM over ZZ, QQ or EXRAW")
+    rows, cols = shape
+    if type(inner) is SDM:
+        cells = [(i, j, v) for i, row in dict.items(inner) for j, v in
+                 (dict.items(row) if type(row) is dict else [(None, row)])]
+    else:
+        cells = [(i, j, v) for i, row in enumerate(inner) for j, v in
+                 (enumerate(row) if type(row) is list and len(row) == cols else [(None, row)])]
+        cells += [(rows, 0, None)] * (list.__len__(inner) != rows)   # rows missing or extra: outside the shape
+    entries = {}
+    for i, j, value in cells:
+        if j is None:   # (row, None, row): the row itself is not SymPy's plain container
+            kind = "dict" if type(inner) is SDM else f"list of {cols} entries"
+            return f"its storage holds a row of type {type(value).__name__} where SymPy keeps a plain {kind}"
+        if not (type(i) is int and type(j) is int and 0 <= i < rows and 0 <= j < cols):
+            return f"its storage holds an entry at {(i, j)!r}, outside its shape {shape}"
+        read = element(value)
+        if read is None:
+            return f"its storage holds a {type(value).__name__} where its domain {domain} keeps its own numbers"
+        if read is not _ZERO:
+            entries[(i, j)] = read
+    return entries
+
+
+_ZERO = object()
+
+
+def _domain_reader(domain: Any) -> Any:
+    """A function reading one stored element of ``domain`` (ZZ, QQ or EXRAW: SymPy's classes
+    exactly) as a SymPy value (``_ZERO`` for a stored zero, None for an element of another type)."""
+    import sympy as sp
+    from mpmath.libmp.backend import MPZ_TYPE
+    from sympy.polys.domains import EXRAW, QQ, ZZ
+    integers = (int, MPZ_TYPE)   # ZZ's elements: Python's int, or gmpy's when SymPy runs on it
+    if type(domain) is type(ZZ):
+        return lambda v: (_ZERO if v == 0 else sp.Integer(int(v))) if type(v) in integers else None
+    if type(domain) is type(QQ):
+        def rational(v: Any) -> Any:
+            if type(v) is not QQ.dtype:   # SymPy's PythonMPQ, or gmpy's mpq
+                return None
+            p, q = object.__getattribute__(v, "numerator"), object.__getattribute__(v, "denominator")
+            if type(p) not in integers or type(q) not in integers or not q > 0:
+                return None
+            return _ZERO if p == 0 else sp.Rational(int(p), int(q))
+        return rational
+    if type(domain) is type(EXRAW):
+        return lambda v: _ZERO if v is sp.S.Zero else v
     return None
 
 
 def matrix_entries(where: str, matrix: Any) -> dict[tuple[int, ...], Any]:
-    """The nonzero entries of a SymPy matrix, read by its class's own ``todok`` once the matrix
-    passed ``refuse_foreign(where, matrix, "matrices")``."""
+    """The nonzero entries of a SymPy matrix, read from its storage (``stored_entries``) once the
+    matrix passed ``refuse_foreign(where, matrix, "matrices")``."""
     refuse_foreign(where, matrix, "matrices")
-    return dict(type(matrix).todok(matrix))
+    found = stored_entries(matrix)
+    assert not isinstance(found, str)   # refuse_foreign has just read it
+    return dict(found)
 
 
 def foreign_class(value: object) -> type | None:
@@ -246,8 +340,13 @@ def refuse_foreign(where: str, value: Any, what: str) -> Any:
         return copy
     cls, why = found
     base = next((c for c in cls.__mro__ if own_class(c, expression=False) or own_number_type(c)), object)
-    if why != NOT_OWN:   # SymPy's own class holding something that is not
+    if why == UNDEFINED_CLASS:
+        raise TypeError(f"{where}: a subclass of AppliedUndef defined outside SymPy ({cls.__qualname__}): "
+                        f"{why.removeprefix('its class is ')}; pass SymPy's own {what}")
+    if why != NOT_OWN and why.startswith("its "):   # SymPy's own class holding something that is not
         raise TypeError(f"{where}: a {cls.__name__} whose {why.removeprefix('its ')}; pass SymPy's own {what}")
+    if why != NOT_OWN:   # a sentence of its own: what the object is, why symconv does not read it
+        raise TypeError(f"{where}: a {cls.__name__} {why}; pass SymPy's own {what}")
     if base is object:
         raise TypeError(f"{where}: {cls.__qualname__} is not one of Python's, NumPy's or SymPy's own numbers or "
                         f"expressions; pass SymPy's own {what}")

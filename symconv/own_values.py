@@ -16,6 +16,13 @@ assumptions) must be plain data of Python's own types. Nothing a class says abou
 * numbers outside SymPy are Python's (``int``, ``float``, ``complex``, ``bool``, ``Fraction``,
   ``Decimal``) or NumPy's numeric scalars, by the identity of their type.
 
+The copy is rebuilt from the fields SymPy's own equality, hash and arithmetic read, and each such
+field must agree with the others or the value is refused: a Dummy's ``dummy_index`` (an ``int``),
+a Float's digits and a precision that holds them, a Symbol's assumptions as given, as compared
+(``_assumptions0``) and as queried (``_assumptions``, against a fresh deduction), an undefined
+function's class as SymPy builds it from ``__name__`` and ``_kwargs``. ``one_reading`` makes a
+proof copy each node once.
+
 Out of scope: code that modifies SymPy's, NumPy's or symconv's modules, or swaps objects while a
 proof runs (a profiling or tracing hook): that code owns the process.
 
@@ -35,7 +42,9 @@ from __future__ import annotations
 
 import sys
 import types
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -161,8 +170,11 @@ def _payload(node: object) -> tuple[list[tuple[str, object]], dict[str, object]]
     """What ``node`` holds besides its class: (its filled slots, its instance dictionary)."""
     slots = []
     for name in _slot_names(type(node)):  # type: ignore[arg-type]  # a class is hashable
-        with suppress(AttributeError):   # an empty slot has no value
-            slots.append((name, object.__getattribute__(node, name)))
+        try:
+            value = object.__getattribute__(node, name)
+        except AttributeError:   # an empty slot has no value
+            continue
+        slots.append((name, value))
     try:
         instance = object.__getattribute__(node, "__dict__")
     except AttributeError:
@@ -176,21 +188,38 @@ def _payload(node: object) -> tuple[list[tuple[str, object]], dict[str, object]]
 _INSTANCE_KEYS = frozenset({"nargs", "_argset", "_shape", "_offset", "_strides", "_name"})
 
 
+# What SymPy keeps in an instance's dictionary that symconv does not copy: a Subs's substituted expression.
+_UNREAD_INSTANCE_KEYS = {"_expr": "Subs"}
+UNDEFINED_CLASS = ("its class is not the one SymPy builds from the function's name and keywords (its 'name' or "
+                    "another attribute was changed, or sp.Function was given a keyword other than assumptions and "
+                    "nargs)")
+
+
+def _undefined_function_class(cls: type) -> bool:
+    from sympy.core.function import UndefinedFunction
+    return type(cls) is UndefinedFunction
+
+
 def _node_problem(node: Any, nodes: list) -> str | None:
     """Why one node (not its arguments) is not SymPy's own, or None; the SymPy nodes it holds
     (arguments and payload) are appended to ``nodes``."""
     cls = type(node)
     if not (own_class(cls) or _undefined_function(cls)):
-        return NOT_OWN
+        return UNDEFINED_CLASS if _undefined_function_class(cls) else NOT_OWN
     slots, instance = _payload(node)
     if type(instance) is not dict:
         return "its instance dictionary is not a dict"
     for name in instance:   # an attribute set on the instance is asked before the class's
+        if name in _UNREAD_INSTANCE_KEYS:
+            return (f"its instance attribute {name!r} (which SymPy sets on a {_UNREAD_INSTANCE_KEYS[name]}) holds "
+                    f"part of its meaning outside its arguments, and symconv rebuilds a node from its arguments only")
         if name not in _INSTANCE_KEYS:
             return f"its instance attribute {name!r} is not one SymPy sets"
     if "_argset" in instance and instance["_argset"] != frozenset(object.__getattribute__(node, "_args")):
         return "its argument set is not its arguments"
     for name, value in slots + list(instance.items()):
+        if name == "_args":   # the arguments: each is checked as a node of its own (_rebuilt)
+            continue
         if name == "_mpf_":   # a Float's (sign, mantissa, exponent, bits): the mantissa may be gmpy's
             if type(value) is not tuple or not all(type(v) in _sympy_types()[2] for v in value):
                 return "its _mpf_ is not a tuple of integers"
@@ -199,33 +228,61 @@ def _node_problem(node: Any, nodes: list) -> str | None:
     return None
 
 
-# What SymPy itself puts in the class of an undefined function (``sp.Function("f", real=True)``);
-# ``sp.Function(name, **attrs)`` copies any other keyword into the class, methods included.
-_UNDEFINED_FUNCTION_KEYS = frozenset({"__doc__", "__module__", "_explicit_class_assumptions", "_kwargs", "_nargs",
-                                      "default_assumptions", "name"})
-
-
 def _undefined_function(cls: type) -> bool:
     """``cls`` is the class of an applied undefined function as SymPy makes it: metaclass exactly
-    SymPy's UndefinedFunction, bases SymPy's, a class dictionary of plain data (and SymPy's own
-    property handlers and Sage helper) only."""
+    SymPy's UndefinedFunction, and a class that is, base for base and attribute for attribute,
+    the class SymPy builds afresh from what its equality compares, ``__name__`` and ``_kwargs``
+    (assumptions and ``nargs``; any other keyword of ``sp.Function(name, **attrs)`` is copied into
+    the class, methods included, and refused). A class whose ``name`` was changed after SymPy made
+    it is refused: SymPy compares ``__name__``, a rebuild from ``name`` would be another function."""
+    return _fresh_function(cls) is not None
+
+
+def _fresh_function(cls: type) -> Any:
+    """The fresh class SymPy builds for ``cls`` (``_undefined_function``), or None; remembered
+    for the current reading (``one_reading``)."""
+    memo = _READING.get()
+    known = memo.get(("class", id(cls))) if memo is not None else None
+    if known is not None and known[0] is cls:
+        return known[1]
+    fresh = _rebuilt_function(cls)
+    if memo is not None:
+        memo[("class", id(cls))] = (cls, fresh)
+    return fresh
+
+
+def _rebuilt_function(cls: type) -> Any:
+    """UndefinedFunction(__name__, **_kwargs) if ``cls`` is that class attribute for attribute
+    (``_undefined_function``), else None."""
+    from sympy.core.assumptions import _assume_defined
     from sympy.core.function import UndefinedFunction, UndefSageHelper
-    if type(cls) is not UndefinedFunction or not all(own_class(base, expression=False)
-                                                     for base in cls.__mro__[1:-1]):   # [-1]: object
-        return False
+    if type(cls) is not UndefinedFunction:
+        return None
     namespace = type.__dict__["__dict__"].__get__(cls)   # the class's own dict, not what a metaclass shows
+    name, keywords = type.__dict__["__name__"].__get__(cls), namespace.get("_kwargs")
+    if type(name) is not str or type(keywords) is not dict or not all(
+            type(k) is str and (k in _assume_defined or k == "nargs") and _data(v) for k, v in keywords.items()):
+        return None
+    fresh = UndefinedFunction(name, **keywords)   # uncached: never the class being checked
+    again = type.__dict__["__dict__"].__get__(fresh)
+    if cls.__mro__[1:] != fresh.__mro__[1:] or namespace.keys() != again.keys():
+        return None
     for key, value in namespace.items():
         if key == "_sage_":
             ok = type(value) is UndefSageHelper
         elif key == "_prop_handler":
             ok = type(value) is dict and all(_inherited(cls, name, handler) for name, handler in value.items())
-        elif key.startswith("is_"):
-            ok = type(value) in (bool, type(None))
         else:
-            ok = key in _UNDEFINED_FUNCTION_KEYS and _plain(value, [])
+            ok = _data(value) and type(value) is type(again[key]) and value == again[key]
         if not ok:
-            return False
-    return True
+            return None
+    return fresh
+
+
+def _data(value: object) -> bool:
+    """``value`` is plain data of Python's own types holding no SymPy node."""
+    nodes: list = []
+    return _plain(value, nodes) and not nodes
 
 
 def _inherited(cls: type, name: str, handler: object) -> bool:
@@ -240,6 +297,33 @@ class Foreign(Exception):
     def __init__(self, cls: type, why: str) -> None:
         super().__init__(cls, why)
         self.cls, self.why = cls, why
+
+
+_READING: ContextVar[dict | None] = ContextVar("symconv_own_values_reading", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within this block ``own_copy`` copies each node once: the copy of every node read (and the
+    node itself, so that its id names it until the block ends) is remembered by id, and a node
+    met again (a symbol of the layer in a thousand entries, an entry checked twice) is its
+    remembered copy. Nested blocks share the outer one. A value altered while a proof reads it is
+    out of scope (module docstring), so the copy made at its first reading is the one read.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> with one_reading():
+    ...     own_copy(x + 1) is own_copy(x + 1)
+    True
+    """
+    if _READING.get() is not None:
+        yield
+        return
+    token = _READING.set({})
+    try:
+        yield
+    finally:
+        _READING.reset(token)
 
 
 def foreign_part(value: object) -> tuple[type, str] | None:
@@ -274,7 +358,8 @@ def own_copy(value: Any) -> Any:
             raise Foreign(type(value), NOT_OWN)
         return value
     try:
-        return _rebuilt(value, {})
+        memo = _READING.get()
+        return _rebuilt(value, {} if memo is None else memo)
     except RecursionError:
         raise Foreign(type(value), "it is nested too deeply to copy") from None
 
@@ -289,7 +374,7 @@ def _rebuilt(node: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
     if problem is not None:
         raise Foreign(cls, problem)
     args = object.__getattribute__(node, "_args")
-    if not all(isinstance(a, _sympy_types()[0]) for a in args):
+    if type(args) is not tuple or not all(isinstance(a, _sympy_types()[0]) for a in args):
         raise Foreign(cls, "its arguments are not all SymPy objects")
     copy = _atom(node, cls) if not args else _compound(cls, tuple(_rebuilt(a, memo) for a in args))
     memo[id(node)] = (node, copy)
@@ -303,22 +388,55 @@ def _atom(node: Any, cls: type) -> Any:
     from sympy.core.singleton import Singleton
     read = object.__getattribute__
     if cls is sp.Symbol or cls is sp.Dummy:
-        name, assumptions = read(node, "name"), dict(read(node, "_assumptions_orig"))
-        if type(name) is not str or not all(type(k) is str and type(v) is bool for k, v in assumptions.items()):
-            raise Foreign(cls, f"its name or assumptions are not plain text and flags ({type(name).__name__})")
-        if cls is sp.Dummy:
-            return sp.Dummy(name, dummy_index=int(read(node, "dummy_index")), **assumptions)
-        return sp.Symbol(name, **assumptions)
+        return _symbol(node, cls)
     if cls is sp.Integer or cls is sp.Rational:
         p, q = read(node, "p"), read(node, "q")
         if type(p) is not int or type(q) is not int or q == 0:   # SymPy's 1/0 is zoo, never a Rational
-            raise Foreign(cls, f"its digits are not a Python integer over a nonzero one ({p!r}/{q!r})")
+            raise Foreign(cls, "its digits are not a Python integer over a nonzero one")
         return sp.Rational(p, q)
     if cls is sp.Float:
         return _float(node)
     if isinstance(cls, Singleton) and type(cls) is Singleton or _singleton(cls):
         return cls()
-    raise Foreign(cls, f"a {cls.__name__} is not a value symconv reads")
+    raise Foreign(cls, "is an atom symconv does not read: it rebuilds only numbers, Symbols, Dummies and SymPy's "
+                       "named constants from their data")
+
+
+def _symbol(node: Any, cls: type) -> Any:
+    """A fresh (uncached) Symbol or Dummy from its name, its assumptions as given and its dummy
+    index; refused unless every field SymPy's equality, hash and assumption queries read
+    (``_assumptions0``, ``_assumptions``, ``dummy_index``) is plain data agreeing with the copy."""
+    import sympy as sp
+    from sympy.core.assumptions import StdFactKB
+    from sympy.core.facts import InconsistentAssumptions
+    read = object.__getattribute__
+    name, given, compared, known = (read(node, k) for k in ("name", "_assumptions_orig", "_assumptions0",
+                                                            "_assumptions"))
+    if type(name) is not str or type(given) is not dict or not all(
+            type(k) is str and type(v) is bool for k, v in given.items()):
+        raise Foreign(cls, "its name or assumptions are not plain text and flags")
+    index = read(node, "dummy_index") if cls is sp.Dummy else None
+    if cls is sp.Dummy and type(index) is not int:   # SymPy compares the index: 1.5 and "2" are other Dummies
+        raise Foreign(cls, f"its dummy_index is a {type(index).__name__}, not an int")
+    try:
+        assumptions = dict(given)
+        cls._sanitize(assumptions, cls)
+        copy = sp.Symbol.__xnew__(cls, name, **assumptions)   # never SymPy's cached (perhaps altered) Symbol
+    except (InconsistentAssumptions, ValueError, TypeError):
+        raise Foreign(cls, f"its assumptions {sorted(given)} contradict each other") from None
+    if cls is sp.Dummy:
+        copy.dummy_index = index
+    if not (type(compared) is tuple and all(type(p) is tuple and len(p) == 2 and type(p[0]) is str
+                                            and type(p[1]) is bool for p in compared)
+            and compared == read(copy, "_assumptions0")):
+        raise Foreign(cls, "its assumptions as given and as compared (_assumptions0) disagree")
+    # deduced afresh: SymPy shares one deduced dictionary among all Symbols of the same assumptions
+    fresh = dict(StdFactKB({"commutative": True, **assumptions}))
+    if any(type(kb) is not StdFactKB or not all(type(k) is str and type(v) in (bool, type(None))
+                                                and v == fresh.get(k) for k, v in kb.items())
+           or not fresh.keys() <= kb.keys() for kb in (known, read(copy, "_assumptions"))):
+        raise Foreign(cls, "its assumptions as queried (_assumptions) disagree with its assumptions as given")
+    return copy
 
 
 def _singleton(cls: type) -> bool:
@@ -334,7 +452,9 @@ _SINGLETON_NAMES = ("Zero", "One", "NegativeOne", "Half", "NaN", "Infinity", "Ne
 
 def _float(node: Any) -> Any:
     """A fresh Float from a normalised binary value (sign 0/1, odd mantissa of ``bc`` bits, or
-    one of mpmath's zero and special values) and a plain precision."""
+    one of mpmath's zero and special values) and a plain precision that holds it exactly: SymPy
+    rounds a Float's digits to its precision, so a precision too small for them (1.25 kept at 1
+    bit) is a different number in every operation."""
     import sympy as sp
     from mpmath.libmp import finf, fnan, fninf, fzero
     mpf, precision = object.__getattribute__(node, "_mpf_"), object.__getattribute__(node, "_prec")
@@ -345,17 +465,23 @@ def _float(node: Any) -> Any:
     special = mpf in (fzero, finf, fninf, fnan)
     if not special and not (sign in (0, 1) and man > 0 and man % 2 == 1 and bc == int(man).bit_length()):
         raise Foreign(sp.Float, f"its binary digits {mpf} are not a normalised number")
-    return sp.Float._new((int(sign), man, int(exp), int(bc)), max(precision, 1))
+    if precision < max(int(bc), 1):
+        raise Foreign(sp.Float, f"its precision ({precision} bits) cannot hold its {bc}-bit mantissa")
+    copy = sp.Float._new((int(sign), man, int(exp), int(bc)), precision)
+    if object.__getattribute__(copy, "_mpf_") != tuple(int(v) for v in mpf):
+        raise Foreign(sp.Float, "its binary digits change when SymPy rebuilds it")
+    return copy
 
 
 def _compound(cls: type, args: tuple) -> Any:
     """A fresh node of SymPy's class ``cls`` over copied arguments, without evaluating it (a
     numeric power is not computed); an applied undefined function through a fresh class."""
+    if not own_class(cls) and _undefined_function(cls):
+        return _fresh_function(cls)(*args)
     import sympy as sp
-    if _undefined_function(cls) and not own_class(cls):
-        namespace = type.__dict__["__dict__"].__get__(cls)
-        assumptions = namespace.get("_explicit_class_assumptions", {})
-        return sp.Function(namespace["name"], **assumptions)(*args)
+    if (cls is sp.Add or cls is sp.Mul) and all(isinstance(a, sp.Expr) for a in args):
+        # what cls(*args, evaluate=False) does for expressions, without hashing the arguments for SymPy's cache
+        return cls._exec_constructor_postprocessors(cls._from_args(args))
     try:
         return cls(*args, evaluate=False)
     except TypeError:   # a class whose constructor takes no evaluate flag

@@ -10,6 +10,11 @@ algebra touches it:
   and SymPy's own matrix classes (``symconv.errors.own_matrix``): a subclass may override
   ``__eq__`` (Python asks a subclass's reflected ``==`` first), ``expand`` or ``todok`` and make
   a wrong entry or matrix look right; a supplied matrix is always rebuilt, never kept;
+* NumPy arrays only of NumPy's own ``ndarray`` class (a subclass shows the caller other entries
+  than its storage holds), SymPy matrices read from storage of SymPy's own classes;
+* a proof's entries only with a bounded value (at most MAX_BITS bits, bounded from the tree
+  before anything evaluates it) and without an undefined part that expansion would drop
+  (``symconv.forms.entry_values``);
 * floats (``float``, NumPy floats, SymPy ``Float`` inside an expression) are accepted only when
   their value is an integer, converted exactly (``2.0`` ↦ 2); any other float is refused, because
   a proof about 0.1 would be a proof about 0.1000000000000000055511151231257827…;
@@ -49,8 +54,10 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from ..errors import SpecError, matrix_entries, refuse_foreign
+from ..own_values import one_reading
 from ..parsing import MAX_BITS, _shorten
 from ..symbols import check_shape, entry_key
+from .entry_values import _number_bits, value_problem
 
 OPERAND_RULE = "must be a finite number or a SymPy expression"
 Entry = Any
@@ -131,7 +138,7 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     """
     value = checked_entry(parameter, index, value)
     where = _where(parameter, index)
-    _refuse_huge_numbers(where, value)
+    _refuse_unread_values(where, value)
     if isinstance(value, (Integral, Fraction)):
         return sp.sympify(value, strict=True)
     if isinstance(value, (float, np.floating)):
@@ -142,37 +149,29 @@ def exact_entry(parameter: str, index: tuple[int, ...] | None, value: object) ->
     return value.xreplace({f: _integral_float(where, f) for f in floats}) if floats else value
 
 
-def _refuse_huge_numbers(where: str, value: object) -> None:
-    """SpecError for a number of more than MAX_BITS bits in ``value``, written out or as a numeric
-    power still to be evaluated (``Pow(2, 10**12, evaluate=False)`` would take hours to multiply
-    out, a 3-million-digit integer cannot even be printed in a counterexample).
+def _refuse_unread_values(where: str, value: object) -> None:
+    """SpecError for an entry whose value symconv cannot bound or decide (``value_problem``)."""
+    problem = value_problem(value)
+    if problem is not None:
+        raise SpecError(where, shown(value), problem)
 
-    >>> _refuse_huge_numbers("T[0, 0]", sp.Pow(2, 10**12, evaluate=False))  # doctest: +NORMALIZE_WHITESPACE
-    Traceback (most recent call last):
-    ...
-    symconv.errors.SpecError: T[0, 0]='an expression holding a number of 1000000000000 bits': a number of about
-    1000000000000 bits; at most 4096 bits are allowed in an entry
+
+def shown(value: object) -> object:
+    """``value`` for a message, or a description of it when it holds an integer too long to
+    print (Python refuses to convert one of more than 4300 digits to text).
+
+    >>> shown(sp.Integer(2) ** 20000)
+    'an expression holding a number of 20001 bits'
     """
-    def bits(node: object) -> int:
-        if isinstance(node, Integral):
-            return int(node).bit_length()
-        if isinstance(node, sp.Float):   # mantissa·2^exponent: an integral Float of that many bits
-            _, mantissa, exponent, count = node._mpf_
-            return max(int(exponent) + int(count), 0) if mantissa else 0
-        if isinstance(node, (Fraction, sp.Rational)):
-            return max(int(node.numerator).bit_length(), int(node.denominator).bit_length())
-        base, exponent = node.args if isinstance(node, sp.Pow) else (None, None)
-        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
-            return abs(int(exponent)) * max(bits(base) - 1, 1)
-        return 0
     nodes = sp.preorder_traversal(value) if isinstance(value, sp.Basic) else (value,)
-    largest = max((bits(node) for node in nodes), default=0)
-    if largest > MAX_BITS:
-        shown = _shorten(str(value)) if largest < 10 * MAX_BITS else f"an expression holding a number of {largest} bits"
-        raise SpecError(where, shown,
-                        f"a number of about {largest} bits; at most {MAX_BITS} bits are allowed in an entry")
+    largest = max((_number_bits(node) for node in nodes), default=0)
+    if largest > 3 * MAX_BITS:
+        return f"an expression holding a number of {largest} bits"
+    text = str(value)
+    return value if len(text) <= 200 else _shorten(text)
 
 
+@one_reading()
 def as_object_array(parameter: str, value: object) -> np.ndarray:
     """``value`` as an object array whose entries pass ``checked_entry``; ragged nesting (which
     NumPy keeps as inner lists) and text are refused by name.
@@ -187,6 +186,7 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     if isinstance(value, sp.MatrixBase):  # np.asarray reads it through its own methods
         refuse_foreign(parameter, value, "matrices")
     _refuse_masked(parameter, value)
+    _refuse_array_subclass(parameter, value)
     array = np.asarray(value, dtype=object)
     nested = next((entry for entry in array.flat if isinstance(entry, (list, tuple, np.ndarray))), None)
     if nested is not None:
@@ -196,6 +196,28 @@ def as_object_array(parameter: str, value: object) -> np.ndarray:
     for index, entry in np.ndenumerate(array):
         checked_entry(parameter, index, entry)
     return array
+
+
+def _refuse_array_subclass(parameter: str, value: object) -> None:
+    """SpecError for a subclass of NumPy's ndarray (``np.matrix``, a memmap, a class of the
+    caller's), at any depth of nested lists and tuples (rows): ``np.asarray`` reads its raw
+    storage, while the caller's ``T[i, j]``, ``T @ x`` and ``tolist`` go through its own methods
+    and may show other entries, so what is checked would not be what the caller uses.
+
+    >>> class Shown(np.ndarray): pass
+    >>> _refuse_array_subclass("toeplitz", [np.zeros(2).view(Shown)])  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    symconv.errors.SpecError: toeplitz='a Shown (a subclass of numpy.ndarray)': symconv reads only NumPy's own
+    ndarray, whose entries are what its storage holds; pass numpy.asarray(value) or nested lists
+    """
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        raise SpecError(parameter, f"a {type(value).__name__} (a subclass of numpy.ndarray)",
+                        "symconv reads only NumPy's own ndarray, whose entries are what its storage holds; pass "
+                        "numpy.asarray(value) or nested lists")
+    if isinstance(value, (list, tuple)):
+        for part in value:
+            _refuse_array_subclass(parameter, part)
 
 
 def _refuse_masked(parameter: str, value: object) -> None:
@@ -271,6 +293,7 @@ def binary_value(value: Number | sp.Expr) -> sp.Expr:
     raise TypeError(f"{type(value).__name__} is a numbers.Number with no exact binary value")
 
 
+@one_reading()   # every entry's nodes are copied once, the layer's symbols in all of them too
 def exact_matrix(parameter: str, value: object, shape: tuple[int, ...] | None = None,
                  layout: str = "") -> np.ndarray | sp.MatrixBase:
     """A supplied matrix (nested lists, NumPy, a SymPy matrix) of the given ``shape`` (SpecError
@@ -312,6 +335,7 @@ def _fresh(matrix: sp.MatrixBase, entries: dict[tuple[int, ...], Entry]) -> sp.M
     return immutable(sp.SparseMatrix(matrix.rows, matrix.cols, entries))
 
 
+@one_reading()
 def checked_matrix(parameter: str, matrix: object) -> np.ndarray | sp.MatrixBase:
     """A matrix for evaluating a form (``toeplitz_conv(toeplitz=…)``, ``im2col_conv(im2col=…)``):
     a SymPy matrix (of SymPy's own class) as a fresh immutable copy once its nonzeros pass

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, work_limit
+from ..errors import SpecError, integer, one_of, work_limit
 from ..forms.definition import conv
 from ..forms.entries import exact_matrix
 from ..forms.transpose import conv_transpose
@@ -89,7 +89,9 @@ def _valid_layers(layers: Any, features: int) -> list[tuple[str, Any, Any]]:
         raise SpecError("layers", type(layers).__name__, "must be a list like mlp_layers(...) returns")
     valid: list[tuple[str, Any, Any]] = []
     for i, layer in enumerate(layers):
-        ok = isinstance(layer, tuple) and len(layer) == 3 and isinstance(layer[0], str)
+        ok = type(layer) is tuple and len(layer) == 3
+        if ok:   # symconv's own string from here on: a str subclass's "==" may answer anything
+            layer = (one_of(f"layers[{i}][0]", layer[0], ("affine", "elementwise")), *layer[1:])
         if ok and layer[0] == "affine":
             A, c = _exact_array(f"layers[{i}][1]", layer[1]), _exact_array(f"layers[{i}][2]", layer[2])
             ok = A.ndim == 2 and c.shape == (A.shape[0],)
@@ -98,7 +100,7 @@ def _valid_layers(layers: Any, features: int) -> list[tuple[str, Any, Any]]:
                                 f"features the layer before it gives")
             layer, features = ("affine", A, c), (A.shape[0] if ok else features)
         elif ok:
-            ok = layer[0] == "elementwise" and isinstance(layer[2], int) and not isinstance(layer[2], bool)
+            layer = ("elementwise", layer[1], integer(f"layers[{i}][2]", layer[2], minimum=0))
         if not ok:
             raise SpecError(f"layers[{i}]", repr(layer)[:80], "must be ('affine', A (2-D), c (1-D, one per "
                             "row of A)) or ('elementwise', step, layer number)")

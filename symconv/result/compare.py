@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import numbers
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, foreign_class, matrix_entries, refuse_foreign
+from ..errors import SpecError, foreign_class, matrix_entries, one_reading, own_number, refuse_foreign
 from ..registry import DISPLAYS
 from ..spec import ConvSpec
 from ..symbols import to_canonical_output
@@ -193,20 +192,33 @@ class Counterexample:
 
     def __str__(self) -> str:
         c = self.comparison
-        lines = [self.headline(), f"  expected ({c.quantity('expected')}): {self.expected}",
-                 f"  obtained ({c.quantity('obtained')}): {self.obtained}"]
+        lines = [self.headline(), f"  expected ({c.quantity('expected')}): {_text(self.expected)}",
+                 f"  obtained ({c.quantity('obtained')}): {_text(self.obtained)}"]
         if self.missing:
-            lines.append("  lacks:    " + ", ".join(map(str, self.missing)))
+            lines.append("  lacks:    " + ", ".join(map(_text, self.missing)))
         if self.extra:
-            lines.append("  has instead: " + ", ".join(map(str, self.extra)))
+            lines.append("  has instead: " + ", ".join(map(_text, self.extra)))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Counterexample {self.headline()}; expected − obtained = {self.difference}>"
+        return f"<Counterexample {self.headline()}; expected − obtained = {_text(self.difference)}>"
 
     def _repr_latex_(self) -> str:
         """Jupyter: the two sides and their difference as display math."""
         return str(DISPLAYS.lookup(type(self))(self))
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or a description when it holds an integer Python refuses to write out
+    (more than 4300 digits: a product of several layers' large coefficients can reach that).
+
+    >>> _text(sp.Integer(3) * sp.Symbol("w")), _text(sp.Integer(2) ** 20000 * sp.Symbol("w"))
+    ('3*w', '<an expression holding an integer of more than 4300 digits>')
+    """
+    try:
+        return str(value)
+    except ValueError:
+        return "<an expression holding an integer of more than 4300 digits>"
 
 
 
@@ -221,9 +233,9 @@ def counterexample_of(form: str, index: tuple[int, ...], expected: Any, obtained
         return None
     missing: list[sp.Expr] = []
     extra: list[sp.Expr] = []
-    for term in sp.Add.make_args(difference):
-        coefficient, _ = term.as_coeff_Mul()
-        (extra if coefficient < 0 else missing).append(term if coefficient > 0 else -term)
+    for term in sp.Add.make_args(difference):   # a coefficient may be nan or zoo: no "<" is asked of it
+        negative = term.as_coeff_Mul()[0].is_extended_negative is True
+        (extra if negative else missing).append(-term if negative else term)
     return Counterexample(form, index, expected, obtained, difference, tuple(missing), tuple(extra))
 
 
@@ -255,12 +267,22 @@ def nonzeros(array: Any) -> tuple[tuple[int, ...], dict[tuple[int, ...], Any]]:
 
 
 def _zero(value: Any) -> bool:
-    """Whether an entry is the number 0. Only a number's or a SymPy object's ``==`` is asked, and
-    only of classes of Python, NumPy or SymPy (``foreign_class``): an object of another class may
-    answer anything (one whose ``==`` says True would vanish unseen)."""
-    return isinstance(value, (numbers.Number, sp.Basic)) and foreign_class(value) is None and value == 0
+    """Whether an entry is the number 0: SymPy's own zero, a SymPy Float whose binary digits are
+    mpmath's zero, or a number of Python's or NumPy's own types equal to 0. Nothing else's ``==``
+    is asked (an object whose ``==`` says True would vanish unseen); a zero written otherwise
+    (``x − x`` unevaluated) counts as a nonzero entry and is compared like one, which can only
+    cost time, never a wrong verdict.
+
+    >>> _zero(sp.S.Zero), _zero(0.0), _zero(sp.Float(0)), _zero(sp.Integer(3)), _zero(sp.Add(1, -1, evaluate=False))
+    (True, True, True, False, False)
+    """
+    if type(value) is sp.Float:
+        digits = object.__getattribute__(value, "_mpf_")   # mpmath's zero: (0, 0, 0, 0); plain ints only
+        return type(digits) is tuple and all(type(v) is int for v in digits) and digits == (0, 0, 0, 0)
+    return value is sp.S.Zero or (not isinstance(value, sp.Basic) and own_number(value) and value == 0)
 
 
+@one_reading()   # each node of both sides is copied once (the layer's symbols appear in every entry)
 def first_entry_difference(form: str, expected: Any, obtained: Any) -> Counterexample | None:
     """Compare two arrays (or SymPy matrices) of the same shape entry by entry (canonical forms),
     in row-major order; the counterexample's index is the array index. Entries that are the same
