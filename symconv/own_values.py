@@ -420,7 +420,7 @@ def _symbol(node: Any, cls: type) -> Any:
         raise Foreign(cls, f"its dummy_index is a {type(index).__name__}, not an int")
     try:
         assumptions = dict(given)
-        cls._sanitize(assumptions, cls)
+        cls._sanitize(assumptions, cls)  # type: ignore[attr-defined]  # SymPy's own check of the flags
         copy = sp.Symbol.__xnew__(cls, name, **assumptions)   # never SymPy's cached (perhaps altered) Symbol
     except (InconsistentAssumptions, ValueError, TypeError):
         raise Foreign(cls, f"its assumptions {sorted(given)} contradict each other") from None

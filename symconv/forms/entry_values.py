@@ -89,7 +89,8 @@ def _node_bits(node: Any, bits: Any) -> int:
     if isinstance(node, sp.Add):
         return max(bits(a) for a in node.args) + len(node.args).bit_length()
     if isinstance(node, sp.Pow):
-        return _power_bits(*node.args, bits)
+        base, exponent = node.args
+        return _power_bits(base, exponent, bits)
     return max(bits(a) for a in node.args) + 1   # a function: its arguments' size
 
 
