@@ -30,6 +30,7 @@ import numpy as np
 import sympy as sp
 
 from . import backends
+from .errors import one_reading
 from .forms import conv
 from .forms import im2col as own_im2col
 from .forms import kernel_matrix as own_kernel
@@ -85,6 +86,7 @@ def _supplied_forms(spec: ConvSpec, order: str, toeplitz: Any, im2col: Any, kern
             for parameter, value, shape, *rest in rows if value is not None], weights | inputs | biases
 
 
+@one_reading()   # each user value copied once for the whole proof (the forms and the counterexample)
 def prove(spec: ConvSpec, *, toeplitz: sp.MatrixBase | None = None, im2col: sp.MatrixBase | None = None,
           kernel_matrix: sp.MatrixBase | None = None, output: Any = None,
           order: str = "unfold", backend: str = "auto", progress: bool = False,
