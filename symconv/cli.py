@@ -35,8 +35,11 @@ examples:
   symconv general toeplitz --dims 2
   symconv check mypkg.layers:conv2d --kernel-size 3,3 --input-size 5,5 --mode probe
   symconv notes --out notes-out
+  symconv diff "tf input_shape=1,9,9,3 filter_shape=4,4,3,8 padding=SAME" \\
+               "onnx op=Conv auto_pad=SAME_LOWER x_shape=1,3,9,9 w_shape=8,3,4,4"
+  symconv export model.onnx --mlp mlp.onnx --certificate cert.pdf --json cert.json
 
-exit codes: 0 proved, 1 refuted (a counterexample is printed), 2 bad input or any other
+exit codes: 0 proved (diff: the same map), 1 refuted (diff: not the same), 2 bad input or any other
 failure (one line on stderr; --debug adds the traceback), 130 interrupted.
 Run 'symconv COMMAND --help' for a command's flags and examples."""
 
