@@ -350,3 +350,22 @@ def test_the_transposed_presets_state_their_bias():
     on, off = (from_torch(torch.nn.ConvTranspose2d(3, 2, 3, bias=b), (4, 4)) for b in (True, False))
     assert (on.has_bias, off.has_bias, on.spec.bias) == (True, False, False)
     assert not symconv.diff(on, off).same
+
+
+@pytest.mark.parametrize("sides, message", [
+    (("onnx op=Conv x_shape=1,1,4 w_shape=1,1,3 bias=1", "spec in_channels=1 out_channels=1 kernel_size=3 "
+      "input_size=4 bias=false"), "bias=1: must be True or False"),
+    (("torch in_channels=1 out_channels=1 kernel_size=3 input_size=4 bias='false'",
+      "spec in_channels=1 out_channels=1 kernel_size=3 input_size=4"), "bias='false': must be True or False"),
+    (("spec in_channels=4 out_channels=4 kernel_size=3 input_size=300000",
+      "spec in_channels=4 out_channels=4 kernel_size=3 input_size=300000 padding=0"),
+     "has 14399904 terms at its input size, more than MAX_DIFF_TERMS=10000000"),
+])
+def test_a_side_that_would_be_read_wrongly_or_too_large_is_refused(sides, message, capsys):
+    """Adversarial round 18: a bias given as 1 was read as no bias (a false 'same'); a 300,000-long
+    layer ran past the deadline for seconds and gigabytes."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("torch")
+    assert main(["diff", *sides, "--deadline", "0.01"]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1

@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import SpecError
+from ..errors import SpecError, boolean
 from ..spec import ConvSpec
 from .sides import check_keys, preset_keys, split_side
 
@@ -68,6 +68,8 @@ def _torch(given: dict[str, Any]) -> Any:
     check_keys(f"torch.nn.{name}", given, ("module", *own, "input_size"),
                ("in_channels", "out_channels", "kernel_size", "input_size"))
     size = given.pop("input_size")
+    if "bias" in given:   # torch would take any truthy value: the text 'false' would add a bias
+        given["bias"] = boolean("bias", given["bias"])
     module = _called(f"torch.nn.{name}", lambda: cls(**given))
     return from_torch(module, size)
 
@@ -97,11 +99,12 @@ def _onnx(given: dict[str, Any]) -> Any:
     if op not in ATTRIBUTES:
         raise SpecError("op", op, f"must be one of {', '.join(ATTRIBUTES)}")
     check_keys(f"onnx {op}", given, ("x_shape", "w_shape", "bias", *ATTRIBUTES[op]), ("x_shape", "w_shape"))
-    x_shape, w_shape, bias = given.pop("x_shape"), given.pop("w_shape"), given.pop("bias", False)
+    x_shape, w_shape = given.pop("x_shape"), given.pop("w_shape")
+    bias = boolean("bias", given.pop("bias", False))   # 1 or 'yes' is no bias=true: refused, not read as false
     attributes: dict[str, Any] = {
         key: list(value) if isinstance(value, tuple) else [value] if key in ONNX_LISTS else value
         for key, value in given.items()}
-    inputs = ["X", "W", "B"] if bias is True else ["X", "W"]
+    inputs = ["X", "W", "B"] if bias else ["X", "W"]
     node = _called(f"onnx {op}", lambda: helper.make_node(op, inputs, ["Y"], **attributes))
     return from_onnx(node, x_shape, w_shape)
 

@@ -26,6 +26,8 @@ from .result import DIFFERENT, PERMUTED, SAME, DiffResult
 from .terms import row_polynomial
 from .words import explain, labels
 
+MAX_DIFF_TERMS = 10_000_000   # the w·x terms of one layer diff builds (16→32 3×3 32²: 4.7 M, about 13 s)
+
 DEADLINE = 10.0
 """Seconds the search of smaller input sizes may take (the given size is always compared)."""
 
@@ -56,6 +58,11 @@ def diff(a: object, b: object, *, deadline: float = DEADLINE, names: tuple[str, 
         raise SpecError("names", names, "must be None or a pair of non-empty strings")
     start = time.perf_counter()
     layers = as_layer(a, "a"), as_layer(b, "b")
+    for name, layer in zip("ab", layers):
+        if (terms := layer.spec.n_terms) > MAX_DIFF_TERMS:   # every term is built: time and memory grow with it
+            raise SpecError(name, layer.spec.describe(), f"has {terms} terms at its input size, more than "
+                            f"MAX_DIFF_TERMS={MAX_DIFF_TERMS}: compare the layers at a smaller input size "
+                            f"(a convention shows within a few kernel spans of the border)")
     sides = side_of(layers[0]), side_of(layers[1])
     first = compare(*sides)
     seen = [(sides, first)]
