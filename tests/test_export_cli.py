@@ -53,6 +53,7 @@ def test_onnx_cnn_exported_with_pdf_latex_and_json(tmp_path, capsys):
     require_tex()
     model = _onnx_cnn(tmp_path / "cnn.onnx")
     out = tmp_path / "out"
+    out.mkdir()   # a missing output directory is an error (exit 2), never created silently
     code = main(["export", model, "--mlp", str(out / "mlp.onnx"), "--certificate", str(out / "cert.pdf"),
                  "--latex", str(out / "cert.tex"), "--json", str(out / "cert.json")])
     printed = capsys.readouterr().out.splitlines()

@@ -80,6 +80,7 @@ def _stop(pool: Any) -> None:
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if hold else None
     try:
         pool.terminate()
+        pool.join()   # the pool's handler thread may have started a replacement worker: wait for every one
     finally:
         if previous is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -115,7 +115,8 @@ def _network_section(cert: Any) -> str:
 
 def certificate_latex(cert: Any) -> str:
     """The certificate ``cert`` (``interop.certificate``) as a standalone LaTeX document."""
-    from ..general.latex import STEP_FIT
+    from ..general.latex import PACKAGES as THEOREM_PACKAGES
+    from ..general.paper import PREAMBLE
     theorems: dict[int, int] = {}
     for layer in cert.layers:
         if layer.method == "all sizes":
@@ -131,4 +132,4 @@ def certificate_latex(cert: Any) -> str:
         body += [rf"\subsection*{{Theorem {number}}}", derivation.to_latex(standalone=False)]
     body.append(_network_section(cert))
     return standalone("\n".join(body), title=f"Certificate: {cert.model} as an MLP",
-                      packages=PACKAGES, preamble=STEP_FIT)
+                      packages=tuple(dict.fromkeys(PACKAGES + THEOREM_PACKAGES)), preamble=PREAMBLE)
