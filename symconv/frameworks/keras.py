@@ -71,7 +71,11 @@ def _input_shape(input_shape: Any, dims: int) -> tuple[int, ...]:
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
     if not isinstance(shape, tuple) or len(shape) not in (dims + 1, dims + 2):
         raise SpecError("input_shape", input_shape, f"must have {dims + 1} entries, or {dims + 2} with the batch first")
-    return (1, *shape) if len(shape) == dims + 1 else (1 if shape[0] is None else shape[0], *shape[1:])
+    shape = (1, *shape) if len(shape) == dims + 1 else (1 if shape[0] is None else shape[0], *shape[1:])
+    try:
+        return tuple(integer("input_shape", n, 1) for n in shape)
+    except SpecError:
+        raise SpecError("input_shape", input_shape, "must be integers ≥ 1 (None only for the batch)") from None
 
 
 def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, int]:

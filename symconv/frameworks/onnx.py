@@ -53,7 +53,13 @@ def node_attributes(node: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
                             f"than computed without it")
         if attribute.name in values:
             raise SpecError(_where(node, attribute.name), value, "is given twice")
-        values[attribute.name] = value.decode() if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            try:
+                value = value.decode()
+            except UnicodeDecodeError:
+                raise SpecError(_where(node, attribute.name), value, "must be UTF-8 text (a STRING attribute "
+                                "of the ONNX specification)") from None
+        values[attribute.name] = value
     return values
 
 

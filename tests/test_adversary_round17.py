@@ -1,0 +1,100 @@
+"""Adversary round 17, findings 2-6: bad ONNX attributes and external data, TensorFlow/Keras
+configurations the libraries refuse or compute otherwise, are refused with a SpecError naming
+the parameter, the value and the rule (never a traceback, never a silent misreading)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symconv.errors import SpecError
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from symconv.interop import prove_network  # noqa: E402
+
+
+def _model(nodes, initializers, x_shape=("N", 1, 4)):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _ones(name, shape):
+    return numpy_helper.from_array(np.ones(shape, np.float32), name)
+
+
+@pytest.mark.parametrize(("node", "initializers", "x_shape", "message"), [
+    (helper.make_node("LeakyRelu", ["x"], ["y"], alpha="abc"), [], ("N", 1, 4),
+     "LeakyRelu (node 0).alpha='abc': must be a finite float (a FLOAT attribute of the ONNX specification)"),
+    (helper.make_node("LeakyRelu", ["x"], ["y"], alpha=[1, 2]), [], ("N", 1, 4),
+     "LeakyRelu (node 0).alpha=[1, 2]: must be a finite float (a FLOAT attribute of the ONNX specification)"),
+    (helper.make_node("BatchNormalization", ["x", "a", "b", "c", "d"], ["y"], epsilon="zz"),
+     [_ones(n, (1,)) for n in "abcd"], ("N", 1, 4),
+     "BatchNormalization (node 0).epsilon='zz': must be a finite float (a FLOAT attribute of the ONNX "
+     "specification)"),
+    (helper.make_node("Gemm", ["x", "B"], ["y"], alpha="x"), [_ones("B", (4, 2))], ("N", 4),
+     "Gemm (node 0).alpha='x': must be a finite float (a FLOAT attribute of the ONNX specification)"),
+    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2], auto_pad=b"\xff"), [], ("N", 1, 4),
+     "AveragePool.auto_pad=b'\\xff': must be UTF-8 text (a STRING attribute of the ONNX specification)"),
+    (helper.make_node("Reshape", ["x", "s"], ["y"]), [numpy_helper.from_array(np.array(4, np.int64), "s")],
+     ("N", 1, 4), "Reshape (node 0) shape=4: only a Reshape to (N, 4) (vec of each sample, the batch axis kept: "
+     "0 or -1 first) is read"),
+])
+def test_bad_onnx_attributes_are_spec_errors(node, initializers, x_shape, message):
+    """Finding 5: wrongly typed attributes were TypeError/ValueError/UnicodeDecodeError tracebacks."""
+    with pytest.raises(SpecError) as caught:
+        prove_network(_model([node], initializers, x_shape), tuple(n for n in x_shape[1:]))
+    assert str(caught.value) == message
+
+
+def _external_model(directory, location, length=None, offset=None):
+    weight = _ones("W", (1, 1, 2))
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("raw_data")
+    for key, value in (("location", location), ("length", length), ("offset", offset)):
+        if value is not None:
+            entry = weight.external_data.add()
+            entry.key, entry.value = key, value
+    path = directory / "m.onnx"
+    path.write_bytes(_model([helper.make_node("Conv", ["x", "W"], ["y"])], [weight]).SerializeToString())
+    return str(path)
+
+
+@pytest.mark.parametrize(("location", "length", "offset", "rule"), [
+    ("missing.bin", "8", None, "tensor 'W' has external data at 'missing.bin', which is no regular file in the "
+                               "model's directory {base!r}"),
+    (".", "8", None, "tensor 'W' has external data at '.', which is no regular file in the model's directory "
+                     "{base!r}"),
+    ("", None, None, "tensor 'W' has external data at '', which is no regular file in the model's directory "
+                     "{base!r}"),
+    ("pipe", "8", None, "tensor 'W' has external data at 'pipe', which is no regular file in the model's "
+                        "directory {base!r}"),
+    ("short.bin", "8", None, "its external data cannot be read: External data length (8) exceeds available data "
+                             "(4 bytes from offset 0) for tensor 'W'"),
+    ("good.bin", "8", "100", "its external data cannot be read: External data offset (100) exceeds file size (8) "
+                             "for tensor 'W'"),
+    ("good.bin", "-8", None, "its external data cannot be read: External data length must be non-negative, got -8 "
+                             "for tensor 'W'"),
+    ("good.bin", "abc", None, "its external data cannot be read: invalid literal for int() with base 10: 'abc'"),
+])
+def test_bad_external_data_is_one_spec_error(tmp_path, location, length, offset, rule):
+    """Finding 5: onnx's ValidationError/ValueError escaped load_model; a FIFO is never opened (a hang)."""
+    import os
+    (tmp_path / "short.bin").write_bytes(b"\x00" * 4)
+    (tmp_path / "good.bin").write_bytes(np.ones(2, np.float32).tobytes())
+    os.mkfifo(tmp_path / "pipe")
+    path = _external_model(tmp_path, location, length, offset)
+    with pytest.raises(SpecError) as caught:
+        prove_network(path, (1, 4))
+    assert caught.value.parameter == "model" and caught.value.value == path
+    assert caught.value.rule == rule.format(base=str(tmp_path.resolve()))
+
+
+def test_keras_input_shape_none_channels_is_spec_error():
+    """Finding 5: None for a non-batch axis was a TypeError (NoneType % int)."""
+    from symconv.frameworks import from_keras
+    with pytest.raises(SpecError) as caught:
+        from_keras({"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}, (None, 5, None))
+    assert str(caught.value) == "input_shape=(None, 5, None): must be integers ≥ 1 (None only for the batch)"
