@@ -98,3 +98,25 @@ def test_keras_input_shape_none_channels_is_spec_error():
     with pytest.raises(SpecError) as caught:
         from_keras({"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}, (None, 5, None))
     assert str(caught.value) == "input_shape=(None, 5, None): must be integers ≥ 1 (None only for the batch)"
+
+
+TF_3D_SAME_RULE = ("with 3 spatial axes of size {sizes}, 'SAME' has the total padding (⌈n/s⌉ − 1)·s + d·(K − 1) "
+                   "+ 1 − n = {totals}, negative on an axis: TensorFlow's Conv3D kernels then disagree by dtype "
+                   "(Eigen's, float64 always and float32 without oneDNN, centres the windows; oneDNN's does not), so "
+                   "the op is no one conv; use 'VALID', or sizes where the last window reaches the end (total ≥ 0)")
+
+
+def test_tf_3d_same_with_negative_total_padding_is_refused():
+    """Finding 4: the preset matched only oneDNN's float32 kernel (Eigen's centres the windows)."""
+    from symconv.frameworks import from_keras, from_tensorflow
+    with pytest.raises(SpecError) as caught:
+        from_tensorflow((1, 1, 1, 3, 1), (2, 1, 1, 1, 1), [2, 1, 3], "SAME")
+    assert str(caught.value) == "padding='SAME': " + TF_3D_SAME_RULE.format(sizes=(1, 1, 3), totals=(1, 0, -2))
+    with pytest.raises(SpecError) as caught:
+        from_keras({"class_name": "Conv3D", "config": {"filters": 1, "kernel_size": (2, 1, 1), "strides": (2, 1, 3),
+                                                      "padding": "same", "data_format": "channels_last"}},
+                   (1, 1, 3, 1))
+    assert (caught.value.parameter, caught.value.value) == ("padding", "same")
+    # positive controls: a total ≥ 0 in 3-D, and 2-D with the same negative total (TF's kernels agree there)
+    assert from_tensorflow((1, 2, 1, 3, 1), (2, 1, 1, 1, 1), [2, 1, 1], "SAME").spec.padding == ((0, 0),) * 3
+    assert from_tensorflow((1, 1, 3, 1), (1, 1, 1, 1), [1, 3], "SAME").spec.padding == ((0, 0), (0, 0))

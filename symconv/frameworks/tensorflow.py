@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import SpecError, integer
 from ..interop.specs import valid_shape
+from ..pattern import kernel_span
 from ..spec import _per_axis
 from .conventions import SPATIAL_LETTERS, checked_spec, forward_of_transposed, layout_maps, same_padding
 from .layer import FrameworkConv
@@ -59,6 +60,13 @@ def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...]
     if isinstance(padding, str) and padding == "VALID":
         return ((0, 0),) * len(sizes)
     if isinstance(padding, str) and padding == "SAME":
+        totals = [(-(-n // s) - 1) * s + kernel_span(k, d) - n for n, k, s, d in zip(sizes, kernel, strides, dilations)]
+        if len(sizes) == 3 and min(totals) < 0:   # measured, TensorFlow 2.20 on CPU
+            raise SpecError("padding", padding, f"with 3 spatial axes of size {sizes}, 'SAME' has the total padding "
+                            f"(⌈n/s⌉ − 1)·s + d·(K − 1) + 1 − n = {tuple(totals)}, negative on an axis: TensorFlow's "
+                            f"Conv3D kernels then disagree by dtype (Eigen's, float64 always and float32 without "
+                            f"oneDNN, centres the windows; oneDNN's does not), so the op is no one conv; use "
+                            f"'VALID', or sizes where the last window reaches the end (total ≥ 0)")
         return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, strides, dilations))
     dims = len(sizes)
     rule = (f"must be 'VALID', 'SAME' or {dims + 2} [before, after] pairs of ints ≥ 0 (one per axis of the data, "
