@@ -120,3 +120,47 @@ def test_tf_3d_same_with_negative_total_padding_is_refused():
     # positive controls: a total ≥ 0 in 3-D, and 2-D with the same negative total (TF's kernels agree there)
     assert from_tensorflow((1, 2, 1, 3, 1), (2, 1, 1, 1, 1), [2, 1, 1], "SAME").spec.padding == ((0, 0),) * 3
     assert from_tensorflow((1, 1, 3, 1), (1, 1, 1, 1), [1, 3], "SAME").spec.padding == ((0, 0), (0, 0))
+
+
+SEPARABLE_RULE = ("a separable conv is two convolutions (depthwise, then a 1×1 pointwise conv with its own kernel), "
+                  "not one conv layer: not read; use DepthwiseConv*D followed by Conv*D(kernel_size=1)")
+FOREIGN = "is no argument of keras.layers.{}, so this config is not that layer's (refused rather than read without it)"
+
+
+def _kernel_axes(layer_or_config):
+    config = layer_or_config.get("config", layer_or_config)
+    return config["kernel_size"] if isinstance(config["kernel_size"], tuple) else (config["kernel_size"],)
+
+
+@pytest.mark.parametrize(("layer_or_config", "message"), [
+    ({"class_name": "SeparableConv2D", "config": {"filters": 4, "kernel_size": (3, 3)}},
+     "layer_or_config='SeparableConv2D': " + SEPARABLE_RULE),
+    ({"filters": 4, "kernel_size": (3, 3), "depth_multiplier": 1, "pointwise_initializer": "glorot_uniform"},
+     "layer_or_config='SeparableConv config': " + SEPARABLE_RULE),
+    ({"class_name": "Conv2D", "config": {"filters": 3, "kernel_size": (2, 2), "output_padding": None}},
+     "output_padding=None: " + FOREIGN.format("Conv2D")),
+    ({"class_name": "Conv2D", "config": {"kernel_size": (3, 3), "depth_multiplier": 1}},
+     "depth_multiplier=1: " + FOREIGN.format("Conv2D")),
+    ({"class_name": "Conv1DTranspose", "config": {"filters": 2, "kernel_size": 3, "groups": 2}},
+     "groups=2: " + FOREIGN.format("Conv1DTranspose")),
+    ({"class_name": "DepthwiseConv1D", "config": {"kernel_size": 3, "filters": 7}},
+     "filters=7: " + FOREIGN.format("DepthwiseConv1D")),
+    ({"kernel_size": (3,), "output_padding": None, "filters": 1, "groups": 1},
+     "groups=1: " + FOREIGN.format("Conv1DTranspose")),
+    ({"class_name": "Conv1D", "config": {"filters": 3, "kernel_size": (2, 2)}},
+     "kernel_size=(2, 2): must be 1 to 3 ints (as get_config() gives it), as many as Conv1D has spatial axes"),
+])
+def test_keras_config_is_read_as_its_class(layer_or_config, message):
+    """Finding 2: the kind came from the keys present, class_name and foreign keys were ignored."""
+    from symconv.frameworks import from_keras
+    with pytest.raises(SpecError) as caught:
+        from_keras(layer_or_config, (6, 6, 2)[-len(_kernel_axes(layer_or_config)) - 1:])
+    assert str(caught.value) == message
+
+
+def test_keras_separable_layer_is_refused_by_name():
+    keras = pytest.importorskip("keras")
+    from symconv.frameworks import from_keras
+    with pytest.raises(SpecError) as caught:
+        from_keras(keras.layers.SeparableConv1D(2, 3), (None, 6, 2))
+    assert str(caught.value) == "layer_or_config='SeparableConv1D': " + SEPARABLE_RULE

@@ -35,18 +35,39 @@ NAMES = {"filter_shape": "kernel_size", "dilations": "dilation_rate", "output_sh
 """The Keras argument behind each ``from_tensorflow`` argument (for refusals in Keras' words)."""
 
 
+COMMON_KEYS = frozenset({"activation", "activity_regularizer", "bias_constraint", "bias_initializer",
+                         "bias_regularizer", "data_format", "dilation_rate", "dtype", "kernel_size", "name", "padding",
+                         "strides", "trainable", "use_bias"})
+KERNEL_KEYS = frozenset({"filters", "kernel_constraint", "kernel_initializer", "kernel_regularizer"})
+CONFIG_KEYS = {"conv": COMMON_KEYS | KERNEL_KEYS | {"groups"},
+               "transpose": COMMON_KEYS | KERNEL_KEYS | {"output_padding"},
+               "depthwise": COMMON_KEYS | {"depth_multiplier", "depthwise_constraint", "depthwise_initializer",
+                                           "depthwise_regularizer"}}
+"""The keys of each kind's get_config() (Keras 3): any other key is no argument of that class."""
+SEPARABLE_RULE = ("a separable conv is two convolutions (depthwise, then a 1×1 pointwise conv with its own kernel), "
+                  "not one conv layer: not read; use DepthwiseConv*D followed by Conv*D(kernel_size=1)")
+
+
 def _config(layer_or_config: Any) -> tuple[str | None, dict[str, Any]]:
     """(class name if known, config) of a Keras layer, a get_config() dict or a serialized layer."""
     if isinstance(layer_or_config, dict):
         if "class_name" in layer_or_config and "config" in layer_or_config:
             name = layer_or_config["class_name"]
-            if name not in CLASSES:
+            if isinstance(name, str) and name.startswith("SeparableConv"):
+                raise SpecError("layer_or_config", name, SEPARABLE_RULE)
+            if not isinstance(name, str) or name not in CLASSES:
                 raise SpecError("layer_or_config", name, f"class_name must be one of {CLASSES}")
+            if not isinstance(layer_or_config["config"], dict):
+                raise SpecError("layer_or_config", layer_or_config["config"], "config must be a dict (get_config())")
             return name, dict(layer_or_config["config"])
+        if any(key.startswith("pointwise_") for key in layer_or_config if isinstance(key, str)):
+            raise SpecError("layer_or_config", "SeparableConv config", SEPARABLE_RULE)
         return None, dict(layer_or_config)
     import keras
     kind = type(layer_or_config)   # exactly Keras' class: a subclass may compute something else in call()
     name = next((n for n in CLASSES if getattr(keras.layers, n, None) is kind), None)
+    if name is None and kind.__name__.startswith("SeparableConv"):
+        raise SpecError("layer_or_config", kind.__name__, SEPARABLE_RULE)
     if name is None:
         raise SpecError("layer_or_config", kind.__name__, f"must be one of keras.layers.{CLASSES} (Keras' own class) "
                                                           f"or its get_config() dict")
@@ -78,15 +99,27 @@ def _input_shape(input_shape: Any, dims: int) -> tuple[int, ...]:
         raise SpecError("input_shape", input_shape, "must be integers ≥ 1 (None only for the batch)") from None
 
 
-def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, int]:
-    """("conv", "transpose" or "depthwise", number of spatial axes) of a layer's config."""
-    kind = "transpose" if "output_padding" in config else "depthwise" if "depth_multiplier" in config else "conv"
+def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, str, int]:
+    """(class name, "conv", "transpose" or "depthwise", number of spatial axes) of a layer's config:
+    the kind and rank from the class (a bare config: the kind from its class's own keys, the rank
+    from kernel_size); SpecError for a key that class does not have or a kernel_size of another rank."""
+    if name is None:
+        kind = "transpose" if "output_padding" in config else "depthwise" if "depth_multiplier" in config else "conv"
+    else:
+        kind = "transpose" if name.endswith("Transpose") else "depthwise" if name.startswith("Depthwise") else "conv"
     kernel = config.get("kernel_size")
-    digits = [int(c) for c in name or "" if c.isdigit()]   # Conv2D, Conv2DTranspose, DepthwiseConv1D: the rank
-    dims = len(kernel) if isinstance(kernel, (tuple, list)) else digits[0] if digits else 0
-    if dims not in SPATIAL_LETTERS:
-        raise SpecError("kernel_size", kernel, "must be 1 to 3 ints (as get_config() gives it)")
-    return kind, dims
+    rank = next((int(c) for c in name or "" if c.isdigit()), None)   # Conv2D, Conv2DTranspose, DepthwiseConv1D
+    dims = len(kernel) if isinstance(kernel, (tuple, list)) else rank or 0
+    if dims not in SPATIAL_LETTERS or (rank is not None and dims != rank):
+        raise SpecError("kernel_size", kernel, "must be 1 to 3 ints (as get_config() gives it)"
+                        + (f", as many as {name} has spatial axes" if name else ""))
+    name = name or {"conv": f"Conv{dims}D", "transpose": f"Conv{dims}DTranspose",
+                    "depthwise": f"DepthwiseConv{dims}D"}[kind]
+    foreign = sorted(str(key) for key in config if key not in CONFIG_KEYS[kind])
+    if foreign:
+        raise SpecError(foreign[0], config[foreign[0]], f"is no argument of keras.layers.{name}, so this config is not "
+                        f"that layer's (refused rather than read without it)")
+    return name, kind, dims
 
 
 def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
@@ -102,7 +135,7 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     (((1, 2),), True, 'keras')
     """
     name, config = _config(layer_or_config)
-    kind, dims = _kind(name, config)
+    name, kind, dims = _kind(name, config)
     activation = config.get("activation")
     if activation is not None and not (isinstance(activation, str) and activation == "linear"):
         raise SpecError("activation", config.get("activation"), "must be None or 'linear': a nonlinear activation "
@@ -134,8 +167,6 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
         return from_keras(layer_or_config, (shape[0], channels, *size) if first else (shape[0], *size, channels))
 
     words = ", ".join(f"{key}={config[key]!r}" for key in CALL_KEYS if key in config)
-    name = name or {"conv": f"Conv{dims}D", "transpose": f"Conv{dims}DTranspose",
-                    "depthwise": f"DepthwiseConv{dims}D"}[kind]
     arguments = (("layer_or_config", f"{name}({words})"), ("input_shape", input_shape))
     return dataclasses.replace(layer, framework="keras", call=f"keras.layers.{name}({words})",
                                arguments=arguments, rebuild=rebuild)
