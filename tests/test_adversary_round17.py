@@ -164,3 +164,73 @@ def test_keras_separable_layer_is_refused_by_name():
     with pytest.raises(SpecError) as caught:
         from_keras(keras.layers.SeparableConv1D(2, 3), (None, 6, 2))
     assert str(caught.value) == "layer_or_config='SeparableConv1D': " + SEPARABLE_RULE
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda f, t: f((1, 5, 1), (2, 1, 1), 1, [[0, 0], [1, 1], [0, 0]]),
+     "padding=[[0, 0], [1, 1], [0, 0]]: must be 'VALID' or 'SAME' with 1 spatial axes: TensorFlow takes explicit "
+     "[before, after] pairs only for 2-D data"),
+    (lambda f, t: f((1, 5, 5, 5, 1), (2, 2, 2, 1, 1), 1, [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]]),
+     "padding=[[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]]: must be 'VALID' or 'SAME' with 3 spatial axes: TensorFlow "
+     "takes explicit [before, after] pairs only for 2-D data"),
+    (lambda f, t: t((1, 5, 1), (2, 1, 1), (1, 4, 1), 1, [[0, 0], [1, 1], [0, 0]]),
+     "padding=[[0, 0], [1, 1], [0, 0]]: must be 'VALID' or 'SAME' with 1 spatial axes: TensorFlow takes explicit "
+     "[before, after] pairs only for 2-D data"),
+    (lambda f, t: f((1, 6, 6, 1), (2, 2, 1, 1), [2, 1], "VALID", None, [1, 2]),
+     "dilations=[1, 2]: must be 1 where strides=[2, 1] has an entry > 1 (tf.nn.convolution refuses strides > 1 with "
+     "dilations > 1)"),
+    (lambda f, t: f((1, 5, 5, 1), (2, 2, 1, 1), 1, "VALID", "NWC"),
+     "data_format='NWC': must be one of (None, 'NHWC', 'NCHW') for data with 2 spatial axes (TensorFlow's rule)"),
+    (lambda f, t: f((1, 5, 5, 1), (2, 2, 1, 1), 1, "VALID", "NDHWC"),
+     "data_format='NDHWC': must be one of (None, 'NHWC', 'NCHW') for data with 2 spatial axes (TensorFlow's rule)"),
+    (lambda f, t: t((1, 4, 1), (2, 1, 1), (1, 5, 1), 1, "VALID", "NHWC"),
+     "data_format='NHWC': must be one of (None, 'NWC', 'NCW') for data with 1 spatial axes (TensorFlow's rule)"),
+])
+def test_tensorflow_refusals_are_tensorflows(call, message):
+    """Finding 6: configurations TensorFlow 2.20 refuses (measured) were accepted."""
+    from symconv.frameworks import from_tensorflow, from_tensorflow_transpose
+    with pytest.raises(SpecError) as caught:
+        call(from_tensorflow, from_tensorflow_transpose)
+    assert str(caught.value) == message
+
+
+def test_tensorflow_accepts_what_tensorflow_runs():
+    """Positive controls: 1-D data with 2-D's data_format names (a deprecated alias tf.nn.convolution
+    takes), conv_transpose with strides > 1 and dilations > 1, explicit pairs in 2-D."""
+    from symconv.frameworks import from_tensorflow, from_tensorflow_transpose
+    assert from_tensorflow((1, 5, 1), (2, 1, 1), data_format="NHWC").spec.input_size == (5,)
+    assert from_tensorflow_transpose((1, 3, 3, 1), (2, 2, 1, 1), (1, 6, 6, 1), 2, "SAME", None, 2).spec.dilation \
+        == (2, 2)
+    assert from_tensorflow((1, 5, 5, 1), (2, 2, 1, 1), 1, [[0, 0], [1, 0], [0, 1], [0, 0]]).spec.padding \
+        == ((1, 0), (0, 1))
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"class_name": "Conv2DTranspose", "config": {"filters": 1, "kernel_size": 3, "strides": 2, "output_padding": 2}},
+     "output_padding=2: must be less than strides=(2, 2) on every axis (Keras' rule)"),
+    ({"class_name": "Conv2DTranspose", "config": {"filters": 1, "kernel_size": 3, "output_padding": (0, 1)}},
+     "output_padding=(0, 1): must be less than strides=(1, 1) on every axis (Keras' rule)"),
+    ({"class_name": "Conv2DTranspose", "config": {"filters": 1, "kernel_size": 2, "strides": 2, "dilation_rate": 2}},
+     "dilation_rate=2: must be 1 where strides=(2, 2) has an entry > 1 (Keras refuses strides > 1 with "
+     "dilation_rate > 1)"),
+    ({"class_name": "Conv2D", "config": {"filters": 1, "kernel_size": 2, "strides": (2, 1), "dilation_rate": (1, 2)}},
+     "dilation_rate=(1, 2): must be 1 where strides=(2, 1) has an entry > 1 (Keras refuses strides > 1 with "
+     "dilation_rate > 1)"),
+])
+def test_keras_refusals_are_keras(config, message):
+    """Finding 6: Keras 3.15 refuses these (measured); from_keras accepted them."""
+    from symconv.frameworks import from_keras
+    with pytest.raises(SpecError) as caught:
+        from_keras(config, (6, 6, 1))
+    assert str(caught.value) == message
+
+
+def test_onnx_convtranspose_output_shape_refusal_wording():
+    """Finding 6: the refusal claimed onnxruntime refuses such nodes; it runs some of them."""
+    from symconv.frameworks import from_onnx
+    node = helper.make_node("ConvTranspose", ["x", "W"], ["y"], output_shape=[7])
+    with pytest.raises(SpecError) as caught:
+        from_onnx(node, (1, 1, 4), (1, 1, 3))
+    assert str(caught.value) == ("ConvTranspose.output_shape=[7]: exceeds s·(m − 1) + output_padding + d·(K − 1) + 1 = "
+                                 "(6,): the total padding would be negative, which symconv does not read (refused, "
+                                 "although onnxruntime runs some such nodes)")

@@ -24,7 +24,7 @@ from ..errors import SpecError, boolean, integer
 from ..spec import _per_axis
 from .conventions import SPATIAL_LETTERS, spec_letters
 from .layer import ArrayMap, FrameworkConv
-from .tensorflow import from_tensorflow, from_tensorflow_transpose
+from .tensorflow import from_tensorflow_transpose, padded_convolution
 
 CLASSES = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D")
@@ -149,6 +149,9 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     strides = _per_axis("strides", config.get("strides", 1), dims, 1)
     dilation = _per_axis("dilation_rate", config.get("dilation_rate", 1), dims, 1)
     channels = shape[1] if first else shape[-1]
+    if max(strides) > 1 and max(dilation) > 1:
+        raise SpecError("dilation_rate", config.get("dilation_rate"), f"must be 1 where strides={strides} has an "
+                        f"entry > 1 (Keras refuses strides > 1 with dilation_rate > 1)")
     try:
         layer = _tensorflow_layer(kind, config, shape, kernel, padding, tf_format, strides, dilation, channels)
     except SpecError as error:
@@ -181,8 +184,12 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
         raise SpecError("padding", config.get("padding"), "must be 'valid', 'same' or (Conv1D only) 'causal'")
     if kind == "transpose":
         sizes = shape[2:] if tf_format.startswith("NC") else shape[1:-1]
-        lengths = tuple(_transposed_length(m, k, s, d, padding, config.get("output_padding"), axis)
-                        for axis, (m, k, s, d) in enumerate(zip(sizes, kernel, strides, dilation)))
+        extras = config.get("output_padding")
+        extras = (None,) * len(kernel) if extras is None else _per_axis("output_padding", extras, len(kernel), 0)
+        if any(e is not None and e >= s for e, s in zip(extras, strides)):
+            raise SpecError("output_padding", config["output_padding"], f"must be less than strides={strides} on "
+                            f"every axis (Keras' rule)")
+        lengths = tuple(_transposed_length(*axis, padding) for axis in zip(sizes, kernel, strides, dilation, extras))
         filters = integer("filters", config["filters"], 1)
         target = (shape[0], filters, *lengths) if tf_format.startswith("NC") else (shape[0], *lengths, filters)
         return from_tensorflow_transpose(shape, (*kernel, filters, channels), target, strides, padding.upper(),
@@ -198,17 +205,15 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
     if padding == "causal":   # Keras pads d·(K − 1) before and convolves 'valid'
         tf_padding = [[0, 0], [dilation[0] * (kernel[0] - 1), 0], [0, 0]]
         tf_padding = [tf_padding[0], tf_padding[2], tf_padding[1]] if tf_format.startswith("NC") else tf_padding
-    return from_tensorflow(shape, filter_shape, strides, tf_padding, tf_format, dilation)
+    return padded_convolution(shape, filter_shape, strides, tf_padding, tf_format, dilation, True)
 
 
-def _transposed_length(m: int, k: int, s: int, d: int, padding: str, output_padding: Any, axis: int) -> int:
+def _transposed_length(m: int, k: int, s: int, d: int, output_padding: int | None, padding: str) -> int:
     """Keras' output size of a transposed conv along one axis (the module docstring's rule)."""
     span = d * (k - 1) + 1
     if output_padding is None:
         return (m - 1) * s + max(span, s) if padding == "valid" else m * s
-    values = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,) * (axis + 1)
-    extra = integer("output_padding", values[axis], 0)
-    return (m - 1) * s + (span if padding == "valid" else span % 2) + extra
+    return (m - 1) * s + (span if padding == "valid" else span % 2) + output_padding
 
 
 def _depthwise_map(spec: Any, kernel: tuple[int, ...], channels: int) -> ArrayMap:
