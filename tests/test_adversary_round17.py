@@ -234,3 +234,36 @@ def test_onnx_convtranspose_output_shape_refusal_wording():
     assert str(caught.value) == ("ConvTranspose.output_shape=[7]: exceeds s·(m − 1) + output_padding + d·(K − 1) + 1 = "
                                  "(6,): the total padding would be negative, which symconv does not read (refused, "
                                  "although onnxruntime runs some such nodes)")
+
+
+KERAS_BIAS_BUG = ("use_bias=True: with data_format='channels_first' and outputs {out}, whose last spatial size equals "
+                  "the {filters} filters, Keras (TensorFlow backend, measured in Keras 3.15) adds the bias along that "
+                  "spatial axis, not the channels (a Keras bug): no conv with a bias; use channels_last, "
+                  "use_bias=False or another input size")
+
+
+@pytest.mark.parametrize(("name", "input_shape", "out"), [
+    ("Conv3D", (1, 3, 3, 3, 2), (2, 3, 3, 2)),
+    ("Conv1D", (1, 3, 2), (2, 2)),
+    ("Conv3DTranspose", (1, 3, 3, 3, 2), (2, 3, 3, 2)),
+])
+def test_keras_channels_first_bias_bug_is_refused(name, input_shape, out):
+    """Finding 3: Keras itself adds the bias on the last axis when its size equals filters (shown
+    here), so from_keras refuses the layer; with another last size Keras is right and it is read."""
+    keras = pytest.importorskip("keras")
+    from symconv.frameworks import from_keras
+    layer = getattr(keras.layers, name)(2, 1, data_format="channels_first", use_bias=True)
+    layer.build(input_shape)
+    x = np.random.default_rng(0).normal(size=input_shape).astype("float32")
+    kernel, _ = layer.get_weights()
+    layer.set_weights([kernel, np.zeros(2, np.float32)])
+    plain = np.asarray(layer(x))
+    layer.set_weights([kernel, np.array([10.0, 100.0], np.float32)])
+    shift = np.asarray(layer(x)) - plain
+    assert not np.allclose(shift, np.array([10.0, 100.0]).reshape((1, 2) + (1,) * (len(input_shape) - 2)))
+    with pytest.raises(SpecError) as caught:
+        from_keras(layer, input_shape)
+    assert str(caught.value) == KERAS_BIAS_BUG.format(out=out, filters=2)
+    wider = (*input_shape[:-1], 4)
+    read = from_keras(getattr(keras.layers, name)(2, 1, data_format="channels_first"), wider)
+    assert tuple(read.output_map.framework_shape) == (2, *wider[2:])

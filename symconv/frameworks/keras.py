@@ -12,7 +12,9 @@ Keras' (per axis, span = d·(K − 1) + 1):
     'same':   m·s if output_padding is None, else (m − 1)·s + span mod 2 + output_padding
 
 and the layer is ``tf.nn.conv_transpose`` to that size with 'SAME'/'VALID', whose padding
-TensorFlow computes from the output size.
+TensorFlow computes from the output size. Refused: keys a class does not have, SeparableConv
+(two convolutions), and a channels_first layer with a bias whose output's last spatial size equals
+its filters (Keras then adds the bias along that axis: a Keras bug, measured in Keras 3.15).
 """
 
 from __future__ import annotations
@@ -161,6 +163,12 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     if kind == "depthwise":
         layer = dataclasses.replace(layer, weight_map=_depthwise_map(layer.spec, kernel, channels))
     bias = boolean("use_bias", config.get("use_bias", True))
+    out = tuple(layer.output_map.framework_shape)   # (filters, *spatial) per sample when channels first
+    if first and bias and out[-1] == out[0]:
+        raise SpecError("use_bias", True, f"with data_format='channels_first' and outputs {out}, whose last spatial "
+                        f"size equals the {out[0]} filters, Keras (TensorFlow backend, measured in Keras 3.15) adds "
+                        f"the bias along that spatial axis, not the channels (a Keras bug): no conv with a bias; use "
+                        f"channels_last, use_bias=False or another input size")
     if kind == "transpose":   # a transposed layer's bias is added after the transposed conv (FrameworkConv.apply)
         layer = dataclasses.replace(layer, bias=bias)
     else:
@@ -190,17 +198,17 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
             raise SpecError("output_padding", config["output_padding"], f"must be less than strides={strides} on "
                             f"every axis (Keras' rule)")
         lengths = tuple(_transposed_length(*axis, padding) for axis in zip(sizes, kernel, strides, dilation, extras))
-        filters = integer("filters", config["filters"], 1)
+        filters = integer("filters", config.get("filters"), 1)
         target = (shape[0], filters, *lengths) if tf_format.startswith("NC") else (shape[0], *lengths, filters)
         return from_tensorflow_transpose(shape, (*kernel, filters, channels), target, strides, padding.upper(),
                                          tf_format, dilation)
     if kind == "depthwise":
-        filter_shape = (*kernel, 1, channels * integer("depth_multiplier", config["depth_multiplier"], 1))
+        filter_shape = (*kernel, 1, channels * integer("depth_multiplier", config.get("depth_multiplier", 1), 1))
     else:
         groups = integer("groups", config.get("groups", 1), 1)
         if channels % groups:
             raise SpecError("groups", groups, f"must divide the input's {channels} channels")
-        filter_shape = (*kernel, channels // groups, integer("filters", config["filters"], 1))
+        filter_shape = (*kernel, channels // groups, integer("filters", config.get("filters"), 1))
     tf_padding: Any = padding.upper()
     if padding == "causal":   # Keras pads d·(K − 1) before and convolves 'valid'
         tf_padding = [[0, 0], [dilation[0] * (kernel[0] - 1), 0], [0, 0]]
