@@ -267,3 +267,19 @@ def test_keras_channels_first_bias_bug_is_refused(name, input_shape, out):
     wider = (*input_shape[:-1], 4)
     read = from_keras(getattr(keras.layers, name)(2, 1, data_format="channels_first"), wider)
     assert tuple(read.output_map.framework_shape) == (2, *wider[2:])
+
+
+def test_keras_depthwise_takes_strides_with_dilations():
+    """Positive control for finding 6: Keras' depthwise layers (tf.nn.depthwise_conv2d) take strides
+    > 1 with dilations > 1, and the preset computes what Keras does."""
+    keras = pytest.importorskip("keras")
+    from symconv.frameworks import from_keras
+    layer = keras.layers.DepthwiseConv2D((2, 2), strides=2, dilation_rate=2, depth_multiplier=2, use_bias=False,
+                                         dtype="float64")
+    layer.build((1, 7, 6, 2))
+    rng = np.random.default_rng(1)
+    kernel = rng.integers(-3, 4, size=layer.get_weights()[0].shape).astype(np.float64)
+    layer.set_weights([kernel])
+    x = rng.integers(-3, 4, size=(1, 7, 6, 2)).astype(np.float64)
+    read = from_keras(layer, (1, 7, 6, 2))
+    assert np.array_equal(np.asarray(read.apply(x, kernel), dtype=np.float64), np.asarray(layer(x)))

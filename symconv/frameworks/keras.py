@@ -26,7 +26,7 @@ from ..errors import SpecError, boolean, integer
 from ..spec import _per_axis
 from .conventions import SPATIAL_LETTERS, spec_letters
 from .layer import ArrayMap, FrameworkConv
-from .tensorflow import from_tensorflow_transpose, padded_convolution
+from .tensorflow import from_tensorflow_transpose, keras_convolution
 
 CLASSES = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D")
@@ -151,7 +151,7 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     strides = _per_axis("strides", config.get("strides", 1), dims, 1)
     dilation = _per_axis("dilation_rate", config.get("dilation_rate", 1), dims, 1)
     channels = shape[1] if first else shape[-1]
-    if max(strides) > 1 and max(dilation) > 1:
+    if kind != "depthwise" and max(strides) > 1 and max(dilation) > 1:   # Keras' depthwise layers take both
         raise SpecError("dilation_rate", config.get("dilation_rate"), f"must be 1 where strides={strides} has an "
                         f"entry > 1 (Keras refuses strides > 1 with dilation_rate > 1)")
     try:
@@ -213,7 +213,7 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
     if padding == "causal":   # Keras pads d·(K − 1) before and convolves 'valid'
         tf_padding = [[0, 0], [dilation[0] * (kernel[0] - 1), 0], [0, 0]]
         tf_padding = [tf_padding[0], tf_padding[2], tf_padding[1]] if tf_format.startswith("NC") else tf_padding
-    return padded_convolution(shape, filter_shape, strides, tf_padding, tf_format, dilation, True)
+    return keras_convolution(shape, filter_shape, strides, tf_padding, tf_format, dilation)
 
 
 def _transposed_length(m: int, k: int, s: int, d: int, output_padding: int | None, padding: str) -> int:

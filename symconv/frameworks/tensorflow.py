@@ -93,9 +93,10 @@ def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...]
 
 
 def _parsed(input_shape: Any, filter_shape: Any, strides: Any, data_format: Any, dilations: Any,
-            transposed: bool) -> tuple:
+            transposed: bool, by_keras: bool = False) -> tuple:
     """(dims, channels first, input shape, filter shape, strides, dilations), validated; a strides > 1
-    with a dilation > 1 (on any axes) is refused for the forward op, as tf.nn.convolution does."""
+    with a dilation > 1 (on any axes) is refused for the forward op, as tf.nn.convolution does
+    (``by_keras``: Keras checks its own rule, and its depthwise op takes both)."""
     kernel_shape = valid_shape("filter_shape", filter_shape)
     dims = len(kernel_shape) - 2
     if dims not in SPATIAL_LETTERS:
@@ -104,7 +105,7 @@ def _parsed(input_shape: Any, filter_shape: Any, strides: Any, data_format: Any,
     shape = valid_shape("input_shape", input_shape, dims + 2)
     stride = _per_spatial_axis("strides", strides, dims, first)
     dilation = _per_spatial_axis("dilations", 1 if dilations is None else dilations, dims, first)
-    if not transposed and max(stride) > 1 and max(dilation) > 1:
+    if not (transposed or by_keras) and max(stride) > 1 and max(dilation) > 1:
         raise SpecError("dilations", dilations, f"must be 1 where strides={strides!r} has an entry > 1 "
                         f"(tf.nn.convolution refuses strides > 1 with dilations > 1)")
     return dims, first, shape, kernel_shape, stride, dilation
@@ -133,15 +134,16 @@ def from_tensorflow(input_shape: Any, filter_shape: Any, strides: Any = 1, paddi
     >>> from_tensorflow((1, 2, 6, 6), (3, 3, 2, 3), strides=2, padding="SAME", data_format="NCHW").spec.padding
     ((0, 1), (0, 1))
     """
-    return padded_convolution(input_shape, filter_shape, strides, padding, data_format, dilations, False)
+    return keras_convolution(input_shape, filter_shape, strides, padding, data_format, dilations, False)
 
 
-def padded_convolution(input_shape: Any, filter_shape: Any, strides: Any, padding: Any, data_format: Any,
-                       dilations: Any, padded_input: bool) -> FrameworkConv:
-    """``from_tensorflow``; with ``padded_input`` explicit pairs of any rank: the input padded by
-    them, then the op 'VALID' (Keras' causal Conv1D; tf.nn.convolution takes pairs only in 2-D)."""
+def keras_convolution(input_shape: Any, filter_shape: Any, strides: Any, padding: Any, data_format: Any,
+                      dilations: Any, by_keras: bool = True) -> FrameworkConv:
+    """``from_tensorflow``, or with ``by_keras`` the conv a Keras layer computes with TensorFlow's
+    ops: explicit pairs of any rank (Keras pads the input itself, then 'VALID': causal Conv1D) and
+    strides with dilations (Keras checks its own rule; tf.nn.depthwise_conv2d takes both)."""
     dims, first, shape, kernel_shape, stride, dilation = _parsed(input_shape, filter_shape, strides,
-                                                                 data_format, dilations, False)
+                                                                 data_format, dilations, False, by_keras)
     layout, letters, weight_letters = _letters(dims, first)
     sizes, channels = (shape[2:], shape[1]) if first else (shape[1:-1], shape[-1])
     groups = channels // kernel_shape[-2]
@@ -150,7 +152,7 @@ def padded_convolution(input_shape: Any, filter_shape: Any, strides: Any, paddin
                         f"(groups = {channels}/filter_shape[-2]) and groups must divide filter_shape[-1]")
     arguments = {"input_shape": input_shape, "filter_shape": filter_shape, "strides": strides, "padding": padding,
                  "data_format": data_format, "dilations": dilations}
-    pads = _padding_pairs(padding, sizes, kernel_shape[:-2], stride, dilation, first, padded_input)
+    pads = _padding_pairs(padding, sizes, kernel_shape[:-2], stride, dilation, first, by_keras)
     spec = checked_spec(NAMES, arguments, in_channels=channels, out_channels=kernel_shape[-1],
                         kernel_size=kernel_shape[:-2], input_size=sizes, stride=stride, padding=pads,
                         dilation=dilation, groups=groups, bias=False, layout=layout)
@@ -158,8 +160,8 @@ def padded_convolution(input_shape: Any, filter_shape: Any, strides: Any, paddin
             f"data_format={data_format!r}, dilations={dilations!r})")
 
     def rebuild(size: tuple[int, ...]) -> FrameworkConv:
-        return padded_convolution(_with_size(shape, size, first), filter_shape, strides, padding, data_format,
-                                  dilations, padded_input)
+        return keras_convolution(_with_size(shape, size, first), filter_shape, strides, padding, data_format,
+                                 dilations, by_keras)
 
     return FrameworkConv("tensorflow", call, spec, *layout_maps(spec, letters, weight_letters),
                          arguments=tuple(arguments.items()), rebuild=rebuild)
