@@ -12,7 +12,9 @@ Keras' (per axis, span = d·(K − 1) + 1):
     'same':   m·s if output_padding is None, else (m − 1)·s + span mod 2 + output_padding
 
 and the layer is ``tf.nn.conv_transpose`` to that size with 'SAME'/'VALID', whose padding
-TensorFlow computes from the output size.
+TensorFlow computes from the output size. Refused: keys a class does not have, SeparableConv
+(two convolutions), and a channels_first layer with a bias whose output's last spatial size equals
+its filters (Keras then adds the bias along that axis: a Keras bug, measured in Keras 3.15).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..errors import SpecError, boolean, integer
 from ..spec import _per_axis
 from .conventions import SPATIAL_LETTERS, spec_letters
 from .layer import ArrayMap, FrameworkConv
-from .tensorflow import from_tensorflow, from_tensorflow_transpose
+from .tensorflow import from_tensorflow_transpose, keras_convolution
 
 CLASSES = ("Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D")
@@ -35,18 +37,39 @@ NAMES = {"filter_shape": "kernel_size", "dilations": "dilation_rate", "output_sh
 """The Keras argument behind each ``from_tensorflow`` argument (for refusals in Keras' words)."""
 
 
+COMMON_KEYS = frozenset({"activation", "activity_regularizer", "bias_constraint", "bias_initializer",
+                         "bias_regularizer", "data_format", "dilation_rate", "dtype", "kernel_size", "name", "padding",
+                         "strides", "trainable", "use_bias"})
+KERNEL_KEYS = frozenset({"filters", "kernel_constraint", "kernel_initializer", "kernel_regularizer"})
+CONFIG_KEYS = {"conv": COMMON_KEYS | KERNEL_KEYS | {"groups"},
+               "transpose": COMMON_KEYS | KERNEL_KEYS | {"output_padding"},
+               "depthwise": COMMON_KEYS | {"depth_multiplier", "depthwise_constraint", "depthwise_initializer",
+                                           "depthwise_regularizer"}}
+"""The keys of each kind's get_config() (Keras 3): any other key is no argument of that class."""
+SEPARABLE_RULE = ("a separable conv is two convolutions (depthwise, then a 1×1 pointwise conv with its own kernel), "
+                  "not one conv layer: not read; use DepthwiseConv*D followed by Conv*D(kernel_size=1)")
+
+
 def _config(layer_or_config: Any) -> tuple[str | None, dict[str, Any]]:
     """(class name if known, config) of a Keras layer, a get_config() dict or a serialized layer."""
     if isinstance(layer_or_config, dict):
         if "class_name" in layer_or_config and "config" in layer_or_config:
             name = layer_or_config["class_name"]
-            if name not in CLASSES:
+            if isinstance(name, str) and name.startswith("SeparableConv"):
+                raise SpecError("layer_or_config", name, SEPARABLE_RULE)
+            if not isinstance(name, str) or name not in CLASSES:
                 raise SpecError("layer_or_config", name, f"class_name must be one of {CLASSES}")
+            if not isinstance(layer_or_config["config"], dict):
+                raise SpecError("layer_or_config", layer_or_config["config"], "config must be a dict (get_config())")
             return name, dict(layer_or_config["config"])
+        if any(key.startswith("pointwise_") for key in layer_or_config if isinstance(key, str)):
+            raise SpecError("layer_or_config", "SeparableConv config", SEPARABLE_RULE)
         return None, dict(layer_or_config)
     import keras
     kind = type(layer_or_config)   # exactly Keras' class: a subclass may compute something else in call()
     name = next((n for n in CLASSES if getattr(keras.layers, n, None) is kind), None)
+    if name is None and kind.__name__.startswith("SeparableConv"):
+        raise SpecError("layer_or_config", kind.__name__, SEPARABLE_RULE)
     if name is None:
         raise SpecError("layer_or_config", kind.__name__, f"must be one of keras.layers.{CLASSES} (Keras' own class) "
                                                           f"or its get_config() dict")
@@ -71,18 +94,34 @@ def _input_shape(input_shape: Any, dims: int) -> tuple[int, ...]:
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
     if not isinstance(shape, tuple) or len(shape) not in (dims + 1, dims + 2):
         raise SpecError("input_shape", input_shape, f"must have {dims + 1} entries, or {dims + 2} with the batch first")
-    return (1, *shape) if len(shape) == dims + 1 else (1 if shape[0] is None else shape[0], *shape[1:])
+    shape = (1, *shape) if len(shape) == dims + 1 else (1 if shape[0] is None else shape[0], *shape[1:])
+    try:
+        return tuple(integer("input_shape", n, 1) for n in shape)
+    except SpecError:
+        raise SpecError("input_shape", input_shape, "must be integers ≥ 1 (None only for the batch)") from None
 
 
-def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, int]:
-    """("conv", "transpose" or "depthwise", number of spatial axes) of a layer's config."""
-    kind = "transpose" if "output_padding" in config else "depthwise" if "depth_multiplier" in config else "conv"
+def _kind(name: str | None, config: dict[str, Any]) -> tuple[str, str, int]:
+    """(class name, "conv", "transpose" or "depthwise", number of spatial axes) of a layer's config:
+    the kind and rank from the class (a bare config: the kind from its class's own keys, the rank
+    from kernel_size); SpecError for a key that class does not have or a kernel_size of another rank."""
+    if name is None:
+        kind = "transpose" if "output_padding" in config else "depthwise" if "depth_multiplier" in config else "conv"
+    else:
+        kind = "transpose" if name.endswith("Transpose") else "depthwise" if name.startswith("Depthwise") else "conv"
     kernel = config.get("kernel_size")
-    digits = [int(c) for c in name or "" if c.isdigit()]   # Conv2D, Conv2DTranspose, DepthwiseConv1D: the rank
-    dims = len(kernel) if isinstance(kernel, (tuple, list)) else digits[0] if digits else 0
-    if dims not in SPATIAL_LETTERS:
-        raise SpecError("kernel_size", kernel, "must be 1 to 3 ints (as get_config() gives it)")
-    return kind, dims
+    rank = next((int(c) for c in name or "" if c.isdigit()), None)   # Conv2D, Conv2DTranspose, DepthwiseConv1D
+    dims = len(kernel) if isinstance(kernel, (tuple, list)) else rank or 0
+    if dims not in SPATIAL_LETTERS or (rank is not None and dims != rank):
+        raise SpecError("kernel_size", kernel, "must be 1 to 3 ints (as get_config() gives it)"
+                        + (f", as many as {name} has spatial axes" if name else ""))
+    name = name or {"conv": f"Conv{dims}D", "transpose": f"Conv{dims}DTranspose",
+                    "depthwise": f"DepthwiseConv{dims}D"}[kind]
+    foreign = sorted(str(key) for key in config if key not in CONFIG_KEYS[kind])
+    if foreign:
+        raise SpecError(foreign[0], config[foreign[0]], f"is no argument of keras.layers.{name}, so this config is not "
+                        f"that layer's (refused rather than read without it)")
+    return name, kind, dims
 
 
 def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
@@ -98,7 +137,7 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     (((1, 2),), True, 'keras')
     """
     name, config = _config(layer_or_config)
-    kind, dims = _kind(name, config)
+    name, kind, dims = _kind(name, config)
     activation = config.get("activation")
     if activation is not None and not (isinstance(activation, str) and activation == "linear"):
         raise SpecError("activation", config.get("activation"), "must be None or 'linear': a nonlinear activation "
@@ -112,6 +151,9 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     strides = _per_axis("strides", config.get("strides", 1), dims, 1)
     dilation = _per_axis("dilation_rate", config.get("dilation_rate", 1), dims, 1)
     channels = shape[1] if first else shape[-1]
+    if kind != "depthwise" and max(strides) > 1 and max(dilation) > 1:   # Keras' depthwise layers take both
+        raise SpecError("dilation_rate", config.get("dilation_rate"), f"must be 1 where strides={strides} has an "
+                        f"entry > 1 (Keras refuses strides > 1 with dilation_rate > 1)")
     try:
         layer = _tensorflow_layer(kind, config, shape, kernel, padding, tf_format, strides, dilation, channels)
     except SpecError as error:
@@ -121,6 +163,12 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
     if kind == "depthwise":
         layer = dataclasses.replace(layer, weight_map=_depthwise_map(layer.spec, kernel, channels))
     bias = boolean("use_bias", config.get("use_bias", True))
+    out = tuple(layer.output_map.framework_shape)   # (filters, *spatial) per sample when channels first
+    if first and bias and out[-1] == out[0]:
+        raise SpecError("use_bias", True, f"with data_format='channels_first' and outputs {out}, whose last spatial "
+                        f"size equals the {out[0]} filters, Keras (TensorFlow backend, measured in Keras 3.15) adds "
+                        f"the bias along that spatial axis, not the channels (a Keras bug): no conv with a bias; use "
+                        f"channels_last, use_bias=False or another input size")
     if kind == "transpose":   # a transposed layer's bias is added after the transposed conv (FrameworkConv.apply)
         layer = dataclasses.replace(layer, bias=bias)
     else:
@@ -130,8 +178,6 @@ def from_keras(layer_or_config: Any, input_shape: Any) -> FrameworkConv:
         return from_keras(layer_or_config, (shape[0], channels, *size) if first else (shape[0], *size, channels))
 
     words = ", ".join(f"{key}={config[key]!r}" for key in CALL_KEYS if key in config)
-    name = name or {"conv": f"Conv{dims}D", "transpose": f"Conv{dims}DTranspose",
-                    "depthwise": f"DepthwiseConv{dims}D"}[kind]
     arguments = (("layer_or_config", f"{name}({words})"), ("input_shape", input_shape))
     return dataclasses.replace(layer, framework="keras", call=f"keras.layers.{name}({words})",
                                arguments=arguments, rebuild=rebuild)
@@ -146,34 +192,36 @@ def _tensorflow_layer(kind: str, config: dict[str, Any], shape: tuple[int, ...],
         raise SpecError("padding", config.get("padding"), "must be 'valid', 'same' or (Conv1D only) 'causal'")
     if kind == "transpose":
         sizes = shape[2:] if tf_format.startswith("NC") else shape[1:-1]
-        lengths = tuple(_transposed_length(m, k, s, d, padding, config.get("output_padding"), axis)
-                        for axis, (m, k, s, d) in enumerate(zip(sizes, kernel, strides, dilation)))
-        filters = integer("filters", config["filters"], 1)
+        extras = config.get("output_padding")
+        extras = (None,) * len(kernel) if extras is None else _per_axis("output_padding", extras, len(kernel), 0)
+        if any(e is not None and e >= s for e, s in zip(extras, strides)):
+            raise SpecError("output_padding", config["output_padding"], f"must be less than strides={strides} on "
+                            f"every axis (Keras' rule)")
+        lengths = tuple(_transposed_length(*axis, padding) for axis in zip(sizes, kernel, strides, dilation, extras))
+        filters = integer("filters", config.get("filters"), 1)
         target = (shape[0], filters, *lengths) if tf_format.startswith("NC") else (shape[0], *lengths, filters)
         return from_tensorflow_transpose(shape, (*kernel, filters, channels), target, strides, padding.upper(),
                                          tf_format, dilation)
     if kind == "depthwise":
-        filter_shape = (*kernel, 1, channels * integer("depth_multiplier", config["depth_multiplier"], 1))
+        filter_shape = (*kernel, 1, channels * integer("depth_multiplier", config.get("depth_multiplier", 1), 1))
     else:
         groups = integer("groups", config.get("groups", 1), 1)
         if channels % groups:
             raise SpecError("groups", groups, f"must divide the input's {channels} channels")
-        filter_shape = (*kernel, channels // groups, integer("filters", config["filters"], 1))
+        filter_shape = (*kernel, channels // groups, integer("filters", config.get("filters"), 1))
     tf_padding: Any = padding.upper()
     if padding == "causal":   # Keras pads d·(K − 1) before and convolves 'valid'
         tf_padding = [[0, 0], [dilation[0] * (kernel[0] - 1), 0], [0, 0]]
         tf_padding = [tf_padding[0], tf_padding[2], tf_padding[1]] if tf_format.startswith("NC") else tf_padding
-    return from_tensorflow(shape, filter_shape, strides, tf_padding, tf_format, dilation)
+    return keras_convolution(shape, filter_shape, strides, tf_padding, tf_format, dilation)
 
 
-def _transposed_length(m: int, k: int, s: int, d: int, padding: str, output_padding: Any, axis: int) -> int:
+def _transposed_length(m: int, k: int, s: int, d: int, output_padding: int | None, padding: str) -> int:
     """Keras' output size of a transposed conv along one axis (the module docstring's rule)."""
     span = d * (k - 1) + 1
     if output_padding is None:
         return (m - 1) * s + max(span, s) if padding == "valid" else m * s
-    values = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,) * (axis + 1)
-    extra = integer("output_padding", values[axis], 0)
-    return (m - 1) * s + (span if padding == "valid" else span % 2) + extra
+    return (m - 1) * s + (span if padding == "valid" else span % 2) + output_padding
 
 
 def _depthwise_map(spec: Any, kernel: tuple[int, ...], channels: int) -> ArrayMap:

@@ -53,7 +53,13 @@ def node_attributes(node: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
                             f"than computed without it")
         if attribute.name in values:
             raise SpecError(_where(node, attribute.name), value, "is given twice")
-        values[attribute.name] = value.decode() if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            try:
+                value = value.decode()
+            except UnicodeDecodeError:
+                raise SpecError(_where(node, attribute.name), value, "must be UTF-8 text (a STRING attribute "
+                                "of the ONNX specification)") from None
+        values[attribute.name] = value
     return values
 
 
@@ -237,7 +243,8 @@ def _transposed_pads(node: Any, attributes: dict[str, Any], m: tuple[int, ...], 
                                                                                  dilation))
     if any(o > f for o, f in zip(target, full)):
         raise SpecError(_where(node, "output_shape"), list(target), f"exceeds s·(m − 1) + output_padding + "
-                        f"d·(K − 1) + 1 = {full}: the total padding would be negative (onnxruntime refuses it)")
+                        f"d·(K − 1) + 1 = {full}: the total padding would be negative, which symconv does not "
+                        f"read (refused, although onnxruntime runs some such nodes)")
     return tuple(_same_split(f - o, "SAME_UPPER" if auto_pad == "SAME_UPPER" else "SAME_LOWER")
                  for f, o in zip(full, target))
 

@@ -22,19 +22,24 @@ from typing import Any
 
 from ..errors import SpecError, integer
 from ..interop.specs import valid_shape
+from ..pattern import kernel_span
 from ..spec import _per_axis
 from .conventions import SPATIAL_LETTERS, checked_spec, forward_of_transposed, layout_maps, same_padding
 from .layer import FrameworkConv
 
-DATA_FORMATS = (None, "NWC", "NCW", "NHWC", "NCHW", "NDHWC", "NCDHW")
+DATA_FORMATS = {1: (None, "NWC", "NCW"), 2: (None, "NHWC", "NCHW"), 3: (None, "NDHWC", "NCDHW")}
+"""The data formats TensorFlow accepts per number of spatial axes (tf.nn.convolution also takes
+2-D's names for 1-D data, a deprecated alias; conv_transpose does not)."""
 NAMES = {"kernel_size": "filter_shape", "input_size": "input_shape", "stride": "strides", "dilation": "dilations",
          "padding": "padding", "groups": "filter_shape", "in_channels": "input_shape", "out_channels": "filter_shape"}
 """The ConvSpec field each TensorFlow argument sets (for refusals in TensorFlow's words)."""
 
 
-def _channels_first(data_format: Any) -> bool:
-    if not (data_format is None or (isinstance(data_format, str) and data_format in DATA_FORMATS)):
-        raise SpecError("data_format", data_format, f"must be one of {DATA_FORMATS}")
+def _channels_first(data_format: Any, dims: int, transposed: bool) -> bool:
+    allowed = DATA_FORMATS[dims] + (DATA_FORMATS[2][1:] if dims == 1 and not transposed else ())
+    if not (data_format is None or (isinstance(data_format, str) and data_format in allowed)):
+        raise SpecError("data_format", data_format, f"must be one of {allowed} for data with {dims} spatial "
+                        f"axes (TensorFlow's rule)")
     return data_format is not None and data_format.startswith("NC")
 
 
@@ -53,18 +58,29 @@ def _per_spatial_axis(name: str, value: Any, dims: int, first: bool) -> tuple[in
 
 
 def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...],
-                   dilations: tuple[int, ...], first: bool) -> tuple[tuple[int, int], ...]:
+                   dilations: tuple[int, ...], first: bool, padded_input: bool = False) -> tuple[tuple[int, int], ...]:
     """TensorFlow's padding as (before, after) per spatial axis: 'VALID', 'SAME' (the rule above)
-    or explicit pairs, one per axis of the data."""
+    or explicit pairs, one per axis of the data (2-D only: TensorFlow's 1-D and 3-D ops take a
+    string; ``padded_input``: pairs of any rank, padded into the input before the op)."""
     if isinstance(padding, str) and padding == "VALID":
         return ((0, 0),) * len(sizes)
     if isinstance(padding, str) and padding == "SAME":
+        totals = [(-(-n // s) - 1) * s + kernel_span(k, d) - n for n, k, s, d in zip(sizes, kernel, strides, dilations)]
+        if len(sizes) == 3 and min(totals) < 0:   # measured, TensorFlow 2.20 on CPU
+            raise SpecError("padding", padding, f"with 3 spatial axes of size {sizes}, 'SAME' has the total padding "
+                            f"(⌈n/s⌉ − 1)·s + d·(K − 1) + 1 − n = {tuple(totals)}, negative on an axis: TensorFlow's "
+                            f"Conv3D kernels then disagree by dtype (Eigen's, float64 always and float32 without "
+                            f"oneDNN, centres the windows; oneDNN's does not), so the op is no one conv; use "
+                            f"'VALID', or sizes where the last window reaches the end (total ≥ 0)")
         return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, strides, dilations))
     dims = len(sizes)
     rule = (f"must be 'VALID', 'SAME' or {dims + 2} [before, after] pairs of ints ≥ 0 (one per axis of the data, "
             f"[0, 0] on the batch and channel axes)")
     if not isinstance(padding, (list, tuple)) or len(padding) != dims + 2:
         raise SpecError("padding", padding, rule)
+    if dims != 2 and not padded_input:
+        raise SpecError("padding", padding, f"must be 'VALID' or 'SAME' with {dims} spatial axes: TensorFlow takes "
+                        f"explicit [before, after] pairs only for 2-D data")
     pairs = []
     for pair in padding:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -76,16 +92,23 @@ def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...]
     return tuple(spatial)
 
 
-def _parsed(input_shape: Any, filter_shape: Any, strides: Any, data_format: Any, dilations: Any) -> tuple:
-    """(dims, channels first, input shape, filter shape, strides, dilations), validated."""
+def _parsed(input_shape: Any, filter_shape: Any, strides: Any, data_format: Any, dilations: Any,
+            transposed: bool, by_keras: bool = False) -> tuple:
+    """(dims, channels first, input shape, filter shape, strides, dilations), validated; a strides > 1
+    with a dilation > 1 (on any axes) is refused for the forward op, as tf.nn.convolution does
+    (``by_keras``: Keras checks its own rule, and its depthwise op takes both)."""
     kernel_shape = valid_shape("filter_shape", filter_shape)
     dims = len(kernel_shape) - 2
     if dims not in SPATIAL_LETTERS:
         raise SpecError("filter_shape", filter_shape, "must have 3, 4 or 5 entries: (*kernel_size, in, out)")
-    first = _channels_first(data_format)
+    first = _channels_first(data_format, dims, transposed)
     shape = valid_shape("input_shape", input_shape, dims + 2)
-    return (dims, first, shape, kernel_shape, _per_spatial_axis("strides", strides, dims, first),
-            _per_spatial_axis("dilations", 1 if dilations is None else dilations, dims, first))
+    stride = _per_spatial_axis("strides", strides, dims, first)
+    dilation = _per_spatial_axis("dilations", 1 if dilations is None else dilations, dims, first)
+    if not (transposed or by_keras) and max(stride) > 1 and max(dilation) > 1:
+        raise SpecError("dilations", dilations, f"must be 1 where strides={strides!r} has an entry > 1 "
+                        f"(tf.nn.convolution refuses strides > 1 with dilations > 1)")
+    return dims, first, shape, kernel_shape, stride, dilation
 
 
 def _letters(dims: int, first: bool) -> tuple[str, str, str]:
@@ -100,7 +123,7 @@ def _with_size(shape: tuple[int, ...], size: tuple[int, ...], first: bool) -> tu
 
 
 def from_tensorflow(input_shape: Any, filter_shape: Any, strides: Any = 1, padding: Any = "VALID",
-                    data_format: Any = "NHWC", dilations: Any = 1) -> FrameworkConv:
+                    data_format: Any = None, dilations: Any = 1) -> FrameworkConv:
     """The conv ``tf.nn.convolution(input, filters, strides, padding, data_format, dilations)``
     (also conv1d/conv2d/conv3d) computes on an ``input_shape`` input (with its batch axis) and a
     ``filter_shape`` filter (*k, C_in/groups, C_out): groups = C_in / filter_shape[-2].
@@ -111,8 +134,16 @@ def from_tensorflow(input_shape: Any, filter_shape: Any, strides: Any = 1, paddi
     >>> from_tensorflow((1, 2, 6, 6), (3, 3, 2, 3), strides=2, padding="SAME", data_format="NCHW").spec.padding
     ((0, 1), (0, 1))
     """
+    return keras_convolution(input_shape, filter_shape, strides, padding, data_format, dilations, False)
+
+
+def keras_convolution(input_shape: Any, filter_shape: Any, strides: Any, padding: Any, data_format: Any,
+                      dilations: Any, by_keras: bool = True) -> FrameworkConv:
+    """``from_tensorflow``, or with ``by_keras`` the conv a Keras layer computes with TensorFlow's
+    ops: explicit pairs of any rank (Keras pads the input itself, then 'VALID': causal Conv1D) and
+    strides with dilations (Keras checks its own rule; tf.nn.depthwise_conv2d takes both)."""
     dims, first, shape, kernel_shape, stride, dilation = _parsed(input_shape, filter_shape, strides,
-                                                                 data_format, dilations)
+                                                                 data_format, dilations, False, by_keras)
     layout, letters, weight_letters = _letters(dims, first)
     sizes, channels = (shape[2:], shape[1]) if first else (shape[1:-1], shape[-1])
     groups = channels // kernel_shape[-2]
@@ -121,7 +152,7 @@ def from_tensorflow(input_shape: Any, filter_shape: Any, strides: Any = 1, paddi
                         f"(groups = {channels}/filter_shape[-2]) and groups must divide filter_shape[-1]")
     arguments = {"input_shape": input_shape, "filter_shape": filter_shape, "strides": strides, "padding": padding,
                  "data_format": data_format, "dilations": dilations}
-    pads = _padding_pairs(padding, sizes, kernel_shape[:-2], stride, dilation, first)
+    pads = _padding_pairs(padding, sizes, kernel_shape[:-2], stride, dilation, first, by_keras)
     spec = checked_spec(NAMES, arguments, in_channels=channels, out_channels=kernel_shape[-1],
                         kernel_size=kernel_shape[:-2], input_size=sizes, stride=stride, padding=pads,
                         dilation=dilation, groups=groups, bias=False, layout=layout)
@@ -129,14 +160,15 @@ def from_tensorflow(input_shape: Any, filter_shape: Any, strides: Any = 1, paddi
             f"data_format={data_format!r}, dilations={dilations!r})")
 
     def rebuild(size: tuple[int, ...]) -> FrameworkConv:
-        return from_tensorflow(_with_size(shape, size, first), filter_shape, strides, padding, data_format, dilations)
+        return keras_convolution(_with_size(shape, size, first), filter_shape, strides, padding, data_format,
+                                 dilations, by_keras)
 
     return FrameworkConv("tensorflow", call, spec, *layout_maps(spec, letters, weight_letters),
                          arguments=tuple(arguments.items()), rebuild=rebuild)
 
 
 def from_tensorflow_transpose(input_shape: Any, filter_shape: Any, output_shape: Any, strides: Any,
-                              padding: Any = "SAME", data_format: Any = "NHWC", dilations: Any = None) -> FrameworkConv:
+                              padding: Any = "SAME", data_format: Any = None, dilations: Any = None) -> FrameworkConv:
     """The transposed conv ``tf.nn.conv_transpose(input, filters, output_shape, strides, padding,
     data_format, dilations)`` (also conv1d/2d/3d_transpose): the gradient of ``from_tensorflow``'s
     conv from ``output_shape`` (with its batch axis) to ``input_shape`` with ``filter_shape``
@@ -149,7 +181,7 @@ def from_tensorflow_transpose(input_shape: Any, filter_shape: Any, output_shape:
     ((8, 8), ((0, 1), (0, 1)), (0, 0))
     """
     dims, first, shape, kernel_shape, stride, dilation = _parsed(input_shape, filter_shape, strides,
-                                                                 data_format, dilations)
+                                                                 data_format, dilations, True)
     target = valid_shape("output_shape", output_shape, dims + 2)
     layout, letters, weight_letters = _letters(dims, first)
     (sizes, channels), (outputs, out_channels) = (

@@ -66,7 +66,13 @@ def load_model(model: Any) -> Any:
         if not (base / location).resolve().is_relative_to(base) or Path(location).is_absolute():
             raise SpecError("model", str(model), f"tensor {tensor.name!r} has external data at {location!r}, "
                             f"outside the model's directory {str(base)!r}: refused")
-    onnx.external_data_helper.load_external_data_for_model(loaded, str(base))
+        if not location or not (base / location).is_file():   # never open a FIFO or a directory (a hang)
+            raise SpecError("model", str(model), f"tensor {tensor.name!r} has external data at {location!r}, "
+                            f"which is no regular file in the model's directory {str(base)!r}")
+    try:
+        onnx.external_data_helper.load_external_data_for_model(loaded, str(base))
+    except Exception as error:   # onnx's ValidationError, ValueError: a bad length, offset or file
+        raise SpecError("model", str(model), f"its external data cannot be read: {error}") from None
     return loaded
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import SpecError, integer
 from ..frameworks.onnx import _ints, from_onnx, node_attributes, onnx_padding
 from ..pattern import kernel_span
 from ..spec import ConvSpec
@@ -77,6 +77,27 @@ def _constant(chain: Chain, node: Any, index: int, slot: int, dtype: str | None 
     return value
 
 
+def _float(node: Any, index: int, attributes: dict[str, Any], name: str, default: float) -> float:
+    """The FLOAT attribute ``name`` (``default`` when absent) as float32's value, as onnxruntime reads
+    it; SpecError for another type (text, a list, an int) or a non-finite value.
+
+    >>> from onnx import helper
+    >>> _float(helper.make_node("LeakyRelu", ["x"], ["y"]), 0, {"alpha": "abc"}, "alpha", 0.01)   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    symconv.errors.SpecError: LeakyRelu (node 0).alpha='abc': must be a finite float (a FLOAT attribute ...)
+    """
+    value = attributes.get(name, default)
+    if not isinstance(value, float) or not np.isfinite(value):
+        raise SpecError(f"{where(node, index)}.{name}", value, "must be a finite float (a FLOAT attribute of the "
+                        "ONNX specification)")
+    return float(np.float32(value))
+
+
+def _int(node: Any, index: int, attributes: dict[str, Any], name: str) -> int:
+    """The INT attribute ``name`` (0 when absent; a flag is on when nonzero); SpecError for another type."""
+    return integer(f"{where(node, index)}.{name}", attributes.get(name, 0))
+
+
 def _conv(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> NetworkStep:
     w = _constant(chain, node, index, 1)
     b = _constant(chain, node, index, 2)
@@ -125,13 +146,13 @@ def _refuse_varying_divisor(node: Any, index: int, attributes: dict[str, Any], s
                             padding: tuple[tuple[int, int], ...]) -> None:
     """SpecError where AveragePool's divisor varies over windows: padding excluded from the count
     (count_include_pad=0, ONNX's default), or ceil_mode windows that overhang the input."""
-    if not attributes.get("count_include_pad", 0) and any(p for pair in padding for p in pair):
+    if not _int(node, index, attributes, "count_include_pad") and any(p for pair in padding for p in pair):
         raise SpecError(f"{where(node, index)}.count_include_pad", attributes.get("count_include_pad", 0),
                         f"with padding {padding} the divisor excludes the padded positions, so it varies near "
                         f"the border and the pool is not a convolution; use count_include_pad=1 or no padding")
     overhang = [(n + pb + pe - kernel_span(k, d)) % s for n, k, s, d, (pb, pe) in
                 zip(size, kernel, stride, dilation, padding)]
-    if attributes.get("ceil_mode", 0) and any(overhang):
+    if _int(node, index, attributes, "ceil_mode") and any(overhang):
         raise SpecError(f"{where(node, index)}.ceil_mode", 1, f"on input size {size} ceil_mode adds windows "
                         f"that overhang the input (a varying divisor), so the pool is not a convolution; use "
                         f"ceil_mode=0")
@@ -139,14 +160,14 @@ def _refuse_varying_divisor(node: Any, index: int, attributes: dict[str, Any], s
 
 def _batchnorm(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> NetworkStep:
     attributes = node_attributes(node, ("epsilon", "momentum", "training_mode"))
-    if attributes.get("training_mode", 0):
+    if _int(node, index, attributes, "training_mode"):
         raise SpecError(f"{where(node, index)}.training_mode", attributes["training_mode"], "in training mode "
                         "BatchNormalization normalises by batch statistics, which is no fixed map")
     scale, bias, mean, var = (_constant(chain, node, index, slot) for slot in range(1, 5))
     if any(v is None or v.shape != (shape[0],) for v in (scale, bias, mean, var)):
         raise SpecError(where(node, index), f"input {shape}", f"scale, B, mean and var must be constants of shape "
                         f"({shape[0]},), one per channel")
-    epsilon = float(np.float32(attributes.get("epsilon", 1e-5)))   # a FLOAT attribute: float32's value
+    epsilon = _float(node, index, attributes, "epsilon", 1e-5)
     module = OnnxLayer(node.op_type, (node,), _tensor(scale), _tensor(bias), _tensor(mean), _tensor(var),
                        epsilon, shape[0])
     return NetworkStep(where(node, index), module, "batchnorm", shape, shape)
@@ -159,13 +180,13 @@ def _gemm(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Networ
     if len(shape) != 1 or b is None or b.ndim != 2:
         raise SpecError(where(node, index), f"input {shape}", "reads flat inputs (N, K) (put a Flatten before it) "
                         "times a constant 2-D B")
-    if attributes.get("transA", 0):
+    if _int(node, index, attributes, "transA"):
         raise SpecError(f"{where(node, index)}.transA", attributes["transA"], "must be 0: with transA=1 the "
                         "batch axis would be the features")
-    weight = b if attributes.get("transB", 0) else b.T
+    weight = b if _int(node, index, attributes, "transB") else b.T
     if weight.shape[1] != shape[0]:
         raise SpecError(where(node, index), f"input {shape}", f"B gives {weight.shape[1]} input features")
-    alpha, beta = (float(np.float32(attributes.get(k, 1.0))) for k in ("alpha", "beta"))
+    alpha, beta = (_float(node, index, attributes, k, 1.0) for k in ("alpha", "beta"))
     c = _constant(chain, node, index, 2)
     bias = None if c is None else beta * _per_channel(node, index, c, (weight.shape[0],))
     # α·B is exact in float64 (a product of two float32 values), as is β·C
@@ -223,7 +244,7 @@ def _elementwise(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) ->
     attributes = node_attributes(node, ("alpha",) if node.op_type == "LeakyRelu" else ())
     nn = _torch().nn
     if node.op_type == "LeakyRelu":
-        module = nn.LeakyReLU(float(np.float32(attributes.get("alpha", 0.01))))
+        module = nn.LeakyReLU(_float(node, index, attributes, "alpha", 0.01))
     else:
         module = getattr(nn, ELEMENTWISE_OPS[node.op_type])()
     return NetworkStep(where(node, index), module, "elementwise", shape, shape)
@@ -233,19 +254,21 @@ def _flatten(chain: Chain, node: Any, index: int, shape: tuple[int, ...]) -> Net
     """Flatten(axis=1) or a Reshape whose result is (N, ∏shape): vec of each sample."""
     rank = len(shape) + 1
     if node.op_type == "Flatten":
-        axis = node_attributes(node, ("axis",)).get("axis", 1)
+        axis = integer(f"{where(node, index)}.axis", node_attributes(node, ("axis",)).get("axis", 1))
         if axis + (rank if axis < 0 else 0) != 1:
             raise SpecError(f"{where(node, index)}.axis", axis, "only axis=1 (vec of each sample) is read")
     else:
         allowzero = node_attributes(node, ("allowzero",)).get("allowzero", 0)
+        allowzero = integer(f"{where(node, index)}.allowzero", allowzero, 0, 1)
         target = _constant(chain, node, index, 1, "int64")
         features = prod(shape)
-        batch_kept = target is not None and target.ndim == 1 and len(target) == 2 and (
-            (target[0] == 0 and not allowzero) or target[0] == -1 or
-            (target[0] == chain.input_dims[0] and chain.input_dims[0] is not None))
-        second = None if target is None or len(target) != 2 else int(target[1])
-        flat = second == features or (second == -1 and target[0] != -1) or (second == 0 and not allowzero
-                                                                              and shape == (features,))
+        pair = target if target is not None and target.shape == (2,) else None   # a 0-d shape: refused below
+        batch_kept = pair is not None and (
+            (pair[0] == 0 and not allowzero) or pair[0] == -1 or
+            (pair[0] == chain.input_dims[0] and chain.input_dims[0] is not None))
+        second = None if pair is None else int(pair[1])
+        flat = second == features or (second == -1 and pair[0] != -1) or (second == 0 and not allowzero
+                                                                          and shape == (features,))
         if not (batch_kept and flat):
             raise SpecError(f"{where(node, index)} shape", None if target is None else target.tolist(),
                             f"only a Reshape to (N, {features}) (vec of each sample, the batch axis kept: 0 or -1 "
