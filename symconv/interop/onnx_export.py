@@ -170,8 +170,9 @@ def _refuse_unloadable(data: bytes, export: OnnxExport) -> None:
     try:
         onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception classes, one line each
-        raise SpecError("model", export.layer_names, f"onnxruntime cannot load the {export.dtype} file "
-                        f"(opset {export.opset}): {str(error).splitlines()[0]}") from None
+        raise SpecError("dtype", str(export.dtype), f"onnxruntime cannot load the MLP of {export.layer_names} "
+                        f"at opset {export.opset}: {str(error).splitlines()[0]}; pass dtype=torch.float32 or "
+                        "another opset") from None
 
 
 def _write(proto: Any, target: Path, export: OnnxExport) -> OnnxExport:
@@ -183,8 +184,8 @@ def _write(proto: Any, target: Path, export: OnnxExport) -> OnnxExport:
     try:
         onnx.checker.check_model(proto, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        raise SpecError("model", export.layer_names, f"the ONNX file would be invalid "
-                        f"({export.dtype}, opset {export.opset}): {str(error).splitlines()[0]}") from None
+        raise SpecError("dtype", str(export.dtype), f"the MLP of {export.layer_names} would be an invalid "
+                        f"ONNX file at opset {export.opset}: {str(error).splitlines()[0]}") from None
     data = proto.SerializeToString()
     _refuse_unloadable(data, export)
     write_atomically(target, data)

@@ -41,29 +41,28 @@ ONNX_ACTIVATIONS = {
     "ReLU": OnnxActivation("Relu", 1),
     "ReLU6": OnnxActivation("Clip", 11, inputs=lambda m: [0.0, 6.0]),
     "Hardtanh": OnnxActivation("Clip", 11, inputs=lambda m: [m.min_val, m.max_val]),
-    "LeakyReLU": OnnxActivation("LeakyRelu", 6, lambda m: {"alpha": m.negative_slope}, double=False),
-    "PReLU": OnnxActivation("PRelu", 9, inputs=lambda m: [float(m.weight.detach().reshape(-1)[0])],
-                            double=False),
-    "ELU": OnnxActivation("Elu", 6, lambda m: {"alpha": m.alpha}, double=False),
+    "LeakyReLU": OnnxActivation("LeakyRelu", 6, lambda m: {"alpha": m.negative_slope}),
+    "PReLU": OnnxActivation("PRelu", 9, inputs=lambda m: [float(m.weight.detach().reshape(-1)[0])]),
+    "ELU": OnnxActivation("Elu", 6, lambda m: {"alpha": m.alpha}),
     "CELU": OnnxActivation("Celu", 12, lambda m: {"alpha": m.alpha}, double=False),
-    "SELU": OnnxActivation("Selu", 6, lambda m: {"alpha": 1.6732632423543772, "gamma": 1.0507009873554805},
-                           double=False),
+    "SELU": OnnxActivation("Selu", 6, lambda m: {"alpha": 1.6732632423543772, "gamma": 1.0507009873554805}),
     "Sigmoid": OnnxActivation("Sigmoid", 6),
     "Tanh": OnnxActivation("Tanh", 6),
-    "Softsign": OnnxActivation("Softsign", 1, double=False),
-    "Hardsigmoid": OnnxActivation("HardSigmoid", 6, lambda m: {"alpha": 1 / 6, "beta": 0.5}, double=False),
-    "Hardswish": OnnxActivation("HardSwish", 14, double=False),
-    "Mish": OnnxActivation("Mish", 18, double=False),
-    "GELU": OnnxActivation("Gelu", 20, lambda m: {"approximate": m.approximate}, double=False),
+    "Softsign": OnnxActivation("Softsign", 1),
+    "Hardsigmoid": OnnxActivation("HardSigmoid", 6, lambda m: {"alpha": 1 / 6, "beta": 0.5}),
+    "Hardswish": OnnxActivation("HardSwish", 14),
+    "Mish": OnnxActivation("Mish", 18),
+    "GELU": OnnxActivation("Gelu", 20, lambda m: {"approximate": m.approximate}),
     "Hardshrink": OnnxActivation("Shrink", 9, lambda m: {"lambd": m.lambd, "bias": 0.0}),
     "Softshrink": OnnxActivation("Shrink", 9, lambda m: {"lambd": m.lambd, "bias": m.lambd}),
 }
 """torch activation class name → the ONNX operator computing the same function. Attributes are
 float32 in ONNX, so a slope such as LeakyReLU's 0.01 is rounded to float32 in the file. SiLU,
 Softplus (torch's ``threshold`` switches to x), Tanhshrink and LogSigmoid have no single operator
-of their own and are refused by name. ``double=False``: the operator has no DOUBLE form that both
-ONNX's type constraints and onnxruntime's CPU kernels accept (Celu's T is float only; the others
-have no double kernel, GELU's exact form needs Erf in double): refused in a float64 file."""
+of their own and are refused by name. ``double=False``: ONNX's type constraint has no DOUBLE form of
+the operator (Celu: T is float only), refused in a float64 file by name. Whether onnxruntime has a
+double kernel depends on the opset (LeakyRelu-16 has one at opset 16-18, not at 20; Elu only at 18):
+``to_onnx`` loads the bytes in onnxruntime before writing and refuses what it cannot load."""
 
 
 def onnx_bytes(layers: list[tuple[str, Any, Any]], sparse: bool, itemsize: int) -> int:
@@ -96,7 +95,7 @@ def activation_of(step: Any, opset: int, dtype: np.dtype) -> OnnxActivation:
                         f"{found.opset}")
     if np.dtype(dtype) == np.float64 and not found.double:
         raise SpecError("dtype", "float64", f"{name} at {step.position} is ONNX {found.op}, which has no "
-                        "float64 (DOUBLE) form that ONNX and onnxruntime both run; pass dtype=torch.float32")
+                        "float64 (DOUBLE) form in ONNX; pass dtype=torch.float32")
     return found
 
 
