@@ -15,28 +15,38 @@ For each affine layer ℓ of the MLP (one Gemm in the file, vec(y) = A·vec(x) +
    file (a sparse constant densified) and compared entrywise, exactly, with T at the model's
    weights as symconv's form builds it (``mlp_layers``, the construction proved in 1): equal in
    float64 (``exact``), or equal to it rounded to the file's element type (``equal``; a float32
-   file of a BatchNorm-folded or reflect-padded layer rounds sums and products).
+   file of a BatchNorm-folded or reflect-padded layer rounds sums and products). A layer holds only
+   when the file's A and c are the layer's exactly: equal only after rounding, the file holds the
+   layer's matrix rounded to its element type, not the layer, and the certificate does not hold.
 
-For the whole network: ``torch_mismatch`` (``onnx_mismatch`` for an ONNX model) found the framework
-computing each layer's map (``to_onnx`` refuses otherwise, so "passed" is the only value);
+The whole file: the certificate rebuilds the ONNX model ``to_onnx`` writes for this model and the
+export's settings (element type, storage, opset, input shape; the same ``export_proto``) and
+requires the file's bytes to be identical to it (``graph_difference`` names the first differing
+node or tensor otherwise): every operator, attribute (an activation's parameters), edge and tensor.
+
+For the whole network: ``torch_mismatch`` (``onnx_mismatch`` for an ONNX model) is run again on the
+model given to ``certificate`` (as ``to_onnx`` runs it) and its result recorded;
 ``prove_network`` proves network(x) = MLP(vec x) on symbols when the network is small enough
 (``network_note`` says why not otherwise); and onnxruntime runs the written file against the original
-model on random inputs (``RuntimeComparison``: numerical, with its tolerance).
+model on random inputs (``RuntimeComparison``: numerical, entry by entry
+|y_file − y_model| ≤ rtol·max(1, |y_model|)).
 
 JSON (``certificate_json``; schema "symconv.certificate/1")::
 
     {"schema": "symconv.certificate/1", "holds": bool, "model": str,
      "input_shape": [int], "output_shape": [int],
      "file": {"path": str, "bytes": int, "estimate": int, "sparse": bool, "dtype": str,
-              "opset": int, "ops": [str]},
+              "opset": int, "ops": [str], "graph_difference": str | null},
      "layers": [{"layer": ℓ, "network_layers": [str], "kind": str, "rows": int, "cols": int,
                  "nonzeros": int, "method": "concrete" | "all sizes" | "weight",
                  "statement": str | null, "proved": bool | null, "instance": {str: int} | null,
-                 "matrix_equal": bool, "matrix_exact": bool, "bias_equal": bool, "holds": bool}],
-     "network": {"framework_check": {"framework": "torch" | "onnxruntime", "passed": true},
+                 "matrix_equal": bool, "matrix_exact": bool, "bias_equal": bool, "bias_exact": bool,
+                 "holds": bool}],
+     "network": {"framework_check": {"framework": "torch" | "onnxruntime", "passed": bool,
+                                     "note": str | null},
                  "symbolic": {"holds": bool | null, "note": str},
                  "onnxruntime": {"samples": int, "max_abs_difference": float,
-                                 "tolerance": float, "holds": bool} | null}}
+                                 "tolerance": float, "max_relative_difference": float, "holds": bool} | null}}
 """
 
 from __future__ import annotations
@@ -49,10 +59,12 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError, integer
+from .convert import _refuse_mismatch
 from .mlp import _dtype, mlp_layers
 from .network_proof import NetworkProof, prove_network, symbolic_entries
 from .networks import read_network
-from .onnx_export import OnnxExport, run_onnx
+from .onnx_export import OnnxExport, export_proto, run_onnx
+from .onnx_identity import graph_difference_of
 from .torch_code import _torch
 
 MAX_CONCRETE_TERMS = 2_000_000
@@ -60,8 +72,8 @@ MAX_CONCRETE_TERMS = 2_000_000
 exact backend); a larger layer gets the all-sizes theorem at its sizes."""
 RUNTIME_SAMPLES = 8
 RUNTIME_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
-"""onnxruntime against torch: |difference| ≤ rtol·max(1, max |torch output|) (a numerical check:
-the two sum in different orders)."""
+"""onnxruntime against torch, entry by entry: |difference| ≤ rtol·max(1, |torch output|) (a
+numerical check: the two sum in different orders)."""
 NETWORK_TERMS = 10_000
 """The default ``network_terms`` of ``certificate``: ``prove_network`` multiplies symbolic matrices
 whose entries grow layer by layer (measured: 3 942 dense entries 5 s, 34 848 entries 98 s)."""
@@ -85,6 +97,7 @@ class LayerCertificate:
     matrix_equal: bool
     matrix_exact: bool
     bias_equal: bool
+    bias_exact: bool
 
     @property
     def kind(self) -> str:
@@ -112,20 +125,25 @@ class LayerCertificate:
 
     @property
     def holds(self) -> bool:
-        return self.proved is not False and self.matrix_equal and self.bias_equal
+        """Proved (or a weight) and the file's A and c are the layer's exactly: equal only after
+        rounding to the file's element type is the rounded layer, not the layer."""
+        return self.proved is not False and self.matrix_exact and self.bias_exact
 
 
 @dataclass(frozen=True)
 class RuntimeComparison:
-    """The written file in onnxruntime against the torch model on ``samples`` random inputs."""
+    """The written file in onnxruntime against the torch model on ``samples`` random inputs:
+    ``max_relative_difference`` = max over output entries of |y_file − y_model| / max(1, |y_model|),
+    which must be at most ``tolerance`` (rtol)."""
 
     samples: int
     max_abs_difference: float
+    max_relative_difference: float
     tolerance: float
 
     @property
     def holds(self) -> bool:
-        return self.max_abs_difference <= self.tolerance
+        return self.max_relative_difference <= self.tolerance
 
 
 @dataclass(frozen=True)
@@ -139,10 +157,13 @@ class Certificate:
     network_note: str
     runtime: RuntimeComparison | None
     ops: tuple[str, ...]
+    graph_difference: str | None    # None: the file is byte for byte the model to_onnx builds
+    framework_failure: str | None   # None: the framework check passed on the model given
 
     @property
     def holds(self) -> bool:
-        return (all(layer.holds for layer in self.layers) and (self.network is None or self.network.holds)
+        return (self.graph_difference is None and self.framework_failure is None
+                and all(layer.holds for layer in self.layers) and (self.network is None or self.network.holds)
                 and (self.runtime is None or self.runtime.holds))
 
     def summary(self) -> str:
@@ -150,7 +171,13 @@ class Certificate:
         methods = ", ".join(f"ℓ={layer.number} {layer.method}" for layer in self.layers)
         network = ("network = MLP proved on symbols" if self.network is not None and self.network.holds
                    else self.network_note)
-        return f"{verdict}: {self.export.path} is the MLP of {self.model} [{methods}; {network}]"
+        failures = [f"the file differs from the export of the model: {self.graph_difference}"] \
+            if self.graph_difference else []
+        failures += [f"framework check: {self.framework_failure}"] if self.framework_failure else []
+        failures += [f"ℓ={layer.number}: the file holds the layer's matrix rounded to {self.export.dtype}, not the "
+                     "layer" for layer in self.layers if layer.matrix_equal and not layer.matrix_exact]
+        return f"{verdict}: {self.export.path} is the MLP of {self.model} [{methods}; {network}]" + \
+            "".join(f"; {failure}" for failure in failures)
 
 
 def _groups(steps: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -265,10 +292,12 @@ def _runtime(model: Any, export: OnnxExport, seed: int) -> RuntimeComparison:
     x = np.random.default_rng(seed).uniform(-1, 1, size=(RUNTIME_SAMPLES, *export.input_shape))
     expected = _reference(model, export, x)
     obtained = run_onnx(export.path, x).astype(np.float64)
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    difference = float(np.abs(obtained - expected).max(initial=0.0)) if obtained.shape == expected.shape \
-        else float("inf")
-    return RuntimeComparison(RUNTIME_SAMPLES, difference, RUNTIME_RTOL[export.dtype] * scale)
+    if obtained.shape != expected.shape:
+        return RuntimeComparison(RUNTIME_SAMPLES, float("inf"), float("inf"), RUNTIME_RTOL[export.dtype])
+    difference = np.abs(obtained - expected)
+    relative = difference / np.maximum(1.0, np.abs(expected))
+    return RuntimeComparison(RUNTIME_SAMPLES, float(difference.max(initial=0.0)), float(relative.max(initial=0.0)),
+                             RUNTIME_RTOL[export.dtype])
 
 
 def certificate(model: Any, export: OnnxExport, *, max_terms: int = MAX_CONCRETE_TERMS,
@@ -289,37 +318,47 @@ def certificate(model: Any, export: OnnxExport, *, max_terms: int = MAX_CONCRETE
     import onnx
     max_terms = integer("max_terms", max_terms, minimum=1)
     network_terms = integer("network_terms", network_terms, minimum=1)
-    steps = _same_network(model, export)
+    network, framework_failure = _same_network(model, export)
+    steps = tuple(network.steps)
     tensors = _file_tensors(export.path)
     # A and c at the model's weights now, by the construction the proofs are about
-    numbered = [(number, A, c) for number, (kind, A, c) in enumerate(mlp_layers(list(steps)), start=1)
-                if kind == "affine"]
+    built = mlp_layers(list(steps))
+    graph_difference = graph_difference_of(export_proto(network, built, export.dtype, export.sparse,
+                                                        export.opset)[0], export.path)
+    numbered = [(number, A, c) for number, (kind, A, c) in enumerate(built, start=1) if kind == "affine"]
+    del built
     theorems: dict = {}
     layers = []
     for group, (number, A, c) in zip(_groups(steps), numbered, strict=True):
         method, proof, instance, instance_holds = _layer_proof(group[0], max_terms, theorems)
         equal, exact = _same(tensors.get(f"W{number}"), A, export.dtype)
-        bias_equal, _ = _same(tensors.get(f"b{number}"), c, export.dtype)
+        bias_equal, bias_exact = _same(tensors.get(f"b{number}"), c, export.dtype)
         layers.append(LayerCertificate(number, group, method, proof, instance, instance_holds, A.shape,
-                                       int(np.count_nonzero(A)), equal, exact, bias_equal))
+                                       int(np.count_nonzero(A)), equal, exact, bias_equal, bias_exact))
         del A, c
     entries = symbolic_entries(list(steps))
-    network, note = None, (f"the symbolic network proof is not run: {entries} dense entries, more than "
+    network_proof, note = None, (f"the symbolic network proof is not run: {entries} dense entries, more than "
                            f"network_terms={network_terms}")
     if entries <= network_terms:
-        network = prove_network(model, export.input_shape, max_terms=network_terms)
-        note = "network = MLP " + ("proved" if network.holds else "refuted") + " on symbols (prove_network)"
+        network_proof = prove_network(model, export.input_shape, max_terms=network_terms)
+        note = "network = MLP " + ("proved" if network_proof.holds else "refuted") + " on symbols (prove_network)"
     ops = tuple(dict.fromkeys(node.op_type for node in onnx.load(str(export.path)).graph.node))
-    return Certificate(_model_name(model), export, tuple(layers), network, note, _runtime(model, export, seed), ops)
+    return Certificate(_model_name(model), export, tuple(layers), network_proof, note,
+                       _runtime(model, export, seed), ops, graph_difference, framework_failure)
 
 
-def _same_network(model: Any, export: OnnxExport) -> tuple[Any, ...]:
-    """The steps of ``model`` read again, or SpecError when ``export`` was written from another network."""
+def _same_network(model: Any, export: OnnxExport) -> tuple[Any, str | None]:
+    """(``model`` read again, None or why the framework check that ``to_onnx`` runs fails on it now),
+    or SpecError when ``export`` was written from another network."""
     network = read_network(model, export.input_shape)
     if network.layer_names != export.layer_names:
         raise SpecError("export", str(export.path), f"was written from the layers {export.layer_names}, "
                         f"but the model has {network.layer_names}")
-    return tuple(network.steps)
+    try:
+        _refuse_mismatch("model", model, network)
+    except SpecError as failure:
+        return network, str(failure)
+    return network, None
 
 
 def _model_name(model: Any) -> str:
@@ -339,16 +378,20 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
                "rows": layer.shape[0], "cols": layer.shape[1], "nonzeros": layer.nonzeros,
                "method": layer.method, "statement": layer.statement, "proved": layer.proved,
                "instance": layer.instance, "matrix_equal": layer.matrix_equal,
-               "matrix_exact": layer.matrix_exact, "bias_equal": layer.bias_equal, "holds": layer.holds}
+               "matrix_exact": layer.matrix_exact, "bias_equal": layer.bias_equal, "bias_exact": layer.bias_exact,
+               "holds": layer.holds}
               for layer in cert.layers]
     runtime = None if cert.runtime is None else {
         "samples": cert.runtime.samples, "max_abs_difference": cert.runtime.max_abs_difference,
-        "tolerance": cert.runtime.tolerance, "holds": cert.runtime.holds}
+        "tolerance": cert.runtime.tolerance, "max_relative_difference": cert.runtime.max_relative_difference,
+        "holds": cert.runtime.holds}
     return {"schema": SCHEMA, "holds": cert.holds, "model": cert.model,
             "input_shape": list(export.input_shape), "output_shape": list(export.output_shape),
             "file": {"path": str(export.path), "bytes": export.bytes, "estimate": export.estimate,
-                     "sparse": export.sparse, "dtype": str(export.dtype), "opset": export.opset, "ops": list(cert.ops)},
+                     "sparse": export.sparse, "dtype": str(export.dtype), "opset": export.opset, "ops": list(cert.ops),
+                     "graph_difference": cert.graph_difference},
             "layers": layers,
-            "network": {"framework_check": {"framework": export.framework, "passed": True}, "symbolic": {
+            "network": {"framework_check": {"framework": export.framework, "passed": cert.framework_failure is None,
+                                                      "note": cert.framework_failure}, "symbolic": {
                 "holds": None if cert.network is None else cert.network.holds, "note": cert.network_note},
                 "onnxruntime": runtime}}

@@ -145,21 +145,49 @@ def to_onnx(model: Any, input_shape: tuple[int, ...], path: str | os.PathLike, *
     layers = mlp_layers(network.steps)
     estimate = onnx_bytes(layers, sparse, element.itemsize)
     _refuse_large(estimate, max_bytes, sparse, element.itemsize)
-    out_shape = network.steps[-1].out_shape if network.steps else network.input_shape
-    proto = mlp_graph(layers, network.input_shape, out_shape, element, sparse, opset,
-                      doc=f"symconv: the MLP of {' → '.join(network.layer_names)}")
+    proto, out_shape = export_proto(network, layers, element, sparse, opset)
     return _write(proto, target, OnnxExport(target, 0, estimate, element, opset, sparse, network.input_shape,
                                             out_shape, network.layer_names, network.framework,
                                             tuple(network.steps)))
 
 
+def export_proto(network: Any, layers: list, element: np.dtype, sparse: bool, opset: int) -> tuple[Any, tuple]:
+    """(the ModelProto ``to_onnx`` writes for ``network`` and its ``mlp_layers``, the per-sample
+    output shape): the one construction, also rebuilt by the certificate to compare with the file."""
+    out_shape = network.steps[-1].out_shape if network.steps else network.input_shape
+    proto = mlp_graph(layers, network.input_shape, out_shape, element, sparse, opset,
+                      doc=f"symconv: the MLP of {' → '.join(network.layer_names)}")
+    return proto, out_shape
+
+
+def _refuse_unloadable(data: bytes, export: OnnxExport) -> None:
+    """SpecError unless onnxruntime (when installed) loads the model ``data``: a type constraint or
+    a missing kernel that ``onnx_graph``'s table does not know refuses the file before it exists."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    try:
+        onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception classes, one line each
+        raise SpecError("dtype", str(export.dtype), f"onnxruntime cannot load the MLP of {export.layer_names} "
+                        f"at opset {export.opset}: {str(error).splitlines()[0]}; pass dtype=torch.float32 or "
+                        "another opset") from None
+
+
 def _write(proto: Any, target: Path, export: OnnxExport) -> OnnxExport:
-    """Check the model, then write it atomically (a temporary file beside ``target``, renamed)."""
+    """Check the model (``onnx.checker``, then onnxruntime loading it), then write it atomically
+    (a temporary file beside ``target``, renamed)."""
     import onnx
 
     from ..latex.build import write_atomically
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        raise SpecError("dtype", str(export.dtype), f"the MLP of {export.layer_names} would be an invalid "
+                        f"ONNX file at opset {export.opset}: {str(error).splitlines()[0]}") from None
     data = proto.SerializeToString()
+    _refuse_unloadable(data, export)
     write_atomically(target, data)
     return OnnxExport(**{**export.__dict__, "bytes": len(data)})
 

@@ -34,6 +34,7 @@ class OnnxActivation(NamedTuple):
     opset: int
     attributes: Callable[[Any], dict[str, Any]] = lambda m: {}
     inputs: Callable[[Any], list[float]] = lambda m: []
+    double: bool = True
 
 
 ONNX_ACTIVATIONS = {
@@ -43,7 +44,7 @@ ONNX_ACTIVATIONS = {
     "LeakyReLU": OnnxActivation("LeakyRelu", 6, lambda m: {"alpha": m.negative_slope}),
     "PReLU": OnnxActivation("PRelu", 9, inputs=lambda m: [float(m.weight.detach().reshape(-1)[0])]),
     "ELU": OnnxActivation("Elu", 6, lambda m: {"alpha": m.alpha}),
-    "CELU": OnnxActivation("Celu", 12, lambda m: {"alpha": m.alpha}),
+    "CELU": OnnxActivation("Celu", 12, lambda m: {"alpha": m.alpha}, double=False),
     "SELU": OnnxActivation("Selu", 6, lambda m: {"alpha": 1.6732632423543772, "gamma": 1.0507009873554805}),
     "Sigmoid": OnnxActivation("Sigmoid", 6),
     "Tanh": OnnxActivation("Tanh", 6),
@@ -58,7 +59,10 @@ ONNX_ACTIVATIONS = {
 """torch activation class name → the ONNX operator computing the same function. Attributes are
 float32 in ONNX, so a slope such as LeakyReLU's 0.01 is rounded to float32 in the file. SiLU,
 Softplus (torch's ``threshold`` switches to x), Tanhshrink and LogSigmoid have no single operator
-of their own and are refused by name."""
+of their own and are refused by name. ``double=False``: ONNX's type constraint has no DOUBLE form of
+the operator (Celu: T is float only), refused in a float64 file by name. Whether onnxruntime has a
+double kernel depends on the opset (LeakyRelu-16 has one at opset 16-18, not at 20; Elu only at 18):
+``to_onnx`` loads the bytes in onnxruntime before writing and refuses what it cannot load."""
 
 
 def onnx_bytes(layers: list[tuple[str, Any, Any]], sparse: bool, itemsize: int) -> int:
@@ -78,8 +82,9 @@ def onnx_bytes(layers: list[tuple[str, Any, Any]], sparse: bool, itemsize: int) 
     return total
 
 
-def activation_of(step: Any, opset: int) -> OnnxActivation:
-    """The ONNX operator of an elementwise step, or SpecError naming the layer."""
+def activation_of(step: Any, opset: int, dtype: np.dtype) -> OnnxActivation:
+    """The ONNX operator of an elementwise step in a file of element type ``dtype``, or SpecError
+    naming the layer."""
     name = type(step.module).__name__
     found = ONNX_ACTIVATIONS.get(name)
     if found is None:
@@ -88,6 +93,9 @@ def activation_of(step: Any, opset: int) -> OnnxActivation:
     if opset < found.opset:
         raise SpecError("opset", opset, f"{name} at {step.position} is ONNX {found.op}, which needs opset ≥ "
                         f"{found.opset}")
+    if np.dtype(dtype) == np.float64 and not found.double:
+        raise SpecError("dtype", "float64", f"{name} at {step.position} is ONNX {found.op}, which has no "
+                        "float64 (DOUBLE) form in ONNX; pass dtype=torch.float32")
     return found
 
 
@@ -120,7 +128,7 @@ def _layer_nodes(number: int, layer: tuple[str, Any, Any], source: str, target: 
         nodes.append(helper.make_node("Gemm", [source, f"W{number}", f"b{number}"], [target],
                                       name=f"gemm{number}", transB=1))
         return nodes, initializers
-    activation = activation_of(A, opset)
+    activation = activation_of(A, opset, dtype)
     extra = [_tensor(f"{activation.op.lower()}{number}_{i}", value, dtype)
              for i, value in enumerate(activation.inputs(A.module))]
     node = helper.make_node(activation.op, [source, *(t.name for t in extra)], [target],

@@ -39,7 +39,7 @@ def _file_section(cert: Any) -> str:
 def _table(cert: Any) -> str:
     rows = [rf"{layer.number} & {escape_text(', '.join(layer.names))} & ${layer.shape[0]} \times "
             rf"{layer.shape[1]}$ & {layer.nonzeros} & {escape_text(layer.method)} & {_yes(layer.proved)} & "
-            rf"{_yes(layer.matrix_equal and layer.bias_equal)} \\"
+            rf"{_yes(layer.matrix_exact and layer.bias_exact)} \\"
             for layer in cert.layers]
     return "\n".join([
         r"\subsection*{The affine layers}",
@@ -59,11 +59,11 @@ def _instance(layer: Any) -> str:
 
 def _matrix_check(cert: Any, layer: Any) -> str:
     dtype = escape_text(cert.export.dtype)
-    if layer.matrix_exact and layer.bias_equal:
+    if layer.matrix_exact and layer.bias_exact:
         how = "equal entry by entry, exactly in float64"
     elif layer.matrix_equal and layer.bias_equal:
-        how = (f"equal entry by entry to $A_\\ell$ rounded to {dtype} (round to nearest), exactly; "
-               f"the file's element type cannot hold every float64 entry")
+        how = (f"equal entry by entry only to $A_\\ell$ rounded to {dtype} (round to nearest): "
+               rf"\textbf{{the file holds the layer's matrix rounded to {dtype}, not the layer}}")
     else:
         how = r"\textbf{not equal}"
     densified = " (the sparse constant densified)" if cert.export.sparse else ""
@@ -97,9 +97,15 @@ def _layer_section(cert: Any, layer: Any, theorems: dict[int, int]) -> str:
 
 
 def _network_section(cert: Any) -> str:
-    parts = [r"\subsection*{The network as a whole}",
-             f"Before export every layer was run in {cert.export.framework} and compared with its map "
-             "(within a proven rounding bound, and exactly on integer weights and inputs): no difference."]
+    framework = ("no difference." if cert.framework_failure is None else
+                 rf"\textbf{{a difference}}: {escape_text(cert.framework_failure)}.")
+    file = (r"The file is byte for byte the ONNX model symconv builds for this model and these settings."
+            if cert.graph_difference is None else
+            rf"\textbf{{The file is not the ONNX model symconv builds for this model}}: "
+            rf"{escape_text(cert.graph_difference)}.")
+    parts = [r"\subsection*{The network as a whole}", file,
+             f"Every layer of the model was run in {cert.export.framework} and compared with its map "
+             f"(within a proven rounding bound, and exactly on integer weights and inputs): {framework}"]
     if cert.network is not None:
         parts.append(proof_to_latex(cert.network, standalone=False, label_prefix="network"))
     else:
@@ -107,7 +113,8 @@ def _network_section(cert: Any) -> str:
     runtime = cert.runtime
     parts.append(rf"onnxruntime ran the written file on {runtime.samples} random inputs in $[-1, 1)$ against "
                  rf"the original model in {cert.export.framework}: largest difference "
-                 rf"{runtime.max_abs_difference:.3g}, tolerance "
+                 rf"{runtime.max_abs_difference:.3g}, largest $|y_{{\mathrm{{file}}}} - y| / \max(1, |y|)$ "
+                 rf"over the output entries {runtime.max_relative_difference:.3g}, tolerance "
                  rf"{runtime.tolerance:.3g} (numerical: the two sum in different orders), "
                  + ("within it." if runtime.holds else r"\textbf{above it}."))
     return "\n".join(parts)
