@@ -69,7 +69,7 @@ def test_onnx_cnn_exported_with_pdf_latex_and_json(tmp_path, capsys):
                                                                                           "Relu", "Reshape"]
     assert [(layer["kind"], layer["method"], layer["proved"], layer["matrix_equal"]) for layer in summary["layers"]] \
         == [("conv", "concrete", True, True), ("avgpool", "concrete", True, True)]
-    assert summary["network"]["framework_check"] == {"framework": "onnxruntime", "passed": True}
+    assert summary["network"]["framework_check"] == {"framework": "onnxruntime", "passed": True, "note": None}
     assert summary["network"]["symbolic"]["holds"] is True and summary["network"]["onnxruntime"]["holds"] is True
     assert r"\begin{document}" in (out / "cert.tex").read_text()
 
