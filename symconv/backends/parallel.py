@@ -7,7 +7,7 @@ the first refuted one) and gets the identical verdict and counterexample. Worker
 (they inherit the built forms, nothing is pickled but row ranges and results); where ``fork`` is
 not available (Windows, and where the caller runs threads that must not be forked is its own
 affair) the proof stays serial. Leaving the scan early — a deadline's ``DeadlineExceeded``, Ctrl-C,
-an exception, or every form refuted — terminates the workers (``_stop``).
+an exception, or every form refuted — terminates the workers (with the deadline's alarm held).
 
 Each extra worker holds one more chunk's working set; ``workers`` counts only as many as the memory
 limit allows.
@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -61,26 +62,30 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
         return
     import multiprocessing
     global _task
-    with _forking:   # the workers are forked inside Pool(): they inherit _task
-        _task = partial(check, names())
-        try:
-            pool = multiprocessing.get_context("fork").Pool(count)
-        finally:
-            _task = None
+    pool = None
     try:
+        with _forking, _alarm_held():   # the workers are forked inside Pool(): they inherit _task; a
+            _task = partial(check, names())   # deadline's alarm inside Pool() would leave workers behind
+            try:
+                pool = multiprocessing.get_context("fork").Pool(count)
+            finally:
+                _task = None
         yield from pool.imap(_run, chunks)
     finally:
-        _stop(pool)
+        if pool is not None:   # also when the alarm held while starting them arrives as the block ends
+            with _alarm_held():   # nor may it interrupt the termination halfway
+                pool.terminate()
+                pool.join()   # the handler thread may have started a replacement worker: wait for it
 
 
-def _stop(pool: Any) -> None:
-    """Terminate the workers with SIGALRM held (main thread): a deadline's repeated alarm
-    (``symconv.deadline``) must not interrupt the termination halfway and leave workers running."""
+@contextmanager
+def _alarm_held() -> Iterator[None]:
+    """SIGALRM held (main thread) within the block: a deadline's repeated alarm
+    (``symconv.deadline``) is delivered when it ends, not while workers are started or stopped."""
     hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if hold else None
     try:
-        pool.terminate()
-        pool.join()   # the pool's handler thread may have started a replacement worker: wait for every one
+        yield
     finally:
         if previous is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
