@@ -17,6 +17,12 @@ SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
 """The letters of the spatial axes of a 1-, 2- or 3-D conv (TensorFlow's "NDHWC" names)."""
 
 
+def same_total(n: int, kernel: int, stride: int, dilation: int) -> int:
+    """(⌈n/s⌉ − 1)·s + d·(K − 1) + 1 − n: the padding 'SAME' needs on one axis, negative where
+    the strides overshoot the input (callers clamp it, or refuse what a library does there)."""
+    return (-(-n // stride) - 1) * stride + kernel_span(kernel, dilation) - n
+
+
 def same_padding(n: int, kernel: int, stride: int, dilation: int, lower: bool = False) -> tuple[int, int]:
     """TensorFlow's and JAX's 'SAME' padding of one axis: the output has ⌈n/s⌉ positions and
 
@@ -29,7 +35,7 @@ def same_padding(n: int, kernel: int, stride: int, dilation: int, lower: bool = 
     >>> same_padding(6, 3, 2, 1)   # stride 2 on an even size: ⌈6/2⌉ = 3 outputs need one row, after
     (0, 1)
     """
-    total = max((-(-n // stride) - 1) * stride + kernel_span(kernel, dilation) - n, 0)
+    total = max(same_total(n, kernel, stride, dilation), 0)
     small, large = total // 2, total - total // 2
     return (large, small) if lower else (small, large)
 

@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import SpecError
 from ..pattern import kernel_span, smallest_input_size
 from ..spec import ConvSpec
+from .conventions import same_total
 from .layer import ArrayMap, FrameworkConv
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
@@ -115,7 +116,7 @@ def onnx_padding(node: Any, attributes: dict[str, Any], size: tuple[int, ...], k
         raise SpecError(_where(node, "dilations"), list(dilation), f"with auto_pad={auto_pad}: onnxruntime "
                         f"refuses dilation with SAME_* padding, so the reading could not be checked against "
                         f"it; write the padding in pads")
-    totals = [(-(-n // s) - 1) * s + kernel_span(k, d) - n for n, k, s, d in zip(size, kernel, stride, dilation)]
+    totals = [same_total(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation)]
     if node.op_type != "Conv" and min(totals) < 0:   # measured: onnxruntime's pools then shift the windows
         raise SpecError(_where(node, "auto_pad"), auto_pad, f"with strides {list(stride)} longer than the kernel "
                         f"{list(kernel)} reach on inputs of size {list(size)}, the total padding "

@@ -22,9 +22,8 @@ from typing import Any
 
 from ..errors import SpecError, integer
 from ..interop.specs import valid_shape
-from ..pattern import kernel_span
 from ..spec import _per_axis
-from .conventions import SPATIAL_LETTERS, checked_spec, forward_of_transposed, layout_maps, same_padding
+from .conventions import SPATIAL_LETTERS, checked_spec, forward_of_transposed, layout_maps, same_padding, same_total
 from .layer import FrameworkConv
 
 DATA_FORMATS = {1: (None, "NWC", "NCW"), 2: (None, "NHWC", "NCHW"), 3: (None, "NDHWC", "NCDHW")}
@@ -65,7 +64,7 @@ def _padding_pairs(padding: Any, sizes: tuple[int, ...], kernel: tuple[int, ...]
     if isinstance(padding, str) and padding == "VALID":
         return ((0, 0),) * len(sizes)
     if isinstance(padding, str) and padding == "SAME":
-        totals = [(-(-n // s) - 1) * s + kernel_span(k, d) - n for n, k, s, d in zip(sizes, kernel, strides, dilations)]
+        totals = [same_total(n, k, s, d) for n, k, s, d in zip(sizes, kernel, strides, dilations)]
         if len(sizes) == 3 and min(totals) < 0:   # measured, TensorFlow 2.20 on CPU
             raise SpecError("padding", padding, f"with 3 spatial axes of size {sizes}, 'SAME' has the total padding "
                             f"(⌈n/s⌉ − 1)·s + d·(K − 1) + 1 − n = {tuple(totals)}, negative on an axis: TensorFlow's "
