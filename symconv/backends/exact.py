@@ -77,8 +77,11 @@ from .ids import (
     _single_terms,
 )
 
-CHUNK_TERMS = 1 << 21
-"""Monomials of the definition per chunk of output rows: bounds the working memory."""
+CHUNK_TERMS = 1 << 17
+"""Monomials of the definition per chunk of output rows: bounds the working memory and keeps a
+chunk's arrays (1 MB each) in cache and in the allocator's reused memory. Measured serially on
+the 2-core machine against the previous 2^21: ResNet-50 stem 7.8 s → 3.8 s, 16→16 3×3 64² 0.72 s
+→ 0.40 s, 256→256 1×1 28² 4.2 s → 2.4 s (``benchmarks/scale.py`` runs both)."""
 BYTES_PER_CHUNK_TERM = 160
 """Measured peak working bytes per chunk monomial (ids, masks, keys, sorted copies, 3 forms)."""
 _INT64_MAX = np.iinfo(np.int64).max
