@@ -48,6 +48,7 @@ except ImportError as error:  # symconv itself never needs hypothesis
 
 from .errors import SpecError, boolean
 from .forms.transpose import transposed_size
+from .frameworks.conventions import same_padding
 from .pattern import PADDING_MODES, kernel_span, smallest_input_size
 from .spec import CONVENTIONS, LAYOUTS, MAX_EXTENT, ConvSpec
 
@@ -196,12 +197,6 @@ def _axis_kernel(draw: st.DrawFn, o: _Options, d: int, limit: int) -> tuple[int,
     return kernel, dil
 
 
-def _same_upper(n: int, s: int, span: int) -> tuple[int, int]:
-    """TensorFlow's 'SAME' (ONNX SAME_UPPER): ⌈n/s⌉ outputs, the odd padding after."""
-    total = max((-(-n // s) - 1) * s + span - n, 0)
-    return total // 2, total - total // 2
-
-
 def _axis(draw: st.DrawFn, o: _Options, d: int, form: str, mode: str,
           fixed: tuple[int, int] | None) -> tuple[int, int, int, int, tuple[int, int]]:
     """One spatial axis, valid by construction: (input size, kernel, dilation, stride, (before, after))."""
@@ -228,7 +223,7 @@ def _axis(draw: st.DrawFn, o: _Options, d: int, form: str, mode: str,
     if form == "same":
         before, after = (span - 1) // 2, (span - 1) - (span - 1) // 2
     elif form == "same_upper":
-        before, after = _same_upper(n, stride, span)
+        before, after = same_padding(n, kernel, stride, dilation)   # TF's 'SAME', ONNX SAME_UPPER
     return n, kernel, dilation, stride, (before, after)
 
 
