@@ -118,7 +118,8 @@ def test_an_equal_matrix_written_differently_shows_the_checked_one():
     _, w, _ = symbols(LINE)
     a, b = w[0, 0, 0], w[0, 0, 1]
     written = [[(a + 1) ** 2 - a ** 2 - 2 * a - 1 + a, b, 0.0], [0, a, b]]   # equal after expansion
-    assert prove(LINE).to_latex(toeplitz=written) == prove(LINE).to_latex()
+    proof = prove(LINE)   # one proof: two would differ in the timings their documents state
+    assert proof.to_latex(toeplitz=written) == proof.to_latex()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
