@@ -58,9 +58,10 @@ def test_onnx_cnn_exported_with_pdf_latex_and_json(tmp_path, capsys):
                  "--latex", str(out / "cert.tex"), "--json", str(out / "cert.json")])
     printed = capsys.readouterr().out.splitlines()
     assert code == 0
-    assert sorted(printed[:4]) == sorted(f"wrote {out / name}" for name in ("mlp.onnx", "cert.json", "cert.tex",
-                                                                           "cert.pdf"))
-    assert printed[4].startswith(f"PROVED: {out / 'mlp.onnx'} is the MLP of cnn.onnx")
+    assert printed[0].startswith(f"PROVED: {out / 'mlp.onnx'} is the MLP of cnn.onnx")   # the verdict first
+    assert sorted(printed[-4:]) == sorted(f"wrote {out / name}" for name in ("mlp.onnx", "cert.json", "cert.tex",
+                                                                            "cert.pdf"))
+    assert not any(line.startswith("wrote") for line in printed[:-4])
     assert (out / "cert.pdf").read_bytes().startswith(b"%PDF")
     summary = json.loads((out / "cert.json").read_text())
     assert summary["schema"] == "symconv.certificate/1" and summary["holds"] is True
@@ -100,7 +101,9 @@ def test_a_corrupted_matrix_exits_1(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(onnx_graph, "_tensor", corrupted)
     code = main(["export", _onnx_cnn(tmp_path / "cnn.onnx"), "--mlp", str(tmp_path / "mlp.onnx"),
                  "--json", str(tmp_path / "c.json")])
-    assert code == 1 and capsys.readouterr().out.splitlines()[-1].startswith("REFUTED")
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 1 and printed[0].startswith("REFUTED")
+    assert printed[-2:] == [f"wrote {tmp_path / 'mlp.onnx'}", f"wrote {tmp_path / 'c.json'}"]
     summary = json.loads((tmp_path / "c.json").read_text())
     assert summary["holds"] is False and summary["layers"][0]["matrix_equal"] is False
 
@@ -113,9 +116,10 @@ def test_a_corrupted_matrix_exits_1(tmp_path, capsys, monkeypatch):
 def test_refusals_exit_2_with_one_line_and_no_file(tmp_path, capsys, argv, words):
     model = _onnx_cnn(tmp_path / "cnn.onnx", pool="MaxPool" if "MaxPool" in words else "AveragePool")
     out = tmp_path / "out"
+    out.mkdir()
     code = main(["export", model, "--mlp", str(out / "mlp.onnx"), "--json", str(out / "c.json"), *argv])
     _one_line_error(capsys, code, *words)
-    assert os.listdir(tmp_path) == ["cnn.onnx"]
+    assert os.listdir(out) == []
 
 
 def test_a_torch_factory_needs_the_input_shape(tmp_path, capsys):
@@ -123,3 +127,11 @@ def test_a_torch_factory_needs_the_input_shape(tmp_path, capsys):
     code = main(["export", f"{tmp_path / 'models.py'}:cnn", "--mlp", str(tmp_path / "mlp.onnx")])
     _one_line_error(capsys, code, "--input-shape")
     assert [name for name in os.listdir(tmp_path) if name != "__pycache__"] == ["models.py"]
+
+
+def test_a_missing_output_directory_exits_2_before_any_work(tmp_path, capsys):
+    """As for `symconv prove`: a mistyped directory names the flag; nothing is made."""
+    model = _onnx_cnn(tmp_path / "cnn.onnx")
+    code = main(["export", model, "--mlp", str(tmp_path / "nodir" / "mlp.onnx")])
+    _one_line_error(capsys, code, "--mlp=", "nodir", "does not exist (create it first)")
+    assert os.listdir(tmp_path) == ["cnn.onnx"]

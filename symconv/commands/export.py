@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from ._outputs import output_files, report_written, write_outputs
 
 HELP = "write a CNN's equivalent MLP as an ONNX file (Gemm + activations) with a certificate"
 
@@ -100,10 +101,10 @@ def _options(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]
 def run(args: argparse.Namespace) -> int:
     from ..interop import certificate, certificate_json, to_onnx
     from ..interop.torch_code import _torch
-    from ..latex.build import check_output_paths, pdf_bytes, write_files_atomically
+    from ..latex.build import pdf_bytes
     from ..latex.certificate import certificate_latex
     flags = {"--mlp": args.mlp, "--certificate": args.certificate, "--latex": args.latex, "--json": args.json}
-    outputs = check_output_paths(flags, {"MODEL": args.model if Path(args.model).is_file() else None})
+    outputs = output_files(flags, {"MODEL": args.model if Path(args.model).is_file() else None})
     model, shape = _load(args.model, _shape(args.input_shape))
     options = _options(args, ("sparse", "opset", "max_bytes"))
     if args.dtype:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             contents["--latex"] = tex
         if args.certificate:
             contents["--certificate"] = pdf_bytes(tex, "--certificate", args.certificate, args.engine)
-    for path in write_files_atomically({flag: (outputs[flag], content) for flag, content in contents.items()}):
-        print(f"wrote {path}")
+    written = write_outputs({flag: (outputs[flag], content) for flag, content in contents.items()})
     print(cert.summary())
+    report_written(written)   # after the verdict, as `symconv prove` does
     return 0 if cert.holds else 1
