@@ -7,7 +7,12 @@ the first refuted one) and gets the identical verdict and counterexample. Worker
 (they inherit the built forms, nothing is pickled but row ranges and results); where ``fork`` is
 not available (Windows, and where the caller runs threads that must not be forked is its own
 affair) the proof stays serial. Leaving the scan early — a deadline's ``DeadlineExceeded``, Ctrl-C,
-an exception, or every form refuted — terminates the workers (with the deadline's alarm held).
+an exception, or every form refuted — terminates the workers. A deadline's alarm (SIGALRM) is
+deferred for the whole parallel section: the wait for results looks every POLL_SECONDS whether it
+fell due, stops the workers and only then raises it again for its own handler, so it never
+interrupts the forking of the workers, the caller's bookkeeping or their termination. Should that
+handler not raise, the remaining chunks are checked serially: a deferred alarm never cuts the
+scan short.
 
 Each extra worker holds one more chunk's working set; ``workers`` counts only as many as the memory
 limit allows.
@@ -62,33 +67,55 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
         return
     import multiprocessing
     global _task
-    pool = None
-    try:
-        with _forking, _alarm_held():   # the workers are forked inside Pool(): they inherit _task; a
-            _task = partial(check, names())   # deadline's alarm inside Pool() would leave workers behind
-            try:
-                pool = multiprocessing.get_context("fork").Pool(count)
-            finally:
-                _task = None
-        yield from pool.imap(_run, chunks)
-    finally:
-        if pool is not None:   # also when the alarm held while starting them arrives as the block ends
-            with _alarm_held():   # nor may it interrupt the termination halfway
+    done = 0
+    with _alarm_deferred() as alarmed:   # a deadline is seen while waiting (below), never raised inside
+        pool = None
+        try:
+            with _forking:   # the workers are forked inside Pool(): they inherit _task
+                _task = partial(check, names())
+                try:
+                    pool = multiprocessing.get_context("fork").Pool(count)
+                finally:
+                    _task = None
+            results = pool.imap(_run, chunks)
+            while done < len(chunks) and not alarmed():   # else the workers are stopped first, and
+                try:                                        # the alarm is raised again as the block ends
+                    result = results.next(timeout=POLL_SECONDS)
+                except multiprocessing.TimeoutError:
+                    continue
+                done += 1
+                yield result
+        finally:
+            if pool is not None:
                 pool.terminate()
                 pool.join()   # the handler thread may have started a replacement worker: wait for it
+    for r0, r1 in chunks[done:]:   # the alarm's handler did not raise (not a deadline's): go on serially
+        yield check(names(), r0, r1)
+
+
+POLL_SECONDS = 0.02
+"""How often the wait for a worker's result looks whether an alarm fell due."""
 
 
 @contextmanager
-def _alarm_held() -> Iterator[None]:
-    """SIGALRM held (main thread) within the block: a deadline's repeated alarm
-    (``symconv.deadline``) is delivered when it ends, not while workers are started or stopped."""
-    hold = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if hold else None
+def _alarm_deferred() -> Iterator[Callable[[], bool]]:
+    """Within the block SIGALRM only records that it fell due (the block is given a test of
+    that); as the block ends the handler in force before is restored and, if it fell due, the
+    signal is raised again for it. A deadline (``symconv.deadline``, a repeated SIGALRM whose
+    handler raises) thus interrupts nothing inside. Masking the signal would not do: it is
+    per thread, and the kernel delivers a process's alarm to any thread that does not mask it,
+    whereupon Python runs the handler in the main thread all the same."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield lambda: False   # elsewhere no handler can run in this thread: nothing to defer
+        return
+    fell_due: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fell_due.append(signum))
     try:
-        yield
+        yield lambda: bool(fell_due)
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGALRM, previous)
+        if fell_due:
+            signal.raise_signal(signal.SIGALRM)
 
 
 def _run(chunk: tuple[int, int]) -> Any:
