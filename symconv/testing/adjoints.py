@@ -15,6 +15,7 @@ by one-hot probes for it) and names the recognised fault that reproduces them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,20 +24,23 @@ from ..deadline import Deadline
 from ..errors import SpecError, boolean, one_of, seconds
 from ..spec import ConvSpec
 from .adjoint_calls import Caller
+from .adjoint_exhaustive import check_exhaustively
 from .adjoint_maps import AdjointMap, gradients_map, transpose_map
 from .adjoint_probe import AdjointCheckResult, check_by_identity, result
 from .adjoint_reports import explain, header
 from .adjoint_targets import adjoint_target
+from .adjoint_tolerance import check_within_tolerance
 from .adjoint_trials import numeric_trials
-from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout, under_deadline
+from .assertions import MAX_TERMS, PROBE_DEADLINE, _check_seed, _with_layout, probe_options, under_deadline
 from .assertions import _refuse_too_large as _refuse_too_large_probe
 from .results import MODES
 
 
 def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, output_padding: object = 0,
                                      layout: str | None = None, mode: str = "symbolic", batched: bool = False,
-                                     *, deadline: float = PROBE_DEADLINE,
-                                     seed: int | None = None) -> AdjointCheckResult:
+                                     *, deadline: float = PROBE_DEADLINE, seed: int | None = None,
+                                     exhaustive: bool = False, rtol: float | None = None,
+                                     atol: float | None = None) -> AdjointCheckResult:
     """Assert that ``fn(g, w, b)`` is the transposed convolution of the forward layer ``spec``
     (PyTorch's ``conv_transpose{1,2,3}d(g, w, b, stride, padding, output_padding, groups,
     dilation)``); return what was established.
@@ -60,12 +64,15 @@ def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, out
     """
     __tracebackhide__ = True
     spec = _with_layout(spec, layout)
-    return _checked(fn, transpose_map(spec, output_padding), "fn", mode, batched, deadline, seed)
+    return _checked(fn, transpose_map(spec, output_padding), "fn", mode, batched, deadline, seed, exhaustive, rtol,
+                    atol)
 
 
 def assert_conv_gradients_equivalent(backward_fn: Callable[..., Any], spec: ConvSpec, layout: str | None = None,
                                      mode: str = "symbolic", batched: bool = False, *,
-                                     deadline: float = PROBE_DEADLINE, seed: int | None = None) -> AdjointCheckResult:
+                                     deadline: float = PROBE_DEADLINE, seed: int | None = None,
+                                     exhaustive: bool = False, rtol: float | None = None,
+                                     atol: float | None = None) -> AdjointCheckResult:
     """Assert that ``backward_fn(x, w, g)`` returns ``(grad_x, grad_w, grad_b)`` of the layer
     ``spec``: the gradients of L = Σ_n ⟨g_n, conv(x_n, w, b)⟩ (grad_b None without bias); return
     what was established.
@@ -96,37 +103,49 @@ def assert_conv_gradients_equivalent(backward_fn: Callable[..., Any], spec: Conv
     """
     __tracebackhide__ = True
     spec = _with_layout(spec, layout)
-    return _checked(backward_fn, gradients_map(spec), "backward_fn", mode, batched, deadline, seed)
+    return _checked(backward_fn, gradients_map(spec), "backward_fn", mode, batched, deadline, seed, exhaustive,
+                    rtol, atol)
 
 
 def _checked(fn: Callable[..., Any], m: AdjointMap, caller: str, mode: str, batched: Any, deadline: Any,
-             seed: Any) -> AdjointCheckResult:
+             seed: Any, exhaustive: Any, rtol: Any, atol: Any) -> AdjointCheckResult:
     """Arguments validated, sizes bounded, then the check within the deadline."""
     __tracebackhide__ = True
     one_of("mode", mode, MODES)
     batched = boolean("batched", batched)
     seconds("deadline", deadline)
+    exhaustive, tolerances = probe_options(mode, exhaustive, rtol, atol)
     seed = _check_seed(seed)
-    _refuse_too_large(m, mode)
+    _refuse_too_large(m, "exhaustive" if exhaustive else mode)
 
     def check(limit: Deadline) -> AdjointCheckResult:
         __tracebackhide__ = True
-        return _check(Caller(fn, m, caller, batched, limit), mode, seed)
+        run = Caller(fn, m, caller, batched, limit)
+        run.mode = mode
+        if tolerances is not None:   # no exact trials: they demand exactness, as the forward's tolerance mode
+            _refuse_too_large_probe(m.spec, "probe")
+            return check_within_tolerance(run, seed, tolerances)
+        if exhaustive:
+            checked = check_exhaustively(run, seed)
+            _numeric_trials(run, seed, "exact probing")
+            return replace(checked, cross_checks=run.calls - checked.calls, seconds=limit.elapsed())
+        return _check(run, mode, seed)
     return under_deadline(deadline, caller, check)
 
 
 def _refuse_too_large(m: AdjointMap, mode: str) -> None:
-    """SpecError before anything is built: symbolic mode builds m.terms(2) products."""
-    terms = m.terms(2)
-    if mode == "symbolic" and terms > MAX_TERMS:
-        raise SpecError("spec", m.spec.describe(), f"symbolic mode would build {terms} products, more than "
+    """SpecError before anything is built: symbolic mode builds m.terms(2) products, exhaustive
+    probing fn's polynomial of m.terms() products, both as SymPy expressions."""
+    terms = m.terms(2) if mode == "symbolic" else m.terms()
+    if mode != "probe" and terms > MAX_TERMS:
+        built = "symbolic mode" if mode == "symbolic" else "exhaustive probing"
+        raise SpecError("spec", m.spec.describe(), f"{built} would build {terms} products, more than "
                         f"MAX_TERMS={MAX_TERMS}; check a smaller layer (the same code at a smaller input size)")
 
 
 def _check(run: Caller, mode: str, seed: int) -> AdjointCheckResult:
     __tracebackhide__ = True
     m = run.m
-    run.mode = mode
     if mode == "probe":
         _refuse_too_large_probe(m.spec, "probe")
         checked = check_by_identity(run, seed)
