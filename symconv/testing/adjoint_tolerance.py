@@ -73,23 +73,28 @@ def tolerance_failure(run: Caller, point: TolerancePoint, seed: int, tolerances:
         if len(wrong) > SHOWN_OUTPUTS:
             lines.append(f"  ... and {len(wrong) - SHOWN_OUTPUTS} more entries of {name} outside the tolerance")
     terms = _terms_read(run, seed, tolerances, seconds_per_call, dtype)
-    return "\n".join(lines) + (terms if terms else _faults_within(run, point, list(outside), tolerances))
+    faults = "" if "\nDiagnosis: " in terms else _faults_within(run, point, list(outside), tolerances)
+    return "\n".join(lines) + terms + faults
 
 
 def _terms_read(run: Caller, seed: int, tolerances: tuple[float, float], seconds_per_call: float,
                 dtype: str) -> str:
     """fn's polynomial, read by encoded probes of its outputs rounded within the tolerance, as the
-    terms its entries lack and have instead with the faults; '' when it cannot be read."""
+    terms its entries lack and have instead with the faults; '' when it cannot be read. The probes
+    carry as many base-16 digits as fn's output dtype holds, then as float32 does (code that
+    returns float64 may compute in float32)."""
     m, caller = run.m, run.caller
-    block = block_for(SIGNIFICAND.get(dtype, 53))
-    budget = min(RECOVERY_SECONDS, (run.limit.seconds - run.limit.elapsed()) / 2)
-    if recovery_calls(m, block) > RECOVERY_CALLS or recovery_calls(m, block) * seconds_per_call > budget:
-        return ""
     how = " (its outputs rounded to integers within the tolerance)"
-    try:
-        recovered = recover(_rounded(run.one_sample, *tolerances), m, seed, block)
-    except (AssertionError, TypeError) as error:   # fn failed on a probe (NotCheckable is a TypeError)
-        return f"\n(fn's terms were not read off: {caller} failed on a probe: {str(error).splitlines()[0]})"
+    for block in dict.fromkeys((block_for(SIGNIFICAND.get(dtype, 53)), block_for(SIGNIFICAND["float32"]))):
+        budget = min(RECOVERY_SECONDS, (run.limit.seconds - run.limit.elapsed()) / 2)
+        if recovery_calls(m, block) > RECOVERY_CALLS or recovery_calls(m, block) * seconds_per_call > budget:
+            return ""
+        try:
+            recovered = recover(_rounded(run.one_sample, *tolerances), m, seed, block)
+        except (AssertionError, TypeError) as error:   # fn failed on a probe (NotCheckable is a TypeError)
+            return f"\n(fn's terms were not read off: {caller} failed on a probe: {str(error).splitlines()[0]})"
+        if recovered is not None:
+            break
     if recovered is None:
         return ""
     explained = explain(m, caller, m.symbols(), recovered, how)
