@@ -178,17 +178,19 @@ def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
 @pytest.fixture
 def conv_transpose_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_transpose_check(fn, spec=None, output_padding=0, layout=None, mode="symbolic",
-    batched=False, deadline=None, seed=None)``: assert that ``fn(g, w, b)`` is the transposed
-    convolution of the forward layer (the test's ``conv_spec`` when spec is None), as
-    ``symconv.testing.assert_conv_transpose_equivalent``."""
+    batched=False, deadline=None, seed=None, exhaustive=False, rtol=None, atol=None)``: assert
+    that ``fn(g, w, b)`` is the transposed convolution of the forward layer (the test's
+    ``conv_spec`` when spec is None), as ``symconv.testing.assert_conv_transpose_equivalent``
+    (``exhaustive``, ``rtol``/``atol``: its probe-mode options, passed on)."""
     return _checker(request, "assert_conv_transpose_equivalent")
 
 
 @pytest.fixture
 def conv_gradients_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_gradients_check(backward_fn, spec=None, layout=None, mode="symbolic", batched=False,
-    deadline=None, seed=None)``: assert that ``backward_fn(x, w, g)`` returns (grad_x, grad_w,
-    grad_b) of the layer, as ``symconv.testing.assert_conv_gradients_equivalent``."""
+    deadline=None, seed=None, exhaustive=False, rtol=None, atol=None)``: assert that
+    ``backward_fn(x, w, g)`` returns (grad_x, grad_w, grad_b) of the layer, as
+    ``symconv.testing.assert_conv_gradients_equivalent`` (its probe-mode options passed on)."""
     return _checker(request, "assert_conv_gradients_equivalent")
 
 

@@ -10,6 +10,15 @@ backward pass are). Symbolic mode runs the same random points after its proof (a
 Python integers when fn raises on floats). A failure lists the differing entries of y, grad_x,
 grad_w or grad_b with the terms they lack and have instead (probe mode reads fn's polynomial off
 by one-hot probes for it) and names the recognised fault that reproduces them.
+
+Probe mode takes the forward checker's options: ``exhaustive=True`` reads every coefficient of fn
+by one-hot probing instead (``adjoint_exhaustive``: "verified by exact probing, assuming
+bilinearity"), and ``rtol``/``atol`` check code that rounds (float32, TF32, FFT, Winograd) within
+``torch.testing.assert_close``'s |out − exact| ≤ atol + rtol·|exact|, every entry of every output,
+at dyadic random points and at points scaled by 2^±8, 2^±24 (``adjoint_tolerance``, the points of
+``tolerance``: "verified within tolerance rtol=…, atol=…"); no exact trials follow a tolerance
+check, as in the forward's. After an identity test or exhaustive probing the numeric trials
+(``adjoint_trials``) compare fn exactly on further families of values.
 """
 
 from __future__ import annotations
@@ -50,7 +59,9 @@ def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, out
     (``spec.bias``); fn returns the forward input's shape with each spatial size enlarged by
     ``output_padding`` (0 ≤ output_padding < max(stride, dilation), PyTorch's rule). ``layout``,
     ``mode``, ``batched`` (a leading sample axis of g and y), ``deadline`` and ``seed`` are those
-    of ``assert_conv_equivalent``.
+    of ``assert_conv_equivalent``, and so are the keyword-only probe-mode options ``exhaustive``
+    (every coefficient by one-hot probing) and ``rtol``/``atol`` (within a tolerance, for code
+    that rounds: |y − exact| ≤ atol + rtol·|exact| for every entry, at random points).
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
@@ -61,6 +72,11 @@ def assert_conv_transpose_equivalent(fn: Callable[..., Any], spec: ConvSpec, out
     ...     return y
     >>> print(assert_conv_transpose_equivalent(transposed, spec))  # doctest: +ELLIPSIS
     proved: fn computes the transposed convolution [1-D, ...; 3 outputs, 4 terms, 2 call(s) of fn, ...]
+    >>> assert_conv_transpose_equivalent(transposed, spec, mode="probe", exhaustive=True).established
+    'verified by exact probing, assuming bilinearity'
+    >>> print(assert_conv_transpose_equivalent(transposed, spec, mode="probe", rtol=1e-6, atol=1e-9))
+    ... # doctest: +ELLIPSIS
+    verified within tolerance rtol=1e-06, atol=1e-09 at 8 random points and 4 with inputs scaled by 2^±8, ...
     """
     __tracebackhide__ = True
     spec = _with_layout(spec, layout)
@@ -79,7 +95,8 @@ def assert_conv_gradients_equivalent(backward_fn: Callable[..., Any], spec: Conv
 
     x, w and g (the upstream gradient, the output's shape) follow ``layout``; with ``batched``
     x, g and grad_x have a leading sample axis, and grad_w, grad_b are summed over it as autograd
-    does. The other arguments are those of ``assert_conv_equivalent``.
+    does. The other arguments are those of ``assert_conv_equivalent``, the probe-mode options
+    ``exhaustive`` and ``rtol``/``atol`` included (every entry of grad_x, grad_w and grad_b compared).
 
     >>> import numpy as np, symconv
     >>> spec = symconv.ConvSpec(1, 1, kernel_size=2, input_size=3, bias=False)
@@ -98,6 +115,13 @@ def assert_conv_gradients_equivalent(backward_fn: Callable[..., Any], spec: Conv
     Traceback (most recent call last):
     AssertionError: backward_fn does not compute the backward pass (...) [...]: grad_w: 2 of 2 entries differ.
       grad_w[0,0,0] lacks g_{0,0}·x_{0,0}, g_{0,1}·x_{0,1}; has g_{0,0}·x_{0,1}, g_{0,1}·x_{0,2} instead
+    ...
+    Diagnosis: grad_w: the weight gradient flipped on every spatial axis (of true convolution) — ...
+    >>> assert_conv_gradients_equivalent(swapped, spec, mode="probe", rtol=1e-6, atol=1e-9, seed=1)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    AssertionError: backward_fn ... (found by checking within tolerance): grad_w: 2 of 2 entries not within rtol=...
+      grad_w[0,0,0] = ..., the backward pass gives ...
     ...
     Diagnosis: grad_w: the weight gradient flipped on every spatial axis (of true convolution) — ...
     """

@@ -10,7 +10,10 @@ fn's output must satisfy, entry by entry, ``torch.testing.assert_close``'s rule
     |actual − expected| ≤ atol + rtol·|expected|
 
 (evaluated in float64, whose own rounding is far below any tolerance a user would set). A
-tolerance at which an fn returning zeros passes the first point is refused. What
+tolerance at which an fn returning zeros passes the first point is refused. ``check_points``
+does this for any ``Target`` (every operand scaled by 2^s, a bias by 2^2s, each output divided by
+2^(degree·s), ``Operand.degree``; every entry of every output compared): the transposed and
+gradient checks (``adjoint_tolerance``) run the same points. What
 this establishes is weaker than exact probing and says so: fn agrees with the layer within the
 tolerance at these points; a wrong index (flipped kernel, padding, stride, groups) moves outputs
 by whole products of inputs and is seen unless the tolerance swallows them. On failure the
