@@ -199,7 +199,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not results:
         return
     proved = sum(r.mode == "symbolic" for r in results)
-    probed = len(results) - proved
+    within = sum(r.established.startswith("verified within tolerance") for r in results)
+    probed = len(results) - proved - within
     kinds = [getattr(r, "checked", "") for r in results]
     transposed = sum(k.startswith("the transposed") for k in kinds)
     backward = sum(k.startswith("the backward") for k in kinds)
@@ -208,4 +209,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     how = ("probing (exact probing or randomized identity testing, assuming bilinearity)" if which
            else "exact probing (assuming bilinearity)")
     terminalreporter.write_line(f"symconv: {len(results)} convolution check(s) passed{which}: {proved} proved, "
-                                f"{probed} verified by {how}")
+                                f"{probed} verified by {how}" + (f", {within} verified within a tolerance (rtol, atol)"
+                                                                  if within else ""))
