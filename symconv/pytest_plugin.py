@@ -178,17 +178,19 @@ def conv_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
 @pytest.fixture
 def conv_transpose_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_transpose_check(fn, spec=None, output_padding=0, layout=None, mode="symbolic",
-    batched=False, deadline=None, seed=None)``: assert that ``fn(g, w, b)`` is the transposed
-    convolution of the forward layer (the test's ``conv_spec`` when spec is None), as
-    ``symconv.testing.assert_conv_transpose_equivalent``."""
+    batched=False, deadline=None, seed=None, exhaustive=False, rtol=None, atol=None)``: assert
+    that ``fn(g, w, b)`` is the transposed convolution of the forward layer (the test's
+    ``conv_spec`` when spec is None), as ``symconv.testing.assert_conv_transpose_equivalent``
+    (``exhaustive``, ``rtol``/``atol``: its probe-mode options, passed on)."""
     return _checker(request, "assert_conv_transpose_equivalent")
 
 
 @pytest.fixture
 def conv_gradients_check(request: pytest.FixtureRequest) -> Callable[..., CheckResult]:
     """``conv_gradients_check(backward_fn, spec=None, layout=None, mode="symbolic", batched=False,
-    deadline=None, seed=None)``: assert that ``backward_fn(x, w, g)`` returns (grad_x, grad_w,
-    grad_b) of the layer, as ``symconv.testing.assert_conv_gradients_equivalent``."""
+    deadline=None, seed=None, exhaustive=False, rtol=None, atol=None)``: assert that
+    ``backward_fn(x, w, g)`` returns (grad_x, grad_w, grad_b) of the layer, as
+    ``symconv.testing.assert_conv_gradients_equivalent`` (its probe-mode options passed on)."""
     return _checker(request, "assert_conv_gradients_equivalent")
 
 
@@ -197,7 +199,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not results:
         return
     proved = sum(r.mode == "symbolic" for r in results)
-    probed = len(results) - proved
+    within = sum(r.established.startswith("verified within tolerance") for r in results)
+    probed = len(results) - proved - within
     kinds = [getattr(r, "checked", "") for r in results]
     transposed = sum(k.startswith("the transposed") for k in kinds)
     backward = sum(k.startswith("the backward") for k in kinds)
@@ -206,4 +209,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     how = ("probing (exact probing or randomized identity testing, assuming bilinearity)" if which
            else "exact probing (assuming bilinearity)")
     terminalreporter.write_line(f"symconv: {len(results)} convolution check(s) passed{which}: {proved} proved, "
-                                f"{probed} verified by {how}")
+                                f"{probed} verified by {how}" + (f", {within} verified within a tolerance (rtol, atol)"
+                                                                  if within else ""))

@@ -4,6 +4,7 @@ they lack and have instead (named y, grad_x, grad_w, grad_b), and the recognised
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral
 
 import numpy as np
@@ -19,6 +20,7 @@ _POLYNOMIAL_CLASSES = frozenset({sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Integer, 
                                  type(sp.S.Zero), type(sp.S.NegativeOne), type(sp.S.Half)})
 
 Differences = tuple[int, list[Counterexample]]
+Matches = Callable[[str, np.ndarray, np.ndarray], bool]
 
 
 def header(m: AdjointMap, caller: str, how: str = "") -> str:
@@ -92,24 +94,29 @@ def shape_message(m: AdjointMap, caller: str, name: str, shape: tuple[int, ...] 
     return text
 
 
-def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str], numeric: bool = False) -> str:
+def diagnosis(m: AdjointMap, operands: Arrays, obtained: Arrays, wrong: list[str], numeric: bool = False,
+              matches: Matches | None = None) -> str:
     """The recognised faults that reproduce a differing output exactly, one line each: as
     polynomials, or (``numeric``) as fn's float64 output at a random integer point ``operands``
-    (a map of degree ≤ 2 other than that fault's agrees there with probability ≤ 2^-a)."""
-    def same(value: np.ndarray, output: np.ndarray) -> bool:
+    (a map of degree ≤ 2 other than that fault's agrees there with probability ≤ 2^-a), or
+    (``matches(output name, the fault's exact value, fn's output)``) within a tolerance there."""
+    def same(name: str, value: np.ndarray, output: np.ndarray) -> bool:
+        if matches is not None:
+            return matches(name, value, output)
         if numeric:
             return bool(np.array_equal(value.astype(np.float64), output))
         return all(_equal(a, o) for a, o in zip(value.flat, output.flat))
 
     causes = [f"{name}: {cause}" for name, cause, value in alternatives(m, operands)
               if name in wrong and value.shape == obtained[name].shape  # type: ignore[union-attr]
-              and same(value, obtained[name])]  # type: ignore[arg-type]
-    there = " at the random point" if numeric else ""
+              and same(name, value, obtained[name])]  # type: ignore[arg-type]
+    there = " at the random point" if numeric or matches else ""
+    how = "within the tolerance" if matches else "exactly"
     if causes:
-        return "".join(f"\nDiagnosis: {cause} — that map reproduces it exactly{there}." for cause in causes)
+        return "".join(f"\nDiagnosis: {cause} — that map reproduces it {how}{there}." for cause in causes)
     return ("\nDiagnosis: none of the recognised faults (kernel flipped, weight channel axes transposed, "
             "output_padding off, bias missing, the groups' weight gradients swapped, weight gradient "
-            f"flipped, not summed over the batch) reproduces the differing output exactly{there}.")
+            f"flipped, not summed over the batch) reproduces the differing output {how}{there}.")
 
 
 def explain(m: AdjointMap, caller: str, operands: Arrays, obtained: Arrays, how: str = "", on: str = "") -> str:

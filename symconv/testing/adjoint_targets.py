@@ -32,6 +32,7 @@ from ..symbols import (
     to_canonical_weight,
 )
 from .adjoint_maps import AdjointMap, gradients_map, transpose_map
+from .adjoint_trials import FACTORS
 from .targets import Operand, Target, Values, transpose_exact, weight_gradient_exact
 
 
@@ -39,7 +40,8 @@ def adjoint_target(m: AdjointMap) -> Target:
     """The Target of a transposed convolution or backward pass ``m``."""
     spec, shapes, outputs = m.spec, m.operand_shapes(), m.output_shapes()
     operands = tuple(Operand(name, shapes[name], name in m.batched_operands) for name in m.operands)
-    results = tuple(Operand(name, outputs[name], name in m.per_sample_outputs) for name in m.outputs)
+    results = tuple(Operand(name, outputs[name], name in m.per_sample_outputs, len(FACTORS[name]))
+                    for name in m.outputs)
     scatter = spec.out_per_group * _most_reads(transposed_spec(spec, m.output_padding) if m.kind == "transpose"
                                                else spec)
     terms = scatter + spec.bias if m.kind == "transpose" else max(scatter, prod(spec.output_size))

@@ -70,12 +70,7 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
     one_of("mode", mode, MODES)
     batched = boolean("batched", batched)   # "yes" or 1 is no flag (the conv_check fixture comes here too)
     seconds("deadline", deadline)
-    if boolean("exhaustive", exhaustive) and mode != "probe":
-        raise SpecError("exhaustive", exhaustive, f"applies to mode='probe' only (mode={mode!r})")
-    tolerances = check_tolerances(rtol, atol)
-    if tolerances is not None and (mode != "probe" or exhaustive):
-        raise SpecError("rtol" if rtol is not None else "atol", rtol if rtol is not None else atol,
-                        "a tolerance applies to mode='probe' without exhaustive=True only")
+    exhaustive, tolerances = probe_options(mode, exhaustive, rtol, atol)
     _refuse_too_large(spec, "exhaustive" if mode == "probe" and exhaustive else mode)
     seed = _check_seed(seed)
 
@@ -87,6 +82,18 @@ def assert_conv_equivalent(fn: Callable[..., Any], spec: ConvSpec, layout: str |
             return _check_probe(fn, spec, batched, limit, seed)
         return _check(fn, spec, mode, batched, limit, seed)
     return under_deadline(deadline, "fn", check)
+
+
+def probe_options(mode: str, exhaustive: Any, rtol: Any, atol: Any) -> tuple[bool, tuple[float, float] | None]:
+    """``exhaustive`` and the tolerances (``check_tolerances``) validated against ``mode``: both
+    apply to probe mode only, and not together (every checker of code takes them so)."""
+    if boolean("exhaustive", exhaustive) and mode != "probe":
+        raise SpecError("exhaustive", exhaustive, f"applies to mode='probe' only (mode={mode!r})")
+    tolerances = check_tolerances(rtol, atol)
+    if tolerances is not None and (mode != "probe" or exhaustive):
+        raise SpecError("rtol" if rtol is not None else "atol", rtol if rtol is not None else atol,
+                        "a tolerance applies to mode='probe' without exhaustive=True only")
+    return bool(exhaustive), tolerances
 
 
 def under_deadline(deadline: float, caller: str, check: Callable[[Deadline], T]) -> T:

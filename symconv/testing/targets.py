@@ -57,11 +57,14 @@ CHUNK = 2**22   # entries of one gathered im2col block (about 32 MB of int64)
 class Operand:
     """An argument or a result of fn: its name, its shape in fn's layout for one sample (None:
     fn gets or returns None), and whether it carries the sample axis when fn is batched (a result
-    that does not, e.g. a weight gradient, is the sum over the samples)."""
+    that does not, e.g. a weight gradient, is the sum over the samples). A result's ``degree``:
+    it scales by 2^(degree·s) when the operands scale by 2^s (a bias by 2^2s), 2 for sums of
+    products (y, ∂L/∂x, ∂L/∂w), 1 for ∂L/∂b = Σ g."""
 
     name: str
     shape: tuple[int, ...] | None
     batched: bool
+    degree: int = 2
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ fn's output must satisfy, entry by entry, ``torch.testing.assert_close``'s rule
     |actual − expected| ≤ atol + rtol·|expected|
 
 (evaluated in float64, whose own rounding is far below any tolerance a user would set). A
-tolerance at which an fn returning zeros passes the first point is refused. What
+tolerance at which an fn returning zeros passes the first point is refused. ``check_points``
+does this for any ``Target`` (every operand scaled by 2^s, a bias by 2^2s, each output divided by
+2^(degree·s), ``Operand.degree``; every entry of every output compared): the transposed and
+gradient checks (``adjoint_tolerance``) run the same points. What
 this establishes is weaker than exact probing and says so: fn agrees with the layer within the
 tolerance at these points; a wrong index (flipped kernel, padding, stride, groups) moves outputs
 by whole products of inputs and is seen unless the tolerance swallows them. On failure the
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,7 +41,7 @@ from .fieldprobe import Closeness, Point
 from .fieldreport import explain_outputs
 from .pit import PIT_SAMPLES, _Caller, expected_outputs
 from .reports import SHOWN_OUTPUTS, _header, _user_index
-from .targets import Target, forward_target
+from .targets import Target, Values, forward_target
 
 TOLERANCE_POINTS = 8   # random points fn must agree at within the tolerance
 VALUE_BITS = 10        # entries m/2^10 with m in [−2^10, 2^10)
@@ -78,6 +82,66 @@ def within(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -
     return np.abs(actual - expected) <= atol + rtol * np.abs(expected)
 
 
+@dataclass(frozen=True)
+class TolerancePoint:
+    """fn at one point of the tolerance check: ``label`` ("3, inputs scaled by 2^8"), the operands'
+    integer numerators (``_dyadic``), fn's outputs and the exact ones in value units (a scaled
+    point's divided by 2^(degree·s)), and which entries are within the tolerance (None: absent)."""
+
+    label: str
+    values: Values
+    obtained: tuple[np.ndarray | None, ...]
+    expected: tuple[np.ndarray | None, ...]
+    good: tuple[np.ndarray | None, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(g is None or bool(g.all()) for g in self.good)
+
+
+def check_points(run: _Caller, seed: int, tolerances: tuple[float, float],
+                 failure: Callable[[TolerancePoint, list[TolerancePoint]], str]) -> str:
+    """fn (``run``, a ``_Caller`` with integral=False) at the points of the module docstring, every
+    entry of every output compared; AssertionError(``failure(point, points so far)``) at the first
+    point outside the tolerance, else what was established (without its parenthesis)."""
+    __tracebackhide__ = True
+    rtol, atol = tolerances
+    target = run.target
+    rng = np.random.default_rng([seed, 17])
+    n = PIT_SAMPLES if run.batched else 1
+    points: list[TolerancePoint] = []
+    for k, scale in enumerate([0] * TOLERANCE_POINTS + list(TOLERANCE_SCALES)):
+        if scale and not run.dtypes <= SCALABLE:
+            continue
+        values = _dyadic(rng, target, n)
+        sent = {name: None if v is None else np.ldexp(v.astype(np.float64), scale * (2 if name == "b" else 1)
+                                                      - _bits(name)) for name, v in values.items()}
+        expected = tuple(None if e is None else np.ldexp(np.asarray(e, dtype=np.float64), -o.degree * VALUE_BITS)
+                         for o, e in zip(target.outputs, expected_outputs(target, values, n)))  # |exact| < 2^53
+        if k == 0:
+            _refuse_zeros(target, expected, rtol, atol)
+        where = f", inputs scaled by 2^{scale}" if scale else ""
+        obtained = tuple(None if y is None else np.ldexp(y, -o.degree * scale)   # exact: fn scales by 2^(d·s)
+                         for o, y in zip(target.outputs, run(sent, f"random m/2^{VALUE_BITS} in [−1, 1){where}, "
+                                                                    f"point {k + 1}, seed {seed}")))
+        good = tuple(None if y is None else within(y, e, rtol, atol) for y, e in zip(obtained, expected))
+        points.append(TolerancePoint(f"{k + 1}{where}", values, obtained, expected, good))
+        if not points[-1].passed:
+            raise AssertionError(failure(points[-1], points))
+    scaled = " and 4 with inputs scaled by 2^±8, 2^±24" if len(points) > TOLERANCE_POINTS else ""
+    return f"verified within tolerance rtol={rtol!r}, atol={atol!r} at {TOLERANCE_POINTS} random points{scaled}"
+
+
+def _refuse_zeros(target: Target, expected: tuple[np.ndarray | None, ...], rtol: float, atol: float) -> None:
+    """SpecError when an output of zeros is within the tolerance at the first point: nothing checked."""
+    for o, e in zip(target.outputs, expected):
+        if e is not None and within(np.zeros_like(e), e, rtol, atol).all():
+            shown = "conv" if target.kind == "convolution" else o.name
+            raise SpecError("atol", atol, f"must be below the layer's outputs at the random points (the largest "
+                                          f"|{shown}| at the first is {float(np.abs(e).max(initial=0)):g}): at "
+                                          f"this tolerance an fn returning zeros passes, so nothing is checked")
+
+
 def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: bool, limit: Deadline, seed: int,
                             tolerances: tuple[float, float]) -> tuple[int, str]:
     """(calls made, what was established); AssertionError naming the outputs outside the tolerance."""
@@ -85,39 +149,21 @@ def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: boo
     rtol, atol = tolerances
     target = forward_target(spec)
     run = _Caller(fn, target, batched, limit, integral=False)
-    rng = np.random.default_rng([seed, 17])
-    n = PIT_SAMPLES if batched else 1
-    points = []
-    for k, scale in enumerate([0] * TOLERANCE_POINTS + list(TOLERANCE_SCALES)):
-        if scale and not run.dtypes <= SCALABLE:
-            continue
-        values = _dyadic(rng, target, n)
-        sent = {name: None if v is None else np.ldexp(v.astype(np.float64), scale * (2 if name == "b" else 1)
-                                                      - _bits(name)) for name, v in values.items()}
-        (exact,) = expected_outputs(target, values, n)
-        expected = np.ldexp(np.asarray(exact, dtype=np.float64), -2 * VALUE_BITS)   # exact: |exact| < 2^53
-        if k == 0 and within(np.zeros_like(expected), expected, rtol, atol).all():
-            raise SpecError("atol", atol, f"must be below the layer's outputs at the random points (the largest "
-                                          f"|conv| at the first is {float(np.abs(expected).max(initial=0)):g}): at "
-                                          f"this tolerance an fn returning zeros passes, so nothing is checked")
-        where = f", inputs scaled by 2^{scale}" if scale else ""
-        (obtained,) = run(sent, f"random m/2^{VALUE_BITS} in [−1, 1){where}, point {k + 1}, seed {seed}")
-        obtained = np.ldexp(obtained, -2 * scale)   # a bilinear fn's output scales by 2^(2·scale), exactly
-        points.append(((values["x"], values["w"], values["b"]), obtained))
-        good = within(obtained, expected, rtol, atol)
-        if not good.all():
-            sample = int(np.argwhere(~good)[0, 0])
-            raise AssertionError(_outside(spec, obtained, expected, good, seed, f"{k + 1}{where}", rtol, atol)
-                                 + explain_outputs(fn, target, batched, limit,
-                                                   np.argwhere(~to_canonical_output(spec, good[sample])),
-                                                   Point.of(spec, values, obtained, sample, EXPONENTS),
-                                                   Closeness(rtol, atol), 53, seed)
-                                 + _numeric_diagnosis(spec, points, lambda exact, y: bool(within(
+
+    def failure(point: TolerancePoint, points: list[TolerancePoint]) -> str:
+        (obtained,), (expected,), (good,) = point.obtained, point.expected, point.good
+        sample = int(np.argwhere(~good)[0, 0])
+        return (_outside(spec, obtained, expected, good, seed, point.label, rtol, atol)
+                + explain_outputs(fn, target, batched, limit,
+                                  np.argwhere(~to_canonical_output(spec, good[sample])),
+                                  Point.of(spec, point.values, obtained, sample, EXPONENTS),
+                                  Closeness(rtol, atol), 53, seed)
+                + _numeric_diagnosis(spec, [((p.values["x"], p.values["w"], p.values["b"]), p.obtained[0])
+                                            for p in points], lambda exact, y: bool(within(
                                      y, np.ldexp(exact.astype(np.float64), -2 * VALUE_BITS), rtol, atol).all()),
                                      "within the tolerance at the random points"))
-    scaled = " and 4 with inputs scaled by 2^±8, 2^±24" if len(points) > TOLERANCE_POINTS else ""
-    return run.calls, (f"verified within tolerance rtol={rtol!r}, atol={atol!r} at {TOLERANCE_POINTS} random "
-                       f"points{scaled} (|y − conv| ≤ atol + rtol·|conv|, at a scaled point for y and conv "
+    established = check_points(run, seed, tolerances, failure)
+    return run.calls, (f"{established} (|y − conv| ≤ atol + rtol·|conv|, at a scaled point for y and conv "
                        f"divided by the scale²), assuming fn's error does not depend on where the inputs are")
 
 
