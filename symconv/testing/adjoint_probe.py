@@ -2,9 +2,12 @@
 the map's ``Target`` (``symconv.testing.pit``: a false pass has probability ≤ 2^-64 if fn is of
 degree ≤ 2 in its operands, with points in a set S chosen for the dtype fn returns, and that
 assumption tested along random lines). A failure is explained by fn's polynomial, read off by
-encoded probes (``adjoint_recovery``): the entries that differ, the terms they lack and have
-instead, and the fault; where that cannot be read off, by fn's and the map's exact values at the
-random point.
+encoded probes (``adjoint_recovery``) where they take at most RECOVERY_CALLS calls: the entries
+that differ, the terms they lack and have instead, and the fault. Beyond that (real layer sizes),
+or where fn is not of the form they read off, the first differing entries of each wrong output
+are read by probing their receptive fields only (``adjoint_fieldreport``, within a budget; the
+message says when the terms are partial), with fn's and the map's exact values at the random
+point and the faults whose exact output there is fn's.
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
 
 def _failure(run: Caller, found: Difference, seed: int, seconds_per_call: float) -> str:
     """The message of a failed identity test: fn's polynomial read off when its calls fit in
-    RECOVERY_SECONDS and half the time the deadline leaves, else the values at the random point."""
+    RECOVERY_SECONDS and half the time the deadline leaves; the terms of the first differing
+    entries read by their receptive fields when they are more than RECOVERY_CALLS or fn is not of
+    the form read off; else (a slow fn at a small size) the values at the random point."""
     m, caller = run.m, run.caller
     where = _where(m, found, run.batched)
     if found.not_bilinear:
