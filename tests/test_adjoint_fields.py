@@ -15,15 +15,24 @@ from itertools import product
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import symconv.testing.fieldreport as fieldreport
-from symconv import ConvSpec
+from symconv import ConvSpec, SpecError
+from symconv.deadline import Deadline
 from symconv.result import counterexample_of
 from symconv.testing import assert_conv_gradients_equivalent, assert_conv_transpose_equivalent
+from symconv.testing.adjoint_fieldreport import AdjointPoint, explain_entries
 from symconv.testing.adjoint_fields import adjoint_roles, expected_entries
 from symconv.testing.adjoint_maps import gradients_map, transpose_map
 from symconv.testing.adjoint_recovery import RECOVERY_CALLS, recovery_calls
 from symconv.testing.adjoint_reports import _line
+from symconv.testing.adjoint_targets import adjoint_target
+from symconv.testing.fieldprobe import Closeness, FieldProbe
+from symconv.testing.fieldreport import polynomial
+from symconv.testing.pit import _Caller
+from tests.strategies import conv_specs
 from tests.test_adjoint_checks import torch_backward, torch_transpose
 from tests.test_testing import one_torch_thread  # noqa: F401  (autouse)
 
@@ -196,3 +205,90 @@ def test_reading_outside_the_transposed_field_is_reported_as_partial():
     assert "y: 1 of 16384 entries differ" in message and "lacks" not in message
     assert ("partial: the terms read do not reproduce fn's output at the random point at y[0,0,0] (fn reads "
             "entries outside the receptive field probed") in message
+
+
+def _exact_map_with(m, name: str, roles, planted: tuple[int, int, int, int], batched: bool):
+    """fn: the map's exact integer reference (``adjoint_target``), per sample, plus c·l_i·p_j at
+    flat canonical entry e of output ``name`` (l the labelled operand, p the probed one)."""
+    target, (e, i, j, c) = adjoint_target(m), planted
+    per_sample = {o.name for o in target.operands if o.batched}
+
+    def fn(*args):
+        batch = len(args[m.operands.index("g")])
+        totals: dict[str, np.ndarray] = {}
+        for n in range(batch):
+            values = {o: None if a is None else np.rint(a[n] if o in per_sample else a).astype(np.int64)
+                      for o, a in zip(m.operands, args)}
+            outputs = dict(zip(m.outputs, target.reference(values)))
+            canonical = roles.to_canonical(name, np.asarray(outputs[name], dtype=object)).copy()
+            flat = {k: roles.to_canonical(k, values[k]).ravel() for k in (roles.labelled, roles.probed)}
+            canonical.flat[e] += c * int(flat[roles.labelled][i]) * int(flat[roles.probed][j])
+            outputs[name] = roles.to_fn(name, canonical)
+            for k, y in outputs.items():
+                if y is not None:
+                    y = np.asarray(y, dtype=np.float64)[None] if k in m.per_sample_outputs else np.asarray(
+                        y, dtype=np.float64)
+                    totals[k] = y if k not in totals else (np.concatenate([totals[k], y]) if k in m.per_sample_outputs
+                                                           else totals[k] + y)
+        return tuple(totals.get(k) for k in m.outputs) if m.kind == "gradients" else totals["y"]
+
+    def one(*args):   # an unbatched fn: one sample, no sample axis
+        outputs = fn(*(a if a is None or o not in per_sample else a[None] for o, a in zip(m.operands, args)))
+        outputs = outputs if m.kind == "gradients" else (outputs,)
+        unbatched = tuple(y[0] if k in m.per_sample_outputs else y for k, y in zip(m.outputs, outputs))
+        return unbatched if m.kind == "gradients" else unbatched[0]
+    return fn if batched else one
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_specs(max_terms=400), st.data())
+def test_the_terms_read_are_fns_polynomial_exactly(spec, data):
+    """fn = the map plus c·l_i·g_j at one entry of one output: the polynomial read there is the
+    map's (``expected_entries``) plus that term, exactly (any layer class, layout, batching)."""
+    if data.draw(st.booleans(), label="transpose") and spec.padding_mode == "zeros":
+        output_padding = tuple(data.draw(st.integers(0, max(s, d) - 1)) for s, d in zip(spec.stride, spec.dilation))
+        try:
+            m = transpose_map(spec, output_padding)
+        except SpecError:   # the transposed size would be < 1
+            assume(False)
+    else:
+        m = gradients_map(spec)
+    name = data.draw(st.sampled_from([n for n, s in m.output_shapes().items() if s is not None]))
+    roles = adjoint_roles(m, name)
+    entry = tuple(data.draw(st.integers(0, n - 1)) for n in roles.shapes[name])
+    probed = roles.shapes["g"]
+    j = data.draw(st.integers(0, probed[0] - 1)) * int(np.prod(probed[1:])) + data.draw(
+        st.sampled_from(roles.field([entry]).tolist()))
+    i = data.draw(st.integers(0, int(np.prod(roles.shapes[roles.labelled])) - 1))
+    c = data.draw(st.sampled_from([1, 2, 3]))   # a negative c may cancel into one weight's value (report)
+    batched = data.draw(st.booleans())
+    fn = _exact_map_with(m, name, roles, (int(np.ravel_multi_index(entry, roles.shapes[name])), i, j, c), batched)
+    with Deadline(60) as limit:
+        probe = FieldProbe(_Caller(fn, adjoint_target(m), batched, limit), spec, [entry], Closeness(), 53,
+                           np.random.default_rng(1), roles)
+        found = probe.recover()
+    planted = c * roles.symbol("wx", (i, j))
+    assert found.unresolved == []
+    assert sp.expand(polynomial(spec, found.terms[0], roles) - expected_entries(m, name, [entry])[0] - planted) == 0
+
+
+def test_within_a_tolerance_the_terms_are_rounded():
+    """The entry point of a tolerance mode: fn rounds (a relative error of 1e-12), the differing
+    entries are those beyond the tolerance; the terms read are rounded to the exact ones."""
+    def swapped(x, w, g):
+        grad_x, grad_w, grad_b = torch_backward(SPEC)(x, w, g)
+        return grad_x * (1 + 1e-12), np.concatenate([grad_w[8:], grad_w[:8]]) * (1 - 1e-12), grad_b
+    m, rng = gradients_map(SPEC), np.random.default_rng(0)
+    values = {name: rng.integers(-2**10, 2**10, shape) for name, shape in m.operand_shapes(3).items()}
+    floats = {name: v.astype(np.float64) for name, v in values.items()}
+    obtained = dict(zip(m.outputs, swapped(**floats)))
+    exact = dict(zip(m.outputs, torch_backward(SPEC)(**floats)))
+    beyond = ~np.isclose(obtained["grad_w"], exact["grad_w"], rtol=1e-9, atol=1e-9)
+    point = AdjointPoint(values, obtained, {"grad_w": np.argwhere(beyond)})
+    with Deadline(60) as limit:
+        text = explain_entries(swapped, m, True, limit, point, Closeness(1e-9, 1e-9), 53, seed=3)
+    entries = [(0, 0, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0)]
+    expected = [brute_weight_gradient(SPEC, o, c, (i, j)) for o, c, i, j in entries]
+    obtained_terms = [brute_weight_gradient(SPEC, o + 8, c, (i, j)) for o, c, i, j in entries]
+    assert text.startswith("\n" + "\n".join(lines("grad_w", entries, expected, obtained_terms)))
+    assert "; coefficients rounded where the rounding is within the tolerance)" in text
