@@ -14,9 +14,10 @@ of each channel where the layer has groups (the involved positions random), then
 at the involved (channel, position) pairs, packed as base-2^m digits where fn's significand holds
 several. Lx is read the same way at w = 0 (usually one sample shows it is 0), c_q, Lw·r and
 Lb·r_b at x = 0. A coefficient a − Lx = ±r_i names its weight by a lookup (a sum Σ c_k·r_k is ≡ Σ c_k (mod 8),
-so two or more weights with positive coefficients never look like one); any other is read
-again at the bit planes of the weight index, from which its weights are peeled one by one;
-where that stalls the weights are halved until single ones.
+so two or more weights with positive coefficients never look like one; a signed sum may, so the
+lookups are confirmed at a second labelling r2, one random sample per output testing them at
+once); any other is read again at the bit planes of the weight index, from which its weights
+are peeled one by one; where that stalls the weights are halved until single ones.
 
 The same holds for the transposed convolution and the backward pass in the roles of
 ``fieldroles`` (x stands for the probed operand, w for the labelled one, b for the bias): an
@@ -158,6 +159,7 @@ class FieldProbe:
         self.sample_seconds = float("inf")   # the last call's seconds per sample (the first call sends one)
         self.stage = "reading fn's constant and linear parts"
         self.found = Recovered(outputs, [{} for _ in outputs])
+        self.looked: dict[tuple[int, int], tuple[int, int, float]] = {}   # (q, j): (i, ±1, share) looked up
 
     # ---- calling fn at the probed outputs -----------------------------------------------------
     def read(self, samples: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray | None, b: np.ndarray | None,
@@ -206,6 +208,8 @@ class FieldProbe:
                 share = v - linear[q].get(j, 0.0)
                 if not self.close.zero(share) and not self._looked_up(q, share, self.r, "wx", j):
                     pending.append((q, j, share))
+        self.stage = f"confirming at a second labelling of {labelled} the {len(self.looked)} coefficient(s) read as one"
+        pending += self._unconfirmed(linear)
         self.stage = f"reading the weights of {len(pending)} coefficient(s) that are no single weight's multiple"
         self._resolve(pending, linear)
         return self.found
@@ -334,11 +338,47 @@ class FieldProbe:
             return weights
         return None
 
+    def _unconfirmed(self, linear: list[dict[int, float]]) -> list[tuple[int, int, float]]:
+        """The looked-up terms a second labelling r2 does not confirm, taken out and returned as
+        pending (q, j, share at r): a signed sum of several weights may equal one weight's value at
+        r (1 + 1 − 1 ≡ 1 mod 8), hardly at an independent r2 as well. Per output one random sample
+        over its looked-up inputs tests them at once (the rest of the form is known: 0 where every
+        lookup holds); only those of an output that moves are read one-hot at r2."""
+        if not self.looked:
+            return []
+        r2, unit = _distinct_ones(self.rng, self.n_w, self.value_bits), 2.0 ** -self.w_bits
+        x_bits = 0 if not (self.close.rtol or self.close.atol) else self.test_bits
+        rows = sorted({q for q, j in self.looked if j >= 0})
+        samples = [(ids := np.array([j for p, j in self.looked if p == q and j >= 0]), self._noise(len(ids)))
+                   for q in rows]
+        ys = self.read([_empty()] + samples, r2, None, x_bits)
+
+        def share(q: int, j: int) -> float:   # the share of (q, j) at r2 if its lookup holds
+            i, c, _ = self.looked[q, j]
+            return c * float(r2[i]) * unit + (linear[q].get(j, 0.0) if j >= 0 else 0.0)
+        doubtful = {(q, j) for q, j in self.looked if j < 0 and not self.close.agrees(ys[0, q] - self.const[q],
+                                                                                        share(q, j))}
+        for k, (q, (ids, noise)) in enumerate(zip(rows, samples)):
+            moved = ys[1 + k, q] - ys[0, q] - sum(np.ldexp(float(v), -x_bits) * share(q, int(j))
+                                                   for j, v in zip(ids, noise))
+            doubtful |= set() if self.close.zero(moved) else {(q, int(j)) for j in ids}
+        inputs = np.array(sorted({j for _, j in doubtful if j >= 0}), dtype=np.int64)
+        forms = self._one_hot(inputs, r2) if len(inputs) else []
+        pending = []
+        for q, j in sorted(doubtful):
+            if j < 0 or not self.close.agrees(forms[q].get(j, 0.0), share(q, j)):
+                i, c, value = self.looked.pop((q, j))
+                del self.found.terms[q][("w", i) if j < 0 else ("wx", i, j)]
+                pending.append((q, j, value))
+        return pending
+
     def _looked_up(self, q: int, value: float, table: np.ndarray, kind: str, j: int = -1) -> bool:
         """Put value as the term (kind, i), or ("wx", i, j), if it is ± one entry of the table."""
         hit = self._hit(value, 2.0 ** -self.w_bits, table)
         if hit is not None:
             self._put(q, (kind, hit[0]) if kind != "wx" else ("wx", hit[0], j), hit[1])
+            if kind != "b":
+                self.looked[q, j] = (*hit, value)
         return hit is not None
 
     def _hit(self, value: float, unit: float, table: np.ndarray) -> tuple[int, int] | None:
