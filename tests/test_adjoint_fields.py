@@ -310,3 +310,20 @@ def test_a_signed_sum_of_weights_that_equals_one_weights_value_is_not_taken_for_
                                np.random.default_rng(seed), roles)
             found = probe.recover()
         assert sp.expand(polynomial(spec, found.terms[0], roles) - wanted) == 0, seed
+
+
+def test_parameter_gradients_of_one_sample_are_partial_and_named():
+    """grad_w and grad_b of sample 0 only: each probe sends one sample, so the terms read are the
+    map's, yet they do not sum to fn's output at the random point (a batch of 3): partial, and the
+    fault is named by its exact output there."""
+    def first_only(x, w, g):
+        grad_x = torch_backward(SPEC)(x, w, g)[0]
+        return (grad_x, *torch_backward(SPEC)(x[:1], w, g[:1])[1:])
+    message, _ = rejected(assert_conv_gradients_equivalent, first_only)
+    assert "grad_w: 1152 of 1152 entries differ; grad_b: 16 of 16 entries differ." in message
+    assert ("  The terms of the first 3 differing entries of grad_b nearest the origin are partial: the terms read "
+            "do not reproduce fn's output at the random point at grad_b[0] (fn reads entries outside the receptive "
+            "field probed, or a coefficient beyond the probes' range, or it does not sum the samples of a batch "
+            "(the probes send one)); ") in message
+    assert "    grad_b[0]: fn has g_{0,0,0}, g_{0,0,1}, g_{0,0,2}, g_{0,0,3} and 252 more\n" in message
+    assert "Diagnosis: grad_w: grad_w not summed over the batch: it is sample 0's alone" in message

@@ -60,8 +60,10 @@ def explain_entries(fn: Callable[..., Any], m: AdjointMap, batched: bool, limit:
         roles = adjoint_roles(m, name)
         entries = nearest_origin(differing, SHOWN_OUTPUTS)
         probe = FieldProbe(run, m.spec, entries, close, bits, np.random.default_rng([seed, 19]), roles)
-        found = fieldreport.read_terms(probe, budget, *_points(roles, point),
-                                       partial(_entry_name, roles, name))
+        at, batch = _points(roles, point)
+        causes = fieldreport.OUTSIDE + ("" if len(batch) < 2 else ", or it does not sum the samples of a batch "
+                                        "(the probes send one)")
+        found = fieldreport.read_terms(probe, budget, at, batch, partial(_entry_name, roles, name), causes)
         lines += _lines(m, roles, name, found, len(differing), rounded)
     rounding = "; coefficients rounded where the rounding is within the tolerance" if rounded else ""
     lines.append(f"(terms read by one-hot probing of the entries' receptive fields only: {run.calls} calls of fn, "

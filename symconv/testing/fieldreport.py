@@ -41,12 +41,15 @@ def explain_outputs(fn: Callable[..., Any], target: Target, batched: bool, limit
     return _report(spec, found, limit.elapsed() - started, bool(close.rtol or close.atol))
 
 
+OUTSIDE = "fn reads entries outside the receptive field probed, or a coefficient beyond the probes' range"
+
+
 def read_terms(probe: FieldProbe, budget: Budget, point: Point, batch: Sequence[Point],
-               label: Callable[[tuple[int, ...]], str]) -> Recovered:
+               label: Callable[[tuple[int, ...]], str], causes: str = OUTSIDE) -> Recovered:
     """``probe``'s polynomials, ``complete`` when they reproduce fn at ``point`` (summed over
     ``batch``, ``FieldProbe.disagreeing``), else with a note of what is missing (``label`` names an
-    output): the budget ran out, fn failed on a probe, the diagnosis itself failed. Never raises
-    but for the check's own deadline."""
+    output; ``causes`` what may keep them from reproducing it): the budget ran out, fn failed on a
+    probe, the diagnosis itself failed. Never raises but for the check's own deadline."""
     found = probe.found
     try:
         probe.recover()
@@ -54,8 +57,7 @@ def read_terms(probe: FieldProbe, budget: Budget, point: Point, batch: Sequence[
         found.complete = not wrong and not found.unresolved
         found.note = "; ".join([f"{label(found.outputs[q])} {text}" for q, text in found.unresolved] + (
             [f"the terms read do not reproduce fn's output at the random point at {label(found.outputs[q])}"
-             f" (fn reads entries outside the receptive field probed, or a coefficient beyond the probes' range)"
-             for q in wrong]))
+             f" ({causes})" for q in wrong]))
     except OverBudget:
         found.note = f"its budget of {budget.budget:.1f} s ran out while {probe.stage}"
     except (AssertionError, NotCheckable) as error:   # fn failed on a probe: the verdict stands
