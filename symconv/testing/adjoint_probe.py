@@ -2,9 +2,12 @@
 the map's ``Target`` (``symconv.testing.pit``: a false pass has probability ≤ 2^-64 if fn is of
 degree ≤ 2 in its operands, with points in a set S chosen for the dtype fn returns, and that
 assumption tested along random lines). A failure is explained by fn's polynomial, read off by
-encoded probes (``adjoint_recovery``): the entries that differ, the terms they lack and have
-instead, and the fault; where that cannot be read off, by fn's and the map's exact values at the
-random point.
+encoded probes (``adjoint_recovery``) where they take at most RECOVERY_CALLS calls: the entries
+that differ, the terms they lack and have instead, and the fault. Beyond that (real layer sizes),
+or where fn is not of the form they read off, the first differing entries of each wrong output
+are read by probing their receptive fields only (``adjoint_fieldreport``, within a budget; the
+message says when the terms are partial), with fn's and the map's exact values at the random
+point and the faults whose exact output there is fn's.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from math import prod
 import numpy as np
 
 from .adjoint_calls import Caller
+from .adjoint_fieldreport import explain_entries, point_of
 from .adjoint_maps import AdjointMap
-from .adjoint_recovery import recover, recovery_calls
+from .adjoint_recovery import RECOVERY_CALLS, recover, recovery_calls
 from .adjoint_reports import diagnosis, explain, header, shape_message
 from .adjoint_targets import adjoint_target
-from .pit import Difference, _ShapeMismatch, identity_test
+from .pit import SIGNIFICAND, Difference, _ShapeMismatch, identity_test
 from .results import ESTABLISHED, CheckResult
 
 DIAGNOSIS_TERMS = 2_000_000   # products a numeric diagnosis may evaluate per fault (Python integers)
@@ -68,7 +72,9 @@ def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
 
 def _failure(run: Caller, found: Difference, seed: int, seconds_per_call: float) -> str:
     """The message of a failed identity test: fn's polynomial read off when its calls fit in
-    RECOVERY_SECONDS and half the time the deadline leaves, else the values at the random point."""
+    RECOVERY_SECONDS and half the time the deadline leaves; the terms of the first differing
+    entries read by their receptive fields when they are more than RECOVERY_CALLS or fn is not of
+    the form read off; else (a slow fn at a small size) the values at the random point."""
     m, caller = run.m, run.caller
     where = _where(m, found, run.batched)
     if found.not_bilinear:
@@ -76,10 +82,11 @@ def _failure(run: Caller, found: Difference, seed: int, seconds_per_call: float)
     budget = min(RECOVERY_SECONDS, (run.limit.seconds - run.limit.elapsed()) / 2)
     affordable = recovery_calls(m) * seconds_per_call <= budget
     recovered = recover(run.one_sample, m, seed) if affordable else None
+    if recovered is None and (affordable or recovery_calls(m) > RECOVERY_CALLS):
+        return _by_fields(run, found, where, seed)
     if recovered is None:
         return (f"{header(m, caller)}: {where}. (The probes that name the differing terms were skipped: "
-                f"too many calls or too slow, or {caller} is not of the form they read off.)"
-                + _numeric_diagnosis(m, found))
+                f"{caller} is too slow for them.)" + _numeric_diagnosis(m, found))
     how = " (found by randomized identity testing, terms read off by encoded probes)"
     explained = explain(m, caller, m.symbols(), recovered, how)
     if not explained:   # one sample is right: the batch, larger values or rounding are not
@@ -87,6 +94,20 @@ def _failure(run: Caller, found: Difference, seed: int, seconds_per_call: float)
                 f"probes), at the random point it is not: it mixes or drops the samples of a batch, is not "
                 f"bilinear, or rounds at larger values" + _numeric_diagnosis(m, found))
     return explained.replace("\nDiagnosis", f"\n  first seen at {where}\nDiagnosis", 1)
+
+
+def _by_fields(run: Caller, found: Difference, where: str, seed: int) -> str:
+    """The failure explained by the terms of a few differing entries, read by probing their
+    receptive fields (``adjoint_fieldreport``): too many calls to read every coefficient, or fn
+    is not of the form they read off."""
+    m = run.m
+    point = point_of(m, found.values, dict(zip(m.outputs, found.obtained)), dict(zip(m.outputs, found.expected)))
+    sizes = {name: prod(s) for name, s in m.output_shapes().items() if s is not None}
+    parts = [f"{name}: {len(d)} of {sizes[name]} entries differ" for name, d in point.differing.items()]
+    return (f"{header(m, run.caller, ' (found by randomized identity testing)')} at a random integer point: "
+            f"{'; '.join(parts)}."
+            + explain_entries(run.fn, m, run.batched, run.limit, point, bits=SIGNIFICAND[run.dtype], seed=seed)
+            + f"\n  first seen at {where}" + _numeric_diagnosis(m, found))
 
 
 def _where(m: AdjointMap, found: Difference, batched: bool) -> str:

@@ -14,9 +14,15 @@ of each channel where the layer has groups (the involved positions random), then
 at the involved (channel, position) pairs, packed as base-2^m digits where fn's significand holds
 several. Lx is read the same way at w = 0 (usually one sample shows it is 0), c_q, Lw·r and
 Lb·r_b at x = 0. A coefficient a − Lx = ±r_i names its weight by a lookup (a sum Σ c_k·r_k is ≡ Σ c_k (mod 8),
-so two or more weights with positive coefficients never look like one); any other is read
-again at the bit planes of the weight index, from which its weights are peeled one by one;
-where that stalls the weights are halved until single ones.
+so two or more weights with positive coefficients never look like one; a signed sum may, so the
+lookups are confirmed at a second labelling r2, one random sample per output testing them at
+once); any other is read again at the bit planes of the weight index, from which its weights
+are peeled one by one; where that stalls the weights are halved until single ones.
+
+The same holds for the transposed convolution and the backward pass in the roles of
+``fieldroles`` (x stands for the probed operand, w for the labelled one, b for the bias): an
+entry of conv_transpose(g, w) or of ∂L/∂x reads g over its transposed receptive field, one of
+∂L/∂w or ∂L/∂b every position of g (the zero tests by coordinate prune them).
 
 Coefficients are exact integers; within a tolerance (``Closeness``) a value is rounded to the
 integer multiple it is within the tolerance of, where that multiple is unique, and kept raw
@@ -29,6 +35,7 @@ becomes a note.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil, log2, prod
@@ -36,14 +43,8 @@ from math import ceil, log2, prod
 import numpy as np
 
 from ..spec import ConvSpec
-from ..symbols import (
-    from_canonical_input,
-    from_canonical_weight,
-    to_canonical_input,
-    to_canonical_output,
-    to_canonical_weight,
-)
-from .fields import receptive_positions
+from ..symbols import to_canonical_input, to_canonical_output, to_canonical_weight
+from .fieldroles import Roles, forward_roles
 from .pit import _Caller
 
 FIELD_MEMORY = 2**27     # bytes of inputs and outputs of one call of a batched fn
@@ -137,49 +138,47 @@ class FieldProbe:
     fn's output dtype; ``close``: exact or within a tolerance."""
 
     def __init__(self, run: _Caller, spec: ConvSpec, outputs: list[tuple[int, ...]], close: Closeness,
-                 bits: int, rng: np.random.Generator) -> None:
+                 bits: int, rng: np.random.Generator, roles: Roles | None = None) -> None:
         self.run, self.spec, self.outputs, self.close, self.rng = run, spec, outputs, close, rng
-        n_out = prod(spec.output_size)
-        self.rows = np.array([o * n_out + int(np.ravel_multi_index(out, spec.output_size)) for o, *out in outputs])
-        self.positions = receptive_positions(spec, [tuple(out) for _, *out in outputs])
-        self.n_in, self.n_w = prod(spec.input_size), prod(spec.weight_shape)
+        self.roles = roles = forward_roles(spec) if roles is None else roles
+        shapes = roles.shapes
+        self.rows = np.ravel_multi_index(tuple(np.array(outputs, dtype=np.int64).T), shapes[roles.output])
+        self.positions = roles.field(outputs)
+        self.channels, self.n_in = shapes[roles.probed][0], prod(shapes[roles.probed][1:])
+        self.n_w = prod(shapes[roles.labelled])
         self.value_bits = ceil(log2(self.n_w + 1)) + 4     # |r_i| ≤ 2^R, a quarter of them used
         self.r = _distinct_ones(rng, self.n_w, self.value_bits)
-        self.r_b = _distinct_ones(rng, spec.out_channels, self.value_bits) if spec.bias else None
+        self.r_b = None if roles.bias is None else _distinct_ones(rng, shapes[roles.bias][0], self.value_bits)
         exact = not (close.rtol or close.atol)
         self.w_bits = 0 if exact else self.value_bits          # within a tolerance w lies in [−1, 1]
         self.digit_bits = self.value_bits + 4                  # |a| < 2^(R+3): up to 8 weights' sum
         self.digits = max(1, (bits - 1) // self.digit_bits) if exact else 1
-        spread = ceil(log2(spec.in_channels * len(self.positions) + 1))
+        spread = ceil(log2(self.channels * len(self.positions) + 1))
         self.test_bits = max(1, min(ZERO_TEST_BITS, bits - 1 - self.digit_bits - spread))
-        self.chunk = max(1, FIELD_MEMORY // (8 * (self.n_in * spec.in_channels + prod(spec.output_shape))))
+        self.chunk = max(1, FIELD_MEMORY // (8 * (self.n_in * self.channels + prod(shapes[roles.output]))))
         self.sample_seconds = float("inf")   # the last call's seconds per sample (the first call sends one)
         self.stage = "reading fn's constant and linear parts"
         self.found = Recovered(outputs, [{} for _ in outputs])
+        self.looked: dict[tuple[int, int], tuple[int, int, float]] = {}   # (q, j): (i, ±1, share) looked up
 
     # ---- calling fn at the probed outputs -----------------------------------------------------
     def read(self, samples: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray | None, b: np.ndarray | None,
              x_bits: int = 0) -> np.ndarray:
-        """fn's outputs (samples, outputs) at sparse canonical inputs (flat ids, integer
-        numerators·2^-x_bits), weights w·2^-w_bits (None: 0) and bias b·2^-w_bits (None: 0)."""
-        spec = self.spec
+        """fn's outputs (samples, outputs) at sparse canonical probed inputs (flat ids, integer
+        numerators·2^-x_bits), labelled ones w·2^-w_bits (None: 0) and bias b·2^-w_bits (None: 0)."""
         weight = np.zeros(self.n_w) if w is None else np.ldexp(w.astype(np.float64), -self.w_bits)
-        weight = np.ascontiguousarray(from_canonical_weight(
-            spec, weight.reshape(spec.out_channels, spec.in_per_group, *spec.kernel_size)))
-        bias = None if not spec.bias else np.zeros(spec.out_channels) if b is None else np.ldexp(
-            b.astype(np.float64), -self.w_bits)
+        bias = None if b is None else np.ldexp(b.astype(np.float64), -self.w_bits)
+        shared = self.run.batched and self.roles.per_sample   # an output summed over the batch: one probe a call
         out, start = [], 0
         while start < len(samples):
-            step = max(1, min(self.chunk, int(CALL_SECONDS / self.sample_seconds))) if self.run.batched else 1
+            step = max(1, min(self.chunk, int(CALL_SECONDS / self.sample_seconds))) if shared else 1
             block, start, began = samples[start:start + step], start + step, self.run.limit.elapsed()
-            xs = np.zeros((len(block), spec.in_channels * self.n_in))
+            xs = np.zeros((len(block), self.channels * self.n_in))
             for k, (ids, values) in enumerate(block):
                 xs[k, ids] = np.ldexp(np.asarray(values, dtype=np.float64), -x_bits)
-            xs = np.ascontiguousarray(from_canonical_input(spec, xs.reshape(len(block), spec.in_channels,
-                                                                            *spec.input_size)))
-            (y,) = self.run({"x": xs, "w": weight, "b": bias}, f"diagnosis probe: {self.stage}")
+            ys = self.run(self.roles.arguments(xs, weight, bias), f"diagnosis probe: {self.stage}")
             self.sample_seconds = max(1e-9, (self.run.limit.elapsed() - began) / len(block))
-            out.append(to_canonical_output(spec, y).reshape(len(block), -1)[:, self.rows])
+            out.append(self.roles.entries(ys, len(block))[:, self.rows])
         return np.concatenate(out)
 
     # ---- the parts of the polynomials -----------------------------------------------------------
@@ -188,7 +187,8 @@ class FieldProbe:
         self.const = self.read([_empty()], None, None)[0]
         for q, c in enumerate(self.const):
             self._put(q, ("1",), self._number(c, 1.0))
-        self.stage = "reading fn's parts linear in w and b"
+        probed, labelled = self.roles.probed, self.roles.labelled
+        self.stage = f"reading fn's parts linear in {labelled}" + (f" and {self.roles.bias}" if self.roles.bias else "")
         pending = []
         for q, v in enumerate(self.read([_empty()], self.r, None)[0] - self.const):
             if not self.close.zero(v) and not self._looked_up(q, v, self.r, "w"):
@@ -197,17 +197,19 @@ class FieldProbe:
             at_b = self.read([_empty()], None, self.r_b)[0] - self.const
             self._resolve([(q, -1, v) for q, v in enumerate(at_b)
                            if not self.close.zero(v) and not self._looked_up(q, v, self.r_b, "b")], [], bias=True)
-        self.stage = "reading fn's parts linear in x (w = 0)"
+        self.stage = f"reading fn's parts linear in {probed} ({labelled} = 0)"
         linear = self._x_form(None)
         for q, coefficients in enumerate(linear):
             for j, v in coefficients.items():
                 self._put(q, ("x", j), self._number(v, 1.0))
-        self.stage = "reading the coefficients of w·x"
+        self.stage = f"reading the coefficients of {labelled}·{probed}"
         for q, coefficients in enumerate(self._x_form(self.r)):
             for j, v in coefficients.items():
                 share = v - linear[q].get(j, 0.0)
                 if not self.close.zero(share) and not self._looked_up(q, share, self.r, "wx", j):
                     pending.append((q, j, share))
+        self.stage = f"confirming at a second labelling of {labelled} the {len(self.looked)} coefficient(s) read as one"
+        pending += self._unconfirmed(linear)
         self.stage = f"reading the weights of {len(pending)} coefficient(s) that are no single weight's multiple"
         self._resolve(pending, linear)
         return self.found
@@ -217,11 +219,11 @@ class FieldProbe:
         candidate inputs: a zero test of all of them, then of each coordinate of each spatial axis
         (the involved positions lie in the product of the involved coordinates), then of each
         channel (with groups), then one-hot inputs."""
-        channels, positions = np.arange(self.spec.in_channels), self.positions
+        channels, positions = np.arange(self.channels), self.positions
         every = (channels[:, None] * self.n_in + positions).ravel()
         if not self._moved([(every, self._noise(len(every)))], w)[0]:
             return [{} for _ in self.outputs]
-        coords = np.array(np.unravel_index(positions, self.spec.input_size))
+        coords = np.array(np.unravel_index(positions, self.roles.shapes[self.roles.probed][1:]))
         marginals = [(axis, v) for axis in range(len(coords)) for v in np.unique(coords[axis])]
         blocks = [(channels[:, None] * self.n_in + positions[coords[axis] == v]).ravel() for axis, v in marginals]
         samples = [(ids, self._noise(len(ids))) for ids in blocks]
@@ -336,11 +338,47 @@ class FieldProbe:
             return weights
         return None
 
+    def _unconfirmed(self, linear: list[dict[int, float]]) -> list[tuple[int, int, float]]:
+        """The looked-up terms a second labelling r2 does not confirm, taken out and returned as
+        pending (q, j, share at r): a signed sum of several weights may equal one weight's value at
+        r (1 + 1 − 1 ≡ 1 mod 8), hardly at an independent r2 as well. Per output one random sample
+        over its looked-up inputs tests them at once (the rest of the form is known: 0 where every
+        lookup holds); only those of an output that moves are read one-hot at r2."""
+        if not self.looked:
+            return []
+        r2, unit = _distinct_ones(self.rng, self.n_w, self.value_bits), 2.0 ** -self.w_bits
+        x_bits = 0 if not (self.close.rtol or self.close.atol) else self.test_bits
+        rows = sorted({q for q, j in self.looked if j >= 0})
+        samples = [(ids := np.array([j for p, j in self.looked if p == q and j >= 0]), self._noise(len(ids)))
+                   for q in rows]
+        ys = self.read([_empty()] + samples, r2, None, x_bits)
+
+        def share(q: int, j: int) -> float:   # the share of (q, j) at r2 if its lookup holds
+            i, c, _ = self.looked[q, j]
+            return c * float(r2[i]) * unit + (linear[q].get(j, 0.0) if j >= 0 else 0.0)
+        doubtful = {(q, j) for q, j in self.looked if j < 0 and not self.close.agrees(ys[0, q] - self.const[q],
+                                                                                        share(q, j))}
+        for k, (q, (ids, noise)) in enumerate(zip(rows, samples)):
+            moved = ys[1 + k, q] - ys[0, q] - sum(np.ldexp(float(v), -x_bits) * share(q, int(j))
+                                                   for j, v in zip(ids, noise))
+            doubtful |= set() if self.close.zero(moved) else {(q, int(j)) for j in ids}
+        inputs = np.array(sorted({j for _, j in doubtful if j >= 0}), dtype=np.int64)
+        forms = self._one_hot(inputs, r2) if len(inputs) else []
+        pending = []
+        for q, j in sorted(doubtful):
+            if j < 0 or not self.close.agrees(forms[q].get(j, 0.0), share(q, j)):
+                i, c, value = self.looked.pop((q, j))
+                del self.found.terms[q][("w", i) if j < 0 else ("wx", i, j)]
+                pending.append((q, j, value))
+        return pending
+
     def _looked_up(self, q: int, value: float, table: np.ndarray, kind: str, j: int = -1) -> bool:
         """Put value as the term (kind, i), or ("wx", i, j), if it is ± one entry of the table."""
         hit = self._hit(value, 2.0 ** -self.w_bits, table)
         if hit is not None:
             self._put(q, (kind, hit[0]) if kind != "wx" else ("wx", hit[0], j), hit[1])
+            if kind != "b":
+                self.looked[q, j] = (*hit, value)
         return hit is not None
 
     def _hit(self, value: float, unit: float, table: np.ndarray) -> tuple[int, int] | None:
@@ -370,10 +408,12 @@ class FieldProbe:
         """Random nonzero integers in [−2^test_bits, 2^test_bits]."""
         return self.rng.integers(1, 2 ** self.test_bits + 1, count) * self.rng.choice((-1, 1), count)
 
-    def disagreeing(self, point: Point) -> list[int]:
-        """The probed outputs whose recovered polynomial does not reproduce fn's output at point."""
+    def disagreeing(self, point: Point, batch: Sequence[Point] = ()) -> list[int]:
+        """The probed outputs whose recovered polynomial does not reproduce fn's output at point;
+        for an output summed over a batch (a weight gradient), at the sum over the ``batch``'s samples."""
         return [q for q, terms in enumerate(self.found.terms)
-                if not self.close.agrees(float(point.y[self.rows[q]]), value_at(terms, point))]
+                if not self.close.agrees(float(point.y[self.rows[q]]),
+                                         sum((value_at(terms, p) for p in batch or [point]), Fraction(0)))]
 
 
 def value_at(terms: dict[tuple, Number], point: Point) -> Fraction | float:

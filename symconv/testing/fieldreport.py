@@ -6,7 +6,7 @@ the message, and the counterexample stands."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,8 @@ from ..deadline import Deadline
 from ..spec import ConvSpec
 from .budget import Budget, OverBudget
 from .fieldprobe import Closeness, FieldProbe, Number, Point, Recovered, nearest_origin
-from .fields import entry_symbol, expected_polynomials
+from .fieldroles import Roles, forward_roles
+from .fields import expected_polynomials
 from .pit import _Caller
 from .reports import SHOWN_OUTPUTS, _differences, _terms, _user_index
 from .results import NotCheckable
@@ -35,24 +36,36 @@ def explain_outputs(fn: Callable[..., Any], target: Target, batched: bool, limit
     budget = Budget(limit, FIELD_SECONDS)
     run = _Caller(fn, target, batched, budget, integral=not (close.rtol or close.atol))
     probe = FieldProbe(run, spec, outputs, close, bits, np.random.default_rng([seed, 19]))
-    found = probe.found
     started = limit.elapsed()
+    found = read_terms(probe, budget, point, (), lambda index: f"y[{_name(spec, index)}]")
+    return _report(spec, found, limit.elapsed() - started, bool(close.rtol or close.atol))
+
+
+OUTSIDE = "fn reads entries outside the receptive field probed, or a coefficient beyond the probes' range"
+
+
+def read_terms(probe: FieldProbe, budget: Budget, point: Point, batch: Sequence[Point],
+               label: Callable[[tuple[int, ...]], str], causes: str = OUTSIDE) -> Recovered:
+    """``probe``'s polynomials, ``complete`` when they reproduce fn at ``point`` (summed over
+    ``batch``, ``FieldProbe.disagreeing``), else with a note of what is missing (``label`` names an
+    output; ``causes`` what may keep them from reproducing it): the budget ran out, fn failed on a
+    probe, the diagnosis itself failed. Never raises but for the check's own deadline."""
+    found = probe.found
     try:
         probe.recover()
-        wrong = probe.disagreeing(point)
+        wrong = probe.disagreeing(point, batch)
         found.complete = not wrong and not found.unresolved
-        found.note = "; ".join([f"y[{_name(spec, outputs[q])}] {text}" for q, text in found.unresolved] + (
-            [f"the terms read do not reproduce fn's output at the random point at y[{_name(spec, outputs[q])}]"
-             f" (fn reads entries outside the receptive field probed, or a coefficient beyond the probes' range)"
-             for q in wrong]))
+        found.note = "; ".join([f"{label(found.outputs[q])} {text}" for q, text in found.unresolved] + (
+            [f"the terms read do not reproduce fn's output at the random point at {label(found.outputs[q])}"
+             f" ({causes})" for q in wrong]))
     except OverBudget:
         found.note = f"its budget of {budget.budget:.1f} s ran out while {probe.stage}"
     except (AssertionError, NotCheckable) as error:   # fn failed on a probe: the verdict stands
         found.note = f"fn failed on a probe while {probe.stage}: {str(error).splitlines()[0]}"
     except Exception as error:  # noqa: BLE001 - a fault of the diagnosis itself must not hide the verdict
         found.note = f"the diagnosis failed while {probe.stage} ({type(error).__name__}: {error})"
-    found.calls = run.calls
-    return _report(spec, found, limit.elapsed() - started, bool(close.rtol or close.atol))
+    found.calls = probe.run.calls
+    return found
 
 
 def _report(spec: ConvSpec, found: Recovered, seconds: float, rounded: bool) -> str:
@@ -78,20 +91,15 @@ def _name(spec: ConvSpec, index: tuple[int, ...]) -> str:
     return ",".join(map(str, _user_index(spec, index)))
 
 
-def polynomial(spec: ConvSpec, terms: dict[tuple, Number]) -> sp.Expr:
-    """A recovered polynomial (``Recovered.terms``) in the layer's symbols; a coefficient not
-    rounded to an integer is shown as a float.
+def polynomial(spec: ConvSpec, terms: dict[tuple, Number], roles: Roles | None = None) -> sp.Expr:
+    """A recovered polynomial (``Recovered.terms``) in the layer's symbols (those of ``roles``'
+    operands, by default the forward layer's); a coefficient not rounded to an integer is shown
+    as a float.
 
     >>> from symconv import ConvSpec
     >>> polynomial(ConvSpec(1, 1, kernel_size=2, input_size=3), {("wx", 1, 2): 1, ("b", 0): 0.5})
     0.5*b_{0} + w_{0,0,1}*x_{0,2}
     """
-    shapes = {"x": (spec.in_channels, *spec.input_size), "b": (spec.out_channels,),
-              "w": (spec.out_channels, spec.in_per_group, *spec.kernel_size)}
-    parts = []
-    for term, c in terms.items():
-        coefficient = sp.Integer(c) if isinstance(c, int) else sp.Float(c, 6)
-        factors = [] if term[0] == "1" else [entry_symbol("w", shapes["w"], term[1]), entry_symbol(
-            "x", shapes["x"], term[2])] if term[0] == "wx" else [entry_symbol(term[0], shapes[term[0]], term[1])]
-        parts.append(sp.Mul(coefficient, *factors))
-    return sp.Add(*parts)
+    roles = forward_roles(spec) if roles is None else roles
+    return sp.Add(*(sp.Mul(sp.Integer(c) if isinstance(c, int) else sp.Float(c, 6), roles.symbol(term[0], term[1:]))
+                    for term, c in terms.items()))

@@ -58,6 +58,24 @@ def receptive_positions(spec: ConvSpec, outs: list[tuple[int, ...]]) -> np.ndarr
     return np.unique(np.concatenate(flats))
 
 
+def transposed_positions(spec: ConvSpec, out_size: tuple[int, ...], entries: list[tuple[int, ...]]) -> np.ndarray:
+    """Flat output positions (row-major over ``out_size``, sorted) whose windows may cover the
+    input positions ``entries`` of ``spec`` (``_axis_reads``, inverted): the field that an entry
+    of a transposed convolution or of an input gradient reads its upstream gradient g over.
+
+    >>> spec = ConvSpec(1, 1, kernel_size=3, input_size=16, stride=2, padding=1)
+    >>> transposed_positions(spec, spec.output_size, [(6,)]).tolist()   # out = 3 reads it, ± a span and a stride
+    [1, 2, 3, 4, 5]
+    """
+    flats = []
+    for entry in entries:
+        per_axis = [[o for o in range(n) if p in _axis_reads(axis, o)]
+                    for axis, n, p in zip(spec.pattern.axes, out_size, entry)]
+        grid = np.array(list(product(*per_axis)), dtype=np.int64).reshape(-1, len(out_size)).T
+        flats.append(np.ravel_multi_index(tuple(grid), out_size))
+    return np.unique(np.concatenate(flats)).astype(np.int64)
+
+
 def expected_polynomials(spec: ConvSpec, outputs: list[tuple[int, ...]]) -> list[sp.Expr]:
     """The definition's polynomial at each canonical output index (o, *out)."""
     n_out = prod(spec.output_size)
