@@ -159,8 +159,9 @@ def test_swapped_groups_weight_gradients_are_rejected_by_exhaustive_probing():
 
 
 def test_faults_too_large_to_read_are_named_within_the_tolerance_at_the_random_point():
-    """Beyond RECOVERY_CALLS: fn's and the map's values, and the fault whose exact output is within
-    the tolerance of fn's at the point."""
+    """Beyond RECOVERY_CALLS: fn's and the map's values, the terms of the first entries outside the
+    tolerance (read off their receptive fields), and the fault whose exact output is within the
+    tolerance of fn's at the point."""
     spec = ConvSpec(8, 8, kernel_size=3, input_size=(16, 16), stride=2, padding=1, groups=2)
 
     def wrong(x, w, g):
@@ -170,6 +171,14 @@ def test_faults_too_large_to_read_are_named_within_the_tolerance_at_the_random_p
     assert lines[0].endswith("grad_w: 288 of 288 entries not within rtol=1e-05, atol=1e-06 of the backward pass at "
                              "random point 1 (seed 5; seed= repeats it).")
     assert re.fullmatch(r"  grad_w\[0,0,0,0\] = -?\d\.\d+, the backward pass gives -?\d\.\d+", lines[1])
+    # the terms of the first entries, read off their receptive fields (coefficients rounded within the tolerance)
+    assert lines[5] == ("  grad_w[0,0,0,0] lacks g_{0,1,1}·x_{0,1,1}, g_{0,1,2}·x_{0,1,3}, g_{0,1,3}·x_{0,1,5}, "
+                        "g_{0,1,4}·x_{0,1,7} and 45 more; has g_{4,1,1}·x_{4,1,1}, g_{4,1,2}·x_{4,1,3}, "
+                        "g_{4,1,3}·x_{4,1,5}, g_{4,1,4}·x_{4,1,7} and 45 more instead")
+    assert lines[6].startswith("  grad_w[1,0,0,0] lacks g_{1,1,1}·x_{0,1,1}, ")
+    assert "; has g_{5,1,1}·x_{4,1,1}, " in lines[6]
+    assert lines[-2].startswith("  (terms read by one-hot probing of the entries' receptive fields only: ")
+    assert lines[-2].endswith(" s; coefficients rounded where the rounding is within the tolerance)")
     assert lines[-1] == ("Diagnosis: grad_w: the groups' weight gradients swapped: the blocks of groups (0, 1) of "
                          "grad_w hold the gradients of groups (1, 0) (the silent bug of groups > 1, pytorch#50042/"
                          "#51430) — that map reproduces it within the tolerance at the random point.")

@@ -76,6 +76,13 @@ def point_of(m: AdjointMap, values: Arrays, obtained: Arrays, expected: Arrays) 
     (per-sample outputs with the sample axis): the first sample where a per-sample output differs."""
     wrong = {name: np.asarray(obtained[name]) != np.asarray(expected[name], dtype=np.float64)
              for name in m.outputs if obtained[name] is not None}
+    return point_at(m, values, obtained, wrong)
+
+
+def point_at(m: AdjointMap, values: Arrays, obtained: Arrays, wrong: dict[str, np.ndarray],
+             exponents: dict[str, int] | None = None) -> AdjointPoint:
+    """The AdjointPoint of the entries ``wrong`` marks (an exact difference, or outside a
+    tolerance), in the first sample where a per-sample output has one."""
     per_sample = [w.reshape(len(w), -1).any(axis=1) for name, w in wrong.items() if name in m.per_sample_outputs]
     sample = next((int(np.argmax(w)) for w in per_sample if w.any()), 0)
     differing = {}
@@ -84,7 +91,7 @@ def point_of(m: AdjointMap, values: Arrays, obtained: Arrays, expected: Arrays) 
         found = np.argwhere(roles.to_canonical(name, w[sample] if name in m.per_sample_outputs else w))
         if len(found):
             differing[name] = found
-    return AdjointPoint(values, obtained, differing, sample)
+    return AdjointPoint(values, obtained, differing, sample, exponents or {})
 
 
 def _points(roles: Roles, point: AdjointPoint) -> tuple[Point, list[Point]]:

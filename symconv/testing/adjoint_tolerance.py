@@ -10,7 +10,9 @@ the tolerance with fn's and the map's values, then fn's polynomial where encoded
 it (``adjoint_recovery``, few entries per call for a narrow dtype, every output rounded to the
 nearest integer where that is within the tolerance: exact for code that rounds only beyond the
 small integers of the probes) with the terms the entries lack and have instead and the fault;
-else the recognised faults whose exact output is within the tolerance of fn's at the point.
+where that takes too many calls (real layer sizes) the terms of the first entries outside the
+tolerance, read by probing their receptive fields (``adjoint_fieldreport``); and the recognised
+faults whose exact output is within the tolerance of fn's at the point.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from dataclasses import replace
 import numpy as np
 
 from .adjoint_calls import Caller
+from .adjoint_fieldreport import explain_entries, point_at
 from .adjoint_maps import Arrays
 from .adjoint_probe import RECOVERY_SECONDS, AdjointCheckResult, result
 from .adjoint_recovery import RECOVERY_CALLS, block_for, recover, recovery_calls
 from .adjoint_reports import diagnosis, explain, header, shape_message
 from .adjoint_targets import adjoint_target
+from .fieldprobe import Closeness
 from .pit import SIGNIFICAND, _Caller, _narrowest, _ShapeMismatch
 from .reports import SHOWN_OUTPUTS
-from .tolerance import VALUE_BITS, TolerancePoint, check_points, within
+from .tolerance import VALUE_BITS, TolerancePoint, _bits, check_points, within
 
 DIAGNOSIS_TERMS = 2_000_000   # products the faults may evaluate (Python integers) when fn's terms are not read
 
@@ -72,7 +76,8 @@ def tolerance_failure(run: Caller, point: TolerancePoint, seed: int, tolerances:
                          f"{m.name} gives {float(point.expected[k][index])!r}")  # type: ignore[index]
         if len(wrong) > SHOWN_OUTPUTS:
             lines.append(f"  ... and {len(wrong) - SHOWN_OUTPUTS} more entries of {name} outside the tolerance")
-    terms = _terms_read(run, seed, tolerances, seconds_per_call, dtype)
+    terms = _terms_read(run, seed, tolerances, seconds_per_call, dtype) or _field_terms(run, point, outside, seed,
+                                                                                       tolerances)
     faults = "" if "\nDiagnosis: " in terms else _faults_within(run, point, list(outside), tolerances)
     return "\n".join(lines) + terms + faults
 
@@ -103,6 +108,18 @@ def _terms_read(run: Caller, seed: int, tolerances: tuple[float, float], seconds
         return (f"\n{read}, is {m.name}: the difference at the random point is {caller}'s rounding error, beyond "
                 f"the tolerance, or {caller} treats larger values or the samples of a batch differently.")
     return "\n" + explained.replace(header(m, caller, how), f"{read}, differs", 1)
+
+
+def _field_terms(run: Caller, point: TolerancePoint, outside: dict[str, np.ndarray], seed: int,
+                 tolerances: tuple[float, float]) -> str:
+    """Where fn's whole polynomial cannot be read (too many calls, or fn not of its form): the
+    terms of the first entries outside the tolerance, read by probing their receptive fields
+    (``adjoint_fieldreport``) with coefficients rounded within the tolerance, as float32 carries
+    them (code that rounds may compute in float32 whatever it returns)."""
+    m = run.m
+    at = point_at(m, point.values, dict(zip(m.outputs, point.obtained)), outside,
+                  {name: _bits(name) for name in point.values})
+    return explain_entries(run.fn, m, run.batched, run.limit, at, Closeness(*tolerances), SIGNIFICAND["float32"], seed)
 
 
 def _rounded(evaluate: Callable[[Arrays, str], Arrays], rtol: float, atol: float) -> Callable[[Arrays, str], Arrays]:
