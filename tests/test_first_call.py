@@ -125,3 +125,22 @@ def test_an_alarm_whose_handler_does_not_raise_never_cuts_the_scan_short(forced_
     assert forced_parallel == [2] and multiprocessing.active_children() == []
     assert not proof.holds and proof.counterexample.index == last
 
+
+
+def test_a_killed_worker_ends_the_proof_with_an_error_not_a_hang(forced_parallel, monkeypatch):
+    """A worker killed (the OOM killer, a signal) loses its chunk and may hold the task queue's
+    lock: WorkerDied, no verdict, no worker left, never an endless wait."""
+    spec = symconv.ConvSpec(8, 16, 3, (48, 48))   # seconds of work in chunks of 8 terms
+    original, killed = parallel._check_alive, []
+
+    def kill_one(workers):   # the first time the wait looks: one of the pool's workers, wherever it is
+        if not killed:
+            killed.append(workers[0].pid)
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].join()
+        original(workers)
+    monkeypatch.setattr(parallel, "_check_alive", kill_one)
+    with pytest.raises(parallel.WorkerDied, match=r"^a worker process of the exact backend died \(signal 9: "), \
+            Deadline(60):
+        symconv.prove(spec)
+    assert killed and forced_parallel == [2] and multiprocessing.active_children() == []

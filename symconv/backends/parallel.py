@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any
 
@@ -68,6 +68,7 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
     import multiprocessing
     global _task
     done = 0
+    workers: list[Any] = []   # the processes Pool() forked (a dead one ends the wait)
     with _alarm_deferred() as alarmed:   # a deadline is seen while waiting (below), never raised inside
         pool = None
         try:
@@ -77,16 +78,20 @@ def in_order(check: Callable[..., Any], names: Callable[[], list[str]], chunks: 
                     pool = multiprocessing.get_context("fork").Pool(count)
                 finally:
                     _task = None
+            workers[:] = pool._pool   # type: ignore[attr-defined]  # Pool lists them nowhere public
             results = pool.imap(_run, chunks)
             while done < len(chunks) and not alarmed():   # else the workers are stopped first, and
                 try:                                        # the alarm is raised again as the block ends
                     result = results.next(timeout=POLL_SECONDS)
                 except multiprocessing.TimeoutError:
+                    _check_alive(workers)
                     continue
                 done += 1
                 yield result
         finally:
             if pool is not None:
+                if any(worker.exitcode is not None for worker in workers):
+                    _free_queue_lock(pool)
                 pool.terminate()
                 pool.join()   # the handler thread may have started a replacement worker: wait for it
     for r0, r1 in chunks[done:]:   # the alarm's handler did not raise (not a deadline's): go on serially
@@ -118,6 +123,30 @@ def _alarm_deferred() -> Iterator[Callable[[], bool]]:
             signal.raise_signal(signal.SIGALRM)
 
 
+class WorkerDied(RuntimeError):
+    """A worker process of the exact backend died (killed, out of memory): its chunk is lost, so
+    the proof is not completed (no verdict)."""
+
+
+def _check_alive(workers: list[Any]) -> None:
+    """WorkerDied when one of the workers has exited: they exit only when stopped, and the chunk
+    a dead one held would be waited for forever."""
+    for worker in workers:
+        if worker.exitcode is not None:
+            how = f"signal {-worker.exitcode}" if worker.exitcode < 0 else f"exit code {worker.exitcode}"
+            raise WorkerDied(f"a worker process of the exact backend died ({how}: killed, or out of memory) and "
+                             f"its chunk of the proof was lost: no verdict; run it again, or serially "
+                             f"(symconv.backends.parallel.PARALLEL_TERMS = 1 << 62)")
+
+
+def _free_queue_lock(pool: Any) -> None:
+    """A worker killed while it took a task holds the task queue's lock forever, and
+    ``Pool.terminate`` waits for that lock: released here (every worker is stopped next)."""
+    with suppress(ValueError):   # it was not held
+        pool._inqueue._rlock.release()
+
+
 def _run(chunk: tuple[int, int]) -> Any:
-    assert _task is not None, "a worker of the exact backend runs only in a forked process"
+    if _task is None:   # a worker Pool started in place of a dead one: the check is not inherited
+        raise WorkerDied("a worker process of the exact backend died and was replaced: no verdict")
     return _task(*chunk)
