@@ -332,5 +332,6 @@ def test_docstring_examples():
     # 7 of adversarial round 16 (the adjoint trial families, single positions, scaled full trials),
     # 15 of the receptive-field diagnosis (budget, fields, fieldprobe, fieldreport: issue 13 item 2),
     # and 5 of the adjoint checkers' exhaustive and tolerance options (adjoints, adjoint_recovery)
-    # and 10 of its roles for the transposed and gradient checks (fieldroles, fields, adjoint_fields)
-    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 102)
+    # and 10 of its roles for the transposed and gradient checks (fieldroles, fields, adjoint_fields),
+    # and 3 of the tolerance points' numerator bits (tolerance.value_bits, adversarial round 19)
+    assert (sum(r.failed for r in results), sum(r.attempted for r in results)) == (0, 105)

@@ -14,6 +14,7 @@ from ..deadline import Deadline
 from .adjoint_maps import AdjointMap, Arrays
 from .adjoint_reports import foreign_part, shape_message
 from .calls import _call_fn, _Raised
+from .pit import _dtype_name, _narrowest
 from .probe import _real_output
 from .results import NotCheckable
 
@@ -27,6 +28,7 @@ class Caller:
         self.calls = 0
         self.mode = "symbolic"
         self.dtype = "float64"   # the dtype fn returns, once the identity test has seen it
+        self.returned = "float64"   # the narrowest dtype fn returned in its last call (before conversion)
 
     def __call__(self, operands: Arrays, what: str, kind: str = "floats", optional: bool = False) -> Arrays | _Raised:
         """fn's outputs on ``operands`` ("symbols", "floats" or "numbers": SymPy numbers), or what
@@ -69,6 +71,7 @@ class Caller:
             raise NotCheckable(f"{self.caller} returned {got} on {kind} ({what}); it must return the tuple "
                                f"(grad_x, grad_w, grad_b), grad_b None when the spec has no bias")
         out: Arrays = {}
+        self.returned = _narrowest({_dtype_name(value) for value in values.values() if value is not None})
         for name, value in values.items():
             if (value is None) != (shapes[name] is None):
                 raise AssertionError(shape_message(m, self.caller, name, None if value is None else np.shape(value),

@@ -32,7 +32,7 @@ from .adjoint_targets import adjoint_target
 from .fieldprobe import Closeness
 from .pit import SIGNIFICAND, _Caller, _narrowest, _ShapeMismatch
 from .reports import SHOWN_OUTPUTS
-from .tolerance import VALUE_BITS, TolerancePoint, _bits, check_points, within
+from .tolerance import TolerancePoint, check_points, within
 
 DIAGNOSIS_TERMS = 2_000_000   # products the faults may evaluate (Python integers) when fn's terms are not read
 
@@ -117,8 +117,7 @@ def _field_terms(run: Caller, point: TolerancePoint, outside: dict[str, np.ndarr
     (``adjoint_fieldreport``) with coefficients rounded within the tolerance, as float32 carries
     them (code that rounds may compute in float32 whatever it returns)."""
     m = run.m
-    at = point_at(m, point.values, dict(zip(m.outputs, point.obtained)), outside,
-                  {name: _bits(name) for name in point.values})
+    at = point_at(m, point.values, dict(zip(m.outputs, point.obtained)), outside, point.exponents())
     return explain_entries(run.fn, m, run.batched, run.limit, at, Closeness(*tolerances), SIGNIFICAND["float32"], seed)
 
 
@@ -146,6 +145,6 @@ def _faults_within(run: Caller, point: TolerancePoint, wrong: list[str], toleran
     degree = {o.name: o.degree for o in adjoint_target(m).outputs}
 
     def matches(name: str, exact: np.ndarray, output: np.ndarray) -> bool:
-        scaled = np.ldexp(exact.astype(np.float64), -degree[name] * VALUE_BITS)
+        scaled = np.ldexp(exact.astype(np.float64), -degree[name] * point.bits)
         return bool(within(output, scaled, rtol, atol).all())
     return diagnosis(m, operands, obtained, wrong, matches=matches)  # type: ignore[arg-type]

@@ -1,7 +1,10 @@
 """Probe mode within a tolerance, for code that rounds (FFT, Winograd, TF32, float32/float16).
 
-fn is called on TOLERANCE_POINTS random points whose entries are dyadic numbers m/2^VALUE_BITS
-in [−1, 1) (m a random integer, so every input is exact in float64 and float32), then on four
+fn is called on TOLERANCE_POINTS random points whose entries are dyadic numbers m/2^a in [−1, 1),
+m a random integer of a = VALUE_BITS = 24 bits (``value_bits``: fewer where the exact reference
+would leave int64, never below 12), so every input is exact in float64 and float32 and code that
+rounds its inputs to TF32, bfloat16 or float16 is seen; a batched fn gets batches of 3, 1, 2,
+LARGE_BATCH = 17 and 4 samples (a batch cut into pieces, or a fast path for one size, differs); then on four
 more with x and w scaled by 2^s (s = ±8, ±24; b by 2^2s; outputs divided by 2^2s, exactly: a
 floating-point layer's rounding scales with its values), unless fn returns float16; the layer's
 output there is computed exactly (integers from the pattern core, scaled by a power of two) and
@@ -39,12 +42,14 @@ from ..symbols import to_canonical_output
 from .diagnosis import _numeric_diagnosis
 from .fieldprobe import Closeness, Point
 from .fieldreport import explain_outputs
-from .pit import PIT_SAMPLES, _Caller, expected_outputs
+from .pit import LARGE_BATCH, PIT_SAMPLES, _Caller, expected_outputs
 from .reports import SHOWN_OUTPUTS, _header, _user_index
 from .targets import Target, Values, forward_target
 
 TOLERANCE_POINTS = 8   # random points fn must agree at within the tolerance
-VALUE_BITS = 10        # entries m/2^10 with m in [−2^10, 2^10)
+VALUE_BITS = 24        # entries m/2^24 with m in [−2^24, 2^24): a float32 significand
+MIN_VALUE_BITS = 12    # more than TF32's 11 significant bits
+BATCHES = (PIT_SAMPLES, 1, 2, LARGE_BATCH, 4)   # the samples of a batched fn's first points (then PIT_SAMPLES)
 TOLERANCE_SCALES = (8, -8, 24, -24)   # further points with x, w scaled by 2^s (b by 2^2s): clipping, flushing
 SCALABLE = {"float64", "float32", "bfloat16"}   # output dtypes with the range for them (float16 has not)
 
@@ -85,14 +90,20 @@ def within(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -
 @dataclass(frozen=True)
 class TolerancePoint:
     """fn at one point of the tolerance check: ``label`` ("3, inputs scaled by 2^8"), the operands'
-    integer numerators (``_dyadic``), fn's outputs and the exact ones in value units (a scaled
-    point's divided by 2^(degree·s)), and which entries are within the tolerance (None: absent)."""
+    integer numerators (``_dyadic``: an entry is m/2^bits, a bias m/2^(2·bits)), fn's outputs and
+    the exact ones in value units (a scaled point's divided by 2^(degree·s)), and which entries are
+    within the tolerance (None: absent)."""
 
     label: str
     values: Values
     obtained: tuple[np.ndarray | None, ...]
     expected: tuple[np.ndarray | None, ...]
     good: tuple[np.ndarray | None, ...]
+    bits: int = VALUE_BITS
+
+    def exponents(self) -> dict[str, int]:
+        """{operand: e}, an entry being its numerator·2^-e."""
+        return {name: _bits(name, self.bits) for name in self.values}
 
     @property
     def passed(self) -> bool:
@@ -108,24 +119,25 @@ def check_points(run: _Caller, seed: int, tolerances: tuple[float, float],
     rtol, atol = tolerances
     target = run.target
     rng = np.random.default_rng([seed, 17])
-    n = PIT_SAMPLES if run.batched else 1
     points: list[TolerancePoint] = []
     for k, scale in enumerate([0] * TOLERANCE_POINTS + list(TOLERANCE_SCALES)):
         if scale and not run.dtypes <= SCALABLE:
             continue
-        values = _dyadic(rng, target, n)
+        n = (BATCHES[k] if k < len(BATCHES) else PIT_SAMPLES) if run.batched else 1
+        bits = value_bits(target, n)
+        values = _dyadic(rng, target, n, bits)
         sent = {name: None if v is None else np.ldexp(v.astype(np.float64), scale * (2 if name == "b" else 1)
-                                                      - _bits(name)) for name, v in values.items()}
-        expected = tuple(None if e is None else np.ldexp(np.asarray(e, dtype=np.float64), -o.degree * VALUE_BITS)
-                         for o, e in zip(target.outputs, expected_outputs(target, values, n)))  # |exact| < 2^53
+                                                      - _bits(name, bits)) for name, v in values.items()}
+        expected = tuple(None if e is None else np.ldexp(np.asarray(e, dtype=np.float64), -o.degree * bits)
+                         for o, e in zip(target.outputs, expected_outputs(target, values, n)))
         if k == 0:
             _refuse_zeros(target, expected, rtol, atol)
         where = f", inputs scaled by 2^{scale}" if scale else ""
         obtained = tuple(None if y is None else np.ldexp(y, -o.degree * scale)   # exact: fn scales by 2^(d·s)
-                         for o, y in zip(target.outputs, run(sent, f"random m/2^{VALUE_BITS} in [−1, 1){where}, "
+                         for o, y in zip(target.outputs, run(sent, f"random m/2^{bits} in [−1, 1){where}, "
                                                                     f"point {k + 1}, seed {seed}")))
         good = tuple(None if y is None else within(y, e, rtol, atol) for y, e in zip(obtained, expected))
-        points.append(TolerancePoint(f"{k + 1}{where}", values, obtained, expected, good))
+        points.append(TolerancePoint(f"{k + 1}{where}", values, obtained, expected, good, bits))
         if not points[-1].passed:
             raise AssertionError(failure(points[-1], points))
     scaled = " and 4 with inputs scaled by 2^±8, 2^±24" if len(points) > TOLERANCE_POINTS else ""
@@ -156,27 +168,39 @@ def _check_within_tolerance(fn: Callable[..., Any], spec: ConvSpec, batched: boo
         return (_outside(spec, obtained, expected, good, seed, point.label, rtol, atol)
                 + explain_outputs(fn, target, batched, limit,
                                   np.argwhere(~to_canonical_output(spec, good[sample])),
-                                  Point.of(spec, point.values, obtained, sample, EXPONENTS),
+                                  Point.of(spec, point.values, obtained, sample,
+                                           tuple(point.exponents()[name] for name in "xwb")),
                                   Closeness(rtol, atol), 53, seed)
                 + _numeric_diagnosis(spec, [((p.values["x"], p.values["w"], p.values["b"]), p.obtained[0])
-                                            for p in points], lambda exact, y: bool(within(
-                                     y, np.ldexp(exact.astype(np.float64), -2 * VALUE_BITS), rtol, atol).all()),
+                                            for p in points if p.bits == point.bits], lambda exact, y: bool(within(
+                                     y, np.ldexp(exact.astype(np.float64), -2 * point.bits), rtol, atol).all()),
                                      "within the tolerance at the random points"))
     established = check_points(run, seed, tolerances, failure)
     return run.calls, (f"{established} (|y − conv| ≤ atol + rtol·|conv|, at a scaled point for y and conv "
                        f"divided by the scale²), assuming fn's error does not depend on where the inputs are")
 
 
-EXPONENTS = (VALUE_BITS, VALUE_BITS, 2 * VALUE_BITS)   # an entry of x, w, b is its numerator·2^-e
+def value_bits(target: Target, samples: int) -> int:
+    """The numerator bits a of a point of ``samples`` samples: VALUE_BITS, fewer where a sum of
+    terms·samples products of two a-bit numerators would leave int64 (the exact reference's
+    fast dtype), never below MIN_VALUE_BITS (then it computes with Python integers).
+
+    >>> from symconv import ConvSpec
+    >>> value_bits(forward_target(ConvSpec(64, 64, 3, (56, 56))), 17)
+    24
+    >>> value_bits(forward_target(ConvSpec(2048, 512, 7, (14, 14))), 17)
+    20
+    """
+    return max(MIN_VALUE_BITS, min(VALUE_BITS, (62 - (target.terms * samples + 1).bit_length()) // 2))
 
 
-def _bits(name: str) -> int:
+def _bits(name: str, bits: int) -> int:
     """The power of two an operand's numerators are divided by: a bias is in the units of a
-    product w·x (2^(−2·VALUE_BITS)), so the integer reference adds like units."""
-    return 2 * VALUE_BITS if name == "b" else VALUE_BITS
+    product w·x (2^(−2·bits)), so the integer reference adds like units."""
+    return 2 * bits if name == "b" else bits
 
 
-def _dyadic(rng: np.random.Generator, target: Target, n: int) -> dict:
+def _dyadic(rng: np.random.Generator, target: Target, n: int, bits: int) -> dict:
     """Integer numerators m in [−2^bits, 2^bits) of each operand (``_bits``): values in [−1, 1)."""
     values = {}
     for o in target.operands:
@@ -184,7 +208,7 @@ def _dyadic(rng: np.random.Generator, target: Target, n: int) -> dict:
             values[o.name] = None
             continue
         shape = (n, *o.shape) if o.batched else o.shape
-        values[o.name] = rng.integers(-2 ** _bits(o.name), 2 ** _bits(o.name), size=shape)
+        values[o.name] = rng.integers(-2 ** _bits(o.name, bits), 2 ** _bits(o.name, bits), size=shape)
     return values
 
 
