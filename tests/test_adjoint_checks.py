@@ -179,13 +179,15 @@ def test_grad_x_of_the_wrong_stride_is_rejected():
     assert "grad_x[0,0,1] lacks g_{0,0,1}·w_{0,0,1,0}" in message and "grad_w:" not in message
 
 
-def test_float32_transposed_conv_is_verified_on_values_exact_in_float32():
-    """fn returns float32: the points are drawn from a set whose products and sums float32 holds
-    exactly, more of them, and the false-pass bound stays ≤ 2^-64."""
+def test_float32_transposed_conv_passes_the_identity_test_but_gets_no_exact_verdict():
+    """fn returns float32: the identity test's points are drawn from a set whose products and sums
+    float32 holds exactly (it passes), but the exact trials are planned for float64, as the forward
+    check's (adversarial round 20: planned for float32 they never showed its rounding), so float32
+    code is checked within a tolerance; a flipped kernel is still rejected by the identity test."""
     def float32(g, w, b):
         return torch_transpose(GROUPED, 1)(g.astype(np.float32), w.astype(np.float32), b.astype(np.float32))
-    result = assert_conv_transpose_equivalent(float32, GROUPED, 1, mode="probe", batched=True)
-    assert result.established == PIT and result.false_pass_bound <= Fraction(1, 2**64)
+    with pytest.raises(NotCheckable, match=r"^fn returns float32 on float64 inputs \(balanced dyadic fractions, "):
+        assert_conv_transpose_equivalent(float32, GROUPED, 1, mode="probe", batched=True)
     message = _rejected(assert_conv_transpose_equivalent, lambda g, w, b: float32(g, w[..., ::-1, ::-1], b),
                         GROUPED, 1, mode="probe", batched=True, seed=3)
     assert "Diagnosis: y: the kernel flipped" in message and "seed=" in message

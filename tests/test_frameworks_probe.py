@@ -346,10 +346,16 @@ def test_onnx_conv_transpose_adapter_is_torchs_and_the_pads_order_matters(ort):
 
 @TRANSPOSE_CHECKER
 def test_onnx_conv_transpose_is_verified(ort):
+    """float32 only: its identity test passes, the exact trials (planned for float64, as the
+    forward check's) say it rounds and point to a tolerance, within which it is verified."""
     spec, output_padding = ONNX_TRANSPOSED
-    result = symconv.testing.assert_conv_transpose_equivalent(
-        onnx_conv_transpose(spec, output_padding), spec, output_padding=output_padding, mode="probe", batched=True)
-    assert PROBED in str(result)
+    fn = onnx_conv_transpose(spec, output_padding)
+    with pytest.raises(symconv.testing.NotCheckable, match=r"^fn returns float32 on float64 inputs .*rtol=, atol="):
+        symconv.testing.assert_conv_transpose_equivalent(fn, spec, output_padding=output_padding, mode="probe",
+                                                         batched=True)
+    result = symconv.testing.assert_conv_transpose_equivalent(fn, spec, output_padding=output_padding, mode="probe",
+                                                              batched=True, rtol=1e-5, atol=1e-6)
+    assert str(result).startswith("verified within tolerance rtol=1e-05, atol=1e-06")
 
 
 @TRANSPOSE_CHECKER

@@ -52,7 +52,8 @@ def torch_autograd(spec: ConvSpec, x, w, b, g):
     xc, wc = xt, wt
     if spec.layout == "NHWC":
         xc = xt.permute(0, dims + 1, *range(1, dims + 1))
-        wc = wt.permute(dims + 1, dims, *range(dims))
+        # contiguous: torch's slow_conv2d backward raises "grad_weight must be contiguous" on the view
+        wc = wt.permute(dims + 1, dims, *range(dims)).contiguous()
     if spec.convention == "convolution":
         wc = torch.flip(wc, dims=list(range(2, dims + 2)))
     y = CONV[dims](padded(spec, xc), wc, bt, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)

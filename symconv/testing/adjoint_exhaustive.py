@@ -19,7 +19,7 @@ from .adjoint_probe import AdjointCheckResult, result
 from .adjoint_recovery import NOT_REPRODUCED, read_off
 from .adjoint_reports import explain, header, shape_message
 from .adjoint_targets import adjoint_target
-from .pit import PIT_SAMPLES, _Caller, _floats, _narrowest, _ShapeMismatch, _zeros
+from .pit import PIT_SAMPLES, _Caller, _floats, _ShapeMismatch, _zeros
 from .results import ESTABLISHED, NotCheckable
 
 
@@ -31,13 +31,12 @@ def check_exhaustively(run: Caller, seed: int) -> AdjointCheckResult:
     m = run.m
     run.one_sample({n: None if s is None else np.ones(s) for n, s in m.operand_shapes().items()},
                    "all operands 1: what fn returns")
-    zero = _Caller(run.fn, adjoint_target(m), run.batched, run.limit)   # learns the dtype fn returns
+    zero = _Caller(run.fn, adjoint_target(m), run.batched, run.limit)   # a batch's shapes (one_sample sends one)
     try:
         zero(_floats(_zeros(zero.target, PIT_SAMPLES if run.batched else 1)), "all operands 0")
     except _ShapeMismatch as mismatch:
         raise AssertionError(shape_message(m, run.caller, mismatch.name, mismatch.shape, mismatch.expected)) from None
     run.calls += zero.calls
-    run.dtype = _narrowest(zero.dtypes)   # the numeric trials after it draw from its exact range
     read = read_off(lambda values, what: run.one_sample(values, what), m, seed, block=1)
     if read == NOT_REPRODUCED:
         raise AssertionError(f"{header(m, run.caller, ' (found by exact probing)')}: it is not of degree ≤ 2 "

@@ -64,7 +64,7 @@ def check_by_identity(run: Caller, seed: int) -> AdjointCheckResult:
     except _ShapeMismatch as mismatch:   # shapes that change with the values
         raise AssertionError(shape_message(m, run.caller, mismatch.name, mismatch.shape, mismatch.expected)) from None
     run.calls += outcome.run.calls
-    run.dtype = outcome.plan.dtype   # the numeric trials after it draw from the same exact range
+    run.dtype = outcome.plan.dtype   # its digits for the diagnosis (the numeric trials are planned for float64)
     if outcome.difference is not None:
         raise AssertionError(_failure(run, outcome.difference, seed, outcome.run.seconds_per_call))
     return result(m, "probe", outcome.run.calls, run, Fraction(1, 2 ** outcome.plan.exponent))

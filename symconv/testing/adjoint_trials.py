@@ -124,9 +124,10 @@ def numeric_trials(evaluate: Evaluate, target: Target, batched: bool, seed: int,
     exactly with the reference; (calls, first mismatch). ``numbers``: how to call fn on SymPy
     Rationals when it raises on floats (symbolic mode), else such a raise is re-raised.
     ``returned``: the dtype fn returned in its last call; fn must return ``dtype``, the one the
-    families are planned for, on every float64 family, else NotCheckable (a narrow dtype returned
-    only on some inputs, e.g. zeros, would leave the full-precision families out). NotCheckable
-    too when no family ran: nothing beyond integers was checked."""
+    families are planned for, on every float64 family, else NotCheckable (probe mode plans them for
+    float64, as the forward check does: families sized for a narrower dtype fn returned, even on
+    one call, are exact in it and never show its rounding). NotCheckable too when no family ran:
+    nothing beyond integers was checked."""
     rng = np.random.default_rng(seed)
     calls = 0
     for family in families(target, batched, dtype):
@@ -146,9 +147,9 @@ def numeric_trials(evaluate: Evaluate, target: Target, batched: bool, seed: int,
             raise obtained.error
         calls += 1
         if returned is not None and family.dtype is np.float64 and returned() != dtype:
-            raise NotCheckable(f"fn returned {dtype} earlier (the trials were planned for it) and {returned()} on "
-                               f"{what}: its output dtype depends on the values, so no exact verdict is given; "
-                               f"return one dtype, or check within a tolerance (rtol=, atol=)")
+            raise NotCheckable(f"fn returns {returned()} on float64 inputs ({what}): exact probing checks code "
+                               f"that computes exactly in {dtype}, and {returned()} rounds; check it within a "
+                               f"tolerance (rtol=, atol=)")
         expected = expected_outputs(target, numerators, n)
         for o, reference in zip(target.outputs, expected):
             if reference is None:

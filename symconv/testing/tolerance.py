@@ -44,6 +44,7 @@ from .fieldprobe import Closeness, Point
 from .fieldreport import explain_outputs
 from .pit import LARGE_BATCH, PIT_SAMPLES, _Caller, expected_outputs
 from .reports import SHOWN_OUTPUTS, _header, _user_index
+from .results import NotCheckable
 from .targets import Target, Values, forward_target
 
 TOLERANCE_POINTS = 8   # random points fn must agree at within the tolerance
@@ -136,6 +137,12 @@ def check_points(run: _Caller, seed: int, tolerances: tuple[float, float],
         obtained = tuple(None if y is None else np.ldexp(y, -o.degree * scale)   # exact: fn scales by 2^(d·s)
                          for o, y in zip(target.outputs, run(sent, f"random m/2^{bits} in [−1, 1){where}, "
                                                                     f"point {k + 1}, seed {seed}")))
+        if k == 0:
+            first = set(run.dtypes)   # the scaled points run only for dtypes with the range: one set throughout
+        elif run.dtypes != first:
+            raise NotCheckable(f"fn returned {', '.join(sorted(first))} at the first point and "
+                               f"{', '.join(sorted(run.dtypes - first))} at point {k + 1}{where}: its output dtype "
+                               f"depends on the values, so the points do not measure its rounding")
         good = tuple(None if y is None else within(y, e, rtol, atol) for y, e in zip(obtained, expected))
         points.append(TolerancePoint(f"{k + 1}{where}", values, obtained, expected, good, bits))
         if not points[-1].passed:
