@@ -176,3 +176,17 @@ def test_a_dtype_that_changes_between_tolerance_points_gets_no_verdict():
         return y.astype(np.float16) if len(calls) == 2 else y   # call 1 is the check of what fn returns
     with pytest.raises(NotCheckable, match=r"^fn returned float16 at the first point and float64 at point 2: "):
         assert_conv_transpose_equivalent(clipping, NARROW_SPEC, mode="probe", rtol=1e-2, seed=1)
+
+
+def test_trials_of_which_none_ran_are_no_exact_verdict():
+    """Where the only families that fit are ones fn may refuse (float32 arrays here, planned for a
+    7-bit dtype) and it refuses them, nothing beyond integers was checked: NotCheckable."""
+    from symconv.testing.adjoint_targets import transpose_target
+    from symconv.testing.adjoint_trials import families, numeric_trials
+    from symconv.testing.calls import _Raised
+    target = transpose_target(NARROW_SPEC)
+    assert all(f.may_refuse for f in families(target, False, "int8"))   # the negative control's premise
+    with pytest.raises(NotCheckable, match=r"^no exact trial ran: the layer's sums are too long for trials with "
+                                           r"fractions exact in int8, and fn refused the others"):
+        numeric_trials(lambda values, what, optional=False: _Raised(TypeError("float64 only")), target, False, 1,
+                       "int8")

@@ -159,9 +159,9 @@ def numeric_trials(evaluate: Evaluate, target: Target, batched: bool, seed: int,
             if (found := _first_mismatch(obtained[o.name], reference, scale)) is not None:
                 return calls, Mismatch(what, o.name, found[0], found[1], Fraction(int(reference[found[0]]), 2 ** scale))
     if not calls:
-        raise NotCheckable(f"no exact trial ran: fn returns {dtype}, too narrow for the trials with fractions "
-                           f"at this size, and refused the others (float32, int64 arrays, views); exact probing "
-                           f"checks exact code: check code that rounds within a tolerance (rtol=, atol=)")
+        raise NotCheckable(f"no exact trial ran: the layer's sums are too long for trials with fractions exact "
+                           f"in {dtype}, and fn refused the others (float32, int64 arrays, views); check it "
+                           f"within a tolerance (rtol=, atol=)")
     return calls, None
 
 
